@@ -1,0 +1,40 @@
+# cognito-resend — see README.md.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/cognito-resend
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+TEST_TIMEOUT ?= 20m
+
+.PHONY: all build testenv test unit lint demo bench fuzz clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/cognito-resend
+
+# Local emulators (cognito-local 5.3.0, fauxqs 2.4.1, Node 22), pinned in testenv/package-lock.json.
+testenv:
+	bash testenv/install.sh
+
+# vet, then every test with the race detector, emulators started by the tests themselves.
+test: testenv
+	$(GO) mod download
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# Unit tests only (no emulators).
+unit:
+	$(GO) test -race -count=1 -short ./...
+
+lint:
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# The main job end to end on local emulators: pool, users, CSV, campaign, report.
+demo: build testenv
+	bash testenv/demo.sh
+
+clean:
+	rm -rf bin

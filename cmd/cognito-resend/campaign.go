@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"golang.org/x/term"
+
+	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker"
+)
+
+func newLogger(cfg config.Config, stderr io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	format := cfg.LogFormat
+	if format == "auto" {
+		format = "json"
+		if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(stderr, opts))
+}
+
+// awsConfig loads the standard AWS chain. ResendConfirmationCode is unsigned (anonymous
+// auth), so no credentials are needed for it; the region is.
+func awsConfig(ctx context.Context, cfg config.Config) (aws.Config, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if cfg.Region != "" {
+		opts = append(opts, awsconfig.WithRegion(cfg.Region))
+	}
+	ac, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return ac, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if ac.Region == "" {
+		return ac, &config.FieldError{Field: "region", Msg: "no region: pass --region or set AWS_REGION"}
+	}
+	return ac, nil
+}
+
+// newCognito builds the Cognito client. Its retryer is NopRetryer: go-retry in the
+// resender is the only retry layer (the SDK would otherwise retry TooManyRequests and
+// LimitExceeded on its own, behind the rate limiter's back).
+func newCognito(ac aws.Config) *cip.Client {
+	return cip.NewFromConfig(ac, func(o *cip.Options) {
+		o.Retryer = aws.NopRetryer{}
+	})
+}
+
+func openInput(path string, stdin io.Reader) (io.Reader, func(), error) {
+	if path == "-" {
+		return stdin, func() {}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, &config.FieldError{Field: "csv", Msg: err.Error()}
+	}
+	return f, func() { f.Close() }, nil
+}
+
+func defaultReportPath(now time.Time) string {
+	return "cognito-resend-report-" + now.UTC().Format("20060102T150405Z") + ".csv"
+}
+
+// runCampaign wires source → limiter → resender → report and runs it.
+func runCampaign(stop, kill context.Context, cfg config.Config, stdin io.Reader, stderr io.Writer) error {
+	log := newLogger(cfg, stderr)
+
+	in, closeIn, err := openInput(cfg.CSV, stdin)
+	if err != nil {
+		return usageErr(err)
+	}
+	defer closeIn()
+	src, err := worker.NewCSVSource(in)
+	if err != nil {
+		return usageErr(fmt.Errorf("--csv %s: %w", cfg.CSV, err))
+	}
+
+	ac, err := awsConfig(stop, cfg)
+	if err != nil {
+		return usageErr(err)
+	}
+
+	reportPath := cfg.Report
+	if reportPath == "" {
+		reportPath = defaultReportPath(time.Now())
+	}
+	report, err := worker.OpenReport(reportPath, false)
+	if err != nil {
+		return usageErr(err)
+	}
+
+	limiter := worker.NewLimiter(worker.LimiterConfig{Rate: cfg.Rate, Burst: cfg.Burst})
+	resender := &worker.Resender{
+		API:                 newCognito(ac),
+		ClientID:            cfg.ClientID,
+		ClientSecret:        cfg.ClientSecret.Reveal(),
+		Metadata:            cfg.Metadata,
+		AnalyticsEndpointID: cfg.AnalyticsEndpointID,
+		Limiter:             limiter,
+		MaxAttempts:         cfg.MaxAttempts,
+		BackoffBase:         cfg.BackoffBase,
+		BackoffMax:          cfg.BackoffMax,
+		CallTimeout:         cfg.CallTimeout,
+		Logger:              log,
+	}
+	engine := &worker.Engine{
+		Source:    src,
+		Processor: resender,
+		Report:    report,
+		Workers:   cfg.Workers,
+		Logger:    log,
+	}
+	log.Info("campaign starting", "csv", cfg.CSV, "report", reportPath, "rate", cfg.Rate, "workers", cfg.Workers)
+	sum, runErr := engine.Run(stop, kill)
+	if err := report.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("report: %w", err)
+	}
+	printSummary(stderr, sum, limiter, reportPath)
+
+	var sys *worker.SystemicError
+	switch {
+	case errors.As(runErr, &sys):
+		return stoppedErr(fmt.Errorf("campaign stopped: %w", runErr))
+	case errors.Is(runErr, worker.ErrInterrupted):
+		return stoppedErr(errors.New("campaign interrupted; rows not in the report were not attempted"))
+	case runErr != nil:
+		return stoppedErr(fmt.Errorf("campaign stopped: %w", runErr))
+	case sum.Counts[worker.StatusFailed] > 0:
+		return &exitError{code: exitFailed, err: nil}
+	}
+	return nil
+}
+
+func printSummary(w io.Writer, sum *worker.Summary, lim *worker.Limiter, reportPath string) {
+	elapsed := sum.Finished.Sub(sum.Started)
+	var parts []string
+	for _, st := range worker.Statuses {
+		if n := sum.Counts[st]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", st, n))
+		}
+	}
+	sort.Strings(parts[:0])
+	secs := max(elapsed.Seconds(), 1e-9)
+	fmt.Fprintf(w, "summary: %d rows [%s] in %s; %d Cognito calls (%.1f/s), %d throttled, rate now %.1f/s\n",
+		sum.Rows, strings.Join(parts, " "), elapsed.Round(time.Millisecond), sum.Attempts,
+		float64(sum.Attempts)/secs, lim.Throttles(), lim.Rate())
+	if sum.Released > 0 {
+		fmt.Fprintf(w, "summary: %d users not attempted (no row); run again on the rest\n", sum.Released)
+	}
+	fmt.Fprintf(w, "report: %s\n", reportPath)
+}

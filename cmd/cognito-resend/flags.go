@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v3"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/cognito-resend/cognito-resend/config"
+)
+
+// envPrefix names the environment variable of every flag: --max-attempts is
+// COGNITO_RESEND_MAX_ATTEMPTS. --client-id also reads COGNITO_CLIENT_ID.
+const envPrefix = "COGNITO_RESEND_"
+
+func envFor(flag string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+func env(flag string, extra ...string) cli.ValueSourceChain {
+	return cli.EnvVars(append(extra, envFor(flag))...)
+}
+
+func runFlags() []cli.Flag {
+	d := config.Default()
+	return []cli.Flag{
+		&cli.StringFlag{Name: "client-id", Usage: "Cognito app client id (required)", Sources: env("client-id", config.EnvClientID)},
+		&cli.StringFlag{Name: "client-secret-file", Usage: "file holding the app client secret (or set " + config.EnvClientSecret + "); never pass the secret itself on the command line", Sources: env("client-secret-file")},
+		&cli.StringFlag{Name: "region", Usage: "AWS region of the user pool (default: the standard AWS chain)", Sources: env("region")},
+		&cli.StringFlag{Name: "csv", Usage: "CSV of usernames: a header with a `username` column, or one headerless column; - reads standard input", Sources: env("csv")},
+		&cli.StringFlag{Name: "sqs-queue-url", Usage: "queue mode: consume usernames from this SQS queue", Sources: env("sqs-queue-url")},
+		&cli.IntFlag{Name: "wait-time-seconds", Value: d.WaitTimeSeconds, Usage: "queue mode: long-poll wait, 0..20", Sources: env("wait-time-seconds")},
+		&cli.DurationFlag{Name: "visibility-timeout", Value: d.VisibilityTimeout, Usage: "queue mode: visibility a received message gets, extended while it waits or retries", Sources: env("visibility-timeout")},
+		&cli.IntFlag{Name: "max-in-flight", Usage: "queue mode: messages held at once (default twice --workers)", Sources: env("max-in-flight")},
+		&cli.BoolFlag{Name: "exit-when-empty", Usage: "queue mode: exit once the queue stays empty for --empty-polls long polls and nothing is in flight", Sources: env("exit-when-empty")},
+		&cli.IntFlag{Name: "empty-polls", Value: d.EmptyPolls, Usage: "queue mode: consecutive empty long polls that mean empty", Sources: env("empty-polls")},
+		&cli.DurationFlag{Name: "retry-delay", Value: d.RetryDelay, Usage: "queue mode: visibility backoff after exhausted retries, doubled per receive", Sources: env("retry-delay")},
+		&cli.DurationFlag{Name: "limit-exceeded-delay", Value: d.LimitExceededDelay, Usage: "queue mode: visibility after a per-user limit_exceeded", Sources: env("limit-exceeded-delay")},
+		&cli.DurationFlag{Name: "shutdown-timeout", Value: d.ShutdownTimeout, Usage: "after a stop signal, how long calls in flight may take before they are aborted", Sources: env("shutdown-timeout")},
+		&cli.StringFlag{Name: "metrics-addr", Usage: "serve Prometheus /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9090)", Sources: env("metrics-addr")},
+		&cli.FloatFlag{Name: "rate", Value: d.Rate, Usage: "ResendConfirmationCode requests per second, retries included", Sources: env("rate")},
+		&cli.IntFlag{Name: "burst", Value: d.Burst, Usage: "requests allowed at once above the rate", Sources: env("burst")},
+		&cli.IntFlag{Name: "workers", Value: d.Workers, Usage: "concurrent calls", Sources: env("workers")},
+		&cli.IntFlag{Name: "max-attempts", Value: d.MaxAttempts, Usage: "attempts per user for throttles and server faults", Sources: env("max-attempts")},
+		&cli.DurationFlag{Name: "backoff-base", Value: d.BackoffBase, Usage: "first retry delay (doubles, with jitter)", Sources: env("backoff-base")},
+		&cli.DurationFlag{Name: "backoff-max", Value: d.BackoffMax, Usage: "largest retry delay", Sources: env("backoff-max")},
+		&cli.DurationFlag{Name: "call-timeout", Value: d.CallTimeout, Usage: "timeout of one Cognito call", Sources: env("call-timeout")},
+		&cli.StringFlag{Name: "report", Usage: "report file, .csv or .jsonl (default: cognito-resend-report-<UTC time>.csv)", Sources: env("report")},
+		&cli.StringSliceFlag{Name: "metadata", Usage: "KEY=VALUE ClientMetadata for every call (repeatable)", Sources: env("metadata")},
+		&cli.StringFlag{Name: "analytics-endpoint-id", Usage: "Amazon Pinpoint endpoint id for AnalyticsMetadata", Sources: env("analytics-endpoint-id")},
+		&cli.StringFlag{Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", Sources: env("log-level")},
+		&cli.StringFlag{Name: "log-format", Value: d.LogFormat, Usage: "auto (text on a terminal, else JSON), text or json", Sources: env("log-format")},
+	}
+}
+
+// setFlagsYAML renders the flags the user set (on the command line or through the
+// environment) as a YAML document with the config file's keys, so that one decoder
+// applies file and flags alike and an option can't mean two things.
+func setFlagsYAML(cmd *cli.Command) ([]byte, error) {
+	m := map[string]any{}
+	for _, f := range cmd.Flags {
+		name := f.Names()[0]
+		if !cmd.IsSet(name) {
+			continue
+		}
+		switch name {
+		case "metadata":
+			md := map[string]string{}
+			for _, kv := range cmd.StringSlice(name) {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || strings.TrimSpace(k) == "" {
+					return nil, &config.FieldError{Field: name, Msg: fmt.Sprintf("expected KEY=VALUE, got %q", kv)}
+				}
+				md[strings.TrimSpace(k)] = v
+			}
+			m[name] = md
+		default:
+			v := cmd.Value(name)
+			if s, ok := v.(fmt.Stringer); ok {
+				v = s.String()
+			}
+			m[name] = v
+		}
+	}
+	return yaml.Marshal(m)
+}

@@ -1,0 +1,234 @@
+// Package config holds cognito-resend's one Config struct, its defaults, its YAML file
+// form and Validate. Keys in the file are the command-line flag names, so an option is
+// spelled the same everywhere; precedence is flags > environment > file > defaults.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Env variables with a meaning outside a single flag.
+const (
+	EnvClientID     = "COGNITO_CLIENT_ID"
+	EnvClientSecret = "COGNITO_CLIENT_SECRET" // the only way besides a file to pass the secret
+)
+
+// Secret holds the app client secret. It never prints, logs or marshals its value.
+type Secret string
+
+const redacted = "[REDACTED]"
+
+func (s Secret) String() string               { return s.mask() }
+func (s Secret) GoString() string             { return s.mask() }
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.mask()), nil }
+func (s Secret) MarshalYAML() (any, error)    { return s.mask(), nil }
+func (s Secret) Reveal() []byte               { return []byte(s) }
+func (s Secret) mask() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// Config is every option of cognito-resend.
+type Config struct {
+	// Cognito
+	ClientID            string            `yaml:"client-id"`
+	ClientSecret        Secret            `yaml:"-"` // env or file only, never argv or the config file
+	ClientSecretFile    string            `yaml:"client-secret-file"`
+	Region              string            `yaml:"region"`
+	Metadata            map[string]string `yaml:"metadata"`
+	AnalyticsEndpointID string            `yaml:"analytics-endpoint-id"`
+
+	// Source: exactly one of these.
+	CSV         string `yaml:"csv"`
+	SQSQueueURL string `yaml:"sqs-queue-url"`
+
+	// Queue mode
+	WaitTimeSeconds    int           `yaml:"wait-time-seconds"`
+	VisibilityTimeout  time.Duration `yaml:"visibility-timeout"`
+	MaxInFlight        int           `yaml:"max-in-flight"`
+	ExitWhenEmpty      bool          `yaml:"exit-when-empty"`
+	EmptyPolls         int           `yaml:"empty-polls"`
+	RetryDelay         time.Duration `yaml:"retry-delay"`
+	LimitExceededDelay time.Duration `yaml:"limit-exceeded-delay"`
+	ShutdownTimeout    time.Duration `yaml:"shutdown-timeout"`
+	MetricsAddr        string        `yaml:"metrics-addr"`
+
+	// Pace and retries
+	Rate        float64       `yaml:"rate"`
+	Burst       int           `yaml:"burst"`
+	Workers     int           `yaml:"workers"`
+	MaxAttempts int           `yaml:"max-attempts"`
+	BackoffBase time.Duration `yaml:"backoff-base"`
+	BackoffMax  time.Duration `yaml:"backoff-max"`
+	CallTimeout time.Duration `yaml:"call-timeout"`
+
+	// Report
+	Report string `yaml:"report"`
+
+	// Logging
+	LogLevel  string `yaml:"log-level"`
+	LogFormat string `yaml:"log-format"`
+}
+
+// Default is the configuration before file, environment and flags.
+func Default() Config {
+	return Config{
+		Rate:        20, // below the smallest candidate quota (30 RPS), headroom for live traffic
+		Burst:       1,
+		Workers:     8,
+		MaxAttempts: 8,
+		BackoffBase: 200 * time.Millisecond,
+		BackoffMax:  20 * time.Second,
+		CallTimeout: 10 * time.Second,
+		LogLevel:    "info",
+		LogFormat:   "auto",
+
+		WaitTimeSeconds:    20,
+		VisibilityTimeout:  60 * time.Second,
+		EmptyPolls:         3,
+		RetryDelay:         30 * time.Second,
+		LimitExceededDelay: time.Hour,
+		ShutdownTimeout:    25 * time.Second, // under Kubernetes' default 30 s grace period
+	}
+}
+
+// FieldError names the option that is wrong, by its flag name.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("--%s: %s", e.Field, e.Msg) }
+
+func bad(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks the configuration and names the first bad field.
+func (c *Config) Validate() error {
+	switch {
+	case c.ClientID == "":
+		return bad("client-id", "required (or set %s)", EnvClientID)
+	case strings.TrimSpace(c.ClientID) != c.ClientID || len(c.ClientID) > 128:
+		return bad("client-id", "must be 1-128 characters without surrounding spaces")
+	case c.CSV == "" && c.SQSQueueURL == "":
+		return bad("csv", "a source is required: --csv FILE (or - for standard input) or --sqs-queue-url URL")
+	case c.CSV != "" && c.SQSQueueURL != "":
+		return bad("sqs-queue-url", "choose one source: --csv or --sqs-queue-url, not both")
+	case c.WaitTimeSeconds < 0 || c.WaitTimeSeconds > 20:
+		return bad("wait-time-seconds", "must be 0..20 (got %d)", c.WaitTimeSeconds)
+	case c.VisibilityTimeout < 10*time.Second || c.VisibilityTimeout > 12*time.Hour:
+		return bad("visibility-timeout", "must be 10s..12h (got %s)", c.VisibilityTimeout)
+	case c.MaxInFlight < 0:
+		return bad("max-in-flight", "must be >= 0 (0 = twice --workers; got %d)", c.MaxInFlight)
+	case c.EmptyPolls < 1:
+		return bad("empty-polls", "must be >= 1 (got %d)", c.EmptyPolls)
+	case c.RetryDelay < time.Second || c.RetryDelay > 12*time.Hour:
+		return bad("retry-delay", "must be 1s..12h (got %s)", c.RetryDelay)
+	case c.LimitExceededDelay < time.Hour || c.LimitExceededDelay > 12*time.Hour:
+		return bad("limit-exceeded-delay", "must be 1h..12h: Cognito's per-user limit is hourly (got %s)", c.LimitExceededDelay)
+	case c.ShutdownTimeout <= 0:
+		return bad("shutdown-timeout", "must be > 0 (got %s)", c.ShutdownTimeout)
+	case !(c.Rate > 0):
+		return bad("rate", "must be > 0 requests/second (got %v)", c.Rate)
+	case c.Burst < 1:
+		return bad("burst", "must be >= 1 (got %d)", c.Burst)
+	case c.Workers < 1 || c.Workers > 1024:
+		return bad("workers", "must be 1..1024 (got %d)", c.Workers)
+	case c.MaxAttempts < 1 || c.MaxAttempts > 100:
+		return bad("max-attempts", "must be 1..100 (got %d)", c.MaxAttempts)
+	case c.BackoffBase <= 0:
+		return bad("backoff-base", "must be > 0 (got %s)", c.BackoffBase)
+	case c.BackoffMax < c.BackoffBase:
+		return bad("backoff-max", "must be >= --backoff-base (got %s)", c.BackoffMax)
+	case c.CallTimeout <= 0:
+		return bad("call-timeout", "must be > 0 (got %s)", c.CallTimeout)
+	case c.AnalyticsEndpointID != "" && strings.TrimSpace(c.AnalyticsEndpointID) == "":
+		return bad("analytics-endpoint-id", "must not be blank")
+	}
+	for k := range c.Metadata {
+		if k == "" {
+			return bad("metadata", "keys must not be empty (use KEY=VALUE)")
+		}
+	}
+	if c.Report != "" {
+		ext := strings.ToLower(c.Report[strings.LastIndexByte(c.Report, '.')+1:])
+		if !strings.Contains(c.Report, ".") || (ext != "csv" && ext != "jsonl" && ext != "ndjson") {
+			return bad("report", "must end in .csv or .jsonl (got %q)", c.Report)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log-level", "must be debug, info, warn or error (got %q)", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "auto", "text", "json":
+	default:
+		return bad("log-format", "must be auto, text or json (got %q)", c.LogFormat)
+	}
+	return nil
+}
+
+// LoadSecret fills ClientSecret from the environment or --client-secret-file. Setting
+// both is an error: the operator must know which one is in force.
+func (c *Config) LoadSecret(getenv func(string) string) error {
+	env := getenv(EnvClientSecret)
+	if c.ClientSecretFile != "" {
+		if env != "" {
+			return bad("client-secret-file", "both %s and --client-secret-file are set; use one", EnvClientSecret)
+		}
+		b, err := os.ReadFile(c.ClientSecretFile)
+		if err != nil {
+			return bad("client-secret-file", "cannot read: %v", errors.Unwrap(err))
+		}
+		s := strings.TrimSpace(string(b))
+		if s == "" {
+			return bad("client-secret-file", "file is empty")
+		}
+		c.ClientSecret = Secret(s)
+		return nil
+	}
+	c.ClientSecret = Secret(strings.TrimSpace(env))
+	return nil
+}
+
+// Apply decodes YAML (a config file, or the flags that were set rendered as YAML) onto c.
+// Unknown keys are an error naming the key.
+func (c *Config) Apply(doc []byte) error {
+	if len(bytes.TrimSpace(doc)) == 0 {
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(doc))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}
+
+// LoadFile applies a YAML config file.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return bad("config", "cannot read: %v", err)
+	}
+	if err := c.Apply(b); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// YAML renders the effective configuration; the secret is never included.
+func (c *Config) YAML() ([]byte, error) {
+	return yaml.Marshal(c)
+}

@@ -1,0 +1,274 @@
+#!/usr/bin/env node
+// Launcher for cognito-local 5.3.0 used by the Go package testenv/emu.
+//
+// Usage: node launcher.cjs --dir DIR [--port N] [--port-file FILE]
+//
+//   --dir        working directory; cognito-local keeps its state in DIR/.cognito
+//   --port       TCP port on 127.0.0.1 (0 = pick a free one; default 0)
+//   --port-file  once listening, the actual port is written (atomically) here
+//   --exit-on-stdin-eof
+//                exit when stdin reaches EOF (the Go side keeps a pipe open, so
+//                the emulator dies with its parent even on SIGKILL)
+//
+// Before the server starts it
+//   * writes DIR/.cognito/config.json so pools use plain usernames
+//     (cognito-local defaults to UsernameAttributes ["email"]) and the server
+//     binds 127.0.0.1 only;
+//   * registers a ResendConfirmationCode target in cognito-local's Targets table
+//     (5.3.0 answers it with HTTP 500 CognitoLocal#Unsupported otherwise).
+//
+// The process exits on SIGINT/SIGTERM (and on stdin EOF with --exit-on-stdin-eof).
+"use strict";
+
+const fs = require("node:fs");
+const path = require("node:path");
+const crypto = require("node:crypto");
+
+function parseArgs(argv) {
+  const out = { dir: process.cwd(), port: 0, portFile: "", stdinEOF: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`missing value for ${a}`);
+      return argv[++i];
+    };
+    if (a === "--dir") out.dir = next();
+    else if (a === "--port") out.port = Number.parseInt(next(), 10);
+    else if (a === "--port-file") out.portFile = next();
+    else if (a === "--exit-on-stdin-eof") out.stdinEOF = true;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (!Number.isInteger(out.port) || out.port < 0 || out.port > 65535) {
+    throw new Error(`invalid --port ${out.port}`);
+  }
+  return out;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const HOST = "127.0.0.1";
+
+// cognito-local reads HOST/PORT when lib/server/config.js is first loaded, so set
+// them before requiring anything from it.
+process.env.HOST = HOST;
+process.env.PORT = String(args.port);
+delete process.env.COGNITO_LOCAL_DEVMODE;
+// aws-sdk v2 (used by cognito-local for Lambda/KMS) prints an end-of-support note.
+process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = "1";
+
+fs.mkdirSync(args.dir, { recursive: true });
+process.chdir(args.dir);
+fs.mkdirSync(".cognito", { recursive: true });
+fs.writeFileSync(
+  path.join(".cognito", "config.json"),
+  `${JSON.stringify(
+    {
+      UserPoolDefaults: { UsernameAttributes: [] },
+      ServerConfig: { hostname: HOST, port: args.port },
+    },
+    null,
+    2,
+  )}\n`,
+);
+
+const { Targets } = require("cognito-local/lib/targets/targets");
+const errors = require("cognito-local/lib/errors");
+const {
+  selectAppropriateDeliveryMethod,
+} = require("cognito-local/lib/services/messageDelivery/deliveryMethod");
+const { createDefaultServer } = require("cognito-local/lib/server");
+const pino = require("pino");
+const pinoPretty = require("pino-pretty");
+
+// ---------------------------------------------------------------------------
+// ResendConfirmationCode, modelled on the real Cognito behaviour.
+// ---------------------------------------------------------------------------
+
+function secretHash(username, clientId, clientSecret) {
+  return crypto
+    .createHmac("sha256", clientSecret)
+    .update(`${username}${clientId}`)
+    .digest("base64");
+}
+
+function safeEqual(a, b) {
+  const ab = Buffer.from(String(a));
+  const bb = Buffer.from(String(b));
+  return ab.length === bb.length && crypto.timingSafeEqual(ab, bb);
+}
+
+const USERNAME_PATTERN = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]+$/u;
+
+// Real Cognito masks destinations, e.g. "d***@e***" / "+*******0100".
+function maskDestination(medium, destination) {
+  if (!destination) return destination;
+  if (medium === "SMS") {
+    return `+${"*".repeat(Math.max(destination.length - 5, 0))}${destination.slice(-4)}`;
+  }
+  const at = destination.indexOf("@");
+  if (at <= 0) return `${destination[0]}***`;
+  return `${destination[0]}***@${destination[at + 1] ?? ""}***`;
+}
+
+const ResendConfirmationCode =
+  ({ cognito, clock, messages, otp }) =>
+  async (ctx, req) => {
+    if (!req || typeof req.ClientId !== "string" || req.ClientId === "") {
+      throw new errors.InvalidParameterError(
+        "1 validation error detected: Value null at 'clientId' failed to satisfy constraint: Member must not be null",
+      );
+    }
+    if (typeof req.Username !== "string" || req.Username === "") {
+      throw new errors.InvalidParameterError(
+        "1 validation error detected: Value null at 'username' failed to satisfy constraint: Member must not be null",
+      );
+    }
+    // Real Cognito validates the input shape before anything else.
+    if ([...req.Username].length > 128) {
+      throw new errors.InvalidParameterError(
+        `1 validation error detected: Value '${req.Username}' at 'username' failed to satisfy constraint: Member must have length less than or equal to 128`,
+      );
+    }
+    if (!USERNAME_PATTERN.test(req.Username)) {
+      throw new errors.InvalidParameterError(
+        `1 validation error detected: Value '${req.Username}' at 'username' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+`,
+      );
+    }
+
+    const appClient = await cognito.getAppClient(ctx, req.ClientId);
+    if (!appClient) {
+      throw new errors.ResourceNotFoundError(
+        `User pool client ${req.ClientId} does not exist.`,
+      );
+    }
+    // Throws ResourceNotFoundException if the pool has been deleted.
+    const userPool = await cognito.getUserPoolForClientId(ctx, req.ClientId);
+
+    if (appClient.ClientSecret) {
+      if (!req.SecretHash) {
+        throw new errors.NotAuthorizedError(
+          `Client ${req.ClientId} is configured with secret but SECRET_HASH was not received`,
+        );
+      }
+      const want = secretHash(req.Username, req.ClientId, appClient.ClientSecret);
+      if (!safeEqual(req.SecretHash, want)) {
+        throw new errors.NotAuthorizedError(
+          `Unable to verify secret hash for client ${req.ClientId}`,
+        );
+      }
+    }
+
+    const user = await userPool.getUserByUsername(ctx, req.Username);
+    if (!user) {
+      throw new errors.UserNotFoundError("Username/client id combination not found.");
+    }
+    if (user.Enabled === false) {
+      throw new errors.NotAuthorizedError("User is disabled.");
+    }
+    if (user.UserStatus === "CONFIRMED") {
+      throw new errors.InvalidParameterError("User is already confirmed.");
+    }
+
+    const autoVerified = userPool.options.AutoVerifiedAttributes ?? [];
+    const deliveryDetails = selectAppropriateDeliveryMethod(autoVerified, user);
+    if (!deliveryDetails) {
+      throw new errors.InvalidParameterError(
+        autoVerified.length === 0
+          ? "Cannot resend codes. Auto verification not turned on."
+          : "Cannot resend codes. No verified email or phone number on the user.",
+      );
+    }
+
+    const code = otp();
+    await messages.deliver(
+      ctx,
+      "ResendCode",
+      req.ClientId,
+      userPool.options.Id,
+      user,
+      code,
+      req.ClientMetadata,
+      deliveryDetails,
+    );
+    await userPool.saveUser(ctx, {
+      ...user,
+      ConfirmationCode: code,
+      UserLastModifiedDate: clock.get(),
+    });
+
+    return {
+      CodeDeliveryDetails: {
+        AttributeName: deliveryDetails.AttributeName,
+        DeliveryMedium: deliveryDetails.DeliveryMedium,
+        Destination: maskDestination(
+          deliveryDetails.DeliveryMedium,
+          deliveryDetails.Destination,
+        ),
+      },
+    };
+  };
+
+Targets.ResendConfirmationCode = ResendConfirmationCode;
+
+// ---------------------------------------------------------------------------
+// Server start-up (mirrors cognito-local/lib/bin/start.js, without colours).
+// ---------------------------------------------------------------------------
+
+// Pretty-print synchronously (pino-pretty's stream mode is asynchronous), so a
+// delivered code is in the log before the HTTP response is sent.
+const pretty = pinoPretty.prettyFactory({
+  colorize: false,
+  translateTime: "SYS:HH:MM:ss.l",
+  ignore: "pid,name,hostname",
+  singleLine: true,
+  messageFormat: (log, messageKey) =>
+    `${log.reqId ?? "NONE"} ${log.target ?? "NONE"} ${log[messageKey]}`,
+});
+const logger = pino(
+  { level: process.env.DEBUG ? "debug" : "info" },
+  {
+    write(line) {
+      try {
+        fs.writeSync(1, pretty(line));
+      } catch {
+        // stdout gone; nothing sensible to do
+      }
+    },
+  },
+);
+
+let httpServer;
+
+function shutdown(code) {
+  if (!httpServer) process.exit(code);
+  httpServer.close(() => process.exit(code));
+  if (httpServer.closeAllConnections) httpServer.closeAllConnections();
+  setTimeout(() => process.exit(code), 2000).unref();
+}
+
+process.on("SIGINT", () => shutdown(0));
+process.on("SIGTERM", () => shutdown(0));
+if (args.stdinEOF) {
+  process.stdin.on("end", () => shutdown(0));
+  process.stdin.on("error", () => shutdown(0));
+  process.stdin.resume();
+}
+
+createDefaultServer(logger)
+  .then((server) => server.start())
+  .then((server) => {
+    httpServer = server;
+    const address = server.address();
+    if (!address || typeof address === "string") {
+      throw new Error(`unexpected server address ${JSON.stringify(address)}`);
+    }
+    logger.info(`Cognito Local running on http://${address.address}:${address.port}`);
+    if (args.portFile) {
+      const tmp = `${args.portFile}.tmp`;
+      fs.writeFileSync(tmp, `${address.port}\n`);
+      fs.renameSync(tmp, args.portFile);
+    }
+  })
+  .catch((err) => {
+    logger.error(err);
+    process.exit(1);
+  });

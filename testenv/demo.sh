@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# make demo: the main job end to end on local emulators. Starts cognito-local, creates a
+# pool and an app client with a secret, signs up users (confirming some), writes a CSV
+# that also holds an unknown user, a duplicate and an invalid name, runs the campaign,
+# prints the summary and the report, then stops the emulators.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/cognito-resend-demo.XXXXXX")
+go build -o "$work/demoenv" ./testenv/cmd/demoenv
+
+mkfifo "$work/ctl"
+"$work/demoenv" --users 50 --confirm 10 --csv "$work/users.csv" --env-file "$work/demo.env" \
+  --secret-file "$work/client-secret" <"$work/ctl" >"$work/demoenv.out" 2>"$work/demoenv.log" &
+pid=$!
+exec 3>"$work/ctl" # demoenv runs until this fd closes
+cleanup() { exec 3>&- || true; wait "$pid" 2>/dev/null || true; }
+trap cleanup EXIT
+
+for _ in $(seq 1 600); do # up to 60 s
+  grep -q '^ready' "$work/demoenv.out" 2>/dev/null && break
+  if ! kill -0 "$pid" 2>/dev/null; then cat "$work/demoenv.log" >&2; exit 1; fi
+  sleep 0.1
+done
+grep -q '^ready' "$work/demoenv.out" || { echo "emulators did not start" >&2; cat "$work/demoenv.log" >&2; exit 1; }
+
+set -a
+# shellcheck disable=SC1091
+. "$work/demo.env"
+set +a
+
+echo "== input: $(($(wc -l <"$work/users.csv") - 1)) rows in $work/users.csv (50 users, 10 confirmed, + unknown, duplicate, invalid)"
+echo "== cognito-resend run --csv users.csv --client-secret-file client-secret --report report.csv"
+code=0
+./bin/cognito-resend run --csv "$work/users.csv" --client-secret-file "$work/client-secret" \
+  --report "$work/report.csv" --log-format text --log-level warn || code=$?
+echo "== exit code: $code"
+echo "== report (first 15 rows):"
+head -16 "$work/report.csv" | cut -d, -f1-3,6-7,10
+echo "== status counts:"
+tail -n +2 "$work/report.csv" | cut -d, -f2 | sort | uniq -c
+echo "report: $work/report.csv"
