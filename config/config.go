@@ -64,6 +64,7 @@ type Config struct {
 
 	// Pace and retries
 	Rate        float64       `yaml:"rate"`
+	Adaptive    bool          `yaml:"adaptive"`
 	Burst       int           `yaml:"burst"`
 	Workers     int           `yaml:"workers"`
 	MaxAttempts int           `yaml:"max-attempts"`
@@ -83,6 +84,7 @@ type Config struct {
 func Default() Config {
 	return Config{
 		Rate:        20, // below the smallest candidate quota (30 RPS), headroom for live traffic
+		Adaptive:    true,
 		Burst:       1,
 		Workers:     8,
 		MaxAttempts: 8,

@@ -78,21 +78,46 @@ func defaultReportPath(now time.Time) string {
 	return "cognito-resend-report-" + now.UTC().Format("20060102T150405Z") + ".csv"
 }
 
+// source is one opened source and what the campaign needs to know about it.
+type source struct {
+	src worker.Source
+	// close settles what the source still holds (queue mode: flush deletes, release
+	// unstarted messages). It runs after the engine, with a context that outlives stop.
+	close func(ctx context.Context) error
+	// signalIsNormal: a signal is how this mode normally ends (queue workers), exit 0.
+	signalIsNormal bool
+	desc           []any // log attributes
+}
+
+func openCSV(cfg config.Config, stdin io.Reader) (*source, error) {
+	in, closeIn, err := openInput(cfg.CSV, stdin)
+	if err != nil {
+		return nil, err
+	}
+	src, err := worker.NewCSVSource(in)
+	if err != nil {
+		closeIn()
+		return nil, fmt.Errorf("--csv %s: %w", cfg.CSV, err)
+	}
+	return &source{src: src, close: func(context.Context) error { closeIn(); return nil },
+		desc: []any{"csv", cfg.CSV}}, nil
+}
+
 // runCampaign wires source → limiter → resender → report and runs it.
 func runCampaign(stop, kill context.Context, cfg config.Config, stdin io.Reader, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 
-	in, closeIn, err := openInput(cfg.CSV, stdin)
+	ac, err := awsConfig(stop, cfg)
 	if err != nil {
 		return usageErr(err)
 	}
-	defer closeIn()
-	src, err := worker.NewCSVSource(in)
-	if err != nil {
-		return usageErr(fmt.Errorf("--csv %s: %w", cfg.CSV, err))
+	var s *source
+	switch {
+	case cfg.CSV != "":
+		s, err = openCSV(cfg, stdin)
+	default:
+		return usageErr(errors.New("no source"))
 	}
-
-	ac, err := awsConfig(stop, cfg)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -106,7 +131,7 @@ func runCampaign(stop, kill context.Context, cfg config.Config, stdin io.Reader,
 		return usageErr(err)
 	}
 
-	limiter := worker.NewLimiter(worker.LimiterConfig{Rate: cfg.Rate, Burst: cfg.Burst})
+	limiter := worker.NewLimiter(worker.LimiterConfig{Rate: cfg.Rate, Burst: cfg.Burst, Adaptive: cfg.Adaptive})
 	resender := &worker.Resender{
 		API:                 newCognito(ac),
 		ClientID:            cfg.ClientID,
@@ -114,6 +139,7 @@ func runCampaign(stop, kill context.Context, cfg config.Config, stdin io.Reader,
 		Metadata:            cfg.Metadata,
 		AnalyticsEndpointID: cfg.AnalyticsEndpointID,
 		Limiter:             limiter,
+		Breaker:             &worker.Breaker{Limiter: limiter, Threshold: 5, Base: time.Second, Max: 30 * time.Second},
 		MaxAttempts:         cfg.MaxAttempts,
 		BackoffBase:         cfg.BackoffBase,
 		BackoffMax:          cfg.BackoffMax,
@@ -121,14 +147,28 @@ func runCampaign(stop, kill context.Context, cfg config.Config, stdin io.Reader,
 		Logger:              log,
 	}
 	engine := &worker.Engine{
-		Source:    src,
+		Source:    s.src,
 		Processor: resender,
 		Report:    report,
 		Workers:   cfg.Workers,
 		Logger:    log,
 	}
-	log.Info("campaign starting", "csv", cfg.CSV, "report", reportPath, "rate", cfg.Rate, "workers", cfg.Workers)
+
+	// After a stop signal, calls in flight get --shutdown-timeout to finish; then abort.
+	kill, cancelKill := context.WithCancel(kill)
+	defer cancelKill()
+	context.AfterFunc(stop, func() {
+		t := time.AfterFunc(cfg.ShutdownTimeout, cancelKill)
+		context.AfterFunc(kill, func() { t.Stop() })
+	})
+
+	log.Info("campaign starting", append(s.desc, "report", reportPath, "rate", cfg.Rate, "workers", cfg.Workers)...)
 	sum, runErr := engine.Run(stop, kill)
+	settle, cancelSettle := context.WithTimeout(context.WithoutCancel(stop), cfg.ShutdownTimeout)
+	defer cancelSettle()
+	if err := s.close(settle); err != nil {
+		log.Warn("source close", "error", err)
+	}
 	if err := report.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("report: %w", err)
 	}
@@ -138,11 +178,14 @@ func runCampaign(stop, kill context.Context, cfg config.Config, stdin io.Reader,
 	switch {
 	case errors.As(runErr, &sys):
 		return stoppedErr(fmt.Errorf("campaign stopped: %w", runErr))
+	case errors.Is(runErr, worker.ErrInterrupted) && s.signalIsNormal:
+		// A queue worker told to stop has stopped cleanly: nothing is lost.
 	case errors.Is(runErr, worker.ErrInterrupted):
 		return stoppedErr(errors.New("campaign interrupted; rows not in the report were not attempted"))
 	case runErr != nil:
 		return stoppedErr(fmt.Errorf("campaign stopped: %w", runErr))
-	case sum.Counts[worker.StatusFailed] > 0:
+	}
+	if sum.Counts[worker.StatusFailed] > 0 {
 		return &exitError{code: exitFailed, err: nil}
 	}
 	return nil

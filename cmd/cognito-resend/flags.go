@@ -40,6 +40,7 @@ func runFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "shutdown-timeout", Value: d.ShutdownTimeout, Usage: "after a stop signal, how long calls in flight may take before they are aborted", Sources: env("shutdown-timeout")},
 		&cli.StringFlag{Name: "metrics-addr", Usage: "serve Prometheus /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9090)", Sources: env("metrics-addr")},
 		&cli.FloatFlag{Name: "rate", Value: d.Rate, Usage: "ResendConfirmationCode requests per second, retries included", Sources: env("rate")},
+		&cli.BoolFlag{Name: "adaptive", Value: d.Adaptive, Usage: "cut the rate on TooManyRequestsException and grow it back when quiet; false holds --rate exactly", Sources: env("adaptive")},
 		&cli.IntFlag{Name: "burst", Value: d.Burst, Usage: "requests allowed at once above the rate", Sources: env("burst")},
 		&cli.IntFlag{Name: "workers", Value: d.Workers, Usage: "concurrent calls", Sources: env("workers")},
 		&cli.IntFlag{Name: "max-attempts", Value: d.MaxAttempts, Usage: "attempts per user for throttles and server faults", Sources: env("max-attempts")},
