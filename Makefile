@@ -36,5 +36,11 @@ lint:
 demo: build testenv
 	bash testenv/demo.sh
 
+# Native Go fuzzing, bounded: FUZZTIME per target (make test runs the seed corpora).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzCSVSource$$' -fuzztime $(FUZZTIME) ./worker/
+	$(GO) test -run '^$$' -fuzz '^FuzzMessageBodyRoundTrip$$' -fuzztime $(FUZZTIME) ./worker/
+
 clean:
 	rm -rf bin

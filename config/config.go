@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -30,6 +32,10 @@ func (s Secret) GoString() string             { return s.mask() }
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.mask()), nil }
 func (s Secret) MarshalYAML() (any, error)    { return s.mask(), nil }
 func (s Secret) Reveal() []byte               { return []byte(s) }
+
+// Format masks the value under every verb: fmt skips String for a mismatched verb
+// (e.g. %d) and would print the raw value.
+func (s Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.mask()) }
 func (s Secret) mask() string {
 	if s == "" {
 		return ""
@@ -62,6 +68,19 @@ type Config struct {
 	ShutdownTimeout    time.Duration `yaml:"shutdown-timeout"`
 	MetricsAddr        string        `yaml:"metrics-addr"`
 
+	// User-pool source
+	UserPoolID    string  `yaml:"user-pool-id"`
+	ListRate      float64 `yaml:"list-rate"`
+	PageSize      int     `yaml:"page-size"`
+	CreatedAfter  string  `yaml:"created-after"`  // RFC 3339, or a duration ago such as 72h
+	CreatedBefore string  `yaml:"created-before"` // same
+
+	// Safety and operator interface
+	DryRun           bool          `yaml:"dry-run"`
+	Yes              bool          `yaml:"yes"`
+	Progress         string        `yaml:"progress"` // auto, bar, log, none
+	ProgressInterval time.Duration `yaml:"progress-interval"`
+
 	// Pace and retries
 	Rate        float64       `yaml:"rate"`
 	Adaptive    bool          `yaml:"adaptive"`
@@ -73,7 +92,9 @@ type Config struct {
 	CallTimeout time.Duration `yaml:"call-timeout"`
 
 	// Report
-	Report string `yaml:"report"`
+	Report       string `yaml:"report"`
+	Resume       bool   `yaml:"resume"`
+	RetryUnknown bool   `yaml:"retry-unknown"`
 
 	// Logging
 	LogLevel  string `yaml:"log-level"`
@@ -93,6 +114,12 @@ func Default() Config {
 		CallTimeout: 10 * time.Second,
 		LogLevel:    "info",
 		LogFormat:   "auto",
+
+		ListRate: 5, // ListUsers has its own quota (UserList: 30/s account-wide, not adjustable)
+		PageSize: 60,
+		Progress: "auto",
+
+		ProgressInterval: 10 * time.Second,
 
 		WaitTimeSeconds:    20,
 		VisibilityTimeout:  60 * time.Second,
@@ -122,10 +149,22 @@ func (c *Config) Validate() error {
 		return bad("client-id", "required (or set %s)", EnvClientID)
 	case strings.TrimSpace(c.ClientID) != c.ClientID || len(c.ClientID) > 128:
 		return bad("client-id", "must be 1-128 characters without surrounding spaces")
-	case c.CSV == "" && c.SQSQueueURL == "":
-		return bad("csv", "a source is required: --csv FILE (or - for standard input) or --sqs-queue-url URL")
-	case c.CSV != "" && c.SQSQueueURL != "":
-		return bad("sqs-queue-url", "choose one source: --csv or --sqs-queue-url, not both")
+	case c.CSV == "" && c.SQSQueueURL == "" && c.UserPoolID == "":
+		return bad("csv", "a source is required: --csv FILE (or - for standard input), --user-pool-id ID or --sqs-queue-url URL")
+	case c.SQSQueueURL != "" && nonEmpty(c.CSV, c.UserPoolID) > 0:
+		return bad("sqs-queue-url", "choose one source: --csv, --user-pool-id or --sqs-queue-url")
+	case c.UserPoolID != "" && c.CSV != "":
+		return bad("user-pool-id", "choose one source: --csv, --user-pool-id or --sqs-queue-url")
+	case !(c.ListRate > 0) || c.ListRate > 30:
+		return bad("list-rate", "must be > 0 and <= 30 ListUsers calls/s, the account's UserList quota (got %v)", c.ListRate)
+	case c.PageSize < 1 || c.PageSize > 60:
+		return bad("page-size", "must be 1..60 (got %d)", c.PageSize)
+	case (c.CreatedAfter != "" || c.CreatedBefore != "") && c.UserPoolID == "":
+		return bad("created-after", "--created-after/--created-before filter a --user-pool-id campaign")
+	case c.ProgressInterval < 100*time.Millisecond:
+		return bad("progress-interval", "must be >= 100ms (got %s)", c.ProgressInterval)
+	case c.Progress != "auto" && c.Progress != "bar" && c.Progress != "log" && c.Progress != "none":
+		return bad("progress", "must be auto, bar, log or none (got %q)", c.Progress)
 	case c.WaitTimeSeconds < 0 || c.WaitTimeSeconds > 20:
 		return bad("wait-time-seconds", "must be 0..20 (got %d)", c.WaitTimeSeconds)
 	case c.VisibilityTimeout < 10*time.Second || c.VisibilityTimeout > 12*time.Hour:
@@ -138,6 +177,10 @@ func (c *Config) Validate() error {
 		return bad("retry-delay", "must be 1s..12h (got %s)", c.RetryDelay)
 	case c.LimitExceededDelay < time.Hour || c.LimitExceededDelay > 12*time.Hour:
 		return bad("limit-exceeded-delay", "must be 1h..12h: Cognito's per-user limit is hourly (got %s)", c.LimitExceededDelay)
+	case c.Resume && c.Report == "":
+		return bad("resume", "needs --report: the report of the campaign to continue")
+	case c.RetryUnknown && !c.Resume:
+		return bad("retry-unknown", "only makes sense with --resume")
 	case c.ShutdownTimeout <= 0:
 		return bad("shutdown-timeout", "must be > 0 (got %s)", c.ShutdownTimeout)
 	case !(c.Rate > 0):
@@ -156,6 +199,11 @@ func (c *Config) Validate() error {
 		return bad("call-timeout", "must be > 0 (got %s)", c.CallTimeout)
 	case c.AnalyticsEndpointID != "" && strings.TrimSpace(c.AnalyticsEndpointID) == "":
 		return bad("analytics-endpoint-id", "must not be blank")
+	}
+	for field, v := range map[string]string{"created-after": c.CreatedAfter, "created-before": c.CreatedBefore} {
+		if _, err := ParseTimeBound(v, time.Now()); err != nil {
+			return bad(field, "%v", err)
+		}
 	}
 	for k := range c.Metadata {
 		if k == "" {
@@ -181,6 +229,32 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+func nonEmpty(ss ...string) int {
+	n := 0
+	for _, s := range ss {
+		if s != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// ParseTimeBound reads a --created-after/--created-before value: an RFC 3339 time, or a
+// duration meaning that long before now (72h = three days ago). Empty is the zero time.
+func ParseTimeBound(v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return time.Time{}, fmt.Errorf("want an RFC 3339 time (2026-11-01T00:00:00Z) or a duration ago (72h), got %q", v)
+	}
+	return now.Add(-d), nil
+}
+
 // LoadSecret fills ClientSecret from the environment or --client-secret-file. Setting
 // both is an error: the operator must know which one is in force.
 func (c *Config) LoadSecret(getenv func(string) string) error {
@@ -204,6 +278,8 @@ func (c *Config) LoadSecret(getenv func(string) string) error {
 	return nil
 }
 
+var yamlValue = regexp.MustCompile("`[^`]*`")
+
 // Apply decodes YAML (a config file, or the flags that were set rendered as YAML) onto c.
 // Unknown keys are an error naming the key.
 func (c *Config) Apply(doc []byte) error {
@@ -213,7 +289,9 @@ func (c *Config) Apply(doc []byte) error {
 	dec := yaml.NewDecoder(bytes.NewReader(doc))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
-		return fmt.Errorf("config: %w", err)
+		// yaml quotes the offending value; a secret file given as --config by mistake
+		// must not have its start printed.
+		return fmt.Errorf("config: %s", yamlValue.ReplaceAllString(err.Error(), "`…`"))
 	}
 	return nil
 }

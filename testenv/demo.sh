@@ -10,7 +10,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/cognito-resend-demo.XXXXXX")
 go build -o "$work/demoenv" ./testenv/cmd/demoenv
 
 mkfifo "$work/ctl"
-"$work/demoenv" --users 50 --confirm 10 --csv "$work/users.csv" --env-file "$work/demo.env" \
+"$work/demoenv" --sqs --users 50 --confirm 10 --csv "$work/users.csv" --env-file "$work/demo.env" \
   --secret-file "$work/client-secret" <"$work/ctl" >"$work/demoenv.out" 2>"$work/demoenv.log" &
 pid=$!
 exec 3>"$work/ctl" # demoenv runs until this fd closes
@@ -30,13 +30,50 @@ set -a
 set +a
 
 echo "== input: $(($(wc -l <"$work/users.csv") - 1)) rows in $work/users.csv (50 users, 10 confirmed, + unknown, duplicate, invalid)"
-echo "== cognito-resend run --csv users.csv --client-secret-file client-secret --report report.csv"
+echo "== cognito-resend run --csv users.csv --dry-run   (counts; no call is made)"
+./bin/cognito-resend run --csv "$work/users.csv" --dry-run --log-format text --log-level warn
+echo
+echo "== cognito-resend run --csv users.csv --client-secret-file client-secret --report report.csv --yes"
+echo "   (on a terminal, without --yes, it asks: About to resend confirmation codes to N users ... Continue? [y/N])"
 code=0
 ./bin/cognito-resend run --csv "$work/users.csv" --client-secret-file "$work/client-secret" \
-  --report "$work/report.csv" --log-format text --log-level warn || code=$?
+  --report "$work/report.csv" --yes --progress none --log-format text --log-level warn || code=$?
 echo "== exit code: $code"
 echo "== report (first 15 rows):"
 head -16 "$work/report.csv" | cut -d, -f1-3,6-7,10
 echo "== status counts:"
 tail -n +2 "$work/report.csv" | cut -d, -f2 | sort | uniq -c
 echo "report: $work/report.csv"
+
+# Pool mode: the pool's UNCONFIRMED users, listed with ListUsers (dummy credentials from
+# the env file: cognito-local checks no signature). The CSV part resent to them already;
+# on an emulator there is no per-user limit, so they get another code here.
+echo
+echo "== cognito-resend run --user-pool-id \$COGNITO_USER_POOL_ID --created-after 1h --dry-run"
+./bin/cognito-resend run --user-pool-id "$COGNITO_USER_POOL_ID" --created-after 1h --dry-run \
+  --log-format text --log-level warn
+echo "== cognito-resend run --user-pool-id \$COGNITO_USER_POOL_ID --created-after 1h --report pool-report.csv --yes"
+pcode=0
+./bin/cognito-resend run --user-pool-id "$COGNITO_USER_POOL_ID" --created-after 1h --yes --progress none \
+  --client-secret-file "$work/client-secret" --report "$work/pool-report.csv" \
+  --log-format text --log-level warn || pcode=$?
+echo "== exit code: $pcode"
+echo "== status counts:"
+tail -n +2 "$work/pool-report.csv" | cut -d, -f2 | sort | uniq -c
+echo "report: $work/pool-report.csv"
+
+# Queue mode: the same CSV through SQS (fauxqs). The producer validates and dedupes, the
+# worker drains the queue and exits once it stays empty. (Users of the CSV part get a
+# second code here: the demo pool has no per-user limit.)
+echo
+echo "== queue mode: cognito-resend enqueue --csv users.csv --sqs-queue-url \$SQS_QUEUE_URL"
+./bin/cognito-resend enqueue --csv "$work/users.csv" --sqs-queue-url "$SQS_QUEUE_URL" --log-format text --log-level error
+echo "== cognito-resend run --sqs-queue-url \$SQS_QUEUE_URL --exit-when-empty --report queue-report.csv"
+qcode=0
+./bin/cognito-resend run --sqs-queue-url "$SQS_QUEUE_URL" --client-secret-file "$work/client-secret" \
+  --report "$work/queue-report.csv" --exit-when-empty --wait-time-seconds 1 --empty-polls 2 \
+  --log-format text --log-level warn || qcode=$?
+echo "== exit code: $qcode"
+echo "== status counts:"
+tail -n +2 "$work/queue-report.csv" | cut -d, -f2 | sort | uniq -c
+echo "report: $work/queue-report.csv"

@@ -32,11 +32,12 @@ const (
 	msgAlreadyConfirmed = "already confirmed"
 	msgDailyEmailLimit  = "daily email limit"
 	msgAutoVerifyOff    = "auto verification not turned on"
+	msgUserDisabled     = "user is disabled"
 )
 
 // Classify maps a ResendConfirmationCode error (nil = success) to an outcome.
 // Typed exceptions are matched with errors.As; message text is consulted only where one
-// type has two meanings (LimitExceeded, InvalidParameter).
+// type has two meanings (LimitExceeded, InvalidParameter, NotAuthorized).
 func Classify(err error) Outcome {
 	if err == nil {
 		return Outcome{Class: ClassNone, Status: StatusSent}
@@ -82,6 +83,10 @@ func Classify(err error) Outcome {
 		return Outcome{Class: ClassPerUser, Status: StatusInvalidInput, Code: invalid.ErrorCode()}
 	case errors.As(err, &notFound):
 		return Outcome{Class: ClassPerUser, Status: StatusUserNotFound, Code: notFound.ErrorCode()}
+	case errors.As(err, &notAuth) && strings.Contains(strings.ToLower(notAuth.ErrorMessage()), msgUserDisabled):
+		// NotAuthorizedException has two meanings too: one disabled user is not a reason
+		// to stop the campaign.
+		return Outcome{Class: ClassPerUser, Status: StatusFailed, Code: notAuth.ErrorCode()}
 	case errors.As(err, &notAuth):
 		return Outcome{Class: ClassSystemic, Status: StatusFailed, Code: notAuth.ErrorCode(),
 			Fix: "the app client rejected the request (missing or wrong client secret?); set COGNITO_CLIENT_SECRET or --client-secret-file to the app client's secret"}

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -38,7 +39,13 @@ var _ Source = (*CSVSource)(nil)
 // NewCSVSource reads the header (or first row) and returns an error for input that
 // can't be a campaign: empty, or a multi-column header without a username column.
 func NewCSVSource(in io.Reader) (*CSVSource, error) {
-	r := csv.NewReader(in)
+	// Strip a UTF-8 BOM from the stream itself: left in place it would make a quoted
+	// first header field ("\uFEFF\"username\"") a parse error.
+	br := bufio.NewReader(in)
+	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
+		_, _ = br.Discard(3)
+	}
+	r := csv.NewReader(br)
 	r.FieldsPerRecord = -1 // ragged rows are reported per row, not fatal
 	r.ReuseRecord = true
 	s := &CSVSource{r: r, ucdCol: -1, mdCols: map[int]string{}}
@@ -79,6 +86,9 @@ func NewCSVSource(in io.Reader) (*CSVSource, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, ErrNoRows
 		}
+		if isReadErr(err) {
+			return nil, fmt.Errorf("read CSV: %w", err)
+		}
 		job := s.job(rec, line, err)
 		s.pending = &job
 	}
@@ -100,6 +110,10 @@ func (s *CSVSource) Next(ctx context.Context) (Job, error) {
 	rec, line, err := s.readNonBlank()
 	if errors.Is(err, io.EOF) {
 		return Job{}, io.EOF
+	}
+	if isReadErr(err) {
+		// The input itself failed (disk, pipe): not a row; stop the campaign.
+		return Job{}, fmt.Errorf("read CSV: %w", err)
 	}
 	s.Rows++
 	return s.job(rec, line, err), nil
@@ -173,6 +187,12 @@ func (s *CSVSource) job(rec []string, line int, readErr error) Job {
 		}
 	}
 	return j
+}
+
+// isReadErr: an I/O error of the input, as opposed to a malformed row.
+func isReadErr(err error) bool {
+	var pe *csv.ParseError
+	return err != nil && !errors.As(err, &pe)
 }
 
 // printable makes an invalid username safe to put in the report (bounded, valid UTF-8,

@@ -109,9 +109,12 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 
 	sum := &Summary{Counts: map[Status]int{}, Started: clock.Now()}
 	var relMu sync.Mutex
-	release := func(j Job) {
+	// release gives a job back to its source. res is the unfinished result, if the job
+	// ran: when a call may have reached Cognito the intent stays, and a resume reports
+	// the user unknown rather than risk a second code.
+	release := func(j Job, res *Result) {
 		seen.Remove(j.Username)
-		if e.Journal != nil {
+		if e.Journal != nil && (res == nil || !res.Ambiguous) {
 			e.Journal.Abandon(j)
 		}
 		relMu.Lock()
@@ -153,13 +156,13 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 					StartedAt: now, FinishedAt: now, Class: ClassPerUser}}
 			case !seen.Add(job.Username):
 				results <- settled{job, Result{Username: job.Username, Status: StatusDuplicate,
-					ErrorMessage: "username already taken in this run", SourceRef: job.SourceRef,
+					ErrorMessage: "username already has a row in this campaign", SourceRef: job.SourceRef,
 					StartedAt: now, FinishedAt: now, Class: ClassPerUser}}
 			default:
 				select {
 				case jobs <- job:
 				case <-dispatch.Done():
-					release(job)
+					release(job, nil)
 					return
 				}
 			}
@@ -172,19 +175,19 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 			defer producers.Done()
 			for job := range jobs {
 				if dispatch.Err() != nil {
-					release(job)
+					release(job, nil)
 					continue
 				}
-				res := e.process(dispatch, kill, job)
+				res := e.process(dispatch, kill, job, cancelDispatch)
 				switch res.Class {
 				case ClassCanceled:
-					release(job)
+					release(job, &res)
 					continue
 				case ClassSystemic:
 					// The user isn't at fault: no row, give the job back, stop the campaign.
 					cancelDispatch(&SystemicError{Code: res.ErrorCode, Message: res.ErrorMessage, Fix: res.Fix})
 					log.Error("systemic error, stopping", "username", res.Username, "error_code", res.ErrorCode)
-					release(job)
+					release(job, &res)
 					continue
 				}
 				if seen.redeliverable(job, res) {
@@ -214,7 +217,10 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 		defer cancel()
 		for _, s := range batch {
 			if writeErr != nil {
-				release(s.job)
+				// The call happened but its row can't be recorded: keep the intent.
+				res := s.res
+				res.Ambiguous = true
+				release(s.job, &res)
 				continue
 			}
 			if s.job.Ack != nil {
@@ -278,22 +284,36 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 }
 
 // process runs one job, turning a panic into that user's failed row.
-func (e *Engine) process(stop, kill context.Context, job Job) (res Result) {
+// fail stops the campaign (the ledger can't record intents: calling without one would
+// break the no-second-code guarantee).
+func (e *Engine) process(stop, kill context.Context, job Job, fail context.CancelCauseFunc) (res Result) {
 	defer func() {
 		if p := recover(); p != nil {
 			e.logger().Error("panic in job", "username", job.Username, "panic", fmt.Sprint(p),
 				"stack", string(debug.Stack()))
+			now := e.clock().Now().UTC()
+			// The call may have been made before the panic: keep the intent (Ambiguous).
 			res = Result{Username: job.Username, SourceRef: job.SourceRef, Status: StatusFailed,
 				ErrorCode: "Panic", ErrorMessage: fmt.Sprint(p), Class: ClassPerUser,
-				Attempts: max(res.Attempts, 1), StartedAt: time.Now().UTC(), FinishedAt: time.Now().UTC()}
+				Attempts: max(res.Attempts, 1), StartedAt: now, FinishedAt: now, Ambiguous: true}
 		}
 	}()
 	if e.Journal != nil {
 		if err := e.Journal.Intend(stop, job); err != nil {
+			if stop.Err() == nil {
+				fail(fmt.Errorf("ledger: %w", err))
+			}
 			return Result{Username: job.Username, SourceRef: job.SourceRef, Class: ClassCanceled}
 		}
 	}
 	return e.Processor.Resend(stop, kill, job)
+}
+
+func (e *Engine) clock() Clock {
+	if e.Clock == nil {
+		return realClock{}
+	}
+	return e.Clock
 }
 
 func (e *Engine) logger() *slog.Logger {
@@ -352,4 +372,13 @@ func (s *SeenSet) Len() int {
 func (s *SeenSet) redeliverable(job Job, res Result) bool {
 	return job.Release != nil &&
 		((res.Status == StatusFailed && res.Class == ClassRetryable) || res.Status == StatusLimitExceeded)
+}
+
+// Contains reports whether username is in the set.
+func (s *SeenSet) Contains(username string) bool {
+	k := s.key(username)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[k]
+	return ok
 }

@@ -1,23 +1,11 @@
 package worker_test
 
 import (
-	"os"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/cognito-resend/cognito-resend/worker"
 )
-
-// skipBug marks a test that demonstrates a known, reported bug. It is skipped so the
-// suite stays green until the bug is fixed; set RUN_BUG_TESTS=1 to run it (and see it
-// fail).
-func skipBug(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("RUN_BUG_TESTS") == "" {
-		t.Skip("BUG: " + msg)
-	}
-}
 
 // fakeClock is a worker.Clock that only moves when told to.
 type fakeClock struct {

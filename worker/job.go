@@ -77,6 +77,9 @@ type Result struct {
 	Class ErrorClass `json:"-"`
 	// Fix is the one-line remedy for a systemic error.
 	Fix string `json:"-"`
+	// Ambiguous: some attempt ended in a timeout, connection error or 5xx, so Cognito
+	// may have sent a code even though no success was seen.
+	Ambiguous bool `json:"-"`
 }
 
 // Source yields jobs. Next returns io.EOF when the source is exhausted; a source that

@@ -160,7 +160,14 @@ type csvReport struct {
 	rec []string
 }
 
+// oneLine keeps every CSV record on one physical line, so a resume can parse the report
+// line by line and a torn line can't swallow its neighbours.
+var oneLine = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
+
 func (c *csvReport) Write(r Result) error {
+	for i := range c.rec {
+		c.rec[i] = ""
+	}
 	c.rec[0] = r.Username
 	c.rec[1] = string(r.Status)
 	c.rec[2] = strconv.Itoa(r.Attempts)
@@ -173,6 +180,11 @@ func (c *csvReport) Write(r Result) error {
 	c.rec[9] = r.SourceRef
 	c.rec[10] = fmtTime(r.StartedAt)
 	c.rec[11] = fmtTime(r.FinishedAt)
+	for i, v := range c.rec {
+		if strings.ContainsAny(v, "\r\n") {
+			c.rec[i] = oneLine.Replace(v)
+		}
+	}
 	return c.cw.Write(c.rec)
 }
 

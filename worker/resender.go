@@ -87,6 +87,10 @@ func (r *Resender) Resend(stop, kill context.Context, job Job) Result {
 			oc = Outcome{Class: ClassCanceled, Status: StatusFailed, Code: "Canceled"}
 		}
 		lastErr, lastOut, out = err, oc, o
+		// A fault, or a call aborted by the hard stop, may have reached Cognito.
+		if oc.Fault || (err != nil && kill.Err() != nil) {
+			res.Ambiguous = true
+		}
 		if r.OnAttempt != nil {
 			r.OnAttempt(oc, latency)
 		}

@@ -78,6 +78,9 @@ func defaultReportPath(now time.Time) string {
 	return "cognito-resend-report-" + now.UTC().Format("20060102T150405Z") + ".csv"
 }
 
+// settleBudget bounds the work after the engine has stopped.
+const settleBudget = 5 * time.Second
+
 // source is one opened source and what the campaign needs to know about it.
 type source struct {
 	src worker.Source
@@ -87,37 +90,76 @@ type source struct {
 	// signalIsNormal: a signal is how this mode normally ends (queue workers), exit 0.
 	signalIsNormal bool
 	desc           []any // log attributes
+	// ready is /readyz; nil means ready while running.
+	ready func() error
 }
 
-func openCSV(cfg config.Config, stdin io.Reader) (*source, error) {
+func openCSV(stop context.Context, cfg config.Config, stdin io.Reader) (*source, error) {
 	in, closeIn, err := openInput(cfg.CSV, stdin)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.CSV == "-" {
+		// A read from an open pipe ignores contexts and can't be interrupted portably:
+		// relay stdin through an io.Pipe that the first signal closes, so a stop isn't
+		// stuck waiting for input. The blocked relay ends with the process.
+		pr, pw := io.Pipe()
+		raw := in
+		go func() { _, err := io.Copy(pw, raw); pw.CloseWithError(err) }()
+		context.AfterFunc(stop, func() { pr.CloseWithError(context.Cause(stop)) })
+		in = pr
 	}
 	src, err := worker.NewCSVSource(in)
 	if err != nil {
 		closeIn()
 		return nil, fmt.Errorf("--csv %s: %w", cfg.CSV, err)
 	}
+
 	return &source{src: src, close: func(context.Context) error { closeIn(); return nil },
 		desc: []any{"csv", cfg.CSV}}, nil
 }
 
 // runCampaign wires source → limiter → resender → report and runs it.
-func runCampaign(stop, kill context.Context, cfg config.Config, stdin io.Reader, stderr io.Writer) error {
+func runCampaign(stop, kill context.Context, cfg config.Config, stdin io.Reader, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 
+	if cfg.SQSQueueURL != "" && cfg.DryRun {
+		fmt.Fprintln(stdout, "dry run: queue mode receives nothing in a dry run — receiving would hide the "+
+			"messages from other consumers for the visibility timeout. Use `enqueue --dry-run`-free checks instead: "+
+			"the queue's ApproximateNumberOfMessages, or a dry run of the CSV you enqueue.")
+		return nil
+	}
 	ac, err := awsConfig(stop, cfg)
 	if err != nil {
 		return usageErr(err)
 	}
-	var s *source
-	switch {
-	case cfg.CSV != "":
-		s, err = openCSV(cfg, stdin)
-	default:
-		return usageErr(errors.New("no source"))
+
+	// A campaign over a finite source is counted first (no resend call) for --dry-run and
+	// for the confirmation prompt; then the source is opened again for the real run.
+	total := -1
+	if cfg.SQSQueueURL == "" && (cfg.DryRun || !cfg.Yes) {
+		if !cfg.DryRun && !isTerminal(stdin) {
+			return usageErr(errors.New("refusing to start: no terminal to confirm on; pass --yes (alias --force) to confirm, or --dry-run to count first"))
+		}
+		c, err := preflight(stop, cfg, ac, stdin)
+		if err != nil {
+			return usageErr(err)
+		}
+		if cfg.DryRun {
+			printCensus(stdout, c, cfg.Rate)
+			return nil
+		}
+		if err := confirm(stdin, stderr, c.ToSend, cfg.Rate); err != nil {
+			return usageErr(err)
+		}
+		total = c.Read
 	}
+
+	var metrics *worker.Metrics // nil records nothing: no --metrics-addr
+	if cfg.MetricsAddr != "" {
+		metrics = worker.NewMetrics()
+	}
+	s, err := openSource(stop, cfg, ac, stdin, log, metrics)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -126,10 +168,12 @@ func runCampaign(stop, kill context.Context, cfg config.Config, stdin io.Reader,
 	if reportPath == "" {
 		reportPath = defaultReportPath(time.Now())
 	}
-	report, err := worker.OpenReport(reportPath, false)
+	rec, err := openRecords(cfg, reportPath, s, log)
 	if err != nil {
 		return usageErr(err)
 	}
+	report := rec.report
+	defer rec.ledger.Close()
 
 	limiter := worker.NewLimiter(worker.LimiterConfig{Rate: cfg.Rate, Burst: cfg.Burst, Adaptive: cfg.Adaptive})
 	resender := &worker.Resender{
@@ -152,6 +196,22 @@ func runCampaign(stop, kill context.Context, cfg config.Config, stdin io.Reader,
 		Report:    report,
 		Workers:   cfg.Workers,
 		Logger:    log,
+		Journal:   rec.ledger,
+		Seen:      rec.seen,
+		// Acks after the stop share the settle budget.
+		SettleTimeout: settleBudget,
+	}
+	if metrics != nil {
+		resender.OnAttempt = metrics.ObserveAttempt
+		engine.OnResult = metrics.ObserveResult
+		metrics.WatchLimiter(limiter)
+		srv, err := serveMetrics(stop, cfg.MetricsAddr, metrics, s, log)
+		if err != nil {
+			_ = s.close(context.WithoutCancel(stop))
+			_ = report.Close()
+			return usageErr(err)
+		}
+		defer srv.Close(context.WithoutCancel(stop)) //nolint:errcheck // best effort at exit
 	}
 
 	// After a stop signal, calls in flight get --shutdown-timeout to finish; then abort.
@@ -162,12 +222,30 @@ func runCampaign(stop, kill context.Context, cfg config.Config, stdin io.Reader,
 		context.AfterFunc(kill, func() { t.Stop() })
 	})
 
+	if s.signalIsNormal {
+		total = -1 // a queue has no end to count toward
+	}
+	prog := newProgress(cfg.Progress, stderr, isTerminal(stderr), total, limiter, log, cfg.ProgressInterval)
+	onResult := engine.OnResult
+	engine.OnResult = func(r worker.Result) {
+		if onResult != nil {
+			onResult(r)
+		}
+		prog.observe(r)
+	}
+
 	log.Info("campaign starting", append(s.desc, "report", reportPath, "rate", cfg.Rate, "workers", cfg.Workers)...)
 	sum, runErr := engine.Run(stop, kill)
-	settle, cancelSettle := context.WithTimeout(context.WithoutCancel(stop), cfg.ShutdownTimeout)
+	prog.finish()
+	// Settling (flush deletes, release unstarted messages, close files) has its own short
+	// budget, so a stop ends within --shutdown-timeout + settleBudget.
+	settle, cancelSettle := context.WithTimeout(context.WithoutCancel(stop), settleBudget)
 	defer cancelSettle()
 	if err := s.close(settle); err != nil {
 		log.Warn("source close", "error", err)
+	}
+	if err := rec.ledger.Close(); err != nil && runErr == nil {
+		runErr = err
 	}
 	if err := report.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("report: %w", err)
@@ -179,7 +257,9 @@ func runCampaign(stop, kill context.Context, cfg config.Config, stdin io.Reader,
 	case errors.As(runErr, &sys):
 		return stoppedErr(fmt.Errorf("campaign stopped: %w", runErr))
 	case errors.Is(runErr, worker.ErrInterrupted) && s.signalIsNormal:
-		// A queue worker told to stop has stopped cleanly: nothing is lost.
+		// A queue worker told to stop has stopped cleanly: nothing is lost. Failed rows
+		// are normal in a long-lived worker (their messages retry through the queue).
+		return nil
 	case errors.Is(runErr, worker.ErrInterrupted):
 		return stoppedErr(errors.New("campaign interrupted; rows not in the report were not attempted"))
 	case runErr != nil:
@@ -189,6 +269,40 @@ func runCampaign(stop, kill context.Context, cfg config.Config, stdin io.Reader,
 		return &exitError{code: exitFailed, err: nil}
 	}
 	return nil
+}
+
+// openSource opens the configured source for the real run.
+func openSource(ctx context.Context, cfg config.Config, ac aws.Config, stdin io.Reader, log *slog.Logger, metrics *worker.Metrics) (*source, error) {
+	switch {
+	case cfg.CSV != "":
+		return openCSV(ctx, cfg, stdin)
+	case cfg.UserPoolID != "":
+		return openPool(ctx, cfg, ac)
+	case cfg.SQSQueueURL != "":
+		return openSQS(ctx, cfg, ac, log, metrics)
+	}
+	return nil, errors.New("no source")
+}
+
+// preflight counts what a campaign would do, without calling ResendConfirmationCode:
+// rows, to send, invalid, duplicates — honouring --resume.
+func preflight(ctx context.Context, cfg config.Config, ac aws.Config, stdin io.Reader) (census, error) {
+	s, err := openSource(ctx, cfg, ac, stdin, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		return census{}, err
+	}
+	defer s.close(context.WithoutCancel(ctx)) //nolint:errcheck // read-only pass
+	src := s.src
+	var seen *worker.SeenSet
+	if _, statErr := os.Stat(cfg.Report); cfg.Resume && statErr == nil {
+		st, err := worker.LoadResume(cfg.Report, worker.ResumeOptions{RetryUnknown: cfg.RetryUnknown})
+		if err != nil {
+			return census{}, err
+		}
+		seen = st.Final
+		src = &worker.SkipDone{Source: src, Done: st.Done}
+	}
+	return countSource(ctx, src, seen)
 }
 
 func printSummary(w io.Writer, sum *worker.Summary, lim *worker.Limiter, reportPath string) {

@@ -28,7 +28,17 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "client-id", Usage: "Cognito app client id (required)", Sources: env("client-id", config.EnvClientID)},
 		&cli.StringFlag{Name: "client-secret-file", Usage: "file holding the app client secret (or set " + config.EnvClientSecret + "); never pass the secret itself on the command line", Sources: env("client-secret-file")},
 		&cli.StringFlag{Name: "region", Usage: "AWS region of the user pool (default: the standard AWS chain)", Sources: env("region")},
-		&cli.StringFlag{Name: "csv", Usage: "CSV of usernames: a header with a `username` column, or one headerless column; - reads standard input", Sources: env("csv")},
+		&cli.StringFlag{Name: "csv", Usage: "CSV of usernames: a header with a username column, or one headerless column; - reads standard input", Sources: env("csv")},
+		&cli.StringFlag{Name: "config", Usage: "YAML file holding any of these options (keys are the flag names); flags and environment win over it", Sources: env("config")},
+		&cli.StringFlag{Name: "user-pool-id", Usage: "pool mode: resend to the pool's UNCONFIRMED users (needs IAM cognito-idp:ListUsers)", Sources: env("user-pool-id")},
+		&cli.FloatFlag{Name: "list-rate", Value: d.ListRate, Usage: "pool mode: ListUsers calls per second (its own quota, 30/s per account)", Sources: env("list-rate")},
+		&cli.IntFlag{Name: "page-size", Value: d.PageSize, Usage: "pool mode: users per ListUsers page, 1..60", Sources: env("page-size")},
+		&cli.StringFlag{Name: "created-after", Usage: "pool mode: only users created at or after this RFC 3339 time, or this long ago (72h)", Sources: env("created-after")},
+		&cli.StringFlag{Name: "created-before", Usage: "pool mode: only users created before this RFC 3339 time, or this long ago", Sources: env("created-before")},
+		&cli.BoolFlag{Name: "dry-run", Usage: "read and validate the source, print what would be sent and the ETA; make no resend call", Sources: env("dry-run")},
+		&cli.BoolFlag{Name: "yes", Aliases: []string{"force"}, Usage: "don't ask for confirmation (required without a terminal)", Sources: env("yes")},
+		&cli.StringFlag{Name: "progress", Value: d.Progress, Usage: "auto (a bar on a terminal, else a log line every --progress-interval), bar, log or none", Sources: env("progress")},
+		&cli.DurationFlag{Name: "progress-interval", Value: d.ProgressInterval, Usage: "how often the progress log line is written", Sources: env("progress-interval")},
 		&cli.StringFlag{Name: "sqs-queue-url", Usage: "queue mode: consume usernames from this SQS queue", Sources: env("sqs-queue-url")},
 		&cli.IntFlag{Name: "wait-time-seconds", Value: d.WaitTimeSeconds, Usage: "queue mode: long-poll wait, 0..20", Sources: env("wait-time-seconds")},
 		&cli.DurationFlag{Name: "visibility-timeout", Value: d.VisibilityTimeout, Usage: "queue mode: visibility a received message gets, extended while it waits or retries", Sources: env("visibility-timeout")},
@@ -48,12 +58,17 @@ func runFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "backoff-max", Value: d.BackoffMax, Usage: "largest retry delay", Sources: env("backoff-max")},
 		&cli.DurationFlag{Name: "call-timeout", Value: d.CallTimeout, Usage: "timeout of one Cognito call", Sources: env("call-timeout")},
 		&cli.StringFlag{Name: "report", Usage: "report file, .csv or .jsonl (default: cognito-resend-report-<UTC time>.csv)", Sources: env("report")},
+		&cli.BoolFlag{Name: "resume", Usage: "continue the campaign of --report: skip rows it has, append the rest; users whose call may have happened become unknown", Sources: env("resume")},
+		&cli.BoolFlag{Name: "retry-unknown", Usage: "with --resume, call users reported unknown again (risks a second code)", Sources: env("retry-unknown")},
 		&cli.StringSliceFlag{Name: "metadata", Usage: "KEY=VALUE ClientMetadata for every call (repeatable)", Sources: env("metadata")},
 		&cli.StringFlag{Name: "analytics-endpoint-id", Usage: "Amazon Pinpoint endpoint id for AnalyticsMetadata", Sources: env("analytics-endpoint-id")},
 		&cli.StringFlag{Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", Sources: env("log-level")},
 		&cli.StringFlag{Name: "log-format", Value: d.LogFormat, Usage: "auto (text on a terminal, else JSON), text or json", Sources: env("log-format")},
 	}
 }
+
+// notConfig are flags that steer the command rather than set a Config field.
+var notConfig = map[string]bool{"config": true, "help": true}
 
 // setFlagsYAML renders the flags the user set (on the command line or through the
 // environment) as a YAML document with the config file's keys, so that one decoder
@@ -62,7 +77,7 @@ func setFlagsYAML(cmd *cli.Command) ([]byte, error) {
 	m := map[string]any{}
 	for _, f := range cmd.Flags {
 		name := f.Names()[0]
-		if !cmd.IsSet(name) {
+		if !cmd.IsSet(name) || notConfig[name] {
 			continue
 		}
 		switch name {

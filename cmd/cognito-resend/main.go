@@ -98,37 +98,57 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) strin
 		Commands: []*cli.Command{
 			{
 				Name:      "run",
-				Usage:     "resend codes to every username of a CSV file, within the rate quota",
-				UsageText: "cognito-resend run --csv PATH|- --client-id ID [options]",
+				Usage:     "resend codes to the users of a CSV file, a user pool or an SQS queue, within the rate quota",
+				UsageText: "cognito-resend run (--csv PATH|- | --user-pool-id ID | --sqs-queue-url URL) --client-id ID [options]",
 				Flags:     runFlags(),
 				Action: func(ctx context.Context, cmd *cli.Command) error {
 					cfg, err := loadConfig(cmd, getenv)
 					if err != nil {
 						return usageErr(err)
 					}
-					return runCampaign(ctx, kill, cfg, stdin, stderr)
+					return runCampaign(ctx, kill, cfg, stdin, stdout, stderr)
+				},
+			},
+			{
+				Name:  "config",
+				Usage: "configuration tools",
+				Commands: []*cli.Command{{
+					Name:      "print",
+					Usage:     "print the effective configuration (defaults < --config file < environment < flags), secret redacted",
+					UsageText: "cognito-resend config print [run options]",
+					Flags:     runFlags(),
+					Action: func(_ context.Context, cmd *cli.Command) error {
+						return configPrint(cmd, stdout, getenv)
+					},
+				}},
+			},
+			{
+				Name:  "version",
+				Usage: "print the version and build information",
+				Action: func(context.Context, *cli.Command) error {
+					printVersion(stdout)
+					return nil
+				},
+			},
+			{
+				Name:      "enqueue",
+				Usage:     "send one SQS message per username of a CSV file, for run --sqs-queue-url",
+				UsageText: "cognito-resend enqueue --csv PATH|- --sqs-queue-url URL [options]",
+				Flags:     enqueueFlags(),
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					return runEnqueue(ctx, cmd, stdin, stdout, stderr)
 				},
 			},
 		},
 	}
 }
 
-// loadConfig builds the effective configuration: defaults < flags and env (urfave/cli
-// resolves flag over env) and validates it.
+// loadConfig builds the effective configuration (defaults < --config file < env <
+// flags) and validates it.
 func loadConfig(cmd *cli.Command, getenv func(string) string) (config.Config, error) {
-	cfg := config.Default()
-	set, err := setFlagsYAML(cmd)
+	cfg, err := buildConfig(cmd, getenv)
 	if err != nil {
 		return cfg, err
 	}
-	if err := cfg.Apply(set); err != nil {
-		return cfg, err
-	}
-	if err := cfg.LoadSecret(getenv); err != nil {
-		return cfg, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
+	return cfg, cfg.Validate()
 }

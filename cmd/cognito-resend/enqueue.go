@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker"
+)
+
+// enqueueFlags are the producer's options; --csv, --sqs-queue-url, --region and the log
+// options mean what they mean for run.
+func enqueueFlags() []cli.Flag {
+	d := config.Default()
+	return []cli.Flag{
+		&cli.StringFlag{Name: "csv", Usage: "CSV of usernames (same format as run --csv); - reads standard input", Sources: env("csv")},
+		&cli.StringFlag{Name: "sqs-queue-url", Usage: "queue to send one message per username to", Sources: env("sqs-queue-url")},
+		&cli.StringFlag{Name: "region", Usage: "AWS region of the queue (default: the standard AWS chain)", Sources: env("region")},
+		&cli.StringFlag{Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", Sources: env("log-level")},
+		&cli.StringFlag{Name: "log-format", Value: d.LogFormat, Usage: "auto (text on a terminal, else JSON), text or json", Sources: env("log-format")},
+	}
+}
+
+func enqueueConfig(cmd *cli.Command) (config.Config, error) {
+	cfg := config.Default()
+	cfg.CSV = cmd.String("csv")
+	cfg.SQSQueueURL = cmd.String("sqs-queue-url")
+	cfg.Region = cmd.String("region")
+	cfg.LogLevel = cmd.String("log-level")
+	cfg.LogFormat = cmd.String("log-format")
+	switch {
+	case cfg.CSV == "":
+		return cfg, &config.FieldError{Field: "csv", Msg: "required: a CSV file, or - for standard input"}
+	case cfg.SQSQueueURL == "":
+		return cfg, &config.FieldError{Field: "sqs-queue-url", Msg: "required"}
+	case !strings.HasPrefix(cfg.SQSQueueURL, "https://") && !strings.HasPrefix(cfg.SQSQueueURL, "http://"):
+		return cfg, &config.FieldError{Field: "sqs-queue-url", Msg: fmt.Sprintf("must be a queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), got %q", cfg.SQSQueueURL)}
+	}
+	switch cfg.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return cfg, &config.FieldError{Field: "log-level", Msg: fmt.Sprintf("must be debug, info, warn or error (got %q)", cfg.LogLevel)}
+	}
+	switch cfg.LogFormat {
+	case "auto", "text", "json":
+	default:
+		return cfg, &config.FieldError{Field: "log-format", Msg: fmt.Sprintf("must be auto, text or json (got %q)", cfg.LogFormat)}
+	}
+	return cfg, nil
+}
+
+// runEnqueue is the producer: CSV → validate, dedupe → SendMessageBatch. Exit 0 when
+// every valid row was enqueued, 1 when some were not, 2 on usage errors, 3 when stopped.
+func runEnqueue(ctx context.Context, cmd *cli.Command, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, err := enqueueConfig(cmd)
+	if err != nil {
+		return usageErr(err)
+	}
+	log := newLogger(cfg, stderr)
+	ac, err := awsConfig(ctx, cfg)
+	if err != nil {
+		return usageErr(err)
+	}
+	in, closeIn, err := openInput(cfg.CSV, stdin)
+	if err != nil {
+		return usageErr(err)
+	}
+	defer closeIn()
+	src, err := worker.NewCSVSource(in)
+	if err != nil {
+		return usageErr(fmt.Errorf("--csv %s: %w", cfg.CSV, err))
+	}
+	sum, err := worker.Enqueue(ctx, worker.EnqueueConfig{API: newSQS(ac, cfg.SQSQueueURL), QueueURL: cfg.SQSQueueURL, Logger: log},
+		src, worker.NewSeenSet())
+	fmt.Fprintf(stdout, "enqueued=%d skipped_invalid=%d skipped_duplicate=%d failed=%d\n",
+		sum.Enqueued, sum.Invalid, sum.Duplicate, sum.Failed)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return stoppedErr(errors.New("enqueue interrupted; rows after the last enqueued one were not sent"))
+	case err != nil:
+		fmt.Fprintln(stderr, "cognito-resend: enqueue stopped:", err)
+		return &exitError{code: exitFailed, err: err}
+	case sum.Failed > 0:
+		return &exitError{code: exitFailed, err: fmt.Errorf("%d messages were not enqueued", sum.Failed)}
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/cognito-resend/cognito-resend/config"
+)
+
+// configPrint shows the effective configuration (defaults < file < env < flags) as
+// YAML. The secret is never shown, only whether one is set.
+func configPrint(cmd *cli.Command, stdout io.Writer, getenv func(string) string) error {
+	cfg, err := buildConfig(cmd, getenv)
+	if err != nil {
+		return usageErr(err)
+	}
+	b, err := cfg.YAML()
+	if err != nil {
+		return err
+	}
+	secret := "not set"
+	if cfg.ClientSecret != "" {
+		secret = "set (" + cfg.ClientSecret.String() + ")"
+	}
+	fmt.Fprintf(stdout, "# effective configuration: flags > environment > --config file > defaults\n# client secret: %s\n%s", secret, b)
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stdout, "# NOT VALID: %v\n", err)
+		return usageErr(err)
+	}
+	return nil
+}
+
+func printVersion(stdout io.Writer) {
+	fmt.Fprintf(stdout, "cognito-resend %s\n", version)
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return
+	}
+	fmt.Fprintf(stdout, "go: %s\n", bi.GoVersion)
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision", "vcs.time", "vcs.modified", "GOOS", "GOARCH", "CGO_ENABLED":
+			fmt.Fprintf(stdout, "%s: %s\n", s.Key, s.Value)
+		}
+	}
+}
+
+var _ = context.Background
+
+// buildConfig layers the configuration without validating it: defaults, then the
+// --config file, then what was set through flags or the environment (urfave/cli lets a
+// flag win over its environment variable), then the secret from env or file.
+func buildConfig(cmd *cli.Command, getenv func(string) string) (config.Config, error) {
+	cfg := config.Default()
+	if path := cmd.String("config"); path != "" {
+		if err := cfg.LoadFile(path); err != nil {
+			return cfg, err
+		}
+	}
+	set, err := setFlagsYAML(cmd)
+	if err != nil {
+		return cfg, err
+	}
+	if err := cfg.Apply(set); err != nil {
+		return cfg, err
+	}
+	if err := cfg.LoadSecret(getenv); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}

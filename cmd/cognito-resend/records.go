@@ -1,0 +1,72 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+
+	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker"
+)
+
+// records are the campaign's durable state: the report (outcomes) and its ledger
+// (intents), plus the dedupe set seeded from earlier runs when resuming.
+type records struct {
+	report worker.ReportWriter
+	ledger *worker.Ledger
+	seen   *worker.SeenSet
+}
+
+// openRecords opens report and ledger. With --resume it first reads what earlier runs
+// recorded: users with a final row are not called again, CSV lines with a row are
+// skipped, and intents without a row are reported `unknown` (unless --retry-unknown).
+func openRecords(cfg config.Config, reportPath string, s *source, log *slog.Logger) (*records, error) {
+	r := &records{seen: worker.NewSeenSet()}
+	var state *worker.ResumeState
+	resume := cfg.Resume
+	if resume {
+		if _, err := os.Stat(reportPath); errors.Is(err, os.ErrNotExist) {
+			// Nothing to resume yet: start the campaign. This makes a retried Job with
+			// --resume on a persistent volume safe from its very first run.
+			log.Info("no report yet: starting the campaign", "report", reportPath)
+			resume = false
+		}
+	}
+	if resume {
+		var err error
+		if state, err = worker.LoadResume(reportPath, worker.ResumeOptions{RetryUnknown: cfg.RetryUnknown, Queue: s.signalIsNormal}); err != nil {
+			return nil, err
+		}
+		r.seen = state.Final
+		if !s.signalIsNormal { // finite sources: CSV lines / pool users with a row are skipped
+			s.src = &worker.SkipDone{Source: s.src, Done: state.Done}
+		}
+		log.Info("resuming campaign", "report", reportPath, "rows", state.Rows,
+			"final_users", state.Final.Len(), "unknown", len(state.Unknown), "torn_lines", state.Skipped)
+	}
+	report, err := worker.OpenReport(reportPath, resume)
+	if err != nil {
+		return nil, err
+	}
+	ledger, err := worker.OpenLedger(worker.LedgerPath(reportPath), resume, nil)
+	if err != nil {
+		return nil, errors.Join(err, report.Close())
+	}
+	r.report, r.ledger = report, ledger
+	if state != nil && !cfg.RetryUnknown && len(state.Unknown) > 0 {
+		clock := worker.SystemClock()
+		for _, u := range state.Unknown {
+			if err := report.Write(worker.UnknownResult(u, clock)); err != nil {
+				return nil, errors.Join(err, report.Close(), ledger.Close())
+			}
+			r.seen.Add(u.Username)
+			state.Done.Add(u.SourceRef)
+		}
+		if err := report.Sync(); err != nil {
+			return nil, errors.Join(err, report.Close(), ledger.Close())
+		}
+		log.Warn("users reported unknown: their call may have reached Cognito; not calling them again",
+			"count", len(state.Unknown))
+	}
+	return r, nil
+}

@@ -1,0 +1,404 @@
+package config_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/config"
+)
+
+const secretValue = "s3cr3t-Value-42"
+
+func validConfig() config.Config {
+	c := config.Default()
+	c.ClientID = "client123"
+	c.CSV = "users.csv"
+	return c
+}
+
+func TestDefault(t *testing.T) {
+	t.Parallel()
+
+	c := config.Default()
+	err := c.Validate()
+	var fe *config.FieldError
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "client-id", fe.Field)
+
+	c.ClientID = "client123"
+	err = c.Validate()
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "csv", fe.Field)
+
+	c.CSV = "users.csv"
+	require.NoError(t, c.Validate())
+
+	require.Equal(t, 20.0, c.Rate)
+	require.Equal(t, 1, c.Burst)
+	require.Equal(t, 8, c.Workers)
+	require.Equal(t, 8, c.MaxAttempts)
+	require.Equal(t, 200*time.Millisecond, c.BackoffBase)
+	require.Equal(t, 20*time.Second, c.BackoffMax)
+	require.Equal(t, 10*time.Second, c.CallTimeout)
+	require.Equal(t, "info", c.LogLevel)
+	require.Equal(t, "auto", c.LogFormat)
+	require.Equal(t, config.Secret(""), c.ClientSecret)
+}
+
+func TestValidateNamesTheField(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name  string
+		mut   func(*config.Config)
+		field string
+	}{
+		{"no client id", func(c *config.Config) { c.ClientID = "" }, "client-id"},
+		{"client id with spaces", func(c *config.Config) { c.ClientID = " client123" }, "client-id"},
+		{"client id too long", func(c *config.Config) { c.ClientID = strings.Repeat("a", 129) }, "client-id"},
+		{"no csv", func(c *config.Config) { c.CSV = "" }, "csv"},
+		{"rate 0", func(c *config.Config) { c.Rate = 0 }, "rate"},
+		{"rate negative", func(c *config.Config) { c.Rate = -1 }, "rate"},
+		{"rate NaN", func(c *config.Config) { c.Rate = math.NaN() }, "rate"},
+		{"burst 0", func(c *config.Config) { c.Burst = 0 }, "burst"},
+		{"workers 0", func(c *config.Config) { c.Workers = 0 }, "workers"},
+		{"workers 1025", func(c *config.Config) { c.Workers = 1025 }, "workers"},
+		{"max attempts 0", func(c *config.Config) { c.MaxAttempts = 0 }, "max-attempts"},
+		{"max attempts 101", func(c *config.Config) { c.MaxAttempts = 101 }, "max-attempts"},
+		{"backoff base 0", func(c *config.Config) { c.BackoffBase = 0 }, "backoff-base"},
+		{"backoff max below base", func(c *config.Config) { c.BackoffMax = c.BackoffBase - 1 }, "backoff-max"},
+		{"call timeout 0", func(c *config.Config) { c.CallTimeout = 0 }, "call-timeout"},
+		{"blank analytics id", func(c *config.Config) { c.AnalyticsEndpointID = "   " }, "analytics-endpoint-id"},
+		{"empty metadata key", func(c *config.Config) { c.Metadata = map[string]string{"": "x"} }, "metadata"},
+		{"report txt", func(c *config.Config) { c.Report = "out.txt" }, "report"},
+		{"report no extension", func(c *config.Config) { c.Report = "out" }, "report"},
+		{"report dotted dir", func(c *config.Config) { c.Report = "dir.csv/out" }, "report"},
+		{"log level", func(c *config.Config) { c.LogLevel = "trace" }, "log-level"},
+		{"log level case", func(c *config.Config) { c.LogLevel = "INFO" }, "log-level"},
+		{"log format", func(c *config.Config) { c.LogFormat = "xml" }, "log-format"},
+		{"both sources", func(c *config.Config) { c.SQSQueueURL = "https://sqs.eu-west-1.amazonaws.com/1/q" }, "sqs-queue-url"},
+		{"wait time negative", func(c *config.Config) { c.WaitTimeSeconds = -1 }, "wait-time-seconds"},
+		{"wait time 21", func(c *config.Config) { c.WaitTimeSeconds = 21 }, "wait-time-seconds"},
+		{"visibility timeout short", func(c *config.Config) { c.VisibilityTimeout = 9 * time.Second }, "visibility-timeout"},
+		{"visibility timeout long", func(c *config.Config) { c.VisibilityTimeout = 12*time.Hour + time.Second }, "visibility-timeout"},
+		{"max in flight negative", func(c *config.Config) { c.MaxInFlight = -1 }, "max-in-flight"},
+		{"empty polls 0", func(c *config.Config) { c.EmptyPolls = 0 }, "empty-polls"},
+		{"retry delay short", func(c *config.Config) { c.RetryDelay = 500 * time.Millisecond }, "retry-delay"},
+		{"limit exceeded delay short", func(c *config.Config) { c.LimitExceededDelay = 30 * time.Minute }, "limit-exceeded-delay"},
+		{"shutdown timeout 0", func(c *config.Config) { c.ShutdownTimeout = 0 }, "shutdown-timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := validConfig()
+			tt.mut(&c)
+			err := c.Validate()
+			var fe *config.FieldError
+			require.ErrorAs(t, err, &fe)
+			require.Equal(t, tt.field, fe.Field)
+			require.True(t, strings.HasPrefix(err.Error(), "--"+tt.field+": "), err.Error())
+		})
+	}
+}
+
+func TestValidateRateMessage(t *testing.T) {
+	t.Parallel()
+
+	c := validConfig()
+	c.Rate = 0
+	require.EqualError(t, c.Validate(), "--rate: must be > 0 requests/second (got 0)")
+}
+
+func TestValidateAccepts(t *testing.T) {
+	t.Parallel()
+
+	for name, mut := range map[string]func(*config.Config){
+		"stdin csv":            func(c *config.Config) { c.CSV = "-" },
+		"sqs source":           func(c *config.Config) { c.CSV, c.SQSQueueURL = "", "https://sqs.eu-west-1.amazonaws.com/1/q" },
+		"128-char client id":   func(c *config.Config) { c.ClientID = strings.Repeat("a", 128) },
+		"fractional rate":      func(c *config.Config) { c.Rate = 0.5 },
+		"1024 workers":         func(c *config.Config) { c.Workers = 1024 },
+		"1 worker":             func(c *config.Config) { c.Workers = 1 },
+		"100 attempts":         func(c *config.Config) { c.MaxAttempts = 100 },
+		"backoff max == base":  func(c *config.Config) { c.BackoffMax = c.BackoffBase },
+		"report csv":           func(c *config.Config) { c.Report = "dir.d/out.csv" },
+		"report CSV uppercase": func(c *config.Config) { c.Report = "OUT.CSV" },
+		"report jsonl":         func(c *config.Config) { c.Report = "out.jsonl" },
+		"report ndjson":        func(c *config.Config) { c.Report = "out.ndjson" },
+		"metadata":             func(c *config.Config) { c.Metadata = map[string]string{"k": ""} },
+		"analytics id":         func(c *config.Config) { c.AnalyticsEndpointID = "ep-1" },
+		"log debug json":       func(c *config.Config) { c.LogLevel, c.LogFormat = "debug", "json" },
+		"log error text":       func(c *config.Config) { c.LogLevel, c.LogFormat = "error", "text" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := validConfig()
+			mut(&c)
+			require.NoError(t, c.Validate())
+		})
+	}
+}
+
+func TestApply(t *testing.T) {
+	t.Parallel()
+
+	t.Run("values and durations", func(t *testing.T) {
+		t.Parallel()
+		c := config.Default()
+		doc := "client-id: abc\ncsv: users.csv\nrate: 5.5\nworkers: 3\nbackoff-base: 10s\nbackoff-max: 1m30s\ncall-timeout: 250ms\n" +
+			"metadata:\n  campaign: spring\n  lang: fr\nreport: out.jsonl\nlog-level: debug\n"
+		require.NoError(t, c.Apply([]byte(doc)))
+		require.Equal(t, "abc", c.ClientID)
+		require.Equal(t, "users.csv", c.CSV)
+		require.Equal(t, 5.5, c.Rate)
+		require.Equal(t, 3, c.Workers)
+		require.Equal(t, 10*time.Second, c.BackoffBase)
+		require.Equal(t, 90*time.Second, c.BackoffMax)
+		require.Equal(t, 250*time.Millisecond, c.CallTimeout)
+		require.Equal(t, map[string]string{"campaign": "spring", "lang": "fr"}, c.Metadata)
+		require.Equal(t, "out.jsonl", c.Report)
+		require.Equal(t, "debug", c.LogLevel)
+		// Untouched keys keep their values.
+		require.Equal(t, 8, c.MaxAttempts)
+		require.Equal(t, "auto", c.LogFormat)
+		require.NoError(t, c.Validate())
+	})
+	t.Run("unknown key is named", func(t *testing.T) {
+		t.Parallel()
+		c := config.Default()
+		err := c.Apply([]byte("rate: 5\nworkerz: 3\n"))
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "workerz")
+	})
+	t.Run("the secret can't come from a file", func(t *testing.T) {
+		t.Parallel()
+		for _, key := range []string{"client-secret", "ClientSecret", "clientsecret"} {
+			c := config.Default()
+			err := c.Apply([]byte(key + ": " + secretValue + "\n"))
+			require.Error(t, err, key)
+			require.Contains(t, err.Error(), key)
+			require.NotContains(t, err.Error(), secretValue)
+			require.Equal(t, config.Secret(""), c.ClientSecret)
+		}
+	})
+	t.Run("bad duration", func(t *testing.T) {
+		t.Parallel()
+		c := config.Default()
+		require.Error(t, c.Apply([]byte("backoff-base: soon\n")))
+	})
+	t.Run("empty document is a no-op", func(t *testing.T) {
+		t.Parallel()
+		for _, doc := range []string{"", "  \n\t\n"} {
+			c := config.Default()
+			require.NoError(t, c.Apply([]byte(doc)))
+			require.Equal(t, config.Default(), c)
+		}
+	})
+}
+
+func TestLoadFile(t *testing.T) {
+	t.Parallel()
+
+	t.Run("applies", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		require.NoError(t, os.WriteFile(path, []byte("rate: 7\ncall-timeout: 3s\n"), 0o600))
+		c := config.Default()
+		require.NoError(t, c.LoadFile(path))
+		require.Equal(t, 7.0, c.Rate)
+		require.Equal(t, 3*time.Second, c.CallTimeout)
+	})
+	t.Run("unknown key names file and key", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		require.NoError(t, os.WriteFile(path, []byte("ratee: 7\n"), 0o600))
+		c := config.Default()
+		err := c.LoadFile(path)
+		require.ErrorContains(t, err, path)
+		require.ErrorContains(t, err, "ratee")
+	})
+	t.Run("missing file", func(t *testing.T) {
+		t.Parallel()
+		c := config.Default()
+		err := c.LoadFile(filepath.Join(t.TempDir(), "nope.yaml"))
+		var fe *config.FieldError
+		require.ErrorAs(t, err, &fe)
+		require.Equal(t, "config", fe.Field)
+	})
+}
+
+func TestYAMLRoundTrip(t *testing.T) {
+	t.Parallel()
+
+	c := validConfig()
+	c.Metadata = map[string]string{"campaign": "spring"}
+	c.BackoffBase = 10 * time.Second
+	c.BackoffMax = 90 * time.Second
+	c.Report = "r.csv"
+	c.ClientSecret = secretValue
+	y, err := c.YAML()
+	require.NoError(t, err)
+	require.Contains(t, string(y), "backoff-base: 10s\n")
+	require.Contains(t, string(y), "client-id: client123\n")
+
+	var back config.Config
+	require.NoError(t, back.Apply(y))
+	want := c
+	want.ClientSecret = ""
+	require.Equal(t, want, back)
+}
+
+func TestLoadSecret(t *testing.T) {
+	t.Parallel()
+
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == config.EnvClientSecret {
+				return v
+			}
+			return ""
+		}
+	}
+	writeSecret := func(t *testing.T, content string) string {
+		path := filepath.Join(t.TempDir(), "secret")
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+		return path
+	}
+
+	t.Run("from env", func(t *testing.T) {
+		t.Parallel()
+		c := validConfig()
+		require.NoError(t, c.LoadSecret(env("  "+secretValue+"\n")))
+		require.Equal(t, []byte(secretValue), c.ClientSecret.Reveal())
+	})
+	t.Run("from file", func(t *testing.T) {
+		t.Parallel()
+		c := validConfig()
+		c.ClientSecretFile = writeSecret(t, secretValue+"\n")
+		require.NoError(t, c.LoadSecret(env("")))
+		require.Equal(t, []byte(secretValue), c.ClientSecret.Reveal())
+	})
+	t.Run("neither", func(t *testing.T) {
+		t.Parallel()
+		c := validConfig()
+		c.ClientSecret = "stale"
+		require.NoError(t, c.LoadSecret(env("")))
+		require.Equal(t, config.Secret(""), c.ClientSecret)
+		require.Empty(t, c.ClientSecret.Reveal())
+	})
+	t.Run("both", func(t *testing.T) {
+		t.Parallel()
+		c := validConfig()
+		c.ClientSecretFile = writeSecret(t, secretValue)
+		err := c.LoadSecret(env("other"))
+		var fe *config.FieldError
+		require.ErrorAs(t, err, &fe)
+		require.Equal(t, "client-secret-file", fe.Field)
+		require.Contains(t, err.Error(), config.EnvClientSecret)
+		require.NotContains(t, err.Error(), secretValue)
+		require.NotContains(t, err.Error(), "other")
+		require.Equal(t, config.Secret(""), c.ClientSecret)
+	})
+	t.Run("empty file", func(t *testing.T) {
+		t.Parallel()
+		c := validConfig()
+		c.ClientSecretFile = writeSecret(t, " \n\t\n")
+		err := c.LoadSecret(env(""))
+		require.EqualError(t, err, "--client-secret-file: file is empty")
+	})
+	t.Run("missing file", func(t *testing.T) {
+		t.Parallel()
+		c := validConfig()
+		c.ClientSecretFile = filepath.Join(t.TempDir(), "nope")
+		err := c.LoadSecret(env(""))
+		var fe *config.FieldError
+		require.ErrorAs(t, err, &fe)
+		require.Equal(t, "client-secret-file", fe.Field)
+		require.Contains(t, err.Error(), "cannot read")
+	})
+}
+
+func TestSecretNeverShown(t *testing.T) {
+	t.Parallel()
+
+	c := validConfig()
+	c.ClientSecret = secretValue
+	c.Metadata = map[string]string{"k": "v"}
+
+	outputs := map[string]string{
+		"%v":          fmt.Sprintf("%v", c),
+		"%+v":         fmt.Sprintf("%+v", c),
+		"%#v":         fmt.Sprintf("%#v", c),
+		"%v pointer":  fmt.Sprintf("%v", &c),
+		"%+v pointer": fmt.Sprintf("%+v", &c),
+		"%#v pointer": fmt.Sprintf("%#v", &c),
+		"Println":     fmt.Sprintln(c),
+		"secret %v":   fmt.Sprintf("%v", c.ClientSecret),
+		"secret %s":   fmt.Sprintf("%s", c.ClientSecret),
+		"secret %q":   fmt.Sprintf("%q", c.ClientSecret),
+		"secret %#v":  fmt.Sprintf("%#v", c.ClientSecret),
+		"secret %x":   fmt.Sprintf("%x", c.ClientSecret),
+	}
+	y, err := c.YAML()
+	require.NoError(t, err)
+	outputs["YAML"] = string(y)
+	j, err := json.Marshal(c)
+	require.NoError(t, err)
+	outputs["json"] = string(j)
+	j, err = json.Marshal(&c)
+	require.NoError(t, err)
+	outputs["json pointer"] = string(j)
+	for _, h := range []func(*bytes.Buffer) slog.Handler{
+		func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
+		func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) },
+	} {
+		var buf bytes.Buffer
+		slog.New(h(&buf)).Info("config", "cfg", c, "secret", c.ClientSecret)
+		outputs[fmt.Sprintf("slog %T", h(&buf))] = buf.String()
+	}
+
+	for how, out := range outputs {
+		require.NotContains(t, out, secretValue, how)
+		require.NotContains(t, out, fmt.Sprintf("%x", secretValue), how)
+	}
+	require.Contains(t, outputs["%+v"], "ClientSecret:[REDACTED]")
+	require.Contains(t, outputs["json"], `"ClientSecret":"[REDACTED]"`)
+	require.NotContains(t, outputs["YAML"], "REDACTED", "the secret key is left out of YAML entirely")
+	require.Equal(t, "[REDACTED]", c.ClientSecret.String())
+	require.Equal(t, "", config.Secret("").String())
+	require.Equal(t, []byte(secretValue), c.ClientSecret.Reveal())
+}
+
+func TestSecretNeverShownOddVerbs(t *testing.T) {
+	t.Parallel()
+
+	c := validConfig()
+	c.ClientSecret = secretValue
+	for _, verb := range []string{"%d", "%t", "%08d"} {
+		out := fmt.Sprintf(verb, c) // deliberately wrong verb
+		require.NotContains(t, out, secretValue, verb)
+		out = fmt.Sprintf(verb, c.ClientSecret)
+		require.NotContains(t, out, secretValue, verb)
+	}
+}
+
+func TestFieldError(t *testing.T) {
+	t.Parallel()
+
+	err := error(&config.FieldError{Field: "rate", Msg: "bad"})
+	require.EqualError(t, err, "--rate: bad")
+	var fe *config.FieldError
+	require.True(t, errors.As(fmt.Errorf("wrapped: %w", err), &fe))
+	require.Equal(t, "rate", fe.Field)
+}

@@ -1,0 +1,243 @@
+package deploy_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/cognito-resend/cognito-resend/config"
+)
+
+func cfnTemplate(t *testing.T) *yaml.Node {
+	t.Helper()
+	docs := yamlNodes(t, cfnFile)
+	require.Len(t, docs, 1)
+	return docs[0]
+}
+
+// cfnQueues returns the logical ids of the work queue (the one with a RedrivePolicy) and
+// of its dead-letter queue.
+func cfnQueues(t *testing.T) (queue, dlq string) {
+	t.Helper()
+	res := path(cfnTemplate(t), "Resources")
+	for _, id := range mapKeys(res) {
+		r := mapGet(res, id)
+		if path(r, "Type").Value != "AWS::SQS::Queue" {
+			continue
+		}
+		if rp := path(r, "Properties", "RedrivePolicy"); rp != nil {
+			require.Empty(t, queue, "two queues with a RedrivePolicy")
+			queue = id
+			target := path(rp, "deadLetterTargetArn")
+			require.NotNil(t, target, "%s: RedrivePolicy without deadLetterTargetArn", id)
+			require.Equal(t, "!GetAtt", target.Tag, "%s: deadLetterTargetArn must be !GetAtt <DLQ>.Arn", id)
+			dlq = strings.TrimSuffix(target.Value, ".Arn")
+		}
+	}
+	require.NotEmpty(t, queue, "%s: no queue with a RedrivePolicy", cfnFile)
+	require.Equal(t, "AWS::SQS::Queue", path(res, dlq, "Type").Value, "%s: the DLQ %s is not an SQS queue of the template", cfnFile, dlq)
+	return queue, dlq
+}
+
+var subRefRE = regexp.MustCompile(`\$\{([^!}][^}]*)\}`)
+
+// Every !Ref, !GetAtt, !Sub ${...}, !If and Condition names something the template
+// defines (or an AWS:: pseudo parameter).
+func TestCloudFormationReferencesResolve(t *testing.T) {
+	tmpl := cfnTemplate(t)
+	checkNoDuplicateKeys(t, cfnFile, tmpl)
+	params := map[string]bool{}
+	for _, k := range mapKeys(path(tmpl, "Parameters")) {
+		params[k] = true
+	}
+	resources := map[string]bool{}
+	for _, k := range mapKeys(path(tmpl, "Resources")) {
+		resources[k] = true
+	}
+	conditions := map[string]bool{}
+	for _, k := range mapKeys(path(tmpl, "Conditions")) {
+		conditions[k] = true
+	}
+	ref := func(name string, line int) {
+		if strings.HasPrefix(name, "AWS::") || params[name] || resources[name] {
+			return
+		}
+		t.Errorf("%s:%d: %q is neither a parameter, a resource nor a pseudo parameter", cfnFile, line, name)
+	}
+	var walk func(n *yaml.Node, parentKey string)
+	walk = func(n *yaml.Node, parentKey string) {
+		switch n.Tag {
+		case "!Ref":
+			ref(n.Value, n.Line)
+		case "!GetAtt":
+			id, _, _ := strings.Cut(n.Value, ".")
+			if !resources[id] {
+				t.Errorf("%s:%d: !GetAtt %s: no resource %s", cfnFile, n.Line, n.Value, id)
+			}
+		case "!Sub":
+			s := n.Value
+			if n.Kind == yaml.SequenceNode {
+				s = n.Content[0].Value // variables given in the map are local
+			}
+			for _, m := range subRefRE.FindAllStringSubmatch(s, -1) {
+				name, _, _ := strings.Cut(m[1], ".")
+				if n.Kind == yaml.SequenceNode && mapGet(n.Content[1], name) != nil {
+					continue
+				}
+				ref(name, n.Line)
+			}
+		case "!If":
+			if len(n.Content) > 0 && !conditions[n.Content[0].Value] {
+				t.Errorf("%s:%d: !If %s: no such condition", cfnFile, n.Line, n.Content[0].Value)
+			}
+		case "!Condition":
+			if !conditions[n.Value] {
+				t.Errorf("%s:%d: !Condition %s: no such condition", cfnFile, n.Line, n.Value)
+			}
+		}
+		if parentKey == "Condition" && n.Kind == yaml.ScalarNode && n.Tag == "!!str" && !conditions[n.Value] {
+			t.Errorf("%s:%d: Condition %s: no such condition", cfnFile, n.Line, n.Value)
+		}
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				walk(n.Content[i+1], n.Content[i].Value)
+			}
+			return
+		}
+		for _, c := range n.Content {
+			walk(c, "")
+		}
+	}
+	walk(path(tmpl, "Resources"), "")
+	walk(path(tmpl, "Outputs"), "")
+	walk(path(tmpl, "Conditions"), "")
+}
+
+// The queue, its DLQ and the role match what the worker expects and the manifests use.
+func TestCloudFormationQueueAndRole(t *testing.T) {
+	tmpl := cfnTemplate(t)
+	def := config.Default()
+	queue, dlq := cfnQueues(t)
+	res := path(tmpl, "Resources")
+	qp := path(res, queue, "Properties")
+	dp := path(res, dlq, "Properties")
+
+	intOf := func(n *yaml.Node, what string) int {
+		require.NotNil(t, n, what)
+		if n.Tag == "!Ref" {
+			n = path(tmpl, "Parameters", n.Value, "Default")
+			require.NotNil(t, n, "%s: the parameter has no Default", what)
+		}
+		v, err := strconv.Atoi(n.Value)
+		require.NoError(t, err, what)
+		return v
+	}
+
+	t.Run("queue", func(t *testing.T) {
+		assert.Equal(t, int(def.VisibilityTimeout.Seconds()), intOf(path(qp, "VisibilityTimeout"), "VisibilityTimeout"), "queue VisibilityTimeout vs --visibility-timeout's default")
+		assert.Equal(t, def.WaitTimeSeconds, intOf(path(qp, "ReceiveMessageWaitTimeSeconds"), "ReceiveMessageWaitTimeSeconds"), "long polling vs --wait-time-seconds' default")
+		qRet := intOf(path(qp, "MessageRetentionPeriod"), "queue MessageRetentionPeriod")
+		dRet := intOf(path(dp, "MessageRetentionPeriod"), "DLQ MessageRetentionPeriod")
+		assert.Greater(t, dRet, qRet, "a message keeps its enqueue time in the DLQ: the DLQ must retain longer than the queue")
+		assert.Greater(t, qRet, int(def.LimitExceededDelay.Seconds()), "messages must outlive a limit_exceeded park (--limit-exceeded-delay)")
+		for id, p := range map[string]*yaml.Node{queue: qp, dlq: dp} {
+			sse := path(p, "SqsManagedSseEnabled")
+			assert.True(t, (sse != nil && sse.Value == "true") || path(p, "KmsMasterKeyId") != nil, "%s: encryption at rest (SqsManagedSseEnabled)", id)
+		}
+		// FIFO is all or nothing: a FIFO queue's dead-letter queue must be FIFO too.
+		qf, df := path(qp, "FifoQueue"), path(dp, "FifoQueue")
+		if qf != nil || df != nil {
+			require.True(t, qf != nil && df != nil, "FifoQueue must be set on both the queue and its DLQ")
+			var a, b strings.Builder
+			require.NoError(t, yaml.NewEncoder(&a).Encode(qf))
+			require.NoError(t, yaml.NewEncoder(&b).Encode(df))
+			assert.Equal(t, a.String(), b.String(), "FifoQueue differs between the queue and its DLQ")
+		}
+		rp := path(qp, "RedrivePolicy", "maxReceiveCount")
+		require.NotNil(t, rp)
+		assert.Equal(t, "!Ref", rp.Tag, "maxReceiveCount is a parameter")
+		assert.Equal(t, 5, intOf(rp, "maxReceiveCount"), "maxReceiveCount default")
+	})
+
+	t.Run("role trusts the workers' service account", func(t *testing.T) {
+		var roleID string
+		for _, id := range mapKeys(res) {
+			if path(res, id, "Type").Value == "AWS::IAM::Role" {
+				require.Empty(t, roleID, "one role")
+				roleID = id
+			}
+		}
+		require.Equal(t, "QueueWorkerRole", roleID)
+		trust := path(res, roleID, "Properties", "AssumeRolePolicyDocument")
+		require.NotNil(t, trust)
+		require.Equal(t, "!Sub", trust.Tag, "the trust policy is a !Sub JSON string (the OIDC provider is in its keys)")
+		var doc struct {
+			Statement []struct {
+				Effect    string
+				Principal struct{ Federated string }
+				Action    string
+				Condition map[string]map[string]string
+			}
+		}
+		require.NoError(t, json.Unmarshal([]byte(trust.Value), &doc), "trust policy JSON")
+		require.Len(t, doc.Statement, 1)
+		s := doc.Statement[0]
+		assert.Equal(t, "Allow", s.Effect)
+		assert.Equal(t, "sts:AssumeRoleWithWebIdentity", s.Action)
+		assert.Contains(t, s.Principal.Federated, ":oidc-provider/${OidcProvider}")
+		assert.Equal(t, map[string]string{
+			"${OidcProvider}:sub": "system:serviceaccount:${Namespace}:${ServiceAccountName}",
+			"${OidcProvider}:aud": "sts.amazonaws.com",
+		}, s.Condition["StringEquals"], "trust only the workers' service account (StringEquals, not StringLike)")
+
+		// The parameters' defaults are the manifests' names.
+		var k struct {
+			Namespace string `yaml:"namespace"`
+		}
+		require.NoError(t, yaml.Unmarshal(readFile(t, filepath.Join(k8sDir, "kustomization.yaml")), &k))
+		assert.Equal(t, k.Namespace, path(tmpl, "Parameters", "Namespace", "Default").Value, "Namespace default vs kustomization.yaml")
+		objs := loadObjects(t)
+		var sa string
+		for _, w := range workloads(t, objs) {
+			if w.Obj.Kind == "Deployment" {
+				sa = w.Spec.ServiceAccountName
+			}
+		}
+		assert.Equal(t, sa, path(tmpl, "Parameters", "ServiceAccountName", "Default").Value, "ServiceAccountName default vs the queue Deployment")
+		assert.NotNil(t, path(tmpl, "Outputs", "RoleArn"), "output RoleArn (for the service account annotation)")
+		assert.NotNil(t, path(tmpl, "Outputs", "QueueUrl"), "output QueueUrl (for COGNITO_RESEND_SQS_QUEUE_URL)")
+	})
+}
+
+// deploy/README.md mentions every file of the kit.
+func TestReadmeCoversTheKit(t *testing.T) {
+	readme := string(readFile(t, "README.md"))
+	for _, f := range filesUnder(t, ".", ".yaml", ".json", "Dockerfile", ".dockerignore") {
+		assert.Contains(t, readme, filepath.Base(f), "deploy/README.md does not mention %s", f)
+	}
+	// Every metric the README names is registered by the code (namespace cognito_resend).
+	src := string(readFile(t, filepath.Join(workerPkg, "metrics.go")))
+	registered := map[string]bool{}
+	for _, m := range regexp.MustCompile(`Name:\s*"([a-z0-9_]+)"`).FindAllStringSubmatch(src, -1) {
+		registered["cognito_resend_"+m[1]] = true
+	}
+	require.NotEmpty(t, registered, "no metric names found in worker/metrics.go")
+	for _, m := range regexp.MustCompile(`cognito_resend_[a-z0-9_]+`).FindAllString(readme, -1) {
+		assert.True(t, registered[m], "deploy/README.md names metric %s, which worker/metrics.go does not register", m)
+	}
+	entries, err := os.ReadDir(".")
+	require.NoError(t, err)
+	for _, e := range entries {
+		if e.IsDir() {
+			assert.Contains(t, readme, e.Name()+"/", "deploy/README.md does not mention %s/", e.Name())
+		}
+	}
+}

@@ -1,0 +1,329 @@
+package deploy_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+// workerPkg is where the AWS calls are declared as interfaces: SQS* for queue mode (the
+// consumer and the producer), UserPoolAPI for the pool source. CognitoAPI
+// (ResendConfirmationCode) is left out on purpose: that call is unauthenticated and no
+// policy may grant it.
+const workerPkg = "../worker"
+
+var interfacePrefixes = []string{"SQS", "UserPoolAPI"}
+
+// iamActionFor maps an SDK method to the IAM action that authorizes it. Batch calls are
+// authorized as their single-message action.
+var iamActionFor = map[string]string{
+	"ReceiveMessage":               "sqs:ReceiveMessage",
+	"DeleteMessage":                "sqs:DeleteMessage",
+	"DeleteMessageBatch":           "sqs:DeleteMessage",
+	"ChangeMessageVisibility":      "sqs:ChangeMessageVisibility",
+	"ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+	"GetQueueAttributes":           "sqs:GetQueueAttributes",
+	"GetQueueUrl":                  "sqs:GetQueueUrl",
+	"SendMessage":                  "sqs:SendMessage",
+	"SendMessageBatch":             "sqs:SendMessage",
+	"ListUsers":                    "cognito-idp:ListUsers",
+}
+
+// codeActions parses package worker and returns, per interface, the IAM actions of its
+// methods (embedded interfaces of the package and SDK XxxAPIClient interfaces included).
+func codeActions(t *testing.T) (byIface map[string][]string, all map[string]bool) {
+	t.Helper()
+	fset := token.NewFileSet()
+	files, err := filepath.Glob(filepath.Join(workerPkg, "*.go"))
+	require.NoError(t, err)
+	ifaces := map[string]*ast.InterfaceType{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
+		require.NoError(t, err)
+		for _, d := range file.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok || gd.Tok != token.TYPE {
+				continue
+			}
+			for _, s := range gd.Specs {
+				ts := s.(*ast.TypeSpec)
+				if it, ok := ts.Type.(*ast.InterfaceType); ok {
+					ifaces[ts.Name.Name] = it
+				}
+			}
+		}
+	}
+	var methods func(name string, seen map[string]bool) []string
+	methods = func(name string, seen map[string]bool) []string {
+		if seen[name] {
+			return nil
+		}
+		seen[name] = true
+		var out []string
+		for _, f := range ifaces[name].Methods.List {
+			if len(f.Names) > 0 {
+				for _, n := range f.Names {
+					out = append(out, n.Name)
+				}
+				continue
+			}
+			switch e := f.Type.(type) {
+			case *ast.Ident:
+				if _, ok := ifaces[e.Name]; ok {
+					out = append(out, methods(e.Name, seen)...)
+				} else {
+					t.Errorf("interface %s embeds %s, which this test cannot resolve", name, e.Name)
+				}
+			case *ast.SelectorExpr:
+				// The SDK's per-operation interfaces, e.g. cognitoidentityprovider.ListUsersAPIClient.
+				op, ok := strings.CutSuffix(e.Sel.Name, "APIClient")
+				if !ok {
+					t.Errorf("interface %s embeds %s.%s, which this test cannot resolve", name, e.X, e.Sel.Name)
+				}
+				out = append(out, op)
+			default:
+				t.Errorf("interface %s: embedded element %T not understood", name, e)
+			}
+		}
+		return out
+	}
+
+	byIface = map[string][]string{}
+	all = map[string]bool{}
+	for name := range ifaces {
+		if !slices.ContainsFunc(interfacePrefixes, func(p string) bool { return strings.HasPrefix(name, p) }) {
+			continue
+		}
+		ms := methods(name, map[string]bool{})
+		assert.NotEmpty(t, ms, "interface %s declares no method", name)
+		for _, m := range ms {
+			a, ok := iamActionFor[m]
+			if !assert.True(t, ok, "worker.%s.%s: no IAM action known for this method; add it to iamActionFor and to the policies", name, m) {
+				continue
+			}
+			byIface[name] = append(byIface[name], a)
+			all[a] = true
+		}
+	}
+	return byIface, all
+}
+
+// policy is an IAM policy document reduced to action → resources.
+type policy struct {
+	Name    string
+	Actions map[string][]string // action → resources (JSON ARNs, or "!GetAtt X.Arn" in CloudFormation)
+}
+
+func (p policy) actionSet() []string { return sortedKeys(p.Actions) }
+
+type jsonStatement struct {
+	Effect      string `json:"Effect"`
+	Action      any    `json:"Action"`
+	Resource    any    `json:"Resource"`
+	NotAction   any    `json:"NotAction"`
+	NotResource any    `json:"NotResource"`
+	Principal   any    `json:"Principal"`
+}
+
+func stringsOf(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	}
+	return nil
+}
+
+func loadJSONPolicy(t *testing.T, file string) policy {
+	t.Helper()
+	var doc struct {
+		Version   string          `json:"Version"`
+		Statement json.RawMessage `json:"Statement"`
+	}
+	require.NoError(t, json.Unmarshal(readFile(t, file), &doc), file)
+	assert.Equal(t, "2012-10-17", doc.Version, file)
+	var sts []jsonStatement
+	if err := json.Unmarshal(doc.Statement, &sts); err != nil {
+		var one jsonStatement
+		require.NoError(t, json.Unmarshal(doc.Statement, &one), file)
+		sts = []jsonStatement{one}
+	}
+	p := policy{Name: file, Actions: map[string][]string{}}
+	for i, s := range sts {
+		require.Equal(t, "Allow", s.Effect, "%s statement %d", file, i)
+		require.Nil(t, s.NotAction, "%s statement %d: NotAction grants everything else", file, i)
+		require.Nil(t, s.NotResource, "%s statement %d: NotResource", file, i)
+		require.Nil(t, s.Principal, "%s statement %d: an identity policy has no Principal", file, i)
+		res := stringsOf(s.Resource)
+		require.NotEmpty(t, res, "%s statement %d: no Resource", file, i)
+		for _, a := range stringsOf(s.Action) {
+			p.Actions[a] = append(p.Actions[a], res...)
+		}
+	}
+	return p
+}
+
+// cfnPolicies returns the identity policies of the template: inline policies of
+// AWS::IAM::Role and AWS::IAM::Policy / ManagedPolicy documents, by logical id.
+func cfnPolicies(t *testing.T) map[string]policy {
+	t.Helper()
+	docs := yamlNodes(t, cfnFile)
+	require.Len(t, docs, 1)
+	res := path(docs[0], "Resources")
+	out := map[string]policy{}
+	add := func(id string, doc *yaml.Node) {
+		p := policy{Name: cfnFile + " " + id, Actions: map[string][]string{}}
+		assert.Equal(t, "2012-10-17", path(doc, "Version").Value, p.Name)
+		for i, s := range mapGetSeq(path(doc, "Statement")) {
+			require.Equal(t, "Allow", path(s, "Effect").Value, "%s statement %d", p.Name, i)
+			require.Nil(t, path(s, "NotAction"), "%s statement %d", p.Name, i)
+			var resources []string
+			r := path(s, "Resource")
+			require.NotNil(t, r, "%s statement %d: no Resource", p.Name, i)
+			for _, n := range seqOrOne(r) {
+				resources = append(resources, strings.TrimSpace(n.Tag+" "+n.Value))
+			}
+			for _, a := range scalars(path(s, "Action")) {
+				p.Actions[a] = append(p.Actions[a], resources...)
+			}
+		}
+		out[id] = p
+	}
+	for _, id := range mapKeys(res) {
+		r := mapGet(res, id)
+		switch path(r, "Type").Value {
+		case "AWS::IAM::Role":
+			for _, pol := range mapGetSeq(path(r, "Properties", "Policies")) {
+				add(id+"/"+path(pol, "PolicyName").Value, path(pol, "PolicyDocument"))
+			}
+			require.Nil(t, path(r, "Properties", "ManagedPolicyArns"), "%s: managed policies on the role would grant more than the code calls", id)
+		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy":
+			add(id, path(r, "Properties", "PolicyDocument"))
+		}
+	}
+	return out
+}
+
+func mapGetSeq(n *yaml.Node) []*yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.SequenceNode {
+		return n.Content
+	}
+	return []*yaml.Node{n}
+}
+
+func seqOrOne(n *yaml.Node) []*yaml.Node { return mapGetSeq(n) }
+
+// The policies grant exactly the AWS calls package worker declares: nothing missing
+// (a call would fail with AccessDenied), nothing extra (least privilege).
+func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
+	byIface, code := codeActions(t)
+	var sqsIfaces, poolIfaces []string
+	for name := range byIface {
+		if strings.HasPrefix(name, "SQS") {
+			sqsIfaces = append(sqsIfaces, name)
+		} else {
+			poolIfaces = append(poolIfaces, name)
+		}
+	}
+	sort.Strings(sqsIfaces)
+	require.NotEmpty(t, sqsIfaces, "package worker declares no interface whose name starts with SQS (e.g. `type SQSAPI interface { ReceiveMessage(...) ... }`): queue mode's SQS calls can't be checked against deploy/iam/policy-queue-worker.json and the CloudFormation role. The deploy kit assumes ReceiveMessage, DeleteMessageBatch, ChangeMessageVisibilityBatch, GetQueueAttributes, SendMessage (DLQ) and SendMessageBatch (producer).")
+	require.NotEmpty(t, poolIfaces, "package worker declares no UserPoolAPI interface (ListUsers for --user-pool-id): deploy/iam/policy-pool-source.json can't be checked against the code")
+	t.Logf("code: %v → %v", byIface, sortedKeys(code))
+
+	worker := loadJSONPolicy(t, filepath.Join(iamDir, "policy-queue-worker.json"))
+	producer := loadJSONPolicy(t, filepath.Join(iamDir, "policy-producer.json"))
+	pool := loadJSONPolicy(t, filepath.Join(iamDir, "policy-pool-source.json"))
+	keda := loadJSONPolicy(t, filepath.Join(iamDir, "policy-keda-scaler.json"))
+	cfn := cfnPolicies(t)
+
+	var cfnWorker *policy
+	var cfnKeda []policy
+	for id, p := range cfn {
+		switch {
+		case strings.Contains(strings.ToLower(id), "keda"):
+			cfnKeda = append(cfnKeda, p)
+		case strings.HasPrefix(id, "QueueWorkerRole/"):
+			require.Nil(t, cfnWorker, "one inline policy on QueueWorkerRole")
+			cfnWorker = &p
+		default:
+			t.Errorf("%s: an identity policy this test does not know; say whose it is", p.Name)
+		}
+	}
+	require.NotNil(t, cfnWorker, "%s: QueueWorkerRole has no inline policy", cfnFile)
+
+	union := map[string]bool{}
+	for _, p := range []policy{worker, producer, pool, *cfnWorker} {
+		for a := range p.Actions {
+			union[a] = true
+		}
+	}
+	assert.Equal(t, sortedKeys(code), sortedKeys(union),
+		"IAM actions (policy-queue-worker, policy-producer, policy-pool-source, CloudFormation role) vs the calls package worker declares (%v)", byIface)
+
+	// Each policy on its own.
+	assert.Equal(t, worker.actionSet(), cfnWorker.actionSet(), "CloudFormation's inline policy and iam/policy-queue-worker.json must grant the same actions")
+	assert.Equal(t, []string{"sqs:SendMessage"}, producer.actionSet(), "producer")
+	assert.Equal(t, []string{"cognito-idp:ListUsers"}, pool.actionSet(), "pool source")
+	for _, a := range worker.actionSet() {
+		assert.True(t, strings.HasPrefix(a, "sqs:"), "queue worker: %s", a)
+	}
+	for _, p := range append([]policy{worker, producer, pool, keda, *cfnWorker}, cfnKeda...) {
+		for a, res := range p.Actions {
+			assert.NotContains(t, a, "*", "%s: wildcard action %s", p.Name, a)
+			assert.NotEqual(t, "cognito-idp:ResendConfirmationCode", a, "%s: the resend call is unauthenticated; granting it is noise", p.Name)
+			for _, r := range res {
+				assert.NotEqual(t, "*", r, "%s: %s on every resource", p.Name, a)
+			}
+		}
+	}
+
+	// Resources: the worker consumes the queue and sends only to the DLQ.
+	queueARN := "arn:aws:sqs:REGION:ACCOUNT_ID:cognito-resend"
+	dlqARN := queueARN + "-dlq"
+	for a, res := range worker.Actions {
+		want := []string{queueARN}
+		if a == "sqs:SendMessage" {
+			want = []string{dlqARN}
+		}
+		assert.Equal(t, want, res, "policy-queue-worker.json: %s", a)
+	}
+	assert.Equal(t, []string{queueARN}, producer.Actions["sqs:SendMessage"], "policy-producer.json")
+	assert.Regexp(t, `^arn:aws:cognito-idp:[A-Z0-9_-]+:[A-Z0-9_]+:userpool/[A-Za-z0-9_-]+$`, strings.Join(pool.Actions["cognito-idp:ListUsers"], ","), "policy-pool-source.json: the one user pool")
+
+	queue, dlq := cfnQueues(t)
+	for a, res := range cfnWorker.Actions {
+		want := []string{"!GetAtt " + queue + ".Arn"}
+		if a == "sqs:SendMessage" {
+			want = []string{"!GetAtt " + dlq + ".Arn"}
+		}
+		assert.Equal(t, want, res, "%s: %s", cfnWorker.Name, a)
+	}
+
+	// KEDA reads the queue length, nothing else.
+	assert.Equal(t, map[string][]string{"sqs:GetQueueAttributes": {queueARN}}, keda.Actions, "policy-keda-scaler.json")
+	for _, p := range cfnKeda {
+		assert.Equal(t, map[string][]string{"sqs:GetQueueAttributes": {"!GetAtt " + queue + ".Arn"}}, p.Actions, p.Name)
+	}
+}
