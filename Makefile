@@ -36,6 +36,12 @@ lint:
 demo: build testenv
 	bash testenv/demo.sh
 
+# Go hot-path benchmarks, then the end-to-end table of BENCHMARKS.md (about 8 minutes);
+# BENCH_FLAGS=-quick for a smoke run, BENCH_FLAGS='-only 6' for one line.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./worker/
+	$(GO) run ./testenv/cmd/bench -bin $(BIN) $(BENCH_FLAGS)
+
 # Native Go fuzzing, bounded: FUZZTIME per target (make test runs the seed corpora).
 FUZZTIME ?= 30s
 fuzz:

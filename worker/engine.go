@@ -324,16 +324,17 @@ func (e *Engine) logger() *slog.Logger {
 }
 
 // SeenSet dedupes usernames case-insensitively (Cognito usernames are case-insensitive
-// in pools created since 2020) by a 64-bit hash, so a million users cost ~16 MB.
+// in pools created since 2020) by a 64-bit hash in an open-addressing table, so a
+// million users cost about 16 MB.
 type SeenSet struct {
 	mu   sync.Mutex
 	seed maphash.Seed
-	m    map[uint64]struct{}
+	set  u64set
 }
 
 // NewSeenSet returns an empty set.
 func NewSeenSet() *SeenSet {
-	return &SeenSet{seed: maphash.MakeSeed(), m: make(map[uint64]struct{})}
+	return &SeenSet{seed: maphash.MakeSeed()}
 }
 
 func (s *SeenSet) key(username string) uint64 {
@@ -345,18 +346,14 @@ func (s *SeenSet) Add(username string) bool {
 	k := s.key(username)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.m[k]; ok {
-		return false
-	}
-	s.m[k] = struct{}{}
-	return true
+	return s.set.add(k)
 }
 
 // Remove forgets username (its job was given back to the source).
 func (s *SeenSet) Remove(username string) {
 	k := s.key(username)
 	s.mu.Lock()
-	delete(s.m, k)
+	s.set.remove(k)
 	s.mu.Unlock()
 }
 
@@ -364,7 +361,7 @@ func (s *SeenSet) Remove(username string) {
 func (s *SeenSet) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.m)
+	return s.set.n
 }
 
 // redeliverable: a source that can give a job back (SQS) will deliver it again after a
@@ -379,6 +376,5 @@ func (s *SeenSet) Contains(username string) bool {
 	k := s.key(username)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.m[k]
-	return ok
+	return s.set.has(k)
 }

@@ -202,17 +202,17 @@ func eachLine(r io.Reader, fn func([]byte)) error {
 type RefSet struct {
 	mu   sync.Mutex
 	seed maphash.Seed
-	m    map[uint64]struct{}
+	set  u64set
 }
 
 // NewRefSet returns an empty set.
-func NewRefSet() *RefSet { return &RefSet{seed: maphash.MakeSeed(), m: map[uint64]struct{}{}} }
+func NewRefSet() *RefSet { return &RefSet{seed: maphash.MakeSeed()} }
 
 // Add records ref.
 func (s *RefSet) Add(ref string) {
 	k := maphash.String(s.seed, ref)
 	s.mu.Lock()
-	s.m[k] = struct{}{}
+	s.set.add(k)
 	s.mu.Unlock()
 }
 
@@ -221,8 +221,7 @@ func (s *RefSet) Has(ref string) bool {
 	k := maphash.String(s.seed, ref)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.m[k]
-	return ok
+	return s.set.has(k)
 }
 
 // SkipDone wraps a source and drops jobs whose row an earlier run already wrote.

@@ -832,18 +832,14 @@ func (s *SQSSource) flushDeletes(batch []sqsOp) []sqsOp {
 	out, err := s.api.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(s.cfg.QueueURL), Entries: entries})
 	cancel()
 	s.cfg.Metrics.sqsCall("DeleteMessageBatch", err)
-	var ok []bool
-	var failed []sqstypes.BatchResultErrorEntry
-	if err == nil {
-		ok = make([]bool, n)
-		for _, e := range out.Successful {
-			if i, err := strconv.Atoi(aws.ToString(e.Id)); err == nil && i >= 0 && i < n {
-				ok[i] = true
-			}
-		}
-		failed = out.Failed
+	if err != nil {
+		return s.afterBatch("DeleteMessageBatch", batch, nil, nil, err)
 	}
-	return s.afterBatch("DeleteMessageBatch", batch, ok, failed, err)
+	ids := make([]*string, len(out.Successful))
+	for i, e := range out.Successful {
+		ids[i] = e.Id
+	}
+	return s.afterBatch("DeleteMessageBatch", batch, succeeded(n, ids), out.Failed, nil)
 }
 
 // flushVisibility sends a batch (≤ 10) of visibility changes and returns the entries to
@@ -859,18 +855,25 @@ func (s *SQSSource) flushVisibility(batch []sqsOp) []sqsOp {
 	out, err := s.api.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(s.cfg.QueueURL), Entries: entries})
 	cancel()
 	s.cfg.Metrics.sqsCall("ChangeMessageVisibilityBatch", err)
-	var ok []bool
-	var failed []sqstypes.BatchResultErrorEntry
-	if err == nil {
-		ok = make([]bool, n)
-		for _, e := range out.Successful {
-			if i, err := strconv.Atoi(aws.ToString(e.Id)); err == nil && i >= 0 && i < n {
-				ok[i] = true
-			}
-		}
-		failed = out.Failed
+	if err != nil {
+		return s.afterBatch("ChangeMessageVisibilityBatch", batch, nil, nil, err)
 	}
-	return s.afterBatch("ChangeMessageVisibilityBatch", batch, ok, failed, err)
+	ids := make([]*string, len(out.Successful))
+	for i, e := range out.Successful {
+		ids[i] = e.Id
+	}
+	return s.afterBatch("ChangeMessageVisibilityBatch", batch, succeeded(n, ids), out.Failed, nil)
+}
+
+// succeeded marks the batch entries (ids "0".."n-1") a batch answer lists as successful.
+func succeeded(n int, ids []*string) []bool {
+	ok := make([]bool, n)
+	for _, id := range ids {
+		if i, err := strconv.Atoi(aws.ToString(id)); err == nil && i >= 0 && i < n {
+			ok[i] = true
+		}
+	}
+	return ok
 }
 
 // afterBatch finishes the entries that succeeded or failed for good and returns those

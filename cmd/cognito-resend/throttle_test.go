@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
+)
+
+// With the quota (Q) below --rate, the adaptive limiter finds it: every user still
+// ends sent, and after a warm-up throttles stay within a few percent.
+func TestAdaptiveRateFindsQuota(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	const q, n = 40, 560 // ~14 s at the quota
+	sim := quotasim.StartT(t, quotasim.Config{Rate: q, Burst: q, LatencyFixed: 20 * time.Millisecond, Seed: 5})
+	dir := t.TempDir()
+	csvPath, users := writeUsersCSV(t, dir, n)
+	res := runBin(t, dir, append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c"), "", "run", "--csv", csvPath,
+		"--report", "r.csv", "--rate", "200", "--workers", "16", "--log-level", "warn")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, 0, checkCampaign(t, filepath.Join(dir, "r.csv"), sim, users))
+	st := sim.Sim.Stats()
+	require.Equal(t, int64(n), st.Successes, "every user sent exactly once")
+	ok, thr, measured := st.RatesAfter(6 * time.Second)
+	require.True(t, measured)
+	t.Logf("after 6 s: %.1f sent/s (Q=%d), %.1f throttled/s; whole run %d throttled of %d calls",
+		ok, q, thr, st.Throttled, st.Calls)
+	require.LessOrEqual(t, thr/(ok+thr), 0.05, "throttled share after warm-up")
+	require.GreaterOrEqual(t, ok/q, 0.85, "quota used after warm-up")
+}
+
+// The campaign stops within 1 s of the first systemic error.
+func TestSystemicErrorStopsWithinOneSecond(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{LatencyFixed: 10 * time.Millisecond,
+		Inject: map[string]quotasim.InjectedError{"user-00300": {Type: "NotAuthorizedException",
+			Message: "Client 1example is configured with secret but SECRET_HASH was not received"}}})
+	dir := t.TempDir()
+	csvPath, _ := writeUsersCSV(t, dir, 3000)
+	cmd := exec.Command(binPath, "run", "--csv", csvPath, "--report", "r.csv", "--rate", "400", "--workers", "8")
+	cmd.Dir, cmd.Env = dir, append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	exited := make(chan time.Time, 1)
+	go func() { _ = cmd.Wait(); exited <- time.Now() }()
+
+	var hit time.Time
+	var callsAtHit int64
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		if st := sim.Sim.Stats(); st.InjectedByType["NotAuthorizedException"] > 0 {
+			hit, callsAtHit = time.Now(), st.Calls
+			break
+		}
+		time.Sleep(time.Millisecond) // polling another process through the simulator
+	}
+	require.False(t, hit.IsZero(), "the systemic error was never reached")
+	var end time.Time
+	select {
+	case end = <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("still running 10 s after a systemic error")
+	}
+	require.Less(t, end.Sub(hit), time.Second, "stopped %s after the systemic error", end.Sub(hit))
+	require.Equal(t, 3, cmd.ProcessState.ExitCode(), stderr.String())
+	require.Contains(t, stderr.String(), "COGNITO_CLIENT_SECRET", "the fix is printed")
+	require.LessOrEqual(t, sim.Sim.Stats().Calls-callsAtHit, int64(8), "at most the calls already in flight")
+}
+
+// Sustained 5xx: the breaker pauses the whole pool instead of letting every job burn its
+// retries, so an outage shorter than the breaker's patience fails nobody.
+func TestBreakerRidesOutOutage(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{P5xx: 1, Seed: 9})
+	dir := t.TempDir()
+	csvPath, users := writeUsersCSV(t, dir, 100)
+	cmd := exec.Command(binPath, "run", "--csv", csvPath, "--report", "r.csv", "--rate", "200",
+		"--workers", "8", "--max-attempts", "4", "--backoff-base", "50ms", "--backoff-max", "200ms")
+	cmd.Dir, cmd.Env = dir, append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	outage := time.Now()
+	for sim.Sim.Stats().Faults.Total() < 5 && time.Since(outage) < 20*time.Second {
+		time.Sleep(5 * time.Millisecond) // polling another process through the simulator
+	}
+	time.Sleep(2500 * time.Millisecond) // the outage lasts 2.5 s (wall time of the scenario)
+	require.NoError(t, sim.Sim.SetConfig(quotasim.Config{Seed: 9}))
+	faults := sim.Sim.Stats().Faults.Total()
+	require.NoError(t, cmd.Wait(), stderr.String())
+	require.Equal(t, 0, checkCampaign(t, filepath.Join(dir, "r.csv"), sim, users), "every user sent, none failed")
+	// Without the pause, 8 workers × 4 attempts at 50-200 ms backoff would have made
+	// ~100 calls in 2.5 s and failed the jobs in flight.
+	require.LessOrEqual(t, faults, int64(40), "calls burned during the outage")
+	t.Logf("outage: %d failed calls in 2.5 s", faults)
+}
