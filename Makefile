@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build testenv test unit lint demo bench fuzz clean
+.PHONY: all build testenv test unit lint demo bench queue-bench fuzz clean
 
 all: build
 
@@ -41,6 +41,10 @@ demo: build testenv
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./worker/
 	$(GO) run ./testenv/cmd/bench -bin $(BIN) $(BENCH_FLAGS)
+
+# Queue mode throughput: enqueue + drain N (default 2000) users through fauxqs.
+queue-bench: testenv
+	bash testenv/queuebench.sh
 
 # Native Go fuzzing, bounded: FUZZTIME per target (make test runs the seed corpora).
 FUZZTIME ?= 30s
