@@ -109,7 +109,7 @@ func TestKill9ThenResumeNeverSendsTwice(t *testing.T) {
 			t.Parallel()
 			sim := quotasim.StartT(t, quotasim.Config{
 				LatencyFixed: 2 * time.Millisecond, LatencyJitter: 2 * time.Millisecond,
-				Rate: 2500, Burst: 50, Seed: 7,
+				Rate: 1200, Burst: 20, Seed: 7, // below --rate: kills land mid-retry too
 			})
 			dir := t.TempDir()
 			csvPath, users := writeUsersCSV(t, dir, n)
