@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,6 +97,10 @@ type Config struct {
 	Report       string `yaml:"report"`
 	Resume       bool   `yaml:"resume"`
 	RetryUnknown bool   `yaml:"retry-unknown"`
+	// ReportMaxSize rotates the report and its ledger once the report reaches this size
+	// (queue mode only). nil: not set anywhere, see ReportRotateSize.
+	ReportMaxSize *ByteSize `yaml:"report-max-size,omitempty"`
+	ReportKeep    int       `yaml:"report-keep"` // rotated report+ledger pairs kept
 
 	// Logging
 	LogLevel  string `yaml:"log-level"`
@@ -127,8 +133,89 @@ func Default() Config {
 		RetryDelay:         30 * time.Second,
 		LimitExceededDelay: time.Hour,
 		ShutdownTimeout:    25 * time.Second, // under Kubernetes' default 30 s grace period
+
+		ReportKeep: 4,
 	}
 }
+
+// DefaultQueueReportMaxSize is --report-max-size in queue mode when it is not given:
+// a long-lived worker's report must not outgrow its volume.
+const DefaultQueueReportMaxSize ByteSize = 64 << 20
+
+// ReportRotateSize is the report size that triggers a rotation; 0 never rotates. When
+// --report-max-size is not given it is DefaultQueueReportMaxSize in queue mode, else 0.
+func (c *Config) ReportRotateSize() int64 {
+	if c.ReportMaxSize != nil {
+		return int64(*c.ReportMaxSize)
+	}
+	if c.SQSQueueURL != "" {
+		return int64(DefaultQueueReportMaxSize)
+	}
+	return 0
+}
+
+// ByteSize is a number of bytes, written as an integer or with a unit: B, K/KB, M/MB,
+// G/GB, T/TB (powers of 1000) or Ki/KiB, Mi/MiB, Gi/GiB, Ti/TiB (powers of 1024), in any
+// case: 65536, 64KiB, 64MiB, 1G.
+type ByteSize int64
+
+var byteUnits = map[string]int64{
+	"": 1, "b": 1,
+	"k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12,
+	"ki": 1 << 10, "kib": 1 << 10, "mi": 1 << 20, "mib": 1 << 20,
+	"gi": 1 << 30, "gib": 1 << 30, "ti": 1 << 40, "tib": 1 << 40,
+}
+
+// ParseByteSize reads a ByteSize: digits, optional spaces, an optional unit.
+func ParseByteSize(s string) (ByteSize, error) {
+	v := strings.TrimSpace(s)
+	i := 0
+	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+		i++
+	}
+	unit, ok := byteUnits[strings.ToLower(strings.TrimSpace(v[i:]))]
+	if i == 0 || !ok {
+		return 0, fmt.Errorf("want a size in bytes such as 67108864, 64MiB or 100MB, got %q", s)
+	}
+	n, err := strconv.ParseInt(v[:i], 10, 64)
+	if err != nil || n > math.MaxInt64/unit {
+		return 0, fmt.Errorf("size %q is too large", s)
+	}
+	return ByteSize(n * unit), nil
+}
+
+// String writes the size with the largest binary unit that divides it.
+func (b ByteSize) String() string {
+	for _, u := range []struct {
+		name string
+		n    int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if b != 0 && int64(b)%u.n == 0 {
+			return strconv.FormatInt(int64(b)/u.n, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(int64(b), 10)
+}
+
+// MarshalYAML writes the size as String does.
+func (b ByteSize) MarshalYAML() (any, error) { return b.String(), nil }
+
+// UnmarshalYAML reads an integer or a size with a unit.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return errors.New("report-max-size: want a size such as 64MiB")
+	}
+	v, err := ParseByteSize(n.Value)
+	if err != nil {
+		return fmt.Errorf("report-max-size: %w", err)
+	}
+	*b = v
+	return nil
+}
+
+// minReportMaxSize keeps a mistyped --report-max-size (64 instead of 64MiB) from
+// rotating after every group of rows.
+const minReportMaxSize ByteSize = 1 << 10
 
 // FieldError names the option that is wrong, by its flag name.
 type FieldError struct {
@@ -181,6 +268,12 @@ func (c *Config) Validate() error {
 		return bad("resume", "needs --report: the report of the campaign to continue")
 	case c.RetryUnknown && !c.Resume:
 		return bad("retry-unknown", "only makes sense with --resume")
+	case c.ReportMaxSize != nil && *c.ReportMaxSize != 0 && *c.ReportMaxSize < minReportMaxSize:
+		return bad("report-max-size", "must be 0 (never rotate) or at least %s (got %s)", minReportMaxSize, *c.ReportMaxSize)
+	case c.ReportMaxSize != nil && *c.ReportMaxSize != 0 && c.SQSQueueURL == "":
+		return bad("report-max-size", "rotation is for queue mode (--sqs-queue-url): --resume of a CSV or pool campaign needs its whole report")
+	case c.ReportKeep < 0 || c.ReportKeep > 10000:
+		return bad("report-keep", "must be 0..10000 rotated report+ledger pairs (got %d)", c.ReportKeep)
 	case c.ShutdownTimeout <= 0:
 		return bad("shutdown-timeout", "must be > 0 (got %s)", c.ShutdownTimeout)
 	case !(c.Rate > 0):

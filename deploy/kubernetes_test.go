@@ -334,15 +334,17 @@ func TestArgsFlagsExistInTheProgram(t *testing.T) {
 }
 
 // The report and the CSV are on volumes (the root filesystem is read-only), and a pod
-// Kubernetes may restart never has a fixed --report name (the program refuses to
-// overwrite a report, so a restarted container would exit 2 forever).
+// Kubernetes may restart has a fixed --report name only with --resume (the program
+// refuses to overwrite a report, so without it a restarted container would exit 2
+// forever).
 func TestFilesAreOnVolumes(t *testing.T) {
 	objs := loadObjects(t)
 	for _, w := range workloads(t, objs) {
 		for _, c := range w.Spec.Containers {
 			report, src, fixed := setting(t, objs, w, c, "report")
-			if fixed && w.restartable() {
-				t.Errorf("%s container %s: %s=%q in a pod that can restart: a restarted container would find the report and exit 2. Leave --report unset (a timestamped name in workingDir) or make the Job restartPolicy Never, backoffLimit 0", w, c.Name, src, report)
+			_, _, resume := setting(t, objs, w, c, "resume")
+			if fixed && w.restartable() && !resume {
+				t.Errorf("%s container %s: %s=%q in a pod that can restart, without --resume: a restarted container would find the report and exit 2. Add --resume (it appends, and starts the report when there is none), leave --report unset, or make the Job restartPolicy Never, backoffLimit 0", w, c.Name, src, report)
 			}
 			dir := c.WorkingDir
 			if fixed {

@@ -1,11 +1,13 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 )
@@ -17,7 +19,8 @@ import (
 // them `unknown` instead of calling again. Records from concurrent workers are written
 // and fsync'd together (group commit): one fsync covers every intent waiting for it.
 type Ledger struct {
-	f     *os.File
+	f     *os.File // touched only by loop (and Close, after it ended)
+	path  string
 	clock Clock
 	reqs  chan ledgerReq
 	done  chan struct{}
@@ -28,6 +31,17 @@ type Ledger struct {
 
 	errMu sync.Mutex
 	err   error // first write/sync error; later Intends fail with it
+
+	// pending, once TrackPending is called: start records without a durable row, in
+	// order, carried into the fresh file by Rotate so the current pair stays complete.
+	pmu     sync.Mutex
+	pending map[string]pendingIntent
+	seq     uint64
+}
+
+type pendingIntent struct {
+	seq  uint64
+	line []byte
 }
 
 var _ Journal = (*Ledger)(nil)
@@ -49,8 +63,9 @@ type LedgerRecord struct {
 }
 
 type ledgerReq struct {
-	line []byte
-	done chan error // nil: don't wait (abandon)
+	line   []byte
+	rotate string     // non-empty: move the file there and continue in a fresh one
+	done   chan error // nil: don't wait (abandon)
 }
 
 // LedgerPath is where the ledger of a report lives.
@@ -79,7 +94,7 @@ func OpenLedger(path string, appendMode bool, clock Clock) (*Ledger, error) {
 			return nil, err
 		}
 	}
-	l := &Ledger{f: f, clock: clock, reqs: make(chan ledgerReq, 1024), done: make(chan struct{})}
+	l := &Ledger{f: f, path: path, clock: clock, reqs: make(chan ledgerReq, 1024), done: make(chan struct{})}
 	go l.loop()
 	return l, nil
 }
@@ -93,7 +108,11 @@ func (l *Ledger) record(ev LedgerEvent, job Job) []byte {
 // Intend makes a start record durable before the job's call.
 func (l *Ledger) Intend(ctx context.Context, job Job) error {
 	req := ledgerReq{line: l.record(LedgerStart, job), done: make(chan error, 1)}
+	// Tracked before it is queued: a rotation between the two then carries it over
+	// (at worst it is written twice, which a resume reads as one intent).
+	l.track(job.SourceRef, req.line)
 	if err := l.send(ctx, req); err != nil {
+		l.Settle(job.SourceRef)
 		return err
 	}
 	// Once queued, wait for the fsync even if ctx ends: it takes microseconds, and the
@@ -104,7 +123,92 @@ func (l *Ledger) Intend(ctx context.Context, job Job) error {
 // Abandon records that the job was given back without any call that could have
 // reached Cognito, so a resume may call it. It does not wait for the disk.
 func (l *Ledger) Abandon(job Job) {
+	l.Settle(job.SourceRef)
 	_ = l.send(context.Background(), ledgerReq{line: l.record(LedgerAbandon, job)})
+}
+
+// TrackPending makes the ledger remember, in memory, the intents that have no durable
+// row yet (Settle forgets them), so that Rotate can carry them into the fresh file. Call
+// it before the first Intend; without it Rotate carries nothing over.
+func (l *Ledger) TrackPending() {
+	l.pmu.Lock()
+	defer l.pmu.Unlock()
+	if l.pending == nil {
+		l.pending = map[string]pendingIntent{}
+	}
+}
+
+func (l *Ledger) track(ref string, line []byte) {
+	l.pmu.Lock()
+	defer l.pmu.Unlock()
+	if l.pending != nil {
+		l.seq++
+		l.pending[ref] = pendingIntent{seq: l.seq, line: line}
+	}
+}
+
+// Settle forgets the intents of these source refs: their rows are durable.
+func (l *Ledger) Settle(refs ...string) {
+	l.pmu.Lock()
+	defer l.pmu.Unlock()
+	if l.pending != nil {
+		for _, ref := range refs {
+			delete(l.pending, ref)
+		}
+	}
+}
+
+// pendingLines are the start records of the intents without a row, oldest first.
+func (l *Ledger) pendingLines() []byte {
+	l.pmu.Lock()
+	ps := make([]pendingIntent, 0, len(l.pending))
+	for _, p := range l.pending {
+		ps = append(ps, p)
+	}
+	l.pmu.Unlock()
+	slices.SortFunc(ps, func(a, b pendingIntent) int { return cmp.Compare(a.seq, b.seq) })
+	var b []byte
+	for _, p := range ps {
+		b = append(b, p.line...)
+	}
+	return b
+}
+
+// Rotate moves the ledger's file to rotatedPath (never replacing a file there: it fails
+// with an error wrapping os.ErrExist) and continues in a fresh file, mode 0600, at the
+// ledger's path. It runs inside the ledger's own goroutine between two fsync groups:
+// every record queued before Rotate is durable in the old file, every record after it
+// goes to the new one, and the intents still without a row (TrackPending) are copied
+// into the new file first. If it fails the ledger carries on in its current file.
+func (l *Ledger) Rotate(rotatedPath string) error {
+	req := ledgerReq{rotate: rotatedPath, done: make(chan error, 1)}
+	if err := l.send(context.Background(), req); err != nil {
+		return err
+	}
+	return <-req.done
+}
+
+// rotate runs in loop.
+func (l *Ledger) rotate(rotatedPath string) error {
+	fresh, tmp, err := createTemp(l.path)
+	if err != nil {
+		return fmt.Errorf("ledger rotation: %w", err)
+	}
+	if carry := l.pendingLines(); len(carry) > 0 {
+		if _, err := fresh.Write(carry); err != nil {
+			return errors.Join(fmt.Errorf("ledger rotation: %w", err), discardTemp(fresh, tmp))
+		}
+	}
+	if err := fresh.Sync(); err != nil {
+		return errors.Join(fmt.Errorf("ledger rotation: %w", err), discardTemp(fresh, tmp))
+	}
+	if err := swapIn(l.path, rotatedPath, tmp); err != nil {
+		return errors.Join(fmt.Errorf("ledger rotation: %w", err), discardTemp(fresh, tmp))
+	}
+	// The old file is complete and fsync'd (loop commits before it rotates).
+	_ = l.f.Close()
+	l.f = fresh
+	return nil
 }
 
 func (l *Ledger) firstErr() error {
@@ -137,37 +241,54 @@ func (l *Ledger) loop() {
 	for req := range l.reqs {
 		batch = append(batch[:0], req)
 	drain:
-		for len(batch) < cap(batch) {
+		for len(batch) < cap(batch) && req.rotate == "" {
 			select {
 			case r, ok := <-l.reqs:
 				if !ok {
 					break drain
 				}
 				batch = append(batch, r)
+				if r.rotate != "" {
+					break drain // commit what precedes it, then rotate
+				}
 			default:
 				break drain
 			}
 		}
-		buf = buf[:0]
-		for _, r := range batch {
-			buf = append(buf, r.line...)
+		recs := batch
+		var rot *ledgerReq
+		if last := &batch[len(batch)-1]; last.rotate != "" {
+			rot, recs = last, batch[:len(batch)-1]
 		}
-		_, err := l.f.Write(buf)
-		if err == nil {
-			err = l.f.Sync()
-		}
-		if err != nil {
-			err = fmt.Errorf("ledger: %w", err)
-			l.errMu.Lock()
-			if l.err == nil {
-				l.err = err
+		if len(recs) > 0 {
+			buf = buf[:0]
+			for _, r := range recs {
+				buf = append(buf, r.line...)
 			}
-			l.errMu.Unlock()
-		}
-		for _, r := range batch {
-			if r.done != nil {
-				r.done <- err
+			_, err := l.f.Write(buf)
+			if err == nil {
+				err = l.f.Sync()
 			}
+			if err != nil {
+				err = fmt.Errorf("ledger: %w", err)
+				l.errMu.Lock()
+				if l.err == nil {
+					l.err = err
+				}
+				l.errMu.Unlock()
+			}
+			for _, r := range recs {
+				if r.done != nil {
+					r.done <- err
+				}
+			}
+		}
+		if rot != nil {
+			err := l.firstErr()
+			if err == nil {
+				err = l.rotate(rot.rotate)
+			}
+			rot.done <- err
 		}
 	}
 }

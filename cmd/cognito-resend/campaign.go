@@ -234,7 +234,11 @@ func runCampaign(stop, kill context.Context, cfg config.Config, stdin io.Reader,
 		prog.observe(r)
 	}
 
-	log.Info("campaign starting", append(s.desc, "report", reportPath, "rate", cfg.Rate, "workers", cfg.Workers)...)
+	desc := append(s.desc, "report", reportPath, "rate", cfg.Rate, "workers", cfg.Workers)
+	if size := cfg.ReportRotateSize(); size > 0 {
+		desc = append(desc, "report_max_size", config.ByteSize(size).String(), "report_keep", cfg.ReportKeep)
+	}
+	log.Info("campaign starting", desc...)
 	sum, runErr := engine.Run(stop, kill)
 	prog.finish()
 	// Settling (flush deletes, release unstarted messages, close files) has its own short

@@ -59,6 +59,8 @@ func runFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "call-timeout", Value: d.CallTimeout, Usage: "timeout of one Cognito call", Sources: env("call-timeout")},
 		&cli.StringFlag{Name: "report", Usage: "report file, .csv or .jsonl (default: cognito-resend-report-<UTC time>.csv)", Sources: env("report")},
 		&cli.BoolFlag{Name: "resume", Usage: "continue the campaign of --report: skip rows it has, append the rest; users whose call may have happened become unknown", Sources: env("resume")},
+		&cli.StringFlag{Name: "report-max-size", Usage: "rotate the report and its .ledger when the report reaches this size (bytes, or 64MiB, 100MB); 0 never rotates (default: 64MiB in queue mode, else 0; queue mode only)", Sources: env("report-max-size")},
+		&cli.IntFlag{Name: "report-keep", Value: d.ReportKeep, Usage: "rotated report+ledger pairs kept; older ones are deleted", Sources: env("report-keep")},
 		&cli.BoolFlag{Name: "retry-unknown", Usage: "with --resume, call users reported unknown again (risks a second code)", Sources: env("retry-unknown")},
 		&cli.StringSliceFlag{Name: "metadata", Usage: "KEY=VALUE ClientMetadata for every call (repeatable)", Sources: env("metadata")},
 		&cli.StringFlag{Name: "analytics-endpoint-id", Usage: "Amazon Pinpoint endpoint id for AnalyticsMetadata", Sources: env("analytics-endpoint-id")},

@@ -26,7 +26,11 @@ func configPrint(cmd *cli.Command, stdout io.Writer, getenv func(string) string)
 	if cfg.ClientSecret != "" {
 		secret = "set (" + cfg.ClientSecret.String() + ")"
 	}
-	fmt.Fprintf(stdout, "# effective configuration: flags > environment > --config file > defaults\n# client secret: %s\n%s", secret, b)
+	rotation := "off"
+	if n := cfg.ReportRotateSize(); n > 0 {
+		rotation = fmt.Sprintf("at %d bytes, keeping %d rotated pairs", n, cfg.ReportKeep)
+	}
+	fmt.Fprintf(stdout, "# effective configuration: flags > environment > --config file > defaults\n# client secret: %s\n# report rotation: %s\n%s", secret, rotation, b)
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stdout, "# NOT VALID: %v\n", err)
 		return usageErr(err)

@@ -52,6 +52,16 @@ func openRecords(cfg config.Config, reportPath string, s *source, log *slog.Logg
 	if err != nil {
 		return nil, errors.Join(err, report.Close())
 	}
+	if size := cfg.ReportRotateSize(); size > 0 {
+		// Long-lived queue workers: the report and its ledger rotate by size, in the
+		// engine's writer goroutine, after a group of rows is durable.
+		rotating, err := worker.NewRotatingReport(reportPath, report, worker.RotateOptions{
+			MaxSize: size, Keep: cfg.ReportKeep, Journal: ledger, Logger: log})
+		if err != nil {
+			return nil, errors.Join(err, report.Close(), ledger.Close())
+		}
+		report = rotating
+	}
 	r.report, r.ledger = report, ledger
 	if state != nil && !cfg.RetryUnknown && len(state.Unknown) > 0 {
 		clock := worker.SystemClock()
