@@ -125,8 +125,8 @@ func runCampaign(stop, kill context.Context, cfg config.Config, stdin io.Reader,
 
 	if cfg.SQSQueueURL != "" && cfg.DryRun {
 		fmt.Fprintln(stdout, "dry run: queue mode receives nothing in a dry run — receiving would hide the "+
-			"messages from other consumers for the visibility timeout. Use `enqueue --dry-run`-free checks instead: "+
-			"the queue's ApproximateNumberOfMessages, or a dry run of the CSV you enqueue.")
+			"messages from other consumers for the visibility timeout. To see what a campaign would do, "+
+			"dry-run the CSV you enqueue (run --csv FILE --dry-run) or check the queue's ApproximateNumberOfMessages.")
 		return nil
 	}
 	ac, err := awsConfig(stop, cfg)
