@@ -238,7 +238,7 @@ func (c *Config) Validate() error {
 		return bad("client-id", "must be 1-128 characters without surrounding spaces")
 	case c.CSV == "" && c.SQSQueueURL == "" && c.UserPoolID == "":
 		return bad("csv", "a source is required: --csv FILE (or - for standard input), --user-pool-id ID or --sqs-queue-url URL")
-	case c.SQSQueueURL != "" && nonEmpty(c.CSV, c.UserPoolID) > 0:
+	case c.SQSQueueURL != "" && (c.CSV != "" || c.UserPoolID != ""):
 		return bad("sqs-queue-url", "choose one source: --csv, --user-pool-id or --sqs-queue-url")
 	case c.UserPoolID != "" && c.CSV != "":
 		return bad("user-pool-id", "choose one source: --csv, --user-pool-id or --sqs-queue-url")
@@ -309,6 +309,12 @@ func (c *Config) Validate() error {
 			return bad("report", "must end in .csv or .jsonl (got %q)", c.Report)
 		}
 	}
+	return c.ValidateLogging()
+}
+
+// ValidateLogging checks --log-level and --log-format (the part of Validate that
+// enqueue shares).
+func (c *Config) ValidateLogging() error {
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -320,16 +326,6 @@ func (c *Config) Validate() error {
 		return bad("log-format", "must be auto, text or json (got %q)", c.LogFormat)
 	}
 	return nil
-}
-
-func nonEmpty(ss ...string) int {
-	n := 0
-	for _, s := range ss {
-		if s != "" {
-			n++
-		}
-	}
-	return n
 }
 
 // ParseTimeBound reads a --created-after/--created-before value: an RFC 3339 time, or a

@@ -82,14 +82,8 @@ type settled struct {
 // in-flight calls finish) or a systemic error. kill aborts calls in flight (hard stop).
 // It returns a *SystemicError, ErrInterrupted, a source or report error, or nil.
 func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
-	clock := e.Clock
-	if clock == nil {
-		clock = realClock{}
-	}
-	log := e.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	clock := e.clock()
+	log := e.logger()
 	seen := e.Seen
 	if seen == nil {
 		seen = NewSeenSet()
@@ -109,12 +103,12 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 
 	sum := &Summary{Counts: map[Status]int{}, Started: clock.Now()}
 	var relMu sync.Mutex
-	// release gives a job back to its source. res is the unfinished result, if the job
-	// ran: when a call may have reached Cognito the intent stays, and a resume reports
-	// the user unknown rather than risk a second code.
-	release := func(j Job, res *Result) {
+	// release gives a job back to its source. When a call may have reached Cognito
+	// (mayHaveCalled) the intent stays, and a resume reports the user unknown rather
+	// than risk a second code.
+	release := func(j Job, mayHaveCalled bool) {
 		seen.Remove(j.Username)
-		if e.Journal != nil && (res == nil || !res.Ambiguous) {
+		if e.Journal != nil && !mayHaveCalled {
 			e.Journal.Abandon(j)
 		}
 		relMu.Lock()
@@ -162,7 +156,7 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 				select {
 				case jobs <- job:
 				case <-dispatch.Done():
-					release(job, nil)
+					release(job, false)
 					return
 				}
 			}
@@ -175,19 +169,19 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 			defer producers.Done()
 			for job := range jobs {
 				if dispatch.Err() != nil {
-					release(job, nil)
+					release(job, false)
 					continue
 				}
 				res := e.process(dispatch, kill, job, cancelDispatch)
 				switch res.Class {
 				case ClassCanceled:
-					release(job, &res)
+					release(job, res.Ambiguous)
 					continue
 				case ClassSystemic:
 					// The user isn't at fault: no row, give the job back, stop the campaign.
 					cancelDispatch(&SystemicError{Code: res.ErrorCode, Message: res.ErrorMessage, Fix: res.Fix})
 					log.Error("systemic error, stopping", "username", res.Username, "error_code", res.ErrorCode)
-					release(job, &res)
+					release(job, res.Ambiguous)
 					continue
 				}
 				if seen.redeliverable(job, res) {
@@ -218,9 +212,7 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 		for _, s := range batch {
 			if writeErr != nil {
 				// The call happened but its row can't be recorded: keep the intent.
-				res := s.res
-				res.Ambiguous = true
-				release(s.job, &res)
+				release(s.job, true)
 				continue
 			}
 			if s.job.Ack != nil {

@@ -35,7 +35,6 @@ type Metrics struct {
 // collectors).
 func NewMetrics() *Metrics {
 	reg := prometheus.NewRegistry()
-	f := func(c prometheus.Collector) { reg.MustRegister(c) }
 	m := &Metrics{
 		Registry: reg,
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace,
@@ -61,17 +60,9 @@ func NewMetrics() *Metrics {
 		received: prometheus.NewCounter(prometheus.CounterOpts{Namespace: metricsNamespace,
 			Name: "sqs_messages_received_total", Help: "Messages received from the queue."}),
 	}
-	f(m.jobs)
-	f(m.calls)
-	f(m.throttles)
-	f(m.latency)
-	f(m.sqsCalls)
-	f(m.sqsErrors)
-	f(m.sqsEntries)
-	f(m.dlqMoves)
-	f(m.received)
-	f(collectors.NewGoCollector())
-	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(m.jobs, m.calls, m.throttles, m.latency, m.sqsCalls, m.sqsErrors,
+		m.sqsEntries, m.dlqMoves, m.received,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range Statuses {
 		m.jobs.WithLabelValues(string(s))
 	}

@@ -165,9 +165,6 @@ type csvReport struct {
 var oneLine = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
 
 func (c *csvReport) Write(r Result) error {
-	for i := range c.rec {
-		c.rec[i] = ""
-	}
 	c.rec[0] = r.Username
 	c.rec[1] = string(r.Status)
 	c.rec[2] = strconv.Itoa(r.Attempts)

@@ -63,9 +63,7 @@ func (r *Resender) Resend(stop, kill context.Context, job Job) Result {
 	res := Result{Username: job.Username, SourceRef: job.SourceRef, StartedAt: clock.Now().UTC()}
 	in := r.input(job)
 
-	backoff := retry.WithMaxRetries(uint64(max(r.MaxAttempts, 1)-1),
-		retry.WithJitterPercent(50,
-			retry.WithCappedDuration(r.BackoffMax, retry.NewExponential(r.BackoffBase))))
+	backoff := newBackoff(r.MaxAttempts, r.BackoffBase, r.BackoffMax)
 
 	var (
 		lastErr error
@@ -140,6 +138,14 @@ func (r *Resender) Resend(stop, kill context.Context, job Job) Result {
 		res.ErrorMessage = fmt.Sprintf("gave up after %d attempts: %s", res.Attempts, res.ErrorMessage)
 	}
 	return res
+}
+
+// newBackoff is the retry schedule of every go-retry loop: attempts in all (at least
+// one), exponential from base, capped at maxDelay, ±50 % jitter.
+func newBackoff(attempts int, base, maxDelay time.Duration) retry.Backoff {
+	return retry.WithMaxRetries(uint64(max(attempts, 1)-1),
+		retry.WithJitterPercent(50,
+			retry.WithCappedDuration(maxDelay, retry.NewExponential(base))))
 }
 
 func (r *Resender) input(job Job) *cip.ResendConfirmationCodeInput {

@@ -631,7 +631,7 @@ func (s *SQSSource) extendBatch(now time.Time, batch []*sqsMsg, secs []int32) {
 	s.mu.Lock()
 	if err == nil {
 		for _, e := range out.Successful {
-			if i, err := strconv.Atoi(aws.ToString(e.Id)); err == nil && i >= 0 && i < n {
+			if i, ok := batchIndex(e.Id, n); ok {
 				batch[i].visibleUntil = now.Add(time.Duration(secs[i]) * time.Second)
 			}
 		}
@@ -865,11 +865,17 @@ func (s *SQSSource) flushVisibility(batch []sqsOp) []sqsOp {
 	return s.afterBatch("ChangeMessageVisibilityBatch", batch, succeeded(n, ids), out.Failed, nil)
 }
 
-// succeeded marks the batch entries (ids "0".."n-1") a batch answer lists as successful.
+// batchIndex reads the id of a batch entry ("0".."n-1": its index in the request).
+func batchIndex(id *string, n int) (int, bool) {
+	i, err := strconv.Atoi(aws.ToString(id))
+	return i, err == nil && i >= 0 && i < n
+}
+
+// succeeded marks the batch entries a batch answer lists as successful.
 func succeeded(n int, ids []*string) []bool {
 	ok := make([]bool, n)
 	for _, id := range ids {
-		if i, err := strconv.Atoi(aws.ToString(id)); err == nil && i >= 0 && i < n {
+		if i, valid := batchIndex(id, n); valid {
 			ok[i] = true
 		}
 	}
@@ -905,16 +911,16 @@ func (s *SQSSource) afterBatch(op string, batch []sqsOp, ok []bool, failed []sqs
 	}
 	fail := map[int]sqstypes.BatchResultErrorEntry{}
 	for _, f := range failed {
-		if i, err := strconv.Atoi(aws.ToString(f.Id)); err == nil && i >= 0 && i < len(batch) {
+		if i, valid := batchIndex(f.Id, len(batch)); valid {
 			fail[i] = f
 		}
 	}
-	var done []string
+	done := map[string]int{} // settled entries by action
 	for i, o := range batch {
 		f, isFailed := fail[i]
 		switch {
 		case ok[i] && !isFailed:
-			done = append(done, o.action)
+			done[o.action]++
 			s.finish(o.msg)
 		case isFailed:
 			code := aws.ToString(f.Code)
@@ -934,11 +940,7 @@ func (s *SQSSource) afterBatch(op string, batch []sqsOp, ok []bool, failed []sqs
 			again(o, "Missing", "entry missing from the batch response")
 		}
 	}
-	counts := map[string]int{}
-	for _, a := range done {
-		counts[a]++
-	}
-	for a, n := range counts {
+	for a, n := range done {
 		s.cfg.Metrics.settled(a, n)
 	}
 	return retry

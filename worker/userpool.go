@@ -115,8 +115,7 @@ func isCredentialsError(err error) bool {
 
 // page fetches one page, retrying throttles and faults with go-retry.
 func (s *UserPoolSource) page(ctx context.Context, token *string) (*cip.ListUsersOutput, error) {
-	b := retry.WithMaxRetries(uint64(s.cfg.MaxAttempts-1), retry.WithJitterPercent(50,
-		retry.WithCappedDuration(s.cfg.BackoffMax, retry.NewExponential(s.cfg.BackoffBase))))
+	b := newBackoff(s.cfg.MaxAttempts, s.cfg.BackoffBase, s.cfg.BackoffMax)
 	var out *cip.ListUsersOutput
 	var last error
 	err := retry.Do(ctx, b, func(ctx context.Context) error {

@@ -7,14 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"golang.org/x/term"
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker"
@@ -27,7 +25,7 @@ func newLogger(cfg config.Config, stderr io.Writer) *slog.Logger {
 	format := cfg.LogFormat
 	if format == "auto" {
 		format = "json"
-		if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if isTerminal(stderr) {
 			format = "text"
 		}
 	}
@@ -317,7 +315,6 @@ func printSummary(w io.Writer, sum *worker.Summary, lim *worker.Limiter, reportP
 			parts = append(parts, fmt.Sprintf("%s=%d", st, n))
 		}
 	}
-	sort.Strings(parts[:0])
 	secs := max(elapsed.Seconds(), 1e-9)
 	fmt.Fprintf(w, "summary: %d rows [%s] in %s; %d Cognito calls (%.1f/s), %d throttled, rate now %.1f/s\n",
 		sum.Rows, strings.Join(parts, " "), elapsed.Round(time.Millisecond), sum.Attempts,

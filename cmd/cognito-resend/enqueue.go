@@ -41,17 +41,7 @@ func enqueueConfig(cmd *cli.Command) (config.Config, error) {
 	case !strings.HasPrefix(cfg.SQSQueueURL, "https://") && !strings.HasPrefix(cfg.SQSQueueURL, "http://"):
 		return cfg, &config.FieldError{Field: "sqs-queue-url", Msg: fmt.Sprintf("must be a queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), got %q", cfg.SQSQueueURL)}
 	}
-	switch cfg.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		return cfg, &config.FieldError{Field: "log-level", Msg: fmt.Sprintf("must be debug, info, warn or error (got %q)", cfg.LogLevel)}
-	}
-	switch cfg.LogFormat {
-	case "auto", "text", "json":
-	default:
-		return cfg, &config.FieldError{Field: "log-format", Msg: fmt.Sprintf("must be auto, text or json (got %q)", cfg.LogFormat)}
-	}
-	return cfg, nil
+	return cfg, cfg.ValidateLogging()
 }
 
 // runEnqueue is the producer: CSV → validate, dedupe → SendMessageBatch. Exit 0 when

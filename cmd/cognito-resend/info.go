@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -52,8 +51,6 @@ func printVersion(stdout io.Writer) {
 		}
 	}
 }
-
-var _ = context.Background
 
 // buildConfig layers the configuration without validating it: defaults, then the
 // --config file, then what was set through flags or the environment (urfave/cli lets a

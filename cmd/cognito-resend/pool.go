@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker"
@@ -19,9 +18,8 @@ func openPool(ctx context.Context, cfg config.Config, ac aws.Config) (*source, e
 	now := time.Now()
 	after, _ := config.ParseTimeBound(cfg.CreatedAfter, now) // validated already
 	before, _ := config.ParseTimeBound(cfg.CreatedBefore, now)
-	client := cip.NewFromConfig(ac, func(o *cip.Options) { o.Retryer = aws.NopRetryer{} })
 	src, err := worker.NewUserPoolSource(ctx, worker.UserPoolConfig{
-		API: client, PoolID: cfg.UserPoolID, Rate: cfg.ListRate, PageSize: int32(cfg.PageSize),
+		API: newCognito(ac), PoolID: cfg.UserPoolID, Rate: cfg.ListRate, PageSize: int32(cfg.PageSize),
 		CreatedAfter: after, CreatedBefore: before,
 		BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax, MaxAttempts: cfg.MaxAttempts,
 	})

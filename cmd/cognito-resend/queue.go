@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/url"
 	"regexp"
@@ -74,14 +73,12 @@ func openSQS(ctx context.Context, cfg config.Config, ac aws.Config, log *slog.Lo
 // serveMetrics starts --metrics-addr: /metrics, /healthz and /readyz (the source's
 // readiness; a CSV campaign is ready while it runs).
 func serveMetrics(stop context.Context, addr string, m *worker.Metrics, s *source, log *slog.Logger) (*worker.MetricsServer, error) {
-	ready := s.ready
-	if ready == nil {
-		ready = worker.RunningReady(stop)
-	} else {
-		srcReady := ready
+	ready := worker.RunningReady(stop)
+	if srcReady := s.ready; srcReady != nil {
+		running := ready
 		ready = func() error {
-			if stop.Err() != nil {
-				return fmt.Errorf("stopping")
+			if err := running(); err != nil {
+				return err
 			}
 			return srcReady()
 		}
