@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/sethvargo/go-retry"
 )
 
 // SQSSendAPI is the one SQS call the producer (cognito-resend enqueue) makes.
@@ -137,49 +138,54 @@ func Enqueue(ctx context.Context, cfg EnqueueConfig, src Source, seen *SeenSet) 
 // MaxAttempts, and returns how many SQS took.
 func sendBatch(ctx context.Context, cfg EnqueueConfig, log *slog.Logger, entries []sqstypes.SendMessageBatchRequestEntry) (int, error) {
 	pending := append([]sqstypes.SendMessageBatchRequestEntry(nil), entries...)
-	sent := 0
-	delay := cfg.BackoffBase
-	var lastErr error
-	for attempt := 1; len(pending) > 0; attempt++ {
+	sent, attempt := 0, 0
+	var callErr error // the last whole-call failure
+	// go-retry is the one retry layer: a failed call, or failed entries that were not
+	// the sender's fault, go again (only the failed entries) with backoff.
+	err := retry.Do(ctx, newBackoff(cfg.MaxAttempts, cfg.BackoffBase, 10*time.Second), func(ctx context.Context) error {
+		attempt++
 		out, err := cfg.API.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(cfg.QueueURL), Entries: pending})
 		if err != nil {
-			lastErr = err
-			if ctx.Err() != nil || attempt >= cfg.MaxAttempts {
-				return sent, fmt.Errorf("SendMessageBatch: %w", err)
+			callErr = err
+			if attempt < cfg.MaxAttempts {
+				log.Warn("SendMessageBatch failed, retrying", "error", err, "attempt", attempt)
 			}
-			log.Warn("SendMessageBatch failed, retrying", "error", err, "attempt", attempt)
-		} else {
-			sent += len(out.Successful)
-			byID := map[string]sqstypes.SendMessageBatchRequestEntry{}
-			for _, e := range pending {
-				byID[aws.ToString(e.Id)] = e
-			}
-			var retry []sqstypes.SendMessageBatchRequestEntry
-			for _, f := range out.Failed {
-				e, ok := byID[aws.ToString(f.Id)]
-				if !ok {
-					continue
-				}
-				if f.SenderFault || attempt >= cfg.MaxAttempts {
-					log.Error("message not enqueued", "code", aws.ToString(f.Code), "error", aws.ToString(f.Message),
-						"sender_fault", f.SenderFault, "attempts", attempt)
-					continue
-				}
-				retry = append(retry, e)
-			}
-			pending = retry
-			if len(pending) == 0 {
-				return sent, nil
-			}
+			return retry.RetryableError(err)
 		}
-		t := time.NewTimer(jitter(delay))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return sent, errors.Join(ctx.Err(), lastErr)
-		case <-t.C:
+		callErr = nil
+		sent += len(out.Successful)
+		byID := make(map[string]sqstypes.SendMessageBatchRequestEntry, len(pending))
+		for _, e := range pending {
+			byID[aws.ToString(e.Id)] = e
 		}
-		delay = min(delay*2, 10*time.Second)
+		var again []sqstypes.SendMessageBatchRequestEntry
+		for _, f := range out.Failed {
+			e, ok := byID[aws.ToString(f.Id)]
+			if !ok {
+				continue
+			}
+			if f.SenderFault || attempt >= cfg.MaxAttempts {
+				log.Error("message not enqueued", "code", aws.ToString(f.Code), "error", aws.ToString(f.Message),
+					"sender_fault", f.SenderFault, "attempts", attempt)
+				continue
+			}
+			again = append(again, e)
+		}
+		pending = again
+		if len(pending) > 0 {
+			return retry.RetryableError(errEntriesFailed)
+		}
+		return nil
+	})
+	switch {
+	case err == nil:
+		return sent, nil
+	case ctx.Err() != nil:
+		return sent, errors.Join(ctx.Err(), callErr)
+	case callErr != nil:
+		return sent, fmt.Errorf("SendMessageBatch: %w", callErr)
 	}
-	return sent, nil
+	return sent, nil // entries that failed for good were logged; the caller counts them
 }
+
+var errEntriesFailed = errors.New("some batch entries failed")
