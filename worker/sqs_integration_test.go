@@ -2,10 +2,8 @@ package worker_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,30 +49,12 @@ func sqEmulators(t *testing.T) (cognitoURL string, sqsClient *sqs.Client) {
 	return sqCognito.Endpoint, emu.NewSQSClient(sqSQS.Endpoint)
 }
 
-// sqQueues creates a queue with a DLQ (maxReceiveCount) and returns both URLs.
 func sqQueues(t *testing.T, c *sqs.Client, fifo bool, maxReceive int) (string, string) {
 	t.Helper()
-	ctx := t.Context()
 	name := fmt.Sprintf("q%d-%d", time.Now().UnixNano()%1e9, sqQueueSeq.Add(1))
-	suffix := ""
-	attrs := map[string]string{}
-	if fifo {
-		suffix = ".fifo"
-		attrs["FifoQueue"] = "true"
-	}
-	dlq, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-dlq" + suffix), Attributes: attrs})
+	q, dlq, err := emu.CreateQueueWithDLQ(t.Context(), c, name, fifo, maxReceive)
 	require.NoError(t, err)
-	a, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: dlq.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	require.NoError(t, err)
-	policy, _ := json.Marshal(map[string]string{"deadLetterTargetArn": a.Attributes["QueueArn"], "maxReceiveCount": strconv.Itoa(maxReceive)})
-	qattrs := map[string]string{"RedrivePolicy": string(policy)}
-	for k, v := range attrs {
-		qattrs[k] = v
-	}
-	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + suffix), Attributes: qattrs})
-	require.NoError(t, err)
-	return aws.ToString(q.QueueUrl), aws.ToString(dlq.QueueUrl)
+	return q, dlq
 }
 
 func sqSendBodies(t *testing.T, c *sqs.Client, url string, bodies ...string) {
@@ -88,13 +68,9 @@ func sqSendBodies(t *testing.T, c *sqs.Client, url string, bodies ...string) {
 // sqCounts is the queue's ApproximateNumberOfMessages and ...NotVisible.
 func sqCounts(t *testing.T, c *sqs.Client, url string) (visible, notVisible int) {
 	t.Helper()
-	a, err := c.GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
-			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	visible, notVisible, err := emu.QueueCounts(t.Context(), c, url)
 	require.NoError(t, err)
-	visible, _ = strconv.Atoi(a.Attributes["ApproximateNumberOfMessages"])
-	notVisible, _ = strconv.Atoi(a.Attributes["ApproximateNumberOfMessagesNotVisible"])
-	return
+	return visible, notVisible
 }
 
 func sqDrainBodies(t *testing.T, c *sqs.Client, url string) []string {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,16 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cognito-resend/cognito-resend/testenv/emu"
@@ -47,28 +43,16 @@ func (l *lockedBuffer) String() string {
 
 func queueWithDLQ(t *testing.T, c *sqs.Client, name string, maxReceive int) (string, string) {
 	t.Helper()
-	ctx := t.Context()
-	dlq, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-dlq")})
+	q, dlq, err := emu.CreateQueueWithDLQ(t.Context(), c, name, false, maxReceive)
 	require.NoError(t, err)
-	a, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: dlq.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	require.NoError(t, err)
-	policy, _ := json.Marshal(map[string]string{"deadLetterTargetArn": a.Attributes["QueueArn"], "maxReceiveCount": strconv.Itoa(maxReceive)})
-	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name),
-		Attributes: map[string]string{"RedrivePolicy": string(policy)}})
-	require.NoError(t, err)
-	return aws.ToString(q.QueueUrl), aws.ToString(dlq.QueueUrl)
+	return q, dlq
 }
 
 func queueCounts(t *testing.T, c *sqs.Client, url string) (visible, notVisible int) {
 	t.Helper()
-	a, err := c.GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
-			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	visible, notVisible, err := emu.QueueCounts(t.Context(), c, url)
 	require.NoError(t, err)
-	visible, _ = strconv.Atoi(a.Attributes["ApproximateNumberOfMessages"])
-	notVisible, _ = strconv.Atoi(a.Attributes["ApproximateNumberOfMessagesNotVisible"])
-	return
+	return visible, notVisible
 }
 
 func sqsEnv(cognito, sqsEndpoint, clientID string) []string {

@@ -15,7 +15,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,16 +25,12 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-
 	"github.com/cognito-resend/cognito-resend/testenv/emu"
 )
 
 const (
 	queueName    = "demo-queue"
-	dlqName      = "demo-queue-dlq"
+	dlqName      = queueName + "-dlq" // as emu.CreateQueueWithDLQ names it
 	maxReceive   = 3
 	unknownUser  = "demo-user-unknown"
 	spacedUser   = "demo user with space"
@@ -182,39 +177,8 @@ func run(o options) error {
 }
 
 func createQueues(ctx context.Context, endpoint string) (string, error) {
-	c := emu.NewSQSClient(endpoint)
-	dlq, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(dlqName)})
-	if err != nil {
-		return "", fmt.Errorf("create %s: %w", dlqName, err)
-	}
-	attrs, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl:       dlq.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
-	})
-	if err != nil {
-		return "", fmt.Errorf("get %s arn: %w", dlqName, err)
-	}
-	dlqARN := attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
-	if dlqARN == "" {
-		return "", fmt.Errorf("%s has no QueueArn", dlqName)
-	}
-	policy, err := json.Marshal(map[string]string{
-		"deadLetterTargetArn": dlqARN,
-		"maxReceiveCount":     fmt.Sprint(maxReceive),
-	})
-	if err != nil {
-		return "", err
-	}
-	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{
-		QueueName: aws.String(queueName),
-		Attributes: map[string]string{
-			string(sqstypes.QueueAttributeNameRedrivePolicy): string(policy),
-		},
-	})
-	if err != nil {
-		return "", fmt.Errorf("create %s: %w", queueName, err)
-	}
-	return aws.ToString(q.QueueUrl), nil
+	q, _, err := emu.CreateQueueWithDLQ(ctx, emu.NewSQSClient(endpoint), queueName, false, maxReceive)
+	return q, err
 }
 
 // writeCSV writes a "username" column: every signed-up user, then a
