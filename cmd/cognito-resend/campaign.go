@@ -294,17 +294,16 @@ func preflight(ctx context.Context, cfg config.Config, ac aws.Config, stdin io.R
 		return census{}, err
 	}
 	defer s.close(context.WithoutCancel(ctx)) //nolint:errcheck // read-only pass
-	src := s.src
-	var seen *worker.SeenSet
-	if _, statErr := os.Stat(cfg.Report); cfg.Resume && statErr == nil {
-		st, err := worker.LoadResume(cfg.Report, worker.ResumeOptions{RetryUnknown: cfg.RetryUnknown})
-		if err != nil {
-			return census{}, err
-		}
-		seen = st.Final
-		src = &worker.SkipDone{Source: src, Done: st.Done}
+	st, err := resumeState(cfg, cfg.Report, s.signalIsNormal)
+	if err != nil {
+		return census{}, err
 	}
-	return countSource(ctx, src, seen)
+	var seen *worker.SeenSet
+	if st != nil {
+		seen = st.Final
+		s.skipRecorded(st)
+	}
+	return countSource(ctx, s.src, seen)
 }
 
 func printSummary(w io.Writer, sum *worker.Summary, lim *worker.Limiter, reportPath string) {

@@ -17,30 +17,44 @@ type records struct {
 	seen   *worker.SeenSet
 }
 
+// resumeState reads what earlier runs of the campaign recorded, or returns nil when
+// there is nothing to resume: no --resume, or no report yet (the campaign starts).
+func resumeState(cfg config.Config, reportPath string, queue bool) (*worker.ResumeState, error) {
+	if !cfg.Resume {
+		return nil, nil
+	}
+	if _, err := os.Stat(reportPath); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return worker.LoadResume(reportPath, worker.ResumeOptions{RetryUnknown: cfg.RetryUnknown, Queue: queue})
+}
+
+// skipRecorded makes a finite source (CSV lines, pool users) skip what already has a
+// row. A queue redelivers instead: its duplicates are settled by the dedupe set.
+func (s *source) skipRecorded(st *worker.ResumeState) {
+	if !s.signalIsNormal {
+		s.src = &worker.SkipDone{Source: s.src, Done: st.Done}
+	}
+}
+
 // openRecords opens report and ledger. With --resume it first reads what earlier runs
 // recorded: users with a final row are not called again, CSV lines with a row are
 // skipped, and intents without a row are reported `unknown` (unless --retry-unknown).
 func openRecords(cfg config.Config, reportPath string, s *source, log *slog.Logger) (*records, error) {
 	r := &records{seen: worker.NewSeenSet()}
-	var state *worker.ResumeState
-	resume := cfg.Resume
-	if resume {
-		if _, err := os.Stat(reportPath); errors.Is(err, os.ErrNotExist) {
-			// Nothing to resume yet: start the campaign. This makes a retried Job with
-			// --resume on a persistent volume safe from its very first run.
-			log.Info("no report yet: starting the campaign", "report", reportPath)
-			resume = false
-		}
+	state, err := resumeState(cfg, reportPath, s.signalIsNormal)
+	if err != nil {
+		return nil, err
+	}
+	resume := state != nil
+	if cfg.Resume && !resume {
+		// Nothing to resume yet: start the campaign. This makes a retried Job with
+		// --resume on a persistent volume safe from its very first run.
+		log.Info("no report yet: starting the campaign", "report", reportPath)
 	}
 	if resume {
-		var err error
-		if state, err = worker.LoadResume(reportPath, worker.ResumeOptions{RetryUnknown: cfg.RetryUnknown, Queue: s.signalIsNormal}); err != nil {
-			return nil, err
-		}
 		r.seen = state.Final
-		if !s.signalIsNormal { // finite sources: CSV lines / pool users with a row are skipped
-			s.src = &worker.SkipDone{Source: s.src, Done: state.Done}
-		}
+		s.skipRecorded(state)
 		log.Info("resuming campaign", "report", reportPath, "rows", state.Rows,
 			"final_users", state.Final.Len(), "unknown", len(state.Unknown), "torn_lines", state.Skipped)
 	}
