@@ -182,7 +182,16 @@ func TestResumeRetryUnknown(t *testing.T) {
 			`{"event":"start","username":"user-00001","source_ref":"3","at":"x"}`+"\n"+`{"event":"sta`), 0o600))
 	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
 
-	res := runBin(t, dir, env, "", "run", "--csv", csvPath, "--report", "r.csv", "--resume")
+	// The count before a resume matches what the run will do: the unknown user is not
+	// to be sent, unless --retry-unknown.
+	res := runBin(t, dir, env, "", "run", "--csv", csvPath, "--report", "r.csv", "--resume", "--dry-run")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "to send:     1\n")
+	res = runBin(t, dir, env, "", "run", "--csv", csvPath, "--report", "r.csv", "--resume", "--retry-unknown", "--dry-run")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "to send:     2\n")
+
+	res = runBin(t, dir, env, "", "run", "--csv", csvPath, "--report", "r.csv", "--resume")
 	require.Equal(t, 0, res.code, res.stderr)
 	_, rows := readCSVReport(t, filepath.Join(dir, "r.csv"))
 	got := map[string]string{}

@@ -19,6 +19,8 @@ type records struct {
 
 // resumeState reads what earlier runs of the campaign recorded, or returns nil when
 // there is nothing to resume: no --resume, or no report yet (the campaign starts).
+// Users left unknown are not to be called (unless --retry-unknown): their users and
+// lines count as done, for the preflight count as for the run, which reports them.
 func resumeState(cfg config.Config, reportPath string, queue bool) (*worker.ResumeState, error) {
 	if !cfg.Resume {
 		return nil, nil
@@ -26,7 +28,17 @@ func resumeState(cfg config.Config, reportPath string, queue bool) (*worker.Resu
 	if _, err := os.Stat(reportPath); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
-	return worker.LoadResume(reportPath, worker.ResumeOptions{RetryUnknown: cfg.RetryUnknown, Queue: queue})
+	st, err := worker.LoadResume(reportPath, worker.ResumeOptions{RetryUnknown: cfg.RetryUnknown, Queue: queue})
+	if err != nil {
+		return nil, err
+	}
+	if !cfg.RetryUnknown {
+		for _, u := range st.Unknown {
+			st.Final.Add(u.Username)
+			st.Done.Add(u.SourceRef)
+		}
+	}
+	return st, nil
 }
 
 // skipRecorded makes a finite source (CSV lines, pool users) skip what already has a
@@ -83,8 +95,6 @@ func openRecords(cfg config.Config, reportPath string, s *source, log *slog.Logg
 			if err := report.Write(worker.UnknownResult(u, clock)); err != nil {
 				return nil, errors.Join(err, report.Close(), ledger.Close())
 			}
-			r.seen.Add(u.Username)
-			state.Done.Add(u.SourceRef)
 		}
 		if err := report.Sync(); err != nil {
 			return nil, errors.Join(err, report.Close(), ledger.Close())
