@@ -184,7 +184,7 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 					release(job, res.Ambiguous)
 					continue
 				}
-				if seen.redeliverable(job, res) {
+				if redeliverable(job, res) {
 					seen.Remove(job.Username)
 				}
 				results <- settled{job, res}
@@ -267,9 +267,8 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 		return sum, writeErr
 	case cause == nil:
 		return sum, nil
-	case errors.Is(cause, context.Canceled) && stop.Err() != nil && context.Cause(stop) == cause:
-		return sum, ErrInterrupted
 	case errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded):
+		// The stop context ended the run (a signal, or the caller's deadline).
 		return sum, ErrInterrupted
 	}
 	return sum, cause
@@ -358,7 +357,7 @@ func (s *SeenSet) Len() int {
 
 // redeliverable: a source that can give a job back (SQS) will deliver it again after a
 // retryable failure or a per-user limit, and that delivery must not count as a duplicate.
-func (s *SeenSet) redeliverable(job Job, res Result) bool {
+func redeliverable(job Job, res Result) bool {
 	return job.Release != nil &&
 		((res.Status == StatusFailed && res.Class == ClassRetryable) || res.Status == StatusLimitExceeded)
 }
