@@ -56,17 +56,13 @@ func runEnqueue(ctx context.Context, cmd *cli.Command, stdin io.Reader, stdout, 
 	if err != nil {
 		return usageErr(err)
 	}
-	in, closeIn, err := openInput(cfg.CSV, stdin)
+	s, err := openCSV(ctx, cfg, stdin)
 	if err != nil {
 		return usageErr(err)
 	}
-	defer closeIn()
-	src, err := worker.NewCSVSource(in)
-	if err != nil {
-		return usageErr(fmt.Errorf("--csv %s: %w", cfg.CSV, err))
-	}
+	defer s.close(context.WithoutCancel(ctx)) //nolint:errcheck // closes the input file
 	sum, err := worker.Enqueue(ctx, worker.EnqueueConfig{API: newSQS(ac, cfg.SQSQueueURL), QueueURL: cfg.SQSQueueURL, Logger: log},
-		src, worker.NewSeenSet())
+		s.src, worker.NewSeenSet())
 	fmt.Fprintf(stdout, "enqueued=%d skipped_invalid=%d skipped_duplicate=%d failed=%d\n",
 		sum.Enqueued, sum.Invalid, sum.Duplicate, sum.Failed)
 	switch {
