@@ -24,33 +24,17 @@
 // prebuilt binding anyway.
 "use strict";
 
-const fs = require("node:fs");
 const dynalite = require("dynalite");
+const { parseArgs, writePortFile, onStop } = require("../launcher-lib.cjs");
 
-function parseArgs(argv) {
-  const out = { port: 0, portFile: "", createTableMs: 500, stdinEOF: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      if (i + 1 >= argv.length) throw new Error(`missing value for ${a}`);
-      return argv[++i];
-    };
-    if (a === "--port") out.port = Number.parseInt(next(), 10);
-    else if (a === "--port-file") out.portFile = next();
-    else if (a === "--create-table-ms") out.createTableMs = Number.parseInt(next(), 10);
-    else if (a === "--exit-on-stdin-eof") out.stdinEOF = true;
-    else throw new Error(`unknown argument ${a}`);
-  }
-  if (!Number.isInteger(out.port) || out.port < 0 || out.port > 65535) {
-    throw new Error(`invalid --port ${out.port}`);
-  }
-  if (!Number.isInteger(out.createTableMs) || out.createTableMs < 0) {
-    throw new Error(`invalid --create-table-ms ${out.createTableMs}`);
-  }
-  return out;
-}
-
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), { createTableMs: 500 }, {
+  "--create-table-ms": (v, out) => {
+    out.createTableMs = Number.parseInt(v, 10);
+    if (!Number.isInteger(out.createTableMs) || out.createTableMs < 0) {
+      throw new Error(`invalid --create-table-ms ${v}`);
+    }
+  },
+});
 const HOST = "127.0.0.1";
 
 const server = dynalite({
@@ -70,13 +54,7 @@ function shutdown(code) {
   process.exit(code);
 }
 
-process.on("SIGINT", () => shutdown(0));
-process.on("SIGTERM", () => shutdown(0));
-if (args.stdinEOF) {
-  process.stdin.on("end", () => shutdown(0));
-  process.stdin.on("error", () => shutdown(0));
-  process.stdin.resume();
-}
+onStop(args, shutdown);
 
 server.on("error", (err) => {
   console.error(err);
@@ -86,9 +64,5 @@ server.on("error", (err) => {
 server.listen(args.port, HOST, () => {
   const { port } = server.address();
   console.log(`dynalite listening on http://${HOST}:${port} (in memory, createTableMs ${args.createTableMs})`);
-  if (args.portFile) {
-    const tmp = `${args.portFile}.tmp`;
-    fs.writeFileSync(tmp, `${port}\n`);
-    fs.renameSync(tmp, args.portFile);
-  }
+  writePortFile(args.portFile, port);
 });

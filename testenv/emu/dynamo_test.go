@@ -7,14 +7,8 @@ package emu_test
 // lost claim is read back with a consistent GetItem).
 
 import (
-	"bufio"
-	"context"
 	"errors"
-	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -271,79 +265,4 @@ func TestDynamoFreshPerStart(t *testing.T) {
 
 	// The env helper names the endpoint the SDK reads.
 	require.Contains(t, emu.DynamoEnv(a.Endpoint), "AWS_ENDPOINT_URL_DYNAMODB="+a.Endpoint)
-}
-
-func TestDynamoCloseAndStartFailure(t *testing.T) {
-	t.Parallel()
-	srv, err := emu.StartDynamo(t.Context())
-	require.NoError(t, err)
-	addr := strings.TrimPrefix(srv.Endpoint, "http://")
-	conn, err := net.Dial("tcp", addr)
-	require.NoError(t, err)
-	conn.Close()
-	require.NoError(t, srv.Close())
-	require.NoError(t, srv.Close())
-	_, err = os.Stat(srv.Dir)
-	require.ErrorIs(t, err, os.ErrNotExist)
-	_, err = net.Dial("tcp", addr)
-	require.Error(t, err)
-
-	// A port in use: the error carries the emulator's log tail.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	_, err = emu.StartDynamo(t.Context(), emu.WithPort(l.Addr().(*net.TCPAddr).Port))
-	require.Error(t, err)
-	require.Contains(t, err.Error(), "EADDRINUSE")
-	require.Contains(t, err.Error(), "dynalite log (tail)")
-}
-
-// helperEnv makes the test binary act as a process that starts dynalite, prints
-// its endpoint and blocks; TestDynamoDiesWithParent SIGKILLs it.
-const helperEnv = "EMU_TEST_DYNAMO_HELPER"
-
-func TestDynamoDiesWithParent(t *testing.T) {
-	if os.Getenv(helperEnv) == "1" {
-		srv, err := emu.StartDynamo(context.Background())
-		if err != nil {
-			fmt.Println("error", err)
-			os.Exit(1)
-		}
-		fmt.Println("dir", srv.Dir)
-		fmt.Println("endpoint", srv.Endpoint)
-		select {}
-	}
-	t.Parallel()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestDynamoDiesWithParent$")
-	cmd.Env = append(os.Environ(), helperEnv+"=1")
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	sc := bufio.NewScanner(out)
-	var endpoint string
-	for sc.Scan() {
-		if d, ok := strings.CutPrefix(sc.Text(), "dir "); ok {
-			t.Cleanup(func() { _ = os.RemoveAll(d) }) // the killed helper cannot
-		}
-		if e, ok := strings.CutPrefix(sc.Text(), "endpoint "); ok {
-			endpoint = e
-			break
-		}
-	}
-	require.NotEmpty(t, endpoint, "helper did not start dynalite")
-	c := emu.NewDynamoClient(endpoint)
-	_, err = c.ListTables(t.Context(), &dynamodb.ListTablesInput{})
-	require.NoError(t, err)
-
-	// SIGKILL: no Close, no cleanup. dynalite sees its stdin pipe close and exits.
-	require.NoError(t, cmd.Process.Kill())
-	_ = cmd.Wait()
-	require.Eventually(t, func() bool {
-		conn, err := net.DialTimeout("tcp", strings.TrimPrefix(endpoint, "http://"), 200*time.Millisecond)
-		if err == nil {
-			conn.Close()
-		}
-		return err != nil
-	}, 10*time.Second, 50*time.Millisecond, "dynalite outlived the process that started it")
 }
