@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
@@ -630,4 +631,42 @@ func TestSQSStopsReceivingWhenNextCtxEnds(t *testing.T) {
 		require.Len(t, f.receives, 2, "only the two answered receives returned messages")
 	})
 	require.Equal(t, 0, s.InFlight())
+}
+
+// sqFlakyAttributes fails GetQueueAttributes with the given errors first.
+type sqFlakyAttributes struct {
+	*sqFake
+	errs  []error
+	calls int
+}
+
+func (f *sqFlakyAttributes) GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, o ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error) {
+	f.calls++
+	if f.calls <= len(f.errs) {
+		return nil, f.errs[f.calls-1]
+	}
+	return f.sqFake.GetQueueAttributes(ctx, in, o...)
+}
+
+// The SQS client has no retryer of its own: the source retries the calls it makes once,
+// for transient failures only.
+func TestSQSStartRetriesTransientFailuresOnly(t *testing.T) {
+	t.Parallel()
+	throttled := &smithy.GenericAPIError{Code: "RequestThrottled", Message: "slow down"}
+	f := &sqFlakyAttributes{sqFake: newSQFake(), errs: []error{throttled, throttled}}
+	s, err := sqssource.New(t.Context(), sqssource.Config{API: f, QueueURL: "https://q/1/q"})
+	require.NoError(t, err)
+	require.NoError(t, s.Close(t.Context()))
+	require.Equal(t, 3, f.calls, "two throttles, then the answer")
+
+	missing := &smithy.GenericAPIError{Code: "AWS.SimpleQueueService.NonExistentQueue", Message: "no such queue"}
+	f = &sqFlakyAttributes{sqFake: newSQFake(), errs: []error{missing}}
+	_, err = sqssource.New(t.Context(), sqssource.Config{API: f, QueueURL: "https://q/1/q"})
+	require.ErrorContains(t, err, "no such queue")
+	require.Equal(t, 1, f.calls, "a missing queue is not retried")
+
+	f = &sqFlakyAttributes{sqFake: newSQFake(), errs: []error{throttled, throttled, throttled, throttled, throttled}}
+	_, err = sqssource.New(t.Context(), sqssource.Config{API: f, QueueURL: "https://q/1/q", EntryAttempts: 2})
+	require.ErrorContains(t, err, "slow down")
+	require.Equal(t, 2, f.calls, "EntryAttempts bounds the attempts")
 }
