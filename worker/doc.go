@@ -33,6 +33,6 @@
 //
 // Layers: job and clock import nothing of the project; admit, pacing, cognito and metrics
 // build on them; records, the sources and the engine on those; campaign on everything;
-// cmd/cognito-resend only on campaign (and config). Interfaces are declared by their
+// cmd/cognito-resend on campaign, config and the shared types (job, clock) it renders. Interfaces are declared by their
 // users (engine.Processor, engine.Journal, engine.Report, cognito.Limiter, …).
 package worker

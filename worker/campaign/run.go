@@ -27,6 +27,13 @@ type Progress interface {
 	Finish()
 }
 
+// noProgress renders nothing.
+type noProgress struct{}
+
+func (noProgress) Start(int, func() float64) {}
+func (noProgress) Observe(job.Result)        {}
+func (noProgress) Finish()                   {}
+
 // Outcome is how a run ended.
 type Outcome struct {
 	Summary    *engine.Summary
@@ -54,12 +61,15 @@ func (e *stopError) Error() string { return e.msg }
 func (e *stopError) Unwrap() error { return e.cause }
 
 // Run runs the campaign: source → admit → ledger → limiter → resender → report → ack.
-// stop is the soft stop (no new calls; calls in flight finish, for up to
+// progress (nil: none) watches it. stop is the soft stop (no new calls; calls in flight finish, for up to
 // --shutdown-timeout), kill the hard stop (abort them). An error means the campaign
 // could not start (a usage error: nothing was called); otherwise the Outcome says how
 // it ended.
 func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome, error) {
 	cfg, log := c.cfg, c.log
+	if progress == nil {
+		progress = noProgress{}
+	}
 	var m *metrics.Metrics // nil records nothing: no --metrics-addr
 	if cfg.MetricsAddr != "" {
 		m = metrics.New()

@@ -38,7 +38,8 @@ const (
 	FormatJSONL Format = "jsonl"
 )
 
-// FormatForPath picks the report format from the file extension.
+// FormatForPath picks the report format from the file extension: the one check of a
+// report path (config.Validate, OpenReport, the resume loader and rotation use it).
 func FormatForPath(path string) (Format, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":

@@ -94,7 +94,7 @@ func sqDrainBodies(t *testing.T, c *sqs.Client, url string) []string {
 	}
 }
 
-// sqMemReport is an in-memory ReportWriter.
+// sqMemReport is an in-memory engine.Report.
 type sqMemReport struct {
 	mu   sync.Mutex
 	rows []job.Result
