@@ -47,7 +47,7 @@ sandbox: build testenv
 # Go hot-path benchmarks, then the end-to-end table of BENCHMARKS.md (about 8 minutes);
 # BENCH_FLAGS=-quick for a smoke run, BENCH_FLAGS='-only 6' for one line.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./worker/
+	$(GO) test -run '^$$' -bench . -benchmem ./worker/...
 	$(GO) run ./testenv/cmd/bench -bin $(BIN) $(BENCH_FLAGS)
 
 # Queue mode throughput: enqueue + drain N (default 2000) users through fauxqs.
@@ -57,8 +57,8 @@ queue-bench: testenv
 # Native Go fuzzing, bounded: FUZZTIME per target (make test runs the seed corpora).
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzCSVSource$$' -fuzztime $(FUZZTIME) ./worker/
-	$(GO) test -run '^$$' -fuzz '^FuzzMessageBodyRoundTrip$$' -fuzztime $(FUZZTIME) ./worker/
+	$(GO) test -run '^$$' -fuzz '^FuzzCSVSource$$' -fuzztime $(FUZZTIME) ./worker/source/csvsource/
+	$(GO) test -run '^$$' -fuzz '^FuzzMessageBodyRoundTrip$$' -fuzztime $(FUZZTIME) ./worker/source/sqssource/
 
 clean:
 	rm -rf bin
