@@ -4,13 +4,11 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -174,6 +172,8 @@ var byteUnits = map[string]int64{
 	"gi": 1 << 30, "gib": 1 << 30, "ti": 1 << 40, "tib": 1 << 40,
 }
 
+const sizeWant = "a size in bytes such as 67108864, 64MiB or 100MB"
+
 // ParseByteSize reads a ByteSize: digits, optional spaces, an optional unit.
 func ParseByteSize(s string) (ByteSize, error) {
 	v := strings.TrimSpace(s)
@@ -183,7 +183,7 @@ func ParseByteSize(s string) (ByteSize, error) {
 	}
 	unit, ok := byteUnits[strings.ToLower(strings.TrimSpace(v[i:]))]
 	if i == 0 || !ok {
-		return 0, fmt.Errorf("want a size in bytes such as 67108864, 64MiB or 100MB, got %q", s)
+		return 0, fmt.Errorf("want %s, got %q", sizeWant, s)
 	}
 	n, err := strconv.ParseInt(v[:i], 10, 64)
 	if err != nil || n > math.MaxInt64/unit {
@@ -211,11 +211,11 @@ func (b ByteSize) MarshalYAML() (any, error) { return b.String(), nil }
 // UnmarshalYAML reads an integer or a size with a unit.
 func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return errors.New("report-max-size: want a size such as 64MiB")
+		return fmt.Errorf("want %s, got %s", sizeWant, kindName(n))
 	}
 	v, err := ParseByteSize(n.Value)
 	if err != nil {
-		return fmt.Errorf("report-max-size: %w", err)
+		return err
 	}
 	*b = v
 	return nil
@@ -371,36 +371,6 @@ func (c *Config) LoadSecret(getenv func(string) string) error {
 		return nil
 	}
 	c.ClientSecret = Secret(strings.TrimSpace(env))
-	return nil
-}
-
-var yamlValue = regexp.MustCompile("`[^`]*`")
-
-// Apply decodes YAML (a config file, or the flags that were set rendered as YAML) onto c.
-// Unknown keys are an error naming the key.
-func (c *Config) Apply(doc []byte) error {
-	if len(bytes.TrimSpace(doc)) == 0 {
-		return nil
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(doc))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil {
-		// yaml quotes the offending value; a secret file given as --config by mistake
-		// must not have its start printed.
-		return fmt.Errorf("config: %s", yamlValue.ReplaceAllString(err.Error(), "`…`"))
-	}
-	return nil
-}
-
-// LoadFile applies a YAML config file.
-func (c *Config) LoadFile(path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return bad("config", "cannot read: %v", err)
-	}
-	if err := c.Apply(b); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
 	return nil
 }
 

@@ -402,3 +402,128 @@ func TestFieldError(t *testing.T) {
 	require.True(t, errors.As(fmt.Errorf("wrapped: %w", err), &fe))
 	require.Equal(t, "rate", fe.Field)
 }
+
+// The YAML errors name the line and the key in the operator's words: no Go types.
+func TestApplyErrorMessages(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, doc string
+		want      []string
+	}{
+		{"unknown key with suggestion", "client-id: abc\ncsv: users.csv\nrat: 5\n",
+			[]string{`line 3: unknown option "rat" (did you mean "rate"?)`}},
+		{"swapped letters", "wokrers: 3\n", []string{`line 1: unknown option "wokrers" (did you mean "workers"?)`}},
+		{"underscores", "max_attempts: 3\n", []string{`line 1: unknown option "max_attempts" (did you mean "max-attempts"?)`}},
+		{"nothing close", "frobnicate: 3\n", []string{`line 1: unknown option "frobnicate"`}},
+		{"float", "\n\n\n\nrate: fast\n", []string{`line 5: rate: want a number, got "fast"`}},
+		{"int", "workers: 2.5\n", []string{`line 1: workers: want a whole number, got "2.5"`}},
+		{"bool", "adaptive: maybe\n", []string{`line 1: adaptive: want true or false, got "maybe"`}},
+		{"duration without unit", "visibility-timeout: 30\n", []string{`line 1: visibility-timeout: want a duration such as 500ms, 30s, 5m or 1h30m, got "30"`}},
+		{"list for a number", "rate:\n  - 1\n", []string{`line 2: rate: want a number, got a list`}},
+		{"nested metadata", "metadata:\n  team: ops\n  lang: {a: b}\n", []string{`line 3: metadata: want KEY: VALUE pairs, got a mapping under "lang"`}},
+		{"byte size", "report-max-size: 64Q\n", []string{`line 1: report-max-size: want a size in bytes such as 67108864, 64MiB or 100MB, got "64Q"`}},
+		{"set twice", "rate: 5\nburst: 2\nrate: 6\n", []string{`line 3: rate is set twice (first on line 1)`}},
+		{"long value cut", "rate: " + strings.Repeat("x", 60) + "\n", []string{`line 1: rate: want a number, got "` + strings.Repeat("x", 40) + `…"`}},
+		{"every error at once", "rat: 5\nworkers: many\n", []string{`line 1: unknown option "rat" (did you mean "rate"?)`, `line 2: workers: want a whole number, got "many"`}},
+		{"syntax", "rate: 5\n\tworkers: 3\n", []string{`line 2: not valid YAML: found a tab character that violates indentation`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := config.Default()
+			err := c.Apply([]byte(tc.doc))
+			require.Error(t, err)
+			require.Equal(t, strings.Join(tc.want, "\n"), err.Error())
+			var oe *config.OptionError
+			require.ErrorAs(t, err, &oe)
+			for _, goName := range []string{"config.Config", "float64", "int", "bool", "time.Duration", "!!", "unmarshal"} {
+				require.NotContains(t, err.Error(), goName)
+			}
+		})
+	}
+}
+
+func TestLoadFileErrorsNameFileAndLine(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "campaign.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("client-id: abc\ncsv: users.csv\nrat: 5\nworkers: 3\nrate: fast\n"), 0o600))
+	c := config.Default()
+	err := c.LoadFile(path)
+	require.EqualError(t, err, path+`: line 3: unknown option "rat" (did you mean "rate"?)`+"\n"+
+		path+`: line 5: rate: want a number, got "fast"`)
+	var oe *config.OptionError
+	require.ErrorAs(t, err, &oe)
+	require.Equal(t, path, oe.File)
+	require.Equal(t, 3, oe.Line)
+	require.Equal(t, "rat", oe.Key)
+}
+
+// A secret in the config file is refused with the reason and where to put it instead;
+// its value is never repeated.
+func TestSecretKeyRefusedWithReason(t *testing.T) {
+	t.Parallel()
+	for _, key := range []string{"client-secret", "client_secret", "secret", "ClientSecret", "clientsecret", "app-client-secret"} {
+		c := config.Default()
+		err := c.Apply([]byte("rate: 5\n" + key + ": " + secretValue + "\n"))
+		require.Error(t, err, key)
+		msg := err.Error()
+		require.True(t, strings.HasPrefix(msg, "line 2: "+key+": the client secret is never read from the command line or a config file"), msg)
+		require.Contains(t, msg, config.EnvClientSecret)
+		require.Contains(t, msg, "--client-secret-file")
+		require.NotContains(t, msg, secretValue)
+		require.Equal(t, config.Secret(""), c.ClientSecret)
+	}
+	// The file option itself is not a secret; a misspelling of it is an unknown key.
+	c := config.Default()
+	require.NoError(t, c.Apply([]byte("client-secret-file: /run/secrets/cognito\n")))
+	err := c.Apply([]byte("client_secret_file: /run/secrets/cognito\n"))
+	require.EqualError(t, err, `line 1: unknown option "client_secret_file" (did you mean "client-secret-file"?)`)
+}
+
+// What is not a config file (a secret file given as --config, a list) and the values of
+// unknown keys are never echoed.
+func TestValuesNotEchoed(t *testing.T) {
+	t.Parallel()
+	for _, doc := range []string{
+		secretValue + "\n",
+		"\"" + secretValue + "\"\n",
+		"- " + secretValue + "\n",
+		"token: " + secretValue + "\n",
+		"`" + secretValue + "\n",
+		"{" + secretValue + "\n",
+	} {
+		c := config.Default()
+		err := c.Apply([]byte(doc))
+		require.Error(t, err, doc)
+		require.NotContains(t, err.Error(), secretValue, doc)
+		require.NotContains(t, err.Error(), secretValue[:6], doc)
+	}
+	c := config.Default()
+	err := c.Apply([]byte(secretValue + "\n"))
+	require.EqualError(t, err, "line 1: want option: value lines (rate: 5), got a single value; is this a cognito-resend config file?")
+}
+
+func TestApplyFlagsNamesTheFlag(t *testing.T) {
+	t.Parallel()
+	c := config.Default()
+	err := c.ApplyFlags([]byte("report-max-size: 64Q\n"))
+	var fe *config.FieldError
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "report-max-size", fe.Field)
+	require.EqualError(t, err, `--report-max-size: want a size in bytes such as 67108864, 64MiB or 100MB, got "64Q"`)
+	require.NoError(t, c.ApplyFlags([]byte("rate: 7\n")))
+	require.Equal(t, 7.0, c.Rate)
+}
+
+func TestClosest(t *testing.T) {
+	t.Parallel()
+	names := []string{"rate", "burst", "workers", "max-attempts", "max-in-flight", "csv", "report", "report-keep", "resume", "yes", "help", "h"}
+	for got, want := range map[string]string{
+		"rat": "rate", "--rat": "rate", "Rate": "rate", "rtae": "rate", "wokrers": "workers", "workrs": "workers",
+		"cvs": "csv", "max_attempts": "max-attempts", "max-attempt": "max-attempts", "max-in": "max-in-flight",
+		"reprot": "report", "yse": "yes", "hlep": "help",
+		// Nothing close enough: no guess.
+		"frobnicate": "", "x": "", "ra": "", "max": "", "": "", "--": "",
+	} {
+		require.Equal(t, want, config.Closest(got, names), "Closest(%q)", got)
+	}
+}
