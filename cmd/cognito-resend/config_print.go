@@ -16,10 +16,11 @@ func newCmdConfig(ios streams) *cli.Command {
 		Name:  "config",
 		Usage: "configuration tools",
 		Commands: []*cli.Command{{
-			Name:      "print",
-			Usage:     "print the effective configuration (defaults < --config file < environment < flags), secret redacted",
-			UsageText: "cognito-resend config print [run options]",
-			Flags:     runFlags(),
+			Name:               "print",
+			Usage:              "print the effective configuration (defaults < --config file < environment < flags), secret redacted",
+			UsageText:          "cognito-resend config print [run options]",
+			Flags:              runFlags(),
+			CustomHelpTemplate: groupedHelpTemplate(""),
 			Action: func(_ context.Context, cmd *cli.Command) error {
 				return configPrint(cmd, ios.stdout, ios.getenv)
 			},
@@ -68,7 +69,7 @@ func buildConfig(cmd *cli.Command, getenv func(string) string) (config.Config, e
 	if err != nil {
 		return cfg, err
 	}
-	if err := cfg.Apply(set); err != nil {
+	if err := cfg.ApplyFlags(set); err != nil {
 		return cfg, err
 	}
 	if err := cfg.LoadSecret(getenv); err != nil {

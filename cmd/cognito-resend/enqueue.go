@@ -19,7 +19,7 @@ func enqueueFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "csv", Usage: "CSV of usernames (same format as run --csv); - reads standard input", Sources: env("csv")},
 		&cli.StringFlag{Name: "sqs-queue-url", Usage: "queue to send one message per username to", Sources: env("sqs-queue-url")},
-		&cli.StringFlag{Name: "region", Usage: "AWS region of the queue (default: the standard AWS chain)", Sources: env("region")},
+		&cli.StringFlag{Name: "region", DefaultText: "the standard AWS chain", Usage: "AWS region of the queue", Sources: env("region")},
 		&cli.StringFlag{Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", Sources: env("log-level")},
 		&cli.StringFlag{Name: "log-format", Value: d.LogFormat, Usage: "auto (text on a terminal, else JSON), text or json", Sources: env("log-format")},
 	}

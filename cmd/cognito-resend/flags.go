@@ -22,51 +22,94 @@ func env(flag string, extra ...string) cli.ValueSourceChain {
 	return cli.EnvVars(append(extra, envFor(flag))...)
 }
 
+// Flag groups of `run --help` (and `config print --help`), shown in the order of
+// flagGroups. Every flag takes one of these as its Category; a new group is a constant
+// here and an entry in flagGroups (TestRunHelpGroups fails on a flag outside them).
+const (
+	groupSource  = "Source"
+	groupCognito = "Cognito"
+	groupSafety  = "Safety"
+	groupRate    = "Rate & retries"
+	groupReport  = "Report & resume"
+	groupQueue   = "Queue mode"
+	groupObserve = "Observability"
+	groupGeneral = "General" // --config, and --help
+)
+
+var flagGroups = []string{groupSource, groupCognito, groupSafety, groupRate, groupReport, groupQueue, groupObserve, groupGeneral}
+
 func runFlags() []cli.Flag {
 	d := config.Default()
-	return []cli.Flag{
-		&cli.StringFlag{Name: "client-id", Usage: "Cognito app client id (required)", Sources: env("client-id", config.EnvClientID)},
-		&cli.StringFlag{Name: "client-secret-file", Usage: "file holding the app client secret (or set " + config.EnvClientSecret + "); never pass the secret itself on the command line", Sources: env("client-secret-file")},
-		&cli.StringFlag{Name: "region", Usage: "AWS region of the user pool (default: the standard AWS chain)", Sources: env("region")},
-		&cli.StringFlag{Name: "csv", Usage: "CSV of usernames: a header with a username column, or one headerless column; - reads standard input", Sources: env("csv")},
-		&cli.StringFlag{Name: "config", Usage: "YAML file holding any of these options (keys are the flag names); flags and environment win over it", Sources: env("config")},
-		&cli.StringFlag{Name: "user-pool-id", Usage: "pool mode: resend to the pool's UNCONFIRMED users (needs IAM cognito-idp:ListUsers)", Sources: env("user-pool-id")},
-		&cli.FloatFlag{Name: "list-rate", Value: d.ListRate, Usage: "pool mode: ListUsers calls per second (its own quota, 30/s per account)", Sources: env("list-rate")},
-		&cli.IntFlag{Name: "page-size", Value: d.PageSize, Usage: "pool mode: users per ListUsers page, 1..60", Sources: env("page-size")},
-		&cli.StringFlag{Name: "created-after", Usage: "pool mode: only users created at or after this RFC 3339 time, or this long ago (72h)", Sources: env("created-after")},
-		&cli.StringFlag{Name: "created-before", Usage: "pool mode: only users created before this RFC 3339 time, or this long ago", Sources: env("created-before")},
-		&cli.BoolFlag{Name: "dry-run", Usage: "read and validate the source, print what would be sent and the ETA; make no resend call", Sources: env("dry-run")},
-		&cli.BoolFlag{Name: "yes", Aliases: []string{"force"}, Usage: "don't ask for confirmation (required without a terminal)", Sources: env("yes")},
-		&cli.StringFlag{Name: "progress", Value: d.Progress, Usage: "auto (a bar on a terminal, else a log line every --progress-interval), bar, log or none", Sources: env("progress")},
-		&cli.DurationFlag{Name: "progress-interval", Value: d.ProgressInterval, Usage: "how often the progress log line is written", Sources: env("progress-interval")},
-		&cli.StringFlag{Name: "sqs-queue-url", Usage: "queue mode: consume usernames from this SQS queue", Sources: env("sqs-queue-url")},
-		&cli.IntFlag{Name: "wait-time-seconds", Value: d.WaitTimeSeconds, Usage: "queue mode: long-poll wait, 0..20", Sources: env("wait-time-seconds")},
-		&cli.DurationFlag{Name: "visibility-timeout", Value: d.VisibilityTimeout, Usage: "queue mode: visibility a received message gets, extended while it waits or retries", Sources: env("visibility-timeout")},
-		&cli.IntFlag{Name: "max-in-flight", Usage: "queue mode: messages held at once (default twice --workers)", Sources: env("max-in-flight")},
-		&cli.BoolFlag{Name: "exit-when-empty", Usage: "queue mode: exit once the queue stays empty for --empty-polls long polls and nothing is in flight", Sources: env("exit-when-empty")},
-		&cli.IntFlag{Name: "empty-polls", Value: d.EmptyPolls, Usage: "queue mode: consecutive empty long polls that mean empty", Sources: env("empty-polls")},
-		&cli.DurationFlag{Name: "retry-delay", Value: d.RetryDelay, Usage: "queue mode: visibility backoff after exhausted retries, doubled per receive", Sources: env("retry-delay")},
-		&cli.DurationFlag{Name: "limit-exceeded-delay", Value: d.LimitExceededDelay, Usage: "queue mode: visibility after a per-user limit_exceeded", Sources: env("limit-exceeded-delay")},
-		&cli.DurationFlag{Name: "shutdown-timeout", Value: d.ShutdownTimeout, Usage: "after a stop signal, how long calls in flight may take before they are aborted", Sources: env("shutdown-timeout")},
-		&cli.StringFlag{Name: "metrics-addr", Usage: "serve Prometheus /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9090)", Sources: env("metrics-addr")},
-		&cli.FloatFlag{Name: "rate", Value: d.Rate, Usage: "ResendConfirmationCode requests per second, retries included", Sources: env("rate")},
-		&cli.BoolFlag{Name: "adaptive", Value: d.Adaptive, Usage: "cut the rate on TooManyRequestsException and grow it back when quiet; false holds --rate exactly", Sources: env("adaptive")},
-		&cli.IntFlag{Name: "burst", Value: d.Burst, Usage: "requests allowed at once above the rate", Sources: env("burst")},
-		&cli.IntFlag{Name: "workers", Value: d.Workers, Usage: "concurrent calls", Sources: env("workers")},
-		&cli.IntFlag{Name: "max-attempts", Value: d.MaxAttempts, Usage: "attempts per user for throttles and server faults", Sources: env("max-attempts")},
-		&cli.DurationFlag{Name: "backoff-base", Value: d.BackoffBase, Usage: "first retry delay (doubles, with jitter)", Sources: env("backoff-base")},
-		&cli.DurationFlag{Name: "backoff-max", Value: d.BackoffMax, Usage: "largest retry delay", Sources: env("backoff-max")},
-		&cli.DurationFlag{Name: "call-timeout", Value: d.CallTimeout, Usage: "timeout of one Cognito call", Sources: env("call-timeout")},
-		&cli.StringFlag{Name: "report", Usage: "report file, .csv or .jsonl (default: cognito-resend-report-<UTC time>.csv)", Sources: env("report")},
-		&cli.BoolFlag{Name: "resume", Usage: "continue the campaign of --report: skip rows it has, append the rest; users whose call may have happened become unknown", Sources: env("resume")},
-		&cli.StringFlag{Name: "report-max-size", Usage: "rotate the report and its .ledger when the report reaches this size (bytes, or 64MiB, 100MB); 0 never rotates (default: 64MiB in queue mode, else 0; queue mode only)", Sources: env("report-max-size")},
-		&cli.IntFlag{Name: "report-keep", Value: d.ReportKeep, Usage: "rotated report+ledger pairs kept; older ones are deleted", Sources: env("report-keep")},
-		&cli.BoolFlag{Name: "retry-unknown", Usage: "with --resume, call users reported unknown again (risks a second code)", Sources: env("retry-unknown")},
-		&cli.StringSliceFlag{Name: "metadata", Usage: "KEY=VALUE ClientMetadata for every call (repeatable)", Sources: env("metadata")},
-		&cli.StringFlag{Name: "analytics-endpoint-id", Usage: "Amazon Pinpoint endpoint id for AnalyticsMetadata", Sources: env("analytics-endpoint-id")},
-		&cli.StringFlag{Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", Sources: env("log-level")},
-		&cli.StringFlag{Name: "log-format", Value: d.LogFormat, Usage: "auto (text on a terminal, else JSON), text or json", Sources: env("log-format")},
+	return showTrueDefaults([]cli.Flag{
+		// Source
+		&cli.StringFlag{Category: groupSource, Name: "csv", Usage: "CSV of usernames: a header with a username column, or one headerless column; - reads standard input", Sources: env("csv")},
+		&cli.StringFlag{Category: groupSource, Name: "user-pool-id", Usage: "pool mode: resend to the pool's UNCONFIRMED users (needs IAM cognito-idp:ListUsers)", Sources: env("user-pool-id")},
+		&cli.StringFlag{Category: groupSource, Name: "sqs-queue-url", Usage: "queue mode: consume usernames from this SQS queue (see Queue mode below)", Sources: env("sqs-queue-url")},
+		&cli.StringFlag{Category: groupSource, Name: "created-after", Usage: "pool mode: only users created at or after this RFC 3339 time, or this long ago (72h)", Sources: env("created-after")},
+		&cli.StringFlag{Category: groupSource, Name: "created-before", Usage: "pool mode: only users created before this RFC 3339 time, or this long ago", Sources: env("created-before")},
+		&cli.IntFlag{Category: groupSource, Name: "page-size", Value: d.PageSize, Usage: "pool mode: users per ListUsers page, 1..60", Sources: env("page-size")},
+		&cli.FloatFlag{Category: groupSource, Name: "list-rate", Value: d.ListRate, Usage: "pool mode: ListUsers calls per second (its own quota, 30/s per account)", Sources: env("list-rate")},
+
+		// Cognito
+		&cli.StringFlag{Category: groupCognito, Name: "client-id", Usage: "Cognito app client id (required)", Sources: env("client-id", config.EnvClientID)},
+		&cli.StringFlag{Category: groupCognito, Name: "client-secret-file", Usage: "file holding the app client secret (or set " + config.EnvClientSecret + "); never pass the secret itself on the command line", Sources: env("client-secret-file")},
+		&cli.StringFlag{Category: groupCognito, Name: "region", DefaultText: "the standard AWS chain", Usage: "AWS region of the user pool", Sources: env("region")},
+		&cli.StringSliceFlag{Category: groupCognito, Name: "metadata", Usage: "KEY=VALUE ClientMetadata for every call (repeatable)", Sources: env("metadata")},
+		&cli.StringFlag{Category: groupCognito, Name: "analytics-endpoint-id", Usage: "Amazon Pinpoint endpoint id for AnalyticsMetadata", Sources: env("analytics-endpoint-id")},
+
+		// Safety
+		&cli.BoolFlag{Category: groupSafety, Name: "dry-run", Usage: "read and validate the source, print what would be sent and the ETA; make no resend call", Sources: env("dry-run")},
+		&cli.BoolFlag{Category: groupSafety, Name: "yes", Aliases: []string{"force"}, Usage: "don't ask for confirmation (required without a terminal)", Sources: env("yes")},
+		&cli.DurationFlag{Category: groupSafety, Name: "shutdown-timeout", Value: d.ShutdownTimeout, Usage: "after a stop signal, how long calls in flight may take before they are aborted", Sources: env("shutdown-timeout")},
+
+		// Rate & retries
+		&cli.FloatFlag{Category: groupRate, Name: "rate", Value: d.Rate, Usage: "ResendConfirmationCode requests per second, retries included", Sources: env("rate")},
+		&cli.BoolFlag{Category: groupRate, Name: "adaptive", Value: d.Adaptive, Usage: "cut the rate on TooManyRequestsException and grow it back when quiet; --adaptive=false holds --rate exactly", Sources: env("adaptive")},
+		&cli.IntFlag{Category: groupRate, Name: "burst", Value: d.Burst, Usage: "requests allowed at once above the rate", Sources: env("burst")},
+		&cli.IntFlag{Category: groupRate, Name: "workers", Value: d.Workers, Usage: "concurrent calls", Sources: env("workers")},
+		&cli.IntFlag{Category: groupRate, Name: "max-attempts", Value: d.MaxAttempts, Usage: "attempts per user for throttles and server faults", Sources: env("max-attempts")},
+		&cli.DurationFlag{Category: groupRate, Name: "backoff-base", Value: d.BackoffBase, Usage: "first retry delay (doubles, with jitter)", Sources: env("backoff-base")},
+		&cli.DurationFlag{Category: groupRate, Name: "backoff-max", Value: d.BackoffMax, Usage: "largest retry delay", Sources: env("backoff-max")},
+		&cli.DurationFlag{Category: groupRate, Name: "call-timeout", Value: d.CallTimeout, Usage: "timeout of one Cognito call", Sources: env("call-timeout")},
+
+		// Report & resume
+		&cli.StringFlag{Category: groupReport, Name: "report", DefaultText: "cognito-resend-report-<UTC time>.csv", Usage: "report file, .csv or .jsonl", Sources: env("report")},
+		&cli.BoolFlag{Category: groupReport, Name: "resume", Usage: "continue the campaign of --report: skip rows it has, append the rest; users whose call may have happened become unknown", Sources: env("resume")},
+		&cli.BoolFlag{Category: groupReport, Name: "retry-unknown", Usage: "with --resume, call users reported unknown again (risks a second code)", Sources: env("retry-unknown")},
+		&cli.StringFlag{Category: groupReport, Name: "report-max-size", DefaultText: "64MiB in queue mode, else 0", Usage: "queue mode: rotate the report and its .ledger when the report reaches this size (bytes, or 64MiB, 100MB); 0 never rotates", Sources: env("report-max-size")},
+		&cli.IntFlag{Category: groupReport, Name: "report-keep", Value: d.ReportKeep, Usage: "rotated report+ledger pairs kept; older ones are deleted", Sources: env("report-keep")},
+
+		// Queue mode
+		&cli.IntFlag{Category: groupQueue, Name: "wait-time-seconds", Value: d.WaitTimeSeconds, Usage: "long-poll wait, 0..20", Sources: env("wait-time-seconds")},
+		&cli.DurationFlag{Category: groupQueue, Name: "visibility-timeout", Value: d.VisibilityTimeout, Usage: "visibility a received message gets, extended while it waits or retries", Sources: env("visibility-timeout")},
+		&cli.IntFlag{Category: groupQueue, Name: "max-in-flight", DefaultText: "twice --workers", Usage: "messages held at once", Sources: env("max-in-flight")},
+		&cli.BoolFlag{Category: groupQueue, Name: "exit-when-empty", Usage: "exit once the queue stays empty for --empty-polls long polls and nothing is in flight", Sources: env("exit-when-empty")},
+		&cli.IntFlag{Category: groupQueue, Name: "empty-polls", Value: d.EmptyPolls, Usage: "consecutive empty long polls that mean empty", Sources: env("empty-polls")},
+		&cli.DurationFlag{Category: groupQueue, Name: "retry-delay", Value: d.RetryDelay, Usage: "visibility backoff after exhausted retries, doubled per receive", Sources: env("retry-delay")},
+		&cli.DurationFlag{Category: groupQueue, Name: "limit-exceeded-delay", Value: d.LimitExceededDelay, Usage: "visibility after a per-user limit_exceeded", Sources: env("limit-exceeded-delay")},
+
+		// Observability
+		&cli.StringFlag{Category: groupObserve, Name: "progress", Value: d.Progress, Usage: "auto (a bar on a terminal, else a log line every --progress-interval), bar, log or none", Sources: env("progress")},
+		&cli.DurationFlag{Category: groupObserve, Name: "progress-interval", Value: d.ProgressInterval, Usage: "how often the progress log line is written", Sources: env("progress-interval")},
+		&cli.StringFlag{Category: groupObserve, Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", Sources: env("log-level")},
+		&cli.StringFlag{Category: groupObserve, Name: "log-format", Value: d.LogFormat, Usage: "auto (text on a terminal, else JSON), text or json", Sources: env("log-format")},
+		&cli.StringFlag{Category: groupObserve, Name: "metrics-addr", Usage: "serve Prometheus /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9090)", Sources: env("metrics-addr")},
+
+		// General
+		&cli.StringFlag{Category: groupGeneral, Name: "config", Usage: "YAML file holding any of these options (keys are the flag names); flags and environment win over it", Sources: env("config")},
+	})
+}
+
+// showTrueDefaults makes the help show "(default: true)" for a bool flag that is on
+// unless turned off: urfave/cli shows no default for a flag that takes no value, and
+// such a flag is only ever turned off as --name=false.
+func showTrueDefaults(flags []cli.Flag) []cli.Flag {
+	for _, f := range flags {
+		if b, ok := f.(*cli.BoolFlag); ok && b.Value && b.DefaultText == "" {
+			b.DefaultText = "true"
+		}
 	}
+	return flags
 }
 
 // notConfig are flags that steer the command rather than set a Config field.

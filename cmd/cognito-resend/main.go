@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -81,13 +82,22 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.code != exitFailed {
-			fmt.Fprintln(stderr, "cognito-resend:", ee.err)
+			printError(stderr, ee.err.Error())
 		}
 		return ee.code
 	}
-	// Anything urfave/cli reports itself (unknown flag, missing argument) is usage.
-	fmt.Fprintln(stderr, "cognito-resend:", err)
+	// Anything else urfave/cli reports itself (an environment variable that doesn't
+	// parse) is usage.
+	printError(stderr, usageMessage(err))
 	return exitUsage
+}
+
+// printError writes an error, one "cognito-resend: " line per line of it (a config
+// file's errors are one per bad entry).
+func printError(w io.Writer, msg string) {
+	for line := range strings.SplitSeq(msg, "\n") {
+		fmt.Fprintln(w, "cognito-resend:", line)
+	}
 }
 
 // streams are the process's standard streams and environment (tests pass their own).
@@ -98,7 +108,7 @@ type streams struct {
 }
 
 func newApp(ios streams, kill context.Context) *cli.Command {
-	return &cli.Command{
+	app := &cli.Command{
 		Name:            "cognito-resend",
 		Usage:           "resend Amazon Cognito sign-up confirmation codes in bulk, safely",
 		Writer:          ios.stdout,
@@ -113,6 +123,8 @@ func newApp(ios streams, kill context.Context) *cli.Command {
 			newCmdEnqueue(ios),
 		},
 	}
+	wireUsageErrors(app)
+	return app
 }
 
 // loadConfig builds the effective configuration (defaults < --config file < env <

@@ -20,10 +20,11 @@ import (
 // newCmdRun is `cognito-resend run`: flags → config, then runRun.
 func newCmdRun(ios streams, kill context.Context) *cli.Command {
 	return &cli.Command{
-		Name:      "run",
-		Usage:     "resend codes to the users of a CSV file, a user pool or an SQS queue, within the rate quota",
-		UsageText: "cognito-resend run (--csv PATH|- | --user-pool-id ID | --sqs-queue-url URL) --client-id ID [options]",
-		Flags:     runFlags(),
+		Name:               "run",
+		Usage:              "resend codes to the users of a CSV file, a user pool or an SQS queue, within the rate quota",
+		UsageText:          "cognito-resend run (--csv PATH|- | --user-pool-id ID | --sqs-queue-url URL) --client-id ID [options]",
+		Flags:              runFlags(),
+		CustomHelpTemplate: groupedHelpTemplate(runExamples),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			cfg, err := loadConfig(cmd, ios.getenv)
 			if err != nil {
