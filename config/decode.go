@@ -168,7 +168,7 @@ func (c *Config) decode(doc []byte) []*OptionError {
 		seen[key] = k.Line
 		if isFraction(val, v.Field(field).Type()) {
 			// yaml would truncate workers: 2.5 to 2 without a word.
-			errs = append(errs, &OptionError{Line: val.Line, Key: key, Msg: fmt.Sprintf("%s: want %s, got %s", key, Want(key), describeValue(val))})
+			errs = append(errs, &OptionError{Line: val.Line, Key: key, Msg: fmt.Sprintf("%s: want %s, got %s", key, want(v.Field(field).Type()), describeValue(val))})
 			continue
 		}
 		if err := val.Decode(v.Field(field).Addr().Interface()); err != nil {
@@ -209,20 +209,29 @@ func valueError(key string, val *yaml.Node, t reflect.Type, err error) *OptionEr
 			}
 		}
 	}
-	return &OptionError{Line: line, Key: key, Msg: fmt.Sprintf("%s: want %s, got %s", key, Want(key), got)}
+	return &OptionError{Line: line, Key: key, Msg: fmt.Sprintf("%s: want %s, got %s", key, want(t), got)}
 }
 
-// Want says, in words, what the option key takes: "a number", "a duration such as 30s".
+// Want says, in words, what the value of option key looks like ("a number", "a
+// duration such as 30s"); "" for free text and for a key that is no option.
 func Want(key string) string {
 	i, ok := options[key]
 	if !ok {
-		return "a value"
+		return ""
 	}
-	t := reflect.TypeFor[Config]().Field(i).Type
-	switch {
-	case t == reflect.TypeFor[time.Duration]():
+	switch t := reflect.TypeFor[Config]().Field(i).Type; t.Kind() {
+	case reflect.String, reflect.Map:
+		return ""
+	default:
+		return want(t)
+	}
+}
+
+func want(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[time.Duration]():
 		return "a duration such as 500ms, 30s, 5m or 1h30m"
-	case t == reflect.TypeFor[*ByteSize]():
+	case reflect.TypeFor[*ByteSize]():
 		return sizeWant
 	}
 	switch t.Kind() {

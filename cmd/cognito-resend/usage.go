@@ -58,12 +58,15 @@ func describeParseError(cmd *cli.Command, err error) string {
 		return unknownFlag(cmd, name)
 	}
 	if typed, ok := strings.CutPrefix(msg, needsValuePrefix); ok {
-		return fmt.Sprintf("%s needs a value: %s", typed, config.Want(strings.TrimLeft(typed, "-")))
+		if w := config.Want(strings.TrimLeft(typed, "-")); w != "" {
+			return fmt.Sprintf("%s needs a value: %s", typed, w)
+		}
+		return typed + " needs a value"
 	}
 	if rest, ok := strings.CutPrefix(msg, invalidValueStart); ok {
 		if q, err := strconv.QuotedPrefix(rest); err == nil {
 			if m := invalidValueRest.FindStringSubmatch(rest[len(q):]); m != nil {
-				return fmt.Sprintf("%s: want %s, got %s", dashed(m[1]), config.Want(m[1]), q)
+				return fmt.Sprintf("%s: want %s, got %s", dashed(m[1]), wantOr(m[1]), q)
 			}
 		}
 	}
@@ -86,7 +89,15 @@ func describeSourceError(err error) (string, bool) {
 	if m == nil {
 		return "", false
 	}
-	return fmt.Sprintf("%s (sets %s): want %s, got %s", m[1], dashed(m[2]), config.Want(m[2]), q), true
+	return fmt.Sprintf("%s (sets %s): want %s, got %s", m[1], dashed(m[2]), wantOr(m[2]), q), true
+}
+
+// wantOr is config.Want, or "a valid value" for a flag that doesn't set an option.
+func wantOr(flag string) string {
+	if w := config.Want(flag); w != "" {
+		return w
+	}
+	return "a valid value"
 }
 
 func unknownFlag(cmd *cli.Command, name string) string {
