@@ -19,8 +19,14 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 )
 
-// version is set at build time (-ldflags -X main.version=...).
-var version = "dev"
+// version, commit and date (the commit's, RFC 3339 UTC) are set at build time:
+// -ldflags "-X main.version=... -X main.commit=... -X main.date=..." (make build, make
+// release).
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
 
 // Exit codes (README "Exit codes").
 const (

@@ -189,6 +189,7 @@ func TestVersion(t *testing.T) {
 	res := runBin(t, t.TempDir(), baseEnv("http://127.0.0.1:1"), "", "version")
 	require.Equal(t, 0, res.code)
 	require.Contains(t, res.stdout, "cognito-resend ")
+	require.Regexp(t, `(?m)^commit: \S+\ndate: \S+$`, res.stdout) // stamped values: build/release tests
 	require.Contains(t, res.stdout, "go: go1.")
 }
 

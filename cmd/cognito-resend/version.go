@@ -21,9 +21,23 @@ func newCmdVersion(ios streams) *cli.Command {
 	}
 }
 
+// printVersion shows the stamped version, commit and commit date; without stamps (a
+// plain go build) the commit and date come from the build's VCS info, if any.
 func printVersion(stdout io.Writer) {
-	fmt.Fprintf(stdout, "cognito-resend %s\n", version)
 	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		bi = &debug.BuildInfo{}
+	}
+	c, d := commit, date
+	for _, s := range bi.Settings {
+		switch {
+		case s.Key == "vcs.revision" && c == "":
+			c = s.Value
+		case s.Key == "vcs.time" && d == "":
+			d = s.Value
+		}
+	}
+	fmt.Fprintf(stdout, "cognito-resend %s\ncommit: %s\ndate: %s\n", version, orUnknown(c), orUnknown(d))
 	if !ok {
 		return
 	}
@@ -34,4 +48,11 @@ func printVersion(stdout io.Writer) {
 			fmt.Fprintf(stdout, "%s: %s\n", s.Key, s.Value)
 		}
 	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }

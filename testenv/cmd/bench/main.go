@@ -26,7 +26,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
@@ -406,16 +405,6 @@ func (c *child) summary() string {
 		}
 	}
 	return ""
-}
-
-func (c *child) maxRSSKB() int64 {
-	if c.cmd.ProcessState == nil {
-		return -1
-	}
-	if ru, ok := c.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return int64(ru.Maxrss) // KB on Linux
-	}
-	return -1
 }
 
 type tailBuffer struct {

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package main
+
+// maxRSSKB is unknown where the process state carries no syscall.Rusage (Windows).
+func (c *child) maxRSSKB() int64 { return -1 }
