@@ -238,16 +238,18 @@ type baseline struct {
 	when      string
 }
 
-// before11: BENCHMARKS.md, full run of 2026-11-25.
+// before11: medians of five runs of today's limiter on the machine of BENCHMARKS.md
+// (2026-11-25 and 2026-12-01): line 2 measured 0.82-0.99 % throttled, line 3 1.80-3.54 %,
+// utilisation 0.998-1.007 both.
 var before11 = map[string]baseline{
-	"2": {util: 0.998, thr: 0.0083, when: "2026-11-25"},
-	"3": {util: 1.000, thr: 0.0180, when: "2026-11-25"},
+	"2": {util: 1.000, thr: 0.0083, when: "median of 5 runs"},
+	"3": {util: 1.000, thr: 0.0242, when: "median of 5 runs"},
 }
 
-// Noise allowances of one run on the shared 2-CPU machine (see BENCHMARKS.md).
+// Noise allowances: the spread of those runs (line 3's throttled share ranged 1.7 pt).
 const (
 	baseUtilSlack = 0.02
-	baseThrSlack  = 0.01
+	baseThrSlack  = 0.012
 )
 
 func (b baseline) target() string {
