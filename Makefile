@@ -7,14 +7,15 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build testenv test unit lint demo bench queue-bench fuzz clean
+.PHONY: all build testenv test unit lint demo sandbox bench queue-bench fuzz clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/cognito-resend
 
-# Local emulators (cognito-local 5.3.0, fauxqs 2.4.1, Node 22), pinned in testenv/package-lock.json.
+# Local emulators (cognito-local 5.3.0, fauxqs 2.4.1, dynalite 4.0.0, Node 22), pinned in
+# testenv/package-lock.json; says what it installs on the first run, silent after.
 testenv:
 	bash testenv/install.sh
 
@@ -36,11 +37,18 @@ lint:
 demo: build testenv
 	bash testenv/demo.sh
 
+# Try it by hand: cognito-local, fauxqs, dynalite and the quota simulator on 127.0.0.1, a pool
+# with users in every state, a CSV, a queue with a DLQ; prints the export lines (and writes them
+# to an env file) and example commands. Ctrl-C stops everything. SANDBOX_FLAGS='--users 200'.
+sandbox: build testenv
+	$(GO) build -o bin/demoenv ./testenv/cmd/demoenv
+	bin/demoenv --sandbox $(SANDBOX_FLAGS)
+
 # Go hot-path benchmarks, then the end-to-end table of BENCHMARKS.md (about 14 minutes),
 # with the pictures of the multi-process lines in bench-out/;
 # BENCH_FLAGS=-quick for a smoke run, BENCH_FLAGS='-only 6' for one line.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./worker/
+	$(GO) test -run '^$$' -bench . -benchmem ./worker/...
 	$(GO) run ./testenv/cmd/bench -bin $(BIN) $(BENCH_FLAGS)
 
 # Queue mode throughput: enqueue + drain N (default 2000) users through fauxqs.
@@ -50,8 +58,8 @@ queue-bench: testenv
 # Native Go fuzzing, bounded: FUZZTIME per target (make test runs the seed corpora).
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzCSVSource$$' -fuzztime $(FUZZTIME) ./worker/
-	$(GO) test -run '^$$' -fuzz '^FuzzMessageBodyRoundTrip$$' -fuzztime $(FUZZTIME) ./worker/
+	$(GO) test -run '^$$' -fuzz '^FuzzCSVSource$$' -fuzztime $(FUZZTIME) ./worker/source/csvsource/
+	$(GO) test -run '^$$' -fuzz '^FuzzMessageBodyRoundTrip$$' -fuzztime $(FUZZTIME) ./worker/source/sqssource/
 
 clean:
 	rm -rf bin

@@ -15,6 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cognito-resend/cognito-resend/worker/cognito"
+	"github.com/cognito-resend/cognito-resend/worker/engine"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
+	"github.com/cognito-resend/cognito-resend/worker/records"
+	"github.com/cognito-resend/cognito-resend/worker/source/poolsource"
+	"github.com/cognito-resend/cognito-resend/worker/source/sqssource"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -107,40 +113,42 @@ type Config struct {
 	LogFormat string `yaml:"log-format"`
 }
 
-// Default is the configuration before file, environment and flags.
+// Default is the configuration before file, environment and flags. Every default of a
+// mechanism is that package's exported XxxDefault constant, which its constructors use
+// for a zero field too: a default is written once.
 func Default() Config {
 	return Config{
-		Rate:        20, // below the smallest candidate quota (30 RPS), headroom for live traffic
-		Adaptive:    true,
-		Burst:       1,
-		Workers:     8,
-		MaxAttempts: 8,
-		BackoffBase: 200 * time.Millisecond,
-		BackoffMax:  20 * time.Second,
-		CallTimeout: 10 * time.Second,
+		Rate:        pacing.RateDefault,
+		Adaptive:    pacing.AdaptiveDefault,
+		Burst:       pacing.BurstDefault,
+		Workers:     engine.WorkersDefault,
+		MaxAttempts: pacing.AttemptsDefault,
+		BackoffBase: pacing.BackoffBaseDefault,
+		BackoffMax:  pacing.BackoffMaxDefault,
+		CallTimeout: cognito.CallTimeoutDefault,
 		LogLevel:    "info",
 		LogFormat:   "auto",
 
-		ListRate: 5, // ListUsers has its own quota (UserList: 30/s account-wide, not adjustable)
-		PageSize: 60,
+		ListRate: poolsource.RateDefault,
+		PageSize: poolsource.PageSizeDefault,
 		Progress: "auto",
 
 		ProgressInterval: 10 * time.Second,
 
-		WaitTimeSeconds:    20,
-		VisibilityTimeout:  60 * time.Second,
-		EmptyPolls:         3,
-		RetryDelay:         30 * time.Second,
-		LimitExceededDelay: time.Hour,
-		ShutdownTimeout:    25 * time.Second, // under Kubernetes' default 30 s grace period
+		WaitTimeSeconds:    sqssource.WaitTimeSecondsDefault,
+		VisibilityTimeout:  sqssource.VisibilityTimeoutDefault,
+		EmptyPolls:         sqssource.EmptyPollsDefault,
+		RetryDelay:         sqssource.RetryDelayDefault,
+		LimitExceededDelay: sqssource.LimitExceededDelayDefault,
+		ShutdownTimeout:    engine.ShutdownTimeoutDefault,
 
-		ReportKeep: 4,
+		ReportKeep: records.KeepDefault,
 	}
 }
 
 // DefaultQueueReportMaxSize is --report-max-size in queue mode when it is not given:
 // a long-lived worker's report must not outgrow its volume.
-const DefaultQueueReportMaxSize ByteSize = 64 << 20
+const DefaultQueueReportMaxSize ByteSize = records.QueueRotateSizeDefault
 
 // ReportRotateSize is the report size that triggers a rotation; 0 never rotates. When
 // --report-max-size is not given it is DefaultQueueReportMaxSize in queue mode, else 0.
@@ -252,9 +260,9 @@ func (c *Config) Validate() error {
 		return bad("progress-interval", "must be >= 100ms (got %s)", c.ProgressInterval)
 	case c.Progress != "auto" && c.Progress != "bar" && c.Progress != "log" && c.Progress != "none":
 		return bad("progress", "must be auto, bar, log or none (got %q)", c.Progress)
-	case c.WaitTimeSeconds < 0 || c.WaitTimeSeconds > 20:
+	case c.WaitTimeSeconds < 0 || c.WaitTimeSeconds > sqssource.MaxWaitTimeSeconds:
 		return bad("wait-time-seconds", "must be 0..20 (got %d)", c.WaitTimeSeconds)
-	case c.VisibilityTimeout < 10*time.Second || c.VisibilityTimeout > 12*time.Hour:
+	case c.VisibilityTimeout < 10*time.Second || c.VisibilityTimeout > sqssource.MaxVisibility:
 		return bad("visibility-timeout", "must be 10s..12h (got %s)", c.VisibilityTimeout)
 	case c.MaxInFlight < 0:
 		return bad("max-in-flight", "must be >= 0 (0 = twice --workers; got %d)", c.MaxInFlight)
@@ -294,7 +302,7 @@ func (c *Config) Validate() error {
 		return bad("analytics-endpoint-id", "must not be blank")
 	}
 	for field, v := range map[string]string{"created-after": c.CreatedAfter, "created-before": c.CreatedBefore} {
-		if _, err := ParseTimeBound(v, time.Now()); err != nil {
+		if _, err := ParseTimeBound(v, time.Time{}); err != nil { // only the form matters here
 			return bad(field, "%v", err)
 		}
 	}
@@ -304,8 +312,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.Report != "" {
-		ext := strings.ToLower(c.Report[strings.LastIndexByte(c.Report, '.')+1:])
-		if !strings.Contains(c.Report, ".") || (ext != "csv" && ext != "jsonl" && ext != "ndjson") {
+		if _, err := records.FormatForPath(c.Report); err != nil {
 			return bad("report", "must end in .csv or .jsonl (got %q)", c.Report)
 		}
 	}

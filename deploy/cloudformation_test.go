@@ -224,14 +224,14 @@ func TestReadmeCoversTheKit(t *testing.T) {
 		assert.Contains(t, readme, filepath.Base(f), "deploy/README.md does not mention %s", f)
 	}
 	// Every metric the README names is registered by the code (namespace cognito_resend).
-	src := string(readFile(t, filepath.Join(workerPkg, "metrics.go")))
+	src := string(readFile(t, filepath.Join(workerPkg, "metrics", "metrics.go")))
 	registered := map[string]bool{}
 	for _, m := range regexp.MustCompile(`Name:\s*"([a-z0-9_]+)"`).FindAllStringSubmatch(src, -1) {
 		registered["cognito_resend_"+m[1]] = true
 	}
-	require.NotEmpty(t, registered, "no metric names found in worker/metrics.go")
+	require.NotEmpty(t, registered, "no metric names found in worker/metrics/metrics.go")
 	for _, m := range regexp.MustCompile(`cognito_resend_[a-z0-9_]+`).FindAllString(readme, -1) {
-		assert.True(t, registered[m], "deploy/README.md names metric %s, which worker/metrics.go does not register", m)
+		assert.True(t, registered[m], "deploy/README.md names metric %s, which worker/metrics/metrics.go does not register", m)
 	}
 	entries, err := os.ReadDir(".")
 	require.NoError(t, err)

@@ -1,7 +1,7 @@
 // Package deploy_test checks the deploy kit (Dockerfile, Kubernetes manifests, IAM
 // policies, CloudFormation template) against the program it deploys: the flags and
 // environment variables the binary's help lists, the defaults in package config, and the
-// AWS calls declared in package worker. Everything here is what can drift silently.
+// AWS calls declared in the worker packages. Everything here is what can drift silently.
 package deploy_test
 
 import (

@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -17,10 +18,11 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// workerPkg is where the AWS calls are declared as interfaces: SQS* for queue mode (the
-// consumer and the producer), UserPoolAPI for the pool source. CognitoAPI
-// (ResendConfirmationCode) is left out on purpose: that call is unauthenticated and no
-// policy may grant it.
+// workerPkg is the tree where the AWS calls are declared as interfaces, each by the
+// package that makes them: SQS* for queue mode (worker/source/sqssource, the consumer;
+// worker/source/enqueue, the producer), UserPoolAPI for the pool source
+// (worker/source/poolsource). cognito.API (ResendConfirmationCode) is left out on
+// purpose: that call is unauthenticated and no policy may grant it.
 const workerPkg = "../worker"
 
 var interfacePrefixes = []string{"SQS", "UserPoolAPI"}
@@ -40,12 +42,18 @@ var iamActionFor = map[string]string{
 	"ListUsers":                    "cognito-idp:ListUsers",
 }
 
-// codeActions parses package worker and returns, per interface, the IAM actions of its
+// codeActions parses the worker packages and returns, per interface, the IAM actions of its
 // methods (embedded interfaces of the package and SDK XxxAPIClient interfaces included).
 func codeActions(t *testing.T) (byIface map[string][]string, all map[string]bool) {
 	t.Helper()
 	fset := token.NewFileSet()
-	files, err := filepath.Glob(filepath.Join(workerPkg, "*.go"))
+	var files []string
+	err := filepath.WalkDir(workerPkg, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".go") {
+			files = append(files, path)
+		}
+		return err
+	})
 	require.NoError(t, err)
 	ifaces := map[string]*ast.InterfaceType{}
 	for _, f := range files {
@@ -112,7 +120,7 @@ func codeActions(t *testing.T) (byIface map[string][]string, all map[string]bool
 		assert.NotEmpty(t, ms, "interface %s declares no method", name)
 		for _, m := range ms {
 			a, ok := iamActionFor[m]
-			if !assert.True(t, ok, "worker.%s.%s: no IAM action known for this method; add it to iamActionFor and to the policies", name, m) {
+			if !assert.True(t, ok, "interface %s, method %s: no IAM action known for this method; add it to iamActionFor and to the policies", name, m) {
 				continue
 			}
 			byIface[name] = append(byIface[name], a)
@@ -235,7 +243,7 @@ func mapGetSeq(n *yaml.Node) []*yaml.Node {
 
 func seqOrOne(n *yaml.Node) []*yaml.Node { return mapGetSeq(n) }
 
-// The policies grant exactly the AWS calls package worker declares: nothing missing
+// The policies grant exactly the AWS calls the worker packages declare: nothing missing
 // (a call would fail with AccessDenied), nothing extra (least privilege).
 func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	byIface, code := codeActions(t)
@@ -248,8 +256,8 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 		}
 	}
 	sort.Strings(sqsIfaces)
-	require.NotEmpty(t, sqsIfaces, "package worker declares no interface whose name starts with SQS (e.g. `type SQSAPI interface { ReceiveMessage(...) ... }`): queue mode's SQS calls can't be checked against deploy/iam/policy-queue-worker.json and the CloudFormation role. The deploy kit assumes ReceiveMessage, DeleteMessageBatch, ChangeMessageVisibilityBatch, GetQueueAttributes, SendMessage (DLQ) and SendMessageBatch (producer).")
-	require.NotEmpty(t, poolIfaces, "package worker declares no UserPoolAPI interface (ListUsers for --user-pool-id): deploy/iam/policy-pool-source.json can't be checked against the code")
+	require.NotEmpty(t, sqsIfaces, "the worker packages declare no interface whose name starts with SQS (e.g. `type SQSAPI interface { ReceiveMessage(...) ... }`): queue mode's SQS calls can't be checked against deploy/iam/policy-queue-worker.json and the CloudFormation role. The deploy kit assumes ReceiveMessage, DeleteMessageBatch, ChangeMessageVisibilityBatch, GetQueueAttributes, SendMessage (DLQ) and SendMessageBatch (producer).")
+	require.NotEmpty(t, poolIfaces, "the worker packages declare no UserPoolAPI interface (ListUsers for --user-pool-id): deploy/iam/policy-pool-source.json can't be checked against the code")
 	t.Logf("code: %v → %v", byIface, sortedKeys(code))
 
 	worker := loadJSONPolicy(t, filepath.Join(iamDir, "policy-queue-worker.json"))
@@ -280,7 +288,7 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 		}
 	}
 	assert.Equal(t, sortedKeys(code), sortedKeys(union),
-		"IAM actions (policy-queue-worker, policy-producer, policy-pool-source, CloudFormation role) vs the calls package worker declares (%v)", byIface)
+		"IAM actions (policy-queue-worker, policy-producer, policy-pool-source, CloudFormation role) vs the calls the worker packages declare (%v)", byIface)
 
 	// Each policy on its own.
 	assert.Equal(t, worker.actionSet(), cfnWorker.actionSet(), "CloudFormation's inline policy and iam/policy-queue-worker.json must grant the same actions")

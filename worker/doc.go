@@ -1,27 +1,38 @@
-// Package worker is cognito-resend's engine: one pipeline for every source.
+// Package worker is cognito-resend's engine room. It holds no code: each mechanism has a
+// package of its own below it, and this is their map.
 //
-//	Source ──► dedupe/validate ──► workers ×N ──► report writer ──► ack at the source
-//	                                 │
-//	                      Limiter.Wait (every attempt, retries included)
-//	                      Resender: ResendConfirmationCode, go-retry backoff
-//	                      Classify: errors.As on Cognito's typed exceptions
+//	          ┌────────────── campaign: Open → Census → Run (assembly, resume, shutdown) ─────────────┐
+//	          │                                                                                       │
+//	source/csvsource ─┐                                                                               │
+//	source/poolsource ├─► Job ─► admit ─► engine ─► records.Ledger ─► pacing.Limiter ─► cognito ──────┤
+//	source/sqssource ─┘  (job)   valid?    │         (intent, fsync)   (every attempt)    Resender,     │
+//	      ▲                      new user? │                             pacing.Breaker  Classify      │
+//	      │                                ▼                                                          │
+//	      └──── Job.Ack (delete, backoff) ◄── records report writer (group commit, fsync) ◄── Result ─┘
+//	                                                     │
+//	                                                  metrics (/metrics, /healthz, /readyz)
 //
-// A Source yields Jobs. The Engine dedupes usernames (case-insensitively), reports
-// invalid input without calling Cognito, and hands the rest to a bounded pool of
-// workers through an unbuffered channel, so a source is read only as fast as workers
-// start jobs. Each worker runs a Resender, the only retry layer (the AWS client has
-// aws.NopRetryer): every attempt first waits on the one shared Limiter, whose rate an
-// adaptive controller cuts on TooManyRequestsException. Classify turns each answer into
-// an Outcome: success, retryable (throttle, 5xx, timeout, connection), per-user final
-// (already confirmed, not found, per-user limit, delivery or Lambda failure) or
-// systemic (bad client, missing secret, daily email cap, misconfigured pool), which
-// stops the campaign.
+// One pipeline for every source: Source → admit (validate, dedupe) → claim (ledger) →
+// limiter → resender (retry) → report → ack at the source. A job is done only when its
+// row is durable; only then is it acked.
 //
-// A single writer goroutine writes each result to the report and makes rows durable in
-// groups (flush + fsync); only then does it call the job's Ack, which settles it at the
-// source. A job taken but not finished (stop, systemic error) is given back through its
-// Release and gets no row, so a resumed or redelivered run picks it up.
+//	job               Job, Result, Status (Known, Conclusive), ErrorClass, Result.Redeliver, Source
+//	clock             the one clock (github.com/jonboulle/clockwork): timestamps, timers, tickers
+//	admit             the admit rule: username validation, the dedupe key set, Admitter
+//	pacing            the shared Limiter (adaptive), the fault Breaker, Policy: the one backoff
+//	cognito           Resender (ResendConfirmationCode, go-retry), Classify, SecretHash
+//	engine            the bounded pool: reader → workers → writer → ack; Summary; soft and hard stop
+//	records           report (CSV/JSONL) writer and line parser, rotation, ledger, resume loader
+//	metrics           Prometheus metrics and the /metrics, /healthz, /readyz server
+//	source/csvsource  a CSV file or stdin
+//	source/poolsource a user pool's UNCONFIRMED users (ListUsers)
+//	source/sqssource  an SQS queue: receive, heartbeat, settle, batch, DLQ, in-flight tracker
+//	source/enqueue    the producer: a CSV into the queue (cognito-resend enqueue)
+//	campaign          the campaign core: builds the AWS clients, sources, limiter, breaker,
+//	                  resender and records from a config.Config; census; run; outcome
 //
-// Stopping has two levels: cancelling the stop context ends dispatch, limiter waits and
-// backoff sleeps but lets calls in flight finish; cancelling the kill context aborts them.
+// Layers: job and clock import nothing of the project; admit, pacing, cognito and metrics
+// build on them; records, the sources and the engine on those; campaign on everything;
+// cmd/cognito-resend on campaign, config and the shared types (job, clock) it renders. Interfaces are declared by their
+// users (engine.Processor, engine.Journal, engine.Report, cognito.Limiter, …).
 package worker

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -314,4 +317,62 @@ func TestDisabledUserDoesNotStopCampaign(t *testing.T) {
 		got[r["username"]] = r["status"] + "/" + r["error_code"]
 	}
 	require.Equal(t, map[string]string{"d1": "sent/", "d2": "failed/NotAuthorizedException", "d3": "sent/"}, got)
+}
+
+// After a --resume that writes `unknown` rows, the summary and /metrics count them: they
+// go through the engine's one writer like every other row. stdin stays open, so the
+// process is still running (and serving /metrics) after it recorded them.
+func TestResumeUnknownRowsCountedInSummaryAndMetrics(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	// Line 2 has its row; lines 3 and 4 have an intent and no row: the process died mid-call.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "r.csv"),
+		[]byte(strings.Join(wantColumns, ",")+"\nann,sent,1,,,EMAIL,a***,email,,2,2026-01-01T00:00:00Z,2026-01-01T00:00:00Z\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "r.csv.ledger"),
+		[]byte(`{"event":"start","username":"ann","source_ref":"2","at":"x"}`+"\n"+
+			`{"event":"start","username":"bob","source_ref":"3","at":"x"}`+"\n"+
+			`{"event":"start","username":"cat","source_ref":"4","at":"x"}`+"\n"), 0o600))
+	cmd := exec.Command(binPath, "run", "--csv", "-", "--report", "r.csv", "--resume",
+		"--metrics-addr", "127.0.0.1:0", "--log-format", "json")
+	cmd.Dir, cmd.Env = dir, append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	_, err = stdin.Write([]byte("username\nann\nbob\ncat\ndan\n")) // and the pipe stays open
+	require.NoError(t, err)
+
+	var addr []string
+	require.Eventually(t, func() bool {
+		addr = regexp.MustCompile(`"msg":"metrics listening","addr":"([^"]+)"`).FindStringSubmatch(stderr.String())
+		return len(addr) == 2
+	}, 30*time.Second, 10*time.Millisecond, stderr.String())
+	metric := func(status string) string {
+		resp, err := http.Get("http://" + addr[1] + "/metrics")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		m := regexp.MustCompile(`(?m)^cognito_resend_jobs_total\{status="` + status + `"\} (\S+)$`).FindStringSubmatch(string(b))
+		require.Len(t, m, 2, "jobs_total{status=%q} is exported", status)
+		return m[1]
+	}
+	require.Eventually(t, func() bool { return metric("sent") == "1" }, 30*time.Second, 10*time.Millisecond,
+		"dan is sent while stdin is still open\n%s", stderr.String())
+	require.Equal(t, "2", metric("unknown"), "the unknown rows are in /metrics")
+
+	require.NoError(t, stdin.Close())
+	require.NoError(t, cmd.Wait(), stderr.String())
+	require.Contains(t, stderr.String(), "summary: 3 rows [sent=1 unknown=2]")
+	_, rows := readCSVReport(t, filepath.Join(dir, "r.csv"))
+	got := map[string]string{}
+	for _, r := range rows {
+		got[r["username"]] = r["status"]
+	}
+	require.Equal(t, map[string]string{"ann": "sent", "bob": "unknown", "cat": "unknown", "dan": "sent"}, got)
+	require.Equal(t, int64(1), sim.Sim.Stats().Successes, "only dan was called")
 }

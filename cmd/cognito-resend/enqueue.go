@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/cognito-resend/cognito-resend/config"
-	"github.com/cognito-resend/cognito-resend/worker"
+	"github.com/cognito-resend/cognito-resend/worker/campaign"
 )
 
 // enqueueFlags are the producer's options; --csv, --sqs-queue-url, --region and the log
@@ -44,32 +43,38 @@ func enqueueConfig(cmd *cli.Command) (config.Config, error) {
 	return cfg, cfg.ValidateLogging()
 }
 
+// newCmdEnqueue is `cognito-resend enqueue`.
+func newCmdEnqueue(ios streams) *cli.Command {
+	return &cli.Command{
+		Name:      "enqueue",
+		Usage:     "send one SQS message per username of a CSV file, for run --sqs-queue-url",
+		UsageText: "cognito-resend enqueue --csv PATH|- --sqs-queue-url URL [options]",
+		Flags:     enqueueFlags(),
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			return runEnqueue(ctx, cmd, ios)
+		},
+	}
+}
+
 // runEnqueue is the producer: CSV → validate, dedupe → SendMessageBatch. Exit 0 when
 // every valid row was enqueued, 1 when some were not, 2 on usage errors, 3 when stopped.
-func runEnqueue(ctx context.Context, cmd *cli.Command, stdin io.Reader, stdout, stderr io.Writer) error {
+func runEnqueue(ctx context.Context, cmd *cli.Command, ios streams) error {
 	cfg, err := enqueueConfig(cmd)
 	if err != nil {
 		return usageErr(err)
 	}
-	log := newLogger(cfg, stderr)
-	ac, err := awsConfig(ctx, cfg)
+	p, err := campaign.OpenProducer(ctx, cfg, campaign.Env{Stdin: ios.stdin, Logger: newLogger(cfg, ios.stderr)})
 	if err != nil {
 		return usageErr(err)
 	}
-	s, err := openCSV(ctx, cfg, stdin)
-	if err != nil {
-		return usageErr(err)
-	}
-	defer s.close(context.WithoutCancel(ctx)) //nolint:errcheck // closes the input file
-	sum, err := worker.Enqueue(ctx, worker.EnqueueConfig{API: newSQS(ac, cfg.SQSQueueURL), QueueURL: cfg.SQSQueueURL, Logger: log},
-		s.src, worker.NewSeenSet())
-	fmt.Fprintf(stdout, "enqueued=%d skipped_invalid=%d skipped_duplicate=%d failed=%d\n",
+	sum, err := p.Run(ctx)
+	fmt.Fprintf(ios.stdout, "enqueued=%d skipped_invalid=%d skipped_duplicate=%d failed=%d\n",
 		sum.Enqueued, sum.Invalid, sum.Duplicate, sum.Failed)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return stoppedErr(errors.New("enqueue interrupted; rows after the last enqueued one were not sent"))
 	case err != nil:
-		fmt.Fprintln(stderr, "cognito-resend: enqueue stopped:", err)
+		fmt.Fprintln(ios.stderr, "cognito-resend: enqueue stopped:", err)
 		return &exitError{code: exitFailed, err: err}
 	case sum.Failed > 0:
 		return &exitError{code: exitFailed, err: fmt.Errorf("%d messages were not enqueued", sum.Failed)}

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 )
 
 // version is set at build time (-ldflags -X main.version=...).
@@ -27,6 +28,9 @@ const (
 	exitUsage   = 2 // usage or configuration error, found before any call
 	exitStopped = 3 // campaign stopped: systemic error or interrupted
 )
+
+// hardExitAfter is how long the process may take to end after the second signal.
+const hardExitAfter = 3 * time.Second
 
 // exitError carries an exit code out of a command action.
 type exitError struct {
@@ -64,12 +68,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		case <-sig:
 			fmt.Fprintln(stderr, "second signal: aborting calls in flight")
 			killCancel()
-			time.AfterFunc(3*time.Second, func() { os.Exit(exitStopped) })
+			clock.Real().AfterFunc(hardExitAfter, func() { os.Exit(exitStopped) })
 		case <-kill.Done():
 		}
 	}()
 
-	app := newApp(stdin, stdout, stderr, getenv, kill)
+	app := newApp(streams{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}, kill)
 	err := app.Run(stop, args)
 	if err == nil {
 		return exitOK
@@ -86,59 +90,27 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	return exitUsage
 }
 
-func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, kill context.Context) *cli.Command {
+// streams are the process's standard streams and environment (tests pass their own).
+type streams struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+func newApp(ios streams, kill context.Context) *cli.Command {
 	return &cli.Command{
 		Name:            "cognito-resend",
 		Usage:           "resend Amazon Cognito sign-up confirmation codes in bulk, safely",
-		Writer:          stdout,
-		ErrWriter:       stderr,
-		Reader:          stdin,
+		Writer:          ios.stdout,
+		ErrWriter:       ios.stderr,
+		Reader:          ios.stdin,
 		HideHelpCommand: true,
 		ExitErrHandler:  func(context.Context, *cli.Command, error) {}, // run() maps errors to codes
 		Commands: []*cli.Command{
-			{
-				Name:      "run",
-				Usage:     "resend codes to the users of a CSV file, a user pool or an SQS queue, within the rate quota",
-				UsageText: "cognito-resend run (--csv PATH|- | --user-pool-id ID | --sqs-queue-url URL) --client-id ID [options]",
-				Flags:     runFlags(),
-				Action: func(ctx context.Context, cmd *cli.Command) error {
-					cfg, err := loadConfig(cmd, getenv)
-					if err != nil {
-						return usageErr(err)
-					}
-					return runCampaign(ctx, kill, cfg, stdin, stdout, stderr)
-				},
-			},
-			{
-				Name:  "config",
-				Usage: "configuration tools",
-				Commands: []*cli.Command{{
-					Name:      "print",
-					Usage:     "print the effective configuration (defaults < --config file < environment < flags), secret redacted",
-					UsageText: "cognito-resend config print [run options]",
-					Flags:     runFlags(),
-					Action: func(_ context.Context, cmd *cli.Command) error {
-						return configPrint(cmd, stdout, getenv)
-					},
-				}},
-			},
-			{
-				Name:  "version",
-				Usage: "print the version and build information",
-				Action: func(context.Context, *cli.Command) error {
-					printVersion(stdout)
-					return nil
-				},
-			},
-			{
-				Name:      "enqueue",
-				Usage:     "send one SQS message per username of a CSV file, for run --sqs-queue-url",
-				UsageText: "cognito-resend enqueue --csv PATH|- --sqs-queue-url URL [options]",
-				Flags:     enqueueFlags(),
-				Action: func(ctx context.Context, cmd *cli.Command) error {
-					return runEnqueue(ctx, cmd, stdin, stdout, stderr)
-				},
-			},
+			newCmdRun(ios, kill),
+			newCmdConfig(ios),
+			newCmdVersion(ios),
+			newCmdEnqueue(ios),
 		},
 	}
 }

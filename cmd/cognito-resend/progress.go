@@ -9,35 +9,48 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/cognito-resend/cognito-resend/worker"
+	"github.com/cognito-resend/cognito-resend/worker/campaign"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
+	"github.com/cognito-resend/cognito-resend/worker/job"
 )
 
-// progress reports a campaign's advance: a bar on a terminal, a structured log line
+// progress renders a campaign's advance: a bar on a terminal, a structured log line
 // every interval otherwise; never both, and never on the report's stream.
 type progress struct {
+	mode     string // auto, bar, log, none
+	out      io.Writer
+	terminal bool
+	log      *slog.Logger
+	interval time.Duration
+	clock    clock.Clock
+
 	mu      sync.Mutex
 	total   int // -1 unknown
 	done    int
 	failed  int
 	started time.Time
-	lim     *worker.Limiter
+	rate    func() float64
 	bar     *progressbar.ProgressBar
 	stop    chan struct{}
 	wg      sync.WaitGroup
 }
 
-func newProgress(mode string, out io.Writer, terminal bool, total int, lim *worker.Limiter, log *slog.Logger, interval time.Duration) *progress {
-	p := &progress{total: total, started: time.Now(), lim: lim, stop: make(chan struct{})}
+var _ campaign.Progress = (*progress)(nil)
+
+// Start begins rendering once the campaign knows its total and its limiter.
+func (p *progress) Start(total int, rate func() float64) {
+	p.total, p.rate, p.started, p.stop = total, rate, p.clock.Now(), make(chan struct{})
+	mode := p.mode
 	if mode == "auto" {
 		mode = "log"
-		if terminal {
+		if p.terminal {
 			mode = "bar"
 		}
 	}
 	switch mode {
 	case "bar":
 		p.bar = progressbar.NewOptions(total,
-			progressbar.OptionSetWriter(out),
+			progressbar.OptionSetWriter(p.out),
 			progressbar.OptionSetDescription("resending"),
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(true),
@@ -46,57 +59,55 @@ func newProgress(mode string, out io.Writer, terminal bool, total int, lim *work
 			progressbar.OptionClearOnFinish(),
 		)
 	case "log":
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			t := time.NewTicker(interval)
+		t := p.clock.NewTicker(p.interval)
+		p.wg.Go(func() {
 			defer t.Stop()
 			for {
 				select {
 				case <-p.stop:
 					return
-				case <-t.C:
-					p.log(log)
+				case <-t.Chan():
+					p.logLine()
 				}
 			}
-		}()
+		})
 	}
-	return p
 }
 
-func (p *progress) log(log *slog.Logger) {
+func (p *progress) logLine() {
 	p.mu.Lock()
 	done, failed, total := p.done, p.failed, p.total
 	p.mu.Unlock()
-	elapsed := time.Since(p.started)
+	elapsed := p.clock.Since(p.started)
 	rate := float64(done) / max(elapsed.Seconds(), 1e-9)
 	attrs := []any{"done", done, "failed", failed, "rows_per_s", fmt.Sprintf("%.1f", rate),
-		"limiter_rate", fmt.Sprintf("%.1f", p.lim.Rate())}
+		"limiter_rate", fmt.Sprintf("%.1f", p.rate())}
 	if total >= 0 {
 		attrs = append(attrs, "total", total)
 		if rate > 0 {
 			attrs = append(attrs, "eta", (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String())
 		}
 	}
-	log.Info("progress", attrs...)
+	p.log.Info("progress", attrs...)
 }
 
-// observe is the engine's OnResult hook.
-func (p *progress) observe(r worker.Result) {
+// Observe counts one recorded row.
+func (p *progress) Observe(r job.Result) {
 	p.mu.Lock()
 	p.done++
-	if r.Status == worker.StatusFailed {
+	if r.Status == job.StatusFailed {
 		p.failed++
 	}
 	failed := p.failed
 	p.mu.Unlock()
 	if p.bar != nil {
-		p.bar.Describe(fmt.Sprintf("resending (%.1f/s, %d failed)", p.lim.Rate(), failed))
+		p.bar.Describe(fmt.Sprintf("resending (%.1f/s, %d failed)", p.rate(), failed))
 		_ = p.bar.Add(1)
 	}
 }
 
-func (p *progress) finish() {
+// Finish stops rendering.
+func (p *progress) Finish() {
 	close(p.stop)
 	p.wg.Wait()
 	if p.bar != nil {

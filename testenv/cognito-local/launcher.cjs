@@ -23,28 +23,13 @@
 const fs = require("node:fs");
 const path = require("node:path");
 const crypto = require("node:crypto");
+const { parseArgs, writePortFile, onStop } = require("../launcher-lib.cjs");
 
-function parseArgs(argv) {
-  const out = { dir: process.cwd(), port: 0, portFile: "", stdinEOF: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      if (i + 1 >= argv.length) throw new Error(`missing value for ${a}`);
-      return argv[++i];
-    };
-    if (a === "--dir") out.dir = next();
-    else if (a === "--port") out.port = Number.parseInt(next(), 10);
-    else if (a === "--port-file") out.portFile = next();
-    else if (a === "--exit-on-stdin-eof") out.stdinEOF = true;
-    else throw new Error(`unknown argument ${a}`);
-  }
-  if (!Number.isInteger(out.port) || out.port < 0 || out.port > 65535) {
-    throw new Error(`invalid --port ${out.port}`);
-  }
-  return out;
-}
-
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), { dir: process.cwd() }, {
+  "--dir": (v, out) => {
+    out.dir = v;
+  },
+});
 const HOST = "127.0.0.1";
 
 // cognito-local reads HOST/PORT when lib/server/config.js is first loaded, so set
@@ -245,13 +230,7 @@ function shutdown(code) {
   setTimeout(() => process.exit(code), 2000).unref();
 }
 
-process.on("SIGINT", () => shutdown(0));
-process.on("SIGTERM", () => shutdown(0));
-if (args.stdinEOF) {
-  process.stdin.on("end", () => shutdown(0));
-  process.stdin.on("error", () => shutdown(0));
-  process.stdin.resume();
-}
+onStop(args, shutdown);
 
 createDefaultServer(logger)
   .then((server) => server.start())
@@ -262,11 +241,7 @@ createDefaultServer(logger)
       throw new Error(`unexpected server address ${JSON.stringify(address)}`);
     }
     logger.info(`Cognito Local running on http://${address.address}:${address.port}`);
-    if (args.portFile) {
-      const tmp = `${args.portFile}.tmp`;
-      fs.writeFileSync(tmp, `${address.port}\n`);
-      fs.renameSync(tmp, args.portFile);
-    }
+    writePortFile(args.portFile, address.port);
   })
   .catch((err) => {
     logger.error(err);

@@ -144,3 +144,32 @@ func randomSuffix() string {
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%x", b)
 }
+
+// AdminCreate creates username with AdminCreateUser (no invitation message):
+// status FORCE_CHANGE_PASSWORD, a user who never got a sign-up code.
+func (p *Pool) AdminCreate(ctx context.Context, username, email string) error {
+	_, err := p.client.AdminCreateUser(ctx, &cip.AdminCreateUserInput{
+		UserPoolId:    aws.String(p.ID),
+		Username:      aws.String(username),
+		MessageAction: types.MessageActionTypeSuppress,
+		UserAttributes: []types.AttributeType{
+			{Name: aws.String("email"), Value: aws.String(email)},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("emu: AdminCreateUser %q: %w", username, err)
+	}
+	return nil
+}
+
+// Disable disables username with AdminDisableUser.
+func (p *Pool) Disable(ctx context.Context, username string) error {
+	_, err := p.client.AdminDisableUser(ctx, &cip.AdminDisableUserInput{
+		UserPoolId: aws.String(p.ID),
+		Username:   aws.String(username),
+	})
+	if err != nil {
+		return fmt.Errorf("emu: AdminDisableUser %q: %w", username, err)
+	}
+	return nil
+}

@@ -1,7 +1,8 @@
 // Package emu starts local AWS emulators for tests and demos:
 // cognito-local 5.3.0 (Cognito user pools, plus a ResendConfirmationCode
-// implementation added by testenv/cognito-local/launcher.cjs) and fauxqs 2.4.1
-// (SQS), both run on a private Node 22 binary from testenv/node_modules.
+// implementation added by testenv/cognito-local/launcher.cjs), fauxqs 2.4.1
+// (SQS) and dynalite 4.0.0 (DynamoDB, in memory), all run on a private Node 22
+// binary from testenv/node_modules.
 //
 // Every server runs in its own temporary directory, listens on 127.0.0.1 on a
 // port picked by the kernel, logs to a file inside that directory and is
@@ -71,13 +72,14 @@ type Server struct {
 	closeErr  error
 }
 
-// Option configures StartCognito / StartSQS.
+// Option configures StartCognito / StartSQS / StartDynamo.
 type Option func(*startConfig)
 
 type startConfig struct {
-	timeout time.Duration
-	port    int
-	env     []string
+	timeout    time.Duration
+	port       int
+	env        []string
+	tableDelay time.Duration // dynalite only; <0 = dynalite's default
 }
 
 // WithStartTimeout bounds how long to wait for the emulator to become ready
@@ -102,17 +104,20 @@ func WithEnv(kv ...string) Option {
 // StartCognito starts cognito-local. ctx only bounds the start-up; the server
 // runs until Close.
 func StartCognito(ctx context.Context, opts ...Option) (*Server, error) {
-	return start(ctx, "cognito-local", filepath.Join("cognito-local", "launcher.cjs"), opts)
+	return start(ctx, "cognito-local", filepath.Join("cognito-local", "launcher.cjs"), opts,
+		func(dir string, _ startConfig) []string { return []string{"--dir", filepath.Join(dir, "state")} })
 }
 
 // StartSQS starts fauxqs (SQS). ctx only bounds the start-up; the server runs
 // until Close.
 func StartSQS(ctx context.Context, opts ...Option) (*Server, error) {
-	return start(ctx, "fauxqs", filepath.Join("fauxqs", "launcher.mjs"), opts)
+	return start(ctx, "fauxqs", filepath.Join("fauxqs", "launcher.mjs"), opts, nil)
 }
 
-func start(ctx context.Context, name, launcher string, opts []Option) (*Server, error) {
-	cfg := startConfig{timeout: defaultStartTimeout}
+// start runs launcher (relative to the testenv directory) on the private Node;
+// extraArgs, when set, adds the emulator's own arguments.
+func start(ctx context.Context, name, launcher string, opts []Option, extraArgs func(dir string, cfg startConfig) []string) (*Server, error) {
+	cfg := startConfig{timeout: defaultStartTimeout, tableDelay: -1}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -151,8 +156,8 @@ func start(ctx context.Context, name, launcher string, opts []Option) (*Server, 
 		"--port-file", portFile,
 		"--exit-on-stdin-eof",
 	}
-	if name == "cognito-local" {
-		args = append(args, "--dir", filepath.Join(dir, "state"))
+	if extraArgs != nil {
+		args = append(args, extraArgs(dir, cfg)...)
 	}
 	cmd := exec.Command(node, args...)
 	cmd.Dir = dir
@@ -331,6 +336,13 @@ func NodeBinary(testenvDir string) string {
 
 const installStamp = ".cognito-resend-install-stamp"
 
+// emulatorPackages are the files install.sh's up_to_date check also requires.
+var emulatorPackages = []string{
+	filepath.Join("node_modules", "cognito-local", "package.json"),
+	filepath.Join("node_modules", "fauxqs", "package.json"),
+	filepath.Join("node_modules", "dynalite", "package.json"),
+}
+
 var installMu sync.Mutex
 
 func installed(testenv string) bool {
@@ -344,8 +356,15 @@ func installed(testenv string) bool {
 			return false
 		}
 	}
-	_, err = os.Stat(NodeBinary(testenv))
-	return err == nil
+	if _, err := os.Stat(NodeBinary(testenv)); err != nil {
+		return false
+	}
+	for _, f := range emulatorPackages {
+		if _, err := os.Stat(filepath.Join(testenv, f)); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // EnsureInstalled runs testenv/install.sh unless the npm dependencies are

@@ -1,13 +1,18 @@
 package emu_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -141,21 +146,36 @@ func TestCognitoResendConfirmationCode(t *testing.T) {
 	})
 }
 
-func TestCognitoCloseStopsServer(t *testing.T) {
-	t.Parallel()
-	srv, err := emu.StartCognito(t.Context())
-	require.NoError(t, err)
-	addr := strings.TrimPrefix(srv.Endpoint, "http://")
-	conn, err := net.Dial("tcp", addr)
-	require.NoError(t, err)
-	conn.Close()
+// emulators are the Start functions the lifecycle tests run for each emulator.
+var emulators = []struct {
+	name  string
+	start func(context.Context, ...emu.Option) (*emu.Server, error)
+}{
+	{"cognito-local", emu.StartCognito},
+	{"fauxqs", emu.StartSQS},
+	{"dynalite", emu.StartDynamo},
+}
 
-	require.NoError(t, srv.Close())
-	require.NoError(t, srv.Close()) // idempotent
-	_, err = os.Stat(srv.Dir)
-	require.True(t, errors.Is(err, os.ErrNotExist), "temp dir not removed: %v", err)
-	_, err = net.Dial("tcp", addr)
-	require.Error(t, err)
+func TestCloseStopsServer(t *testing.T) {
+	t.Parallel()
+	for _, e := range emulators {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			srv, err := e.start(t.Context())
+			require.NoError(t, err)
+			addr := strings.TrimPrefix(srv.Endpoint, "http://")
+			conn, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			conn.Close()
+
+			require.NoError(t, srv.Close())
+			require.NoError(t, srv.Close()) // idempotent
+			_, err = os.Stat(srv.Dir)
+			require.True(t, errors.Is(err, os.ErrNotExist), "temp dir not removed: %v", err)
+			_, err = net.Dial("tcp", addr)
+			require.Error(t, err)
+		})
+	}
 }
 
 func TestSQS(t *testing.T) {
@@ -212,7 +232,77 @@ func TestStartFailureIncludesLogTail(t *testing.T) {
 	defer l.Close()
 	port := l.Addr().(*net.TCPAddr).Port
 
-	_, err = emu.StartCognito(t.Context(), emu.WithPort(port))
-	require.Error(t, err)
-	require.Contains(t, err.Error(), "EADDRINUSE")
+	for _, e := range emulators {
+		t.Run(e.name, func(t *testing.T) {
+			_, err := e.start(t.Context(), emu.WithPort(port))
+			require.Error(t, err)
+			require.Contains(t, err.Error(), e.name+" log (tail)")
+			require.Contains(t, err.Error(), "EADDRINUSE")
+		})
+	}
+}
+
+// helperEnv makes the test binary act as a process that starts the emulator it
+// names, prints its endpoint and blocks; TestDiesWithParent SIGKILLs it.
+const helperEnv = "EMU_TEST_START_HELPER"
+
+func TestDiesWithParent(t *testing.T) {
+	if name := os.Getenv(helperEnv); name != "" {
+		var srv *emu.Server
+		var err error
+		for _, e := range emulators {
+			if e.name == name {
+				srv, err = e.start(context.Background())
+			}
+		}
+		if srv == nil || err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		fmt.Println("dir", srv.Dir)
+		fmt.Println("endpoint", srv.Endpoint)
+		select {}
+	}
+	t.Parallel()
+	for _, e := range emulators {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			diesWithParent(t, e.name)
+		})
+	}
+}
+
+func diesWithParent(t *testing.T, name string) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDiesWithParent$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+name)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(out)
+	var endpoint string
+	for sc.Scan() {
+		if d, ok := strings.CutPrefix(sc.Text(), "dir "); ok {
+			t.Cleanup(func() { _ = os.RemoveAll(d) }) // the killed helper cannot
+		}
+		if e, ok := strings.CutPrefix(sc.Text(), "endpoint "); ok {
+			endpoint = e
+			break
+		}
+	}
+	require.NotEmpty(t, endpoint, "helper did not start %s", name)
+	resp, err := http.Get(endpoint + "/health")
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	// SIGKILL: no Close, no cleanup. The emulator sees its stdin pipe close and exits.
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	require.Eventually(t, func() bool {
+		conn, err := net.DialTimeout("tcp", strings.TrimPrefix(endpoint, "http://"), 200*time.Millisecond)
+		if err == nil {
+			conn.Close()
+		}
+		return err != nil
+	}, 10*time.Second, 50*time.Millisecond, "%s outlived the process that started it", name)
 }

@@ -15,35 +15,17 @@
 // buildApp() and listens on 127.0.0.1 itself. It also clears SqsStore.host
 // (default "localhost", which yields URLs like http://sqs.us-east-1.localhost:PORT/...)
 // so queue URLs use the request's Host header: http://127.0.0.1:PORT/000000000000/NAME.
-import fs from "node:fs";
 import { buildApp } from "fauxqs";
+import launcherLib from "../launcher-lib.cjs";
+
+const { parseArgs, writePortFile, onStop } = launcherLib;
 
 // SqsStore is not in fauxqs' package "exports"; import it by file URL instead.
 const { SqsStore } = await import(
   new URL("./sqs/sqsStore.js", import.meta.resolve("fauxqs")).href
 );
 
-function parseArgs(argv) {
-  const out = { port: 0, portFile: "", stdinEOF: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      if (i + 1 >= argv.length) throw new Error(`missing value for ${a}`);
-      return argv[++i];
-    };
-    if (a === "--port") out.port = Number.parseInt(next(), 10);
-    else if (a === "--port-file") out.portFile = next();
-    else if (a === "--data-dir") next();
-    else if (a === "--exit-on-stdin-eof") out.stdinEOF = true;
-    else throw new Error(`unknown argument ${a}`);
-  }
-  if (!Number.isInteger(out.port) || out.port < 0 || out.port > 65535) {
-    throw new Error(`invalid --port ${out.port}`);
-  }
-  return out;
-}
-
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), {}, { "--data-dir": () => {} });
 const HOST = "127.0.0.1";
 
 const sqsStore = new SqsStore();
@@ -67,23 +49,13 @@ async function shutdown(code) {
   }
 }
 
-process.on("SIGINT", () => shutdown(0));
-process.on("SIGTERM", () => shutdown(0));
-if (args.stdinEOF) {
-  process.stdin.on("end", () => shutdown(0));
-  process.stdin.on("error", () => shutdown(0));
-  process.stdin.resume();
-}
+onStop(args, shutdown);
 
 try {
   const address = await app.listen({ port: args.port, host: HOST });
   const port = new URL(address).port;
   app.log.info(`fauxqs running on http://${HOST}:${port}`);
-  if (args.portFile) {
-    const tmp = `${args.portFile}.tmp`;
-    fs.writeFileSync(tmp, `${port}\n`);
-    fs.renameSync(tmp, args.portFile);
-  }
+  writePortFile(args.portFile, port);
 } catch (err) {
   console.error(err);
   process.exit(1);

@@ -16,15 +16,9 @@ import (
 
 // ---- line 11: a coordinated fleet scaled 1 → 8 → 3 under --fleet-rate Q ----
 
-// startDynamo starts the DynamoDB emulator holding line 11's shared table. It is nil
-// until testenv/emu has one (dynalite, being added on branch testenv); then wire it with
-//
-//	func init() { startDynamo = emu.StartDynamo }
-//
-// and line 11 runs coordinated once the binary also has --fleet-rate and --ledger-table
-// (issues 10 and 11). Until both exist it runs the same schedule with --rate Q per
-// replica and says n/a.
-var startDynamo func(ctx context.Context, opts ...emu.Option) (*emu.Server, error)
+// startDynamo starts the DynamoDB emulator (dynalite) holding line 11's shared table. A
+// variable so that the line can say n/a without one.
+var startDynamo = emu.StartDynamo
 
 // fleetTable is line 11's ledger table.
 const fleetTable = "bench-fleet"
@@ -64,13 +58,12 @@ func lineCoordinated(ctx context.Context, o *options) []row {
 
 	var env, extra []string
 	if coordinated {
-		db, err := startDynamo(ctx)
+		db, err := startDynamo(ctx, emu.WithTableDelay(0))
 		if err != nil {
 			return errRow(n, name, target, fmt.Errorf("dynamodb emulator: %w", err))
 		}
 		defer db.Close()
-		env = []string{"AWS_ENDPOINT_URL_DYNAMODB=" + db.Endpoint,
-			"AWS_ACCESS_KEY_ID=" + emu.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + emu.SecretAccessKey}
+		env = emu.DynamoEnv(db.Endpoint)
 		if err := ledgerInit(ctx, o, env); err != nil {
 			return errRow(n, name, target, err)
 		}
@@ -128,7 +121,7 @@ func totalDur(ps []phase) time.Duration {
 // ledgerInit creates the shared table with the binary's own command.
 func ledgerInit(ctx context.Context, o *options, env []string) error {
 	cmd := exec.CommandContext(ctx, o.bin, "ledger", "init", "--ledger-table", fleetTable)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + o.tmp, "AWS_REGION=us-east-1"}, env...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + o.tmp}, env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("ledger init: %v: %s", err, strings.TrimSpace(string(out)))
 	}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/cognito-resend/cognito-resend/worker/campaign"
+)
+
+func eta(n int, rate float64) time.Duration {
+	if rate <= 0 {
+		return 0
+	}
+	d := time.Duration(float64(n) / rate * float64(time.Second))
+	return (d + time.Second - 1).Truncate(time.Second) // whole seconds, rounded up
+}
+
+func printCensus(w io.Writer, c campaign.Census, rate float64) {
+	fmt.Fprintf(w, "dry run: no ResendConfirmationCode call was made\n")
+	fmt.Fprintf(w, "rows read:   %d\n", c.Read)
+	fmt.Fprintf(w, "to send:     %d\n", c.ToSend)
+	fmt.Fprintf(w, "invalid:     %d\n", c.Invalid)
+	fmt.Fprintf(w, "duplicates:  %d\n", c.Duplicates)
+	fmt.Fprintf(w, "ETA:         %s at %g/s\n", eta(c.ToSend, rate), rate)
+}
+
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
+}
+
+// errDeclined: the operator answered no at the prompt.
+var errDeclined = errors.New("not confirmed; nothing was sent")
+
+// confirm asks the operator on the terminal. Anything but y/yes is a no.
+func confirm(in io.Reader, out io.Writer, n int, rate float64) error {
+	fmt.Fprintf(out, "About to resend confirmation codes to %d users at %g/s (about %s). Continue? [y/N] ",
+		n, rate, eta(n, rate))
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return errDeclined
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/campaign"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
+	"github.com/cognito-resend/cognito-resend/worker/job"
+)
+
+// newCmdRun is `cognito-resend run`: flags → config, then runRun.
+func newCmdRun(ios streams, kill context.Context) *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "resend codes to the users of a CSV file, a user pool or an SQS queue, within the rate quota",
+		UsageText: "cognito-resend run (--csv PATH|- | --user-pool-id ID | --sqs-queue-url URL) --client-id ID [options]",
+		Flags:     runFlags(),
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			cfg, err := loadConfig(cmd, ios.getenv)
+			if err != nil {
+				return usageErr(err)
+			}
+			return runRun(ctx, kill, cfg, ios)
+		},
+	}
+}
+
+// runRun opens the campaign, counts it for --dry-run or the prompt, runs it and maps
+// its outcome to an exit code.
+func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
+	log := newLogger(cfg, ios.stderr)
+	c := campaign.Open(cfg, campaign.Env{Stdin: ios.stdin, Logger: log, Clock: clock.Real()})
+	if cfg.DryRun {
+		cen, err := c.Census(stop)
+		if errors.Is(err, campaign.ErrNotCountable) {
+			fmt.Fprintln(ios.stdout, "dry run: queue mode receives nothing in a dry run — receiving would hide the "+
+				"messages from other consumers for the visibility timeout. To see what a campaign would do, "+
+				"dry-run the CSV you enqueue (run --csv FILE --dry-run) or check the queue's ApproximateNumberOfMessages.")
+			return nil
+		}
+		if err != nil {
+			return usageErr(err)
+		}
+		printCensus(ios.stdout, cen, cfg.Rate)
+		return nil
+	}
+	if err := c.Prepare(stop); err != nil {
+		return usageErr(err)
+	}
+	if !cfg.Yes && c.Countable() {
+		if !isTerminal(ios.stdin) {
+			return usageErr(errors.New("refusing to start: no terminal to confirm on; pass --yes (alias --force) to confirm, or --dry-run to count first"))
+		}
+		cen, err := c.Census(stop)
+		if err != nil {
+			return usageErr(err)
+		}
+		if err := confirm(ios.stdin, ios.stderr, cen.ToSend, cfg.Rate); err != nil {
+			return usageErr(err)
+		}
+	}
+
+	prog := &progress{mode: cfg.Progress, out: ios.stderr, terminal: isTerminal(ios.stderr), log: log,
+		interval: cfg.ProgressInterval, clock: clock.Real()}
+	out, err := c.Run(stop, kill, prog)
+	if err != nil {
+		return usageErr(err)
+	}
+	printSummary(ios.stderr, out)
+	switch {
+	case out.Stopped != nil:
+		return stoppedErr(out.Stopped)
+	case out.Failed() > 0:
+		return &exitError{code: exitFailed, err: nil}
+	}
+	return nil
+}
+
+func newLogger(cfg config.Config, stderr io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	format := cfg.LogFormat
+	if format == "auto" {
+		format = "json"
+		if isTerminal(stderr) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(stderr, opts))
+}
+
+func printSummary(w io.Writer, o *campaign.Outcome) {
+	sum := o.Summary
+	elapsed := sum.Finished.Sub(sum.Started)
+	var parts []string
+	for _, st := range job.Statuses {
+		if n := sum.Counts[st]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", st, n))
+		}
+	}
+	secs := max(elapsed.Seconds(), 1e-9)
+	fmt.Fprintf(w, "summary: %d rows [%s] in %s; %d Cognito calls (%.1f/s), %d throttled, rate now %.1f/s\n",
+		sum.Rows, strings.Join(parts, " "), elapsed.Round(time.Millisecond), sum.Attempts,
+		float64(sum.Attempts)/secs, o.Throttles, o.Rate)
+	if sum.Released > 0 {
+		fmt.Fprintf(w, "summary: %d users not attempted (no row); run again on the rest\n", sum.Released)
+	}
+	fmt.Fprintf(w, "report: %s\n", o.ReportPath)
+}

@@ -1,0 +1,13 @@
+// Package admit is the pipeline's first gate: what a source yields becomes a Cognito call
+// only if it is a valid username whose user has no row yet.
+//
+//	Source ──► [admit: valid? new user?] ──► claim (ledger) ──► limiter ──► resender
+//	                 │
+//	                 └─► invalid_input / duplicate row, no call
+//
+// NormalizeUsername and ValidateUsername are Cognito's input rules, used by every source
+// as it parses; Printable escapes a rejected username for the report. Set is the compact
+// key set (a 64-bit hash per key in an open-addressing table) behind dedupe and resume;
+// Case says how keys compare. Admitter applies the rule for the engine, the census and
+// enqueue alike: there is no other copy of it.
+package admit

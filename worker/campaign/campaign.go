@@ -1,0 +1,74 @@
+package campaign
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
+)
+
+// Env is what a campaign takes from its process.
+type Env struct {
+	// Stdin is read for --csv -.
+	Stdin  io.Reader
+	Logger *slog.Logger // nil: discard
+	Clock  clock.Clock  // nil: the system clock
+}
+
+// Campaign is one configured campaign: count it (Census), then run it (Run).
+type Campaign struct {
+	cfg        config.Config
+	env        Env
+	log        *slog.Logger
+	clock      clock.Clock
+	aws        *aws.Config // loaded by the first census or run
+	reportPath string
+	resumed    *resumed // loaded once, by the census or the run
+	census     *Census  // set once counted
+}
+
+// Open prepares the campaign of cfg (validated). It calls nothing and opens nothing: the
+// census and the run do.
+func Open(cfg config.Config, env Env) *Campaign {
+	c := &Campaign{cfg: cfg, env: env, log: env.Logger, clock: clock.Or(env.Clock)}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.reportPath = cfg.Report
+	if c.reportPath == "" {
+		c.reportPath = DefaultReportPath(c.clock.Now())
+	}
+	return c
+}
+
+// Prepare loads what every pass needs, the AWS configuration (the region above all), so
+// that its errors come before the prompt. Census and Run call it themselves.
+func (c *Campaign) Prepare(ctx context.Context) error {
+	_, err := c.awsConfig(ctx)
+	return err
+}
+
+// awsConfig is the AWS configuration, loaded once.
+func (c *Campaign) awsConfig(ctx context.Context) (aws.Config, error) {
+	if c.aws == nil {
+		ac, err := loadAWS(ctx, c.cfg)
+		if err != nil {
+			return ac, err
+		}
+		c.aws = &ac
+	}
+	return *c.aws, nil
+}
+
+// ReportPath is where the report goes (--report, or the default path of this run).
+func (c *Campaign) ReportPath() string { return c.reportPath }
+
+// DefaultReportPath is the report when --report is not given.
+func DefaultReportPath(now time.Time) string {
+	return "cognito-resend-report-" + now.UTC().Format("20060102T150405Z") + ".csv"
+}

@@ -1,0 +1,38 @@
+package campaign
+
+import (
+	"context"
+
+	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/source/enqueue"
+)
+
+// Producer is `cognito-resend enqueue`: a CSV into the queue, one message per user.
+type Producer struct {
+	cfg config.Config
+	env Env
+	src *source
+	api enqueue.SQSSendAPI
+}
+
+// OpenProducer opens the CSV and the SQS client of cfg (--csv, --sqs-queue-url,
+// --region); an error is a usage error.
+func OpenProducer(ctx context.Context, cfg config.Config, env Env) (*Producer, error) {
+	ac, err := loadAWS(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	src, err := openCSV(ctx, cfg.CSV, env.Stdin)
+	if err != nil {
+		return nil, err
+	}
+	return &Producer{cfg: cfg, env: env, src: src, api: newSQS(ac, cfg.SQSQueueURL)}, nil
+}
+
+// Run sends the CSV's users, admitted by the campaign's rule (valid, not a duplicate).
+func (p *Producer) Run(ctx context.Context) (enqueue.Summary, error) {
+	defer p.src.close(context.WithoutCancel(ctx)) //nolint:errcheck // closes the input file
+	return enqueue.Enqueue(ctx, enqueue.Config{API: p.api, QueueURL: p.cfg.SQSQueueURL, Logger: p.env.Logger},
+		p.src, admit.New(admit.CaseInsensitive, nil))
+}

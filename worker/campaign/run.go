@@ -1,0 +1,197 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/cognito"
+	"github.com/cognito-resend/cognito-resend/worker/engine"
+	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/metrics"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
+)
+
+var _ engine.Processor = (*cognito.Resender)(nil)
+
+// Progress watches a run as it goes; the command renders it (a bar, log lines).
+type Progress interface {
+	// Start is called once, before the first row: total is the number of rows the run
+	// will record (-1: unknown, or no end to count toward), rate the limiter's rate now.
+	Start(total int, rate func() float64)
+	// Observe sees every row once it is durable.
+	Observe(job.Result)
+	// Finish is called once the engine has stopped.
+	Finish()
+}
+
+// noProgress renders nothing.
+type noProgress struct{}
+
+func (noProgress) Start(int, func() float64) {}
+func (noProgress) Observe(job.Result)        {}
+func (noProgress) Finish()                   {}
+
+// Outcome is how a run ended.
+type Outcome struct {
+	Summary    *engine.Summary
+	Throttles  int64   // TooManyRequestsException answers
+	Rate       float64 // the limiter's rate at the end
+	ReportPath string
+	// Stopped is why the campaign stopped before its end: a systemic error, a signal,
+	// the report or ledger failing (users not attempted have no row). It is nil when the
+	// run reached its end, and when a worker on a redelivering source (a queue) was told
+	// to stop: that is its normal end, and nothing is lost.
+	Stopped error
+}
+
+// Failed is the number of rows that are `failed`.
+func (o *Outcome) Failed() int { return o.Summary.Counts[job.StatusFailed] }
+
+// stopError is an Outcome.Stopped: its message is for the operator, its cause for
+// errors.Is/As.
+type stopError struct {
+	msg   string
+	cause error
+}
+
+func (e *stopError) Error() string { return e.msg }
+func (e *stopError) Unwrap() error { return e.cause }
+
+// Run runs the campaign: source → admit → ledger → limiter → resender → report → ack.
+// progress (nil: none) watches it. stop is the soft stop (no new calls; calls in flight finish, for up to
+// --shutdown-timeout), kill the hard stop (abort them). An error means the campaign
+// could not start (a usage error: nothing was called); otherwise the Outcome says how
+// it ended.
+func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome, error) {
+	cfg, log := c.cfg, c.log
+	if progress == nil {
+		progress = noProgress{}
+	}
+	var m *metrics.Metrics // nil records nothing: no --metrics-addr
+	if cfg.MetricsAddr != "" {
+		m = metrics.New()
+	}
+	s, err := c.openSource(stop, log, m)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.resume(s.Redelivers())
+	if err != nil {
+		return nil, errors.Join(err, s.close(context.WithoutCancel(stop)))
+	}
+	if r.state == nil && cfg.Resume {
+		log.Info("no report yet: starting the campaign", "report", c.reportPath)
+	}
+	if st := r.state; st != nil {
+		r.skipRecorded(s)
+		log.Info("resuming campaign", "report", c.reportPath, "rows", st.Rows,
+			"final_users", st.Final.Len(), "unknown", len(st.Unknown), "torn_lines", st.Skipped)
+	}
+	report, ledger, err := c.openRecords(r, log)
+	if err != nil {
+		return nil, errors.Join(err, s.close(context.WithoutCancel(stop)))
+	}
+	defer ledger.Close()
+
+	limiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.Rate, Burst: cfg.Burst, Adaptive: cfg.Adaptive, Clock: c.clock})
+	resender := &cognito.Resender{
+		API:                 newCognito(*c.aws), // loaded by openSource
+		ClientID:            cfg.ClientID,
+		ClientSecret:        cfg.ClientSecret.Reveal(),
+		Metadata:            cfg.Metadata,
+		AnalyticsEndpointID: cfg.AnalyticsEndpointID,
+		Limiter:             limiter,
+		Breaker:             &pacing.Breaker{Limiter: limiter},
+		MaxAttempts:         cfg.MaxAttempts,
+		BackoffBase:         cfg.BackoffBase,
+		BackoffMax:          cfg.BackoffMax,
+		CallTimeout:         cfg.CallTimeout,
+		Logger:              log,
+		Clock:               c.clock,
+		OnAttempt:           m.ObserveAttempt,
+	}
+	eng := &engine.Engine{
+		Source:    s,
+		Processor: resender,
+		Report:    report,
+		Workers:   cfg.Workers,
+		Logger:    log,
+		Clock:     c.clock,
+		Admitter:  admit.New(admit.CaseInsensitive, r.final()),
+		Journal:   ledger,
+		Initial:   r.unknown,
+		OnResult: func(res job.Result) {
+			m.ObserveResult(res)
+			progress.Observe(res)
+		},
+		// Acks after the stop share the settle budget.
+		SettleTimeout: SettleBudget,
+	}
+	if m != nil {
+		m.WatchRate(limiter.Rate)
+		srv, err := c.serveMetrics(stop, m, s)
+		if err != nil {
+			return nil, errors.Join(err, s.close(context.WithoutCancel(stop)), report.Close())
+		}
+		defer srv.Close(context.WithoutCancel(stop)) //nolint:errcheck // best effort at exit
+	}
+
+	kill, cancelKill := hardStop(stop, kill, cfg.ShutdownTimeout, c.clock)
+	defer cancelKill()
+
+	progress.Start(c.total(s, r), limiter.Rate)
+	desc := append(s.desc, "report", c.reportPath, "rate", cfg.Rate, "workers", cfg.Workers)
+	if size := cfg.ReportRotateSize(); size > 0 {
+		desc = append(desc, "report_max_size", config.ByteSize(size).String(), "report_keep", cfg.ReportKeep)
+	}
+	log.Info("campaign starting", desc...)
+	if len(r.unknown) > 0 {
+		log.Warn("users reported unknown: their call may have reached Cognito; not calling them again",
+			"count", len(r.unknown))
+	}
+	sum, runErr := eng.Run(stop, kill)
+	progress.Finish()
+	settle, cancelSettle := settleContext(stop)
+	defer cancelSettle()
+	if err := s.close(settle); err != nil {
+		log.Warn("source close", "error", err)
+	}
+	if err := ledger.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if err := report.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("report: %w", err)
+	}
+	return &Outcome{Summary: sum, Throttles: limiter.Throttles(), Rate: limiter.Rate(), ReportPath: c.reportPath,
+		Stopped: stopped(runErr, s.Redelivers())}, nil
+}
+
+// total is the progress total: the rows counted by the census plus the unknown rows
+// recorded first, or -1 when the campaign was not counted or its source has no end.
+func (c *Campaign) total(s *source, r *resumed) int {
+	if c.census == nil || s.Redelivers() {
+		return -1
+	}
+	return c.census.Read + len(r.unknown)
+}
+
+// stopped is the Outcome.Stopped of the engine's error.
+func stopped(runErr error, redelivers bool) error {
+	var sys *engine.SystemicError
+	switch {
+	case runErr == nil:
+		return nil
+	case errors.As(runErr, &sys):
+		return &stopError{msg: "campaign stopped: " + runErr.Error(), cause: runErr}
+	case errors.Is(runErr, engine.ErrInterrupted) && redelivers:
+		// A queue worker told to stop has stopped cleanly: every message is deleted with
+		// its row, or visible again.
+		return nil
+	case errors.Is(runErr, engine.ErrInterrupted):
+		return &stopError{msg: "campaign interrupted; rows not in the report were not attempted", cause: runErr}
+	}
+	return &stopError{msg: "campaign stopped: " + runErr.Error(), cause: runErr}
+}

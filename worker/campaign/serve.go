@@ -1,0 +1,29 @@
+package campaign
+
+import (
+	"context"
+
+	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/metrics"
+)
+
+// serveMetrics starts --metrics-addr: /metrics, /healthz and /readyz (the source's
+// readiness; a CSV campaign is ready while it runs).
+func (c *Campaign) serveMetrics(stop context.Context, m *metrics.Metrics, s *source) (*metrics.Server, error) {
+	ready := metrics.RunningReady(stop)
+	if srcReady := s.ready; srcReady != nil {
+		running := ready
+		ready = func() error {
+			if err := running(); err != nil {
+				return err
+			}
+			return srcReady()
+		}
+	}
+	srv, err := metrics.Serve(stop, c.cfg.MetricsAddr, m.Handler(metrics.Health{Ready: ready}), c.log)
+	if err != nil {
+		return nil, &config.FieldError{Field: "metrics-addr", Msg: err.Error()}
+	}
+	c.log.Info("metrics listening", "addr", srv.Addr)
+	return srv, nil
+}

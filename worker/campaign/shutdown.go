@@ -1,0 +1,29 @@
+package campaign
+
+import (
+	"context"
+	"time"
+
+	"github.com/cognito-resend/cognito-resend/worker/clock"
+)
+
+// SettleBudget bounds the work after the engine has stopped (flush deletes, release
+// unstarted messages, close files) and each ack made after a stop: a stop ends within
+// --shutdown-timeout + SettleBudget.
+const SettleBudget = 5 * time.Second
+
+// hardStop derives the context that aborts calls in flight: it ends with kill (a second
+// signal), or ShutdownTimeout after stop (the first), on the clock.
+func hardStop(stop, kill context.Context, after time.Duration, clk clock.Clock) (context.Context, context.CancelFunc) {
+	kill, cancel := context.WithCancel(kill)
+	context.AfterFunc(stop, func() {
+		t := clk.AfterFunc(after, cancel)
+		context.AfterFunc(kill, func() { t.Stop() })
+	})
+	return kill, cancel
+}
+
+// settleContext is the settle budget: it outlives stop.
+func settleContext(stop context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(stop), SettleBudget)
+}

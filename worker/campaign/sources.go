@@ -1,0 +1,128 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/metrics"
+	"github.com/cognito-resend/cognito-resend/worker/source/csvsource"
+	"github.com/cognito-resend/cognito-resend/worker/source/poolsource"
+	"github.com/cognito-resend/cognito-resend/worker/source/sqssource"
+)
+
+// sqsStartTimeout bounds opening the queue (GetQueueAttributes and its retries).
+const sqsStartTimeout = 30 * time.Second
+
+// source is one opened source and what the campaign needs besides its jobs.
+type source struct {
+	job.Source
+	// close settles what the source still holds (queue mode: flush deletes, release
+	// unstarted messages). It runs after the engine, with a context that outlives stop.
+	close func(ctx context.Context) error
+	desc  []any // log attributes
+	// ready is /readyz; nil means ready while running.
+	ready func() error
+}
+
+// countable reports whether the configured source can be counted before the run: a
+// queue can't (receiving would hide its messages from other consumers).
+func countable(cfg config.Config) bool { return cfg.SQSQueueURL == "" }
+
+// openSource opens the configured source. m is nil for the census.
+func (c *Campaign) openSource(ctx context.Context, log *slog.Logger, m *metrics.Metrics) (*source, error) {
+	if _, err := c.awsConfig(ctx); err != nil {
+		return nil, err
+	}
+	switch {
+	case c.cfg.CSV != "":
+		return openCSV(ctx, c.cfg.CSV, c.env.Stdin)
+	case c.cfg.UserPoolID != "":
+		return c.openPool(ctx)
+	case c.cfg.SQSQueueURL != "":
+		return c.openSQS(ctx, log, m)
+	}
+	return nil, errors.New("no source")
+}
+
+// openCSV opens --csv (a file, or - for stdin).
+func openCSV(stop context.Context, path string, stdin io.Reader) (*source, error) {
+	var in io.Reader = stdin
+	closeIn := func() {}
+	if path == "-" {
+		// A read from an open pipe ignores contexts and can't be interrupted portably:
+		// relay stdin through an io.Pipe that the first signal closes, so a stop isn't
+		// stuck waiting for input. The blocked relay ends with the process.
+		pr, pw := io.Pipe()
+		go func() { _, err := io.Copy(pw, stdin); pw.CloseWithError(err) }()
+		context.AfterFunc(stop, func() { pr.CloseWithError(context.Cause(stop)) })
+		in = pr
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, &config.FieldError{Field: "csv", Msg: err.Error()}
+		}
+		in, closeIn = f, func() { f.Close() }
+	}
+	src, err := csvsource.New(in)
+	if err != nil {
+		closeIn()
+		return nil, fmt.Errorf("--csv %s: %w", path, err)
+	}
+	return &source{Source: src, close: func(context.Context) error { closeIn(); return nil },
+		desc: []any{"csv", path}}, nil
+}
+
+// openPool lists the pool's UNCONFIRMED users. ListUsers is a signed call (IAM
+// cognito-idp:ListUsers); its first page is fetched here so a missing credential or
+// permission is a usage error before any resend.
+func (c *Campaign) openPool(ctx context.Context) (*source, error) {
+	now := c.clock.Now()
+	after, _ := config.ParseTimeBound(c.cfg.CreatedAfter, now) // validated already
+	before, _ := config.ParseTimeBound(c.cfg.CreatedBefore, now)
+	src, err := poolsource.New(ctx, poolsource.Config{
+		API: newCognito(*c.aws), PoolID: c.cfg.UserPoolID, Rate: c.cfg.ListRate, PageSize: int32(c.cfg.PageSize),
+		CreatedAfter: after, CreatedBefore: before,
+		BackoffBase: c.cfg.BackoffBase, BackoffMax: c.cfg.BackoffMax, MaxAttempts: c.cfg.MaxAttempts,
+		Clock: c.clock,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--user-pool-id: %w", err)
+	}
+	return &source{Source: src, close: func(context.Context) error { src.Close(); return nil },
+		desc: []any{"user_pool_id", c.cfg.UserPoolID}}, nil
+}
+
+// openSQS opens queue mode: the queue must exist and be readable (checked with
+// GetQueueAttributes, which also finds its dead-letter queue) or it is a usage error.
+func (c *Campaign) openSQS(ctx context.Context, log *slog.Logger, m *metrics.Metrics) (*source, error) {
+	startCtx, cancel := context.WithTimeout(ctx, sqsStartTimeout)
+	defer cancel()
+	src, err := sqssource.New(startCtx, sqssource.Config{
+		API:                newSQS(*c.aws, c.cfg.SQSQueueURL),
+		QueueURL:           c.cfg.SQSQueueURL,
+		WaitTimeSeconds:    int32(c.cfg.WaitTimeSeconds),
+		VisibilityTimeout:  c.cfg.VisibilityTimeout,
+		MaxInFlight:        c.cfg.MaxInFlight,
+		Workers:            c.cfg.Workers,
+		ExitWhenEmpty:      c.cfg.ExitWhenEmpty,
+		EmptyPolls:         c.cfg.EmptyPolls,
+		RetryDelay:         c.cfg.RetryDelay,
+		LimitExceededDelay: c.cfg.LimitExceededDelay,
+		Logger:             log,
+		Metrics:            m,
+		Clock:              c.clock,
+	})
+	if err != nil {
+		return nil, &config.FieldError{Field: "sqs-queue-url", Msg: err.Error()}
+	}
+	desc := []any{"sqs_queue_url", c.cfg.SQSQueueURL, "dlq", src.DLQURL(), "max_in_flight", src.MaxInFlight(),
+		"exit_when_empty", c.cfg.ExitWhenEmpty}
+	return &source{Source: src, close: src.Close, desc: desc, ready: src.Ready}, nil
+}

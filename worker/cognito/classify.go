@@ -1,0 +1,178 @@
+package cognito
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/cognito-resend/cognito-resend/worker/job"
+)
+
+// Outcome is what the classifier makes of one ResendConfirmationCode answer.
+type Outcome struct {
+	Class  job.ErrorClass
+	Status job.Status // the report status if this answer is the last
+	Code   string     // Cognito error code, or a local one (e.g. "Timeout")
+	// Throttle marks TooManyRequestsException, which also slows the shared limiter.
+	Throttle bool
+	// Fault marks a server or network fault (5xx, timeout, connection): feeds the breaker.
+	Fault bool
+	// Fix is a one-line remedy printed when a systemic error stops the campaign.
+	Fix string
+}
+
+// Message fragments for the two cases where Cognito gives one exception type two meanings.
+const (
+	msgAlreadyConfirmed = "already confirmed"
+	msgDailyEmailLimit  = "daily email limit"
+	msgAutoVerifyOff    = "auto verification not turned on"
+	msgUserDisabled     = "user is disabled"
+)
+
+// Classify maps a ResendConfirmationCode error (nil = success) to an outcome.
+// Typed exceptions are matched with errors.As; message text is consulted only where one
+// type has two meanings (LimitExceeded, InvalidParameter, NotAuthorized).
+func Classify(err error) Outcome {
+	if err == nil {
+		return Outcome{Class: job.ClassNone, Status: job.StatusSent}
+	}
+
+	var (
+		tooMany     *types.TooManyRequestsException
+		limit       *types.LimitExceededException
+		invalid     *types.InvalidParameterException
+		notFound    *types.UserNotFoundException
+		internal    *types.InternalErrorException
+		notAuth     *types.NotAuthorizedException
+		resNotFound *types.ResourceNotFoundException
+		forbidden   *types.ForbiddenException
+		emailRole   *types.InvalidEmailRoleAccessPolicyException
+		smsRole     *types.InvalidSmsRoleAccessPolicyException
+		smsTrust    *types.InvalidSmsRoleTrustRelationshipException
+		delivery    *types.CodeDeliveryFailureException
+		lambdaUnexp *types.UnexpectedLambdaException
+		lambdaResp  *types.InvalidLambdaResponseException
+		lambdaValid *types.UserLambdaValidationException
+	)
+	switch {
+	case errors.As(err, &tooMany):
+		return Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: tooMany.ErrorCode(), Throttle: true}
+	case errors.As(err, &internal):
+		return Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: internal.ErrorCode(), Fault: true}
+	case errors.As(err, &limit):
+		if strings.Contains(strings.ToLower(limit.ErrorMessage()), msgDailyEmailLimit) {
+			return Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: limit.ErrorCode(),
+				Fix: "the account's daily email quota is spent; wait for tomorrow or configure Amazon SES (DEVELOPER email sending) for the user pool, then --resume"}
+		}
+		return Outcome{Class: job.ClassPerUser, Status: job.StatusLimitExceeded, Code: limit.ErrorCode()}
+	case errors.As(err, &invalid):
+		msg := strings.ToLower(invalid.ErrorMessage())
+		switch {
+		case strings.Contains(msg, msgAlreadyConfirmed):
+			return Outcome{Class: job.ClassPerUser, Status: job.StatusAlreadyConfirmed, Code: invalid.ErrorCode()}
+		case strings.Contains(msg, msgAutoVerifyOff):
+			return Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: invalid.ErrorCode(),
+				Fix: "the user pool does not auto-verify email or phone; enable AutoVerifiedAttributes, then --resume"}
+		}
+		return Outcome{Class: job.ClassPerUser, Status: job.StatusInvalidInput, Code: invalid.ErrorCode()}
+	case errors.As(err, &notFound):
+		return Outcome{Class: job.ClassPerUser, Status: job.StatusUserNotFound, Code: notFound.ErrorCode()}
+	case errors.As(err, &notAuth) && strings.Contains(strings.ToLower(notAuth.ErrorMessage()), msgUserDisabled):
+		// NotAuthorizedException has two meanings too: one disabled user is not a reason
+		// to stop the campaign.
+		return Outcome{Class: job.ClassPerUser, Status: job.StatusFailed, Code: notAuth.ErrorCode()}
+	case errors.As(err, &notAuth):
+		return Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: notAuth.ErrorCode(),
+			Fix: "the app client rejected the request (missing or wrong client secret?); set COGNITO_CLIENT_SECRET or --client-secret-file to the app client's secret"}
+	case errors.As(err, &resNotFound):
+		return Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: resNotFound.ErrorCode(),
+			Fix: "Cognito does not know this app client; check --client-id and --region"}
+	case errors.As(err, &forbidden):
+		return Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: forbidden.ErrorCode(),
+			Fix: "a WAF web ACL on the user pool blocked the request; allow this client's address or pause the campaign"}
+	case errors.As(err, &emailRole), errors.As(err, &smsRole), errors.As(err, &smsTrust):
+		return Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: apiCode(err),
+			Fix: "the user pool's email/SMS role is misconfigured; fix the pool's messaging role, then --resume"}
+	case errors.As(err, &delivery), errors.As(err, &lambdaUnexp), errors.As(err, &lambdaResp),
+		errors.As(err, &lambdaValid):
+		return Outcome{Class: job.ClassPerUser, Status: job.StatusFailed, Code: apiCode(err)}
+	}
+
+	// Not a modelled exception: transport-level faults and the run's own cancellation.
+	if errors.Is(err, context.Canceled) {
+		return Outcome{Class: job.ClassCanceled, Status: job.StatusFailed, Code: "Canceled"}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		return Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: "Timeout", Fault: true}
+	}
+	var respErr *awshttp.ResponseError
+	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
+		return Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: nonEmpty(apiCode(err), "HTTP5xx"), Fault: true}
+	}
+	var sendErr *smithyhttp.RequestSendError
+	if errors.As(err, &sendErr) || isConnError(err) {
+		return Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: "ConnectionError", Fault: true}
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return Outcome{Class: job.ClassPerUser, Status: job.StatusFailed, Code: apiErr.ErrorCode()}
+	}
+	return Outcome{Class: job.ClassPerUser, Status: job.StatusFailed, Code: "Error"}
+}
+
+func apiCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}
+
+// ErrorMessage is the text of err for the report: Cognito's own message when there is one.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorMessage() != "" {
+		return apiErr.ErrorMessage()
+	}
+	return err.Error()
+}
+
+// RequestID extracts Cognito's request id from an error, if the answer carried one.
+func RequestID(err error) string {
+	var withID interface{ ServiceRequestID() string }
+	if errors.As(err, &withID) {
+		return withID.ServiceRequestID()
+	}
+	return ""
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func isConnError(err error) bool {
+	var opErr *net.OpError
+	return errors.As(err, &opErr) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE)
+}
+
+func nonEmpty(s, fallback string) string {
+	if s != "" {
+		return s
+	}
+	return fallback
+}

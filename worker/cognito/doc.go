@@ -1,0 +1,13 @@
+// Package cognito is the one call the campaign is about: ResendConfirmationCode.
+//
+//	limiter.Wait ─► ResendConfirmationCode ─► Classify ─► retry? (go-retry, pacing.Policy)
+//	                        │                     └─► Breaker.Observe, Limiter.OnThrottle
+//	                        └─ SECRET_HASH (SecretHash) when the app client has a secret
+//
+// Resender runs one job to a Result: every attempt waits on the shared limiter, and
+// go-retry (pacing.Retry) is the only retry layer — the client must have
+// aws.NopRetryer{}. Classify is the one classifier: errors.As on Cognito's typed
+// exceptions; message text only where one type has two meanings (LimitExceeded,
+// InvalidParameter, NotAuthorized). It sorts every answer into success, retryable,
+// per-user final or systemic.
+package cognito

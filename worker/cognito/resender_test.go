@@ -1,0 +1,491 @@
+package cognito_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/smithy-go"
+	"github.com/jonboulle/clockwork"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/worker/cognito"
+	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
+)
+
+// answer is one scripted reply; fn, when set, runs instead (it gets the call context).
+type answer struct {
+	out *cip.ResendConfirmationCodeOutput
+	err error
+	fn  func(ctx context.Context) (*cip.ResendConfirmationCodeOutput, error)
+}
+
+// fakeCognito records every input and replies from a script; the last answer repeats.
+type fakeCognito struct {
+	cognito.API
+
+	mu      sync.Mutex
+	script  []answer
+	inputs  []*cip.ResendConfirmationCodeInput
+	options int
+}
+
+var _ cognito.API = (*fakeCognito)(nil)
+
+func newFakeCognito(script ...answer) *fakeCognito { return &fakeCognito{script: script} }
+
+func (f *fakeCognito) ResendConfirmationCode(ctx context.Context, in *cip.ResendConfirmationCodeInput, optFns ...func(*cip.Options)) (*cip.ResendConfirmationCodeOutput, error) {
+	f.mu.Lock()
+	f.inputs = append(f.inputs, in)
+	f.options += len(optFns)
+	a := f.script[min(len(f.inputs), len(f.script))-1]
+	f.mu.Unlock()
+	if a.fn != nil {
+		return a.fn(ctx)
+	}
+	return a.out, a.err
+}
+
+func (f *fakeCognito) calls() []*cip.ResendConfirmationCodeInput {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*cip.ResendConfirmationCodeInput(nil), f.inputs...)
+}
+
+func sentOutput(requestID string) *cip.ResendConfirmationCodeOutput {
+	out := &cip.ResendConfirmationCodeOutput{CodeDeliveryDetails: &types.CodeDeliveryDetailsType{
+		DeliveryMedium: types.DeliveryMediumTypeEmail,
+		Destination:    aws.String("a***@e***"),
+		AttributeName:  aws.String("email"),
+	}}
+	if requestID != "" {
+		awsmiddleware.SetRequestIDMetadata(&out.ResultMetadata, requestID)
+	}
+	return out
+}
+
+func ok200() answer { return answer{out: sentOutput("req-ok")} }
+
+func throttled() answer {
+	return answer{err: sdkWrap(&types.TooManyRequestsException{Message: aws.String("Rate exceeded")}, 400, "req-throttle")}
+}
+
+func newTestResender(api cognito.API, clock *clockwork.FakeClock) *cognito.Resender {
+	return &cognito.Resender{
+		API:         api,
+		ClientID:    "client123",
+		Limiter:     pacing.NewLimiter(pacing.LimiterConfig{Rate: 0, Clock: clock}),
+		MaxAttempts: 5,
+		BackoffBase: time.Nanosecond,
+		BackoffMax:  time.Nanosecond,
+		CallTimeout: time.Minute,
+		Clock:       clock,
+	}
+}
+
+func TestResenderSuccess(t *testing.T) {
+	t.Parallel()
+
+	clock := newFakeClock()
+	api := newFakeCognito(ok200())
+	r := newTestResender(api, clock)
+	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice", SourceRef: "7"})
+
+	require.Equal(t, job.Result{
+		Username: "alice", Status: job.StatusSent, Attempts: 1,
+		DeliveryMedium: "EMAIL", Destination: "a***@e***", AttributeName: "email",
+		RequestID: "req-ok", SourceRef: "7",
+		StartedAt: clockStart, FinishedAt: clockStart, Class: job.ClassNone,
+	}, res)
+
+	calls := api.calls()
+	require.Len(t, calls, 1)
+	in := calls[0]
+	require.Equal(t, "client123", aws.ToString(in.ClientId))
+	require.Equal(t, "alice", aws.ToString(in.Username))
+	require.Nil(t, in.SecretHash)
+	require.Nil(t, in.ClientMetadata)
+	require.Nil(t, in.AnalyticsMetadata)
+	require.Nil(t, in.UserContextData)
+	require.Equal(t, int64(0), limiterOf(r).Throttles())
+}
+
+func TestResenderSuccessWithoutDetails(t *testing.T) {
+	t.Parallel()
+
+	api := newFakeCognito(answer{out: &cip.ResendConfirmationCodeOutput{}})
+	res := newTestResender(api, newFakeClock()).Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+	require.Equal(t, job.StatusSent, res.Status)
+	require.Equal(t, "", res.DeliveryMedium)
+	require.Equal(t, "", res.RequestID)
+	require.Equal(t, 1, res.Attempts)
+}
+
+func TestResenderThrottleThenSuccess(t *testing.T) {
+	t.Parallel()
+
+	var (
+		mu       sync.Mutex
+		outcomes []cognito.Outcome
+	)
+	api := newFakeCognito(throttled(), throttled(), ok200())
+	r := newTestResender(api, newFakeClock())
+	r.OnAttempt = func(o cognito.Outcome, _ time.Duration) {
+		mu.Lock()
+		outcomes = append(outcomes, o)
+		mu.Unlock()
+	}
+	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+
+	require.Equal(t, job.StatusSent, res.Status)
+	require.Equal(t, job.ClassNone, res.Class)
+	require.Equal(t, 3, res.Attempts)
+	require.Equal(t, "", res.ErrorCode)
+	require.Equal(t, "", res.ErrorMessage)
+	require.Equal(t, "req-ok", res.RequestID)
+	require.Len(t, api.calls(), 3)
+	require.Equal(t, int64(2), limiterOf(r).Throttles())
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, outcomes, 3)
+	require.True(t, outcomes[0].Throttle)
+	require.True(t, outcomes[1].Throttle)
+	require.Equal(t, job.ClassNone, outcomes[2].Class)
+}
+
+func TestResenderThrottleForever(t *testing.T) {
+	t.Parallel()
+
+	api := newFakeCognito(throttled())
+	r := newTestResender(api, newFakeClock())
+	r.MaxAttempts = 4
+	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+
+	require.Equal(t, job.StatusFailed, res.Status)
+	require.Equal(t, job.ClassRetryable, res.Class)
+	require.Equal(t, 4, res.Attempts)
+	require.Equal(t, "TooManyRequestsException", res.ErrorCode)
+	require.Equal(t, "gave up after 4 attempts: Rate exceeded", res.ErrorMessage)
+	require.Equal(t, "req-throttle", res.RequestID)
+	require.False(t, res.Ambiguous, "a throttled call sent nothing")
+	require.Len(t, api.calls(), 4)
+	require.Equal(t, int64(4), limiterOf(r).Throttles())
+}
+
+func TestResenderMaxAttemptsOne(t *testing.T) {
+	t.Parallel()
+
+	for _, n := range []int{0, 1} {
+		api := newFakeCognito(throttled())
+		r := newTestResender(api, newFakeClock())
+		r.MaxAttempts = n
+		res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+		require.Equal(t, 1, res.Attempts, "MaxAttempts=%d", n)
+		require.Len(t, api.calls(), 1)
+	}
+}
+
+func TestResenderFaultRetriedAndBreaker(t *testing.T) {
+	t.Parallel()
+
+	clock := newFakeClock()
+	api := newFakeCognito(
+		answer{err: sdkWrap(&types.InternalErrorException{Message: aws.String("internal")}, 500, "r")},
+		ok200(),
+	)
+	r := newTestResender(api, clock)
+	var (
+		trips       []time.Duration
+		pausedAfter bool
+	)
+	r.Breaker = &pacing.Breaker{Limiter: limiterOf(r), Threshold: 1, Base: time.Second, Max: time.Minute,
+		OnTrip: func(d time.Duration) {
+			trips = append(trips, d)
+			pausedAfter = paused(limiterOf(r))
+			clock.Advance(d) // let the retry through
+		}}
+	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+
+	require.Equal(t, []time.Duration{time.Second}, trips)
+	require.True(t, pausedAfter, "the trip paused the shared limiter")
+	require.Equal(t, job.StatusSent, res.Status)
+	require.Equal(t, 2, res.Attempts)
+	require.True(t, res.Ambiguous, "a 5xx attempt may have sent a code")
+	require.Len(t, api.calls(), 2)
+	require.Equal(t, int64(0), limiterOf(r).Throttles())
+}
+
+func TestResenderPerUserNotRetried(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name   string
+		err    error
+		status job.Status
+		code   string
+		msg    string
+	}{
+		{"attempt limit", &types.LimitExceededException{Message: aws.String(msgAttemptLimit)}, job.StatusLimitExceeded, "LimitExceededException", msgAttemptLimit},
+		{"already confirmed", &types.InvalidParameterException{Message: aws.String("User is already confirmed.")}, job.StatusAlreadyConfirmed, "InvalidParameterException", "User is already confirmed."},
+		{"not found", &types.UserNotFoundException{Message: aws.String("Username/client id combination not found.")}, job.StatusUserNotFound, "UserNotFoundException", "Username/client id combination not found."},
+		{"lambda", &types.UserLambdaValidationException{Message: aws.String("PreSignUp failed")}, job.StatusFailed, "UserLambdaValidationException", "PreSignUp failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			api := newFakeCognito(answer{err: sdkWrap(tt.err, 400, "req-pu")}, ok200())
+			res := newTestResender(api, newFakeClock()).Resend(context.Background(), context.Background(), job.Job{Username: "alice", SourceRef: "3"})
+			require.Equal(t, job.Result{
+				Username: "alice", Status: tt.status, Attempts: 1, ErrorCode: tt.code, ErrorMessage: tt.msg,
+				RequestID: "req-pu", SourceRef: "3", StartedAt: clockStart, FinishedAt: clockStart,
+				Class: job.ClassPerUser,
+			}, res)
+			require.Len(t, api.calls(), 1)
+		})
+	}
+}
+
+func TestResenderSystemic(t *testing.T) {
+	t.Parallel()
+
+	for name, err := range map[string]error{
+		"daily email limit": &types.LimitExceededException{Message: aws.String(msgDailyEmail)},
+		"not authorized":    &types.NotAuthorizedException{Message: aws.String("Unable to verify secret hash for client client123")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			api := newFakeCognito(answer{err: sdkWrap(err, 400, "req-sys")}, ok200())
+			res := newTestResender(api, newFakeClock()).Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+			require.Equal(t, job.ClassSystemic, res.Class)
+			require.Equal(t, job.StatusFailed, res.Status)
+			require.Equal(t, cognito.Classify(err).Code, res.ErrorCode)
+			require.Equal(t, cognito.Classify(err).Fix, res.Fix)
+			require.NotEmpty(t, res.Fix)
+			require.Equal(t, 1, res.Attempts)
+			require.Len(t, api.calls(), 1)
+		})
+	}
+}
+
+func TestResenderInput(t *testing.T) {
+	t.Parallel()
+
+	t.Run("secret hash", func(t *testing.T) {
+		t.Parallel()
+		api := newFakeCognito(ok200())
+		r := newTestResender(api, newFakeClock())
+		r.ClientSecret = []byte("s3cr3t")
+		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+		require.Equal(t, "kOPeHzvKtscBvBM4zlIffwOT074cplXWBq9MCfoDa4k=", aws.ToString(api.calls()[0].SecretHash))
+		require.Equal(t, cognito.SecretHash([]byte("s3cr3t"), "alice", "client123"), aws.ToString(api.calls()[0].SecretHash))
+	})
+	t.Run("empty secret sends no hash", func(t *testing.T) {
+		t.Parallel()
+		api := newFakeCognito(ok200())
+		r := newTestResender(api, newFakeClock())
+		r.ClientSecret = []byte{}
+		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+		require.Nil(t, api.calls()[0].SecretHash)
+	})
+	t.Run("metadata merge", func(t *testing.T) {
+		t.Parallel()
+		api := newFakeCognito(ok200())
+		r := newTestResender(api, newFakeClock())
+		r.Metadata = map[string]string{"campaign": "spring", "lang": "en"}
+		r.Resend(context.Background(), context.Background(), job.Job{
+			Username: "alice", ClientMetadata: map[string]string{"lang": "fr", "tier": "gold"},
+		})
+		require.Equal(t, map[string]string{"campaign": "spring", "lang": "fr", "tier": "gold"}, api.calls()[0].ClientMetadata)
+		require.Equal(t, map[string]string{"campaign": "spring", "lang": "en"}, r.Metadata, "campaign metadata not mutated")
+	})
+	t.Run("campaign metadata only", func(t *testing.T) {
+		t.Parallel()
+		api := newFakeCognito(ok200())
+		r := newTestResender(api, newFakeClock())
+		r.Metadata = map[string]string{"campaign": "spring"}
+		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+		require.Equal(t, map[string]string{"campaign": "spring"}, api.calls()[0].ClientMetadata)
+	})
+	t.Run("job metadata only", func(t *testing.T) {
+		t.Parallel()
+		api := newFakeCognito(ok200())
+		r := newTestResender(api, newFakeClock())
+		job := job.Job{Username: "alice", ClientMetadata: map[string]string{"k": "v"}}
+		r.Resend(context.Background(), context.Background(), job)
+		require.Equal(t, map[string]string{"k": "v"}, api.calls()[0].ClientMetadata)
+	})
+	t.Run("analytics and user context", func(t *testing.T) {
+		t.Parallel()
+		api := newFakeCognito(ok200())
+		r := newTestResender(api, newFakeClock())
+		r.AnalyticsEndpointID = "endpoint-1"
+		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice", UserContextData: "ENC=="})
+		in := api.calls()[0]
+		require.NotNil(t, in.AnalyticsMetadata)
+		require.Equal(t, "endpoint-1", aws.ToString(in.AnalyticsMetadata.AnalyticsEndpointId))
+		require.NotNil(t, in.UserContextData)
+		require.Equal(t, "ENC==", aws.ToString(in.UserContextData.EncodedData))
+		require.Nil(t, in.UserContextData.IpAddress)
+	})
+	t.Run("same input on every attempt", func(t *testing.T) {
+		t.Parallel()
+		api := newFakeCognito(throttled(), ok200())
+		r := newTestResender(api, newFakeClock())
+		r.ClientSecret = []byte("s3cr3t")
+		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+		calls := api.calls()
+		require.Len(t, calls, 2)
+		require.Equal(t, calls[0], calls[1])
+	})
+}
+
+func TestResenderStop(t *testing.T) {
+	t.Parallel()
+
+	t.Run("stopped before the call", func(t *testing.T) {
+		t.Parallel()
+		api := newFakeCognito(ok200())
+		stop, cancel := context.WithCancel(context.Background())
+		cancel()
+		res := newTestResender(api, newFakeClock()).Resend(stop, context.Background(), job.Job{Username: "alice", SourceRef: "9"})
+		require.Equal(t, job.Result{
+			Username: "alice", Status: job.StatusFailed, Attempts: 0, ErrorCode: "Canceled",
+			SourceRef: "9", StartedAt: clockStart, FinishedAt: clockStart, Class: job.ClassCanceled,
+		}, res)
+		require.Empty(t, api.calls())
+	})
+	t.Run("stopped while the limiter is paused", func(t *testing.T) {
+		t.Parallel()
+		clock := newFakeClock()
+		api := newFakeCognito(ok200())
+		r := newTestResender(api, clock)
+		limiterOf(r).PauseFor(time.Hour)
+		stop, cancel := context.WithCancel(context.Background())
+		done := make(chan job.Result, 1)
+		go func() { done <- r.Resend(stop, context.Background(), job.Job{Username: "alice"}) }()
+		cancel()
+		res := <-done
+		require.Equal(t, job.ClassCanceled, res.Class)
+		require.Equal(t, 0, res.Attempts)
+		require.Empty(t, api.calls())
+	})
+	t.Run("stopped between retries", func(t *testing.T) {
+		t.Parallel()
+		stop, cancel := context.WithCancel(context.Background())
+		api := newFakeCognito(answer{fn: func(context.Context) (*cip.ResendConfirmationCodeOutput, error) {
+			cancel() // soft stop arrives while the call is in flight
+			return nil, sdkWrap(&types.TooManyRequestsException{Message: aws.String("Rate exceeded")}, 400, "r")
+		}}, ok200())
+		res := newTestResender(api, newFakeClock()).Resend(stop, context.Background(), job.Job{Username: "alice"})
+		require.Equal(t, job.ClassCanceled, res.Class, "a throttled user was not reached: give it back")
+		require.Equal(t, 1, res.Attempts)
+		require.Equal(t, "TooManyRequestsException", res.ErrorCode)
+		require.Len(t, api.calls(), 1)
+	})
+	t.Run("soft stop lets the call in flight finish", func(t *testing.T) {
+		t.Parallel()
+		stop, cancel := context.WithCancel(context.Background())
+		api := newFakeCognito(answer{fn: func(ctx context.Context) (*cip.ResendConfirmationCodeOutput, error) {
+			cancel()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return sentOutput("req-ok"), nil
+		}})
+		res := newTestResender(api, newFakeClock()).Resend(stop, context.Background(), job.Job{Username: "alice"})
+		require.Equal(t, job.StatusSent, res.Status)
+		require.Equal(t, job.ClassNone, res.Class)
+		require.Equal(t, 1, res.Attempts)
+	})
+	t.Run("kill aborts the call in flight", func(t *testing.T) {
+		t.Parallel()
+		kill, cancel := context.WithCancel(context.Background())
+		api := newFakeCognito(answer{fn: func(ctx context.Context) (*cip.ResendConfirmationCodeOutput, error) {
+			cancel()
+			<-ctx.Done()
+			return nil, &smithy.OperationError{Err: ctx.Err()}
+		}})
+		res := newTestResender(api, newFakeClock()).Resend(context.Background(), kill, job.Job{Username: "alice"})
+		require.Equal(t, job.ClassCanceled, res.Class)
+		require.Equal(t, "Canceled", res.ErrorCode)
+		require.Equal(t, 1, res.Attempts)
+		require.Len(t, api.calls(), 1)
+	})
+	t.Run("kill with a deadline is a cancel, not a timeout", func(t *testing.T) {
+		t.Parallel()
+		kill, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+		defer cancel()
+		api := newFakeCognito(answer{fn: func(ctx context.Context) (*cip.ResendConfirmationCodeOutput, error) {
+			return nil, &smithy.OperationError{Err: ctx.Err()}
+		}})
+		res := newTestResender(api, newFakeClock()).Resend(context.Background(), kill, job.Job{Username: "alice"})
+		require.Equal(t, job.ClassCanceled, res.Class)
+		require.Equal(t, "Canceled", res.ErrorCode)
+		require.Equal(t, 1, res.Attempts)
+	})
+}
+
+func TestResenderCallTimeout(t *testing.T) {
+	t.Parallel()
+
+	api := newFakeCognito(answer{fn: func(ctx context.Context) (*cip.ResendConfirmationCodeOutput, error) {
+		<-ctx.Done()
+		return nil, &smithy.OperationError{Err: ctx.Err()}
+	}})
+	r := newTestResender(api, newFakeClock())
+	r.CallTimeout = time.Millisecond
+	r.MaxAttempts = 2
+	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+	require.Equal(t, job.ClassRetryable, res.Class)
+	require.Equal(t, job.StatusFailed, res.Status)
+	require.Equal(t, "Timeout", res.ErrorCode)
+	require.Equal(t, 2, res.Attempts)
+	require.Contains(t, res.ErrorMessage, "gave up after 2 attempts: ")
+	require.True(t, res.Ambiguous, "a timed-out call may have reached Cognito")
+	require.Len(t, api.calls(), 2)
+}
+
+func TestResenderTimes(t *testing.T) {
+	t.Parallel()
+
+	clock := newFakeClock()
+	api := newFakeCognito(answer{fn: func(context.Context) (*cip.ResendConfirmationCodeOutput, error) {
+		clock.Advance(1500 * time.Millisecond)
+		return sentOutput(""), nil
+	}})
+	res := newTestResender(api, clock).Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+	require.Equal(t, clockStart, res.StartedAt)
+	require.Equal(t, clockStart.Add(1500*time.Millisecond), res.FinishedAt)
+	require.Equal(t, time.UTC, res.StartedAt.Location())
+}
+
+// A call aborted by the hard stop may already have reached Cognito: the result must be
+// ambiguous, so the engine keeps the intent and a resume reports the user unknown
+// instead of calling again (a second ^C must not lead to a second code).
+func TestResendAbortedByKillIsAmbiguous(t *testing.T) {
+	t.Parallel()
+	inCall := make(chan struct{})
+	api := newFakeCognito(answer{fn: func(ctx context.Context) (*cip.ResendConfirmationCodeOutput, error) {
+		close(inCall)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}})
+	r := newTestResender(api, newFakeClock())
+	stop, cancelStop := context.WithCancel(context.Background())
+	kill, cancelKill := context.WithCancel(context.Background())
+	done := make(chan job.Result)
+	go func() { done <- r.Resend(stop, kill, job.Job{Username: "alice", SourceRef: "2"}) }()
+	<-inCall
+	cancelStop()
+	cancelKill()
+	res := <-done
+	require.Equal(t, job.ClassCanceled, res.Class)
+	require.True(t, res.Ambiguous)
+	require.Equal(t, 1, res.Attempts)
+}

@@ -1,0 +1,28 @@
+package job
+
+// ErrorClass says what to do about a Cognito answer.
+type ErrorClass int
+
+const (
+	ClassNone      ErrorClass = iota // success
+	ClassRetryable                   // throttle, 5xx, timeout, connection: retry with backoff
+	ClassPerUser                     // final for this user (status says which)
+	ClassSystemic                    // configuration or account problem: stop the campaign
+	ClassCanceled                    // the run is stopping; the job was not finished
+)
+
+func (c ErrorClass) String() string {
+	switch c {
+	case ClassNone:
+		return "none"
+	case ClassRetryable:
+		return "retryable"
+	case ClassPerUser:
+		return "per_user"
+	case ClassSystemic:
+		return "systemic"
+	case ClassCanceled:
+		return "canceled"
+	}
+	return "unknown"
+}

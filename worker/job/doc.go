@@ -1,0 +1,9 @@
+// Package job holds the types every stage of the pipeline shares, and nothing else: Job
+// (one username from a source), Result (one report row), Status and ErrorClass, and the
+// Source interface. It imports nothing of the project.
+//
+//	Source.Next ──► Job ──► admit ─► claim ─► limiter ─► resender ──► Result ──► report ──► Job.Ack
+//
+// The status rules live here once: Known (a row of ours), Conclusive (the user is done
+// for good) and Result.Redeliver (a redelivering source brings the job back).
+package job

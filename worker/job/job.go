@@ -1,0 +1,113 @@
+package job
+
+import (
+	"context"
+	"time"
+)
+
+// Status is a job's final (or, for Unknown, undetermined) outcome as written to the report.
+type Status string
+
+const (
+	StatusSent             Status = "sent"
+	StatusAlreadyConfirmed Status = "already_confirmed"
+	StatusUserNotFound     Status = "user_not_found"
+	StatusInvalidInput     Status = "invalid_input"
+	StatusDuplicate        Status = "duplicate"
+	StatusLimitExceeded    Status = "limit_exceeded"
+	StatusFailed           Status = "failed"
+	// StatusUnknown marks a user whose call may or may not have reached Cognito
+	// (an intent was recorded but no outcome, e.g. after kill -9).
+	StatusUnknown Status = "unknown"
+)
+
+// Statuses lists every status in report order, for summaries and metrics.
+var Statuses = []Status{
+	StatusSent, StatusAlreadyConfirmed, StatusUserNotFound, StatusInvalidInput,
+	StatusDuplicate, StatusLimitExceeded, StatusFailed, StatusUnknown,
+}
+
+// Known reports whether s is one of the statuses above: a report line whose status is
+// not known is not a row of ours.
+func (s Status) Known() bool {
+	switch s {
+	case StatusSent, StatusAlreadyConfirmed, StatusUserNotFound, StatusInvalidInput,
+		StatusDuplicate, StatusLimitExceeded, StatusFailed, StatusUnknown:
+		return true
+	}
+	return false
+}
+
+// Conclusive reports whether a row with this status settles its user for good, whatever
+// the source: calling them again is pointless (already_confirmed, user_not_found) or
+// harmful (sent; unknown, whose call may have reached Cognito). failed and
+// limit_exceeded may be retried later; invalid_input and duplicate say nothing of the
+// user.
+func (s Status) Conclusive() bool {
+	switch s {
+	case StatusSent, StatusAlreadyConfirmed, StatusUserNotFound, StatusUnknown:
+		return true
+	}
+	return false
+}
+
+// Job is one username to resend to, as read from a source.
+type Job struct {
+	Username        string
+	ClientMetadata  map[string]string // per-job metadata, merged over the campaign's
+	UserContextData string            // UserContextData.EncodedData
+	// SourceRef locates the job in its source: the CSV line number or the SQS message id.
+	SourceRef string
+	// Invalid, when non-empty, is why the input can't be sent; the job is reported
+	// invalid_input without a call.
+	Invalid string
+
+	// Ack is called once the job's report row is durably written. It settles the job at
+	// the source (SQS: delete or change visibility). Optional.
+	Ack func(ctx context.Context, r Result) error
+	// Release is called for a job that was taken from the source but never finished (a
+	// stop before its call, or between retries): it must become available again. Optional.
+	Release func(ctx context.Context) error
+}
+
+// Result is the outcome of one job: one report row.
+type Result struct {
+	Username       string
+	Status         Status
+	Attempts       int
+	ErrorCode      string
+	ErrorMessage   string
+	DeliveryMedium string
+	Destination    string
+	AttributeName  string
+	RequestID      string
+	SourceRef      string
+	StartedAt      time.Time
+	FinishedAt     time.Time
+
+	// Class is how the last error was classified; not written to the report, used by
+	// sources (SQS picks the visibility backoff from it) and metrics.
+	Class ErrorClass `json:"-"`
+	// Fix is the one-line remedy for a systemic error.
+	Fix string `json:"-"`
+	// Ambiguous: some attempt ended in a timeout, connection error or 5xx, so Cognito
+	// may have sent a code even though no success was seen.
+	Ambiguous bool `json:"-"`
+}
+
+// Redeliver is the redelivery rule: a source that gives jobs back (SQS) delivers this
+// job again later, so its user must not count as done: after a retryable failure (the
+// retries ran out) or a per-user limit (an hour later).
+func (r Result) Redeliver() bool {
+	return r.Status == StatusLimitExceeded || (r.Status == StatusFailed && r.Class == ClassRetryable)
+}
+
+// Source yields jobs. Next returns io.EOF when the source is exhausted; a source that
+// never ends (SQS) returns only when ctx is done.
+type Source interface {
+	Next(ctx context.Context) (Job, error)
+	// Redelivers reports whether the source delivers again what it is not told is done
+	// (a queue: Job.Release, Result.Redeliver). Such a source has no end to count toward,
+	// stopping is its normal end, and a resumed campaign leaves skipping to it.
+	Redelivers() bool
+}

@@ -1,0 +1,52 @@
+package job_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/worker/job"
+)
+
+func TestStatusKnown(t *testing.T) {
+	t.Parallel()
+
+	require.Len(t, job.Statuses, 8)
+	for _, s := range job.Statuses {
+		require.True(t, s.Known(), "%s", s)
+	}
+	require.False(t, job.Status("pending").Known())
+	require.False(t, job.Status("").Known())
+}
+
+func TestStatusConclusive(t *testing.T) {
+	t.Parallel()
+
+	conclusive := map[job.Status]bool{job.StatusSent: true, job.StatusAlreadyConfirmed: true,
+		job.StatusUserNotFound: true, job.StatusUnknown: true}
+	for _, s := range job.Statuses {
+		require.Equal(t, conclusive[s], s.Conclusive(), "%s", s)
+	}
+}
+
+func TestResultRedeliver(t *testing.T) {
+	t.Parallel()
+
+	for _, tt := range []struct {
+		r    job.Result
+		want bool
+	}{
+		{job.Result{Status: job.StatusFailed, Class: job.ClassRetryable}, true},
+		{job.Result{Status: job.StatusLimitExceeded, Class: job.ClassPerUser}, true},
+		{job.Result{Status: job.StatusFailed, Class: job.ClassPerUser}, false},
+		{job.Result{Status: job.StatusSent, Class: job.ClassNone}, false},
+		{job.Result{Status: job.StatusUserNotFound, Class: job.ClassPerUser}, false},
+		{job.Result{Status: job.StatusInvalidInput, Class: job.ClassPerUser}, false},
+	} {
+		require.Equal(t, tt.want, tt.r.Redeliver(), "%+v", tt.r)
+		// A redelivered job is never conclusive: its user is not done.
+		if tt.want {
+			require.False(t, tt.r.Status.Conclusive())
+		}
+	}
+}

@@ -1,0 +1,150 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/cognito-resend/cognito-resend/worker/cognito"
+	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+const metricsNamespace = "cognito_resend"
+
+// Metrics holds the Prometheus metrics of one run, in its own registry (never the
+// global one). A nil *Metrics is valid and records nothing.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	jobs       *prometheus.CounterVec
+	calls      *prometheus.CounterVec
+	throttles  prometheus.Counter
+	latency    prometheus.Histogram
+	sqsCalls   *prometheus.CounterVec
+	sqsErrors  *prometheus.CounterVec
+	sqsEntries *prometheus.CounterVec
+	dlqMoves   prometheus.Counter
+	received   prometheus.Counter
+}
+
+// New registers the run's metrics in a fresh registry (with Go and process
+// collectors).
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace,
+			Name: "jobs_total", Help: "Jobs recorded in the report, by status."}, []string{"status"}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace,
+			Name: "cognito_calls_total", Help: "ResendConfirmationCode attempts, by outcome class and error code (\"\" = success)."},
+			[]string{"class", "code"}),
+		throttles: prometheus.NewCounter(prometheus.CounterOpts{Namespace: metricsNamespace,
+			Name: "cognito_throttles_total", Help: "TooManyRequestsException answers."}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metricsNamespace,
+			Name: "cognito_call_duration_seconds", Help: "ResendConfirmationCode call latency.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}),
+		sqsCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace,
+			Name: "sqs_requests_total", Help: "SQS requests, by operation."}, []string{"op"}),
+		sqsErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace,
+			Name: "sqs_errors_total", Help: "Failed SQS requests and failed batch entries, by operation and error code."},
+			[]string{"op", "code"}),
+		sqsEntries: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace,
+			Name: "sqs_messages_settled_total", Help: "Messages settled at the queue, by action (delete, retry_later, limit_later, release, extend)."},
+			[]string{"action"}),
+		dlqMoves: prometheus.NewCounter(prometheus.CounterOpts{Namespace: metricsNamespace,
+			Name: "sqs_dlq_moves_total", Help: "Poison messages copied to the dead-letter queue."}),
+		received: prometheus.NewCounter(prometheus.CounterOpts{Namespace: metricsNamespace,
+			Name: "sqs_messages_received_total", Help: "Messages received from the queue."}),
+	}
+	reg.MustRegister(m.jobs, m.calls, m.throttles, m.latency, m.sqsCalls, m.sqsErrors,
+		m.sqsEntries, m.dlqMoves, m.received,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, s := range job.Statuses {
+		m.jobs.WithLabelValues(string(s))
+	}
+	return m
+}
+
+// ObserveResult counts one recorded result (Engine.OnResult).
+func (m *Metrics) ObserveResult(r job.Result) {
+	if m == nil {
+		return
+	}
+	m.jobs.WithLabelValues(string(r.Status)).Inc()
+}
+
+// ObserveAttempt counts one Cognito call (Resender.OnAttempt).
+func (m *Metrics) ObserveAttempt(o cognito.Outcome, latency time.Duration) {
+	if m == nil {
+		return
+	}
+	code := o.Code
+	if o.Class == job.ClassNone {
+		code = ""
+	}
+	m.calls.WithLabelValues(o.Class.String(), code).Inc()
+	if o.Throttle {
+		m.throttles.Inc()
+	}
+	m.latency.Observe(latency.Seconds())
+}
+
+// WatchRate exports the shared limiter's current rate (*pacing.Limiter.Rate).
+func (m *Metrics) WatchRate(rate func() float64) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace,
+		Name: "limiter_rate", Help: "Current rate of the shared limiter, requests/second."}, rate))
+}
+
+// WatchInFlight exports the number of messages held (received, not yet settled).
+func (m *Metrics) WatchInFlight(f func() int) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace,
+		Name: "sqs_messages_in_flight", Help: "Messages received and not yet settled."},
+		func() float64 { return float64(f()) }))
+}
+
+// SQSCall counts one SQS request; errCode is "" when it succeeded.
+func (m *Metrics) SQSCall(op, errCode string) {
+	if m == nil {
+		return
+	}
+	m.sqsCalls.WithLabelValues(op).Inc()
+	if errCode != "" {
+		m.sqsErrors.WithLabelValues(op, errCode).Inc()
+	}
+}
+
+// SQSEntryError counts one failed entry of a batch call.
+func (m *Metrics) SQSEntryError(op, code string) {
+	if m == nil {
+		return
+	}
+	m.sqsErrors.WithLabelValues(op, code).Inc()
+}
+
+// Settled counts n messages settled at the queue with action.
+func (m *Metrics) Settled(action string, n int) {
+	if m == nil || n == 0 {
+		return
+	}
+	m.sqsEntries.WithLabelValues(action).Add(float64(n))
+}
+
+// DLQMove counts one poison message copied to the dead-letter queue.
+func (m *Metrics) DLQMove() {
+	if m != nil {
+		m.dlqMoves.Inc()
+	}
+}
+
+// Received counts n messages received.
+func (m *Metrics) Received(n int) {
+	if m != nil {
+		m.received.Add(float64(n))
+	}
+}

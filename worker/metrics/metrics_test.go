@@ -1,0 +1,70 @@
+package metrics_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/worker/cognito"
+	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/metrics"
+)
+
+func TestNilMetricsRecordNothing(t *testing.T) {
+	t.Parallel()
+	var m *metrics.Metrics
+	m.ObserveResult(job.Result{Status: job.StatusSent})
+	m.ObserveAttempt(cognito.Classify(nil), time.Millisecond)
+	m.SQSCall("ReceiveMessage", "Timeout")
+	m.SQSEntryError("DeleteMessageBatch", "InternalError")
+	m.Settled("delete", 3)
+	m.DLQMove()
+	m.Received(2)
+	m.WatchRate(func() float64 { return 1 })
+	m.WatchInFlight(func() int { return 1 })
+}
+
+func TestHandler(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	m.ObserveResult(job.Result{Status: job.StatusUnknown})
+	m.SQSCall("ReceiveMessage", "Timeout")
+	var receiving atomic.Bool
+	srv := httptest.NewServer(m.Handler(metrics.Health{Ready: func() error {
+		if !receiving.Load() {
+			return errors.New("no successful receive yet")
+		}
+		return nil
+	}}))
+	t.Cleanup(srv.Close)
+	get := func(path string) (int, string) {
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL+path, nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("/metrics")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, `cognito_resend_jobs_total{status="unknown"} 1`)
+	require.Contains(t, body, `cognito_resend_jobs_total{status="sent"} 0`, "every status is exported from the start")
+	require.Contains(t, body, `cognito_resend_sqs_errors_total{code="Timeout",op="ReceiveMessage"} 1`)
+	code, _ = get("/healthz")
+	require.Equal(t, http.StatusOK, code)
+	code, body = get("/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Contains(t, body, "no successful receive yet")
+	receiving.Store(true)
+	code, _ = get("/readyz")
+	require.Equal(t, http.StatusOK, code)
+}

@@ -1,0 +1,13 @@
+// Package pacing keeps the campaign inside the quota: every Cognito attempt, retries
+// included, waits on the one Limiter; the Breaker pauses it through an outage; Policy is
+// the one backoff schedule, for retried calls (Retry: go-retry) and for loops that
+// schedule their next try (Delay).
+//
+//	admit ──► claim ──► [Limiter.Wait ◄─ Breaker (faults) ◄─ OnThrottle] ──► resender
+//	                                                                          │
+//	                                           Retry(Policy) around each call ┘
+//
+// limiter.go is the token bucket (golang.org/x/time/rate on the clock) and the pause;
+// adaptive.go is the controller that cuts the rate on TooManyRequestsException and grows
+// it back. The XxxDefault constants are the defaults of the matching flags.
+package pacing

@@ -1,0 +1,13 @@
+// Package records is the campaign's durable state: the report (one row per user, the
+// outcome) and the ledger beside it (an intent before each first call).
+//
+//	engine writer ─► Writer.Write / Sync ─► <report>.csv|.jsonl      (outcomes, 0600)
+//	engine worker ─► Ledger.Intend ───────► <report>.ledger           (intents, 0600)
+//	--resume ─────► LoadResume ◄── ReadRows / ParseLine (the one report parser)
+//
+// Both files are append-only logs of one-line records (appendlog.go: one open path,
+// O_EXCL for a new campaign, torn last line ended on append; one group-commit loop),
+// never rewritten in place. FormatForPath is the one check of a report's extension. In
+// queue mode a RotatingReport rotates the pair by size. LoadResume reads both back: rows
+// that make a user final, lines already done, intents without a row (`unknown`).
+package records

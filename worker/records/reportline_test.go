@@ -1,0 +1,61 @@
+package records_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/records"
+)
+
+// What the writer writes, the one line parser reads back, every column of it.
+func TestParseLineReadsWhatTheWriterWrites(t *testing.T) {
+	t.Parallel()
+	in := sampleResult()
+	in.ErrorMessage = "bad, \"quoted\" message" // the writer keeps a row on one line
+	in.StartedAt, in.FinishedAt = in.StartedAt.UTC(), in.FinishedAt.UTC()
+	in.Class, in.Fix, in.Ambiguous = 0, "", false // not in the report
+	for _, format := range []records.Format{records.FormatCSV, records.FormatJSONL} {
+		var b bytes.Buffer
+		w, err := records.NewWriter(&b, format)
+		require.NoError(t, err)
+		require.NoError(t, w.Write(in))
+		require.NoError(t, w.Close())
+		lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+		last := []byte(strings.TrimRight(lines[len(lines)-1], "\r"))
+		row, ok := records.ParseLine(format, last)
+		require.True(t, ok, format)
+		require.Equal(t, in, row, format)
+		if format == records.FormatCSV {
+			_, ok := records.ParseLine(format, []byte(lines[0]))
+			require.False(t, ok, "the header is not a row")
+		}
+	}
+	for _, bad := range []string{`alice,sen`, `alice,pending,1,,,,,,,2,,`, ``} {
+		_, ok := records.ParseLine(records.FormatCSV, []byte(bad))
+		require.False(t, ok, bad)
+	}
+	_, ok := records.ParseLine(records.FormatJSONL, []byte(`{"username":"a","status":"sent","attempts":"x"}`))
+	require.False(t, ok)
+}
+
+func TestReadRows(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "r.csv")
+	require.NoError(t, os.WriteFile(p, []byte(strings.Join(records.Columns, ",")+"\n"+
+		"a,sent,1,,,,,,,2,2026-01-01T00:00:00Z,\n"+"torn,se\n"+"b,failed,8,X,,,,,,3,,\n"), 0o600))
+	var got []job.Result
+	rows, skipped, err := records.ReadRows(p, func(r job.Result) { got = append(got, r) })
+	require.NoError(t, err)
+	require.Equal(t, 2, rows)
+	require.Equal(t, 1, skipped)
+	require.Equal(t, []string{"a", "b"}, []string{got[0].Username, got[1].Username})
+	require.Equal(t, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), got[0].StartedAt)
+	require.Equal(t, 8, got[1].Attempts)
+}

@@ -1,0 +1,208 @@
+package enqueue
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
+	"github.com/cognito-resend/cognito-resend/worker/source/sqssource"
+)
+
+// SQSSendAPI is the one SQS call the producer (cognito-resend enqueue) makes.
+type SQSSendAPI interface {
+	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
+}
+
+var _ SQSSendAPI = (*sqs.Client)(nil)
+
+// Defaults of Config's zero fields: the schedule of a batch entry that fails transiently.
+const (
+	MaxAttemptsDefault = 5
+	BackoffBaseDefault = 200 * time.Millisecond
+	BackoffMaxDefault  = 10 * time.Second
+)
+
+// maxBatchPayload keeps a SendMessageBatch well under SQS's request size limit.
+const maxBatchPayload = 256 << 10
+
+// stopFlushTimeout bounds sending what was read when the run is stopped.
+const stopFlushTimeout = 10 * time.Second
+
+// Config configures Enqueue.
+type Config struct {
+	API      SQSSendAPI
+	QueueURL string
+	// MaxAttempts bounds the sends of one batch entry that fails transiently.
+	MaxAttempts int
+	// BackoffBase is the first delay between attempts, doubled each time.
+	BackoffBase time.Duration
+	Logger      *slog.Logger
+}
+
+// Summary counts what Enqueue did with the input rows.
+type Summary struct {
+	Enqueued  int
+	Invalid   int // rows that are not a valid username (never sent)
+	Duplicate int // usernames seen earlier in the input (case-insensitively)
+	Failed    int // rows SQS did not take after the retries
+}
+
+// UserKey is the hex SHA-256 of the username's case key (admit.CaseInsensitive): a FIFO
+// queue's MessageDeduplicationId (a re-run within SQS's 5-minute window adds nothing)
+// and MessageGroupId (one group a user, so users don't wait for each other).
+func UserKey(username string) string {
+	sum := sha256.Sum256([]byte(admit.CaseInsensitive.Key(username)))
+	return hex.EncodeToString(sum[:])
+}
+
+// Enqueue reads jobs from src, admits them (adm: valid, not a duplicate; nil means a
+// fresh case-insensitive Admitter) and sends each one as a JSON message body to the
+// queue, 10 a SendMessageBatch call; entries that fail transiently are retried with
+// backoff. It returns when src ends, ctx ends (after sending what it already read) or a
+// batch fails completely after its retries.
+func Enqueue(ctx context.Context, cfg Config, src job.Source, adm *admit.Admitter) (Summary, error) {
+	var sum Summary
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = MaxAttemptsDefault
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = BackoffBaseDefault
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if adm == nil {
+		adm = admit.New(admit.CaseInsensitive, nil)
+	}
+	fifo := strings.HasSuffix(cfg.QueueURL, ".fifo")
+	var batch []sqstypes.SendMessageBatchRequestEntry
+	size := 0
+	flush := func(ctx context.Context) error {
+		if len(batch) == 0 {
+			return nil
+		}
+		ok, err := sendBatch(ctx, cfg, log, batch)
+		sum.Enqueued += ok
+		sum.Failed += len(batch) - ok
+		batch, size = batch[:0], 0
+		return err
+	}
+	for {
+		j, err := src.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			// Stopped: what was read is sent, not dropped.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopFlushTimeout)
+			ferr := flush(fctx)
+			cancel()
+			return sum, errors.Join(err, ferr)
+		}
+		if row, send := adm.Admit(j); !send {
+			if row.Status == job.StatusInvalidInput {
+				sum.Invalid++
+				log.Warn("skipping invalid row", "source_ref", j.SourceRef, "username", j.Username, "reason", j.Invalid)
+			} else {
+				sum.Duplicate++
+				log.Debug("skipping duplicate", "source_ref", j.SourceRef, "username", j.Username)
+			}
+			continue
+		}
+		body, err := sqssource.EncodeMessageBody(j)
+		if err != nil {
+			return sum, err
+		}
+		if size+len(body) > maxBatchPayload {
+			if err := flush(ctx); err != nil {
+				return sum, err
+			}
+		}
+		e := sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(len(batch))), MessageBody: aws.String(body)}
+		if fifo {
+			k := UserKey(j.Username)
+			e.MessageGroupId, e.MessageDeduplicationId = aws.String(k), aws.String(k)
+		}
+		batch = append(batch, e)
+		size += len(body)
+		if len(batch) == sqssource.BatchMax {
+			if err := flush(ctx); err != nil {
+				return sum, err
+			}
+		}
+	}
+	return sum, flush(ctx)
+}
+
+// sendBatch sends entries, retrying the whole call and transiently failed entries up to
+// MaxAttempts, and returns how many SQS took.
+func sendBatch(ctx context.Context, cfg Config, log *slog.Logger, entries []sqstypes.SendMessageBatchRequestEntry) (int, error) {
+	pending := append([]sqstypes.SendMessageBatchRequestEntry(nil), entries...)
+	sent, attempt := 0, 0
+	var callErr error // the last whole-call failure
+	// A failed call, or failed entries that were not the sender's fault, go again (only
+	// the failed entries) with backoff: pacing.Retry is the one retry layer (the SQS
+	// client has aws.NopRetryer).
+	policy := pacing.Policy{Attempts: cfg.MaxAttempts, Base: cfg.BackoffBase, Max: BackoffMaxDefault}
+	err := pacing.Retry(ctx, policy, func(ctx context.Context) error {
+		attempt++
+		out, err := cfg.API.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(cfg.QueueURL), Entries: pending})
+		if err != nil {
+			callErr = err
+			if attempt < cfg.MaxAttempts {
+				log.Warn("SendMessageBatch failed, retrying", "error", err, "attempt", attempt)
+			}
+			return pacing.Retryable(err)
+		}
+		callErr = nil
+		sent += len(out.Successful)
+		byID := make(map[string]sqstypes.SendMessageBatchRequestEntry, len(pending))
+		for _, e := range pending {
+			byID[aws.ToString(e.Id)] = e
+		}
+		var again []sqstypes.SendMessageBatchRequestEntry
+		for _, f := range out.Failed {
+			e, ok := byID[aws.ToString(f.Id)]
+			if !ok {
+				continue
+			}
+			if f.SenderFault || attempt >= cfg.MaxAttempts {
+				log.Error("message not enqueued", "code", aws.ToString(f.Code), "error", aws.ToString(f.Message),
+					"sender_fault", f.SenderFault, "attempts", attempt)
+				continue
+			}
+			again = append(again, e)
+		}
+		pending = again
+		if len(pending) > 0 {
+			return pacing.Retryable(errEntriesFailed)
+		}
+		return nil
+	})
+	switch {
+	case err == nil:
+		return sent, nil
+	case ctx.Err() != nil:
+		return sent, errors.Join(ctx.Err(), callErr)
+	case callErr != nil:
+		return sent, fmt.Errorf("SendMessageBatch: %w", callErr)
+	}
+	return sent, nil // entries that failed for good were logged; the caller counts them
+}
+
+var errEntriesFailed = errors.New("some batch entries failed")

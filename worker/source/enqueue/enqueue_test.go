@@ -1,0 +1,113 @@
+package enqueue_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/worker/source/csvsource"
+	"github.com/cognito-resend/cognito-resend/worker/source/enqueue"
+)
+
+// scriptedSend answers SendMessageBatch from a script: each step may fail the whole
+// call, or fail the entries whose body contains one of the listed usernames.
+type scriptedSend struct {
+	enqueue.SQSSendAPI
+	mu    sync.Mutex
+	steps []sendStep
+	calls [][]string // bodies per call
+}
+
+type sendStep struct {
+	callErr   error
+	failUsers map[string]bool // username → sender fault?
+}
+
+var _ enqueue.SQSSendAPI = (*scriptedSend)(nil)
+
+func (f *scriptedSend) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var bodies []string
+	for _, e := range in.Entries {
+		bodies = append(bodies, aws.ToString(e.MessageBody))
+	}
+	f.calls = append(f.calls, bodies)
+	step := sendStep{}
+	if n := len(f.calls); n <= len(f.steps) {
+		step = f.steps[n-1]
+	} else if len(f.steps) > 0 {
+		step = f.steps[len(f.steps)-1]
+	}
+	if step.callErr != nil {
+		return nil, step.callErr
+	}
+	out := &sqs.SendMessageBatchOutput{}
+	for _, e := range in.Entries {
+		failed, senderFault := false, false
+		for u, sf := range step.failUsers {
+			if strings.Contains(aws.ToString(e.MessageBody), `"`+u+`"`) {
+				failed, senderFault = true, sf
+			}
+		}
+		if failed {
+			out.Failed = append(out.Failed, sqstypes.BatchResultErrorEntry{Id: e.Id, Code: aws.String("X"), SenderFault: senderFault})
+		} else {
+			out.Successful = append(out.Successful, sqstypes.SendMessageBatchResultEntry{Id: e.Id})
+		}
+	}
+	return out, nil
+}
+
+func enqueueUsers(t *testing.T, api enqueue.SQSSendAPI, users ...string) (enqueue.Summary, error) {
+	t.Helper()
+	src, err := csvsource.New(strings.NewReader("username\n" + strings.Join(users, "\n") + "\n"))
+	require.NoError(t, err)
+	return enqueue.Enqueue(context.Background(), enqueue.Config{API: api, QueueURL: "http://127.0.0.1:1/0/q",
+		MaxAttempts: 3, BackoffBase: time.Microsecond}, src, nil)
+}
+
+func TestEnqueueRetriesOnlyTransientFailures(t *testing.T) {
+	t.Parallel()
+	api := &scriptedSend{steps: []sendStep{
+		{callErr: errors.New("connection reset")},               // whole call fails: all resent
+		{failUsers: map[string]bool{"bob": false, "eve": true}}, // bob transient, eve sender's fault
+		{}, // bob goes through
+	}}
+	sum, err := enqueueUsers(t, api, "ann", "bob", "eve")
+	require.NoError(t, err)
+	require.Equal(t, enqueue.Summary{Enqueued: 2, Failed: 1}, sum)
+	require.Len(t, api.calls, 3)
+	require.Len(t, api.calls[0], 3)
+	require.Len(t, api.calls[1], 3)
+	require.Len(t, api.calls[2], 1, "only the transient failure is sent again")
+	require.Contains(t, api.calls[2][0], `"bob"`)
+}
+
+func TestEnqueueGivesUpAfterMaxAttempts(t *testing.T) {
+	t.Parallel()
+	t.Run("entries", func(t *testing.T) {
+		t.Parallel()
+		api := &scriptedSend{steps: []sendStep{{failUsers: map[string]bool{"bob": false}}}}
+		sum, err := enqueueUsers(t, api, "ann", "bob")
+		require.NoError(t, err, "entries that fail for good are counted, not fatal")
+		require.Equal(t, enqueue.Summary{Enqueued: 1, Failed: 1}, sum)
+		require.Len(t, api.calls, 3, "MaxAttempts 3")
+	})
+	t.Run("whole call", func(t *testing.T) {
+		t.Parallel()
+		api := &scriptedSend{steps: []sendStep{{callErr: errors.New("endpoint down")}}}
+		sum, err := enqueueUsers(t, api, "ann", "bob")
+		require.ErrorContains(t, err, "SendMessageBatch: endpoint down")
+		require.Equal(t, 2, sum.Failed)
+		require.Len(t, api.calls, 3)
+	})
+}

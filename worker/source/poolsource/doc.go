@@ -1,0 +1,10 @@
+// Package poolsource is the user-pool source: it lists a pool's UNCONFIRMED users with
+// ListUsers (signed: IAM cognito-idp:ListUsers), page by page at its own rate, and yields
+// one job per user created inside the optional window.
+//
+//	ListUsers pages ──► [poolsource] ──► Job{Username, SourceRef: username} ──► admit …
+//
+// The first page is fetched before New returns, so a missing permission or a wrong pool
+// id is a usage error before any resend. ListUsers calls go through the pacing package
+// (a Limiter at --list-rate, pacing.Retry on throttles and faults).
+package poolsource

@@ -1,0 +1,54 @@
+package sqssource
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
+)
+
+// ack settles a message after its report row is durable: the result decides the queue
+// action. A job the source redelivers (job.Result.Redeliver) is made visible again after
+// a backoff; every other message is deleted, a poison one after its copy to the DLQ.
+func (s *Source) ack(ctx context.Context, m *message, r job.Result) error {
+	switch {
+	case m.poisonReason != "":
+		if s.dlqURL != "" {
+			if err := s.toDLQ(ctx, m); err != nil {
+				// Not deleted: it comes back later and SQS's own redrive moves it.
+				_ = s.settle(ctx, m, opVisibility, s.retryLater(m), "retry_later")
+				return fmt.Errorf("move to DLQ: %w", err)
+			}
+		}
+		return s.settle(ctx, m, opDelete, 0, "delete")
+	case !r.Redeliver():
+		return s.settle(ctx, m, opDelete, 0, "delete")
+	case r.Status == job.StatusLimitExceeded:
+		// Cognito's per-user limit is hourly: LimitExceededDelay, however often received.
+		return s.settle(ctx, m, opVisibility, s.visibility(m, s.cfg.LimitExceededDelay), "limit_later")
+	}
+	return s.settle(ctx, m, opVisibility, s.retryLater(m), "retry_later")
+}
+
+// retryLater is m's visibility after exhausted retries: RetryDelay, doubled per earlier
+// receive (exact: the operator reads it back in the queue).
+func (s *Source) retryLater(m *message) int32 {
+	p := pacing.Policy{Base: s.cfg.RetryDelay, Max: MaxVisibility, Exact: true}
+	return s.visibility(m, p.Delay(m.receiveCount))
+}
+
+// visibility is d in whole seconds, within SQS's 12 h since m's receipt (a minute to
+// spare).
+func (s *Source) visibility(m *message, d time.Duration) int32 {
+	left := MaxVisibility - s.clock.Now().Sub(m.receivedAt) - time.Minute
+	d = max(min(d, left, MaxVisibility), 0)
+	return int32((d + time.Second - 1) / time.Second)
+}
+
+// BackoffSeconds is the visibility, in seconds, an exhausted-retries job with this
+// ApproximateReceiveCount gets (exported for documentation and tests).
+func (s *Source) BackoffSeconds(receiveCount int) int32 {
+	return s.retryLater(&message{receiveCount: receiveCount, receivedAt: s.clock.Now()})
+}
