@@ -134,6 +134,26 @@ func TestChartRendersValidSVG(t *testing.T) {
 	require.Equal(t, []float64{0, 7, 0, 0, 0, 0}, thr)
 
 	require.Error(t, chart{From: t0, To: t0 + 1}.render(io.Discard), "nothing to draw")
+
+	// A start-up spike does not set the throttles' axis: it is cut and labelled.
+	var spiky []quotasim.SecondStats
+	for i := range 20 {
+		spiky = append(spiky, quotasim.SecondStats{Unix: t0 + int64(i), Successes: 20, Throttled: 1})
+	}
+	spiky[0].Throttled = 200
+	b.Reset()
+	require.NoError(t, chart{Q: 20, Series: []string{"p"}, From: t0, To: t0 + 20,
+		Stats: quotasim.Stats{PerClient: map[string]quotasim.ClientStats{"p": {PerSecond: spiky}}}}.render(&b))
+	require.Contains(t, b.String(), `highest 200/s at 0 s</text>`)
+}
+
+func TestPercentile(t *testing.T) {
+	t.Parallel()
+	v := []float64{200, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}
+	require.Equal(t, 19.0, percentile(v, 0.95))
+	require.Equal(t, 200.0, percentile(v, 1))
+	require.Equal(t, 0.0, percentile(nil, 0.5))
+	require.Equal(t, 200.0, v[0], "the input is not sorted in place")
 }
 
 func TestBaselineNoWorse(t *testing.T) {

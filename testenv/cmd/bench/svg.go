@@ -164,7 +164,9 @@ func (c chart) render(w io.Writer) error {
 		top = max(top, stack[len(c.Series)][k])
 	}
 	top *= 1.08
-	midTop := max(slices.Max(fleetThr)*1.08, 1)
+	// The throttles' axis fits the run, not its first seconds: a start-up spike would
+	// flatten everything after it. Bars above the axis are cut and labelled.
+	midTop := max(percentile(fleetThr, 0.95)*1.5, 1)
 	type line struct {
 		lo int
 		v  []float64
@@ -236,10 +238,20 @@ func (c chart) render(w io.Writer) error {
 	p(`<text x="%d" y="%.1f" text-anchor="end" fill="%s">Q = %s</text>`+"\n", plotR-4, yTop(c.Q)-4, quotaColour, trimFloat(c.Q))
 
 	// Fleet throttles, one bar a second.
+	peak, peakAt := 0.0, 0
 	for k, v := range fleetThr {
-		if v > 0 {
-			p(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>`+"\n", x(float64(k))+0.5, yMid(v), max(x(1)-x(0)-1, 0.5), midB-yMid(v), throttleColour)
+		if v <= 0 {
+			continue
 		}
+		if v > peak {
+			peak, peakAt = v, k
+		}
+		h := min(v, midTop)
+		p(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>`+"\n", x(float64(k))+0.5, yMid(h), max(x(1)-x(0)-1, 0.5), midB-yMid(h), throttleColour)
+	}
+	if peak > midTop {
+		p(`<text x="%d" y="%d" text-anchor="end" font-size="11" fill="%s">bars cut at %s/s; highest %s/s at %d s</text>`+"\n",
+			plotR-4, midT+13, throttleColour, trimFloat(midTop), trimFloat(peak), peakAt)
 	}
 
 	// Per-process rates, points at the middle of each second, while the process ran.
@@ -287,6 +299,16 @@ func (c chart) render(w io.Writer) error {
 	p("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// percentile is the q-quantile of v (nearest rank).
+func percentile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[max(0, min(len(s)-1, int(math.Ceil(q*float64(len(s))))-1))]
 }
 
 func trimFloat(v float64) string {
