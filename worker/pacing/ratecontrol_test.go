@@ -137,13 +137,6 @@ type fleetCase struct {
 	seed           uint64
 }
 
-// simTrace, when set, gets each second's successes, throttles and the peers' rates.
-var debugCuts func() []int64
-
-var simAttempt func(peer int, start time.Time, rate float64)
-
-var simTrace func(sec int, succ, thr float64, rates []float64)
-
 type fleetResult struct {
 	thrFrac, util      float64 // over [warm, dur): throttled ÷ answered, successes/s ÷ q
 	liveThr            float64 // live client's throttled share over the same seconds
