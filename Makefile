@@ -59,7 +59,8 @@ sandbox: build testenv
 	$(GO) build -o bin/demoenv ./testenv/cmd/demoenv
 	bin/demoenv --sandbox $(SANDBOX_FLAGS)
 
-# Go hot-path benchmarks, then the end-to-end table of BENCHMARKS.md (about 8 minutes);
+# Go hot-path benchmarks, then the end-to-end table of BENCHMARKS.md (about 14 minutes),
+# with the pictures of the multi-process lines in bench-out/;
 # BENCH_FLAGS=-quick for a smoke run, BENCH_FLAGS='-only 6' for one line.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./worker/...

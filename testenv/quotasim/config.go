@@ -6,11 +6,14 @@
 // that a client's own overhead can be measured. It throttles with a token
 // bucket exactly the way Cognito does (HTTP 400 TooManyRequestsException),
 // injects faults (5xx, bare 503, timeouts, connection resets, typed AWS
-// errors per user or for everyone) and counts what it saw.
+// errors per user or for everyone) and counts what it saw: in total, per username,
+// per second, and per client — each process sharing the bucket, named by the SDK's
+// app id in its User-Agent (AWS_SDK_UA_APP_ID), see HeaderClient. StartLive runs a
+// live-traffic client (the account's own application: Poisson arrivals) beside them.
 //
 // Control endpoints live under /__sim/ on the same listener:
 //
-//	GET  /__sim/stats   counters as JSON (Stats); ?users=0 omits per_user
+//	GET  /__sim/stats   counters as JSON (Stats, with per_client); ?users=0 omits per_user
 //	POST /__sim/reset   zero the counters, refill the bucket, re-arm injections
 //	GET  /__sim/config  current Config as JSON
 //	PUT  /__sim/config  merge a JSON Config onto the current one (fields present replace)

@@ -15,14 +15,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fakeClock is a manually advanced Clock.
+// fakeClock is a manually advanced TimerClock.
 type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	t      time.Time
+	timers []fakeTimer
+	armed  chan struct{} // one token per After call
+}
+
+type fakeTimer struct {
+	at time.Time
+	ch chan time.Time
 }
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
+	return &fakeClock{t: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), armed: make(chan struct{}, 1<<16)}
 }
 
 func (c *fakeClock) Now() time.Time {
@@ -31,10 +38,66 @@ func (c *fakeClock) Now() time.Time {
 	return c.t
 }
 
+// After fires when the clock has been advanced by d.
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.t
+		return ch
+	}
+	c.timers = append(c.timers, fakeTimer{c.t.Add(d), ch})
+	c.armed <- struct{}{}
+	return ch
+}
+
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-	c.mu.Unlock()
+	c.fireLocked()
+}
+
+// FireNext waits until a timer is armed (false if done is closed first), moves the
+// clock to the earliest timer's deadline and fires the timers due then.
+func (c *fakeClock) FireNext(done <-chan struct{}) bool {
+	for {
+		select {
+		case <-c.armed:
+		case <-done:
+			return false
+		}
+		c.mu.Lock()
+		if len(c.timers) == 0 { // that timer was fired by Advance
+			c.mu.Unlock()
+			continue
+		}
+		next := c.timers[0].at
+		for _, tm := range c.timers {
+			if tm.at.Before(next) {
+				next = tm.at
+			}
+		}
+		if next.After(c.t) {
+			c.t = next
+		}
+		c.fireLocked()
+		c.mu.Unlock()
+		return true
+	}
+}
+
+func (c *fakeClock) fireLocked() {
+	kept := c.timers[:0]
+	for _, tm := range c.timers {
+		if tm.at.After(c.t) {
+			kept = append(kept, tm)
+			continue
+		}
+		tm.ch <- c.t
+	}
+	c.timers = kept
 }
 
 // newSimServer starts a Sim behind httptest.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,19 @@ func CheckLoopback(addr string) error {
 		return fmt.Errorf("listen address %q: quotasim listens on loopback only (127.0.0.1, ::1, localhost)", addr)
 	}
 	return nil
+}
+
+// checkLoopbackURL refuses base URLs whose host is not on the loopback interface.
+func checkLoopbackURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("url %q: want http://127.0.0.1:PORT", raw)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+	}
+	return CheckLoopback(net.JoinHostPort(u.Hostname(), port))
 }
 
 // Close stops the server at once: held requests are released and open

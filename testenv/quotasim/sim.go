@@ -288,11 +288,15 @@ func (s *Sim) serveLimited(st *state, w http.ResponseWriter, r *http.Request, op
 	s.c.markCall(now)
 	uc := s.c.user(user)
 	uc.calls.Add(1)
+	cc := s.c.clients.get(clientOf(r.Header))
+	cc.calls.Add(1)
 
 	if !s.bucket.Allow() {
 		s.c.throttled.Add(1)
 		uc.throttled.Add(1)
+		cc.throttled.Add(1)
 		s.c.hist.add(now, 0, 1)
+		cc.hist.add(now, 0, 1)
 		h := w.Header()
 		h["Content-Type"] = hdrContentType
 		h["X-Amzn-Errortype"] = throttleType
@@ -302,6 +306,7 @@ func (s *Sim) serveLimited(st *state, w http.ResponseWriter, r *http.Request, op
 		_, _ = w.Write(throttleBody)
 		return
 	}
+	cc.admitted.Add(1)
 
 	var u float64 // uniform draw for faults
 	var delay time.Duration
@@ -352,9 +357,7 @@ func (s *Sim) serveLimited(st *state, w http.ResponseWriter, r *http.Request, op
 	}
 
 	if st.proxy == nil {
-		s.c.successes.Add(1)
-		uc.successes.Add(1)
-		s.c.hist.add(s.clock.Now(), 1, 0)
+		s.c.success(uc, cc, s.clock.Now())
 		s.writeInstant(w, op)
 		return
 	}
@@ -362,9 +365,7 @@ func (s *Sim) serveLimited(st *state, w http.ResponseWriter, r *http.Request, op
 	st.proxy.ServeHTTP(sw, r)
 	switch {
 	case sw.code == http.StatusOK:
-		s.c.successes.Add(1)
-		uc.successes.Add(1)
-		s.c.hist.add(s.clock.Now(), 1, 0)
+		s.c.success(uc, cc, s.clock.Now())
 	case sw.code != 0 && !sw.simError:
 		s.c.upstreamNon200.Add(1)
 	}

@@ -35,6 +35,9 @@ type Stats struct {
 	LastCall  time.Time `json:"last_call"`
 	// PerUser maps username → counters (omitted by GET /__sim/stats?users=0).
 	PerUser map[string]UserStats `json:"per_user,omitempty"`
+	// PerClient maps client (the SDK app id of the caller, see HeaderClient) → counters
+	// and per-second series.
+	PerClient map[string]ClientStats `json:"per_client"`
 	// PerSecond is a dense, time-ordered histogram of successes and throttles
 	// by wall-clock second (the clock of Config.Clock), from the first
 	// recorded second to the last.
@@ -75,23 +78,31 @@ type SecondStats struct {
 // before the last recorded second (which is usually partial). ok is false
 // when that window is empty.
 func (s Stats) RatesAfter(warmup time.Duration) (successPerSec, throttledPerSec float64, ok bool) {
-	if len(s.PerSecond) == 0 {
+	from, to, ok := s.JudgedSeconds(warmup)
+	if !ok {
 		return 0, 0, false
 	}
-	from := s.PerSecond[0].Unix + int64((warmup+time.Second-1)/time.Second)
-	to := s.PerSecond[len(s.PerSecond)-1].Unix // exclusive
-	var succ, thr, n int64
+	var succ, thr int64
 	for _, ps := range s.PerSecond {
 		if ps.Unix >= from && ps.Unix < to {
 			succ += ps.Successes
 			thr += ps.Throttled
-			n++
 		}
 	}
-	if n == 0 {
+	n := float64(to - from)
+	return float64(succ) / n, float64(thr) / n, true
+}
+
+// JudgedSeconds is the window RatesAfter averages over, as Unix seconds [from, to):
+// from the first recorded second + warmup (rounded up to whole seconds) to the last
+// recorded second, excluded. ok is false when it is empty.
+func (s Stats) JudgedSeconds(warmup time.Duration) (from, to int64, ok bool) {
+	if len(s.PerSecond) == 0 {
 		return 0, 0, false
 	}
-	return float64(succ) / float64(n), float64(thr) / float64(n), true
+	from = s.PerSecond[0].Unix + int64((warmup+time.Second-1)/time.Second)
+	to = s.PerSecond[len(s.PerSecond)-1].Unix
+	return from, to, to > from
 }
 
 // ---- live counters ----
@@ -119,7 +130,8 @@ type counters struct {
 	seed   maphash.Seed
 	shards [userShards]userShard
 
-	hist histogram
+	hist    histogram
+	clients clientTable
 }
 
 func newCounters() *counters {
@@ -175,6 +187,7 @@ func (c *counters) reset() {
 		sh.mu.Unlock()
 	}
 	c.hist.reset()
+	c.clients.reset()
 }
 
 func (c *counters) snapshot(withUsers bool) Stats {
@@ -194,6 +207,7 @@ func (c *counters) snapshot(withUsers bool) Stats {
 		},
 		InjectedByType: map[string]int64{},
 		PerSecond:      c.hist.snapshot(),
+		PerClient:      c.clients.snapshot(),
 	}
 	if n := c.first.Load(); n != 0 {
 		s.FirstCall = time.Unix(0, n).UTC()
@@ -274,4 +288,13 @@ func (s Stats) SortedUsers() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// success counts an HTTP 200 answer for a user and a client.
+func (c *counters) success(uc *userCounters, cc *clientCounters, now time.Time) {
+	c.successes.Add(1)
+	uc.successes.Add(1)
+	cc.successes.Add(1)
+	c.hist.add(now, 1, 0)
+	cc.hist.add(now, 1, 0)
 }

@@ -1,15 +1,20 @@
-// Command bench runs cognito-resend's end-to-end benchmarks (issue 4) and prints one
-// table: target, measured value and PASS/FAIL per line.
+// Command bench runs cognito-resend's end-to-end benchmarks (issues 4 and 11) and prints
+// one table: target, measured value and PASS/FAIL per line.
 //
 // Every line starts its own quota simulator (testenv/quotasim) in this process on
 // 127.0.0.1 and runs the built cognito-resend binary as child processes against it,
-// unsigned (no credentials), with a clean environment. Lines run one after another.
+// unsigned (no credentials), with a clean environment; each child names itself with
+// the SDK's app id (AWS_SDK_UA_APP_ID), so the simulator counts it apart. Lines run one
+// after another. Each multi-process line writes a picture (SVG) and its counters (JSON)
+// to -out.
 //
-//	go run ./testenv/cmd/bench -bin bin/cognito-resend          # full run, ~6 min
-//	go run ./testenv/cmd/bench -quick                           # smoke run, ~1 min
+//	go run ./testenv/cmd/bench -bin bin/cognito-resend          # full run, ~13 min
+//	go run ./testenv/cmd/bench -quick                           # smoke run, ~3 min
 //	go run ./testenv/cmd/bench -only 2,3                        # some lines only
 //
-// Without -bin the binary is built into a temporary directory first.
+// Without -bin the binary is built into a temporary directory first. Lines that need a
+// flag the binary does not have yet (--reserve, --fleet-rate) still run, without it,
+// and say "n/a" instead of PASS or FAIL.
 package main
 
 import (
@@ -22,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -44,9 +50,17 @@ type options struct {
 	startRuns int
 	verbose   bool
 	keep      bool
+	out       string // pictures and counters of the multi-process lines
+	timeout   time.Duration
+	render    string // draw the pictures of this directory's .json again, run nothing
 	tmp       string
-	yes       bool // the binary has --yes (confirmation without a terminal)
+	help      string // the binary's `run --help`
+	version   string // the first line of the binary's `version`
+	yes       bool   // the binary has --yes (confirmation without a terminal)
 }
+
+// lineCount is the number of the last line.
+const lineCount = 11
 
 func main() {
 	o, err := parseFlags(os.Args[1:])
@@ -57,8 +71,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
+	if o.render != "" {
+		if err := renderDir(o.render); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(2)
+		}
+		return
+	}
 	ctx, stop := signalContext()
 	defer stop()
+	ctx, cancel := context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("bench: -timeout %s reached", o.timeout))
+	defer cancel()
 	failed, err := run(ctx, o, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -72,10 +95,10 @@ func main() {
 func parseFlags(args []string) (*options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	o := &options{}
-	only := fs.String("only", "", "comma-separated line numbers to run (default all: 1-7)")
+	only := fs.String("only", "", fmt.Sprintf("comma-separated line numbers to run (default all: 1-%d)", lineCount))
 	fs.StringVar(&o.bin, "bin", "", "cognito-resend binary (default: go build into a temp dir)")
 	fs.BoolVar(&o.quick, "quick", false, "smoke run: -scale 0.2, 20k-row overhead, 100k-row memory, 3 start-up runs")
-	fs.Float64Var(&o.scale, "scale", 1, "multiplies the durations of lines 1-4 (1 = 60 s / 40 s / 40 s / 60 s)")
+	fs.Float64Var(&o.scale, "scale", 1, "multiplies the durations of lines 1-4 and 8-11 (1 = 60 s / 40 s / 40 s / 60 s; 60 s each for 8-11)")
 	fs.Float64Var(&o.q, "q", 20, "simulated quota Q (requests/s)")
 	fs.IntVar(&o.workers, "workers", 8, "--workers for every run, and the naive baseline's pool size")
 	fs.IntVar(&o.overheadN, "overhead-rows", 100_000, "users for line 5")
@@ -84,6 +107,9 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.startRuns, "startup-runs", 5, "runs for line 7 (median is judged)")
 	fs.BoolVar(&o.verbose, "v", false, "print the children's stderr")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (CSVs, reports)")
+	fs.StringVar(&o.out, "out", "bench-out", "directory for the pictures (SVG) and counters (JSON) of the multi-process lines; empty: none")
+	fs.DurationVar(&o.timeout, "timeout", 40*time.Minute, "bound on the whole run")
+	fs.StringVar(&o.render, "render", "", "draw the SVGs of a directory's .json files (written by -out) again and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -103,8 +129,8 @@ func parseFlags(args []string) (*options, error) {
 			o.startRuns = 3
 		}
 	}
-	if o.scale <= 0 || o.q <= 0 || o.workers < 1 {
-		return nil, errors.New("-scale, -q and -workers must be positive")
+	if o.scale <= 0 || o.q <= 0 || o.workers < 1 || o.timeout <= 0 {
+		return nil, errors.New("-scale, -q, -workers and -timeout must be positive")
 	}
 	o.only = map[int]bool{}
 	for _, f := range strings.Split(*only, ",") {
@@ -112,8 +138,8 @@ func parseFlags(args []string) (*options, error) {
 			continue
 		}
 		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 || n > 7 {
-			return nil, fmt.Errorf("-only: %q is not a line number 1-7", f)
+		if err != nil || n < 1 || n > lineCount {
+			return nil, fmt.Errorf("-only: %q is not a line number 1-%d", f, lineCount)
 		}
 		o.only[n] = true
 	}
@@ -155,7 +181,16 @@ func run(ctx context.Context, o *options, out io.Writer) (failed bool, err error
 		return false, err
 	}
 	help, _ := exec.CommandContext(ctx, o.bin, "run", "--help").CombinedOutput()
-	o.yes = strings.Contains(string(help), "--yes")
+	o.help = string(help)
+	o.yes = hasFlag(o.help, "yes")
+	if v, err := exec.CommandContext(ctx, o.bin, "version").Output(); err == nil {
+		o.version, _, _ = strings.Cut(strings.TrimSpace(string(v)), "\n")
+	}
+	if o.out != "" {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			return false, err
+		}
+	}
 
 	lines := []struct {
 		n  int
@@ -168,7 +203,12 @@ func run(ctx context.Context, o *options, out io.Writer) (failed bool, err error
 		{5, lineOverhead},
 		{6, lineMemory},
 		{7, lineStartup},
+		{8, lineSixteen},
+		{9, lineSixtyFour},
+		{10, lineLive},
+		{11, lineCoordinated},
 	}
+	load0 := loadAvg()
 	var rows []row
 	for _, l := range lines {
 		if len(o.only) > 0 && !o.only[l.n] {
@@ -185,7 +225,8 @@ func run(ctx context.Context, o *options, out io.Writer) (failed bool, err error
 		rows = append(rows, rs...)
 	}
 	fmt.Fprintln(out)
-	fmt.Fprintf(out, "cognito-resend benchmarks — %s; Q = %g req/s; %d workers; scale %g\n\n", machine(), o.q, o.workers, o.scale)
+	fmt.Fprintf(out, "cognito-resend benchmarks — %s; Q = %g req/s; %d workers; scale %g; load average %s at start, %s at end\n\n",
+		machine(), o.q, o.workers, o.scale, load0, loadAvg())
 	printTable(out, rows)
 	for _, r := range rows {
 		if r.result == "FAIL" || r.result == "ERROR" {
@@ -193,6 +234,21 @@ func run(ctx context.Context, o *options, out io.Writer) (failed bool, err error
 		}
 	}
 	return failed, nil
+}
+
+// hasFlag reports whether a urfave/cli help text lists --name (alone or among aliases).
+func hasFlag(help, name string) bool {
+	re := regexp.MustCompile(`(?m)^\s*(?:-{1,2}[\w-]+,\s*)*--` + regexp.QuoteMeta(name) + `(?:[\s=,]|$)`)
+	return re.MatchString(help)
+}
+
+// loadAvg is the 1-minute load average (other engineers' runs share the machine).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 func printTable(w io.Writer, rows []row) {
@@ -320,6 +376,16 @@ type runArgs struct {
 	adaptive bool
 	workers  int
 	extra    []string
+	env      []string // added to the clean environment
+}
+
+// startChildren starts one child as a slice, for timedRun.
+func startChildren(o *options, simURL, name string, a runArgs) ([]*child, error) {
+	c, err := startChild(o, simURL, name, a)
+	if err != nil {
+		return nil, err
+	}
+	return []*child{c}, nil
 }
 
 func startChild(o *options, simURL, name string, a runArgs) (*child, error) {
@@ -346,7 +412,10 @@ func startChild(o *options, simURL, name string, a runArgs) (*child, error) {
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE=" + filepath.Join(home, "none"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "none"),
+		// The simulator counts each child apart by the app id in its User-Agent.
+		"AWS_SDK_UA_APP_ID=" + name,
 	}
+	cmd.Env = append(cmd.Env, a.env...)
 	if v := os.Getenv("GOMAXPROCS"); v != "" {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+v)
 	}
@@ -488,17 +557,17 @@ func lineAtQuota(ctx context.Context, o *options) []row {
 	const n, name = "1", "--rate Q, adaptive (default)"
 	dur := scaled(o, 60*time.Second)
 	target := "util ≥ 0.97, throttled ≤ 1 % of all calls"
-	w, sum, err := timedRun(ctx, o, "line1", dur, func(url string) ([]*child, error) {
+	res, err := timedRun(ctx, o, "line1", dur, func(url string) ([]*child, error) {
 		csv, err := writeCSV(o, "line1.csv", "l1-user-", 1, int(o.q*dur.Seconds()*1.5)+100)
 		if err != nil {
 			return nil, err
 		}
-		c, err := startChild(o, url, "line1", runArgs{csv: csv, rate: o.q, adaptive: true, workers: o.workers})
-		return []*child{c}, err
-	}, time.Second, nil)
+		return startChildren(o, url, "line1", runArgs{csv: csv, rate: o.q, adaptive: true, workers: o.workers})
+	}, time.Second)
 	if err != nil {
 		return errRow(n, name, target, err)
 	}
+	w, sum := res.w, res.limiters()
 	ok := w.util(o.q) >= 0.97 && w.runRatio() <= 0.01
 	return []row{{n, fmt.Sprintf("%s (%s, sim Q=%g B=%d, 100±20 ms)", name, dur, o.q, int(o.q)), target,
 		fmt.Sprintf("util %.3f (%.2f/s over %d s), throttled %s (%d/%d); %s", w.util(o.q), w.succPerSec, w.seconds,
@@ -511,116 +580,100 @@ func lineAdaptive(ctx context.Context, o *options) []row {
 	const n, name = "2", "--rate 5Q, adaptive"
 	dur, warm := scaled(o, 40*time.Second), scaled(o, 10*time.Second)
 	target := fmt.Sprintf("after %s: util ≥ 0.90, throttled ≤ 5 %%", warm)
-	w, sum, err := timedRun(ctx, o, "line2", dur, func(url string) ([]*child, error) {
+	res, err := timedRun(ctx, o, "line2", dur, func(url string) ([]*child, error) {
 		csv, err := writeCSV(o, "line2.csv", "l2-user-", 1, int(o.q*dur.Seconds()*2)+100)
 		if err != nil {
 			return nil, err
 		}
-		c, err := startChild(o, url, "line2", runArgs{csv: csv, rate: 5 * o.q, adaptive: true, workers: o.workers})
-		return []*child{c}, err
-	}, warm, nil)
+		return startChildren(o, url, "line2", runArgs{csv: csv, rate: 5 * o.q, adaptive: true, workers: o.workers})
+	}, warm)
 	if err != nil {
 		return errRow(n, name, target, err)
 	}
+	w, sum := res.w, res.limiters()
+	base := before11[n]
 	ok := w.util(o.q) >= 0.90 && w.thrRatio() <= 0.05
-	return []row{{n, fmt.Sprintf("%s (%s, rate %g)", name, dur, 5*o.q), target,
-		fmt.Sprintf("util %.3f, throttled %s over %d s (whole run %s); %s", w.util(o.q), pct(w.thrRatio()), w.seconds,
-			pct(w.runRatio()), sum), passIf(ok)}}
+	return []row{{n, fmt.Sprintf("%s (%s, rate %g)", name, dur, 5*o.q), target + "; " + base.target(),
+		fmt.Sprintf("util %.3f, throttled %s over %d s (whole run %s); %s; %s", w.util(o.q), pct(w.thrRatio()), w.seconds,
+			pct(w.runRatio()), sum, base.verdict(w, o.q)), passIf(ok && base.noWorse(w, o.q))}}
 }
 
-// ---- line 3: four processes, each --rate Q, one simulator ----
+// runResult is what timedRun saw.
+type runResult struct {
+	w     window
+	snap  quotasim.Stats // at the deadline, before the children were stopped
+	final quotasim.Stats // after they exited
+	cs    []*child
+}
 
-func lineFourProcesses(ctx context.Context, o *options) []row {
-	const n, name = "3", "4 processes × --rate Q, adaptive"
-	dur, warm := scaled(o, 40*time.Second), scaled(o, 10*time.Second)
-	target := fmt.Sprintf("after %s: util ≥ 0.90, throttled ≤ 5 %%; no user sent twice", warm)
-	per := int(o.q*dur.Seconds()*1.2) + 100
-	var twice, users int
-	w, sum, err := timedRun(ctx, o, "line3", dur, func(url string) ([]*child, error) {
-		var cs []*child
-		for p := range 4 {
-			// Disjoint slices of one user list.
-			csv, err := writeCSV(o, fmt.Sprintf("line3-%d.csv", p), "l3-user-", 1+p*per, per)
-			if err != nil {
-				return cs, err
-			}
-			c, err := startChild(o, url, fmt.Sprintf("line3-p%d", p), runArgs{csv: csv, rate: o.q, adaptive: true, workers: o.workers})
-			if err != nil {
-				return cs, err
-			}
-			cs = append(cs, c)
+// limiters lists the children's limiter rates at exit (a spread when there are many).
+func (r runResult) limiters() string {
+	var rates []string
+	for _, c := range r.cs {
+		if s := c.summary(); s != "" {
+			rates = append(rates, rateNow(s))
 		}
-		return cs, nil
-	}, warm, func(final quotasim.Stats) {
-		for _, u := range final.PerUser {
-			if u.Successes > 0 {
-				users++
-			}
-			if u.Successes > 1 {
-				twice++
-			}
-		}
-	})
-	if err != nil {
-		return errRow(n, name, target, err)
 	}
-	ok := w.util(o.q) >= 0.90 && w.thrRatio() <= 0.05 && twice == 0
-	return []row{{n, fmt.Sprintf("%s (%s)", name, dur), target,
-		fmt.Sprintf("util %.3f, throttled %s over %d s (whole run %s); %d users sent, %d sent twice; %s",
-			w.util(o.q), pct(w.thrRatio()), w.seconds, pct(w.runRatio()), users, twice, sum), passIf(ok)}}
+	if len(rates) <= 4 {
+		return "limiter at exit: " + strings.Join(rates, ", ")
+	}
+	var v []float64
+	for _, s := range rates {
+		if f, err := strconv.ParseFloat(strings.TrimSuffix(s, "/s"), 64); err == nil {
+			v = append(v, f)
+		}
+	}
+	if len(v) == 0 {
+		return "limiter at exit: ?"
+	}
+	slices.Sort(v)
+	return fmt.Sprintf("limiters at exit %.1f / %.1f / %.1f/s (min / median / max of %d)", v[0], v[len(v)/2], v[len(v)-1], len(v))
 }
 
 // timedRun starts a simulator with the lines-1-4 config, starts children, lets them run
 // for dur, snapshots the simulator, stops them (SIGINT) and judges the snapshot.
 func timedRun(ctx context.Context, o *options, label string, dur time.Duration,
-	start func(url string) ([]*child, error), warm time.Duration, final func(quotasim.Stats),
-) (window, string, error) {
+	start func(url string) ([]*child, error), warm time.Duration,
+) (runResult, error) {
 	simCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	srv, err := startSim(simCtx, quotaSim(o))
 	if err != nil {
-		return window{}, "", err
+		return runResult{}, err
 	}
 	defer srv.Close()
 	logf("%s: %s against %s", label, dur, srv.URL)
 	cs, err := start(srv.URL)
-	stopAll := func() error {
-		var errs []error
-		for _, c := range cs {
-			_ = c.cmd.Process.Signal(os.Interrupt)
-		}
-		for _, c := range cs {
-			errs = append(errs, c.stop())
-		}
-		return errors.Join(errs...)
-	}
 	if err != nil {
-		_ = stopAll()
-		return window{}, "", err
+		_ = stopAll(cs)
+		return runResult{}, err
 	}
 	sleepErr := sleepCtx(ctx, dur)
 	snap := srv.Sim.Stats()
-	stopErr := stopAll()
+	stopErr := stopAll(cs)
 	if sleepErr != nil {
-		return window{}, "", sleepErr
+		return runResult{}, sleepErr
 	}
 	if stopErr != nil {
-		return window{}, "", stopErr
+		return runResult{}, stopErr
 	}
 	w, ok := measure(snap, warm)
 	if !ok {
-		return window{}, "", fmt.Errorf("no complete second after the warm-up (calls %d)", snap.Calls)
+		return runResult{}, fmt.Errorf("no complete second after the warm-up (calls %d)", snap.Calls)
 	}
-	if final != nil {
-		final(srv.Sim.Stats())
-	}
-	var sums []string
+	return runResult{w: w, snap: snap, final: srv.Sim.Stats(), cs: cs}, nil
+}
+
+// stopAll sends SIGINT to every child at once, then waits for each.
+func stopAll(cs []*child) error {
+	var errs []error
 	for _, c := range cs {
-		if s := c.summary(); s != "" {
-			sums = append(sums, rateNow(s))
-		}
+		_ = c.cmd.Process.Signal(os.Interrupt)
 	}
-	return w, "limiter at exit: " + strings.Join(sums, ", "), nil
+	for _, c := range cs {
+		errs = append(errs, c.stop())
+	}
+	return errors.Join(errs...)
 }
 
 // rateNow extracts "rate now X/s" from a summary line.

@@ -30,7 +30,7 @@ func lineNaive(ctx context.Context, o *options) []row {
 	target := "reference (beside line 1)"
 	var sent, gaveUp atomic.Int64
 	var sentAt, gaveUpAt atomic.Int64 // at the deadline
-	w, _, err := timedRun(ctx, o, "line4", dur, func(url string) ([]*child, error) {
+	res, err := timedRun(ctx, o, "line4", dur, func(url string) ([]*child, error) {
 		client := cip.New(cip.Options{
 			Region:       "us-east-1",
 			BaseEndpoint: aws.String(url),
@@ -63,10 +63,11 @@ func lineNaive(ctx context.Context, o *options) []row {
 		// at the same deadline. Its leftovers are waited for in the background.
 		go func() { wg.Wait(); cancel() }()
 		return nil, nil
-	}, time.Second, nil)
+	}, time.Second)
 	if err != nil {
 		return errRow(n, name, target, err)
 	}
+	w := res.w
 	return []row{{n, fmt.Sprintf("%s (%s, %d goroutines, same sim as line 1)", name, dur, o.workers), target,
 		fmt.Sprintf("util %.3f, throttled %s (%d/%d calls); users sent %d, given up by the SDK %d",
 			w.util(o.q), pct(w.runRatio()), w.throttled, w.calls, sentAt.Load(), gaveUpAt.Load()), "INFO"}}

@@ -6,6 +6,12 @@
 //
 //	quotasim --upstream http://127.0.0.1:9229 --rate 30 --burst 30 \
 //	    --inject alice=LimitExceededException:Attempt limit exceeded:2
+//
+// With --live-rate it also runs a live-traffic client against itself: Poisson
+// arrivals at that mean rate, sharing the bucket, counted as client "live" in
+// /__sim/stats (per_client), bounded by --live-duration and --live-max-calls.
+//
+//	quotasim --rate 20 --burst 20 --latency 100ms --jitter 20ms --live-rate 5
 package main
 
 import (
@@ -40,9 +46,16 @@ type injectFlags []string
 func (f *injectFlags) String() string     { return strings.Join(*f, ",") }
 func (f *injectFlags) Set(s string) error { *f = append(*f, s); return nil }
 
-// parseArgs turns the command line into a listen address and a Config. The
-// preset is applied first; flags given explicitly override it.
-func parseArgs(args []string, stderr io.Writer) (string, quotasim.Config, error) {
+// settings is the parsed command line.
+type settings struct {
+	addr string
+	cfg  quotasim.Config
+	live *quotasim.LiveConfig // nil without --live-rate; URL set once listening
+}
+
+// parseArgs turns the command line into settings. The preset is applied first;
+// flags given explicitly override it.
+func parseArgs(args []string, stderr io.Writer) (settings, error) {
 	fs := flag.NewFlagSet("quotasim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -61,18 +74,23 @@ func parseArgs(args []string, stderr io.Writer) (string, quotasim.Config, error)
 		injectAll  = fs.String("inject-all", "", "error for every call: Type:Message[:times]")
 		seed       = fs.Int64("seed", 0, "RNG seed for faults and jitter (0 = time based)")
 		limitAll   = fs.Bool("limit-all-targets", false, "limit, fault and count every X-Amz-Target, not only ResendConfirmationCode")
+		liveRate   = fs.Float64("live-rate", 0, "run a live-traffic client at this mean rate, req/s, Poisson arrivals (0 = none)")
+		liveSeed   = fs.Int64("live-seed", quotasim.LiveDefaultSeed, "seed of the live client's arrival times")
+		liveClient = fs.String("live-client", quotasim.LiveClient, "the live client's name in per_client (its SDK app id)")
+		liveDur    = fs.Duration("live-duration", 10*time.Minute, "the live client stops after this long")
+		liveMax    = fs.Int64("live-max-calls", 0, "the live client stops after this many calls (default 2 × rate × duration + 100)")
 		injects    injectFlags
 	)
 	fs.Var(&injects, "inject", "per-user error user=Type:Message[:times] (repeatable)")
 	if err := fs.Parse(args); err != nil {
-		return "", quotasim.Config{}, err
+		return settings{}, err
 	}
 	if fs.NArg() > 0 {
-		return "", quotasim.Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+		return settings{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	cfg, err := quotasim.Preset(*presetN)
 	if err != nil {
-		return "", quotasim.Config{}, err
+		return settings{}, err
 	}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
@@ -105,7 +123,7 @@ func parseArgs(args []string, stderr io.Writer) (string, quotasim.Config, error)
 	for _, s := range injects {
 		user, e, err := quotasim.ParseUserInjection(s)
 		if err != nil {
-			return "", quotasim.Config{}, err
+			return settings{}, err
 		}
 		if cfg.Inject == nil {
 			cfg.Inject = map[string]quotasim.InjectedError{}
@@ -115,22 +133,30 @@ func parseArgs(args []string, stderr io.Writer) (string, quotasim.Config, error)
 	if *injectAll != "" {
 		e, err := quotasim.ParseInjectedError(*injectAll)
 		if err != nil {
-			return "", quotasim.Config{}, fmt.Errorf("inject-all: %w", err)
+			return settings{}, fmt.Errorf("inject-all: %w", err)
 		}
 		cfg.InjectAll = &e
 	}
 	if err := quotasim.CheckLoopback(*listen); err != nil {
-		return "", quotasim.Config{}, err
+		return settings{}, err
 	}
-	return *listen, cfg, cfg.Validate()
+	st := settings{addr: *listen, cfg: cfg}
+	if *liveRate != 0 {
+		if *liveRate < 0 || *liveDur <= 0 || *liveMax < 0 {
+			return settings{}, errors.New("--live-rate, --live-duration and --live-max-calls must be positive")
+		}
+		st.live = &quotasim.LiveConfig{Rate: *liveRate, Seed: *liveSeed, Client: *liveClient, Duration: *liveDur, MaxCalls: *liveMax}
+	}
+	return st, cfg.Validate()
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	addr, cfg, err := parseArgs(args, stderr)
+	set, err := parseArgs(args, stderr)
 	if err != nil {
 		return err
 	}
-	srv, err := quotasim.StartAddr(ctx, addr, cfg)
+	cfg := set.cfg
+	srv, err := quotasim.StartAddr(ctx, set.addr, cfg)
 	if err != nil {
 		return err
 	}
@@ -143,10 +169,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mode = "proxy to " + cfg.Upstream
 	}
 	fmt.Fprintf(stderr, "quotasim: %s, rate %g/s burst %d, stats at %s/__sim/stats\n", mode, cfg.Rate, cfg.Burst, srv.URL)
+	var live *quotasim.Live
+	if set.live != nil {
+		set.live.URL = srv.URL
+		if live, err = quotasim.StartLive(ctx, *set.live); err != nil {
+			_ = srv.Close()
+			return err
+		}
+		fmt.Fprintf(stderr, "quotasim: live client %q: %g calls/s (Poisson, seed %d) for %s\n",
+			set.live.Client, set.live.Rate, set.live.Seed, set.live.Duration)
+	}
 
 	select {
 	case <-ctx.Done():
 	case <-srv.Done():
+	}
+	if live != nil {
+		ls := live.Stop()
+		fmt.Fprintf(stderr, "quotasim: live client: calls=%d successes=%d throttled=%d (%.2f %%) errors=%d dropped=%d\n",
+			ls.Calls, ls.Successes, ls.Throttled, 100*ls.ThrottledShare(), ls.Errors, ls.Dropped)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

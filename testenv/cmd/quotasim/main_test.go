@@ -15,7 +15,7 @@ import (
 
 func TestParseArgs(t *testing.T) {
 	t.Parallel()
-	addr, cfg, err := parseArgs([]string{
+	set, err := parseArgs([]string{
 		"--preset", "flaky", "--rate", "7", "--p5xx", "0", "--latency", "5ms",
 		"--inject", "alice=LimitExceededException:Attempt limit exceeded:2",
 		"--inject", "bob=UserNotFoundException:gone",
@@ -23,7 +23,9 @@ func TestParseArgs(t *testing.T) {
 		"--seed", "9", "--limit-all-targets", "--upstream", "http://127.0.0.1:9229",
 	}, io.Discard)
 	require.NoError(t, err)
-	require.Equal(t, "127.0.0.1:0", addr)
+	cfg := set.cfg
+	require.Equal(t, "127.0.0.1:0", set.addr)
+	require.Nil(t, set.live, "no live client without --live-rate")
 	require.Equal(t, 7.0, cfg.Rate)
 	require.Equal(t, 50, cfg.Burst, "from the preset")
 	require.Equal(t, 0.0, cfg.P5xx, "explicit flag overrides the preset")
@@ -43,8 +45,10 @@ func TestParseArgs(t *testing.T) {
 		{"--inject", "nouser"},
 		{"--p5xx", "2"},
 		{"extra"},
+		{"--live-rate", "-1"},
+		{"--live-rate", "5", "--live-duration", "0s"},
 	} {
-		_, _, err := parseArgs(bad, io.Discard)
+		_, err := parseArgs(bad, io.Discard)
 		require.Error(t, err, "%q", bad)
 	}
 }
@@ -71,4 +75,43 @@ func TestRunPrintsURLAndStops(t *testing.T) {
 
 	cancel()
 	require.NoError(t, <-done)
+}
+
+func TestParseLiveArgs(t *testing.T) {
+	t.Parallel()
+	set, err := parseArgs([]string{"--rate", "20", "--live-rate", "5", "--live-seed", "3", "--live-duration", "1m", "--live-max-calls", "400"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, &quotasim.LiveConfig{Rate: 5, Seed: 3, Client: quotasim.LiveClient, Duration: time.Minute, MaxCalls: 400}, set.live)
+}
+
+// The live client runs against the server itself and shows up as its own client.
+func TestRunWithLiveClient(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr strings.Builder
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--live-rate", "1000", "--live-max-calls", "10", "--live-duration", "1m"}, pw, &stderr)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	require.NoError(t, err)
+	url := strings.TrimSpace(strings.TrimPrefix(line, "listening "))
+	// Read the counters until the ten calls are in (bounded: the calls take
+	// milliseconds; the loop gives up after 10 s; each read is a round trip).
+	var st quotasim.Stats
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		st, err = quotasim.FetchStats(ctx, url)
+		require.NoError(t, err)
+		if st.PerClient[quotasim.LiveClient].Successes == 10 {
+			break
+		}
+	}
+	require.EqualValues(t, 10, st.PerClient[quotasim.LiveClient].Calls)
+	require.EqualValues(t, 10, st.PerClient[quotasim.LiveClient].Successes)
+	cancel()
+	require.NoError(t, <-done)
+	require.Contains(t, stderr.String(), "live client: calls=10 successes=10 throttled=0")
 }
