@@ -61,6 +61,7 @@ func parseArgs(args []string, stderr io.Writer) (string, quotasim.Config, error)
 		injectAll  = fs.String("inject-all", "", "error for every call: Type:Message[:times]")
 		seed       = fs.Int64("seed", 0, "RNG seed for faults and jitter (0 = time based)")
 		limitAll   = fs.Bool("limit-all-targets", false, "limit, fault and count every X-Amz-Target, not only ResendConfirmationCode")
+		targets    = fs.String("targets", "", "comma-separated operations to limit, fault and count instead of ResendConfirmationCode (e.g. AdminGetUser,ResendConfirmationCode)")
 		injects    injectFlags
 	)
 	fs.Var(&injects, "inject", "per-user error user=Type:Message[:times] (repeatable)")
@@ -100,6 +101,13 @@ func parseArgs(args []string, stderr io.Writer) (string, quotasim.Config, error)
 			cfg.Seed = *seed
 		case "limit-all-targets":
 			cfg.LimitAllTargets = *limitAll
+		case "targets":
+			cfg.Targets = nil
+			for _, t := range strings.Split(*targets, ",") {
+				if t = strings.TrimSpace(t); t != "" {
+					cfg.Targets = append(cfg.Targets, t)
+				}
+			}
 		}
 	})
 	for _, s := range injects {
