@@ -286,3 +286,35 @@ func TestUsernameCaseRule(t *testing.T) {
 			"line 1 (alice) has its row; Alice is another user in a case-sensitive pool")
 	})
 }
+
+// Queue mode: a checked-out user's message is deleted with its row (the statuses are
+// final, not redelivered); only the real unconfirmed user gets a resend.
+func TestQueueVerifyUsers(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	p := verifyPool(t)
+	fq := emu.SQS(t)
+	c := emu.NewSQSClient(fq.Endpoint)
+	sim := quotasim.StartT(t, quotasim.Config{Upstream: cognitoURL})
+	url, dlq := queueWithDLQ(t, c, "verify", 5)
+	dir := t.TempDir()
+	env := sqsEnv(sim.URL, fq.Endpoint, p.ClientID)
+	res := runBin(t, dir, env, verifyCSV, "enqueue", "--csv", "-", "--sqs-queue-url", url)
+	require.Equal(t, 0, res.code, res.stderr)
+
+	res = runBin(t, dir, env, "", "run", "--sqs-queue-url", url, "--report", "r.csv", "--exit-when-empty",
+		"--empty-polls", "1", "--wait-time-seconds", "1", "--verify-users", "--user-pool-id", p.ID)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, map[string]string{
+		"una":   "sent/",
+		"con":   "already_confirmed/CONFIRMED",
+		"dis":   "disabled/UserDisabled",
+		"adm":   "not_eligible/FORCE_CHANGE_PASSWORD",
+		"ghost": "user_not_found/UserNotFoundException",
+	}, statusOf(t, filepath.Join(dir, "r.csv")))
+	require.Equal(t, []string{"una"}, sim.Sim.Stats().SortedUsers())
+	for _, q := range []string{url, dlq} {
+		vis, inv := queueCounts(t, c, q)
+		require.Zero(t, vis+inv, "%s: every message deleted with its row, none in the DLQ", q)
+	}
+}

@@ -158,7 +158,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	desc := append(s.desc, "report", c.reportPath, "rate", cfg.Rate, "workers", cfg.Workers,
 		"username_case", c.rule.String())
 	if c.checksUsers() {
-		desc = append(desc, "verify_users", true, "verify_rate", cfg.VerifyRate)
+		desc = append(desc, "verify_users", true, "verify_rate", cfg.VerifyRate, "verify_user_pool_id", cfg.UserPoolID)
 	}
 	if size := cfg.ReportRotateSize(); size > 0 {
 		desc = append(desc, "report_max_size", config.ByteSize(size).String(), "report_keep", cfg.ReportKeep)
