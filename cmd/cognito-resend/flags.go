@@ -56,8 +56,8 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Category: groupCognito, Name: "region", DefaultText: "the standard AWS chain", Usage: "AWS region of the user pool", Sources: env("region")},
 		&cli.StringSliceFlag{Category: groupCognito, Name: "metadata", Usage: "KEY=VALUE ClientMetadata for every call (repeatable)", Sources: env("metadata")},
 		&cli.StringFlag{Category: groupCognito, Name: "analytics-endpoint-id", Usage: "Amazon Pinpoint endpoint id for AnalyticsMetadata", Sources: env("analytics-endpoint-id")},
-		&cli.BoolFlag{Category: groupCognito, Name: "verify-users", Usage: "before each resend, check the user with AdminGetUser (needs --user-pool-id and IAM cognito-idp:AdminGetUser): unknown, confirmed, disabled and admin-created users get their row and no resend; without it, PreventUserExistenceErrors can make `sent` rows for users who got nothing", Sources: env("verify-users")},
-		&cli.BoolFlag{Category: groupCognito, Name: "case-sensitive-usernames", Usage: "compare usernames case-sensitively (pools created with UsernameConfiguration.CaseSensitive=true); the pool's own setting wins when DescribeUserPool can read it (default: case-insensitive)", Sources: env("case-sensitive-usernames")},
+		&cli.BoolFlag{Category: groupCognito, Name: "verify-users", Usage: "before each resend, check the user with AdminGetUser (needs --user-pool-id and IAM cognito-idp:AdminGetUser): unknown, confirmed, disabled and admin-created users get their row and no resend; without it, PreventUserExistenceErrors can report users who got nothing as sent", Sources: env("verify-users")},
+		&cli.BoolFlag{Category: groupCognito, Name: "case-sensitive-usernames", Usage: "compare usernames case-sensitively (pools created with UsernameConfiguration.CaseSensitive=true); the pool's own setting wins when DescribeUserPool can read it; without either, usernames compare case-insensitively", Sources: env("case-sensitive-usernames")},
 
 		// Safety
 		&cli.BoolFlag{Category: groupSafety, Name: "dry-run", Usage: "read and validate the source, print what would be sent and the ETA; make no resend call", Sources: env("dry-run")},
