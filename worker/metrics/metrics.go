@@ -89,15 +89,19 @@ func (m *Metrics) ObserveAttempt(o cognito.Outcome, latency time.Duration) {
 	if m == nil {
 		return
 	}
-	code := o.Code
-	if o.Class == job.ClassNone {
-		code = ""
-	}
-	m.calls.WithLabelValues(o.Class.String(), code).Inc()
+	m.calls.WithLabelValues(callLabels(o)...).Inc()
 	if o.Throttle {
 		m.throttles.Inc()
 	}
 	m.latency.Observe(latency.Seconds())
+}
+
+// callLabels are the class and code labels of one call's outcome ("" code = success).
+func callLabels(o cognito.Outcome) []string {
+	if o.Class == job.ClassNone {
+		return []string{o.Class.String(), ""}
+	}
+	return []string{o.Class.String(), o.Code}
 }
 
 // ObserveVerify counts one AdminGetUser call of --verify-users (Verifier.OnAttempt).
@@ -105,11 +109,7 @@ func (m *Metrics) ObserveVerify(o cognito.Outcome, latency time.Duration) {
 	if m == nil {
 		return
 	}
-	code := o.Code
-	if o.Class == job.ClassNone {
-		code = ""
-	}
-	m.verify.WithLabelValues(o.Class.String(), code).Inc()
+	m.verify.WithLabelValues(callLabels(o)...).Inc()
 	m.verifyLat.Observe(latency.Seconds())
 }
 
