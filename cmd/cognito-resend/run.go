@@ -117,7 +117,7 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 		sum.Rows, strings.Join(parts, " "), elapsed.Round(time.Millisecond), sum.Attempts,
 		float64(sum.Attempts)/secs, o.Throttles, o.Rate)
 	if o.VerifyCalls > 0 {
-		fmt.Fprintf(w, "summary: %d AdminGetUser calls (--verify-users) checked users before their resend\n", o.VerifyCalls)
+		fmt.Fprintf(w, "summary: %d AdminGetUser calls (--verify-users: each user checked before the resend, and the start-up check)\n", o.VerifyCalls)
 	}
 	if o.UsernameCase != "" {
 		fmt.Fprintf(w, "summary: %s\n", o.UsernameCase)

@@ -97,7 +97,7 @@ func TestVerifyUsersReportsOnlyTheTruth(t *testing.T) {
 	require.Equal(t, []string{"una"}, st.SortedUsers(), "ResendConfirmationCode was called for una only")
 	require.EqualValues(t, 1, st.Calls)
 	// 5 users and the start-up permission check.
-	require.Contains(t, res.stderr, "summary: 6 AdminGetUser calls (--verify-users)")
+	require.Contains(t, res.stderr, "summary: 6 AdminGetUser calls (--verify-users: each user checked before the resend, and the start-up check)")
 	require.Contains(t, res.stderr, `"verify_users":true`)
 }
 
@@ -134,11 +134,25 @@ func TestVerifyUsersUsageErrors(t *testing.T) {
 	}{
 		{[]string{"run", "--csv", "-", "--verify-users"}, "--verify-users: needs --user-pool-id"},
 		{[]string{"run", "--csv", "-", "--verify-users", "--user-pool-id", "us-east-1_x", "--verify-rate", "500"}, "--verify-rate: must be > 0 and <= 120"},
+		{[]string{"run", "--csv", "-", "--user-pool-id", "us-east-1_x", "--created-after", "72h"}, "--created-after"},
 		{[]string{"run", "--csv", "-", "--sqs-queue-url", "http://127.0.0.1:1/0/q"}, "--sqs-queue-url: choose one source"},
 	} {
 		res := runBin(t, t.TempDir(), env, "u\n", tc.args...)
 		require.Equal(t, 2, res.code, res.stderr)
 		require.Contains(t, res.stderr, tc.want)
+	}
+	// A pool that does not exist: found by DescribeUserPool before anything is sent.
+	env = append(append(baseEnv(cognitoURL), dummyCreds...), "COGNITO_CLIENT_ID=c")
+	for _, args := range [][]string{
+		{"run", "--csv", "-", "--report", "r.csv", "--user-pool-id", "us-east-1_nope"},
+		{"run", "--csv", "-", "--report", "r.csv", "--user-pool-id", "us-east-1_nope", "--verify-users"},
+	} {
+		dir := t.TempDir()
+		res := runBin(t, dir, env, "u\n", args...)
+		require.Equal(t, 2, res.code, res.stderr)
+		require.Contains(t, res.stderr, "--user-pool-id: user pool us-east-1_nope not found (check --user-pool-id and --region)")
+		_, err := os.Stat(filepath.Join(dir, "r.csv"))
+		require.ErrorIs(t, err, os.ErrNotExist)
 	}
 }
 
