@@ -57,11 +57,3 @@ func (c *Campaign) Pace() float64 {
 	}
 	return c.cfg.Rate
 }
-
-// UsernameCase is the case rule in force and why (after Prepare, Census or Run).
-func (c *Campaign) UsernameCase() string {
-	if c.rule == nil {
-		return ""
-	}
-	return c.rule.String()
-}
