@@ -19,6 +19,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/records"
 	"github.com/cognito-resend/cognito-resend/worker/source/poolsource"
 	"github.com/cognito-resend/cognito-resend/worker/source/sqssource"
+	"github.com/cognito-resend/cognito-resend/worker/userpool"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -74,12 +75,21 @@ type Config struct {
 	ShutdownTimeout    time.Duration `yaml:"shutdown-timeout"`
 	MetricsAddr        string        `yaml:"metrics-addr"`
 
-	// User-pool source
+	// The user pool. Alone (no --csv or --sqs-queue-url) it is the source: its
+	// UNCONFIRMED users. Beside another source it names the pool that --verify-users
+	// checks. Either way its username case rule is read (DescribeUserPool).
 	UserPoolID    string  `yaml:"user-pool-id"`
 	ListRate      float64 `yaml:"list-rate"`
 	PageSize      int     `yaml:"page-size"`
 	CreatedAfter  string  `yaml:"created-after"`  // RFC 3339, or a duration ago such as 72h
 	CreatedBefore string  `yaml:"created-before"` // same
+
+	// What is true of each user before the resend.
+	VerifyUsers bool    `yaml:"verify-users"` // AdminGetUser before each resend
+	VerifyRate  float64 `yaml:"verify-rate"`  // AdminGetUser calls/s (UserRead quota)
+	// CaseSensitiveUsernames: how usernames compare when the pool's setting can't be
+	// read. nil: not set anywhere (case-insensitive).
+	CaseSensitiveUsernames *bool `yaml:"case-sensitive-usernames,omitempty"`
 
 	// Safety and operator interface
 	DryRun           bool          `yaml:"dry-run"`
@@ -127,9 +137,10 @@ func Default() Config {
 		LogLevel:    "info",
 		LogFormat:   "auto",
 
-		ListRate: poolsource.RateDefault,
-		PageSize: poolsource.PageSizeDefault,
-		Progress: "auto",
+		ListRate:   poolsource.RateDefault,
+		VerifyRate: userpool.VerifyRateDefault,
+		PageSize:   poolsource.PageSizeDefault,
+		Progress:   "auto",
 
 		ProgressInterval: 10 * time.Second,
 
@@ -142,6 +153,12 @@ func Default() Config {
 
 		ReportKeep: records.KeepDefault,
 	}
+}
+
+// PoolSource reports whether the user pool is the source: --user-pool-id without --csv or
+// --sqs-queue-url.
+func (c *Config) PoolSource() bool {
+	return c.UserPoolID != "" && c.CSV == "" && c.SQSQueueURL == ""
 }
 
 // DefaultQueueReportMaxSize is --report-max-size in queue mode when it is not given:
@@ -246,15 +263,19 @@ func (c *Config) Validate() error {
 		return bad("client-id", "must be 1-128 characters without surrounding spaces")
 	case c.CSV == "" && c.SQSQueueURL == "" && c.UserPoolID == "":
 		return bad("csv", "a source is required: --csv FILE (or - for standard input), --user-pool-id ID or --sqs-queue-url URL")
-	case c.SQSQueueURL != "" && (c.CSV != "" || c.UserPoolID != ""):
-		return bad("sqs-queue-url", "choose one source: --csv, --user-pool-id or --sqs-queue-url")
-	case c.UserPoolID != "" && c.CSV != "":
-		return bad("user-pool-id", "choose one source: --csv, --user-pool-id or --sqs-queue-url")
+	case c.SQSQueueURL != "" && c.CSV != "":
+		return bad("sqs-queue-url", "choose one source: --csv, --user-pool-id or --sqs-queue-url "+
+			"(beside --csv or --sqs-queue-url, --user-pool-id names the pool for --verify-users)")
+	case c.VerifyUsers && c.UserPoolID == "":
+		return bad("verify-users", "needs --user-pool-id: the user pool whose users AdminGetUser checks")
+	case !(c.VerifyRate > 0) || c.VerifyRate > userpool.VerifyRateMax:
+		return bad("verify-rate", "must be > 0 and <= %v AdminGetUser calls/s, the account's UserRead quota (got %v)",
+			userpool.VerifyRateMax, c.VerifyRate)
 	case !(c.ListRate > 0) || c.ListRate > 30:
 		return bad("list-rate", "must be > 0 and <= 30 ListUsers calls/s, the account's UserList quota (got %v)", c.ListRate)
 	case c.PageSize < 1 || c.PageSize > 60:
 		return bad("page-size", "must be 1..60 (got %d)", c.PageSize)
-	case (c.CreatedAfter != "" || c.CreatedBefore != "") && c.UserPoolID == "":
+	case (c.CreatedAfter != "" || c.CreatedBefore != "") && !c.PoolSource():
 		return bad("created-after", "--created-after/--created-before filter a --user-pool-id campaign")
 	case c.ProgressInterval < 100*time.Millisecond:
 		return bad("progress-interval", "must be >= 100ms (got %s)", c.ProgressInterval)

@@ -97,6 +97,10 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"retry delay short", func(c *config.Config) { c.RetryDelay = 500 * time.Millisecond }, "retry-delay"},
 		{"limit exceeded delay short", func(c *config.Config) { c.LimitExceededDelay = 30 * time.Minute }, "limit-exceeded-delay"},
 		{"shutdown timeout 0", func(c *config.Config) { c.ShutdownTimeout = 0 }, "shutdown-timeout"},
+		{"verify users without a pool", func(c *config.Config) { c.VerifyUsers = true }, "verify-users"},
+		{"verify rate 0", func(c *config.Config) { c.VerifyRate = 0 }, "verify-rate"},
+		{"verify rate above UserRead", func(c *config.Config) { c.VerifyRate = 121 }, "verify-rate"},
+		{"created-after beside a csv", func(c *config.Config) { c.UserPoolID, c.CreatedAfter = "us-east-1_x", "72h" }, "created-after"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,6 +144,15 @@ func TestValidateAccepts(t *testing.T) {
 		"analytics id":         func(c *config.Config) { c.AnalyticsEndpointID = "ep-1" },
 		"log debug json":       func(c *config.Config) { c.LogLevel, c.LogFormat = "debug", "json" },
 		"log error text":       func(c *config.Config) { c.LogLevel, c.LogFormat = "error", "text" },
+		"csv with the pool":    func(c *config.Config) { c.UserPoolID = "us-east-1_x" },
+		"csv verified":         func(c *config.Config) { c.UserPoolID, c.VerifyUsers = "us-east-1_x", true },
+		"queue verified": func(c *config.Config) {
+			c.CSV, c.SQSQueueURL, c.UserPoolID, c.VerifyUsers = "", "https://sqs.eu-west-1.amazonaws.com/1/q", "us-east-1_x", true
+		},
+		"pool verified":      func(c *config.Config) { c.CSV, c.UserPoolID, c.VerifyUsers = "", "us-east-1_x", true },
+		"verify rate 120":    func(c *config.Config) { c.VerifyRate = 120 },
+		"case sensitive":     func(c *config.Config) { c.CaseSensitiveUsernames = new(true) },
+		"pool created-after": func(c *config.Config) { c.CSV, c.UserPoolID, c.CreatedAfter = "", "us-east-1_x", "72h" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -172,6 +185,20 @@ func TestApply(t *testing.T) {
 		// Untouched keys keep their values.
 		require.Equal(t, 8, c.MaxAttempts)
 		require.Equal(t, "auto", c.LogFormat)
+		require.NoError(t, c.Validate())
+	})
+	t.Run("user checks", func(t *testing.T) {
+		t.Parallel()
+		c := config.Default()
+		require.Nil(t, c.CaseSensitiveUsernames, "not set: the pool's setting or the default decides")
+		require.Equal(t, 10.0, c.VerifyRate)
+		doc := "client-id: abc\ncsv: users.csv\nuser-pool-id: us-east-1_x\nverify-users: true\nverify-rate: 25\ncase-sensitive-usernames: false\n"
+		require.NoError(t, c.Apply([]byte(doc)))
+		require.True(t, c.VerifyUsers)
+		require.Equal(t, 25.0, c.VerifyRate)
+		require.NotNil(t, c.CaseSensitiveUsernames, "an explicit false is set")
+		require.False(t, *c.CaseSensitiveUsernames)
+		require.False(t, c.PoolSource(), "beside --csv the pool is not the source")
 		require.NoError(t, c.Validate())
 	})
 	t.Run("unknown key is named", func(t *testing.T) {

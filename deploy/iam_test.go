@@ -21,11 +21,12 @@ import (
 // workerPkg is the tree where the AWS calls are declared as interfaces, each by the
 // package that makes them: SQS* for queue mode (worker/source/sqssource, the consumer;
 // worker/source/enqueue, the producer), UserPoolAPI for the pool source
-// (worker/source/poolsource). cognito.API (ResendConfirmationCode) is left out on
-// purpose: that call is unauthenticated and no policy may grant it.
+// (worker/source/poolsource), AdminGetUserAPI (--verify-users) and DescribeUserPoolAPI
+// (the username case rule) in worker/userpool. cognito.API (ResendConfirmationCode) is
+// left out on purpose: that call is unauthenticated and no policy may grant it.
 const workerPkg = "../worker"
 
-var interfacePrefixes = []string{"SQS", "UserPoolAPI"}
+var interfacePrefixes = []string{"SQS", "UserPoolAPI", "AdminGetUserAPI", "DescribeUserPoolAPI"}
 
 // iamActionFor maps an SDK method to the IAM action that authorizes it. Batch calls are
 // authorized as their single-message action.
@@ -40,6 +41,8 @@ var iamActionFor = map[string]string{
 	"SendMessage":                  "sqs:SendMessage",
 	"SendMessageBatch":             "sqs:SendMessage",
 	"ListUsers":                    "cognito-idp:ListUsers",
+	"AdminGetUser":                 "cognito-idp:AdminGetUser",
+	"DescribeUserPool":             "cognito-idp:DescribeUserPool",
 }
 
 // codeActions parses the worker packages and returns, per interface, the IAM actions of its
@@ -251,10 +254,14 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	for name := range byIface {
 		if strings.HasPrefix(name, "SQS") {
 			sqsIfaces = append(sqsIfaces, name)
-		} else {
+		} else if name == "UserPoolAPI" {
 			poolIfaces = append(poolIfaces, name)
 		}
 	}
+	require.Equal(t, []string{"cognito-idp:AdminGetUser"}, byIface["AdminGetUserAPI"],
+		"the worker packages declare no AdminGetUserAPI (--verify-users): deploy/iam/policy-verify-users.json can't be checked against the code")
+	require.Equal(t, []string{"cognito-idp:DescribeUserPool"}, byIface["DescribeUserPoolAPI"],
+		"the worker packages declare no DescribeUserPoolAPI (the username case rule)")
 	sort.Strings(sqsIfaces)
 	require.NotEmpty(t, sqsIfaces, "the worker packages declare no interface whose name starts with SQS (e.g. `type SQSAPI interface { ReceiveMessage(...) ... }`): queue mode's SQS calls can't be checked against deploy/iam/policy-queue-worker.json and the CloudFormation role. The deploy kit assumes ReceiveMessage, DeleteMessageBatch, ChangeMessageVisibilityBatch, GetQueueAttributes, SendMessage (DLQ) and SendMessageBatch (producer).")
 	require.NotEmpty(t, poolIfaces, "the worker packages declare no UserPoolAPI interface (ListUsers for --user-pool-id): deploy/iam/policy-pool-source.json can't be checked against the code")
@@ -263,10 +270,11 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	worker := loadJSONPolicy(t, filepath.Join(iamDir, "policy-queue-worker.json"))
 	producer := loadJSONPolicy(t, filepath.Join(iamDir, "policy-producer.json"))
 	pool := loadJSONPolicy(t, filepath.Join(iamDir, "policy-pool-source.json"))
+	verify := loadJSONPolicy(t, filepath.Join(iamDir, "policy-verify-users.json"))
 	keda := loadJSONPolicy(t, filepath.Join(iamDir, "policy-keda-scaler.json"))
 	cfn := cfnPolicies(t)
 
-	var cfnWorker *policy
+	var cfnWorker, cfnVerify *policy
 	var cfnKeda []policy
 	for id, p := range cfn {
 		switch {
@@ -275,29 +283,36 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 		case strings.HasPrefix(id, "QueueWorkerRole/"):
 			require.Nil(t, cfnWorker, "one inline policy on QueueWorkerRole")
 			cfnWorker = &p
+		case id == "QueueWorkerUserPoolPolicy":
+			cfnVerify = &p
 		default:
 			t.Errorf("%s: an identity policy this test does not know; say whose it is", p.Name)
 		}
 	}
 	require.NotNil(t, cfnWorker, "%s: QueueWorkerRole has no inline policy", cfnFile)
+	require.NotNil(t, cfnVerify, "%s: no QueueWorkerUserPoolPolicy (--verify-users in queue mode)", cfnFile)
 
 	union := map[string]bool{}
-	for _, p := range []policy{worker, producer, pool, *cfnWorker} {
+	for _, p := range []policy{worker, producer, pool, verify, *cfnWorker, *cfnVerify} {
 		for a := range p.Actions {
 			union[a] = true
 		}
 	}
 	assert.Equal(t, sortedKeys(code), sortedKeys(union),
-		"IAM actions (policy-queue-worker, policy-producer, policy-pool-source, CloudFormation role) vs the calls the worker packages declare (%v)", byIface)
+		"IAM actions (policy-queue-worker, policy-producer, policy-pool-source, policy-verify-users, CloudFormation role) vs the calls the worker packages declare (%v)", byIface)
 
 	// Each policy on its own.
 	assert.Equal(t, worker.actionSet(), cfnWorker.actionSet(), "CloudFormation's inline policy and iam/policy-queue-worker.json must grant the same actions")
 	assert.Equal(t, []string{"sqs:SendMessage"}, producer.actionSet(), "producer")
-	assert.Equal(t, []string{"cognito-idp:ListUsers"}, pool.actionSet(), "pool source")
+	// The pool source lists (ListUsers) and reads the case rule (DescribeUserPool); a
+	// --verify-users campaign checks each user (AdminGetUser) and reads the case rule.
+	assert.Equal(t, append(byIface["DescribeUserPoolAPI"], byIface["UserPoolAPI"]...), pool.actionSet(), "pool source")
+	assert.Equal(t, append(byIface["AdminGetUserAPI"], byIface["DescribeUserPoolAPI"]...), verify.actionSet(), "verify users")
+	assert.Equal(t, verify.actionSet(), cfnVerify.actionSet(), "CloudFormation's QueueWorkerUserPoolPolicy and iam/policy-verify-users.json must grant the same actions")
 	for _, a := range worker.actionSet() {
 		assert.True(t, strings.HasPrefix(a, "sqs:"), "queue worker: %s", a)
 	}
-	for _, p := range append([]policy{worker, producer, pool, keda, *cfnWorker}, cfnKeda...) {
+	for _, p := range append([]policy{worker, producer, pool, verify, keda, *cfnWorker, *cfnVerify}, cfnKeda...) {
 		for a, res := range p.Actions {
 			assert.NotContains(t, a, "*", "%s: wildcard action %s", p.Name, a)
 			assert.NotEqual(t, "cognito-idp:ResendConfirmationCode", a, "%s: the resend call is unauthenticated; granting it is noise", p.Name)
@@ -318,7 +333,14 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 		assert.Equal(t, want, res, "policy-queue-worker.json: %s", a)
 	}
 	assert.Equal(t, []string{queueARN}, producer.Actions["sqs:SendMessage"], "policy-producer.json")
-	assert.Regexp(t, `^arn:aws:cognito-idp:[A-Z0-9_-]+:[A-Z0-9_]+:userpool/[A-Za-z0-9_-]+$`, strings.Join(pool.Actions["cognito-idp:ListUsers"], ","), "policy-pool-source.json: the one user pool")
+	for _, p := range []policy{pool, verify} {
+		for a, res := range p.Actions {
+			assert.Regexp(t, `^arn:aws:cognito-idp:[A-Z0-9_-]+:[A-Z0-9_]+:userpool/[A-Za-z0-9_-]+$`, strings.Join(res, ","), "%s: %s on the one user pool", p.Name, a)
+		}
+	}
+	for a, res := range cfnVerify.Actions {
+		assert.Equal(t, []string{"!Ref UserPoolArn"}, res, "%s: %s on the one user pool", cfnVerify.Name, a)
+	}
 
 	queue, dlq := cfnQueues(t)
 	for a, res := range cfnWorker.Actions {

@@ -1,26 +1,29 @@
 // Package worker is cognito-resend's engine room. It holds no code: each mechanism has a
 // package of its own below it, and this is their map.
 //
-//	          ┌────────────── campaign: Open → Census → Run (assembly, resume, shutdown) ─────────────┐
-//	          │                                                                                       │
-//	source/csvsource ─┐                                                                               │
-//	source/poolsource ├─► Job ─► admit ─► engine ─► records.Ledger ─► pacing.Limiter ─► cognito ──────┤
-//	source/sqssource ─┘  (job)   valid?    │         (intent, fsync)   (every attempt)    Resender,     │
-//	      ▲                      new user? │                             pacing.Breaker  Classify      │
-//	      │                                ▼                                                          │
-//	      └──── Job.Ack (delete, backoff) ◄── records report writer (group commit, fsync) ◄── Result ─┘
+//	          ┌──────────────────── campaign: Open → Census → Run (assembly, resume, shutdown) ─────────────────────┐
+//	          │                                                                                                     │
+//	source/csvsource ─┐                                                                                             │
+//	source/poolsource ├─► Job ─► admit ─► engine ─► userpool ─► records.Ledger ─► pacing.Limiter ─► cognito ────────┤
+//	source/sqssource ─┘  (job)   valid?    │        Verifier    (intent, fsync)   (every attempt)   Resender,       │
+//	      ▲                      new user? │        can it get                    pacing.Breaker    Classify        │
+//	      │                                ▼        a code?                                                         │
+//	      └──── Job.Ack (delete, backoff) ◄── records report writer (group commit, fsync) ◄── Result ───────────────┘
 //	                                                     │
 //	                                                  metrics (/metrics, /healthz, /readyz)
 //
-// One pipeline for every source: Source → admit (validate, dedupe) → claim (ledger) →
-// limiter → resender (retry) → report → ack at the source. A job is done only when its
-// row is durable; only then is it acked.
+// One pipeline for every source: Source → admit (validate, dedupe) → verify (can the
+// user get a code?) → claim (ledger) → limiter → resender (retry) → report → ack at the
+// source. A job is done only when its row is durable; only then is it acked.
 //
 //	job               Job, Result, Status (Known, Conclusive), ErrorClass, Result.Redeliver, Source
 //	clock             the one clock (github.com/jonboulle/clockwork): timestamps, timers, tickers
 //	admit             the admit rule: username validation, the dedupe key set, Admitter
 //	pacing            the shared Limiter (adaptive), the fault Breaker, Policy: the one backoff
-//	cognito           Resender (ResendConfirmationCode, go-retry), Classify, SecretHash
+//	cognito           Resender (ResendConfirmationCode), Call (the attempt loop under a limiter,
+//	                  go-retry), Classify, SecretHash
+//	userpool          Verifier (--verify-users: AdminGetUser, Judge, its own limiter), the
+//	                  username case rule (DescribeUserPool)
 //	engine            the bounded pool: reader → workers → writer → ack; Summary; soft and hard stop
 //	records           report (CSV/JSONL) writer and line parser, rotation, ledger, resume loader
 //	metrics           Prometheus metrics and the /metrics, /healthz, /readyz server
@@ -31,8 +34,8 @@
 //	campaign          the campaign core: builds the AWS clients, sources, limiter, breaker,
 //	                  resender and records from a config.Config; census; run; outcome
 //
-// Layers: job and clock import nothing of the project; admit, pacing, cognito and metrics
-// build on them; records, the sources and the engine on those; campaign on everything;
+// Layers: job and clock import nothing of the project; admit, pacing, cognito, userpool
+// and metrics build on them; records, the sources and the engine on those; campaign on everything;
 // cmd/cognito-resend on campaign, config and the shared types (job, clock) it renders. Interfaces are declared by their
-// users (engine.Processor, engine.Journal, engine.Report, cognito.Limiter, …).
+// users (engine.Processor, engine.Verifier, engine.Journal, engine.Report, cognito.Limiter, …).
 package worker

@@ -43,7 +43,7 @@ func runFlags() []cli.Flag {
 	return showTrueDefaults([]cli.Flag{
 		// Source
 		&cli.StringFlag{Category: groupSource, Name: "csv", Usage: "CSV of usernames: a header with a username column, or one headerless column; - reads standard input", Sources: env("csv")},
-		&cli.StringFlag{Category: groupSource, Name: "user-pool-id", Usage: "pool mode: resend to the pool's UNCONFIRMED users (needs IAM cognito-idp:ListUsers)", Sources: env("user-pool-id")},
+		&cli.StringFlag{Category: groupSource, Name: "user-pool-id", Usage: "the user pool: alone, the source (its UNCONFIRMED users; needs IAM cognito-idp:ListUsers); beside --csv or --sqs-queue-url, the pool --verify-users checks. Its username case rule is read when IAM allows cognito-idp:DescribeUserPool", Sources: env("user-pool-id")},
 		&cli.StringFlag{Category: groupSource, Name: "sqs-queue-url", Usage: "queue mode: consume usernames from this SQS queue (see Queue mode below)", Sources: env("sqs-queue-url")},
 		&cli.StringFlag{Category: groupSource, Name: "created-after", Usage: "pool mode: only users created at or after this RFC 3339 time, or this long ago (72h)", Sources: env("created-after")},
 		&cli.StringFlag{Category: groupSource, Name: "created-before", Usage: "pool mode: only users created before this RFC 3339 time, or this long ago", Sources: env("created-before")},
@@ -56,6 +56,8 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Category: groupCognito, Name: "region", DefaultText: "the standard AWS chain", Usage: "AWS region of the user pool", Sources: env("region")},
 		&cli.StringSliceFlag{Category: groupCognito, Name: "metadata", Usage: "KEY=VALUE ClientMetadata for every call (repeatable)", Sources: env("metadata")},
 		&cli.StringFlag{Category: groupCognito, Name: "analytics-endpoint-id", Usage: "Amazon Pinpoint endpoint id for AnalyticsMetadata", Sources: env("analytics-endpoint-id")},
+		&cli.BoolFlag{Category: groupCognito, Name: "verify-users", Usage: "before each resend, check the user with AdminGetUser (needs --user-pool-id and IAM cognito-idp:AdminGetUser): unknown, confirmed, disabled and admin-created users get their row and no resend; without it, PreventUserExistenceErrors can report users who got nothing as sent", Sources: env("verify-users")},
+		&cli.BoolFlag{Category: groupCognito, Name: "case-sensitive-usernames", Usage: "compare usernames case-sensitively (pools created with UsernameConfiguration.CaseSensitive=true); the pool's own setting wins when DescribeUserPool can read it; without either, usernames compare case-insensitively", Sources: env("case-sensitive-usernames")},
 
 		// Safety
 		&cli.BoolFlag{Category: groupSafety, Name: "dry-run", Usage: "read and validate the source, print what would be sent and the ETA; make no resend call", Sources: env("dry-run")},
@@ -71,6 +73,7 @@ func runFlags() []cli.Flag {
 		&cli.DurationFlag{Category: groupRate, Name: "backoff-base", Value: d.BackoffBase, Usage: "first retry delay (doubles, with jitter)", Sources: env("backoff-base")},
 		&cli.DurationFlag{Category: groupRate, Name: "backoff-max", Value: d.BackoffMax, Usage: "largest retry delay", Sources: env("backoff-max")},
 		&cli.DurationFlag{Category: groupRate, Name: "call-timeout", Value: d.CallTimeout, Usage: "timeout of one Cognito call", Sources: env("call-timeout")},
+		&cli.FloatFlag{Category: groupRate, Name: "verify-rate", Value: d.VerifyRate, Usage: "--verify-users: AdminGetUser calls per second (its own limiter; UserRead quota, 120/s per account, shared with your application)", Sources: env("verify-rate")},
 
 		// Report & resume
 		&cli.StringFlag{Category: groupReport, Name: "report", DefaultText: "cognito-resend-report-<UTC time>.csv", Usage: "report file, .csv or .jsonl", Sources: env("report")},

@@ -53,6 +53,9 @@ const runExamples = `   # Count a CSV campaign and show its ETA; nothing is sent
    # Continue it after Ctrl-C, a crash or exit 3: rows already in the report are skipped
    cognito-resend run --csv users.csv --client-id "$CLIENT_ID" --report resend.csv --resume
 
+   # Check each user first (AdminGetUser): only real unconfirmed users get a resend
+   cognito-resend run --csv users.csv --user-pool-id "$POOL_ID" --verify-users --client-id "$CLIENT_ID" --report resend.csv
+
    # Every UNCONFIRMED user of a pool created in the last 3 days
    cognito-resend run --user-pool-id "$POOL_ID" --created-after 72h --client-id "$CLIENT_ID" --report pool.csv
 

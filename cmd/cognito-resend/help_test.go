@@ -102,7 +102,7 @@ func TestRunHelpExamples(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"--csv users.csv .*--dry-run", "^cognito-resend run --csv [^ ]+ --client-id [^ ]+ --report [^ ]+$",
-		"--resume", "--user-pool-id", "run --sqs-queue-url", "^cognito-resend enqueue --csv"} {
+		"--resume", "--user-pool-id", "--csv [^ ]+ --user-pool-id [^ ]+ --verify-users", "run --sqs-queue-url", "^cognito-resend enqueue --csv"} {
 		require.True(t, slices.ContainsFunc(cmds, regexp.MustCompile(want).MatchString), "an example matching %q in\n%s", want, strings.Join(cmds, "\n"))
 	}
 

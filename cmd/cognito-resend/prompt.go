@@ -28,6 +28,15 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 	fmt.Fprintf(w, "to send:     %d\n", c.ToSend)
 	fmt.Fprintf(w, "invalid:     %d\n", c.Invalid)
 	fmt.Fprintf(w, "duplicates:  %d\n", c.Duplicates)
+	if c.Ineligible > 0 {
+		fmt.Fprintf(w, "not to send: %d (disabled in the pool's listing: a row each, no call)\n", c.Ineligible)
+	}
+	if c.CheckRate > 0 {
+		fmt.Fprintf(w, "checked:     each user first with AdminGetUser at %g/s (--verify-users); who can't receive a code gets a row, no resend\n", c.CheckRate)
+	}
+	if c.UsernameCase != "" {
+		fmt.Fprintf(w, "usernames:   %s\n", strings.TrimPrefix(c.UsernameCase, "usernames "))
+	}
 	fmt.Fprintf(w, "ETA:         %s at %g/s\n", eta(c.ToSend, rate), rate)
 }
 

@@ -51,7 +51,7 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 		if err != nil {
 			return usageErr(err)
 		}
-		printCensus(ios.stdout, cen, cfg.Rate)
+		printCensus(ios.stdout, cen, c.Pace())
 		return nil
 	}
 	if err := c.Prepare(stop); err != nil {
@@ -65,7 +65,7 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 		if err != nil {
 			return usageErr(err)
 		}
-		if err := confirm(ios.stdin, ios.stderr, cen.ToSend, cfg.Rate); err != nil {
+		if err := confirm(ios.stdin, ios.stderr, cen.ToSend, c.Pace()); err != nil {
 			return usageErr(err)
 		}
 	}
@@ -116,6 +116,12 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 	fmt.Fprintf(w, "summary: %d rows [%s] in %s; %d Cognito calls (%.1f/s), %d throttled, rate now %.1f/s\n",
 		sum.Rows, strings.Join(parts, " "), elapsed.Round(time.Millisecond), sum.Attempts,
 		float64(sum.Attempts)/secs, o.Throttles, o.Rate)
+	if o.VerifyCalls > 0 {
+		fmt.Fprintf(w, "summary: %d AdminGetUser calls (--verify-users: each user checked before the resend, and the start-up check)\n", o.VerifyCalls)
+	}
+	if o.UsernameCase != "" {
+		fmt.Fprintf(w, "summary: %s\n", o.UsernameCase)
+	}
 	if sum.Released > 0 {
 		fmt.Fprintf(w, "summary: %d users not attempted (no row); run again on the rest\n", sum.Released)
 	}

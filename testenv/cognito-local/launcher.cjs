@@ -15,7 +15,8 @@
 //     (cognito-local defaults to UsernameAttributes ["email"]) and the server
 //     binds 127.0.0.1 only;
 //   * registers a ResendConfirmationCode target in cognito-local's Targets table
-//     (5.3.0 answers it with HTTP 500 CognitoLocal#Unsupported otherwise).
+//     (5.3.0 answers it with HTTP 500 CognitoLocal#Unsupported otherwise), honouring
+//     the app client's PreventUserExistenceErrors as Cognito does.
 //
 // The process exits on SIGINT/SIGTERM (and on stdin EOF with --exit-on-stdin-eof).
 "use strict";
@@ -143,6 +144,21 @@ const ResendConfirmationCode =
     }
 
     const user = await userPool.getUserByUsername(ctx, req.Username);
+    // PreventUserExistenceErrors=ENABLED (the console's default for new app clients):
+    // Cognito answers an unknown or disabled user with a simulated CodeDeliveryDetails
+    // instead of an error ("ResendConfirmationCode: Amazon Cognito returns
+    // CodeDeliveryDetails for a disabled user or a user that doesn't exist"). No code is
+    // generated or delivered.
+    if (appClient.PreventUserExistenceErrors === "ENABLED" && (!user || user.Enabled === false)) {
+      ctx.logger.info({ username: req.Username }, "ResendConfirmationCode: simulated delivery (PreventUserExistenceErrors)");
+      return {
+        CodeDeliveryDetails: {
+          AttributeName: "email",
+          DeliveryMedium: "EMAIL",
+          Destination: `${[...req.Username][0]}***@${[...req.Username][0]}***`,
+        },
+      };
+    }
     if (!user) {
       throw new errors.UserNotFoundError("Username/client id combination not found.");
     }

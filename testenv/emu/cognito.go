@@ -41,6 +41,14 @@ type PoolOptions struct {
 	Name string
 	// WithSecret creates the app client with GenerateSecret.
 	WithSecret bool
+	// PreventUserExistenceErrors creates the app client with it ENABLED (the console's
+	// default): the launcher's ResendConfirmationCode then answers unknown and disabled
+	// users with a simulated delivery, as Cognito does.
+	PreventUserExistenceErrors bool
+	// CaseSensitive, when set, creates the pool with UsernameConfiguration.CaseSensitive;
+	// nil creates it without a UsernameConfiguration (case-sensitive, the API's
+	// default). cognito-local compares usernames exactly whatever the setting.
+	CaseSensitive *bool
 }
 
 // Pool is a user pool with one app client, created in an emulator.
@@ -61,21 +69,29 @@ func NewPool(ctx context.Context, endpoint string, opts PoolOptions) (*Pool, err
 		name = "pool-" + randomSuffix()
 	}
 	c := NewCognitoClient(endpoint)
-	up, err := c.CreateUserPool(ctx, &cip.CreateUserPoolInput{
+	in := &cip.CreateUserPoolInput{
 		PoolName:               aws.String(name),
 		AutoVerifiedAttributes: []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail},
-	})
+	}
+	if opts.CaseSensitive != nil {
+		in.UsernameConfiguration = &types.UsernameConfigurationType{CaseSensitive: opts.CaseSensitive}
+	}
+	up, err := c.CreateUserPool(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("emu: CreateUserPool: %w", err)
 	}
 	if up.UserPool == nil || up.UserPool.Id == nil {
 		return nil, errors.New("emu: CreateUserPool returned no pool id")
 	}
-	cl, err := c.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{
+	clIn := &cip.CreateUserPoolClientInput{
 		UserPoolId:     up.UserPool.Id,
 		ClientName:     aws.String(name + "-client"),
 		GenerateSecret: opts.WithSecret,
-	})
+	}
+	if opts.PreventUserExistenceErrors {
+		clIn.PreventUserExistenceErrors = types.PreventUserExistenceErrorTypesEnabled
+	}
+	cl, err := c.CreateUserPoolClient(ctx, clIn)
 	if err != nil {
 		return nil, fmt.Errorf("emu: CreateUserPoolClient: %w", err)
 	}

@@ -1,5 +1,6 @@
 // Package quotasim is a test instrument that imitates Amazon Cognito's request
-// quota and fault behaviour for the ResendConfirmationCode operation.
+// quota and fault behaviour for the ResendConfirmationCode operation (or the
+// operations Config.Targets names, e.g. AdminGetUser).
 //
 // It runs either as a reverse proxy in front of a Cognito emulator
 // (cognito-local) or, with no upstream, answers by itself ("instant" mode) so
@@ -36,7 +37,7 @@ import (
 const DefaultMaxHold = 30 * time.Second
 
 // DefaultTarget is the operation that is limited, faulted and counted unless
-// Config.LimitAllTargets is set.
+// Config.Targets or Config.LimitAllTargets says otherwise.
 const DefaultTarget = "ResendConfirmationCode"
 
 // Clock tells the time. Tests inject a fake one to drive the token bucket.
@@ -117,6 +118,10 @@ type Config struct {
 	// LimitAllTargets applies limiting, faults and counting to every
 	// X-Amz-Target, not only ResendConfirmationCode.
 	LimitAllTargets bool
+	// Targets, when not empty, are the operations (the X-Amz-Target after its last dot,
+	// e.g. "AdminGetUser") limited, faulted and counted instead of DefaultTarget; the
+	// others pass through. LimitAllTargets overrides it.
+	Targets []string
 	// Clock drives the token bucket and the timestamps; nil means RealClock.
 	// Not part of the JSON form.
 	Clock Clock
@@ -211,6 +216,10 @@ func (c Config) clone() Config {
 		e := *c.InjectAll
 		c.InjectAll = &e
 	}
+	c.Targets = append([]string(nil), c.Targets...)
+	if len(c.Targets) == 0 {
+		c.Targets = nil
+	}
 	return c
 }
 
@@ -231,6 +240,7 @@ type configJSON struct {
 	InjectAll       *InjectedError            `json:"inject_all,omitempty"`
 	Seed            *int64                    `json:"seed,omitempty"`
 	LimitAllTargets *bool                     `json:"limit_all_targets,omitempty"`
+	Targets         *[]string                 `json:"targets,omitempty"`
 }
 
 // MarshalJSON writes every field (so the result fully describes the config).
@@ -256,9 +266,14 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		InjectAll       *InjectedError           `json:"inject_all"`
 		Seed            int64                    `json:"seed"`
 		LimitAllTargets bool                     `json:"limit_all_targets"`
+		Targets         []string                 `json:"targets"`
+	}
+	targets := c.Targets
+	if targets == nil {
+		targets = []string{}
 	}
 	return json.Marshal(full{c.Upstream, c.Rate, c.Burst, lf, lj, c.P5xx, c.P503, c.PTimeout, c.PReset,
-		mh, inj, c.InjectAll, c.Seed, c.LimitAllTargets})
+		mh, inj, c.InjectAll, c.Seed, c.LimitAllTargets, targets})
 }
 
 // UnmarshalJSON merges: only the fields present in the JSON change the
@@ -296,6 +311,12 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 	}
 	setS(&c.Seed, w.Seed)
 	setS(&c.LimitAllTargets, w.LimitAllTargets)
+	if w.Targets != nil {
+		c.Targets = nil
+		if len(*w.Targets) > 0 {
+			c.Targets = *w.Targets
+		}
+	}
 	return nil
 }
 

@@ -109,7 +109,7 @@ func TestConfigJSON(t *testing.T) {
 		P5xx: 0.1, P503: 0.05, PTimeout: 0.01, PReset: 0.02, MaxHold: 2 * time.Second,
 		Inject:    map[string]InjectedError{"u1": {Type: "LimitExceededException", Message: "m", Status: 400, Times: 2}},
 		InjectAll: &InjectedError{Type: "NotAuthorizedException"},
-		Seed:      7, LimitAllTargets: true,
+		Seed:      7, LimitAllTargets: true, Targets: []string{"AdminGetUser", "ResendConfirmationCode"},
 	}
 	b, err := json.Marshal(cfg)
 	require.NoError(t, err)

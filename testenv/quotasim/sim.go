@@ -45,9 +45,10 @@ type state struct {
 	proxy      *httputil.ReverseProxy // nil in instant mode
 	injUsed    map[string]*atomic.Int64
 	injAllUsed *atomic.Int64
-	faulty     bool       // any fault probability > 0
-	cum        [4]float64 // cumulative probabilities: reset, timeout, 503, 5xx
-	random     bool       // faults or jitter need the RNG
+	targets    map[string]bool // operations limited (Config.Targets, or DefaultTarget)
+	faulty     bool            // any fault probability > 0
+	cum        [4]float64      // cumulative probabilities: reset, timeout, 503, 5xx
+	random     bool            // faults or jitter need the RNG
 }
 
 // New validates cfg and returns a simulator.
@@ -116,6 +117,13 @@ func (s *Sim) buildState(cfg Config, prev *state) (*state, error) {
 		st.injAllUsed = prev.injAllUsed
 	} else {
 		st.injAllUsed = new(atomic.Int64)
+	}
+	st.targets = map[string]bool{DefaultTarget: true}
+	if len(cfg.Targets) > 0 {
+		st.targets = make(map[string]bool, len(cfg.Targets))
+		for _, t := range cfg.Targets {
+			st.targets[t] = true
+		}
 	}
 	st.cum[0] = cfg.PReset
 	st.cum[1] = st.cum[0] + cfg.PTimeout
@@ -245,7 +253,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := s.st.Load()
 	target := r.Header.Get(headerTarget)
 	op := target[strings.LastIndexByte(target, '.')+1:]
-	if op != DefaultTarget && !(st.cfg.LimitAllTargets && op != "") {
+	if !st.targets[op] && !(st.cfg.LimitAllTargets && op != "") {
 		s.c.passthrough.Add(1)
 		s.forward(st, w, r, op)
 		return

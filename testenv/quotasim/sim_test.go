@@ -392,6 +392,23 @@ func TestLimitAllTargets(t *testing.T) {
 	require.EqualValues(t, 2, st.Passthrough)
 }
 
+// Targets limits, faults and counts the operations it names instead of
+// ResendConfirmationCode; the others pass through.
+func TestTargets(t *testing.T) {
+	t.Parallel()
+	sim, srv := newSimServer(t, Config{Targets: []string{"AdminGetUser"},
+		InjectAll: &InjectedError{Type: "AccessDeniedException", Message: "not authorized"}})
+	c := srv.Client()
+	r := post(t, c, srv.URL, "AdminGetUser", "a")
+	require.Equal(t, 400, r.status)
+	require.Contains(t, r.body, "AccessDeniedException")
+	require.Equal(t, 200, post(t, c, srv.URL, "ResendConfirmationCode", "a").status, "not a target: passes")
+	st := sim.Stats()
+	require.EqualValues(t, 1, st.Calls)
+	require.EqualValues(t, 1, st.Passthrough)
+	require.Equal(t, []string{"AdminGetUser"}, sim.Config().Targets)
+}
+
 func TestInstantModeOtherTargetsAndHealth(t *testing.T) {
 	t.Parallel()
 	_, srv := newSimServer(t, Config{})

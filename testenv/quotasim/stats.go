@@ -10,8 +10,9 @@ import (
 
 // Stats is a snapshot of the simulator's counters (GET /__sim/stats).
 //
-// Only limited calls (ResendConfirmationCode unless LimitAllTargets) are
-// counted in Calls and below; other targets only bump Passthrough.
+// Only limited calls (ResendConfirmationCode unless Targets or LimitAllTargets
+// say otherwise) are counted in Calls and below; other targets only bump
+// Passthrough.
 type Stats struct {
 	// Calls counts limited calls received (including throttled and faulted ones).
 	Calls int64 `json:"calls"`

@@ -1,7 +1,7 @@
 // Package admit is the pipeline's first gate: what a source yields becomes a Cognito call
 // only if it is a valid username whose user has no row yet.
 //
-//	Source ──► [admit: valid? new user?] ──► claim (ledger) ──► limiter ──► resender
+//	Source ──► [admit: valid? new user?] ──► verify ──► claim (ledger) ──► limiter ──► resender
 //	                 │
 //	                 └─► invalid_input / duplicate row, no call
 //

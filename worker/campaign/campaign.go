@@ -10,6 +10,8 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
+	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
 
 // Env is what a campaign takes from its process.
@@ -30,6 +32,11 @@ type Campaign struct {
 	reportPath string
 	resumed    *resumed // loaded once, by the census or the run
 	census     *Census  // set once counted
+	// Set by Prepare (preparePool), once: the username case rule, the verify stage and
+	// its own limiter.
+	rule          *userpool.CaseRule
+	verifier      *userpool.Verifier
+	verifyLimiter *pacing.Limiter
 }
 
 // Open prepares the campaign of cfg (validated). It calls nothing and opens nothing: the
@@ -46,11 +53,14 @@ func Open(cfg config.Config, env Env) *Campaign {
 	return c
 }
 
-// Prepare loads what every pass needs, the AWS configuration (the region above all), so
-// that its errors come before the prompt. Census and Run call it themselves.
+// Prepare loads what every pass needs, once, so that its errors come before the prompt:
+// the AWS configuration (the region above all), the username case rule and the
+// --verify-users check (preparePool). Census and Run call it themselves.
 func (c *Campaign) Prepare(ctx context.Context) error {
-	_, err := c.awsConfig(ctx)
-	return err
+	if _, err := c.awsConfig(ctx); err != nil {
+		return err
+	}
+	return c.preparePool(ctx)
 }
 
 // awsConfig is the AWS configuration, loaded once.

@@ -8,14 +8,24 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
 	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
 
 // Census is what a pass over the source finds, without calling Cognito: what --dry-run
 // prints and the confirmation prompt asks about.
 type Census struct {
 	Read, ToSend, Invalid, Duplicates int
+	// Ineligible counts users the source's own listing rules out (the pool source: a
+	// disabled user): each gets its row and no call.
+	Ineligible int
 	// Unknown counts the `unknown` rows a resumed run records first (not in Read).
 	Unknown int
+	// UsernameCase is the case rule the dedupe follows, and why.
+	UsernameCase string
+	// CheckRate is --verify-rate when each user to send is first checked with
+	// AdminGetUser (--verify-users); 0 otherwise. Users the check rules out get a row and
+	// no resend, so ToSend is an upper bound then.
+	CheckRate float64
 }
 
 // ErrNotCountable: the source has no end to count toward (a queue).
@@ -26,10 +36,14 @@ var ErrNotCountable = errors.New("a queue can't be counted without receiving its
 func (c *Campaign) Countable() bool { return countable(c.cfg) }
 
 // Census reads the source to its end the way the run will (resume skips, the admit
-// rule) and counts, making no ResendConfirmationCode call.
+// rule, the state a listing gives) and counts, making no ResendConfirmationCode call
+// (nor an AdminGetUser per user: only Prepare's one check of the permission).
 func (c *Campaign) Census(ctx context.Context) (Census, error) {
 	if !c.Countable() {
 		return Census{}, ErrNotCountable
+	}
+	if err := c.Prepare(ctx); err != nil {
+		return Census{}, err
 	}
 	s, err := c.openSource(ctx, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
@@ -41,8 +55,11 @@ func (c *Campaign) Census(ctx context.Context) (Census, error) {
 		return Census{}, err
 	}
 	r.skipRecorded(s)
-	adm := admit.New(admit.CaseInsensitive, r.final())
-	cen := Census{Unknown: len(r.unknown)}
+	adm := admit.New(c.rule.Case, r.final())
+	cen := Census{Unknown: len(r.unknown), UsernameCase: c.rule.String()}
+	if c.checksUsers() {
+		cen.CheckRate = c.cfg.VerifyRate
+	}
 	for {
 		j, err := s.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -55,6 +72,8 @@ func (c *Campaign) Census(ctx context.Context) (Census, error) {
 		cen.Read++
 		row, send := adm.Admit(j)
 		switch {
+		case send && j.State != nil && !userpool.Judge(*j.State).Send:
+			cen.Ineligible++
 		case send:
 			cen.ToSend++
 		case row.Status == job.StatusInvalidInput:

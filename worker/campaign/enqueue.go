@@ -6,14 +6,16 @@ import (
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/admit"
 	"github.com/cognito-resend/cognito-resend/worker/source/enqueue"
+	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
 
 // Producer is `cognito-resend enqueue`: a CSV into the queue, one message per user.
 type Producer struct {
-	cfg config.Config
-	env Env
-	src *source
-	api enqueue.SQSSendAPI
+	cfg  config.Config
+	env  Env
+	src  *source
+	api  enqueue.SQSSendAPI
+	rule userpool.CaseRule
 }
 
 // OpenProducer opens the CSV and the SQS client of cfg (--csv, --sqs-queue-url,
@@ -27,12 +29,17 @@ func OpenProducer(ctx context.Context, cfg config.Config, env Env) (*Producer, e
 	if err != nil {
 		return nil, err
 	}
-	return &Producer{cfg: cfg, env: env, src: src, api: newSQS(ac, cfg.SQSQueueURL)}, nil
+	rule, _ := userpool.ResolveCase(ctx, userpool.CaseOptions{Flag: cfg.CaseSensitiveUsernames}) // no pool: no call, no error
+	return &Producer{cfg: cfg, env: env, src: src, api: newSQS(ac, cfg.SQSQueueURL), rule: rule}, nil
 }
 
-// Run sends the CSV's users, admitted by the campaign's rule (valid, not a duplicate).
+// Run sends the CSV's users, admitted by the campaign's rule (valid, not a duplicate
+// under the case rule of --case-sensitive-usernames).
 func (p *Producer) Run(ctx context.Context) (enqueue.Summary, error) {
 	defer p.src.close(context.WithoutCancel(ctx)) //nolint:errcheck // closes the input file
-	return enqueue.Enqueue(ctx, enqueue.Config{API: p.api, QueueURL: p.cfg.SQSQueueURL, Logger: p.env.Logger},
-		p.src, admit.New(admit.CaseInsensitive, nil))
+	if p.env.Logger != nil {
+		p.env.Logger.Info("enqueue starting", "csv", p.cfg.CSV, "username_case", p.rule.String())
+	}
+	return enqueue.Enqueue(ctx, enqueue.Config{API: p.api, QueueURL: p.cfg.SQSQueueURL, Case: p.rule.Case,
+		Logger: p.env.Logger}, p.src, admit.New(p.rule.Case, nil))
 }

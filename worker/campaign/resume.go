@@ -33,7 +33,7 @@ func (c *Campaign) resume(redelivers bool) (*resumed, error) {
 	if c.cfg.Resume {
 		if _, err := os.Stat(c.reportPath); !errors.Is(err, os.ErrNotExist) {
 			st, err := records.LoadResume(c.reportPath, records.ResumeOptions{
-				RetryUnknown: c.cfg.RetryUnknown, Redelivers: redelivers})
+				RetryUnknown: c.cfg.RetryUnknown, Redelivers: redelivers, Case: c.rule.Case})
 			if err != nil {
 				return nil, err
 			}

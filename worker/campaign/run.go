@@ -40,6 +40,10 @@ type Outcome struct {
 	Throttles  int64   // TooManyRequestsException answers
 	Rate       float64 // the limiter's rate at the end
 	ReportPath string
+	// UsernameCase is the case rule the dedupe followed, and why.
+	UsernameCase string
+	// VerifyCalls counts AdminGetUser calls (--verify-users), the start-up check included.
+	VerifyCalls int64
 	// Stopped is why the campaign stopped before its end: a systemic error, a signal,
 	// the report or ledger failing (users not attempted have no row). It is nil when the
 	// run reached its end, and when a worker on a redelivering source (a queue) was told
@@ -60,7 +64,7 @@ type stopError struct {
 func (e *stopError) Error() string { return e.msg }
 func (e *stopError) Unwrap() error { return e.cause }
 
-// Run runs the campaign: source → admit → ledger → limiter → resender → report → ack.
+// Run runs the campaign: source → admit → verify → ledger → limiter → resender → report → ack.
 // progress (nil: none) watches it. stop is the soft stop (no new calls; calls in flight finish, for up to
 // --shutdown-timeout), kill the hard stop (abort them). An error means the campaign
 // could not start (a usage error: nothing was called); otherwise the Outcome says how
@@ -73,6 +77,9 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	var m *metrics.Metrics // nil records nothing: no --metrics-addr
 	if cfg.MetricsAddr != "" {
 		m = metrics.New()
+	}
+	if err := c.Prepare(stop); err != nil {
+		return nil, err
 	}
 	s, err := c.openSource(stop, log, m)
 	if err != nil {
@@ -113,6 +120,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		Clock:               c.clock,
 		OnAttempt:           m.ObserveAttempt,
 	}
+	c.verifier.OnAttempt = m.ObserveVerify
 	eng := &engine.Engine{
 		Source:    s,
 		Processor: resender,
@@ -120,7 +128,8 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		Workers:   cfg.Workers,
 		Logger:    log,
 		Clock:     c.clock,
-		Admitter:  admit.New(admit.CaseInsensitive, r.final()),
+		Admitter:  admit.New(c.rule.Case, r.final()),
+		Verifier:  c.verifier,
 		Journal:   ledger,
 		Initial:   r.unknown,
 		OnResult: func(res job.Result) {
@@ -132,6 +141,9 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	}
 	if m != nil {
 		m.WatchRate(limiter.Rate)
+		if c.checksUsers() {
+			m.WatchVerifyRate(c.verifyLimiter.Rate)
+		}
 		srv, err := c.serveMetrics(stop, m, s)
 		if err != nil {
 			return nil, errors.Join(err, s.close(context.WithoutCancel(stop)), report.Close())
@@ -143,7 +155,11 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	defer cancelKill()
 
 	progress.Start(c.total(s, r), limiter.Rate)
-	desc := append(s.desc, "report", c.reportPath, "rate", cfg.Rate, "workers", cfg.Workers)
+	desc := append(s.desc, "report", c.reportPath, "rate", cfg.Rate, "workers", cfg.Workers,
+		"username_case", c.rule.String())
+	if c.checksUsers() {
+		desc = append(desc, "verify_users", true, "verify_rate", cfg.VerifyRate, "verify_user_pool_id", cfg.UserPoolID)
+	}
 	if size := cfg.ReportRotateSize(); size > 0 {
 		desc = append(desc, "report_max_size", config.ByteSize(size).String(), "report_keep", cfg.ReportKeep)
 	}
@@ -166,6 +182,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		runErr = fmt.Errorf("report: %w", err)
 	}
 	return &Outcome{Summary: sum, Throttles: limiter.Throttles(), Rate: limiter.Rate(), ReportPath: c.reportPath,
+		UsernameCase: c.rule.String(), VerifyCalls: c.verifier.Calls(),
 		Stopped: stopped(runErr, s.Redelivers())}, nil
 }
 

@@ -43,10 +43,10 @@ func (c *Campaign) openSource(ctx context.Context, log *slog.Logger, m *metrics.
 	switch {
 	case c.cfg.CSV != "":
 		return openCSV(ctx, c.cfg.CSV, c.env.Stdin)
-	case c.cfg.UserPoolID != "":
-		return c.openPool(ctx)
 	case c.cfg.SQSQueueURL != "":
 		return c.openSQS(ctx, log, m)
+	case c.cfg.PoolSource():
+		return c.openPool(ctx) // --user-pool-id beside another source only names the pool
 	}
 	return nil, errors.New("no source")
 }

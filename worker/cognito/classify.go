@@ -128,6 +128,24 @@ func Classify(err error) Outcome {
 	return Outcome{Class: job.ClassPerUser, Status: job.StatusFailed, Code: "Error"}
 }
 
+// IsCredentialsError reports whether a signed call (ListUsers, AdminGetUser,
+// DescribeUserPool) failed for want of credentials or of an IAM permission: the SDK found
+// none, or AWS refused the ones it had. The resend call is unsigned and never fails so.
+func IsCredentialsError(err error) bool {
+	if err == nil {
+		return false
+	}
+	switch apiCode(err) {
+	case "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException",
+		"ExpiredTokenException", "MissingAuthenticationTokenException":
+		return true
+	}
+	// The SDK fails before sending when it finds no credentials at all.
+	msg := err.Error()
+	return strings.Contains(msg, "failed to retrieve credentials") ||
+		strings.Contains(msg, "no EC2 IMDS role found") || strings.Contains(msg, "anonymous credentials")
+}
+
 func apiCode(err error) string {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {

@@ -4,8 +4,10 @@
 //	                        │                     └─► Breaker.Observe, Limiter.OnThrottle
 //	                        └─ SECRET_HASH (SecretHash) when the app client has a secret
 //
-// Resender runs one job to a Result: every attempt waits on the shared limiter, and
-// go-retry (pacing.Retry) is the only retry layer — the client must have
+// Resender runs one job to a Result through Call, the attempt loop every per-user Cognito
+// call shares (the resend, and userpool's AdminGetUser with its own limiter): every
+// attempt waits on the call's limiter, is bounded and classified, feeds the limiter and
+// the breaker, and go-retry (pacing.Retry) is the only retry layer — the client must have
 // aws.NopRetryer{}. Classify is the one classifier: errors.As on Cognito's typed
 // exceptions; message text only where one type has two meanings (LimitExceeded,
 // InvalidParameter, NotAuthorized). It sorts every answer into success, retryable,

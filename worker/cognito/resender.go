@@ -2,7 +2,6 @@ package cognito
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -61,61 +60,20 @@ type Resender struct {
 // stop: the job comes back with ClassCanceled); kill also aborts a call in flight.
 func (r *Resender) Resend(stop, kill context.Context, j job.Job) job.Result {
 	clk := clock.Or(r.Clock)
-	callTimeout := r.CallTimeout
-	if callTimeout <= 0 {
-		callTimeout = CallTimeoutDefault
-	}
 	res := job.Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: clk.Now().UTC()}
 	in := r.input(j)
-
-	var (
-		lastErr error
-		lastOut = Outcome{Class: job.ClassCanceled, Status: job.StatusFailed, Code: "Canceled"}
-		out     *cip.ResendConfirmationCodeOutput
-	)
-	policy := pacing.Policy{Attempts: r.MaxAttempts, Base: r.BackoffBase, Max: r.BackoffMax}
-	err := pacing.Retry(stop, policy, func(context.Context) error {
-		if err := r.Limiter.Wait(stop); err != nil {
-			return err // stopping: not retryable, no attempt made
-		}
-		res.Attempts++
-		callCtx, cancel := context.WithTimeout(kill, callTimeout)
-		t0 := clk.Now()
-		o, err := r.API.ResendConfirmationCode(callCtx, in)
-		latency := clk.Since(t0)
-		cancel()
-		oc := Classify(err)
-		if oc.Class == job.ClassRetryable && errors.Is(err, context.DeadlineExceeded) && kill.Err() != nil {
-			oc = Outcome{Class: job.ClassCanceled, Status: job.StatusFailed, Code: "Canceled"}
-		}
-		lastErr, lastOut, out = err, oc, o
-		// A fault, or a call aborted by the hard stop, may have reached Cognito.
-		if oc.Fault || (err != nil && kill.Err() != nil) {
-			res.Ambiguous = true
-		}
-		if r.OnAttempt != nil {
-			r.OnAttempt(oc, latency)
-		}
-		if oc.Throttle {
-			r.Limiter.OnThrottle()
-		}
-		if r.Breaker != nil {
-			r.Breaker.Observe(oc.Class, oc.Fault)
-		}
-		if r.Logger != nil && err != nil {
-			r.Logger.Debug("attempt failed", "username", j.Username, "attempt", res.Attempts,
-				"error_code", oc.Code, "class", oc.Class.String())
-		}
-		if oc.Class == job.ClassRetryable {
-			return pacing.Retryable(err)
-		}
+	call := Call{Op: "ResendConfirmationCode", Limiter: r.Limiter, Breaker: r.Breaker,
+		Policy:      pacing.Policy{Attempts: r.MaxAttempts, Base: r.BackoffBase, Max: r.BackoffMax},
+		CallTimeout: r.CallTimeout, OnAttempt: r.OnAttempt, Logger: r.Logger, Clock: r.Clock}
+	var out *cip.ResendConfirmationCodeOutput
+	ran := call.Run(stop, kill, j.Username, func(ctx context.Context) (err error) {
+		out, err = r.API.ResendConfirmationCode(ctx, in)
 		return err
 	})
 	res.FinishedAt = clk.Now().UTC()
-	res.Class = lastOut.Class
+	res.Attempts, res.Ambiguous, res.Class = ran.Attempts, ran.Ambiguous, ran.Outcome.Class
 
-	switch {
-	case err == nil && lastErr == nil:
+	if ran.OK() {
 		res.Status, res.Class = job.StatusSent, job.ClassNone
 		if d := out.CodeDeliveryDetails; d != nil {
 			res.DeliveryMedium = string(d.DeliveryMedium)
@@ -126,19 +84,18 @@ func (r *Resender) Resend(stop, kill context.Context, j job.Job) job.Result {
 			res.RequestID = id
 		}
 		return res
-	case lastOut.Class == job.ClassRetryable && stop.Err() != nil:
-		// Stopped between retries: the user was not reached (throttle/fault); give it back.
-		res.Class = job.ClassCanceled
-	case lastErr == nil:
-		// Stopped before the first attempt.
+	}
+	if ran.Stopped {
+		// Stopped before the first attempt, or between retries of a throttle or fault:
+		// the user was not reached; give the job back.
 		res.Class = job.ClassCanceled
 	}
-	res.Status = lastOut.Status
-	res.ErrorCode = lastOut.Code
-	res.Fix = lastOut.Fix
-	res.ErrorMessage = ErrorMessage(lastErr)
-	res.RequestID = RequestID(lastErr)
-	if lastOut.Class == job.ClassRetryable {
+	res.Status = ran.Outcome.Status
+	res.ErrorCode = ran.Outcome.Code
+	res.Fix = ran.Outcome.Fix
+	res.ErrorMessage = ErrorMessage(ran.Err)
+	res.RequestID = RequestID(ran.Err)
+	if ran.Outcome.Class == job.ClassRetryable {
 		res.ErrorMessage = fmt.Sprintf("gave up after %d attempts: %s", res.Attempts, res.ErrorMessage)
 	}
 	return res

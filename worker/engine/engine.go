@@ -30,8 +30,8 @@ const (
 	ShutdownTimeoutDefault = 25 * time.Second
 )
 
-// Engine runs the pipeline: Source → admit → (journal → processor) × Workers → report
-// writer → ack at the source. A job is acked only after its row is durable.
+// Engine runs the pipeline: Source → admit → (verifier → journal → processor) × Workers →
+// report writer → ack at the source. A job is acked only after its row is durable.
 type Engine struct {
 	Source    job.Source
 	Processor Processor
@@ -42,6 +42,9 @@ type Engine struct {
 	// Admitter applies the admit rule (validity, dedupe); nil means a fresh one,
 	// usernames compared case-insensitively.
 	Admitter *admit.Admitter
+	// Verifier, when set, checks each admitted job's user before its claim: a user who
+	// can't receive a code gets its row without a claim or a resend.
+	Verifier Verifier
 	// Journal, when set, makes an intent durable before a job's first call.
 	Journal Journal
 	// Initial are rows recorded before the first job, through the same writer as every
@@ -239,9 +242,9 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 	return sum, cause
 }
 
-// process runs one job, turning a panic into that user's failed row.
-// fail stops the campaign (the ledger can't record intents: calling without one would
-// break the no-second-code guarantee).
+// process runs one job — verify, claim, resend — turning a panic into that user's failed
+// row. fail stops the campaign (the ledger can't record intents: calling without one
+// would break the no-second-code guarantee).
 func (e *Engine) process(stop, kill context.Context, j job.Job, fail context.CancelCauseFunc) (res job.Result) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -254,6 +257,11 @@ func (e *Engine) process(stop, kill context.Context, j job.Job, fail context.Can
 				Attempts: max(res.Attempts, 1), StartedAt: now, FinishedAt: now, Ambiguous: true}
 		}
 	}()
+	if e.Verifier != nil {
+		if res, send := e.Verifier.Verify(stop, kill, j); !send {
+			return res // nothing was sent: no intent to record
+		}
+	}
 	if e.Journal != nil {
 		if err := e.Journal.Intend(stop, j); err != nil {
 			if stop.Err() == nil {

@@ -797,3 +797,85 @@ type processorFunc func(stop, kill context.Context, j job.Job) job.Result
 func (p processorFunc) Resend(stop, kill context.Context, j job.Job) job.Result {
 	return p(stop, kill, j)
 }
+
+type verifierFunc func(stop, kill context.Context, j job.Job) (job.Result, bool)
+
+func (v verifierFunc) Verify(stop, kill context.Context, j job.Job) (job.Result, bool) {
+	return v(stop, kill, j)
+}
+
+// The verify stage runs before the claim: a user it rules out gets its row with nothing
+// claimed or sent; a user it lets through is claimed, then sent; a systemic or canceled
+// verdict is given back like the processor's.
+func TestEngineVerifier(t *testing.T) {
+	t.Parallel()
+	verdicts := func(f *engineFixture) engine.Verifier {
+		return verifierFunc(func(_, _ context.Context, j job.Job) (job.Result, bool) {
+			f.log.add("verify:%s", j.SourceRef)
+			switch j.Username {
+			case "ghost":
+				return job.Result{Username: j.Username, SourceRef: j.SourceRef, Status: job.StatusUserNotFound,
+					ErrorCode: "UserNotFoundException", Class: job.ClassPerUser}, false
+			case "off":
+				return job.Result{Username: j.Username, SourceRef: j.SourceRef, Status: job.StatusDisabled,
+					ErrorCode: "UserDisabled", Class: job.ClassPerUser}, false
+			case "denied":
+				return job.Result{Username: j.Username, SourceRef: j.SourceRef, Status: job.StatusFailed,
+					ErrorCode: "AccessDeniedException", ErrorMessage: "no", Fix: "allow it", Class: job.ClassSystemic}, false
+			case "stopped":
+				return job.Result{Username: j.Username, SourceRef: j.SourceRef, Class: job.ClassCanceled}, false
+			}
+			return job.Result{}, true
+		})
+	}
+
+	t.Run("rows without a claim, the rest claimed then sent", func(t *testing.T) {
+		t.Parallel()
+		f := newEngineFixture("alice", "ghost", "off", "bob")
+		f.engine.Verifier = verdicts(f)
+		f.engine.Journal = &fakeJournal{log: f.log}
+		sum, err := f.run(t, context.Background())
+		require.NoError(t, err)
+		rows := f.report.byRef()
+		require.Equal(t, job.StatusSent, rows["0"].Status)
+		require.Equal(t, job.StatusUserNotFound, rows["1"].Status)
+		require.Equal(t, job.StatusDisabled, rows["2"].Status)
+		require.Equal(t, job.StatusSent, rows["3"].Status)
+		require.ElementsMatch(t, []string{"intend:0", "intend:3"}, filter(f.log.all(), "intend:"))
+		require.ElementsMatch(t, []string{"process:0", "process:3"}, filter(f.log.all(), "process:"))
+		ev := f.log.all()
+		for _, ref := range []string{"0", "3"} {
+			require.Less(t, slices.Index(ev, "verify:"+ref), slices.Index(ev, "intend:"+ref), "verify before the claim")
+		}
+		require.Equal(t, 1, sum.Counts[job.StatusDisabled])
+		require.Equal(t, 4, f.log.count("ack:"))
+	})
+	t.Run("systemic verdict stops the run, nothing claimed", func(t *testing.T) {
+		t.Parallel()
+		f := newEngineFixture("denied", "alice")
+		f.engine.Workers = 1
+		f.engine.Verifier = verdicts(f)
+		f.engine.Journal = &fakeJournal{log: f.log}
+		sum, err := f.run(t, context.Background())
+		var sys *engine.SystemicError
+		require.ErrorAs(t, err, &sys)
+		require.Equal(t, "AccessDeniedException", sys.Code)
+		require.Equal(t, "allow it", sys.Fix)
+		require.Zero(t, f.log.count("intend:"))
+		require.Zero(t, f.log.count("process:"))
+		require.Contains(t, filter(f.log.all(), "release:"), "release:0")
+		require.Zero(t, sum.Rows)
+	})
+	t.Run("canceled verdict is given back", func(t *testing.T) {
+		t.Parallel()
+		f := newEngineFixture("stopped")
+		f.engine.Verifier = verdicts(f)
+		f.engine.Journal = &fakeJournal{log: f.log}
+		sum, err := f.run(t, context.Background())
+		require.NoError(t, err)
+		require.Equal(t, []string{"release:0"}, filter(f.log.all(), "release:"))
+		require.Zero(t, f.log.count("intend:"))
+		require.Zero(t, sum.Rows)
+		require.Equal(t, 1, sum.Released)
+	})
+}

@@ -11,6 +11,15 @@ type Processor interface {
 	Resend(stop, kill context.Context, j job.Job) job.Result
 }
 
+// Verifier is the verify stage, between admit and the claim: it decides whether a job's
+// user can receive a sign-up code before anything is claimed or sent.
+// *userpool.Verifier is the real one (--verify-users, and the pool source's listing).
+type Verifier interface {
+	// Verify reports whether the job goes on to the resend; when not, res is its row, or
+	// a ClassCanceled / ClassSystemic result handled like the processor's.
+	Verify(stop, kill context.Context, j job.Job) (res job.Result, send bool)
+}
+
 // Report records results: Write buffers a row, Sync makes every row written so far
 // durable (flush + fsync). The engine's writer goroutine is its only user.
 // records.Writer is the real one.

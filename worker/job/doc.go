@@ -2,7 +2,7 @@
 // (one username from a source), Result (one report row), Status and ErrorClass, and the
 // Source interface. It imports nothing of the project.
 //
-//	Source.Next ──► Job ──► admit ─► claim ─► limiter ─► resender ──► Result ──► report ──► Job.Ack
+//	Source.Next ──► Job ──► admit ─► verify ─► claim ─► limiter ─► resender ──► Result ──► report ──► Job.Ack
 //
 // The status rules live here once: Known (a row of ours), Conclusive (the user is done
 // for good) and Result.Redeliver (a redelivering source brings the job back).

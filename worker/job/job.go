@@ -12,10 +12,17 @@ const (
 	StatusSent             Status = "sent"
 	StatusAlreadyConfirmed Status = "already_confirmed"
 	StatusUserNotFound     Status = "user_not_found"
-	StatusInvalidInput     Status = "invalid_input"
-	StatusDuplicate        Status = "duplicate"
-	StatusLimitExceeded    Status = "limit_exceeded"
-	StatusFailed           Status = "failed"
+	// StatusDisabled: the user exists and is disabled (Enabled=false); no code would be
+	// delivered (--verify-users, or the pool source's listing).
+	StatusDisabled Status = "disabled"
+	// StatusNotEligible: the user is in a state a sign-up code does not apply to
+	// (FORCE_CHANGE_PASSWORD, RESET_REQUIRED, EXTERNAL_PROVIDER, …); the row says what
+	// would help instead.
+	StatusNotEligible   Status = "not_eligible"
+	StatusInvalidInput  Status = "invalid_input"
+	StatusDuplicate     Status = "duplicate"
+	StatusLimitExceeded Status = "limit_exceeded"
+	StatusFailed        Status = "failed"
 	// StatusUnknown marks a user whose call may or may not have reached Cognito
 	// (an intent was recorded but no outcome, e.g. after kill -9).
 	StatusUnknown Status = "unknown"
@@ -23,29 +30,29 @@ const (
 
 // Statuses lists every status in report order, for summaries and metrics.
 var Statuses = []Status{
-	StatusSent, StatusAlreadyConfirmed, StatusUserNotFound, StatusInvalidInput,
-	StatusDuplicate, StatusLimitExceeded, StatusFailed, StatusUnknown,
+	StatusSent, StatusAlreadyConfirmed, StatusUserNotFound, StatusDisabled, StatusNotEligible,
+	StatusInvalidInput, StatusDuplicate, StatusLimitExceeded, StatusFailed, StatusUnknown,
 }
 
 // Known reports whether s is one of the statuses above: a report line whose status is
 // not known is not a row of ours.
 func (s Status) Known() bool {
 	switch s {
-	case StatusSent, StatusAlreadyConfirmed, StatusUserNotFound, StatusInvalidInput,
-		StatusDuplicate, StatusLimitExceeded, StatusFailed, StatusUnknown:
+	case StatusSent, StatusAlreadyConfirmed, StatusUserNotFound, StatusDisabled, StatusNotEligible,
+		StatusInvalidInput, StatusDuplicate, StatusLimitExceeded, StatusFailed, StatusUnknown:
 		return true
 	}
 	return false
 }
 
 // Conclusive reports whether a row with this status settles its user for good, whatever
-// the source: calling them again is pointless (already_confirmed, user_not_found) or
-// harmful (sent; unknown, whose call may have reached Cognito). failed and
-// limit_exceeded may be retried later; invalid_input and duplicate say nothing of the
-// user.
+// the source: calling them again is pointless (already_confirmed, user_not_found,
+// disabled, not_eligible: what Cognito said of the user) or harmful (sent; unknown, whose
+// call may have reached Cognito). failed and limit_exceeded may be retried later;
+// invalid_input and duplicate say nothing of the user.
 func (s Status) Conclusive() bool {
 	switch s {
-	case StatusSent, StatusAlreadyConfirmed, StatusUserNotFound, StatusUnknown:
+	case StatusSent, StatusAlreadyConfirmed, StatusUserNotFound, StatusDisabled, StatusNotEligible, StatusUnknown:
 		return true
 	}
 	return false
@@ -61,6 +68,9 @@ type Job struct {
 	// Invalid, when non-empty, is why the input can't be sent; the job is reported
 	// invalid_input without a call.
 	Invalid string
+	// State, when set, is what the source already knows of the user (the pool source
+	// lists it): the verify stage judges it without an AdminGetUser call.
+	State *UserState
 
 	// Ack is called once the job's report row is durably written. It settles the job at
 	// the source (SQS: delete or change visibility). Optional.
@@ -68,6 +78,12 @@ type Job struct {
 	// Release is called for a job that was taken from the source but never finished (a
 	// stop before its call, or between retries): it must become available again. Optional.
 	Release func(ctx context.Context) error
+}
+
+// UserState is what Cognito says of a user (ListUsers, AdminGetUser).
+type UserState struct {
+	Status  string // Cognito's UserStatus: UNCONFIRMED, CONFIRMED, FORCE_CHANGE_PASSWORD, …
+	Enabled bool
 }
 
 // Result is the outcome of one job: one report row.

@@ -11,6 +11,9 @@ import (
 
 const metricsNamespace = "cognito_resend"
 
+// callBuckets are the latency buckets of a Cognito call, in seconds.
+var callBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
 // Metrics holds the Prometheus metrics of one run, in its own registry (never the
 // global one). A nil *Metrics is valid and records nothing.
 type Metrics struct {
@@ -20,6 +23,8 @@ type Metrics struct {
 	calls      *prometheus.CounterVec
 	throttles  prometheus.Counter
 	latency    prometheus.Histogram
+	verify     *prometheus.CounterVec
+	verifyLat  prometheus.Histogram
 	sqsCalls   *prometheus.CounterVec
 	sqsErrors  *prometheus.CounterVec
 	sqsEntries *prometheus.CounterVec
@@ -42,7 +47,13 @@ func New() *Metrics {
 			Name: "cognito_throttles_total", Help: "TooManyRequestsException answers."}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metricsNamespace,
 			Name: "cognito_call_duration_seconds", Help: "ResendConfirmationCode call latency.",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}),
+			Buckets: callBuckets}),
+		verify: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace,
+			Name: "verify_calls_total", Help: "AdminGetUser attempts of --verify-users, by outcome class and error code (\"\" = success)."},
+			[]string{"class", "code"}),
+		verifyLat: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metricsNamespace,
+			Name: "verify_call_duration_seconds", Help: "AdminGetUser call latency (--verify-users).",
+			Buckets: callBuckets}),
 		sqsCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace,
 			Name: "sqs_requests_total", Help: "SQS requests, by operation."}, []string{"op"}),
 		sqsErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace,
@@ -56,7 +67,7 @@ func New() *Metrics {
 		received: prometheus.NewCounter(prometheus.CounterOpts{Namespace: metricsNamespace,
 			Name: "sqs_messages_received_total", Help: "Messages received from the queue."}),
 	}
-	reg.MustRegister(m.jobs, m.calls, m.throttles, m.latency, m.sqsCalls, m.sqsErrors,
+	reg.MustRegister(m.jobs, m.calls, m.throttles, m.latency, m.verify, m.verifyLat, m.sqsCalls, m.sqsErrors,
 		m.sqsEntries, m.dlqMoves, m.received,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range job.Statuses {
@@ -78,15 +89,37 @@ func (m *Metrics) ObserveAttempt(o cognito.Outcome, latency time.Duration) {
 	if m == nil {
 		return
 	}
-	code := o.Code
-	if o.Class == job.ClassNone {
-		code = ""
-	}
-	m.calls.WithLabelValues(o.Class.String(), code).Inc()
+	m.calls.WithLabelValues(callLabels(o)...).Inc()
 	if o.Throttle {
 		m.throttles.Inc()
 	}
 	m.latency.Observe(latency.Seconds())
+}
+
+// callLabels are the class and code labels of one call's outcome ("" code = success).
+func callLabels(o cognito.Outcome) []string {
+	if o.Class == job.ClassNone {
+		return []string{o.Class.String(), ""}
+	}
+	return []string{o.Class.String(), o.Code}
+}
+
+// ObserveVerify counts one AdminGetUser call of --verify-users (Verifier.OnAttempt).
+func (m *Metrics) ObserveVerify(o cognito.Outcome, latency time.Duration) {
+	if m == nil {
+		return
+	}
+	m.verify.WithLabelValues(callLabels(o)...).Inc()
+	m.verifyLat.Observe(latency.Seconds())
+}
+
+// WatchVerifyRate exports the verify limiter's current rate (--verify-rate).
+func (m *Metrics) WatchVerifyRate(rate func() float64) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace,
+		Name: "verify_limiter_rate", Help: "Current rate of the --verify-users limiter (AdminGetUser), requests/second."}, rate))
 }
 
 // WatchRate exports the shared limiter's current rate (*pacing.Limiter.Rate).

@@ -29,6 +29,8 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.Received(2)
 	m.WatchRate(func() float64 { return 1 })
 	m.WatchInFlight(func() int { return 1 })
+	m.ObserveVerify(cognito.Classify(nil), time.Millisecond)
+	m.WatchVerifyRate(func() float64 { return 1 })
 }
 
 func TestHandler(t *testing.T) {
@@ -36,6 +38,9 @@ func TestHandler(t *testing.T) {
 	m := metrics.New()
 	m.ObserveResult(job.Result{Status: job.StatusUnknown})
 	m.SQSCall("ReceiveMessage", "Timeout")
+	m.ObserveVerify(cognito.Outcome{Class: job.ClassPerUser, Code: "UserNotFoundException"}, time.Millisecond)
+	m.ObserveVerify(cognito.Outcome{Class: job.ClassNone, Code: "ignored"}, time.Millisecond)
+	m.WatchVerifyRate(func() float64 { return 7 })
 	var receiving atomic.Bool
 	srv := httptest.NewServer(m.Handler(metrics.Health{Ready: func() error {
 		if !receiving.Load() {
@@ -59,6 +64,13 @@ func TestHandler(t *testing.T) {
 	require.Contains(t, body, `cognito_resend_jobs_total{status="unknown"} 1`)
 	require.Contains(t, body, `cognito_resend_jobs_total{status="sent"} 0`, "every status is exported from the start")
 	require.Contains(t, body, `cognito_resend_sqs_errors_total{code="Timeout",op="ReceiveMessage"} 1`)
+	require.Contains(t, body, `cognito_resend_verify_calls_total{class="per_user",code="UserNotFoundException"} 1`)
+	require.Contains(t, body, `cognito_resend_verify_calls_total{class="none",code=""} 1`)
+	require.Contains(t, body, `cognito_resend_verify_call_duration_seconds_count 2`)
+	require.Contains(t, body, `cognito_resend_verify_limiter_rate 7`)
+	for _, st := range []string{"disabled", "not_eligible"} {
+		require.Contains(t, body, `cognito_resend_jobs_total{status="`+st+`"} 0`, "the new statuses are labels from the start")
+	}
 	code, _ = get("/healthz")
 	require.Equal(t, http.StatusOK, code)
 	code, body = get("/readyz")

@@ -1,9 +1,10 @@
-// Package pacing keeps the campaign inside the quota: every Cognito attempt, retries
-// included, waits on the one Limiter; the Breaker pauses it through an outage; Policy is
-// the one backoff schedule, for retried calls (Retry: go-retry) and for loops that
-// schedule their next try (Delay).
+// Package pacing keeps the campaign inside the quota: every ResendConfirmationCode
+// attempt, retries included, waits on the one shared Limiter; the Breaker pauses it
+// through an outage; Policy is the one backoff schedule, for retried calls (Retry:
+// go-retry) and for loops that schedule their next try (Delay). A call with a quota of
+// its own (ListUsers, AdminGetUser) waits on a Limiter of its own, never on the resend's.
 //
-//	admit ──► claim ──► [Limiter.Wait ◄─ Breaker (faults) ◄─ OnThrottle] ──► resender
+//	admit ──► verify ──► claim ──► [Limiter.Wait ◄─ Breaker (faults) ◄─ OnThrottle] ──► resender
 //	                                                                          │
 //	                                           Retry(Policy) around each call ┘
 //

@@ -79,6 +79,7 @@ func parseArgs(args []string, stderr io.Writer) (settings, error) {
 		liveClient = fs.String("live-client", quotasim.LiveClient, "the live client's name in per_client (its SDK app id)")
 		liveDur    = fs.Duration("live-duration", 10*time.Minute, "the live client stops after this long")
 		liveMax    = fs.Int64("live-max-calls", 0, "the live client stops after this many calls (default 2 × rate × duration + 100)")
+		targets    = fs.String("targets", "", "comma-separated operations to limit, fault and count instead of ResendConfirmationCode (e.g. AdminGetUser,ResendConfirmationCode)")
 		injects    injectFlags
 	)
 	fs.Var(&injects, "inject", "per-user error user=Type:Message[:times] (repeatable)")
@@ -118,6 +119,13 @@ func parseArgs(args []string, stderr io.Writer) (settings, error) {
 			cfg.Seed = *seed
 		case "limit-all-targets":
 			cfg.LimitAllTargets = *limitAll
+		case "targets":
+			cfg.Targets = nil
+			for _, t := range strings.Split(*targets, ",") {
+				if t = strings.TrimSpace(t); t != "" {
+					cfg.Targets = append(cfg.Targets, t)
+				}
+			}
 		}
 	})
 	for _, s := range injects {

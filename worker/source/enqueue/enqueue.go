@@ -50,27 +50,30 @@ type Config struct {
 	MaxAttempts int
 	// BackoffBase is the first delay between attempts, doubled each time.
 	BackoffBase time.Duration
-	Logger      *slog.Logger
+	// Case is how usernames compare (--case-sensitive-usernames): the FIFO ids and the
+	// Admitter of a nil adm follow it.
+	Case   admit.Case
+	Logger *slog.Logger
 }
 
 // Summary counts what Enqueue did with the input rows.
 type Summary struct {
 	Enqueued  int
 	Invalid   int // rows that are not a valid username (never sent)
-	Duplicate int // usernames seen earlier in the input (case-insensitively)
+	Duplicate int // usernames seen earlier in the input (under Config.Case)
 	Failed    int // rows SQS did not take after the retries
 }
 
-// UserKey is the hex SHA-256 of the username's case key (admit.CaseInsensitive): a FIFO
-// queue's MessageDeduplicationId (a re-run within SQS's 5-minute window adds nothing)
-// and MessageGroupId (one group a user, so users don't wait for each other).
-func UserKey(username string) string {
-	sum := sha256.Sum256([]byte(admit.CaseInsensitive.Key(username)))
+// UserKey is the hex SHA-256 of the username's case key under c: a FIFO queue's
+// MessageDeduplicationId (a re-run within SQS's 5-minute window adds nothing) and
+// MessageGroupId (one group a user, so users don't wait for each other).
+func UserKey(c admit.Case, username string) string {
+	sum := sha256.Sum256([]byte(c.Key(username)))
 	return hex.EncodeToString(sum[:])
 }
 
 // Enqueue reads jobs from src, admits them (adm: valid, not a duplicate; nil means a
-// fresh case-insensitive Admitter) and sends each one as a JSON message body to the
+// fresh Admitter under cfg.Case) and sends each one as a JSON message body to the
 // queue, 10 a SendMessageBatch call; entries that fail transiently are retried with
 // backoff. It returns when src ends, ctx ends (after sending what it already read) or a
 // batch fails completely after its retries.
@@ -87,7 +90,7 @@ func Enqueue(ctx context.Context, cfg Config, src job.Source, adm *admit.Admitte
 		log = slog.New(slog.DiscardHandler)
 	}
 	if adm == nil {
-		adm = admit.New(admit.CaseInsensitive, nil)
+		adm = admit.New(cfg.Case, nil)
 	}
 	fifo := strings.HasSuffix(cfg.QueueURL, ".fifo")
 	var batch []sqstypes.SendMessageBatchRequestEntry
@@ -135,7 +138,7 @@ func Enqueue(ctx context.Context, cfg Config, src job.Source, adm *admit.Admitte
 		}
 		e := sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(len(batch))), MessageBody: aws.String(body)}
 		if fifo {
-			k := UserKey(j.Username)
+			k := UserKey(cfg.Case, j.Username)
 			e.MessageGroupId, e.MessageDeduplicationId = aws.String(k), aws.String(k)
 		}
 		batch = append(batch, e)

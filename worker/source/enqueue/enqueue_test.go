@@ -13,6 +13,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cognito-resend/cognito-resend/worker/admit"
 	"github.com/cognito-resend/cognito-resend/worker/source/csvsource"
 	"github.com/cognito-resend/cognito-resend/worker/source/enqueue"
 )
@@ -110,4 +111,44 @@ func TestEnqueueGivesUpAfterMaxAttempts(t *testing.T) {
 		require.Equal(t, 2, sum.Failed)
 		require.Len(t, api.calls, 3)
 	})
+}
+
+// fifoIDs records the FIFO dedupe ids of every entry sent.
+type fifoIDs struct {
+	enqueue.SQSSendAPI
+	ids []string
+}
+
+func (f *fifoIDs) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	out := &sqs.SendMessageBatchOutput{}
+	for _, e := range in.Entries {
+		f.ids = append(f.ids, aws.ToString(e.MessageDeduplicationId))
+		out.Successful = append(out.Successful, sqstypes.SendMessageBatchResultEntry{Id: e.Id})
+	}
+	return out, nil
+}
+
+// In a case-sensitive pool Alice and alice are two users: enqueue keeps both, with two
+// FIFO ids; by default they are one user.
+func TestEnqueueCaseRule(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		c    admit.Case
+		want int
+	}{{admit.CaseInsensitive, 1}, {admit.CaseSensitive, 2}} {
+		src, err := csvsource.New(strings.NewReader("username\nalice\nAlice\n"))
+		require.NoError(t, err)
+		api := &fifoIDs{}
+		sum, err := enqueue.Enqueue(context.Background(), enqueue.Config{API: api, QueueURL: "http://127.0.0.1:1/0/q.fifo",
+			Case: tt.c}, src, nil)
+		require.NoError(t, err)
+		require.Equal(t, tt.want, sum.Enqueued)
+		require.Equal(t, 2-tt.want, sum.Duplicate)
+		require.Len(t, api.ids, tt.want)
+		if tt.want == 2 {
+			require.NotEqual(t, api.ids[0], api.ids[1])
+		}
+	}
+	require.Equal(t, enqueue.UserKey(admit.CaseInsensitive, "Alice"), enqueue.UserKey(admit.CaseInsensitive, "alice"))
+	require.NotEqual(t, enqueue.UserKey(admit.CaseSensitive, "Alice"), enqueue.UserKey(admit.CaseSensitive, "alice"))
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -107,25 +106,10 @@ func listUsersError(pool string, err error) error {
 	switch {
 	case errors.As(err, &nf):
 		return fmt.Errorf("user pool %s not found (check --user-pool-id and --region): %w", pool, err)
-	case errors.As(err, &na), isCredentialsError(err):
+	case errors.As(err, &na), cognito.IsCredentialsError(err):
 		return fmt.Errorf("listing user pool %s needs AWS credentials allowed cognito-idp:ListUsers on it: %w", pool, err)
 	}
 	return fmt.Errorf("ListUsers on %s: %w", pool, err)
-}
-
-func isCredentialsError(err error) bool {
-	var ae interface{ ErrorCode() string }
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException",
-			"ExpiredTokenException", "MissingAuthenticationTokenException":
-			return true
-		}
-	}
-	// The SDK fails before sending when it finds no credentials at all.
-	msg := err.Error()
-	return strings.Contains(msg, "failed to retrieve credentials") ||
-		strings.Contains(msg, "no EC2 IMDS role found") || strings.Contains(msg, "anonymous credentials")
 }
 
 // page fetches one page, retrying throttles and faults (pacing.Retry).
@@ -199,7 +183,10 @@ func (s *Source) jobOf(u types.UserType) (job.Job, bool) {
 		}
 	}
 	name := *u.Username
-	j := job.Job{Username: name, SourceRef: name}
+	// The listing says whether the user is enabled: the verify stage judges that state
+	// (a disabled user gets its `disabled` row) without an AdminGetUser call.
+	j := job.Job{Username: name, SourceRef: name,
+		State: &job.UserState{Status: string(u.UserStatus), Enabled: u.Enabled}}
 	if reason := admit.ValidateUsername(name); reason != "" {
 		j.Invalid, j.Username = reason, admit.Printable(name)
 	}

@@ -157,3 +157,19 @@ func TestUserPoolSourceLaterPageErrorEndsSource(t *testing.T) {
 	require.ErrorContains(t, err, "not found")
 	require.Len(t, jobs, 1)
 }
+
+// Each job carries the state the listing gave, Enabled included: the verify stage turns a
+// disabled user into its `disabled` row without a call.
+func TestUserPoolSourceCarriesUserState(t *testing.T) {
+	t.Parallel()
+	on := user("on", types.UserStatusTypeUnconfirmed, time.Now())
+	on.Enabled = true
+	off := user("off", types.UserStatusTypeUnconfirmed, time.Now())
+	s, err := New(context.Background(), Config{API: &fakePool{users: []types.UserType{on, off}}, PoolID: "p", Rate: 1000})
+	require.NoError(t, err)
+	jobs, err := drain(t, s)
+	require.NoError(t, err)
+	require.Len(t, jobs, 2)
+	require.Equal(t, &job.UserState{Status: "UNCONFIRMED", Enabled: true}, jobs[0].State)
+	require.Equal(t, &job.UserState{Status: "UNCONFIRMED", Enabled: false}, jobs[1].State)
+}

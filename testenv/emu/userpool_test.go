@@ -1,0 +1,117 @@
+package emu_test
+
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/testenv/emu"
+)
+
+// What cognito-local 5.3.0 answers to the reads --verify-users and the case rule make,
+// pinned so that the process tests stand on known ground.
+func TestCognitoUserPoolReads(t *testing.T) {
+	t.Parallel()
+	srv := emu.Cognito(t)
+	ctx := t.Context()
+	c := emu.NewCognitoClient(srv.Endpoint, noRetry)
+
+	t.Run("AdminGetUser", func(t *testing.T) {
+		t.Parallel()
+		p, err := emu.NewPool(ctx, srv.Endpoint, emu.PoolOptions{})
+		require.NoError(t, err)
+		require.NoError(t, p.SignUp(ctx, "una", "una@example.com"))
+		require.NoError(t, p.SignUp(ctx, "con", "con@example.com"))
+		require.NoError(t, p.Confirm(ctx, "con"))
+		require.NoError(t, p.SignUp(ctx, "dis", "dis@example.com"))
+		require.NoError(t, p.Disable(ctx, "dis"))
+		require.NoError(t, p.AdminCreate(ctx, "adm", "adm@example.com"))
+		for user, want := range map[string]struct {
+			status  types.UserStatusType
+			enabled bool
+		}{
+			"una": {types.UserStatusTypeUnconfirmed, true},
+			"con": {types.UserStatusTypeConfirmed, true},
+			"dis": {types.UserStatusTypeUnconfirmed, false},
+			"adm": {types.UserStatusTypeForceChangePassword, true},
+		} {
+			out, err := c.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(p.ID), Username: aws.String(user)})
+			require.NoError(t, err, user)
+			require.Equal(t, want.status, out.UserStatus, user)
+			require.Equal(t, want.enabled, out.Enabled, user)
+		}
+		_, err = c.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(p.ID), Username: aws.String("nobody")})
+		var unf *types.UserNotFoundException
+		require.ErrorAs(t, err, &unf)
+		_, err = c.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String("us-east-1_nope"), Username: aws.String("una")})
+		var rnf *types.ResourceNotFoundException
+		require.ErrorAs(t, err, &rnf)
+
+		// ListUsers carries Enabled too (the pool source's check).
+		l, err := c.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: aws.String(p.ID)})
+		require.NoError(t, err)
+		enabled := map[string]bool{}
+		for _, u := range l.Users {
+			enabled[aws.ToString(u.Username)] = u.Enabled
+		}
+		require.Equal(t, map[string]bool{"una": true, "con": true, "dis": false, "adm": true}, enabled)
+	})
+
+	t.Run("DescribeUserPool UsernameConfiguration", func(t *testing.T) {
+		t.Parallel()
+		for _, cs := range []*bool{nil, aws.Bool(false), aws.Bool(true)} {
+			p, err := emu.NewPool(ctx, srv.Endpoint, emu.PoolOptions{CaseSensitive: cs})
+			require.NoError(t, err)
+			out, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(p.ID)})
+			require.NoError(t, err)
+			if cs == nil {
+				require.Nil(t, out.UserPool.UsernameConfiguration, "no setting given, none reported")
+				continue
+			}
+			require.NotNil(t, out.UserPool.UsernameConfiguration)
+			require.Equal(t, *cs, aws.ToBool(out.UserPool.UsernameConfiguration.CaseSensitive))
+		}
+		_, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String("us-east-1_nope")})
+		var rnf *types.ResourceNotFoundException
+		require.ErrorAs(t, err, &rnf)
+	})
+
+	t.Run("usernames compare exactly, whatever the pool setting", func(t *testing.T) {
+		t.Parallel()
+		p, err := emu.NewPool(ctx, srv.Endpoint, emu.PoolOptions{CaseSensitive: aws.Bool(false)})
+		require.NoError(t, err)
+		require.NoError(t, p.SignUp(ctx, "alice", "a1@example.com"))
+		require.NoError(t, p.SignUp(ctx, "Alice", "a2@example.com"), "cognito-local keeps Alice and alice apart")
+		_, err = c.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(p.ID), Username: aws.String("ALICE")})
+		var unf *types.UserNotFoundException
+		require.ErrorAs(t, err, &unf, "real Cognito would find alice; cognito-local does not")
+	})
+
+	t.Run("PreventUserExistenceErrors simulates a delivery", func(t *testing.T) {
+		t.Parallel()
+		p, err := emu.NewPool(ctx, srv.Endpoint, emu.PoolOptions{PreventUserExistenceErrors: true})
+		require.NoError(t, err)
+		require.NoError(t, p.SignUp(ctx, "real", "real@example.com"))
+		require.NoError(t, p.SignUp(ctx, "off", "off@example.com"))
+		require.NoError(t, p.Disable(ctx, "off"))
+		for _, u := range []string{"ghost", "off"} {
+			out, err := resend(ctx, c, p.ClientID, u, nil)
+			require.NoError(t, err, "%s: a simulated success, not an error", u)
+			require.Equal(t, types.DeliveryMediumTypeEmail, out.CodeDeliveryDetails.DeliveryMedium, u)
+		}
+		out, err := resend(ctx, c, p.ClientID, "real", nil)
+		require.NoError(t, err)
+		require.Equal(t, "r***@e***", aws.ToString(out.CodeDeliveryDetails.Destination))
+		require.NotEmpty(t, lastCode(t, srv, "real"), "a real user still gets a real code")
+
+		// Without the setting the same users are errors.
+		legacy, err := emu.NewPool(ctx, srv.Endpoint, emu.PoolOptions{})
+		require.NoError(t, err)
+		_, err = resend(ctx, c, legacy.ClientID, "ghost", nil)
+		var unf *types.UserNotFoundException
+		require.ErrorAs(t, err, &unf)
+	})
+}

@@ -1,0 +1,106 @@
+package cognito
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/cognito-resend/cognito-resend/worker/clock"
+	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
+)
+
+// Call runs one Cognito operation for one user to its last attempt. Every attempt waits
+// on Limiter, is bounded by CallTimeout and classified; a throttle slows the limiter, a
+// fault feeds the breaker, and pacing.Retry (the one retry layer) retries what the
+// classifier calls retryable. The resender and the --verify-users check
+// (userpool.Verifier) each run their call through it, each with its own limiter.
+type Call struct {
+	Op          string // the operation, for the log
+	Limiter     Limiter
+	Breaker     Breaker // optional
+	Policy      pacing.Policy
+	CallTimeout time.Duration // zero: CallTimeoutDefault
+	// Classify sorts an answer; nil means Classify (ResendConfirmationCode's classifier).
+	Classify  func(error) Outcome
+	OnAttempt func(o Outcome, latency time.Duration) // optional (metrics)
+	Logger    *slog.Logger                           // optional
+	Clock     clock.Clock
+}
+
+// Ran is how a Call ended.
+type Ran struct {
+	// Err is the last attempt's error: nil after a success, and when stop came before
+	// the first attempt.
+	Err error
+	// Outcome classifies Err (ClassCanceled "Canceled" when no attempt started).
+	Outcome  Outcome
+	Attempts int
+	// Ambiguous: some attempt ended in a fault, or was aborted by kill, so Cognito may
+	// have acted on it without an answer seen.
+	Ambiguous bool
+	// Stopped: stop ended the call before its first attempt, or between retries of a
+	// retryable answer: the user was not reached.
+	Stopped bool
+}
+
+// OK reports whether the last attempt succeeded.
+func (r Ran) OK() bool { return r.Err == nil && !r.Stopped }
+
+// Run calls attempt until it succeeds, its error is not retryable, the policy's attempts
+// are spent or stop ends (soft stop: waits and backoff sleeps end, a call in flight
+// finishes). kill aborts a call in flight (hard stop). attempt keeps its own output.
+func (c *Call) Run(stop, kill context.Context, username string, attempt func(ctx context.Context) error) Ran {
+	clk := clock.Or(c.Clock)
+	classify := c.Classify
+	if classify == nil {
+		classify = Classify
+	}
+	callTimeout := c.CallTimeout
+	if callTimeout <= 0 {
+		callTimeout = CallTimeoutDefault
+	}
+	r := Ran{Outcome: Outcome{Class: job.ClassCanceled, Status: job.StatusFailed, Code: "Canceled"}}
+	err := pacing.Retry(stop, c.Policy, func(context.Context) error {
+		if err := c.Limiter.Wait(stop); err != nil {
+			return err // stopping: not retryable, no attempt made
+		}
+		r.Attempts++
+		callCtx, cancel := context.WithTimeout(kill, callTimeout)
+		t0 := clk.Now()
+		err := attempt(callCtx)
+		latency := clk.Since(t0)
+		cancel()
+		oc := classify(err)
+		if oc.Class == job.ClassRetryable && errors.Is(err, context.DeadlineExceeded) && kill.Err() != nil {
+			oc = Outcome{Class: job.ClassCanceled, Status: job.StatusFailed, Code: "Canceled"}
+		}
+		r.Err, r.Outcome = err, oc
+		// A fault, or a call aborted by the hard stop, may have reached Cognito.
+		if oc.Fault || (err != nil && kill.Err() != nil) {
+			r.Ambiguous = true
+		}
+		if c.OnAttempt != nil {
+			c.OnAttempt(oc, latency)
+		}
+		if oc.Throttle {
+			c.Limiter.OnThrottle()
+		}
+		if c.Breaker != nil {
+			c.Breaker.Observe(oc.Class, oc.Fault)
+		}
+		if c.Logger != nil && err != nil {
+			c.Logger.Debug("attempt failed", "op", c.Op, "username", username, "attempt", r.Attempts,
+				"error_code", oc.Code, "class", oc.Class.String())
+		}
+		if oc.Class == job.ClassRetryable {
+			return pacing.Retryable(err)
+		}
+		return err
+	})
+	// Stopped before the first attempt, or between retries: the user was not reached.
+	r.Stopped = (err != nil || r.Err != nil) &&
+		(r.Err == nil || (r.Outcome.Class == job.ClassRetryable && stop.Err() != nil))
+	return r
+}

@@ -1,0 +1,55 @@
+package userpool
+
+import (
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/cognito-resend/cognito-resend/worker/job"
+)
+
+// Verdict is what a user's state means for the resend.
+type Verdict struct {
+	// Send: the user is UNCONFIRMED and enabled, the one state a sign-up code is for.
+	Send bool
+	// Otherwise the row: its status, error_code and the reason (what would help instead).
+	Status job.Status
+	Code   string
+	Reason string
+}
+
+// CodeDisabled is the error_code of a `disabled` row.
+const CodeDisabled = "UserDisabled"
+
+// Judge is the eligibility rule. In order: a CONFIRMED user needs nothing
+// (already_confirmed, even if disabled); a disabled user would get no code (disabled); an
+// UNCONFIRMED user gets the resend; every other state is not_eligible, with what would
+// help instead. error_code is Cognito's UserStatus (or UserDisabled).
+func Judge(st job.UserState) Verdict {
+	status := types.UserStatusType(st.Status)
+	switch {
+	case status == types.UserStatusTypeConfirmed:
+		return Verdict{Status: job.StatusAlreadyConfirmed, Code: st.Status,
+			Reason: "UserStatus CONFIRMED: the user already confirmed sign-up; no code needed"}
+	case !st.Enabled:
+		return Verdict{Status: job.StatusDisabled, Code: CodeDisabled,
+			Reason: "the user is disabled (Enabled=false): no code would be delivered; re-enable it (AdminEnableUser) and run again"}
+	case status == types.UserStatusTypeUnconfirmed:
+		return Verdict{Send: true}
+	}
+	return Verdict{Status: job.StatusNotEligible, Code: st.Status, Reason: notEligibleReason(status)}
+}
+
+func notEligibleReason(s types.UserStatusType) string {
+	switch s {
+	case types.UserStatusTypeForceChangePassword:
+		return "admin-created user: needs AdminCreateUser with MessageAction=RESEND, not ResendConfirmationCode"
+	case types.UserStatusTypeResetRequired:
+		return "password reset required: the user needs a ForgotPassword code (or AdminResetUserPassword), not a sign-up code"
+	case types.UserStatusTypeExternalProvider:
+		return "federated user (signs in through an external identity provider): there is no sign-up to confirm"
+	case types.UserStatusTypeArchived, types.UserStatusTypeCompromised:
+		return "UserStatus " + string(s) + ": the account is not active; a sign-up code does not apply"
+	case "":
+		return "Cognito reported no UserStatus; not resending to a user in an unknown state"
+	}
+	return "UserStatus " + string(s) + ": not awaiting sign-up confirmation; ResendConfirmationCode does not apply"
+}
