@@ -127,6 +127,7 @@ func newApp(ios streams, kill context.Context) *cli.Command {
 			newCmdConfig(ios),
 			newCmdVersion(ios),
 			newCmdEnqueue(ios),
+			newCmdReport(ios),
 		},
 	}
 	wireUsageErrors(app)

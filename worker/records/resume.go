@@ -70,7 +70,7 @@ func LoadResume(reportPath string, opts ResumeOptions) (*ResumeState, error) {
 	defer lf.Close()
 	pending := map[string]LedgerRecord{}
 	var order []string
-	err = eachLine(lf, func(line []byte) {
+	err = eachLine(lf, func(_ int, line []byte, _ bool) {
 		var rec LedgerRecord
 		if json.Unmarshal(line, &rec) != nil || rec.SourceRef == "" {
 			return // torn

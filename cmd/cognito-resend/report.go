@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/cognito-resend/cognito-resend/worker/reportset"
+)
+
+// newCmdReport is `cognito-resend report`: tools over finished (or running) campaigns'
+// report files. Its verbs are one file each: report_summary.go, report_users.go,
+// report_html.go.
+func newCmdReport(ios streams) *cli.Command {
+	return &cli.Command{
+		Name:  "report",
+		Usage: "summarise, filter or render report files (CSV or JSONL, one or many: replicas, resumes)",
+		Commands: []*cli.Command{
+			newCmdReportSummary(ios),
+			newCmdReportUsers(ios),
+			newCmdReportHTML(ios),
+		},
+	}
+}
+
+// readReports reads the command's report arguments into one set; an unreadable file or
+// a path that is not a report's is a usage error. Malformed lines are not errors: they
+// are counted and named, and said on stderr.
+func readReports(cmd *cli.Command, stderr io.Writer, verb string) (*reportset.Set, []string, error) {
+	paths := cmd.Args().Slice()
+	if len(paths) == 0 {
+		return nil, nil, usageErr(fmt.Errorf("report %s: give one or more report files (.csv or .jsonl)", verb))
+	}
+	set, err := reportset.Read(paths...)
+	if err != nil {
+		return nil, nil, usageErr(err)
+	}
+	if n := set.MalformedLines(); n > 0 && verb != "summary" {
+		fmt.Fprintf(stderr, "cognito-resend: %d malformed lines skipped (not report rows); `report summary` names them\n", n)
+	}
+	return set, paths, nil
+}
+
+// createOutput opens the -o file (mode 0600: it holds usernames), or stdout for "" and
+// "-". It refuses to write over one of the reports it reads.
+func createOutput(path string, inputs []string, stdout io.Writer) (io.Writer, func() error, error) {
+	if path == "" || path == "-" {
+		return stdout, func() error { return nil }, nil
+	}
+	if st, err := os.Stat(path); err == nil {
+		for _, in := range inputs {
+			if ist, err := os.Stat(in); err == nil && os.SameFile(st, ist) {
+				return nil, nil, usageErr(fmt.Errorf("-o %s is one of the reports being read; choose another file", path))
+			}
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, nil, usageErr(err)
+	}
+	return f, func() error {
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write %s: %w", filepath.Clean(path), err)
+		}
+		return nil
+	}, nil
+}
+
+// writeErr is a failure to write an output (a full disk, a closed pipe): said on stderr,
+// exit 1.
+func writeErr(stderr io.Writer, err error) error {
+	if err == nil {
+		return nil
+	}
+	fmt.Fprintln(stderr, "cognito-resend: writing the output failed:", err)
+	return &exitError{code: exitFailed, err: err}
+}

@@ -1,0 +1,185 @@
+package reportset
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/cognito-resend/cognito-resend/worker/job"
+)
+
+// The HTML page: one self-contained file a manager can open — inline CSS and SVG, no
+// script, no font, image or style from anywhere (a Content-Security-Policy of
+// default-src 'none' says so to the browser too). html/template escapes every username,
+// message and path: they are untrusted input.
+
+//go:embed page.html.tmpl
+var pageSource string
+
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"f2":  f2,
+	"f3":  func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) },
+	"pct": pct,
+}).Parse(pageSource))
+
+// PageOptions shape the HTML page.
+type PageOptions struct {
+	Title     string // default "cognito-resend campaign"
+	Generator string // who made the page, e.g. "cognito-resend v1.2.3"
+	Buckets   int    // most buckets of the timeline (default 60)
+	TopCodes  int    // error codes listed (default 10)
+}
+
+// WriteHTML writes the campaign as one HTML page.
+func (s *Set) WriteHTML(w io.Writer, opts PageOptions) error {
+	if opts.Title == "" {
+		opts.Title = "cognito-resend campaign"
+	}
+	if opts.Buckets <= 0 {
+		opts.Buckets = 60
+	}
+	if opts.TopCodes <= 0 {
+		opts.TopCodes = 10
+	}
+	sum := s.Summary()
+	p := page{Opts: opts, S: sum, Span: sum.Span().String(),
+		Sent: sum.Statuses[job.StatusSent], Failed: sum.Statuses[job.StatusFailed]}
+	for _, st := range sum.StatusOrder() {
+		n := sum.Statuses[st]
+		p.Outcomes = append(p.Outcomes, outcome{Status: string(st), Users: n,
+			Width: barWidth * float64(n) / float64(max(sum.Users, 1)), Color: statusColor(st)})
+	}
+	for i, c := range sum.TopErrorCodes() {
+		if i == opts.TopCodes {
+			p.MoreCodes = len(sum.ErrorCodes) - i
+			break
+		}
+		user, msg, _ := s.Sample(c.Code)
+		p.Codes = append(p.Codes, codeRow{Code: c.Code, Users: c.Users, SampleUser: user, SampleMessage: msg})
+	}
+	tl := s.Timeline(opts.Buckets)
+	if len(tl) > 0 {
+		p.Bucket = tl[0].Width.String()
+		p.SendChart = newChart(tl, "sent rows per second", "#2e7d32", func(b Bucket) float64 { return b.SentPerSecond() }, f2)
+		p.ThrottleChart = newChart(tl, "throttled or retried rows per "+p.Bucket, "#e65100",
+			func(b Bucket) float64 { return float64(b.Throttled) }, func(v float64) string { return strconv.Itoa(int(v)) })
+	}
+	return pageTemplate.Execute(w, p)
+}
+
+type page struct {
+	Opts                     PageOptions
+	S                        Summary
+	Span                     string
+	Sent                     int
+	Failed                   int
+	Outcomes                 []outcome
+	Codes                    []codeRow
+	MoreCodes                int
+	Bucket                   string
+	SendChart, ThrottleChart *chart
+}
+
+type outcome struct {
+	Status string
+	Users  int
+	Width  float64
+	Color  string
+}
+
+type codeRow struct {
+	Code, SampleUser, SampleMessage string
+	Users                           int
+}
+
+const barWidth = 320.0
+
+func statusColor(s job.Status) string {
+	switch s {
+	case job.StatusSent:
+		return "#2e7d32"
+	case job.StatusFailed:
+		return "#c62828"
+	case job.StatusLimitExceeded:
+		return "#ef6c00"
+	case job.StatusUnknown:
+		return "#6a1b9a"
+	case job.StatusAlreadyConfirmed:
+		return "#1565c0"
+	case job.StatusUserNotFound, job.StatusInvalidInput:
+		return "#8d6e63"
+	}
+	return "#757575"
+}
+
+func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+// chart is a bar chart of the timeline, laid out here so the page needs no script.
+type chart struct {
+	Label         string
+	Color         string
+	Width, Height float64
+	Left, Bottom  float64 // the plot's left edge and baseline
+	Max           string  // the y axis's top value
+	Bars          []bar
+	Ticks         []tick
+}
+
+type bar struct {
+	X, Y, W, H float64
+	Title      string
+}
+
+type tick struct {
+	X     float64
+	Label string
+}
+
+const (
+	chartWidth  = 880.0
+	chartHeight = 180.0
+	chartLeft   = 56.0
+	chartTop    = 12.0
+	chartBottom = 150.0 // baseline; time labels below
+)
+
+func newChart(tl []Bucket, label, color string, value func(Bucket) float64, format func(float64) string) *chart {
+	c := &chart{Label: label, Color: color, Width: chartWidth, Height: chartHeight, Left: chartLeft, Bottom: chartBottom}
+	top := 0.0
+	for _, b := range tl {
+		top = math.Max(top, value(b))
+	}
+	c.Max = format(top)
+	step := (chartWidth - chartLeft - 8) / float64(len(tl))
+	layout := "15:04:05"
+	if tl[len(tl)-1].Start.Sub(tl[0].Start) >= 24*time.Hour {
+		layout = "Jan 2 15:04"
+	}
+	// Ticks at round times: the smallest round width, a multiple of the buckets', that
+	// gives at most 7 of them.
+	width := tl[0].Width
+	tickEvery := bucketWidths[len(bucketWidths)-1]
+	for _, w := range bucketWidths {
+		if w%width == 0 && time.Duration(len(tl))*width/w < 7 {
+			tickEvery = w
+			break
+		}
+	}
+	for i, b := range tl {
+		x := chartLeft + float64(i)*step
+		h := 0.0
+		if top > 0 {
+			h = (chartBottom - chartTop) * value(b) / top
+		}
+		c.Bars = append(c.Bars, bar{X: x, Y: chartBottom - h, W: math.Max(step-1, 1), H: h,
+			Title: fmt.Sprintf("%s UTC, %s: %s %s", b.Start.Format(layout), b.Width, format(value(b)), label)})
+		if b.Start.Unix()%int64(tickEvery.Seconds()) == 0 {
+			c.Ticks = append(c.Ticks, tick{X: x, Label: b.Start.Format(layout)})
+		}
+	}
+	return c
+}

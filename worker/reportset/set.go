@@ -1,0 +1,169 @@
+package reportset
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/records"
+)
+
+// MalformedListed is how many malformed lines a Set names, per file; all are counted.
+const MalformedListed = 20
+
+// Set is a campaign's reports read as one: the final row of every user, and what the
+// files held besides.
+type Set struct {
+	Files     []File
+	Malformed []Malformed // the first MalformedListed of each file, in file order
+
+	rows       int
+	attempts   int
+	superseded int
+	first      time.Time // earliest started_at of any row
+	last       time.Time // latest finished_at of any row
+	users      map[string]*user
+	order      []*user           // first-seen order
+	seconds    map[int64]*counts // per second of finished_at, every row
+}
+
+// File is one report as read.
+type File struct {
+	Path      string         `json:"path"`
+	Format    records.Format `json:"format"`
+	Rows      int            `json:"rows"`
+	Malformed int            `json:"malformed"`
+	// Foreign: a CSV whose header is not cognito-resend's; none of its lines is read as
+	// a row.
+	Foreign bool `json:"foreign"`
+}
+
+// Malformed names a line that is not a report row.
+type Malformed struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+}
+
+func (m Malformed) String() string { return fmt.Sprintf("%s:%d: %s", m.File, m.Line, m.Reason) }
+
+// Read reads the reports at paths, in order, into one Set. A line that is not a row
+// (torn by kill -9, a foreign file) is counted and named, never an error; the error is
+// for a path that is not a report path (extension) or can't be read. A path given twice
+// is read once.
+func Read(paths ...string) (*Set, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("no report file given")
+	}
+	s := &Set{users: map[string]*user{}, seconds: map[int64]*counts{}}
+	seen := map[string]bool{}
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		if seen[abs] {
+			continue
+		}
+		seen[abs] = true
+		if err := s.readFile(p); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Set) readFile(path string) error {
+	format, err := records.FormatForPath(path)
+	if err != nil {
+		return err
+	}
+	fi := len(s.Files)
+	s.Files = append(s.Files, File{Path: path, Format: format})
+	f := &s.Files[fi]
+	listed := 0
+	malformed := func(line int, reason string) {
+		f.Malformed++
+		if listed < MalformedListed {
+			listed++
+			s.Malformed = append(s.Malformed, Malformed{File: path, Line: line, Reason: reason})
+		}
+	}
+	err = records.ScanReport(path, func(l records.Line) {
+		switch {
+		case l.Header:
+		case l.N == 1 && format == records.FormatCSV:
+			f.Foreign = true
+			malformed(l.N, "not a cognito-resend report: its first line is not the report's CSV header")
+		case f.Foreign:
+			f.Malformed++ // named once, at its first line
+		case !l.OK && l.Torn:
+			malformed(l.N, "torn last line (no newline): a write cut short, e.g. by kill -9")
+		case !l.OK:
+			malformed(l.N, "not a report row (torn, foreign or edited)")
+		default:
+			f.Rows++
+			s.add(l.Row, fi, l.N)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("report %s: %w", path, err)
+	}
+	return nil
+}
+
+// add takes one row into the totals, the timeline and its user's fold.
+func (s *Set) add(r job.Result, file, line int) {
+	s.rows++
+	s.attempts += r.Attempts
+	if !r.StartedAt.IsZero() && (s.first.IsZero() || r.StartedAt.Before(s.first)) {
+		s.first = r.StartedAt
+	}
+	if r.FinishedAt.After(s.last) {
+		s.last = r.FinishedAt
+	}
+	if !r.FinishedAt.IsZero() {
+		sec := r.FinishedAt.Unix()
+		c := s.seconds[sec]
+		if c == nil {
+			c = &counts{}
+			s.seconds[sec] = c
+		}
+		c.add(r)
+	}
+	key := admit.CaseInsensitive.Key(r.Username)
+	u := s.users[key]
+	if u == nil {
+		u = &user{}
+		s.users[key] = u
+		s.order = append(s.order, u)
+	} else {
+		s.superseded++ // one of the two rows is
+		if !u.supersededBy(r, file, line) {
+			return
+		}
+	}
+	u.set(r, file, line)
+}
+
+// Rows is the number of rows read, superseded ones included.
+func (s *Set) Rows() int { return s.rows }
+
+// Users is the number of distinct users.
+func (s *Set) Users() int { return len(s.order) }
+
+// Span is the campaign's time span: the earliest started_at and the latest finished_at of
+// any row (zero when no row has them).
+func (s *Set) Span() (first, last time.Time) { return s.first, s.last }
+
+// MalformedLines is the number of lines, in every file, that are not rows.
+func (s *Set) MalformedLines() int {
+	n := 0
+	for _, f := range s.Files {
+		n += f.Malformed
+	}
+	return n
+}

@@ -1,0 +1,65 @@
+package reportset
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// WriteTable writes the summary for a person at a terminal: totals, then users by status
+// and by error code, then the files and their malformed lines.
+func (s Summary) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	p := func(format string, a ...any) { fmt.Fprintf(tw, format+"\n", a...) }
+	p("users\t%d", s.Users)
+	p("rows\t%d\t(%d superseded by a later row of the same user)", s.Rows, s.SupersededRows)
+	p("attempts\t%d\t(Cognito calls)", s.Attempts)
+	if s.FirstStartedAt != "" {
+		p("first start\t%s", s.FirstStartedAt)
+		p("last finish\t%s", s.LastFinishedAt)
+		p("span\t%s", s.Span())
+	}
+	p("sends/s\t%.2f\t(users sent / span)", s.SendsPerSecond)
+	p("attempts/s\t%.2f", s.AttemptsPerSecond)
+	p("")
+	p("STATUS\tUSERS\t")
+	for _, st := range s.StatusOrder() {
+		p("%s\t%d\t%s", st, s.Statuses[st], pct(s.Statuses[st], s.Users))
+	}
+	if codes := s.TopErrorCodes(); len(codes) > 0 {
+		p("")
+		p("ERROR CODE\tUSERS\t")
+		for _, c := range codes {
+			p("%s\t%d\t%s", c.Code, c.Users, pct(c.Users, s.Users))
+		}
+	}
+	p("")
+	p("FILE\tFORMAT\tROWS\tMALFORMED")
+	for _, f := range s.Files {
+		foreign := ""
+		if f.Foreign {
+			foreign = "  (not a report)"
+		}
+		p("%s\t%s\t%d\t%d%s", f.Path, f.Format, f.Rows, f.Malformed, foreign)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if s.MalformedLines > 0 {
+		fmt.Fprintf(w, "\n%d malformed lines (not rows; skipped):\n", s.MalformedLines)
+		for _, m := range s.Malformed {
+			fmt.Fprintf(w, "  %s\n", m)
+		}
+		if n := s.MalformedLines - len(s.Malformed); n > 0 {
+			fmt.Fprintf(w, "  … and %d more (the first %d of each file are named)\n", n, MalformedListed)
+		}
+	}
+	return nil
+}
+
+func pct(n, of int) string {
+	if of == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(of))
+}
