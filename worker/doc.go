@@ -26,7 +26,7 @@
 //	                  username case rule (DescribeUserPool)
 //	engine            the bounded pool: reader → workers → writer → ack; Summary; soft and hard stop
 //	records           report (CSV/JSONL) writer and line parser, rotation, ledger, resume loader
-//	metrics           Prometheus metrics and the /metrics, /healthz, /readyz server
+//	metrics           Prometheus metrics (the breaker's state included) and the /metrics, /healthz, /readyz server
 //	source/csvsource  a CSV file or stdin
 //	source/poolsource a user pool's UNCONFIRMED users (ListUsers)
 //	source/sqssource  an SQS queue: receive, heartbeat, settle, batch, DLQ, in-flight tracker

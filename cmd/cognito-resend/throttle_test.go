@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -75,30 +80,70 @@ func TestSystemicErrorStopsWithinOneSecond(t *testing.T) {
 }
 
 // Sustained 5xx: the breaker pauses the whole pool instead of letting every job burn its
-// retries, so an outage shorter than the breaker's patience fails nobody.
+// retries, so an outage shorter than the breaker's patience fails nobody. /metrics shows
+// the breaker open during the outage and closed after it. (Users come on a stdin left
+// open, so the process still serves /metrics once they are all sent.)
 func TestBreakerRidesOutOutage(t *testing.T) {
 	t.Parallel()
 	needIntegration(t)
 	sim := quotasim.StartT(t, quotasim.Config{P5xx: 1, Seed: 9})
 	dir := t.TempDir()
 	csvPath, users := writeUsersCSV(t, dir, 100)
-	cmd := exec.Command(binPath, "run", "--csv", csvPath, "--report", "r.csv", "--rate", "200",
-		"--workers", "8", "--max-attempts", "4", "--backoff-base", "50ms", "--backoff-max", "200ms")
+	input, err := os.ReadFile(csvPath)
+	require.NoError(t, err)
+	cmd := exec.Command(binPath, "run", "--csv", "-", "--report", "r.csv", "--rate", "200",
+		"--workers", "8", "--max-attempts", "4", "--backoff-base", "50ms", "--backoff-max", "200ms",
+		"--metrics-addr", "127.0.0.1:0", "--log-format", "json")
 	cmd.Dir, cmd.Env = dir, append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
-	var stderr bytes.Buffer
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	_, err = stdin.Write(input)
+	require.NoError(t, err)
 	outage := time.Now()
-	for sim.Sim.Stats().Faults.Total() < 5 && time.Since(outage) < 20*time.Second {
-		time.Sleep(5 * time.Millisecond) // polling another process through the simulator
-	}
-	time.Sleep(2500 * time.Millisecond) // the outage lasts 2.5 s (wall time of the scenario)
+	metric := scrapeMetrics(t, &stderr)
+	require.Eventually(t, func() bool { return metric("cognito_resend_breaker_open") == "1" }, 20*time.Second,
+		5*time.Millisecond, "the breaker is open during the outage\n%s", stderr.String())
+	time.Sleep(time.Until(outage.Add(2500 * time.Millisecond))) // the outage lasts 2.5 s (wall time of the scenario)
 	require.NoError(t, sim.Sim.SetConfig(quotasim.Config{Seed: 9}))
 	faults := sim.Sim.Stats().Faults.Total()
+	require.Eventually(t, func() bool { return metric(`cognito_resend_jobs_total{status="sent"}`) == "100" }, 60*time.Second,
+		10*time.Millisecond, stderr.String())
+	require.Equal(t, "0", metric("cognito_resend_breaker_open"), "a success closed it")
+	trips, err := strconv.Atoi(metric("cognito_resend_breaker_trips_total"))
+	require.NoError(t, err)
+	require.Positive(t, trips)
+	require.NoError(t, stdin.Close())
 	require.NoError(t, cmd.Wait(), stderr.String())
 	require.Equal(t, 0, checkCampaign(t, filepath.Join(dir, "r.csv"), sim, users), "every user sent, none failed")
 	// Without the pause, 8 workers × 4 attempts at 50-200 ms backoff would have made
 	// ~100 calls in 2.5 s and failed the jobs in flight.
 	require.LessOrEqual(t, faults, int64(40), "calls burned during the outage")
-	t.Logf("outage: %d failed calls in 2.5 s", faults)
+	t.Logf("outage: %d failed calls in 2.5 s, %d breaker trips", faults, trips)
+}
+
+// scrapeMetrics waits for the process to say where /metrics listens (JSON logs on
+// stderr) and returns a reader of one series' value ("" when absent).
+func scrapeMetrics(t *testing.T, stderr *lockedBuffer) func(series string) string {
+	t.Helper()
+	var addr []string
+	require.Eventually(t, func() bool {
+		addr = regexp.MustCompile(`"msg":"metrics listening","addr":"([^"]+)"`).FindStringSubmatch(stderr.String())
+		return len(addr) == 2
+	}, 30*time.Second, 10*time.Millisecond, stderr.String())
+	return func(series string) string {
+		resp, err := http.Get("http://" + addr[1] + "/metrics")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindStringSubmatch(string(b))
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
 }

@@ -104,6 +104,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	defer ledger.Close()
 
 	limiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.Rate, Burst: cfg.Burst, Adaptive: cfg.Adaptive, Clock: c.clock})
+	breaker := &pacing.Breaker{Limiter: limiter, OnTrip: m.BreakerTripped}
 	resender := &cognito.Resender{
 		API:                 newCognito(*c.aws), // loaded by openSource
 		ClientID:            cfg.ClientID,
@@ -111,7 +112,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		Metadata:            cfg.Metadata,
 		AnalyticsEndpointID: cfg.AnalyticsEndpointID,
 		Limiter:             limiter,
-		Breaker:             &pacing.Breaker{Limiter: limiter},
+		Breaker:             breaker,
 		MaxAttempts:         cfg.MaxAttempts,
 		BackoffBase:         cfg.BackoffBase,
 		BackoffMax:          cfg.BackoffMax,
@@ -141,6 +142,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	}
 	if m != nil {
 		m.WatchRate(limiter.Rate)
+		m.WatchBreaker(breaker.Open)
 		if c.checksUsers() {
 			m.WatchVerifyRate(c.verifyLimiter.Rate)
 		}

@@ -30,6 +30,7 @@ type Metrics struct {
 	sqsEntries *prometheus.CounterVec
 	dlqMoves   prometheus.Counter
 	received   prometheus.Counter
+	trips      prometheus.Counter
 }
 
 // New registers the run's metrics in a fresh registry (with Go and process
@@ -66,9 +67,11 @@ func New() *Metrics {
 			Name: "sqs_dlq_moves_total", Help: "Poison messages copied to the dead-letter queue."}),
 		received: prometheus.NewCounter(prometheus.CounterOpts{Namespace: metricsNamespace,
 			Name: "sqs_messages_received_total", Help: "Messages received from the queue."}),
+		trips: prometheus.NewCounter(prometheus.CounterOpts{Namespace: metricsNamespace,
+			Name: "breaker_trips_total", Help: "Times the fault breaker paused every call (5xx, timeouts, connection errors in a row)."}),
 	}
 	reg.MustRegister(m.jobs, m.calls, m.throttles, m.latency, m.verify, m.verifyLat, m.sqsCalls, m.sqsErrors,
-		m.sqsEntries, m.dlqMoves, m.received,
+		m.sqsEntries, m.dlqMoves, m.received, m.trips,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range job.Statuses {
 		m.jobs.WithLabelValues(string(s))
@@ -129,6 +132,29 @@ func (m *Metrics) WatchRate(rate func() float64) {
 	}
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace,
 		Name: "limiter_rate", Help: "Current rate of the shared limiter, requests/second."}, rate))
+}
+
+// WatchBreaker exports the fault breaker's state (*pacing.Breaker.Open) as
+// breaker_open: 1 from a trip until an answer closes it, else 0.
+func (m *Metrics) WatchBreaker(open func() bool) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace,
+		Name: "breaker_open", Help: "1 while the fault breaker is open (tripped, not yet closed by an answer), else 0."},
+		func() float64 {
+			if open() {
+				return 1
+			}
+			return 0
+		}))
+}
+
+// BreakerTripped counts one trip of the fault breaker (pacing.Breaker.OnTrip).
+func (m *Metrics) BreakerTripped(time.Duration) {
+	if m != nil {
+		m.trips.Inc()
+	}
 }
 
 // WatchInFlight exports the number of messages held (received, not yet settled).

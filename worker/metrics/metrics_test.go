@@ -15,6 +15,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
 
 func TestNilMetricsRecordNothing(t *testing.T) {
@@ -31,6 +32,37 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.WatchInFlight(func() int { return 1 })
 	m.ObserveVerify(cognito.Classify(nil), time.Millisecond)
 	m.WatchVerifyRate(func() float64 { return 1 })
+	m.WatchBreaker(func() bool { return true })
+	m.BreakerTripped(time.Second)
+}
+
+// The breaker's state and trips, as the dashboard and the alert on branch release query
+// them, fed by a real pacing.Breaker.
+func TestBreakerMetrics(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	b := &pacing.Breaker{Limiter: pacing.NewLimiter(pacing.LimiterConfig{Rate: 0}), Threshold: 2, OnTrip: m.BreakerTripped}
+	m.WatchBreaker(b.Open)
+	scrape := func() string {
+		rec := httptest.NewRecorder()
+		m.Handler(metrics.Health{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return rec.Body.String()
+	}
+	body := scrape()
+	require.Contains(t, body, "cognito_resend_breaker_open 0")
+	require.Contains(t, body, "cognito_resend_breaker_trips_total 0")
+	fault := cognito.Classify(context.DeadlineExceeded)
+	for range 4 {
+		b.Observe(fault.Class, fault.Fault)
+	}
+	body = scrape()
+	require.Contains(t, body, "cognito_resend_breaker_open 1")
+	require.Contains(t, body, "cognito_resend_breaker_trips_total 2")
+	ok := cognito.Classify(nil)
+	b.Observe(ok.Class, ok.Fault)
+	body = scrape()
+	require.Contains(t, body, "cognito_resend_breaker_open 0")
+	require.Contains(t, body, "cognito_resend_breaker_trips_total 2")
 }
 
 func TestHandler(t *testing.T) {

@@ -18,7 +18,8 @@ const (
 // connection errors, instead of letting every job burn its retries against an outage.
 // After Threshold consecutive faults it pauses the limiter for a delay that doubles on
 // each further trip (up to Max); one success closes it again. Zero fields get the
-// BreakerXxxDefault values.
+// BreakerXxxDefault values. Open and OnTrip are how it is watched (the metrics), so
+// this package needs no metrics library.
 type Breaker struct {
 	Limiter   *Limiter
 	Threshold int
@@ -59,6 +60,14 @@ func (b *Breaker) Observe(class job.ErrorClass, fault bool) {
 	if b.OnTrip != nil {
 		b.OnTrip(d)
 	}
+}
+
+// Open reports whether the breaker has tripped and no answer since has closed it: the
+// pool is paused, or probing Cognito again after a pause.
+func (b *Breaker) Open() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.delay > 0
 }
 
 // cmpOr is cmp.Or for a positive setting: v, or def when v is zero or less.

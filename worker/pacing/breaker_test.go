@@ -73,12 +73,29 @@ func TestBreaker(t *testing.T) {
 		observeN(b, faultOutcome, 2)
 		require.Empty(t, rec.get())
 		require.False(t, waitBlocks(t, b.Limiter))
+		require.False(t, b.Open())
 
 		b.Observe(faultOutcome.Class, faultOutcome.Fault)
 		require.Equal(t, []time.Duration{time.Second}, rec.get())
+		require.True(t, b.Open())
 		require.True(t, waitBlocks(t, b.Limiter))
 		clock.Advance(time.Second)
 		require.False(t, waitBlocks(t, b.Limiter))
+		require.True(t, b.Open(), "the pause is over, but nothing has closed it yet")
+	})
+
+	t.Run("open until an answer closes it; a throttle does not", func(t *testing.T) {
+		t.Parallel()
+		b, _, _ := newTestBreaker()
+		observeN(b, faultOutcome, 3)
+		require.True(t, b.Open())
+		observeN(b, throttleOutcome, 2)
+		require.True(t, b.Open())
+		b.Observe(perUserOutcome.Class, perUserOutcome.Fault)
+		require.False(t, b.Open())
+		observeN(b, faultOutcome, 3)
+		b.Observe(successOutcome.Class, successOutcome.Fault)
+		require.False(t, b.Open())
 	})
 
 	t.Run("delay doubles up to Max", func(t *testing.T) {
