@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -58,8 +57,9 @@ func main() {
 // run is main without the process: tests call it directly.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	// First signal: soft stop (no new calls; in-flight calls finish; report flushed).
-	// Second signal: hard stop (abort calls in flight) and exit promptly.
-	stop, stopCancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Second signal: hard stop (abort calls in flight) and exit promptly. Which signals:
+	// signals.go (Ctrl-C on Windows included).
+	stop, stopCancel := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stopCancel()
 	kill, killCancel := context.WithCancel(context.Background())
 	defer killCancel()
@@ -69,7 +69,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 			return
 		}
 		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		signal.Notify(sig, stopSignals...)
 		defer signal.Stop(sig)
 		select {
 		case <-sig:

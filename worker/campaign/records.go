@@ -12,6 +12,9 @@ import (
 // size in the engine's writer goroutine, after a group of rows is durable.
 func (c *Campaign) openRecords(r *resumed, log *slog.Logger) (records.Writer, *records.Ledger, error) {
 	resume := r.state != nil
+	if records.ModeNote != "" {
+		log.Warn(records.ModeNote, "report", c.reportPath)
+	}
 	report, err := records.OpenReport(c.reportPath, resume)
 	if err != nil {
 		return nil, nil, err

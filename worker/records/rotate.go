@@ -321,14 +321,6 @@ func swapIn(path, rotated, tmp string) error {
 			return errors.Join(err, os.Rename(rotated, path))
 		}
 	}
-	syncDir(filepath.Dir(path))
+	_ = syncDir(filepath.Dir(path)) // best effort: the files themselves are fsync'd
 	return nil
-}
-
-// syncDir makes renames in dir durable, where the platform allows it.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }
