@@ -33,9 +33,12 @@
 //	source/enqueue    the producer: a CSV into the queue (cognito-resend enqueue)
 //	campaign          the campaign core: builds the AWS clients, sources, limiter, breaker,
 //	                  resender and records from a config.Config; census; run; outcome
+//	reportset         cognito-resend report: many reports read back (records.ScanReport) as one
+//	                  campaign, one row per user; summary, retry CSV, HTML page
 //
 // Layers: job and clock import nothing of the project; admit, pacing, cognito, userpool
-// and metrics build on them; records, the sources and the engine on those; campaign on everything;
-// cmd/cognito-resend on campaign, config and the shared types (job, clock) it renders. Interfaces are declared by their
-// users (engine.Processor, engine.Verifier, engine.Journal, engine.Report, cognito.Limiter, …).
+// and metrics build on them; records, the sources and the engine on those; campaign on
+// everything; reportset on records; cmd/cognito-resend on campaign, reportset, config and
+// the shared types (job, clock) it renders. Interfaces are declared by their users
+// (engine.Processor, engine.Verifier, engine.Journal, engine.Report, cognito.Limiter, …).
 package worker

@@ -75,7 +75,7 @@ func TestReportSummary(t *testing.T) {
 	require.Equal(t, f.t0.Format("2006-01-02T15:04:05.000Z07:00"), s.FirstStartedAt)
 	require.Equal(t, f.t1.Format("2006-01-02T15:04:05.000Z07:00"), s.LastFinishedAt)
 	require.InDelta(t, f.t1.Sub(f.t0).Seconds(), s.SpanSeconds, 0.001)
-	require.InDelta(t, float64(f.count(job.StatusSent))/f.t1.Sub(f.t0).Seconds(), s.SendsPerSecond, 0.005)
+	require.InDelta(t, float64(f.count(job.StatusSent))/f.t1.Sub(f.t0).Seconds(), s.SendsPerSecond, 0.0005)
 	require.Equal(t, f.torn+3, s.MalformedLines, "the torn line, and the foreign file's three")
 	require.True(t, s.Files[3].Foreign)
 	require.Len(t, s.Malformed, 2)

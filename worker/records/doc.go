@@ -3,7 +3,10 @@
 //
 //	engine writer ─► Writer.Write / Sync ─► <report>.csv|.jsonl      (outcomes, 0600)
 //	engine worker ─► Ledger.Intend ───────► <report>.ledger           (intents, 0600)
-//	--resume ─────► LoadResume ◄── ReadRows / ParseLine (the one report parser)
+//	--resume ─────► LoadResume ◄── ReadRows (known statuses) ◄─┐
+//	report tooling ─► reportset ◄──────────────────────────────┴─ ScanReport ◄─ the one line
+//	                                                                parser (statuses open;
+//	                                                                ParseLine: known only)
 //
 // Both files are append-only logs of one-line records (appendlog.go: one open path,
 // O_EXCL for a new campaign, torn last line ended on append; one group-commit loop),

@@ -21,7 +21,6 @@ import (
 var pageSource string
 
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"f2":  f2,
 	"f3":  func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) },
 	"pct": pct,
 }).Parse(pageSource))

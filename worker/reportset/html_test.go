@@ -42,7 +42,7 @@ func TestWriteHTML(t *testing.T) {
 		"users": strconv.Itoa(sum.Users), "rows": strconv.Itoa(sum.Rows), "attempts": strconv.Itoa(sum.Attempts),
 		"superseded_rows": "0", "malformed_lines": "1",
 		"first_started_at": sum.FirstStartedAt, "last_finished_at": sum.LastFinishedAt,
-		"span_seconds": "5.000", "sends_per_second": "0.40", "attempts_per_second": strconv.FormatFloat(sum.AttemptsPerSecond, 'f', 2, 64),
+		"span_seconds": "5.000", "sends_per_second": "0.400", "attempts_per_second": strconv.FormatFloat(sum.AttemptsPerSecond, 'f', 3, 64),
 		"statuses.recently_sent":                   "1",
 		"error_codes.TooManyRequestsException":     "1",
 		"error_codes.CodeDeliveryFailureException": "1",

@@ -53,7 +53,7 @@ func TestSummaryAcrossFiles(t *testing.T) {
 	require.Equal(t, at(4).Format(reportset.TimeLayout), sum.FirstStartedAt)
 	require.Equal(t, at(40).Format(reportset.TimeLayout), sum.LastFinishedAt)
 	require.Equal(t, 36.0, sum.SpanSeconds)
-	require.Equal(t, 0.08, sum.SendsPerSecond) // 3 sent / 36 s
+	require.Equal(t, 0.083, sum.SendsPerSecond) // 3 sent / 36 s
 
 	require.Equal(t, 1+1+3, sum.MalformedLines) // a's torn line, b's torn line, users.csv's 3 lines
 	require.Len(t, sum.Files, 4)

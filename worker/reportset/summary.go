@@ -35,7 +35,7 @@ type Summary struct {
 	LastFinishedAt string  `json:"last_finished_at"`
 	SpanSeconds    float64 `json:"span_seconds"`
 	// SendsPerSecond is the users whose final status is `sent` over the span;
-	// AttemptsPerSecond the attempts over the span (both to 0.01; 0 without a span).
+	// AttemptsPerSecond the attempts over the span (both to 0.001; 0 without a span).
 	SendsPerSecond    float64 `json:"sends_per_second"`
 	AttemptsPerSecond float64 `json:"attempts_per_second"`
 	// MalformedLines counts lines that are not rows; Malformed names the first
@@ -75,8 +75,8 @@ func (s *Set) Summary() Summary {
 	if !s.first.IsZero() && s.last.After(s.first) {
 		span := s.last.Sub(s.first).Seconds()
 		sum.SpanSeconds = round(span, 3)
-		sum.SendsPerSecond = round(float64(sum.Statuses[job.StatusSent])/span, 2)
-		sum.AttemptsPerSecond = round(float64(s.attempts)/span, 2)
+		sum.SendsPerSecond = round(float64(sum.Statuses[job.StatusSent])/span, 3)
+		sum.AttemptsPerSecond = round(float64(s.attempts)/span, 3)
 	}
 	return sum
 }

@@ -19,8 +19,8 @@ func (s Summary) WriteTable(w io.Writer) error {
 		p("last finish\t%s", s.LastFinishedAt)
 		p("span\t%s", s.Span())
 	}
-	p("sends/s\t%.2f\t(users sent / span)", s.SendsPerSecond)
-	p("attempts/s\t%.2f", s.AttemptsPerSecond)
+	p("sends/s\t%.3f\t(users sent / span)", s.SendsPerSecond)
+	p("attempts/s\t%.3f", s.AttemptsPerSecond)
 	p("")
 	p("STATUS\tUSERS\t")
 	for _, st := range s.StatusOrder() {
