@@ -2,6 +2,7 @@ package records_test
 
 import (
 	"bytes"
+	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,4 +98,25 @@ func TestScanReport(t *testing.T) {
 
 	err = records.ScanReport(filepath.Join(t.TempDir(), "r.txt"), func(records.Line) {})
 	require.ErrorContains(t, err, "extension")
+}
+
+// The comma split of a line without quotes reads what encoding/csv reads.
+func TestCSVFastPathMatchesEncodingCSV(t *testing.T) {
+	t.Parallel()
+	for _, line := range []string{
+		"a,sent,1,,,EMAIL,a***@e***,email,req,2,2026-01-01T00:00:00Z,2026-01-01T00:00:01Z",
+		" spaced ,sent,1,,, x ,,,,2,,",
+		"a,failed,2,X,msg with\ttab,,,,,3,,",
+		`a,failed,2,X,"quoted, comma",,,,,3,,`,
+		`a,failed,2,X,"say ""hi""",,,,,3,,`,
+	} {
+		want, err := csv.NewReader(strings.NewReader(line)).Read()
+		require.NoError(t, err)
+		row, ok := records.ParseLine(records.FormatCSV, []byte(line))
+		require.True(t, ok, line)
+		require.Equal(t, want[0], row.Username)
+		require.Equal(t, want[1], string(row.Status), line)
+		require.Equal(t, want[4], row.ErrorMessage, line)
+		require.Equal(t, want[5], row.DeliveryMedium, line)
+	}
 }

@@ -34,7 +34,7 @@ func row(user string, st job.Status, fin float64) job.Result {
 
 // writeReport writes rows with the report writer to name (its extension picks the
 // format) in dir, then appends raw bytes (a torn line, say).
-func writeReport(t *testing.T, dir, name string, rows []job.Result, raw string) string {
+func writeReport(t testing.TB, dir, name string, rows []job.Result, raw string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	format, err := records.FormatForPath(p)

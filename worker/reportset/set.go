@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
@@ -23,10 +24,13 @@ type Set struct {
 	rows       int
 	attempts   int
 	superseded int
-	first      time.Time // earliest started_at of any row
-	last       time.Time // latest finished_at of any row
-	users      map[string]*user
-	order      []*user           // first-seen order
+	first      time.Time        // earliest started_at of any row
+	last       time.Time        // latest finished_at of any row
+	index      map[string]int32 // user key (admit.CaseInsensitive) → users
+	users      []user           // in first-seen order
+	statuses   *intern
+	codes      *intern           // index 0 is "" (no code)
+	messages   []string          // the messages of final rows with a code
 	seconds    map[int64]*counts // per second of finished_at, every row
 }
 
@@ -58,7 +62,12 @@ func Read(paths ...string) (*Set, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no report file given")
 	}
-	s := &Set{users: map[string]*user{}, seconds: map[int64]*counts{}}
+	known := make([]string, len(job.Statuses))
+	for i, st := range job.Statuses {
+		known[i] = string(st)
+	}
+	s := &Set{index: map[string]int32{}, statuses: newIntern(known...), codes: newIntern(""),
+		seconds: map[int64]*counts{}}
 	seen := map[string]bool{}
 	for _, p := range paths {
 		abs, err := filepath.Abs(p)
@@ -135,25 +144,62 @@ func (s *Set) add(r job.Result, file, line int) {
 		c.add(r)
 	}
 	key := admit.CaseInsensitive.Key(r.Username)
-	u := s.users[key]
-	if u == nil {
-		u = &user{}
-		s.users[key] = u
-		s.order = append(s.order, u)
+	i, seen := s.index[key]
+	if !seen {
+		i = int32(len(s.users))
+		name := strings.Clone(r.Username) // not a slice of the whole line
+		if k := admit.CaseInsensitive.Key(name); k == name {
+			key = name // one string for both (ToLower returns a lower-case string as is)
+		} else {
+			key = k
+		}
+		s.index[key] = i
+		s.users = append(s.users, user{name: name, message: -1})
 	} else {
 		s.superseded++ // one of the two rows is
-		if !u.supersededBy(r, file, line) {
+		if !s.users[i].supersededBy(s.status(&s.users[i]), r, file, line) {
 			return
 		}
 	}
-	u.set(r, file, line)
+	s.set(&s.users[i], r, file, line)
+}
+
+// set makes r, at line of file, u's final row.
+func (s *Set) set(u *user, r job.Result, file, line int) {
+	if u.name != r.Username {
+		u.name = strings.Clone(r.Username)
+	}
+	u.finished = unixNano(r.FinishedAt)
+	u.file, u.line = int32(file), int32(line)
+	u.status = s.statuses.id(string(r.Status))
+	u.code = s.codes.id(r.ErrorCode)
+	switch {
+	case r.ErrorCode == "":
+		u.message = -1
+	case u.message >= 0:
+		s.messages[u.message] = strings.Clone(r.ErrorMessage)
+	default:
+		u.message = int32(len(s.messages))
+		s.messages = append(s.messages, strings.Clone(r.ErrorMessage))
+	}
+}
+
+func (s *Set) status(u *user) job.Status { return job.Status(s.statuses.names[u.status]) }
+
+func (s *Set) code(u *user) string { return s.codes.names[u.code] }
+
+func (s *Set) message(u *user) string {
+	if u.message < 0 {
+		return ""
+	}
+	return s.messages[u.message]
 }
 
 // Rows is the number of rows read, superseded ones included.
 func (s *Set) Rows() int { return s.rows }
 
 // Users is the number of distinct users.
-func (s *Set) Users() int { return len(s.order) }
+func (s *Set) Users() int { return len(s.users) }
 
 // Span is the campaign's time span: the earliest started_at and the latest finished_at of
 // any row (zero when no row has them).

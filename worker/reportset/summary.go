@@ -47,7 +47,7 @@ type Summary struct {
 // Summary computes the campaign's figures.
 func (s *Set) Summary() Summary {
 	sum := Summary{
-		Files: s.Files, Rows: s.rows, Users: len(s.order), SupersededRows: s.superseded,
+		Files: s.Files, Rows: s.rows, Users: len(s.users), SupersededRows: s.superseded,
 		Statuses: map[job.Status]int{}, ErrorCodes: map[string]int{}, Attempts: s.attempts,
 		MalformedLines: s.MalformedLines(), Malformed: s.Malformed,
 	}
@@ -60,10 +60,11 @@ func (s *Set) Summary() Summary {
 	for _, st := range job.Statuses {
 		sum.Statuses[st] = 0
 	}
-	for _, u := range s.order {
-		sum.Statuses[u.status]++
-		if u.code != "" {
-			sum.ErrorCodes[u.code]++
+	for i := range s.users {
+		u := &s.users[i]
+		sum.Statuses[s.status(u)]++
+		if u.code != 0 {
+			sum.ErrorCodes[s.code(u)]++
 		}
 	}
 	if !s.first.IsZero() {

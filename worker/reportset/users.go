@@ -25,8 +25,9 @@ func (s *Set) WriteUsersCSV(w io.Writer, statuses []job.Status) (int, error) {
 		return 0, err
 	}
 	n := 0
-	for _, u := range s.order {
-		if !want[u.status] {
+	for i := range s.users {
+		u := &s.users[i]
+		if !want[s.status(u)] {
 			continue
 		}
 		if err := cw.Write([]string{u.name}); err != nil {
@@ -41,9 +42,13 @@ func (s *Set) WriteUsersCSV(w io.Writer, statuses []job.Status) (int, error) {
 // Sample is a user whose final row has code, and that row's message: the first such
 // user in report order. ok is false when no final row has code.
 func (s *Set) Sample(code string) (username, message string, ok bool) {
-	for _, u := range s.order {
-		if u.code == code {
-			return u.name, u.message, true
+	id, ok := s.codes.index[code]
+	if !ok || code == "" {
+		return "", "", false
+	}
+	for i := range s.users {
+		if u := &s.users[i]; u.code == id {
+			return u.name, s.message(u), true
 		}
 	}
 	return "", "", false
