@@ -60,3 +60,15 @@ func TestWriteHTML(t *testing.T) {
 	require.Contains(t, page, "r.csv:7")
 	require.True(t, strings.HasPrefix(page, "<!DOCTYPE html>"))
 }
+
+// A report with no rows yet (killed before its first) still makes a page.
+func TestWriteHTMLEmpty(t *testing.T) {
+	t.Parallel()
+	set, err := reportset.Read(writeReport(t, t.TempDir(), "r.jsonl", nil, ""))
+	require.NoError(t, err)
+	var b bytes.Buffer
+	require.NoError(t, set.WriteHTML(&b, reportset.PageOptions{}))
+	require.Contains(t, b.String(), "No row has a start or finish time.")
+	require.Contains(t, b.String(), "No final row has an error code.")
+	require.Equal(t, []string{"0"}, browser.Texts(b.String(), "data-k")["users"])
+}

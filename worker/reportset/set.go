@@ -195,15 +195,8 @@ func (s *Set) message(u *user) string {
 	return s.messages[u.message]
 }
 
-// Rows is the number of rows read, superseded ones included.
-func (s *Set) Rows() int { return s.rows }
-
 // Users is the number of distinct users.
 func (s *Set) Users() int { return len(s.users) }
-
-// Span is the campaign's time span: the earliest started_at and the latest finished_at of
-// any row (zero when no row has them).
-func (s *Set) Span() (first, last time.Time) { return s.first, s.last }
 
 // MalformedLines is the number of lines, in every file, that are not rows.
 func (s *Set) MalformedLines() int {
