@@ -49,12 +49,7 @@ const (
 // notServedYet lists metrics the dashboard and the alerts need that the binary does not
 // serve yet. Each entry is checked to be used and not served: once the binary serves it,
 // the test fails until the entry is deleted.
-var notServedYet = map[string]string{
-	// TODO(issue 13): serve this gauge from worker/ once the worker/cmd restructure has
-	// landed (Breaker.OnTrip sets it, the success that closes the breaker clears it), then
-	// delete this entry. The "Fault breaker" panel and CognitoResendBreakerOpen use it.
-	"cognito_resend_breaker_open": "gauge per process: 1 from the fault breaker's trip until a call succeeds and closes it, else 0",
-}
+var notServedYet = map[string]string{}
 
 // externalMetrics are other exporters' metrics the rules and the dashboard read;
 // deploy/README.md documents each (the test checks it names them).
