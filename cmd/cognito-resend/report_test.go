@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,7 +68,7 @@ func TestReportSummary(t *testing.T) {
 	require.Equal(t, f.rows, s.Rows)
 	require.Equal(t, f.rows-1200, s.SupersededRows)
 	require.Equal(t, f.tries, s.Attempts)
-	for _, st := range append(job.Statuses, "recently_sent") {
+	for _, st := range slices.Concat(job.Statuses, []job.Status{"recently_sent"}) {
 		require.Equal(t, f.count(st), s.Statuses[string(st)], st)
 	}
 	require.Positive(t, s.Statuses["sent"])
@@ -180,7 +181,7 @@ func TestReportHTMLInChromium(t *testing.T) {
 	require.NoError(t, err)
 
 	shot := filepath.Join(f.dir, "report-html.png")
-	r := b.Render(t.Context(), t, page, browser.Options{Width: 1000, Height: 1760, Screenshot: shot})
+	r := b.Render(t.Context(), t, page, browser.Options{Width: 1000, Height: 1830, Screenshot: shot})
 	require.Empty(t, r.Requests, "the page made network requests")
 	require.Empty(t, browser.Fetches(r.DOM), "the rendered DOM references something to load")
 	require.Empty(t, browser.Fetches(string(src)), "the file references something to load")

@@ -80,16 +80,16 @@ func TestOpenStatusesAreCountedAndOrdered(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	p := writeReport(t, dir, "r.jsonl", []job.Result{
-		row("a", "recently_sent", 1), row("b", "disabled", 2), row("c", "not_eligible", 3), row("d", job.StatusSent, 4),
+		row("a", "recently_sent", 1), row("b", "paused", 2), row("c", "zz_future", 3), row("d", job.StatusSent, 4),
 	}, "")
 	set, err := reportset.Read(p)
 	require.NoError(t, err)
 	sum := set.Summary()
 	require.Equal(t, 1, sum.Statuses["recently_sent"])
-	require.Equal(t, 1, sum.Statuses["disabled"])
-	require.Equal(t, 1, sum.Statuses["not_eligible"])
+	require.Equal(t, 1, sum.Statuses["paused"])
+	require.Equal(t, 1, sum.Statuses["zz_future"])
 	require.Equal(t, 0, sum.MalformedLines)
 	order := sum.StatusOrder()
 	require.Equal(t, job.Statuses, order[:len(job.Statuses)])
-	require.Equal(t, []job.Status{"disabled", "not_eligible", "recently_sent"}, order[len(job.Statuses):])
+	require.Equal(t, []job.Status{"paused", "recently_sent", "zz_future"}, order[len(job.Statuses):])
 }

@@ -109,7 +109,7 @@ func statusColor(s job.Status) string {
 		return "#6a1b9a"
 	case job.StatusAlreadyConfirmed:
 		return "#1565c0"
-	case job.StatusUserNotFound, job.StatusInvalidInput:
+	case job.StatusUserNotFound, job.StatusInvalidInput, job.StatusDisabled, job.StatusNotEligible:
 		return "#8d6e63"
 	}
 	return "#757575"
