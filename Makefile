@@ -35,7 +35,12 @@ testenv:
 	bash testenv/install.sh
 
 # vet, then every test with the race detector, emulators started by the tests themselves.
-test: testenv
+# Debian's headless Chromium for the browser tests (report html); needs root or sudo. Without
+# it those tests skip, unless COGNITO_RESEND_BROWSER=required (CI) makes them fail.
+browser:
+	@bash testenv/install-chromium.sh || echo "make: no Chromium: the browser tests will skip (COGNITO_RESEND_BROWSER=required makes them fail)" >&2
+
+test: testenv browser
 	$(GO) mod download
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
