@@ -11,7 +11,7 @@ DIST ?= dist
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build release cross testenv test unit lint demo sandbox bench queue-bench fuzz clean
+.PHONY: all build release cross testenv browser test unit lint demo sandbox bench queue-bench fuzz clean
 
 all: build
 
