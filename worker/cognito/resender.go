@@ -30,7 +30,7 @@ type Limiter interface {
 
 // Breaker watches the health of the calls (*pacing.Breaker).
 type Breaker interface {
-	Observe(class job.ErrorClass, fault bool)
+	Observe(pacing.Observation)
 }
 
 // Resender sends one user's code, retrying throttles and faults with backoff. It is the
