@@ -25,6 +25,11 @@ type Call struct {
 	// Classify sorts an answer; nil means Classify (ResendConfirmationCode's classifier).
 	Classify  func(error) Outcome
 	OnAttempt func(o Outcome, latency time.Duration) // optional (metrics)
+	// RetryUnsent: an Unsent attempt (no connection made) is retried without spending
+	// one of Policy.Attempts. Only where Breaker gives up on an outage (MaxOutage) and so
+	// bounds the wait: the per-user calls of a run. A one-off call at the start spends
+	// attempts and fails as a usage error.
+	RetryUnsent bool
 	Logger    *slog.Logger                           // optional
 	Clock     clock.Clock
 }
@@ -50,7 +55,7 @@ type Ran struct {
 func (r Ran) OK() bool { return r.Err == nil && !r.Stopped }
 
 // Run calls attempt until it succeeds, its error is not retryable, the policy's attempts
-// are spent (an Unsent attempt spends none) or stop ends (soft stop: waits and backoff sleeps end, a call in flight
+// are spent (with RetryUnsent, an Unsent attempt spends none) or stop ends (soft stop: waits and backoff sleeps end, a call in flight
 // finishes). kill aborts a call in flight (hard stop). attempt keeps its own output.
 func (c *Call) Run(stop, kill context.Context, username string, attempt func(ctx context.Context) error) Ran {
 	clk := clock.Or(c.Clock)
@@ -101,7 +106,7 @@ func (c *Call) Run(stop, kill context.Context, username string, attempt func(ctx
 			c.Logger.Debug("attempt failed", attrs...)
 		}
 		switch {
-		case oc.Class == job.ClassRetryable && oc.Unsent:
+		case oc.Class == job.ClassRetryable && oc.Unsent && c.RetryUnsent:
 			// Nothing reached Cognito: retry without spending an attempt; the breaker's
 			// --max-outage bounds how long.
 			return pacing.RetryableUncounted(err)
