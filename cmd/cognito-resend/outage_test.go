@@ -402,3 +402,57 @@ func runPTY(t *testing.T, cmd *exec.Cmd) string {
 	<-done
 	return out.String()
 }
+
+// With --verify-users each user's AdminGetUser comes first, through its own limiter and
+// breaker: an outage there stops the campaign after --max-outage too, with no `failed`
+// row for a check that could not reach Cognito, and --resume carries on.
+func TestVerifyUsersOutageStops(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	users := make([]string, 40)
+	for i := range users {
+		users[i] = fmt.Sprintf("vo%02d", i)
+	}
+	p := newPool(t, false, users, nil)
+	first := quotasim.StartT(t, quotasim.Config{Upstream: cognitoURL})
+	addr := strings.TrimPrefix(first.URL, "http://")
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "u.csv")
+	require.NoError(t, os.WriteFile(csvPath, []byte("username\n"+strings.Join(users, "\n")+"\n"), 0o600))
+	env := append(append(baseEnv(first.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
+	args := []string{"run", "--csv", csvPath, "--report", "r.csv", "--verify-users", "--user-pool-id", p.ID,
+		"--rate", "10", "--verify-rate", "10", "--workers", "4", "--backoff-base", "20ms", "--backoff-max", "100ms",
+		"--max-attempts", "2", "--log-format", "text"}
+	cmd, stderr := startBin(t, dir, env, append(args, "--max-outage", "2s")...)
+	waitSuccesses(t, first, 5, cmd)
+	require.NoError(t, first.Close()) // the endpoint goes away for good
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, stderr.String())
+	require.Equal(t, 3, ee.ExitCode(), stderr.String())
+	require.Contains(t, lastLine(stderr.String()), "campaign stopped: Cognito unreachable: no answer from "+addr+" for 2s (")
+	_, rows := readCSVReport(t, filepath.Join(dir, "r.csv"))
+	require.Less(t, len(rows), len(users))
+	for _, r := range rows {
+		require.Equal(t, "sent", r["status"], "no failed row for a check that never reached Cognito: %v", r)
+	}
+
+	second, err := quotasim.StartAddr(t.Context(), addr, quotasim.Config{Upstream: cognitoURL})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = second.Close() })
+	res := runBin(t, dir, env, "", append(args, "--resume")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	got := statusOf(t, filepath.Join(dir, "r.csv"))
+	require.Len(t, got, len(users))
+	unknown := 0
+	for u, st := range got {
+		switch st {
+		case "sent/":
+		case "unknown/Unknown": // a resend in flight when the endpoint went away
+			unknown++
+		default:
+			t.Fatalf("%s: %s", u, st)
+		}
+	}
+	require.LessOrEqual(t, unknown, 4)
+}
