@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -106,6 +107,7 @@ type Config struct {
 	BackoffBase time.Duration `yaml:"backoff-base"`
 	BackoffMax  time.Duration `yaml:"backoff-max"`
 	CallTimeout time.Duration `yaml:"call-timeout"`
+	MaxOutage   time.Duration `yaml:"max-outage"` // 0: wait out any outage
 
 	// Report
 	Report       string `yaml:"report"`
@@ -134,6 +136,7 @@ func Default() Config {
 		BackoffBase: pacing.BackoffBaseDefault,
 		BackoffMax:  pacing.BackoffMaxDefault,
 		CallTimeout: cognito.CallTimeoutDefault,
+		MaxOutage:   pacing.MaxOutageDefault,
 		LogLevel:    "info",
 		LogFormat:   "auto",
 
@@ -319,8 +322,15 @@ func (c *Config) Validate() error {
 		return bad("backoff-max", "must be >= --backoff-base (got %s)", c.BackoffMax)
 	case c.CallTimeout <= 0:
 		return bad("call-timeout", "must be > 0 (got %s)", c.CallTimeout)
+	case c.MaxOutage < 0:
+		return bad("max-outage", "must be >= 0 (0 waits out any outage; got %s)", c.MaxOutage)
 	case c.AnalyticsEndpointID != "" && strings.TrimSpace(c.AnalyticsEndpointID) == "":
 		return bad("analytics-endpoint-id", "must not be blank")
+	}
+	if c.Region != "" {
+		if err := CheckRegion(c.Region); err != nil {
+			return bad("region", "%v", err)
+		}
 	}
 	for field, v := range map[string]string{"created-after": c.CreatedAfter, "created-before": c.CreatedBefore} {
 		if _, err := ParseTimeBound(v, time.Time{}); err != nil { // only the form matters here
@@ -338,6 +348,26 @@ func (c *Config) Validate() error {
 		}
 	}
 	return c.ValidateLogging()
+}
+
+// regionShape is the shape of every AWS region name: a partition prefix, one or more
+// words, a number (us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1, and the regions
+// to come). It accepts every regionRegex of the SDK's partitions.json
+// (TestRegionShapeCoversSDKPartitions).
+var regionShape = regexp.MustCompile(`^[a-z]{2,}(-[a-z]+)+-[0-9]+$`)
+
+// CheckRegion checks a region name's syntax (the error does not name the field), so that a typo is a usage error before any
+// call rather than one failed row per user ("invalid input region") or a DNS lookup of
+// a host that can't exist. Whether the region exists is for DNS to say.
+func CheckRegion(region string) error {
+	if regionShape.MatchString(region) {
+		return nil
+	}
+	msg := fmt.Sprintf("%q is not an AWS region name (like us-east-1, eu-central-2, us-gov-west-1)", region)
+	if strings.Contains(region, "fips") {
+		msg += "; for FIPS endpoints set AWS_USE_FIPS_ENDPOINT=true with the plain region"
+	}
+	return errors.New(msg)
 }
 
 // ValidateLogging checks --log-level and --log-format (the part of Validate that

@@ -51,6 +51,7 @@ func TestDefault(t *testing.T) {
 	require.Equal(t, 200*time.Millisecond, c.BackoffBase)
 	require.Equal(t, 20*time.Second, c.BackoffMax)
 	require.Equal(t, 10*time.Second, c.CallTimeout)
+	require.Equal(t, 2*time.Minute, c.MaxOutage)
 	require.Equal(t, "info", c.LogLevel)
 	require.Equal(t, "auto", c.LogFormat)
 	require.Equal(t, config.Secret(""), c.ClientSecret)
@@ -79,6 +80,9 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"backoff base 0", func(c *config.Config) { c.BackoffBase = 0 }, "backoff-base"},
 		{"backoff max below base", func(c *config.Config) { c.BackoffMax = c.BackoffBase - 1 }, "backoff-max"},
 		{"call timeout 0", func(c *config.Config) { c.CallTimeout = 0 }, "call-timeout"},
+		{"max outage negative", func(c *config.Config) { c.MaxOutage = -time.Second }, "max-outage"},
+		{"region with spaces", func(c *config.Config) { c.Region = "eu west 1" }, "region"},
+		{"region typo", func(c *config.Config) { c.Region = "eu-west-1x" }, "region"},
 		{"blank analytics id", func(c *config.Config) { c.AnalyticsEndpointID = "   " }, "analytics-endpoint-id"},
 		{"empty metadata key", func(c *config.Config) { c.Metadata = map[string]string{"": "x"} }, "metadata"},
 		{"report txt", func(c *config.Config) { c.Report = "out.txt" }, "report"},
@@ -149,10 +153,12 @@ func TestValidateAccepts(t *testing.T) {
 		"queue verified": func(c *config.Config) {
 			c.CSV, c.SQSQueueURL, c.UserPoolID, c.VerifyUsers = "", "https://sqs.eu-west-1.amazonaws.com/1/q", "us-east-1_x", true
 		},
-		"pool verified":      func(c *config.Config) { c.CSV, c.UserPoolID, c.VerifyUsers = "", "us-east-1_x", true },
-		"verify rate 120":    func(c *config.Config) { c.VerifyRate = 120 },
-		"case sensitive":     func(c *config.Config) { c.CaseSensitiveUsernames = new(true) },
-		"pool created-after": func(c *config.Config) { c.CSV, c.UserPoolID, c.CreatedAfter = "", "us-east-1_x", "72h" },
+		"pool verified":        func(c *config.Config) { c.CSV, c.UserPoolID, c.VerifyUsers = "", "us-east-1_x", true },
+		"verify rate 120":      func(c *config.Config) { c.VerifyRate = 120 },
+		"case sensitive":       func(c *config.Config) { c.CaseSensitiveUsernames = new(true) },
+		"pool created-after":   func(c *config.Config) { c.CSV, c.UserPoolID, c.CreatedAfter = "", "us-east-1_x", "72h" },
+		"max outage 0 (never)": func(c *config.Config) { c.MaxOutage = 0 },
+		"region":               func(c *config.Config) { c.Region = "us-gov-west-1" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

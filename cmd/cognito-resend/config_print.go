@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/campaign"
 )
 
 // newCmdConfig is `cognito-resend config print`.
@@ -21,19 +23,41 @@ func newCmdConfig(ios streams) *cli.Command {
 			UsageText:          "cognito-resend config print [run options]",
 			Flags:              runFlags(),
 			CustomHelpTemplate: groupedHelpTemplate(""),
-			Action: func(_ context.Context, cmd *cli.Command) error {
-				return configPrint(cmd, ios.stdout, ios.getenv)
+			Action: func(ctx context.Context, cmd *cli.Command) error {
+				return configPrint(ctx, cmd, ios.stdout, ios.getenv)
 			},
 		}},
 	}
 }
 
 // configPrint shows the effective configuration (defaults < file < env < flags) as
-// YAML. The secret is never shown, only whether one is set.
-func configPrint(cmd *cli.Command, stdout io.Writer, getenv func(string) string) error {
+// YAML. The secret is never shown, only whether one is set. The region is the one a run
+// would use, resolved through the SDK's chain when no option sets it, with its origin.
+func configPrint(ctx context.Context, cmd *cli.Command, stdout io.Writer, getenv func(string) string) error {
 	cfg, err := buildConfig(cmd, getenv)
 	if err != nil {
 		return usageErr(err)
+	}
+	invalid := cfg.Validate()
+	region := "# region: "
+	var target campaign.Target
+	if invalid == nil {
+		target, invalid = campaign.ResolveTarget(ctx, cfg)
+	}
+	switch origin := regionOrigin(cmd, cfg, getenv); {
+	case target.Region != "":
+		cfg.Region = target.Region
+		region += fmt.Sprintf("%q (from %s)", target.Region, cmp.Or(origin, target.RegionSource))
+		if target.Endpoint != "" {
+			region += "; Cognito endpoint " + target.Endpoint
+		}
+		if target.Override {
+			region += " (endpoint override)"
+		}
+	case cfg.Region != "":
+		region += fmt.Sprintf("%q (from %s)", cfg.Region, origin)
+	default:
+		region += "not set (--region, COGNITO_RESEND_REGION, the config file, AWS_REGION, AWS_DEFAULT_REGION or the AWS profile's region)"
 	}
 	b, err := cfg.YAML()
 	if err != nil {
@@ -47,12 +71,27 @@ func configPrint(cmd *cli.Command, stdout io.Writer, getenv func(string) string)
 	if n := cfg.ReportRotateSize(); n > 0 {
 		rotation = fmt.Sprintf("at %d bytes, keeping %d rotated pairs", n, cfg.ReportKeep)
 	}
-	fmt.Fprintf(stdout, "# effective configuration: flags > environment > --config file > defaults\n# client secret: %s\n# report rotation: %s\n%s", secret, rotation, b)
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stdout, "# NOT VALID: %v\n", err)
-		return usageErr(err)
+	fmt.Fprintf(stdout, "# effective configuration: flags > environment > --config file > defaults\n# client secret: %s\n# report rotation: %s\n%s\n%s",
+		secret, rotation, region, b)
+	if invalid != nil {
+		fmt.Fprintf(stdout, "# NOT VALID: %v\n", invalid)
+		return usageErr(invalid)
 	}
 	return nil
+}
+
+// regionOrigin says which option set cfg.Region: the flag, its environment variable, or
+// the config file ("" when none did: the SDK's chain decides).
+func regionOrigin(cmd *cli.Command, cfg config.Config, getenv func(string) string) string {
+	switch {
+	case cfg.Region == "":
+		return ""
+	case cmd.IsSet("region") && getenv(envFor("region")) == cfg.Region:
+		return envFor("region") // or the flag with the same value: the same answer
+	case cmd.IsSet("region"):
+		return "--region"
+	}
+	return "config file " + cmd.String("config")
 }
 
 // buildConfig layers the configuration without validating it: defaults, then the

@@ -367,7 +367,8 @@ func TestResumeUnknownRowsCountedInSummaryAndMetrics(t *testing.T) {
 
 	require.NoError(t, stdin.Close())
 	require.NoError(t, cmd.Wait(), stderr.String())
-	require.Contains(t, stderr.String(), "summary: 3 rows [sent=1 unknown=2]")
+	require.Contains(t, stderr.String(), "summary: this run: 3 rows [sent=1 unknown=2]")
+	require.Contains(t, stderr.String(), "summary: whole campaign (earlier runs and this one): 4 rows [sent=2 unknown=2]")
 	_, rows := readCSVReport(t, filepath.Join(dir, "r.csv"))
 	got := map[string]string{}
 	for _, r := range rows {

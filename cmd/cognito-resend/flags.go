@@ -53,7 +53,7 @@ func runFlags() []cli.Flag {
 		// Cognito
 		&cli.StringFlag{Category: groupCognito, Name: "client-id", Usage: "Cognito app client id (required)", Sources: env("client-id", config.EnvClientID)},
 		&cli.StringFlag{Category: groupCognito, Name: "client-secret-file", Usage: "file holding the app client secret (or set " + config.EnvClientSecret + "); never pass the secret itself on the command line", Sources: env("client-secret-file")},
-		&cli.StringFlag{Category: groupCognito, Name: "region", DefaultText: "the standard AWS chain", Usage: "AWS region of the user pool", Sources: env("region")},
+		&cli.StringFlag{Category: groupCognito, Name: "region", DefaultText: "the standard AWS chain", Usage: "AWS region of the user pool, e.g. eu-west-1, checked before any call; the chain reads AWS_REGION, AWS_DEFAULT_REGION, then the AWS profile's region", Sources: env("region")},
 		&cli.StringSliceFlag{Category: groupCognito, Name: "metadata", Usage: "KEY=VALUE ClientMetadata for every call (repeatable)", Sources: env("metadata")},
 		&cli.StringFlag{Category: groupCognito, Name: "analytics-endpoint-id", Usage: "Amazon Pinpoint endpoint id for AnalyticsMetadata", Sources: env("analytics-endpoint-id")},
 		&cli.BoolFlag{Category: groupCognito, Name: "verify-users", Usage: "before each resend, check the user with AdminGetUser (needs --user-pool-id and IAM cognito-idp:AdminGetUser): unknown, confirmed, disabled and admin-created users get their row and no resend; without it, PreventUserExistenceErrors can report users who got nothing as sent", Sources: env("verify-users")},
@@ -74,6 +74,7 @@ func runFlags() []cli.Flag {
 		&cli.DurationFlag{Category: groupRate, Name: "backoff-max", Value: d.BackoffMax, Usage: "largest retry delay", Sources: env("backoff-max")},
 		&cli.DurationFlag{Category: groupRate, Name: "call-timeout", Value: d.CallTimeout, Usage: "timeout of one Cognito call", Sources: env("call-timeout")},
 		&cli.FloatFlag{Category: groupRate, Name: "verify-rate", Value: d.VerifyRate, Usage: "--verify-users: AdminGetUser calls per second (its own limiter; UserRead quota, 120/s per account, shared with your application)", Sources: env("verify-rate")},
+		&cli.DurationFlag{Category: groupRate, Name: "max-outage", Value: d.MaxOutage, Usage: "stop the campaign (exit 3) once Cognito has answered no call for this long (connection refused, DNS failure, timeouts, 5xx); 0 waits out any outage", Sources: env("max-outage")},
 
 		// Report & resume
 		&cli.StringFlag{Category: groupReport, Name: "report", DefaultText: "cognito-resend-report-<UTC time>.csv", Usage: "report file, .csv or .jsonl", Sources: env("report")},

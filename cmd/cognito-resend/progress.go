@@ -78,17 +78,27 @@ func (p *progress) logLine() {
 	p.mu.Lock()
 	done, failed, total := p.done, p.failed, p.total
 	p.mu.Unlock()
-	elapsed := p.clock.Since(p.started)
+	p.log.Info("progress", progressAttrs(done, failed, total, p.clock.Since(p.started), p.rate())...)
+}
+
+// progressAttrs are a progress line's attributes. With a known total: the total, the
+// percent done and, once rows are coming, the ETA at the rows/s so far.
+func progressAttrs(done, failed, total int, elapsed time.Duration, limiterRate float64) []any {
 	rate := float64(done) / max(elapsed.Seconds(), 1e-9)
 	attrs := []any{"done", done, "failed", failed, "rows_per_s", fmt.Sprintf("%.1f", rate),
-		"limiter_rate", fmt.Sprintf("%.1f", p.rate())}
-	if total >= 0 {
-		attrs = append(attrs, "total", total)
-		if rate > 0 {
-			attrs = append(attrs, "eta", (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String())
-		}
+		"limiter_rate", fmt.Sprintf("%.1f", limiterRate)}
+	if total < 0 {
+		return attrs
 	}
-	p.log.Info("progress", attrs...)
+	percent := 100.0
+	if total > 0 {
+		percent = 100 * float64(min(done, total)) / float64(total)
+	}
+	attrs = append(attrs, "total", total, "percent", fmt.Sprintf("%.1f", percent))
+	if left := max(total-done, 0); rate > 0 { // none before the first row (an outage: no rows at all)
+		attrs = append(attrs, "eta", eta(left, rate).String())
+	}
+	return attrs
 }
 
 // Observe counts one recorded row.

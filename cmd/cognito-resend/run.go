@@ -103,27 +103,51 @@ func newLogger(cfg config.Config, stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(stderr, opts))
 }
 
+// printSummary tells how the run ended: its rows, the whole campaign's when it
+// continued one, and when it stopped early what is left and how to continue.
 func printSummary(w io.Writer, o *campaign.Outcome) {
 	sum := o.Summary
 	elapsed := sum.Finished.Sub(sum.Started)
-	var parts []string
-	for _, st := range job.Statuses {
-		if n := sum.Counts[st]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%s=%d", st, n))
-		}
-	}
 	secs := max(elapsed.Seconds(), 1e-9)
-	fmt.Fprintf(w, "summary: %d rows [%s] in %s; %d Cognito calls (%.1f/s), %d throttled, rate now %.1f/s\n",
-		sum.Rows, strings.Join(parts, " "), elapsed.Round(time.Millisecond), sum.Attempts,
-		float64(sum.Attempts)/secs, o.Throttles, o.Rate)
+	run := ""
+	if o.Campaign != nil {
+		run = "this run: "
+	}
+	fmt.Fprintf(w, "summary: %s%d rows [%s] in %s; %d Cognito attempts (%.1f/s), %d throttled, rate now %.1f/s\n",
+		run, sum.Rows, statusCounts(sum.Counts), elapsed.Round(time.Millisecond), o.Attempts,
+		float64(o.Attempts)/secs, o.Throttles, o.Rate)
+	if o.Campaign != nil {
+		fmt.Fprintf(w, "summary: whole campaign (earlier runs and this one): %d rows [%s]\n",
+			o.Campaign.Rows, statusCounts(o.Campaign.Counts))
+	}
 	if o.VerifyCalls > 0 {
 		fmt.Fprintf(w, "summary: %d AdminGetUser calls (--verify-users: each user checked before the resend, and the start-up check)\n", o.VerifyCalls)
 	}
 	if o.UsernameCase != "" {
 		fmt.Fprintf(w, "summary: %s\n", o.UsernameCase)
 	}
-	if sum.Released > 0 {
-		fmt.Fprintf(w, "summary: %d users not attempted (no row); run again on the rest\n", sum.Released)
+	if o.Stopped != nil {
+		resume := "--resume --report " + o.ReportPath
+		switch {
+		case o.Redelivers:
+			fmt.Fprintln(w, "summary: stopped: messages without a row were not attempted and are received again")
+		case o.Total >= 0:
+			fmt.Fprintf(w, "summary: stopped with %d of %d rows left, not attempted (no row); the same command with %s continues\n",
+				max(o.Total-sum.Rows, 0), o.Total, resume)
+		default:
+			fmt.Fprintf(w, "summary: stopped: rows not in the report were not attempted; the same command with %s continues\n", resume)
+		}
 	}
 	fmt.Fprintf(w, "report: %s\n", o.ReportPath)
+}
+
+// statusCounts is "sent=3 failed=1": the statuses with rows, in report order.
+func statusCounts(counts map[job.Status]int) string {
+	var parts []string
+	for _, st := range job.Statuses {
+		if n := counts[st]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", st, n))
+		}
+	}
+	return strings.Join(parts, " ")
 }

@@ -29,6 +29,7 @@ type Campaign struct {
 	log        *slog.Logger
 	clock      clock.Clock
 	aws        *aws.Config // loaded by the first census or run
+	target     Target      // with aws
 	reportPath string
 	resumed    *resumed // loaded once, by the census or the run
 	census     *Census  // set once counted
@@ -37,6 +38,7 @@ type Campaign struct {
 	rule          *userpool.CaseRule
 	verifier      *userpool.Verifier
 	verifyLimiter *pacing.Limiter
+	verifyBreaker *pacing.Breaker // the verifier's, paused through an outage
 }
 
 // Open prepares the campaign of cfg (validated). It calls nothing and opens nothing: the
@@ -66,11 +68,11 @@ func (c *Campaign) Prepare(ctx context.Context) error {
 // awsConfig is the AWS configuration, loaded once.
 func (c *Campaign) awsConfig(ctx context.Context) (aws.Config, error) {
 	if c.aws == nil {
-		ac, err := loadAWS(ctx, c.cfg)
+		ac, t, err := loadAWS(ctx, c.cfg)
 		if err != nil {
 			return ac, err
 		}
-		c.aws = &ac
+		c.aws, c.target = &ac, t
 	}
 	return *c.aws, nil
 }

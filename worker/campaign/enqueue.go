@@ -21,7 +21,7 @@ type Producer struct {
 // OpenProducer opens the CSV and the SQS client of cfg (--csv, --sqs-queue-url,
 // --region); an error is a usage error.
 func OpenProducer(ctx context.Context, cfg config.Config, env Env) (*Producer, error) {
-	ac, err := loadAWS(ctx, cfg)
+	ac, _, err := loadAWS(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/admit"
@@ -12,6 +14,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
+	"github.com/cognito-resend/cognito-resend/worker/records"
 )
 
 var _ engine.Processor = (*cognito.Resender)(nil)
@@ -44,6 +47,18 @@ type Outcome struct {
 	UsernameCase string
 	// VerifyCalls counts AdminGetUser calls (--verify-users), the start-up check included.
 	VerifyCalls int64
+	// Attempts counts every ResendConfirmationCode attempt, those of users left without
+	// a row included.
+	Attempts int64
+	// Total is the number of rows this run would have written had it reached its end
+	// (-1: unknown — standard input, a pool with --yes, a queue). Rows left:
+	// Total - Summary.Rows.
+	Total int
+	// Campaign counts the whole campaign's rows, earlier runs and this one (nil: no
+	// earlier run — this run is the campaign).
+	Campaign *records.Tally
+	// Redelivers: the source is a queue, which keeps what has no row.
+	Redelivers bool
 	// Stopped is why the campaign stopped before its end: a systemic error, a signal,
 	// the report or ledger failing (users not attempted have no row). It is nil when the
 	// run reached its end, and when a worker on a redelivering source (a queue) was told
@@ -74,14 +89,24 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	if progress == nil {
 		progress = noProgress{}
 	}
+	// run is stop, or the breaker giving up on Cognito (an outage): either ends dispatch.
+	run, abort := context.WithCancelCause(stop)
+	defer abort(nil)
+	if c.census == nil && c.cheaplyCountable() {
+		// A file costs a fraction of a second to count (README): the progress total and
+		// ETA, and the rows left if the run stops.
+		if _, err := c.Census(run); err != nil {
+			return nil, err
+		}
+	}
 	var m *metrics.Metrics // nil records nothing: no --metrics-addr
 	if cfg.MetricsAddr != "" {
 		m = metrics.New()
 	}
-	if err := c.Prepare(stop); err != nil {
+	if err := c.Prepare(run); err != nil {
 		return nil, err
 	}
-	s, err := c.openSource(stop, log, m)
+	s, err := c.openSource(run, log, m)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +130,9 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 
 	limiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.Rate, Burst: cfg.Burst, Adaptive: cfg.Adaptive, Clock: c.clock})
 	breaker := &pacing.Breaker{Limiter: limiter, OnTrip: m.BreakerTripped}
+	c.watchOutage(breaker, abort)
+	c.watchOutage(c.verifyBreaker, abort) // --verify-users calls the same endpoint first
+	var attempts atomic.Int64
 	resender := &cognito.Resender{
 		API:                 newCognito(*c.aws), // loaded by openSource
 		ClientID:            cfg.ClientID,
@@ -119,7 +147,14 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		CallTimeout:         cfg.CallTimeout,
 		Logger:              log,
 		Clock:               c.clock,
-		OnAttempt:           m.ObserveAttempt,
+		OnAttempt: func(o cognito.Outcome, latency time.Duration) {
+			attempts.Add(1)
+			m.ObserveAttempt(o, latency)
+		},
+	}
+	var whole *records.Tally // the campaign so far, when this run continues one
+	if r.state != nil {
+		whole = r.state.Tally
 	}
 	c.verifier.OnAttempt = m.ObserveVerify
 	eng := &engine.Engine{
@@ -136,6 +171,9 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		OnResult: func(res job.Result) {
 			m.ObserveResult(res)
 			progress.Observe(res)
+			if whole != nil {
+				whole.Add(res)
+			}
 		},
 		// Acks after the stop share the settle budget.
 		SettleTimeout: SettleBudget,
@@ -146,19 +184,23 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		if c.checksUsers() {
 			m.WatchVerifyRate(c.verifyLimiter.Rate)
 		}
-		srv, err := c.serveMetrics(stop, m, s)
+		srv, err := c.serveMetrics(run, m, s)
 		if err != nil {
 			return nil, errors.Join(err, s.close(context.WithoutCancel(stop)), report.Close())
 		}
 		defer srv.Close(context.WithoutCancel(stop)) //nolint:errcheck // best effort at exit
 	}
 
-	kill, cancelKill := hardStop(stop, kill, cfg.ShutdownTimeout, c.clock)
+	kill, cancelKill := hardStop(run, kill, cfg.ShutdownTimeout, c.clock)
 	defer cancelKill()
 
-	progress.Start(c.total(s, r), limiter.Rate)
-	desc := append(s.desc, "report", c.reportPath, "rate", cfg.Rate, "workers", cfg.Workers,
-		"username_case", c.rule.String())
+	total := c.total(s, r)
+	progress.Start(total, limiter.Rate)
+	desc := append(s.desc, "report", c.reportPath, "region", c.target.Region, "endpoint", c.target.Endpoint,
+		"rate", cfg.Rate, "workers", cfg.Workers, "username_case", c.rule.String())
+	if total >= 0 {
+		desc = append(desc, "total", total)
+	}
 	if c.checksUsers() {
 		desc = append(desc, "verify_users", true, "verify_rate", cfg.VerifyRate, "verify_user_pool_id", cfg.UserPoolID)
 	}
@@ -170,7 +212,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		log.Warn("users reported unknown: their call may have reached Cognito; not calling them again",
 			"count", len(r.unknown))
 	}
-	sum, runErr := eng.Run(stop, kill)
+	sum, runErr := eng.Run(run, kill)
 	progress.Finish()
 	settle, cancelSettle := settleContext(stop)
 	defer cancelSettle()
@@ -185,8 +227,14 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	}
 	return &Outcome{Summary: sum, Throttles: limiter.Throttles(), Rate: limiter.Rate(), ReportPath: c.reportPath,
 		UsernameCase: c.rule.String(), VerifyCalls: c.verifier.Calls(),
-		Stopped: stopped(runErr, s.Redelivers())}, nil
+		Attempts: attempts.Load(), Total: total, Campaign: whole, Redelivers: s.Redelivers(),
+		Stopped: c.stopped(runErr, s.Redelivers())}, nil
 }
+
+// cheaplyCountable: the source is a file, which a census reads in a fraction of a
+// second; standard input can't be read twice, and a pool is not listed twice just for
+// a progress total.
+func (c *Campaign) cheaplyCountable() bool { return c.cfg.CSV != "" && c.cfg.CSV != "-" }
 
 // total is the progress total: the rows counted by the census plus the unknown rows
 // recorded first, or -1 when the campaign was not counted or its source has no end.
@@ -198,13 +246,17 @@ func (c *Campaign) total(s *source, r *resumed) int {
 }
 
 // stopped is the Outcome.Stopped of the engine's error.
-func stopped(runErr error, redelivers bool) error {
+func (c *Campaign) stopped(runErr error, redelivers bool) error {
 	var sys *engine.SystemicError
+	var outage *pacing.OutageError
 	switch {
 	case runErr == nil:
 		return nil
 	case errors.As(runErr, &sys):
 		return &stopError{msg: "campaign stopped: " + runErr.Error(), cause: runErr}
+	case errors.As(runErr, &outage):
+		return &stopError{msg: "campaign stopped: Cognito unreachable: " + outage.Error() + "; fix: " + c.outageFix(outage),
+			cause: runErr}
 	case errors.Is(runErr, engine.ErrInterrupted) && redelivers:
 		// A queue worker told to stop has stopped cleanly: every message is deleted with
 		// its row, or visible again.

@@ -29,7 +29,8 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 	}
 
 	limiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.VerifyRate, Burst: 1, Adaptive: cfg.Adaptive, Clock: c.clock})
-	v := &userpool.Verifier{PoolID: cfg.UserPoolID, Limiter: limiter, Breaker: &pacing.Breaker{Limiter: limiter},
+	breaker := &pacing.Breaker{Limiter: limiter} // the run makes it give up on an outage (watchOutage)
+	v := &userpool.Verifier{PoolID: cfg.UserPoolID, Limiter: limiter, Breaker: breaker,
 		MaxAttempts: cfg.MaxAttempts, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,
 		CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
 	switch {
@@ -42,7 +43,7 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 			return err
 		}
 	}
-	c.rule, c.verifier, c.verifyLimiter = &rule, v, limiter
+	c.rule, c.verifier, c.verifyLimiter, c.verifyBreaker = &rule, v, limiter, breaker
 	return nil
 }
 

@@ -25,6 +25,11 @@ type Call struct {
 	// Classify sorts an answer; nil means Classify (ResendConfirmationCode's classifier).
 	Classify  func(error) Outcome
 	OnAttempt func(o Outcome, latency time.Duration) // optional (metrics)
+	// RetryUnsent: an Unsent attempt (no connection made) is retried without spending
+	// one of Policy.Attempts. Only where Breaker gives up on an outage (MaxOutage) and so
+	// bounds the wait: the per-user calls of a run. A one-off call at the start spends
+	// attempts and fails as a usage error.
+	RetryUnsent bool
 	Logger    *slog.Logger                           // optional
 	Clock     clock.Clock
 }
@@ -37,8 +42,9 @@ type Ran struct {
 	// Outcome classifies Err (ClassCanceled "Canceled" when no attempt started).
 	Outcome  Outcome
 	Attempts int
-	// Ambiguous: some attempt ended in a fault, or was aborted by kill, so Cognito may
-	// have acted on it without an answer seen.
+	// Ambiguous: some attempt ended in a fault that may have reached Cognito (not
+	// Unsent), or was aborted by kill, so Cognito may have acted on it without an answer
+	// seen.
 	Ambiguous bool
 	// Stopped: stop ended the call before its first attempt, or between retries of a
 	// retryable answer: the user was not reached.
@@ -49,7 +55,7 @@ type Ran struct {
 func (r Ran) OK() bool { return r.Err == nil && !r.Stopped }
 
 // Run calls attempt until it succeeds, its error is not retryable, the policy's attempts
-// are spent or stop ends (soft stop: waits and backoff sleeps end, a call in flight
+// are spent (with RetryUnsent, an Unsent attempt spends none) or stop ends (soft stop: waits and backoff sleeps end, a call in flight
 // finishes). kill aborts a call in flight (hard stop). attempt keeps its own output.
 func (c *Call) Run(stop, kill context.Context, username string, attempt func(ctx context.Context) error) Ran {
 	clk := clock.Or(c.Clock)
@@ -77,8 +83,9 @@ func (c *Call) Run(stop, kill context.Context, username string, attempt func(ctx
 			oc = Outcome{Class: job.ClassCanceled, Status: job.StatusFailed, Code: "Canceled"}
 		}
 		r.Err, r.Outcome = err, oc
-		// A fault, or a call aborted by the hard stop, may have reached Cognito.
-		if oc.Fault || (err != nil && kill.Err() != nil) {
+		// A fault, or a call aborted by the hard stop, may have reached Cognito; a
+		// connection never made (Unsent) can't have.
+		if (oc.Fault && !oc.Unsent) || (err != nil && kill.Err() != nil) {
 			r.Ambiguous = true
 		}
 		if c.OnAttempt != nil {
@@ -88,13 +95,22 @@ func (c *Call) Run(stop, kill context.Context, username string, attempt func(ctx
 			c.Limiter.OnThrottle()
 		}
 		if c.Breaker != nil {
-			c.Breaker.Observe(oc.Class, oc.Fault)
+			c.Breaker.Observe(oc.Observation())
 		}
 		if c.Logger != nil && err != nil {
-			c.Logger.Debug("attempt failed", "op", c.Op, "username", username, "attempt", r.Attempts,
-				"error_code", oc.Code, "class", oc.Class.String())
+			attrs := []any{"op", c.Op, "username", username, "attempt", r.Attempts,
+				"error_code", oc.Code, "class", oc.Class.String()}
+			if oc.Fault {
+				attrs = append(attrs, "endpoint", oc.Endpoint, "error", oc.Cause)
+			}
+			c.Logger.Debug("attempt failed", attrs...)
 		}
-		if oc.Class == job.ClassRetryable {
+		switch {
+		case oc.Class == job.ClassRetryable && oc.Unsent && c.RetryUnsent:
+			// Nothing reached Cognito: retry without spending an attempt; the breaker's
+			// --max-outage bounds how long.
+			return pacing.RetryableUncounted(err)
+		case oc.Class == job.ClassRetryable:
 			return pacing.Retryable(err)
 		}
 		return err

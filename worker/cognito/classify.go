@@ -3,8 +3,10 @@ package cognito
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strings"
 	"syscall"
 
@@ -14,6 +16,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
 
 // Outcome is what the classifier makes of one ResendConfirmationCode answer.
@@ -25,8 +28,24 @@ type Outcome struct {
 	Throttle bool
 	// Fault marks a server or network fault (5xx, timeout, connection): feeds the breaker.
 	Fault bool
+	// Unsent marks a fault before the request left this machine: the connection was
+	// never made (refused, no route, DNS failure, a proxy that can't be reached), so
+	// Cognito cannot have seen it. Such an attempt is not ambiguous and is retried
+	// without spending one of --max-attempts. Timeouts, resets after the request was
+	// written and 5xx may have reached Cognito: they are not Unsent.
+	Unsent bool
+	// NoSuchHost marks a DNS answer that the endpoint's host name does not exist.
+	NoSuchHost bool
+	// Endpoint (host[:port]) and Cause (the transport's own error text, e.g. "dial tcp
+	// 127.0.0.1:1: connect: connection refused") describe a fault for the operator.
+	Endpoint, Cause string
 	// Fix is a one-line remedy printed when a systemic error stops the campaign.
 	Fix string
+}
+
+// Observation is what the breaker needs of an outcome.
+func (o Outcome) Observation() pacing.Observation {
+	return pacing.Observation{Class: o.Class, Fault: o.Fault, NoSuchHost: o.NoSuchHost, Endpoint: o.Endpoint, Cause: o.Cause}
 }
 
 // Message fragments for the two cases where Cognito gives one exception type two meanings.
@@ -66,7 +85,7 @@ func Classify(err error) Outcome {
 	case errors.As(err, &tooMany):
 		return Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: tooMany.ErrorCode(), Throttle: true}
 	case errors.As(err, &internal):
-		return Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: internal.ErrorCode(), Fault: true}
+		return withFault(Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: internal.ErrorCode(), Fault: true}, err)
 	case errors.As(err, &limit):
 		if strings.Contains(strings.ToLower(limit.ErrorMessage()), msgDailyEmailLimit) {
 			return Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: limit.ErrorCode(),
@@ -110,16 +129,22 @@ func Classify(err error) Outcome {
 	if errors.Is(err, context.Canceled) {
 		return Outcome{Class: job.ClassCanceled, Status: job.StatusFailed, Code: "Canceled"}
 	}
+	// A failed dial first: it may also be a timeout (dial tcp: i/o timeout), but no
+	// request was written.
+	if unsent, noSuchHost := dialFailed(err); unsent {
+		return withFault(Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: "ConnectionError",
+			Fault: true, Unsent: true, NoSuchHost: noSuchHost}, err)
+	}
 	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-		return Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: "Timeout", Fault: true}
+		return withFault(Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: "Timeout", Fault: true}, err)
 	}
 	var respErr *awshttp.ResponseError
 	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
-		return Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: nonEmpty(apiCode(err), "HTTP5xx"), Fault: true}
+		return withFault(Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: nonEmpty(apiCode(err), "HTTP5xx"), Fault: true}, err)
 	}
 	var sendErr *smithyhttp.RequestSendError
 	if errors.As(err, &sendErr) || isConnError(err) {
-		return Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: "ConnectionError", Fault: true}
+		return withFault(Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: "ConnectionError", Fault: true}, err)
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
@@ -180,12 +205,62 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// dialFailed reports whether err says the connection was never made, so no request was
+// written: a *net.OpError whose Op is "dial" anywhere in the chain (also under a proxy's
+// "proxyconnect"), a *net.DNSError, or ECONNREFUSED (only connect returns it).
+// net/http retries a POST on a new connection only when nothing was written on the
+// first, so a dial error is the whole story. noSuchHost: DNS said the name does not
+// exist (NXDOMAIN).
+func dialFailed(err error) (unsent, noSuchHost bool) {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return true, dnsErr.IsNotFound
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return true, false
+	}
+	var opErr *net.OpError
+	for e := err; errors.As(e, &opErr); e = opErr.Err {
+		if opErr.Op == "dial" {
+			return true, false
+		}
+	}
+	return false, false
+}
+
 func isConnError(err error) bool {
 	var opErr *net.OpError
 	return errors.As(err, &opErr) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.EPIPE)
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// withFault fills a fault's Endpoint and Cause from err: the URL of the request the
+// transport failed (*url.Error) or of the answer (a 5xx), and the transport's own error
+// text rather than the SDK's wrapping of it.
+func withFault(o Outcome, err error) Outcome {
+	var urlErr *url.Error
+	var respErr *smithyhttp.ResponseError
+	switch {
+	case errors.As(err, &urlErr):
+		if u, perr := url.Parse(urlErr.URL); perr == nil {
+			o.Endpoint = u.Host
+		}
+		o.Cause = urlErr.Err.Error()
+	case errors.As(err, &respErr):
+		if r := respErr.Response; r != nil && r.Response != nil && r.Request != nil && r.Request.URL != nil {
+			o.Endpoint = r.Request.URL.Host
+		}
+		o.Cause = fmt.Sprintf("HTTP %d", respErr.HTTPStatusCode())
+		if code := apiCode(err); code != "" && code != "UnknownError" { // the SDK's name for a bodyless answer
+			o.Cause += " " + code + ": " + ErrorMessage(err)
+		}
+	case errors.Is(err, context.DeadlineExceeded):
+		o.Cause = "no answer within --call-timeout (" + context.DeadlineExceeded.Error() + ")"
+	default:
+		o.Cause = err.Error()
+	}
+	return o
 }
 
 func nonEmpty(s, fallback string) string {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"syscall"
 	"testing"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
 
 const (
@@ -105,7 +107,8 @@ func TestClassify(t *testing.T) {
 		{"SDK wrapped RequestSendError", &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: errors.New("x")}}, retry("ConnectionError", false, true)},
 		{"DeadlineExceeded", context.DeadlineExceeded, retry("Timeout", false, true)},
 		{"SDK wrapped DeadlineExceeded", &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: fmt.Errorf("Post: %w", context.DeadlineExceeded)}}, retry("Timeout", false, true)},
-		{"net timeout", &net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}, retry("Timeout", false, true)},
+		{"read timeout", &net.OpError{Op: "read", Net: "tcp", Err: timeoutErr{}}, retry("Timeout", false, true)},
+		{"dial timeout: no request written", &net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}, retry("ConnectionError", false, true)},
 		{"Canceled", context.Canceled, want{class: job.ClassCanceled, status: job.StatusFailed, code: "Canceled"}},
 		{"SDK wrapped Canceled", &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: fmt.Errorf("Post: %w", context.Canceled)}}, want{class: job.ClassCanceled, status: job.StatusFailed, code: "Canceled"}},
 		{"net.OpError ECONNRESET", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, retry("ConnectionError", false, true)},
@@ -191,5 +194,71 @@ func TestErrorClassString(t *testing.T) {
 		job.ClassSystemic: "systemic", job.ClassCanceled: "canceled", job.ErrorClass(99): "unknown",
 	} {
 		require.Equal(t, s, c.String())
+	}
+}
+
+// Which faults can't have reached Cognito: a connection never made. Everything after the
+// request may have been written stays ambiguous.
+func TestClassifyUnsent(t *testing.T) {
+	t.Parallel()
+
+	refused := &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1},
+		Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	nxdomain := &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host",
+		Name: "cognito-idp.eu-west-9.amazonaws.com", IsNotFound: true}}
+	sent := func(err error) error { // as the SDK returns a transport error
+		return &smithy.OperationError{ServiceID: "Cognito Identity Provider", OperationName: "ResendConfirmationCode",
+			Err: &smithyhttp.RequestSendError{Err: &url.Error{Op: "Post", URL: "https://cognito-idp.eu-west-9.amazonaws.com/", Err: err}}}
+	}
+	for _, tt := range []struct {
+		name               string
+		err                error
+		unsent, noSuchHost bool
+		endpoint, cause    string
+	}{
+		{"connection refused", sent(refused), true, false, "cognito-idp.eu-west-9.amazonaws.com",
+			"dial tcp 127.0.0.1:1: connect: connection refused"},
+		{"no such host", sent(nxdomain), true, true, "cognito-idp.eu-west-9.amazonaws.com",
+			"dial tcp: lookup cognito-idp.eu-west-9.amazonaws.com: no such host"},
+		{"DNS server failure", sent(&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "server misbehaving",
+			Name: "x", IsTemporary: true}}), true, false, "cognito-idp.eu-west-9.amazonaws.com",
+			"dial tcp: lookup x: server misbehaving"},
+		{"bare DNS error", &net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}, true, true, "", "lookup x: no such host"},
+		{"proxy unreachable", sent(&net.OpError{Op: "proxyconnect", Net: "tcp", Err: refused}), true, false,
+			"cognito-idp.eu-west-9.amazonaws.com", "proxyconnect tcp: dial tcp 127.0.0.1:1: connect: connection refused"},
+		{"dial timeout", sent(&net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}), true, false,
+			"cognito-idp.eu-west-9.amazonaws.com", "dial tcp: i/o timeout"},
+		{"bare ECONNREFUSED", fmt.Errorf("x: %w", syscall.ECONNREFUSED), true, false, "", "x: connection refused"},
+		{"reset after the request was written", sent(&net.OpError{Op: "read", Net: "tcp",
+			Err: os.NewSyscallError("read", syscall.ECONNRESET)}), false, false, "cognito-idp.eu-west-9.amazonaws.com",
+			"read tcp: read: connection reset by peer"},
+		{"broken pipe while writing", sent(&net.OpError{Op: "write", Net: "tcp",
+			Err: os.NewSyscallError("write", syscall.EPIPE)}), false, false, "cognito-idp.eu-west-9.amazonaws.com",
+			"write tcp: write: broken pipe"},
+		{"EOF", sent(io.EOF), false, false, "cognito-idp.eu-west-9.amazonaws.com", "EOF"},
+		{"call timeout", &smithy.OperationError{Err: &smithy.CanceledError{Err: context.DeadlineExceeded}}, false, false, "",
+			"no answer within --call-timeout (context deadline exceeded)"},
+		{"HTTP 503", sdkWrap(errors.New("service unavailable"), 503, "r"), false, false, "", "HTTP 503"},
+		{"InternalErrorException", sdkWrap(&types.InternalErrorException{Message: aws.String("boom")}, 500, "r"), false, false, "",
+			"HTTP 500 InternalErrorException: boom"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := cognito.Classify(tt.err)
+			require.True(t, got.Fault)
+			require.Equal(t, job.ClassRetryable, got.Class)
+			require.Equal(t, tt.unsent, got.Unsent, "unsent")
+			require.Equal(t, tt.noSuchHost, got.NoSuchHost, "no such host")
+			require.Equal(t, tt.endpoint, got.Endpoint)
+			require.Equal(t, tt.cause, got.Cause)
+			obs := got.Observation()
+			require.Equal(t, pacing.Observation{Class: got.Class, Fault: true, NoSuchHost: tt.noSuchHost,
+				Endpoint: tt.endpoint, Cause: tt.cause}, obs)
+		})
+	}
+	for _, answer := range []error{nil, &types.UserNotFoundException{}, &types.TooManyRequestsException{}} {
+		got := cognito.Classify(answer)
+		require.False(t, got.Unsent || got.NoSuchHost || got.Fault)
+		require.Empty(t, got.Endpoint+got.Cause)
 	}
 }

@@ -11,5 +11,7 @@
 // aws.NopRetryer{}. Classify is the one classifier: errors.As on Cognito's typed
 // exceptions; message text only where one type has two meanings (LimitExceeded,
 // InvalidParameter, NotAuthorized). It sorts every answer into success, retryable,
-// per-user final or systemic.
+// per-user final or systemic; a transport fault is Unsent when its connection was never
+// made (a failed dial, DNS: it can't have reached Cognito, so it is neither ambiguous nor
+// counted against --max-attempts) and names its endpoint and cause for the breaker.
 package cognito

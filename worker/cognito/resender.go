@@ -30,11 +30,13 @@ type Limiter interface {
 
 // Breaker watches the health of the calls (*pacing.Breaker).
 type Breaker interface {
-	Observe(class job.ErrorClass, fault bool)
+	Observe(pacing.Observation)
 }
 
 // Resender sends one user's code, retrying throttles and faults with backoff. It is the
-// only retry layer: the Cognito client must be built with aws.NopRetryer{}.
+// only retry layer: the Cognito client must be built with aws.NopRetryer{}. An attempt
+// whose connection was never made (Unsent) is retried without spending an attempt:
+// Breaker's MaxOutage bounds an outage, not MaxAttempts.
 type Resender struct {
 	API                 API
 	ClientID            string
@@ -64,7 +66,7 @@ func (r *Resender) Resend(stop, kill context.Context, j job.Job) job.Result {
 	in := r.input(j)
 	call := Call{Op: "ResendConfirmationCode", Limiter: r.Limiter, Breaker: r.Breaker,
 		Policy:      pacing.Policy{Attempts: r.MaxAttempts, Base: r.BackoffBase, Max: r.BackoffMax},
-		CallTimeout: r.CallTimeout, OnAttempt: r.OnAttempt, Logger: r.Logger, Clock: r.Clock}
+		CallTimeout: r.CallTimeout, OnAttempt: r.OnAttempt, Logger: r.Logger, Clock: r.Clock, RetryUnsent: true}
 	var out *cip.ResendConfirmationCodeOutput
 	ran := call.Run(stop, kill, j.Username, func(ctx context.Context) (err error) {
 		out, err = r.API.ResendConfirmationCode(ctx, in)

@@ -2,7 +2,15 @@ package cognito_test
 
 import (
 	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -11,6 +19,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
@@ -488,4 +497,151 @@ func TestResendAbortedByKillIsAmbiguous(t *testing.T) {
 	require.Equal(t, job.ClassCanceled, res.Class)
 	require.True(t, res.Ambiguous)
 	require.Equal(t, 1, res.Attempts)
+}
+
+func refusedAnswer() answer {
+	return answer{err: &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: &url.Error{Op: "Post",
+		URL: "http://127.0.0.1:1/", Err: &net.OpError{Op: "dial", Net: "tcp",
+			Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}}}}
+}
+
+// A connection never made can't have sent a code: it is retried without spending an
+// attempt (the breaker's --max-outage bounds an outage, not --max-attempts), and it
+// leaves the job unambiguous, so a stop gives it back to be called on --resume.
+func TestResenderUnsentFaults(t *testing.T) {
+	t.Parallel()
+
+	t.Run("retried without spending attempts", func(t *testing.T) {
+		t.Parallel()
+		script := make([]answer, 0, 12)
+		for range 10 {
+			script = append(script, refusedAnswer())
+		}
+		api := newFakeCognito(append(script, throttled(), ok200())...)
+		r := newTestResender(api, newFakeClock())
+		r.MaxAttempts = 2
+		res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+		require.Equal(t, job.StatusSent, res.Status)
+		require.Equal(t, 12, res.Attempts)
+		require.False(t, res.Ambiguous, "no refused attempt reached Cognito")
+	})
+	t.Run("stopped during an outage: given back, not ambiguous", func(t *testing.T) {
+		t.Parallel()
+		stop, cancel := context.WithCancel(context.Background())
+		n := 0
+		api := newFakeCognito(answer{fn: func(context.Context) (*cip.ResendConfirmationCodeOutput, error) {
+			if n++; n == 20 {
+				cancel() // the breaker gives up
+			}
+			return nil, refusedAnswer().err
+		}})
+		r := newTestResender(api, newFakeClock())
+		r.MaxAttempts = 3
+		res := r.Resend(stop, context.Background(), job.Job{Username: "alice"})
+		require.Equal(t, job.ClassCanceled, res.Class, "given back to the source, no row")
+		require.False(t, res.Ambiguous, "abandoned in the ledger: --resume calls it")
+		require.Equal(t, 20, res.Attempts)
+		require.Equal(t, "ConnectionError", res.ErrorCode)
+	})
+	t.Run("one ambiguous attempt keeps the job ambiguous", func(t *testing.T) {
+		t.Parallel()
+		stop, cancel := context.WithCancel(context.Background())
+		api := newFakeCognito(
+			answer{err: sdkWrap(errors.New("unavailable"), 503, "r")},
+			answer{fn: func(context.Context) (*cip.ResendConfirmationCodeOutput, error) {
+				cancel()
+				return nil, refusedAnswer().err
+			}})
+		res := newTestResender(api, newFakeClock()).Resend(stop, context.Background(), job.Job{Username: "alice"})
+		require.Equal(t, job.ClassCanceled, res.Class)
+		require.True(t, res.Ambiguous, "the 503 may have sent a code")
+	})
+	t.Run("the breaker hears the endpoint and the error", func(t *testing.T) {
+		t.Parallel()
+		var got []pacing.Observation
+		api := newFakeCognito(refusedAnswer(), ok200())
+		r := newTestResender(api, newFakeClock())
+		r.Breaker = breakerFunc(func(o pacing.Observation) { got = append(got, o) })
+		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+		require.Equal(t, []pacing.Observation{
+			{Class: job.ClassRetryable, Fault: true, Endpoint: "127.0.0.1:1", Cause: "dial tcp: connect: connection refused"},
+			{Class: job.ClassNone},
+		}, got)
+	})
+}
+
+type breakerFunc func(pacing.Observation)
+
+func (f breakerFunc) Observe(o pacing.Observation) { f(o) }
+
+// The error chains of the real SDK client and transport, classified: a closed port and a
+// host name that does not exist are Unsent; a connection reset after the request was
+// read, and a 5xx, may have reached Cognito.
+func TestClassifyRealTransport(t *testing.T) {
+	t.Parallel()
+
+	call := func(t *testing.T, endpoint string) error {
+		t.Helper()
+		c := cip.New(cip.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Retryer: aws.NopRetryer{}})
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		_, err := c.ResendConfirmationCode(ctx, &cip.ResendConfirmationCodeInput{ClientId: aws.String("c"), Username: aws.String("u")})
+		require.Error(t, err)
+		return err
+	}
+	closedPort := func(t *testing.T) string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := l.Addr().String()
+		require.NoError(t, l.Close())
+		return addr
+	}
+
+	t.Run("connection refused", func(t *testing.T) {
+		t.Parallel()
+		addr := closedPort(t)
+		o := cognito.Classify(call(t, "http://"+addr))
+		require.True(t, o.Fault && o.Unsent && !o.NoSuchHost, "%+v", o)
+		require.Equal(t, addr, o.Endpoint)
+		require.Equal(t, "dial tcp "+addr+": connect: connection refused", o.Cause)
+	})
+	t.Run("host name that does not exist", func(t *testing.T) {
+		t.Parallel()
+		o := cognito.Classify(call(t, "http://nonexistent.invalid:1"))
+		require.True(t, o.Fault && o.Unsent, "%+v", o)
+		require.Equal(t, "nonexistent.invalid:1", o.Endpoint)
+		require.Contains(t, o.Cause, "lookup nonexistent.invalid")
+		// NXDOMAIN where a resolver answers; without one the lookup fails otherwise.
+		_, err := net.DefaultResolver.LookupHost(t.Context(), "nonexistent.invalid")
+		var dnsErr *net.DNSError
+		require.ErrorAs(t, err, &dnsErr)
+		require.Equal(t, dnsErr.IsNotFound, o.NoSuchHost)
+	})
+	t.Run("reset after the request was read", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				_ = conn.(*net.TCPConn).SetLinger(0) // RST
+				_ = conn.Close()
+			}
+		}))
+		defer srv.Close()
+		o := cognito.Classify(call(t, srv.URL))
+		require.True(t, o.Fault, "%+v", o)
+		require.False(t, o.Unsent, "the request was written: it may have reached Cognito")
+		require.Equal(t, srv.Listener.Addr().String(), o.Endpoint)
+	})
+	t.Run("503", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}))
+		defer srv.Close()
+		o := cognito.Classify(call(t, srv.URL))
+		require.True(t, o.Fault && !o.Unsent, "%+v", o)
+		require.Equal(t, srv.Listener.Addr().String(), o.Endpoint)
+		require.Equal(t, "HTTP 503", o.Cause)
+	})
 }

@@ -2,6 +2,7 @@ package pacing
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/sethvargo/go-retry"
@@ -38,11 +39,6 @@ func (p Policy) schedule() retry.Backoff {
 	return b
 }
 
-// Backoff is a fresh go-retry backoff for p (backoffs are stateful: one per job or call).
-func (p Policy) Backoff() retry.Backoff {
-	return retry.WithMaxRetries(uint64(max(p.Attempts, 1)-1), p.schedule())
-}
-
 // Delay is the n-th delay of p (n >= 1: the wait before the second attempt is Delay(1)),
 // for loops that schedule a retry instead of sleeping in it.
 func (p Policy) Delay(n int) time.Duration {
@@ -55,11 +51,51 @@ func (p Policy) Delay(n int) time.Duration {
 }
 
 // Retry calls fn until it succeeds, returns an error not marked retryable
-// (retry.RetryableError marks one), p.Attempts are spent, or ctx ends. It is go-retry's
-// Do: the one retry layer of every AWS call (the SDK clients have aws.NopRetryer).
+// (Retryable, RetryableUncounted), p.Attempts are spent, or ctx ends. It is go-retry's
+// Do: the one retry layer of every AWS call (the SDK clients have aws.NopRetryer). An
+// attempt marked RetryableUncounted is retried on the same schedule without spending
+// one of p.Attempts.
 func Retry(ctx context.Context, p Policy, fn func(ctx context.Context) error) error {
-	return retry.Do(ctx, p.Backoff(), fn)
+	var uncounted bool
+	sched, left := p.schedule(), max(p.Attempts, 1)-1
+	b := retry.BackoffFunc(func() (time.Duration, bool) {
+		d, _ := sched.Next()
+		switch {
+		case uncounted:
+			uncounted = false
+		case left == 0:
+			return 0, true
+		default:
+			left--
+		}
+		return d, false
+	})
+	return retry.Do(ctx, b, func(ctx context.Context) error {
+		err := fn(ctx)
+		var u *uncountedError
+		if errors.As(err, &u) {
+			uncounted = true
+			return retry.RetryableError(u.err)
+		}
+		return err
+	})
 }
 
 // Retryable marks err as worth another attempt (retry.RetryableError; nil stays nil).
 func Retryable(err error) error { return retry.RetryableError(err) }
+
+// RetryableUncounted marks err as worth another attempt that does not count against
+// Policy.Attempts: the failed one cannot have reached the service (its connection was
+// never made), so it cost nothing but time, and what bounds its retries is the caller's
+// context (the breaker's --max-outage). nil stays nil.
+func RetryableUncounted(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &uncountedError{err}
+}
+
+type uncountedError struct{ err error }
+
+func (e *uncountedError) Error() string { return e.err.Error() }
+func (e *uncountedError) Unwrap() error { return e.err }

@@ -57,3 +57,43 @@ func TestRetry(t *testing.T) {
 	})
 	require.Equal(t, 1, calls, "zero Attempts: one")
 }
+
+// An attempt that could not have reached the service costs no attempt: only the
+// counted ones end the retries; the context bounds the rest.
+func TestRetryUncounted(t *testing.T) {
+	t.Parallel()
+
+	errRefused, errFlaky := errors.New("refused"), errors.New("flaky")
+	calls := 0
+	err := pacing.Retry(context.Background(), pacing.Policy{Attempts: 3, Base: time.Nanosecond}, func(context.Context) error {
+		calls++
+		if calls%2 == 1 {
+			return pacing.RetryableUncounted(errRefused)
+		}
+		return pacing.Retryable(errFlaky)
+	})
+	require.ErrorIs(t, err, errFlaky)
+	require.Equal(t, 6, calls, "3 counted attempts, each after an uncounted one")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	calls = 0
+	err = pacing.Retry(ctx, pacing.Policy{Attempts: 1, Base: time.Nanosecond, Max: time.Microsecond}, func(context.Context) error {
+		if calls++; calls == 50 {
+			cancel()
+		}
+		return pacing.RetryableUncounted(errRefused)
+	})
+	require.ErrorIs(t, err, context.Canceled, "only the context ends uncounted retries")
+	require.Equal(t, 50, calls)
+
+	calls = 0
+	err = pacing.Retry(context.Background(), pacing.Policy{Attempts: 2, Base: time.Nanosecond}, func(context.Context) error {
+		if calls++; calls < 5 {
+			return pacing.RetryableUncounted(errRefused)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, 5, calls)
+	require.NoError(t, pacing.RetryableUncounted(nil))
+}

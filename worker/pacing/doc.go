@@ -10,5 +10,10 @@
 //
 // limiter.go is the token bucket (golang.org/x/time/rate on the clock) and the pause;
 // adaptive.go is the controller that cuts the rate on TooManyRequestsException and grows
-// it back. The XxxDefault constants are the defaults of the matching flags.
+// it back; breaker.go pauses the pool through an outage, logs each trip with the
+// endpoint and the error, and gives up (OutageError, the campaign stops) after
+// MaxOutage without an answer, or at once on a host name that never resolved. Retry
+// retries an attempt marked RetryableUncounted (it never reached the service) without
+// spending one of Policy.Attempts. The XxxDefault constants are the defaults of the
+// matching flags.
 package pacing

@@ -22,6 +22,9 @@ type ResumeState struct {
 	Unknown []LedgerRecord
 	// Rows is the number of valid rows read; Skipped counts torn or foreign lines.
 	Rows, Skipped int
+	// Tally counts the rows by status, a retried user's last row replacing its earlier
+	// one: the campaign so far, for the summary.
+	Tally *Tally
 }
 
 // ResumeOptions says how earlier rows count.
@@ -44,9 +47,10 @@ func LoadResume(reportPath string, opts ResumeOptions) (*ResumeState, error) {
 	if _, err := os.Stat(reportPath); err != nil {
 		return nil, fmt.Errorf("--resume needs the campaign's report: %w", err)
 	}
-	st := &ResumeState{Final: admit.NewSet(opts.Case), Done: admit.NewSet(admit.CaseSensitive)}
+	st := &ResumeState{Final: admit.NewSet(opts.Case), Done: admit.NewSet(admit.CaseSensitive), Tally: NewTally()}
 	var err error
 	st.Rows, st.Skipped, err = ReadRows(reportPath, func(row job.Result) {
+		st.Tally.Add(row)
 		if opts.RetryUnknown && row.Status == job.StatusUnknown {
 			return // called again; its line gets a second, final row
 		}

@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -394,3 +397,31 @@ func TestResolveCase(t *testing.T) {
 }
 
 var _ cognito.Limiter = (*recLimiter)(nil)
+
+// A connection never made: during the run the check retries it without spending an
+// attempt (its breaker's --max-outage bounds an outage); the start-up check spends
+// attempts, so an unreachable endpoint is an error at once instead of a wait.
+func TestVerifierUnsentFaults(t *testing.T) {
+	t.Parallel()
+	refused := &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: &net.OpError{Op: "dial", Net: "tcp",
+		Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}}
+	errs := func(n int) []error {
+		out := make([]error, n)
+		for i := range out {
+			out[i] = refused
+		}
+		return out
+	}
+
+	api := &fakeUsers{users: pool, errs: errs(10)}
+	v, _ := newVerifier(api)
+	_, send := v.Verify(context.Background(), context.Background(), job.Job{Username: "alice"})
+	require.True(t, send, "checked once the endpoint answered")
+	require.Equal(t, 11, api.n(), "10 refused attempts spent none of MaxAttempts 3")
+
+	api = &fakeUsers{errs: errs(10)}
+	v, _ = newVerifier(api)
+	err := v.Preflight(context.Background())
+	require.ErrorContains(t, err, "gave up after 3 attempts")
+	require.Equal(t, 3, api.n(), "the start-up check spends its attempts")
+}

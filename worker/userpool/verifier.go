@@ -70,6 +70,12 @@ func (v *Verifier) Calls() int64 { return v.calls.Load() }
 // ClassSystemic result for the engine to give back. No ResendConfirmationCode call is
 // made here, so no row of this stage is ever ambiguous.
 func (v *Verifier) Verify(stop, kill context.Context, j job.Job) (res job.Result, send bool) {
+	return v.verify(stop, kill, j, true)
+}
+
+// verify is Verify; retryUnsent is cognito.Call.RetryUnsent: during the run Breaker's
+// MaxOutage bounds an outage, while the start-up check spends attempts.
+func (v *Verifier) verify(stop, kill context.Context, j job.Job, retryUnsent bool) (res job.Result, send bool) {
 	clk := clock.Or(v.Clock)
 	res = job.Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: clk.Now().UTC()}
 	if j.State != nil {
@@ -80,7 +86,7 @@ func (v *Verifier) Verify(stop, kill context.Context, j job.Job) (res job.Result
 	}
 
 	var out *cip.AdminGetUserOutput
-	ran := v.call().Run(stop, kill, j.Username, func(ctx context.Context) (err error) {
+	ran := v.call(retryUnsent).Run(stop, kill, j.Username, func(ctx context.Context) (err error) {
 		out, err = v.API.AdminGetUser(ctx, &cip.AdminGetUserInput{
 			UserPoolId: aws.String(v.PoolID), Username: aws.String(j.Username)})
 		return err
@@ -115,8 +121,8 @@ func (v *Verifier) judged(res job.Result, vd Verdict, from, requestID string, cl
 	return res, false
 }
 
-func (v *Verifier) call() *cognito.Call {
-	return &cognito.Call{Op: "AdminGetUser", Limiter: v.Limiter, Breaker: v.Breaker,
+func (v *Verifier) call(retryUnsent bool) *cognito.Call {
+	return &cognito.Call{Op: "AdminGetUser", Limiter: v.Limiter, Breaker: v.Breaker, RetryUnsent: retryUnsent,
 		Policy:      pacing.Policy{Attempts: v.MaxAttempts, Base: v.BackoffBase, Max: v.BackoffMax},
 		CallTimeout: v.CallTimeout, Classify: v.classify, Logger: v.Logger, Clock: v.Clock,
 		OnAttempt: func(o cognito.Outcome, latency time.Duration) {
@@ -180,7 +186,7 @@ func (v *Verifier) Preflight(ctx context.Context) error {
 	if v.API == nil {
 		return nil
 	}
-	res, send := v.Verify(ctx, ctx, job.Job{Username: probeUsername()})
+	res, send := v.verify(ctx, ctx, job.Job{Username: probeUsername()}, false)
 	switch {
 	case send || (res.Class == job.ClassPerUser && res.Status != job.StatusFailed):
 		return nil // Cognito answered about the user (as expected, UserNotFoundException): the call works

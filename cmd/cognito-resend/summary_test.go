@@ -1,0 +1,90 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/worker/campaign"
+	"github.com/cognito-resend/cognito-resend/worker/engine"
+	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/records"
+)
+
+// The summary tells the truth: this run's rows; the whole campaign's after --resume;
+// after a stop, how many rows are left and how to continue.
+func TestPrintSummary(t *testing.T) {
+	t.Parallel()
+
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	sum := &engine.Summary{Counts: map[job.Status]int{job.StatusSent: 8, job.StatusFailed: 1}, Rows: 9,
+		Released: 8, Started: start, Finished: start.Add(3 * time.Second)}
+	whole := records.NewTally()
+	for i, st := range []job.Status{job.StatusSent, job.StatusSent, job.StatusUnknown} {
+		whole.Add(job.Result{SourceRef: string(rune('a' + i)), Status: st})
+	}
+	stop := errors.New("campaign interrupted")
+	for _, tt := range []struct {
+		name string
+		out  campaign.Outcome
+		want []string
+	}{
+		{"finished", campaign.Outcome{Summary: sum, Attempts: 12, Total: 9, Rate: 20, ReportPath: "r.csv"}, []string{
+			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts (4.0/s), 0 throttled, rate now 20.0/s",
+			"report: r.csv",
+		}},
+		{"stopped, total known", campaign.Outcome{Summary: sum, Attempts: 12, Total: 200, Rate: 20, ReportPath: "r.csv", Stopped: stop}, []string{
+			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts (4.0/s), 0 throttled, rate now 20.0/s",
+			"summary: stopped with 191 of 200 rows left, not attempted (no row); the same command with --resume --report r.csv continues",
+			"report: r.csv",
+		}},
+		{"stopped, total unknown", campaign.Outcome{Summary: sum, Attempts: 12, Total: -1, Rate: 20, ReportPath: "r.csv", Stopped: stop}, []string{
+			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts (4.0/s), 0 throttled, rate now 20.0/s",
+			"summary: stopped: rows not in the report were not attempted; the same command with --resume --report r.csv continues",
+			"report: r.csv",
+		}},
+		{"queue worker stopped", campaign.Outcome{Summary: sum, Attempts: 12, Total: -1, Rate: 20, ReportPath: "r.csv", Stopped: stop, Redelivers: true}, []string{
+			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts (4.0/s), 0 throttled, rate now 20.0/s",
+			"summary: stopped: messages without a row were not attempted and are received again",
+			"report: r.csv",
+		}},
+		{"resumed and stopped", campaign.Outcome{Summary: sum, Attempts: 12, Total: 50, Rate: 20, ReportPath: "r.csv", Stopped: stop, Campaign: whole}, []string{
+			"summary: this run: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts (4.0/s), 0 throttled, rate now 20.0/s",
+			"summary: whole campaign (earlier runs and this one): 3 rows [sent=2 unknown=1]",
+			"summary: stopped with 41 of 50 rows left, not attempted (no row); the same command with --resume --report r.csv continues",
+			"report: r.csv",
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var b strings.Builder
+			printSummary(&b, &tt.out)
+			require.Equal(t, strings.Join(tt.want, "\n")+"\n", b.String())
+		})
+	}
+}
+
+// Log-mode progress lines carry the total, the percent done and the ETA when the total
+// is known.
+func TestProgressAttrs(t *testing.T) {
+	t.Parallel()
+
+	attrs := func(a []any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(a); i += 2 {
+			m[a[i].(string)] = a[i+1]
+		}
+		return m
+	}
+	require.Equal(t, map[string]any{"done": 50, "failed": 1, "rows_per_s": "10.0", "limiter_rate": "20.0",
+		"total": 200, "percent": "25.0", "eta": "15s"}, attrs(progressAttrs(50, 1, 200, 5*time.Second, 20)))
+	require.Equal(t, map[string]any{"done": 0, "failed": 0, "rows_per_s": "0.0", "limiter_rate": "20.0",
+		"total": 200, "percent": "0.0"}, attrs(progressAttrs(0, 0, 200, time.Second, 20)),
+		"no row yet (an outage): no rate to tell an ETA from")
+	require.Equal(t, map[string]any{"done": 7, "failed": 0, "rows_per_s": "7.0", "limiter_rate": "20.0"},
+		attrs(progressAttrs(7, 0, -1, time.Second, 20)), "no total, no percent or ETA")
+	require.Equal(t, "100.0", attrs(progressAttrs(0, 0, 0, time.Second, 20))["percent"])
+}
