@@ -13,8 +13,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
+	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 	"github.com/cognito-resend/cognito-resend/worker/engine"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 	"github.com/cognito-resend/cognito-resend/worker/records"
@@ -118,6 +120,12 @@ type Config struct {
 	ReportMaxSize *ByteSize `yaml:"report-max-size,omitempty"`
 	ReportKeep    int       `yaml:"report-keep"` // rotated report+ledger pairs kept
 
+	// Shared ledger (a DynamoDB table): see README "Fleet-safe: the ledger table".
+	LedgerTable string        `yaml:"ledger-table"`
+	Cooldown    time.Duration `yaml:"cooldown"`     // 0: records of sends never expire
+	LedgerLease time.Duration `yaml:"ledger-lease"` // a claim's lease, renewed every third of it
+	CampaignID  string        `yaml:"campaign-id"`  // "" = derived from the source and the start time
+
 	// Logging
 	LogLevel  string `yaml:"log-level"`
 	LogFormat string `yaml:"log-format"`
@@ -155,6 +163,9 @@ func Default() Config {
 		ShutdownTimeout:    engine.ShutdownTimeoutDefault,
 
 		ReportKeep: records.KeepDefault,
+
+		Cooldown:    dynamoledger.CooldownDefault,
+		LedgerLease: dynamoledger.LeaseDefault,
 	}
 }
 
@@ -298,8 +309,18 @@ func (c *Config) Validate() error {
 		return bad("limit-exceeded-delay", "must be 1h..12h: Cognito's per-user limit is hourly (got %s)", c.LimitExceededDelay)
 	case c.Resume && c.Report == "":
 		return bad("resume", "needs --report: the report of the campaign to continue")
-	case c.RetryUnknown && !c.Resume:
-		return bad("retry-unknown", "only makes sense with --resume")
+	case c.RetryUnknown && !c.Resume && c.LedgerTable == "":
+		return bad("retry-unknown", "only makes sense with --resume or --ledger-table")
+	case c.LedgerTable != "" && dynamoledger.ValidTableName(c.LedgerTable) != "":
+		return bad("ledger-table", "%s (got %q)", dynamoledger.ValidTableName(c.LedgerTable), c.LedgerTable)
+	case c.Cooldown < 0:
+		return bad("cooldown", "must be >= 0 (0 keeps records of sends for ever; got %s)", c.Cooldown)
+	case c.LedgerTable != "" && c.LedgerLease < dynamoledger.MinLease:
+		return bad("ledger-lease", "must be >= %s (got %s)", dynamoledger.MinLease, c.LedgerLease)
+	case c.LedgerTable != "" && c.LedgerLease <= c.CallTimeout:
+		return bad("ledger-lease", "must be longer than --call-timeout (%s): a call in flight must end within its claim's lease (got %s)", c.CallTimeout, c.LedgerLease)
+	case len(c.CampaignID) > 256 || strings.ContainsFunc(c.CampaignID, unicode.IsControl):
+		return bad("campaign-id", "must be at most 256 characters without control characters")
 	case c.ReportMaxSize != nil && *c.ReportMaxSize != 0 && *c.ReportMaxSize < minReportMaxSize:
 		return bad("report-max-size", "must be 0 (never rotate) or at least %s (got %s)", minReportMaxSize, *c.ReportMaxSize)
 	case c.ReportMaxSize != nil && *c.ReportMaxSize != 0 && c.SQSQueueURL == "":

@@ -55,6 +55,9 @@ func TestDefault(t *testing.T) {
 	require.Equal(t, "info", c.LogLevel)
 	require.Equal(t, "auto", c.LogFormat)
 	require.Equal(t, config.Secret(""), c.ClientSecret)
+	require.Equal(t, 24*time.Hour, c.Cooldown)
+	require.Equal(t, 30*time.Second, c.LedgerLease)
+	require.Empty(t, c.LedgerTable, "the file ledger is the default")
 }
 
 func TestValidateNamesTheField(t *testing.T) {
@@ -105,6 +108,12 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"verify rate 0", func(c *config.Config) { c.VerifyRate = 0 }, "verify-rate"},
 		{"verify rate above UserRead", func(c *config.Config) { c.VerifyRate = 121 }, "verify-rate"},
 		{"created-after beside a csv", func(c *config.Config) { c.UserPoolID, c.CreatedAfter = "us-east-1_x", "72h" }, "created-after"},
+		{"retry unknown alone", func(c *config.Config) { c.RetryUnknown = true }, "retry-unknown"},
+		{"ledger table name", func(c *config.Config) { c.LedgerTable = "arn:aws:dynamodb:eu-west-1:1:table/t" }, "ledger-table"},
+		{"cooldown negative", func(c *config.Config) { c.Cooldown = -time.Second }, "cooldown"},
+		{"ledger lease short", func(c *config.Config) { c.LedgerTable, c.LedgerLease = "ledger", 2*time.Second }, "ledger-lease"},
+		{"ledger lease under call timeout", func(c *config.Config) { c.LedgerTable, c.LedgerLease = "ledger", c.CallTimeout }, "ledger-lease"},
+		{"campaign id control", func(c *config.Config) { c.CampaignID = "a\nb" }, "campaign-id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,12 +162,20 @@ func TestValidateAccepts(t *testing.T) {
 		"queue verified": func(c *config.Config) {
 			c.CSV, c.SQSQueueURL, c.UserPoolID, c.VerifyUsers = "", "https://sqs.eu-west-1.amazonaws.com/1/q", "us-east-1_x", true
 		},
-		"pool verified":        func(c *config.Config) { c.CSV, c.UserPoolID, c.VerifyUsers = "", "us-east-1_x", true },
-		"verify rate 120":      func(c *config.Config) { c.VerifyRate = 120 },
-		"case sensitive":       func(c *config.Config) { c.CaseSensitiveUsernames = new(true) },
-		"pool created-after":   func(c *config.Config) { c.CSV, c.UserPoolID, c.CreatedAfter = "", "us-east-1_x", "72h" },
-		"max outage 0 (never)": func(c *config.Config) { c.MaxOutage = 0 },
-		"region":               func(c *config.Config) { c.Region = "us-gov-west-1" },
+		"pool verified":         func(c *config.Config) { c.CSV, c.UserPoolID, c.VerifyUsers = "", "us-east-1_x", true },
+		"verify rate 120":       func(c *config.Config) { c.VerifyRate = 120 },
+		"case sensitive":        func(c *config.Config) { c.CaseSensitiveUsernames = new(true) },
+		"pool created-after":    func(c *config.Config) { c.CSV, c.UserPoolID, c.CreatedAfter = "", "us-east-1_x", "72h" },
+		"max outage 0 (never)":  func(c *config.Config) { c.MaxOutage = 0 },
+		"region":                func(c *config.Config) { c.Region = "us-gov-west-1" },
+		"ledger table":          func(c *config.Config) { c.LedgerTable = "cognito-resend-ledger" },
+		"ledger, retry unknown": func(c *config.Config) { c.LedgerTable, c.RetryUnknown = "ledger", true },
+		"cooldown 0 (forever)":  func(c *config.Config) { c.LedgerTable, c.Cooldown = "ledger", 0 },
+		"short lease": func(c *config.Config) {
+			c.LedgerTable, c.LedgerLease, c.CallTimeout = "ledger", 3*time.Second, 2*time.Second
+		},
+		"lease without table": func(c *config.Config) { c.LedgerLease = time.Second },
+		"campaign id":         func(c *config.Config) { c.CampaignID = "spring-2026 resend" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -3,18 +3,19 @@
 //
 //	          ┌──────────────────── campaign: Open → Census → Run (assembly, resume, shutdown) ─────────────────────┐
 //	          │                                                                                                     │
-//	source/csvsource ─┐                                                                                             │
-//	source/poolsource ├─► Job ─► admit ─► engine ─► userpool ─► records.Ledger ─► pacing.Limiter ─► cognito ────────┤
-//	source/sqssource ─┘  (job)   valid?    │        Verifier    (intent, fsync)   (every attempt)   Resender,       │
-//	      ▲                      new user? │        can it get                    pacing.Breaker    Classify        │
+//	source/csvsource ─┐                                claim: records.Ledger (file: intent, fsync)              │
+//	source/poolsource ├─► Job ─► admit ─► engine ─► userpool ─► or dynamoledger (table) ─► pacing.Limiter ─► cognito ─┤
+//	source/sqssource ─┘  (job)   valid?    │        Verifier    won? recently_sent /       (every attempt)   Resender, │
+//	      ▲                      new user? │        can it get  busy / unknown             pacing.Breaker    Classify  │
 //	      │                                ▼        a code?                                                         │
-//	      └──── Job.Ack (delete, backoff) ◄── records report writer (group commit, fsync) ◄── Result ───────────────┘
+//	      └── Job.Ack (delete, backoff) ◄── Ledger.Finish ◄── records report writer (group commit, fsync) ◄── Result ┘
 //	                                                     │
 //	                                                  metrics (/metrics, /healthz, /readyz)
 //
 // One pipeline for every source: Source → admit (validate, dedupe) → verify (can the
-// user get a code?) → claim (ledger) → limiter → resender (retry) → report → ack at the
-// source. A job is done only when its row is durable; only then is it acked.
+// user get a code?) → claim (ledger) → limiter → resender (retry) → report → finish
+// (ledger) → ack at the source. A job is done only when its row is durable and its
+// outcome is in the ledger; only then is it acked.
 //
 //	job               Job, Result, Status (Known, Conclusive), ErrorClass, Result.Redeliver, Source
 //	clock             the one clock (github.com/jonboulle/clockwork): timestamps, timers, tickers
@@ -25,7 +26,8 @@
 //	userpool          Verifier (--verify-users: AdminGetUser, Judge, its own limiter), the
 //	                  username case rule (DescribeUserPool)
 //	engine            the bounded pool: reader → workers → writer → ack; Summary; soft and hard stop
-//	records           report (CSV/JSONL) writer and line parser, rotation, ledger, resume loader
+//	records           report (CSV/JSONL) writer and line parser, rotation, file ledger, resume loader
+//	dynamoledger      the shared ledger table: conditional claims, leases, outcomes; ledger init/show
 //	metrics           Prometheus metrics (the breaker's state included) and the /metrics, /healthz, /readyz server
 //	source/csvsource  a CSV file or stdin
 //	source/poolsource a user pool's UNCONFIRMED users (ListUsers)
@@ -37,8 +39,9 @@
 //	                  campaign, one row per user; summary, retry CSV, HTML page
 //
 // Layers: job and clock import nothing of the project; admit, pacing, cognito, userpool
-// and metrics build on them; records, the sources and the engine on those; campaign on
-// everything; reportset on records; cmd/cognito-resend on campaign, reportset, config and
-// the shared types (job, clock) it renders. Interfaces are declared by their users
-// (engine.Processor, engine.Verifier, engine.Journal, engine.Report, cognito.Limiter, …).
+// and metrics build on them; records, dynamoledger, the sources and the engine on those;
+// campaign on everything; reportset on records; cmd/cognito-resend on campaign,
+// reportset, config and the shared types (job, clock) it renders. Interfaces are declared
+// by their users (engine.Processor, engine.Verifier, engine.Ledger, engine.Report,
+// cognito.Limiter, …).
 package worker

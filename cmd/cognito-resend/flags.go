@@ -31,12 +31,13 @@ const (
 	groupSafety  = "Safety"
 	groupRate    = "Rate & retries"
 	groupReport  = "Report & resume"
+	groupLedger  = "Shared ledger (fleet-safe)"
 	groupQueue   = "Queue mode"
 	groupObserve = "Observability"
 	groupGeneral = "General" // --config, and --help
 )
 
-var flagGroups = []string{groupSource, groupCognito, groupSafety, groupRate, groupReport, groupQueue, groupObserve, groupGeneral}
+var flagGroups = []string{groupSource, groupCognito, groupSafety, groupRate, groupReport, groupLedger, groupQueue, groupObserve, groupGeneral}
 
 func runFlags() []cli.Flag {
 	d := config.Default()
@@ -79,9 +80,15 @@ func runFlags() []cli.Flag {
 		// Report & resume
 		&cli.StringFlag{Category: groupReport, Name: "report", DefaultText: "cognito-resend-report-<UTC time>.csv", Usage: "report file, .csv or .jsonl", Sources: env("report")},
 		&cli.BoolFlag{Category: groupReport, Name: "resume", Usage: "continue the campaign of --report: skip rows it has, append the rest; users whose call may have happened become unknown", Sources: env("resume")},
-		&cli.BoolFlag{Category: groupReport, Name: "retry-unknown", Usage: "with --resume, call users reported unknown again (risks a second code)", Sources: env("retry-unknown")},
+		&cli.BoolFlag{Category: groupReport, Name: "retry-unknown", Usage: "with --resume or --ledger-table, call users reported unknown again (risks a second code)", Sources: env("retry-unknown")},
 		&cli.StringFlag{Category: groupReport, Name: "report-max-size", DefaultText: "64MiB in queue mode, else 0", Usage: "queue mode: rotate the report and its .ledger when the report reaches this size (bytes, or 64MiB, 100MB); 0 never rotates", Sources: env("report-max-size")},
 		&cli.IntFlag{Category: groupReport, Name: "report-keep", Value: d.ReportKeep, Usage: "rotated report+ledger pairs kept; older ones are deleted", Sources: env("report-keep")},
+
+		// Shared ledger
+		&cli.StringFlag{Category: groupLedger, Name: "ledger-table", DefaultText: "the file ledger beside the report", Usage: "DynamoDB table every replica, source and campaign shares, so no user gets a second code (create it with: cognito-resend ledger init)", Sources: env("ledger-table")},
+		&cli.DurationFlag{Category: groupLedger, Name: "cooldown", Value: d.Cooldown, Usage: "a user sent a code within this is reported recently_sent, not called; 0 keeps records of sends for ever", Sources: env("cooldown")},
+		&cli.DurationFlag{Category: groupLedger, Name: "ledger-lease", Value: d.LedgerLease, Usage: "a claim's lease, renewed every third of it; a dead replica's users are unknown after it; longer than --call-timeout", Sources: env("ledger-lease")},
+		&cli.StringFlag{Category: groupLedger, Name: "campaign-id", DefaultText: "the source and the start time", Usage: "name of the campaign in the ledger table", Sources: env("campaign-id")},
 
 		// Queue mode
 		&cli.IntFlag{Category: groupQueue, Name: "wait-time-seconds", Value: d.WaitTimeSeconds, Usage: "long-poll wait, 0..20", Sources: env("wait-time-seconds")},

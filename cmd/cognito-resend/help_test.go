@@ -129,6 +129,8 @@ var describedDefaults = map[string]string{
 	"report":          "cognito-resend-report-<UTC time>.csv",
 	"report-max-size": "64MiB in queue mode, else 0",
 	"max-in-flight":   "twice --workers",
+	"ledger-table":    "the file ledger beside the report",
+	"campaign-id":     "the source and the start time",
 }
 
 var renderedDefault = regexp.MustCompile(`\(default: (.*?)\)(?: \[\$|$)`)

@@ -128,6 +128,7 @@ func newApp(ios streams, kill context.Context) *cli.Command {
 			newCmdVersion(ios),
 			newCmdEnqueue(ios),
 			newCmdReport(ios),
+			newCmdLedger(ios),
 		},
 	}
 	wireUsageErrors(app)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cognito-resend/cognito-resend/config"
@@ -126,6 +127,13 @@ func newSQS(ac aws.Config, queueURL string) *sqs.Client {
 			o.Region = r
 		}
 	})
+}
+
+// newDynamo is the DynamoDB client of the ledger table (AWS_ENDPOINT_URL_DYNAMODB
+// points it elsewhere). Without NopRetryer the SDK would retry a claim behind the
+// ledger's back, and a campaign whose table is gone would stop only after its attempts.
+func newDynamo(ac aws.Config) *dynamodb.Client {
+	return dynamodb.NewFromConfig(ac, func(o *dynamodb.Options) { o.Retryer = aws.NopRetryer{} })
 }
 
 var queueHostRegion = regexp.MustCompile(`^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$|^([a-z0-9-]+)\.queue\.amazonaws\.com$`)

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
@@ -45,6 +47,11 @@ func TestAWSClientsHaveNoRetryer(t *testing.T) {
 		},
 		"sqs ReceiveMessage": func(ctx context.Context) error {
 			_, err := newSQS(ac, queue).ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue)})
+			return err
+		},
+		"dynamodb PutItem": func(ctx context.Context) error {
+			_, err := newDynamo(ac).PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("ledger"),
+				Item: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "x"}}})
 			return err
 		},
 		"sqs SendMessageBatch": func(ctx context.Context) error {

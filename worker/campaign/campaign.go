@@ -31,8 +31,11 @@ type Campaign struct {
 	aws        *aws.Config // loaded by the first census or run
 	target     Target      // with aws
 	reportPath string
-	resumed    *resumed // loaded once, by the census or the run
-	census     *Census  // set once counted
+	started    time.Time
+	// tableChecked: Prepare found --ledger-table usable.
+	tableChecked bool
+	resumed      *resumed // loaded once, by the census or the run
+	census       *Census  // set once counted
 	// Set by Prepare (preparePool), once: the username case rule, the verify stage and
 	// its own limiter.
 	rule          *userpool.CaseRule
@@ -45,24 +48,29 @@ type Campaign struct {
 // census and the run do.
 func Open(cfg config.Config, env Env) *Campaign {
 	c := &Campaign{cfg: cfg, env: env, log: env.Logger, clock: clock.Or(env.Clock)}
+	c.started = c.clock.Now()
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.reportPath = cfg.Report
 	if c.reportPath == "" {
-		c.reportPath = DefaultReportPath(c.clock.Now())
+		c.reportPath = DefaultReportPath(c.started)
 	}
 	return c
 }
 
 // Prepare loads what every pass needs, once, so that its errors come before the prompt:
-// the AWS configuration (the region above all), the username case rule and the
-// --verify-users check (preparePool). Census and Run call it themselves.
+// the AWS configuration (the region above all), the username case rule, the
+// --verify-users check (preparePool) and the --ledger-table check. Census and Run call
+// it themselves.
 func (c *Campaign) Prepare(ctx context.Context) error {
 	if _, err := c.awsConfig(ctx); err != nil {
 		return err
 	}
-	return c.preparePool(ctx)
+	if err := c.preparePool(ctx); err != nil {
+		return err
+	}
+	return c.checkTable(ctx)
 }
 
 // awsConfig is the AWS configuration, loaded once.

@@ -7,10 +7,11 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/records"
 )
 
-// openRecords opens the campaign's durable state: the report (outcomes) and its ledger
-// (intents), appending when resuming; in queue mode with rotation, the pair rotates by
-// size in the engine's writer goroutine, after a group of rows is durable.
-func (c *Campaign) openRecords(r *resumed, log *slog.Logger) (records.Writer, *records.Ledger, error) {
+// openRecords opens the campaign's durable state: the report (outcomes) and, unless the
+// ledger is a table (fileLedger false), its file ledger (intents), appending when
+// resuming; in queue mode with rotation, the report (and its ledger) rotate by size in
+// the engine's writer goroutine, after a group of rows is durable.
+func (c *Campaign) openRecords(r *resumed, log *slog.Logger, fileLedger bool) (records.Writer, *records.Ledger, error) {
 	resume := r.state != nil
 	if records.ModeNote != "" {
 		log.Warn(records.ModeNote, "report", c.reportPath)
@@ -19,17 +20,34 @@ func (c *Campaign) openRecords(r *resumed, log *slog.Logger) (records.Writer, *r
 	if err != nil {
 		return nil, nil, err
 	}
+	if !fileLedger {
+		return c.rotating(report, nil, log)
+	}
 	ledger, err := records.OpenLedger(records.LedgerPath(c.reportPath), resume, c.clock)
 	if err != nil {
 		return nil, nil, errors.Join(err, report.Close())
 	}
-	if size := c.cfg.ReportRotateSize(); size > 0 {
-		rotating, err := records.NewRotatingReport(c.reportPath, report, records.RotateOptions{
-			MaxSize: size, Keep: c.cfg.ReportKeep, Journal: ledger, Logger: log, Clock: c.clock})
-		if err != nil {
-			return nil, nil, errors.Join(err, report.Close(), ledger.Close())
-		}
-		report = rotating
+	return c.rotating(report, ledger, log)
+}
+
+// rotating makes the report (with its ledger, when not nil) rotate by size in queue
+// mode.
+func (c *Campaign) rotating(report records.Writer, ledger *records.Ledger, log *slog.Logger) (records.Writer, *records.Ledger, error) {
+	size := c.cfg.ReportRotateSize()
+	if size <= 0 {
+		return report, ledger, nil
 	}
-	return report, ledger, nil
+	opts := records.RotateOptions{MaxSize: size, Keep: c.cfg.ReportKeep, Logger: log, Clock: c.clock}
+	if ledger != nil {
+		opts.Journal = ledger
+	}
+	rotating, err := records.NewRotatingReport(c.reportPath, report, opts)
+	if err != nil {
+		err = errors.Join(err, report.Close())
+		if ledger != nil {
+			err = errors.Join(err, ledger.Close())
+		}
+		return nil, nil, err
+	}
+	return rotating, ledger, nil
 }

@@ -79,7 +79,7 @@ type stopError struct {
 func (e *stopError) Error() string { return e.msg }
 func (e *stopError) Unwrap() error { return e.cause }
 
-// Run runs the campaign: source → admit → verify → ledger → limiter → resender → report → ack.
+// Run runs the campaign: source → admit → verify → claim → limiter → resender → report → finish → ack.
 // progress (nil: none) watches it. stop is the soft stop (no new calls; calls in flight finish, for up to
 // --shutdown-timeout), kill the hard stop (abort them). An error means the campaign
 // could not start (a usage error: nothing was called); otherwise the Outcome says how
@@ -122,11 +122,18 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		log.Info("resuming campaign", "report", c.reportPath, "rows", st.Rows,
 			"final_users", st.Final.Len(), "unknown", len(st.Unknown), "torn_lines", st.Skipped)
 	}
-	report, ledger, err := c.openRecords(r, log)
+	claims, err := c.openTable(log, m)
 	if err != nil {
 		return nil, errors.Join(err, s.close(context.WithoutCancel(stop)))
 	}
-	defer ledger.Close()
+	report, fileLedger, err := c.openRecords(r, log, claims == nil)
+	if err != nil {
+		return nil, errors.Join(err, s.close(context.WithoutCancel(stop)))
+	}
+	if claims == nil {
+		claims = &claimLedger{Ledger: fileLedger, file: fileLedger}
+	}
+	defer claims.close() //nolint:errcheck // closed (and checked) below; this covers early returns
 
 	limiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.Rate, Burst: cfg.Burst, Adaptive: cfg.Adaptive, Clock: c.clock})
 	breaker := &pacing.Breaker{Limiter: limiter, OnTrip: m.BreakerTripped}
@@ -166,8 +173,10 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		Clock:     c.clock,
 		Admitter:  admit.New(c.rule.Case, r.final()),
 		Verifier:  c.verifier,
-		Journal:   ledger,
-		Initial:   r.unknown,
+		Ledger:    claims.Ledger,
+		// A table's claims have a lease, renewed while a job waits or retries.
+		RenewInterval: claims.renewEvery,
+		Initial:       r.unknown,
 		OnResult: func(res job.Result) {
 			m.ObserveResult(res)
 			progress.Observe(res)
@@ -204,6 +213,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	if c.checksUsers() {
 		desc = append(desc, "verify_users", true, "verify_rate", cfg.VerifyRate, "verify_user_pool_id", cfg.UserPoolID)
 	}
+	desc = append(desc, claims.desc...)
 	if size := cfg.ReportRotateSize(); size > 0 {
 		desc = append(desc, "report_max_size", config.ByteSize(size).String(), "report_keep", cfg.ReportKeep)
 	}
@@ -219,7 +229,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	if err := s.close(settle); err != nil {
 		log.Warn("source close", "error", err)
 	}
-	if err := ledger.Close(); err != nil && runErr == nil {
+	if err := claims.close(); err != nil && runErr == nil {
 		runErr = err
 	}
 	if err := report.Close(); err != nil && runErr == nil {
@@ -263,6 +273,9 @@ func (c *Campaign) stopped(runErr error, redelivers bool) error {
 		return nil
 	case errors.Is(runErr, engine.ErrInterrupted):
 		return &stopError{msg: "campaign interrupted; rows not in the report were not attempted", cause: runErr}
+	case errors.Is(runErr, engine.ErrLedger):
+		return &stopError{msg: "campaign stopped: " + runErr.Error() + "; nobody was called without a durable claim: " +
+			"run it again (with --resume for a CSV or pool campaign) once the ledger can be written", cause: runErr}
 	}
 	return &stopError{msg: "campaign stopped: " + runErr.Error(), cause: runErr}
 }

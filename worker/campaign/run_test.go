@@ -42,6 +42,9 @@ func TestStopped(t *testing.T) {
 			"(dial tcp 127.0.0.1:1: connect: connection refused); fix: check the endpoint override " +
 			"(http://127.0.0.1:1, from AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER or AWS_ENDPOINT_URL), the network path to " +
 			"127.0.0.1:1 (firewall, VPC endpoint, NAT) and any proxy (none set); then run again with --resume"},
+		{fmt.Errorf("%w: %w", engine.ErrLedger, errors.New("table t: claim: connection refused")), true,
+			"campaign stopped: ledger: table t: claim: connection refused; nobody was called without a durable claim: " +
+				"run it again (with --resume for a CSV or pool campaign) once the ledger can be written"},
 	} {
 		got := c.stopped(tt.err, tt.redelivers)
 		if tt.want == "" {

@@ -30,8 +30,9 @@ const (
 	ShutdownTimeoutDefault = 25 * time.Second
 )
 
-// Engine runs the pipeline: Source → admit → (verifier → journal → processor) × Workers →
-// report writer → ack at the source. A job is acked only after its row is durable.
+// Engine runs the pipeline: Source → admit → (verify → claim → processor) × Workers →
+// report writer → finish → ack at the source. A job is acked only after its row is
+// durable and its outcome is in the ledger.
 type Engine struct {
 	Source    job.Source
 	Processor Processor
@@ -45,8 +46,12 @@ type Engine struct {
 	// Verifier, when set, checks each admitted job's user before its claim: a user who
 	// can't receive a code gets its row without a claim or a resend.
 	Verifier Verifier
-	// Journal, when set, makes an intent durable before a job's first call.
-	Journal Journal
+	// Ledger, when set, claims each user before the first call and records the outcome
+	// after the row (the claim step).
+	Ledger Ledger
+	// RenewInterval is how often a claim held by a job that waits or retries is renewed
+	// (Ledger.Renew); zero renews nothing (the file ledger's claims don't expire).
+	RenewInterval time.Duration
 	// Initial are rows recorded before the first job, through the same writer as every
 	// other row (a resumed campaign's `unknown` rows): they are in the summary and
 	// OnResult sees them.
@@ -66,25 +71,44 @@ type Summary struct {
 	Rows     int
 	Attempts int
 	Released int
+	// Deferred counts the times a job was put off because another owner held its user.
+	Deferred int
 	Started  time.Time
 	Finished time.Time
 }
 
+// busyMargin is added to the rest of another owner's lease before a Busy job comes
+// again: by then that owner has renewed or finished.
+const busyMargin = 250 * time.Millisecond
+
 type settled struct {
-	job job.Job
-	res job.Result
+	job   job.Job
+	res   job.Result
+	claim *claim // the claim this row settles (nil: none, e.g. a duplicate)
+}
+
+// run is one Run's shared state.
+type run struct {
+	e        *Engine
+	clk      clock.Clock
+	log      *slog.Logger
+	adm      *admit.Admitter
+	held     *claims
+	defs     *deferrals
+	results  chan settled
+	dispatch context.Context
+	fail     context.CancelCauseFunc
+	settle   func() (context.Context, context.CancelFunc)
+
+	mu  sync.Mutex
+	sum *Summary
 }
 
 // Run processes jobs until the source ends, stop is done (soft stop: no new calls,
 // in-flight calls finish) or a systemic error. kill aborts calls in flight (hard stop).
-// It returns a *SystemicError, ErrInterrupted, a source or report error, or nil.
+// It returns a *SystemicError, ErrInterrupted, a source, ledger or report error, or nil.
 func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 	clk := clock.Or(e.Clock)
-	log := e.logger()
-	adm := e.Admitter
-	if adm == nil {
-		adm = admit.New(admit.CaseInsensitive, nil)
-	}
 	workers := max(e.Workers, 1)
 	batchSize := e.BatchSize
 	if batchSize <= 0 {
@@ -94,183 +118,352 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 	if settleTimeout <= 0 {
 		settleTimeout = SettleTimeoutDefault
 	}
-	settleCtx := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.WithoutCancel(stop), settleTimeout)
+	r := &run{e: e, clk: clk, log: e.logger(), adm: e.Admitter, held: newClaims(), defs: newDeferrals(clk),
+		results: make(chan settled, workers*2),
+		settle: func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.WithoutCancel(stop), settleTimeout)
+		},
+		sum: &Summary{Counts: map[job.Status]int{}, Started: clk.Now()}}
+	if r.adm == nil {
+		r.adm = admit.New(admit.CaseInsensitive, nil)
 	}
-
-	sum := &Summary{Counts: map[job.Status]int{}, Started: clk.Now()}
-	var relMu sync.Mutex
-	// release gives a job back to its source. When a call may have reached Cognito
-	// (mayHaveCalled) the intent stays, and a resume reports the user unknown rather
-	// than risk a second code.
-	release := func(j job.Job, mayHaveCalled bool) {
-		adm.Forget(j.Username)
-		if e.Journal != nil && !mayHaveCalled {
-			e.Journal.Abandon(j)
-		}
-		relMu.Lock()
-		sum.Released++
-		relMu.Unlock()
-		if j.Release == nil {
-			return
-		}
-		ctx, cancel := settleCtx()
-		defer cancel()
-		if err := j.Release(ctx); err != nil {
-			log.Warn("release failed", "source_ref", j.SourceRef, "error", err)
-		}
-	}
-
 	dispatch, cancelDispatch := context.WithCancelCause(stop)
 	defer cancelDispatch(nil)
-	jobs := make(chan job.Job) // unbuffered: take from the source only what a worker starts
-	results := make(chan settled, workers*2)
+	r.dispatch, r.fail = dispatch, cancelDispatch
 
+	// The renew loop outlives dispatch: calls in flight after a stop keep their claims
+	// alive until their outcome is recorded.
+	renewCtx, stopRenew := context.WithCancel(context.WithoutCancel(stop))
+	var renewing sync.WaitGroup
+	if e.Ledger != nil && e.RenewInterval > 0 {
+		renewing.Go(func() {
+			renewLoop(renewCtx, e.Ledger, r.held, e.RenewInterval, clk, r.log, func(err error) { cancelDispatch(err) })
+		})
+	}
+
+	jobs := make(chan job.Job) // unbuffered: take from the source only what a worker starts
 	var producers sync.WaitGroup
-	producers.Add(1)
-	go func() { // reader
-		defer producers.Done()
-		defer close(jobs)
-		for _, r := range e.Initial {
-			results <- settled{res: r}
-		}
-		for {
-			j, err := e.Source.Next(dispatch)
-			if err != nil {
-				if !errors.Is(err, io.EOF) && dispatch.Err() == nil {
-					cancelDispatch(fmt.Errorf("source: %w", err))
-				}
-				return
+	producers.Go(func() { r.read(jobs) })
+	for range workers {
+		producers.Go(func() {
+			for j := range jobs {
+				r.work(kill, j)
 			}
-			if row, send := adm.Admit(j); !send {
-				now := clk.Now().UTC()
-				row.StartedAt, row.FinishedAt = now, now
-				results <- settled{j, row}
-				continue
-			}
-			select {
-			case jobs <- j:
-			case <-dispatch.Done():
-				release(j, false)
-				return
-			}
+		})
+	}
+	go func() { producers.Wait(); close(r.results) }()
+
+	writeErr := r.write(batchSize)
+	stopRenew()
+	renewing.Wait()
+	r.sum.Finished = clk.Now()
+
+	cause := context.Cause(dispatch)
+	switch {
+	case writeErr != nil:
+		return r.sum, writeErr
+	case cause == nil:
+		return r.sum, nil
+	case errors.Is(cause, ErrLedger):
+		return r.sum, cause // even when the ledger's last error was a timeout
+	case errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded):
+		// The stop context ended the run (a signal, or the caller's deadline).
+		return r.sum, ErrInterrupted
+	}
+	return r.sum, cause
+}
+
+// release gives a job back to its source without a row. A claim c is given back to the
+// ledger too: released when no call may have reached Cognito, else kept (a resume or
+// another owner then reports the user unknown rather than risk a second code).
+func (r *run) release(j job.Job, c *claim, mayHaveCalled bool) {
+	r.adm.Forget(j.Username)
+	if c != nil {
+		r.held.drop(c)
+		ctx, cancel := r.settle()
+		r.e.Ledger.Release(ctx, j, mayHaveCalled)
+		cancel()
+	}
+	r.mu.Lock()
+	r.sum.Released++
+	r.mu.Unlock()
+	r.giveBack(j)
+}
+
+// giveBack makes a job available again at its source (its Release).
+func (r *run) giveBack(j job.Job) {
+	if j.Release == nil {
+		return
+	}
+	ctx, cancel := r.settle()
+	defer cancel()
+	if err := j.Release(ctx); err != nil {
+		r.log.Warn("release failed", "source_ref", j.SourceRef, "error", err)
+	}
+}
+
+// read is the reader: the source's jobs through the admit rule, and the deferred jobs
+// whose wait is over, to the workers. The run ends when the source has ended, nothing
+// is deferred and no worker holds a job.
+func (r *run) read(jobs chan<- job.Job) {
+	defer close(jobs)
+	defer func() {
+		for _, j := range r.defs.close() {
+			r.release(j, nil, false)
 		}
 	}()
-
-	for range workers {
-		producers.Add(1)
-		go func() {
-			defer producers.Done()
-			for j := range jobs {
-				if dispatch.Err() != nil {
-					release(j, false)
-					continue
-				}
-				res := e.process(dispatch, kill, j, cancelDispatch)
-				switch res.Class {
-				case job.ClassCanceled:
-					release(j, res.Ambiguous)
-					continue
-				case job.ClassSystemic:
-					// The user isn't at fault: no row, give the job back, stop the campaign.
-					cancelDispatch(&SystemicError{Code: res.ErrorCode, Message: res.ErrorMessage, Fix: res.Fix})
-					log.Error("systemic error, stopping", "username", res.Username, "error_code", res.ErrorCode)
-					release(j, res.Ambiguous)
-					continue
-				}
-				if j.Release != nil && res.Redeliver() {
-					adm.Forget(j.Username) // its redelivery is not a duplicate
-				}
-				results <- settled{j, res}
-			}
-		}()
+	for _, res := range r.e.Initial {
+		r.results <- settled{res: res}
 	}
-	go func() { producers.Wait(); close(results) }()
+	hand := func(j job.Job) bool {
+		r.defs.handing()
+		select {
+		case jobs <- j:
+			return true
+		case <-r.dispatch.Done():
+			r.defs.done()
+			r.release(j, nil, false)
+			return false
+		}
+	}
+	srcDone := false
+	for {
+		if j, ok := r.defs.take(); ok {
+			if !hand(j) {
+				return
+			}
+			continue
+		}
+		if srcDone {
+			if !r.defs.wait(r.dispatch) {
+				return
+			}
+			continue
+		}
+		j, err := r.e.Source.Next(r.dispatch)
+		if err != nil {
+			if !errors.Is(err, io.EOF) || r.dispatch.Err() != nil {
+				if !errors.Is(err, io.EOF) && r.dispatch.Err() == nil {
+					r.fail(fmt.Errorf("source: %w", err))
+				}
+				return
+			}
+			srcDone = true
+			continue
+		}
+		if row, send := r.adm.Admit(j); !send {
+			now := r.clk.Now().UTC()
+			row.StartedAt, row.FinishedAt = now, now
+			r.results <- settled{job: j, res: row}
+			continue
+		}
+		if !hand(j) {
+			return
+		}
+	}
+}
 
-	// Writer: the only goroutine touching the report. Each group of rows is written,
-	// made durable (flush + fsync), and only then are its jobs acked.
+// work runs one job in a worker: claim, call, and hand the result to the writer.
+func (r *run) work(kill context.Context, j job.Job) {
+	defer r.defs.done()
+	if r.dispatch.Err() != nil {
+		r.release(j, nil, false)
+		return
+	}
+	if r.e.Verifier != nil {
+		var send bool
+		res := r.process(j, func() job.Result {
+			res, ok := r.e.Verifier.Verify(r.dispatch, kill, j)
+			send = ok
+			return res
+		})
+		if !send {
+			r.settleJob(j, nil, res) // nothing was sent: nothing to claim
+			return
+		}
+	}
+	var c *claim
+	stop := r.dispatch
+	if r.e.Ledger != nil {
+		v, err := r.e.Ledger.Claim(r.dispatch, j)
+		if err != nil {
+			if r.dispatch.Err() == nil {
+				// Calling without a durable claim would break the no-second-code promise.
+				r.fail(fmt.Errorf("%w: %w", ErrLedger, err))
+			}
+			// The claim may have been written before the error: give it back.
+			ctx, cancel := r.settle()
+			r.e.Ledger.Release(ctx, j, false)
+			cancel()
+			r.release(j, nil, false)
+			return
+		}
+		switch v.Kind {
+		case job.RecentlySent, job.Expired:
+			r.results <- settled{job: j, res: v.Row(j, r.clk.Now().UTC())}
+			return
+		case job.Busy:
+			r.deferJob(j, max(r.clk.Until(v.At), 0)+busyMargin)
+			return
+		}
+		jobStop, cancel := context.WithCancelCause(r.dispatch)
+		defer cancel(nil)
+		stop = jobStop
+		c = r.held.add(j, cancel, r.clk.Now())
+	}
+	res := r.process(j, func() job.Result { return r.e.Processor.Resend(stop, kill, j) })
+	r.settleJob(j, c, res)
+}
+
+// settleJob hands a job's result to the writer, or gives the job back (canceled,
+// systemic, claim lost).
+func (r *run) settleJob(j job.Job, c *claim, res job.Result) {
+	switch {
+	case res.Class == job.ClassCanceled && c != nil && r.held.isLost(c) && r.dispatch.Err() == nil:
+		// Another owner met the user after our lease ran out: not ours to settle. Claim
+		// it again for its row (Busy or unknown), at the source or here.
+		r.held.drop(c)
+		if j.Release != nil {
+			r.adm.Forget(j.Username)
+			r.giveBack(j)
+		} else if !r.defs.add(j, 0) {
+			r.release(j, nil, false)
+		}
+		return
+	case res.Class == job.ClassCanceled:
+		r.release(j, c, res.Ambiguous)
+		return
+	case res.Class == job.ClassSystemic:
+		// The user isn't at fault: no row, give the job back, stop the campaign.
+		r.fail(&SystemicError{Code: res.ErrorCode, Message: res.ErrorMessage, Fix: res.Fix})
+		r.log.Error("systemic error, stopping", "username", res.Username, "error_code", res.ErrorCode)
+		r.release(j, c, res.Ambiguous)
+		return
+	}
+	if j.Release != nil && res.Redeliver() {
+		r.adm.Forget(j.Username) // its redelivery is not a duplicate
+	}
+	r.results <- settled{job: j, res: res, claim: c}
+}
+
+// deferJob puts off a job whose user another owner holds: back to its source to come
+// again after d (SQS: visibility), or kept here for d.
+func (r *run) deferJob(j job.Job, d time.Duration) {
+	r.mu.Lock()
+	r.sum.Deferred++
+	r.mu.Unlock()
+	if j.Defer == nil {
+		if !r.defs.add(j, d) {
+			r.release(j, nil, false)
+		}
+		return
+	}
+	r.adm.Forget(j.Username) // it comes again as a new delivery
+	ctx, cancel := r.settle()
+	defer cancel()
+	if err := j.Defer(ctx, d); err != nil {
+		r.log.Warn("defer failed", "source_ref", j.SourceRef, "error", err)
+	}
+}
+
+// write is the writer, the only goroutine touching the report: each group of rows is
+// written and made durable (flush + fsync), the outcomes of its claims are recorded in
+// the ledger, and only then are its jobs acked.
+func (r *run) write(batchSize int) error {
 	var writeErr error
-	records.GroupCommit(results, batchSize, nil, func(group []settled) {
+	records.GroupCommit(r.results, batchSize, nil, func(group []settled) {
 		if writeErr == nil {
 			for _, s := range group {
-				if err := e.Report.Write(s.res); err != nil {
+				if err := r.e.Report.Write(s.res); err != nil {
 					writeErr = fmt.Errorf("report: %w", err)
-					cancelDispatch(writeErr)
+					r.fail(writeErr)
 					break
 				}
 			}
 		}
 		if writeErr == nil {
-			if err := e.Report.Sync(); err != nil {
+			if err := r.e.Report.Sync(); err != nil {
 				writeErr = fmt.Errorf("report: %w", err)
-				cancelDispatch(writeErr)
+				r.fail(writeErr)
 			}
 		}
-		ctx, cancel := settleCtx()
-		defer cancel()
-		for _, s := range group {
-			if writeErr != nil {
-				// The call happened but its row can't be recorded: keep the intent.
-				release(s.job, true)
-				continue
+		if writeErr != nil {
+			for _, s := range group {
+				// The call happened but its row can't be recorded: keep the claim.
+				r.release(s.job, s.claim, true)
 			}
-			if s.job.Ack != nil {
+			return
+		}
+		finishErrs := r.finish(group)
+		ctx, cancel := r.settle()
+		defer cancel()
+		for i, s := range group {
+			r.held.drop(s.claim)
+			switch err := finishErrs[i]; {
+			case err != nil:
+				// The row is durable, its outcome is not in the ledger: no ack. The claim
+				// stays and expires, so whoever meets the user reports them unknown.
+				r.fail(fmt.Errorf("%w: %w", ErrLedger, err))
+				r.log.Error("ledger: outcome not recorded; the claim is left to expire", "username", s.res.Username,
+					"error", err)
+				r.giveBack(s.job)
+			case s.job.Ack != nil:
 				if err := s.job.Ack(ctx, s.res); err != nil {
-					log.Warn("ack failed", "username", s.res.Username, "source_ref", s.job.SourceRef, "error", err)
+					r.log.Warn("ack failed", "username", s.res.Username, "source_ref", s.job.SourceRef, "error", err)
 				}
 			}
-			sum.Rows++
-			sum.Counts[s.res.Status]++
-			sum.Attempts += s.res.Attempts
-			if e.OnResult != nil {
-				e.OnResult(s.res)
+			r.sum.Rows++
+			r.sum.Counts[s.res.Status]++
+			r.sum.Attempts += s.res.Attempts
+			if r.e.OnResult != nil {
+				r.e.OnResult(s.res)
 			}
 		}
 	})
-	sum.Finished = clk.Now()
-
-	cause := context.Cause(dispatch)
-	switch {
-	case writeErr != nil:
-		return sum, writeErr
-	case cause == nil:
-		return sum, nil
-	case errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded):
-		// The stop context ended the run (a signal, or the caller's deadline).
-		return sum, ErrInterrupted
-	}
-	return sum, cause
+	return writeErr
 }
 
-// process runs one job — verify, claim, resend — turning a panic into that user's failed
-// row. fail stops the campaign (the ledger can't record intents: calling without one
-// would break the no-second-code guarantee).
-func (e *Engine) process(stop, kill context.Context, j job.Job, fail context.CancelCauseFunc) (res job.Result) {
+// finish records the outcome of each claimed row of a group in the ledger, a few at a
+// time (one ledger call each, with its own settle budget), and returns their errors by
+// index.
+func (r *run) finish(group []settled) []error {
+	errs := make([]error, len(group))
+	if r.e.Ledger == nil {
+		return errs
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(r.e.Workers, 1))
+	for i, s := range group {
+		if s.claim == nil {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ctx, cancel := r.settle()
+			defer cancel()
+			errs[i] = r.e.Ledger.Finish(ctx, s.job, s.res)
+		})
+	}
+	wg.Wait()
+	return errs
+}
+
+// process runs one of a job's stages (verify, resend), turning a panic into that user's
+// failed row.
+func (r *run) process(j job.Job, stage func() job.Result) (res job.Result) {
 	defer func() {
 		if p := recover(); p != nil {
-			e.logger().Error("panic in job", "username", j.Username, "panic", fmt.Sprint(p),
+			r.log.Error("panic in job", "username", j.Username, "panic", fmt.Sprint(p),
 				"stack", string(debug.Stack()))
-			now := clock.Or(e.Clock).Now().UTC()
-			// The call may have been made before the panic: keep the intent (Ambiguous).
+			now := r.clk.Now().UTC()
+			// The call may have been made before the panic: keep the claim (Ambiguous).
 			res = job.Result{Username: j.Username, SourceRef: j.SourceRef, Status: job.StatusFailed,
 				ErrorCode: "Panic", ErrorMessage: fmt.Sprint(p), Class: job.ClassPerUser,
 				Attempts: max(res.Attempts, 1), StartedAt: now, FinishedAt: now, Ambiguous: true}
 		}
 	}()
-	if e.Verifier != nil {
-		if res, send := e.Verifier.Verify(stop, kill, j); !send {
-			return res // nothing was sent: no intent to record
-		}
-	}
-	if e.Journal != nil {
-		if err := e.Journal.Intend(stop, j); err != nil {
-			if stop.Err() == nil {
-				fail(fmt.Errorf("ledger: %w", err))
-			}
-			return job.Result{Username: j.Username, SourceRef: j.SourceRef, Class: job.ClassCanceled}
-		}
-	}
-	return e.Processor.Resend(stop, kill, j)
+	return stage()
 }
 
 func (e *Engine) logger() *slog.Logger {

@@ -58,6 +58,8 @@ type fakeSource struct {
 	next  int
 	err   error
 	block bool
+	// before, when set, is called before job i is handed out (to order a test).
+	before func(i int)
 }
 
 var _ job.Source = (*fakeSource)(nil)
@@ -68,7 +70,13 @@ func (s *fakeSource) Next(ctx context.Context) (job.Job, error) {
 	}
 	s.mu.Lock()
 	if s.next < len(s.jobs) {
-		j := s.jobs[s.next]
+		i := s.next
+		s.mu.Unlock()
+		if s.before != nil {
+			s.before(i)
+		}
+		s.mu.Lock()
+		j := s.jobs[i]
 		s.next++
 		s.mu.Unlock()
 		return j, nil
@@ -171,22 +179,52 @@ func (r *fakeReport) count() int {
 	return len(r.rows)
 }
 
-// fakeJournal records intents and abandons.
-type fakeJournal struct {
-	engine.Journal
+// fakeLedger logs claims ("intend:"), releases ("abandon:" when no call may have
+// landed, "keep:" otherwise), renewals and outcomes. verdict, when set, answers claims;
+// renewErr, when set, answers renewals.
+type fakeLedger struct {
+	engine.Ledger
 
 	log       *eventLog
 	intendErr error
+	finishErr error
+	verdict   func(j job.Job) job.Verdict
+	renewErr  func(j job.Job) error
 }
 
-var _ engine.Journal = (*fakeJournal)(nil)
+var _ engine.Ledger = (*fakeLedger)(nil)
 
-func (fj *fakeJournal) Intend(_ context.Context, j job.Job) error {
-	fj.log.add("intend:%s", j.SourceRef)
-	return fj.intendErr
+func (fl *fakeLedger) Claim(_ context.Context, j job.Job) (job.Verdict, error) {
+	fl.log.add("intend:%s", j.SourceRef)
+	if fl.intendErr != nil {
+		return job.Verdict{}, fl.intendErr
+	}
+	if fl.verdict != nil {
+		return fl.verdict(j), nil
+	}
+	return job.Verdict{Kind: job.Won}, nil
 }
 
-func (fj *fakeJournal) Abandon(j job.Job) { fj.log.add("abandon:%s", j.SourceRef) }
+func (fl *fakeLedger) Renew(_ context.Context, j job.Job) error {
+	fl.log.add("renew:%s", j.SourceRef)
+	if fl.renewErr != nil {
+		return fl.renewErr(j)
+	}
+	return nil
+}
+
+func (fl *fakeLedger) Finish(_ context.Context, j job.Job, r job.Result) error {
+	fl.log.add("finish:%s:%s", j.SourceRef, r.Status)
+	return fl.finishErr
+}
+
+func (fl *fakeLedger) Release(_ context.Context, j job.Job, mayHaveCalled bool) {
+	if mayHaveCalled {
+		fl.log.add("keep:%s", j.SourceRef)
+		return
+	}
+	fl.log.add("abandon:%s", j.SourceRef)
+}
 
 // engineFixture wires an Engine to fakes; SourceRef i is the job's index.
 type engineFixture struct {
@@ -264,7 +302,7 @@ func (f *engineFixture) checkInvariants(t *testing.T) {
 			if parts[0] == "ack" {
 				acked[parts[1]]++
 			}
-		case "release":
+		case "release", "defer":
 			released[parts[1]]++
 		case "deadctx":
 			require.Failf(t, "settled with a dead context", "job %s: %v", parts[1], ev)
@@ -526,7 +564,7 @@ func TestEngineAmbiguousReleaseKeepsIntent(t *testing.T) {
 	// its intent stays (no Abandon).
 	f := newEngineFixture("u0", "u1")
 	f.engine.Workers = 1
-	f.engine.Journal = &fakeJournal{log: f.log}
+	f.engine.Ledger = &fakeLedger{log: f.log}
 	f.proc.fn = func(_, _ context.Context, j job.Job) job.Result {
 		if j.Username == "u0" {
 			return job.Result{Username: j.Username, SourceRef: j.SourceRef, Status: job.StatusFailed,
@@ -547,8 +585,8 @@ func TestEngineCanceledResultReleased(t *testing.T) {
 
 	f := newEngineFixture("u0", "u1", "u2")
 	f.engine.Workers = 1
-	j := &fakeJournal{log: f.log}
-	f.engine.Journal = j
+	j := &fakeLedger{log: f.log}
+	f.engine.Ledger = j
 	f.proc.fn = func(_, _ context.Context, j job.Job) job.Result {
 		if j.Username == "u1" {
 			return job.Result{Username: j.Username, SourceRef: j.SourceRef, Status: job.StatusFailed,
@@ -627,7 +665,7 @@ func TestEngineSyncErrorDoesNotAbandonSentJobs(t *testing.T) {
 	t.Parallel()
 	f := newEngineFixture("u0")
 	f.report.syncErr = errors.New("EIO")
-	f.engine.Journal = &fakeJournal{log: f.log}
+	f.engine.Ledger = &fakeLedger{log: f.log}
 	_, err := f.engine.Run(context.Background(), context.Background())
 	require.Error(t, err)
 	require.Equal(t, []string{"intend:0"}, filter(f.log.all(), "intend:"))
@@ -714,13 +752,13 @@ func TestEngineRedeliverable(t *testing.T) {
 	}
 }
 
-func TestEngineJournal(t *testing.T) {
+func TestEngineLedger(t *testing.T) {
 	t.Parallel()
 
 	t.Run("intent before the call", func(t *testing.T) {
 		t.Parallel()
 		f := newEngineFixture("u0", "u1")
-		f.engine.Journal = &fakeJournal{log: f.log}
+		f.engine.Ledger = &fakeLedger{log: f.log}
 		_, err := f.run(t, context.Background())
 		require.NoError(t, err)
 		ev := f.log.all()
@@ -734,7 +772,7 @@ func TestEngineJournal(t *testing.T) {
 	t.Run("failed intent is not called, is released and stops the run", func(t *testing.T) {
 		t.Parallel()
 		f := newEngineFixture("u0")
-		f.engine.Journal = &fakeJournal{log: f.log, intendErr: errors.New("journal full")}
+		f.engine.Ledger = &fakeLedger{log: f.log, intendErr: errors.New("journal full")}
 		sum, err := f.run(t, context.Background())
 		require.ErrorContains(t, err, "ledger: journal full")
 		require.Zero(t, f.log.count("process:"))
@@ -763,7 +801,7 @@ func TestEngineAckErrorIsNotFatal(t *testing.T) {
 func TestEngineKeepsIntentOfKilledCall(t *testing.T) {
 	t.Parallel()
 	f := newEngineFixture("alice")
-	f.engine.Journal = &fakeJournal{log: f.log}
+	f.engine.Ledger = &fakeLedger{log: f.log}
 	f.engine.Processor = processorFunc(func(stop, kill context.Context, j job.Job) job.Result {
 		return job.Result{Username: j.Username, SourceRef: j.SourceRef, Class: job.ClassCanceled, Attempts: 1, Ambiguous: true}
 	})
@@ -783,7 +821,7 @@ func TestEngineStopsWhenLedgerFails(t *testing.T) {
 		users[i] = "u" + string(rune('a'+i%26)) + string(rune('a'+i/26))
 	}
 	f := newEngineFixture(users...)
-	f.engine.Journal = &fakeJournal{log: f.log, intendErr: errors.New("disk full")}
+	f.engine.Ledger = &fakeLedger{log: f.log, intendErr: errors.New("disk full")}
 	_, err := f.engine.Run(context.Background(), context.Background())
 	require.ErrorContains(t, err, "ledger")
 	require.ErrorContains(t, err, "disk full")
@@ -833,7 +871,7 @@ func TestEngineVerifier(t *testing.T) {
 		t.Parallel()
 		f := newEngineFixture("alice", "ghost", "off", "bob")
 		f.engine.Verifier = verdicts(f)
-		f.engine.Journal = &fakeJournal{log: f.log}
+		f.engine.Ledger = &fakeLedger{log: f.log}
 		sum, err := f.run(t, context.Background())
 		require.NoError(t, err)
 		rows := f.report.byRef()
@@ -855,7 +893,7 @@ func TestEngineVerifier(t *testing.T) {
 		f := newEngineFixture("denied", "alice")
 		f.engine.Workers = 1
 		f.engine.Verifier = verdicts(f)
-		f.engine.Journal = &fakeJournal{log: f.log}
+		f.engine.Ledger = &fakeLedger{log: f.log}
 		sum, err := f.run(t, context.Background())
 		var sys *engine.SystemicError
 		require.ErrorAs(t, err, &sys)
@@ -870,7 +908,7 @@ func TestEngineVerifier(t *testing.T) {
 		t.Parallel()
 		f := newEngineFixture("stopped")
 		f.engine.Verifier = verdicts(f)
-		f.engine.Journal = &fakeJournal{log: f.log}
+		f.engine.Ledger = &fakeLedger{log: f.log}
 		sum, err := f.run(t, context.Background())
 		require.NoError(t, err)
 		require.Equal(t, []string{"release:0"}, filter(f.log.all(), "release:"))

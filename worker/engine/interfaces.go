@@ -28,12 +28,24 @@ type Report interface {
 	Sync() error
 }
 
-// Journal records intent before a call so a crash can't lead to a second send.
-// *records.Ledger is the real one.
-type Journal interface {
-	// Intend blocks until the intent to call Cognito for the job is durable.
-	Intend(ctx context.Context, j job.Job) error
-	// Abandon records that the job was not finished and no call may have reached
-	// Cognito (it was released before or between throttled attempts).
-	Abandon(j job.Job)
+// Ledger is the claim step: a user is claimed before the first call, so no restart, no
+// other replica and no later campaign sharing the ledger sends them a second code.
+// *records.Ledger (the file beside the report: every claim wins, intents without a row
+// are `unknown` on resume) and *dynamoledger.Ledger (the shared DynamoDB table) are the
+// real ones.
+type Ledger interface {
+	// Claim returns once the claim is durable (Won) or refused (why: job.Verdict). An
+	// error means the ledger can't be written: the campaign stops, nothing is called.
+	Claim(ctx context.Context, j job.Job) (job.Verdict, error)
+	// Renew extends the lease of a claim held while the job waits or retries;
+	// job.ErrClaimLost when it is no longer ours, another error when the ledger can't be
+	// written.
+	Renew(ctx context.Context, j job.Job) error
+	// Finish records the outcome of a claimed job once its row is durable, before the
+	// ack. An error means the ledger can't be written.
+	Finish(ctx context.Context, j job.Job, r job.Result) error
+	// Release gives a claim back without an outcome: released if no call of the job can
+	// have reached Cognito, else kept, so that whoever meets the user next reports them
+	// `unknown`. Best effort: a release that fails leaves the claim to expire.
+	Release(ctx context.Context, j job.Job, mayHaveCalled bool)
 }

@@ -1,6 +1,7 @@
 // Package job holds the types every stage of the pipeline shares, and nothing else: Job
-// (one username from a source), Result (one report row), Status and ErrorClass, and the
-// Source interface. It imports nothing of the project.
+// (one username from a source), Result (one report row), Status and ErrorClass, the
+// Source interface, and Verdict (what a claim on a user found). It imports nothing of
+// the project.
 //
 //	Source.Next ──► Job ──► admit ─► verify ─► claim ─► limiter ─► resender ──► Result ──► report ──► Job.Ack
 //

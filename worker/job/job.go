@@ -24,14 +24,18 @@ const (
 	StatusLimitExceeded Status = "limit_exceeded"
 	StatusFailed        Status = "failed"
 	// StatusUnknown marks a user whose call may or may not have reached Cognito
-	// (an intent was recorded but no outcome, e.g. after kill -9).
+	// (an intent or a claim was recorded but no outcome, e.g. after kill -9).
 	StatusUnknown Status = "unknown"
+	// StatusRecentlySent marks a user the shared ledger table says was sent a code
+	// within the cooldown (by this or another campaign): not called again.
+	StatusRecentlySent Status = "recently_sent"
 )
 
 // Statuses lists every status in report order, for summaries and metrics.
 var Statuses = []Status{
 	StatusSent, StatusAlreadyConfirmed, StatusUserNotFound, StatusDisabled, StatusNotEligible,
 	StatusInvalidInput, StatusDuplicate, StatusLimitExceeded, StatusFailed, StatusUnknown,
+	StatusRecentlySent,
 }
 
 // Known reports whether s is one of the statuses above: a report line whose status is
@@ -39,7 +43,8 @@ var Statuses = []Status{
 func (s Status) Known() bool {
 	switch s {
 	case StatusSent, StatusAlreadyConfirmed, StatusUserNotFound, StatusDisabled, StatusNotEligible,
-		StatusInvalidInput, StatusDuplicate, StatusLimitExceeded, StatusFailed, StatusUnknown:
+		StatusInvalidInput, StatusDuplicate, StatusLimitExceeded, StatusFailed, StatusUnknown,
+		StatusRecentlySent:
 		return true
 	}
 	return false
@@ -47,12 +52,14 @@ func (s Status) Known() bool {
 
 // Conclusive reports whether a row with this status settles its user for good, whatever
 // the source: calling them again is pointless (already_confirmed, user_not_found,
-// disabled, not_eligible: what Cognito said of the user) or harmful (sent; unknown, whose
-// call may have reached Cognito). failed and limit_exceeded may be retried later;
-// invalid_input and duplicate say nothing of the user.
+// disabled, not_eligible: what Cognito said of the user) or harmful (sent; recently_sent,
+// whose code is still valid; unknown, whose call may have reached Cognito). failed and
+// limit_exceeded may be retried later; invalid_input and duplicate say nothing of the
+// user.
 func (s Status) Conclusive() bool {
 	switch s {
-	case StatusSent, StatusAlreadyConfirmed, StatusUserNotFound, StatusDisabled, StatusNotEligible, StatusUnknown:
+	case StatusSent, StatusAlreadyConfirmed, StatusUserNotFound, StatusDisabled, StatusNotEligible, StatusUnknown,
+		StatusRecentlySent:
 		return true
 	}
 	return false
@@ -78,6 +85,10 @@ type Job struct {
 	// Release is called for a job that was taken from the source but never finished (a
 	// stop before its call, or between retries): it must become available again. Optional.
 	Release func(ctx context.Context) error
+	// Defer gives the job back to come again after d, without a row: another owner holds
+	// its user's claim (SQS: the message's visibility). Optional: without it the engine
+	// keeps the job and dispatches it again after d.
+	Defer func(ctx context.Context, d time.Duration) error
 }
 
 // UserState is what Cognito says of a user (ListUsers, AdminGetUser).

@@ -11,7 +11,7 @@ import (
 func TestStatusKnown(t *testing.T) {
 	t.Parallel()
 
-	require.Len(t, job.Statuses, 10)
+	require.Len(t, job.Statuses, 11)
 	for _, s := range job.Statuses {
 		require.True(t, s.Known(), "%s", s)
 	}
@@ -23,7 +23,8 @@ func TestStatusConclusive(t *testing.T) {
 	t.Parallel()
 
 	conclusive := map[job.Status]bool{job.StatusSent: true, job.StatusAlreadyConfirmed: true,
-		job.StatusUserNotFound: true, job.StatusDisabled: true, job.StatusNotEligible: true, job.StatusUnknown: true}
+		job.StatusUserNotFound: true, job.StatusDisabled: true, job.StatusNotEligible: true, job.StatusUnknown: true,
+		job.StatusRecentlySent: true}
 	for _, s := range job.Statuses {
 		require.Equal(t, conclusive[s], s.Conclusive(), "%s", s)
 	}

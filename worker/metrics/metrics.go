@@ -31,6 +31,9 @@ type Metrics struct {
 	dlqMoves   prometheus.Counter
 	received   prometheus.Counter
 	trips      prometheus.Counter
+
+	ledgerCalls  *prometheus.CounterVec
+	ledgerErrors *prometheus.CounterVec
 }
 
 // New registers the run's metrics in a fresh registry (with Go and process
@@ -61,7 +64,7 @@ func New() *Metrics {
 			Name: "sqs_errors_total", Help: "Failed SQS requests and failed batch entries, by operation and error code."},
 			[]string{"op", "code"}),
 		sqsEntries: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace,
-			Name: "sqs_messages_settled_total", Help: "Messages settled at the queue, by action (delete, retry_later, limit_later, release, extend)."},
+			Name: "sqs_messages_settled_total", Help: "Messages settled at the queue, by action (delete, retry_later, limit_later, release, defer, extend)."},
 			[]string{"action"}),
 		dlqMoves: prometheus.NewCounter(prometheus.CounterOpts{Namespace: metricsNamespace,
 			Name: "sqs_dlq_moves_total", Help: "Poison messages copied to the dead-letter queue."}),
@@ -69,9 +72,14 @@ func New() *Metrics {
 			Name: "sqs_messages_received_total", Help: "Messages received from the queue."}),
 		trips: prometheus.NewCounter(prometheus.CounterOpts{Namespace: metricsNamespace,
 			Name: "breaker_trips_total", Help: "Times the fault breaker paused every call (5xx, timeouts, connection errors in a row)."}),
+		ledgerCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace,
+			Name: "ledger_requests_total", Help: "Calls to the DynamoDB ledger table, by operation."}, []string{"op"}),
+		ledgerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace,
+			Name: "ledger_errors_total", Help: "Failed calls to the DynamoDB ledger table, by operation and error code."},
+			[]string{"op", "code"}),
 	}
 	reg.MustRegister(m.jobs, m.calls, m.throttles, m.latency, m.verify, m.verifyLat, m.sqsCalls, m.sqsErrors,
-		m.sqsEntries, m.dlqMoves, m.received, m.trips,
+		m.sqsEntries, m.dlqMoves, m.received, m.trips, m.ledgerCalls, m.ledgerErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range job.Statuses {
 		m.jobs.WithLabelValues(string(s))
@@ -205,5 +213,17 @@ func (m *Metrics) DLQMove() {
 func (m *Metrics) Received(n int) {
 	if m != nil {
 		m.received.Add(float64(n))
+	}
+}
+
+// LedgerCall counts one call to the ledger table (op: claim, get, renew, finish, …);
+// errCode is "" when it succeeded (a failed condition is an answer, not an error).
+func (m *Metrics) LedgerCall(op, errCode string) {
+	if m == nil {
+		return
+	}
+	m.ledgerCalls.WithLabelValues(op).Inc()
+	if errCode != "" {
+		m.ledgerErrors.WithLabelValues(op, errCode).Inc()
 	}
 }

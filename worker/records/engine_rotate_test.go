@@ -91,7 +91,7 @@ func TestEngineWithRotatingReportAcksDurableRows(t *testing.T) {
 		jobs = append(jobs, j)
 	}
 	e := &engine.Engine{Source: newJobList(jobs), Processor: sender{}, Report: rr,
-		Workers: 8, Journal: l, BatchSize: 16}
+		Workers: 8, Ledger: l, BatchSize: 16}
 	sum, err := e.Run(context.Background(), context.Background())
 	require.NoError(t, err)
 	require.Equal(t, n, sum.Rows)

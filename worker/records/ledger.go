@@ -116,6 +116,27 @@ func (l *Ledger) Abandon(j job.Job) {
 	_ = l.send(context.Background(), ledgerReq{line: l.record(LedgerAbandon, j)})
 }
 
+// Claim is the engine's claim step on the file: the intent, made durable. A file is one
+// campaign's alone, so every claim wins; a resume reports an intent without a row
+// `unknown`.
+func (l *Ledger) Claim(ctx context.Context, j job.Job) (job.Verdict, error) {
+	return job.Verdict{Kind: job.Won}, l.Intend(ctx, j)
+}
+
+// Renew does nothing: an intent has no lease.
+func (*Ledger) Renew(context.Context, job.Job) error { return nil }
+
+// Finish does nothing: the report row, durable already, is the outcome.
+func (*Ledger) Finish(context.Context, job.Job, job.Result) error { return nil }
+
+// Release abandons the intent of a job given back before any call could have reached
+// Cognito; an intent whose call may have landed stays (unknown on resume).
+func (l *Ledger) Release(_ context.Context, j job.Job, mayHaveCalled bool) {
+	if !mayHaveCalled {
+		l.Abandon(j)
+	}
+}
+
 // TrackPending makes the ledger remember, in memory, the intents that have no durable
 // row yet (Settle forgets them), so that Rotate can carry them into the fresh file. Call
 // it before the first Intend; without it Rotate carries nothing over.

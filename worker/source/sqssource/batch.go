@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
 
 // The schedule of a failed batch entry (and of a call made once, dlq.go): 200 ms
@@ -92,7 +94,7 @@ func visibilityIDs(es []sqstypes.ChangeMessageVisibilityBatchResultEntry) []*str
 // deleted, or its visibility ran out and someone else received it) is logged and
 // counted, not fatal.
 func (s *Source) afterBatch(call string, batch []op, ok []bool, failed []sqstypes.BatchResultErrorEntry, callErr error) []op {
-	s.cfg.Metrics.SQSCall(call, errCode(callErr))
+	s.cfg.Metrics.SQSCall(call, pacing.AWSErrorCode(callErr))
 	var retry []op
 	again := func(o op, code, msg string) {
 		o.attempts++
@@ -109,7 +111,7 @@ func (s *Source) afterBatch(call string, batch []op, ok []bool, failed []sqstype
 	if callErr != nil {
 		s.log.Warn(call+" failed", "error", callErr, "entries", len(batch))
 		for _, o := range batch {
-			again(o, errCode(callErr), callErr.Error())
+			again(o, pacing.AWSErrorCode(callErr), callErr.Error())
 		}
 		return retry
 	}

@@ -23,8 +23,8 @@ func (s *Source) callOnce(ctx context.Context, op string, call func(ctx context.
 		cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 		defer cancel()
 		err := call(cctx)
-		s.cfg.Metrics.SQSCall(op, errCode(err))
-		if err != nil && ctx.Err() == nil && retryable(err) {
+		s.cfg.Metrics.SQSCall(op, pacing.AWSErrorCode(err))
+		if err != nil && ctx.Err() == nil && pacing.AWSRetryable(err) {
 			return pacing.Retryable(err)
 		}
 		return err

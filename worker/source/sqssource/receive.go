@@ -56,7 +56,7 @@ func (s *Source) receiveLoop() {
 			if s.recvCtx.Err() != nil {
 				return
 			}
-			s.cfg.Metrics.SQSCall("ReceiveMessage", errCode(err))
+			s.cfg.Metrics.SQSCall("ReceiveMessage", pacing.AWSErrorCode(err))
 			fails++
 			s.consecErrs.Store(int32(fails))
 			d := receiveBackoff.Delay(fails)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/job"
@@ -157,5 +158,9 @@ func (s *Source) jobOf(m *message) job.Job {
 	}
 	j.Ack = func(ctx context.Context, r job.Result) error { return s.ack(ctx, m, r) }
 	j.Release = func(ctx context.Context) error { return s.settle(ctx, m, opVisibility, 0, "release") }
+	// Another owner holds the user's claim: visible again once its lease ends.
+	j.Defer = func(ctx context.Context, d time.Duration) error {
+		return s.settle(ctx, m, opVisibility, s.visibility(m, d), "defer")
+	}
 	return j
 }

@@ -325,6 +325,24 @@ func TestSQSAckOutcomes(t *testing.T) {
 	require.Greater(t, s.BackoffSeconds(40), int32(11*3600))
 }
 
+// A job whose user another owner holds (a Busy claim) comes back once that owner's
+// lease ends: its visibility is set to the wait, rounded up to whole seconds; a job
+// deferred after its settling is not touched again.
+func TestSQSDeferSetsVisibilityToTheWait(t *testing.T) {
+	t.Parallel()
+	f := newSQFake("held")
+	s := sqSource(t, f, nil)
+	j := sqNext(t, s)
+	require.NoError(t, j.Defer(t.Context(), 7250*time.Millisecond))
+	require.NoError(t, j.Defer(t.Context(), time.Minute), "no-op once settled")
+	require.NoError(t, s.Flush(t.Context()))
+	f.snapshot(func(f *sqFake) {
+		require.Equal(t, []int32{8}, f.vis["rh-held"])
+		require.Empty(t, f.deleted)
+	})
+	require.Zero(t, s.InFlight(), "a deferred message frees its slot")
+}
+
 func TestSQSRetryBackoffGrowsWithReceiveCount(t *testing.T) {
 	t.Parallel()
 	f := newSQFake("again", "again", "again")

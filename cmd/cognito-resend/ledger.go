@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/campaign"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
+	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
+)
+
+// ledgerFlags are the options of `ledger init` and `ledger show`; they mean what they
+// mean for run. withClient adds --client-id (show: users are keyed by app client).
+func ledgerFlags(withClient bool) []cli.Flag {
+	d := config.Default()
+	fs := []cli.Flag{
+		&cli.StringFlag{Name: "ledger-table", Usage: "the ledger table's name (required)", Sources: env("ledger-table")},
+		&cli.StringFlag{Name: "region", Usage: "AWS region of the table (default: the standard AWS chain)", Sources: env("region")},
+		&cli.StringFlag{Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", Sources: env("log-level")},
+		&cli.StringFlag{Name: "log-format", Value: d.LogFormat, Usage: "auto (text on a terminal, else JSON), text or json", Sources: env("log-format")},
+	}
+	if withClient {
+		fs = append(fs,
+			&cli.StringFlag{Name: "client-id", Usage: "Cognito app client id of the campaigns (required)", Sources: env("client-id", config.EnvClientID)},
+			&cli.BoolFlag{Name: "case-sensitive-usernames", Usage: "the pool compares usernames case-sensitively (its campaigns keyed users as given, not lowercased)", Sources: env("case-sensitive-usernames")})
+	}
+	return fs
+}
+
+// ledgerOptions is the configuration of a ledger command.
+func ledgerOptions(cmd *cli.Command) (config.Config, error) {
+	cfg := config.Default()
+	cfg.LedgerTable = cmd.String("ledger-table")
+	cfg.Region = cmd.String("region")
+	cfg.LogLevel = cmd.String("log-level")
+	cfg.LogFormat = cmd.String("log-format")
+	if cmd.IsSet("client-id") {
+		cfg.ClientID = cmd.String("client-id")
+	}
+	if cmd.IsSet("case-sensitive-usernames") {
+		v := cmd.Bool("case-sensitive-usernames")
+		cfg.CaseSensitiveUsernames = &v
+	}
+	if cfg.LedgerTable == "" {
+		return cfg, &config.FieldError{Field: "ledger-table", Msg: "required"}
+	}
+	return cfg, cfg.ValidateLogging()
+}
+
+// newCmdLedger is `cognito-resend ledger init|show`.
+func newCmdLedger(ios streams) *cli.Command {
+	return &cli.Command{
+		Name:  "ledger",
+		Usage: "the shared ledger table (--ledger-table): create it, or ask it whether a user was sent a code",
+		Commands: []*cli.Command{{
+			Name:      "init",
+			Usage:     "create the ledger table (on demand, key pk+sk, TTL on expires_at) or check an existing one",
+			UsageText: "cognito-resend ledger init --ledger-table NAME [--region REGION]",
+			Flags:     ledgerFlags(false),
+			Action: func(ctx context.Context, cmd *cli.Command) error {
+				return ledgerInit(ctx, cmd, ios)
+			},
+		}, {
+			Name:      "show",
+			Usage:     "one line per user: state, outcome, when, which campaign and replica",
+			UsageText: "cognito-resend ledger show --ledger-table NAME --client-id ID USERNAME...",
+			Flags:     ledgerFlags(true),
+			Action: func(ctx context.Context, cmd *cli.Command) error {
+				return ledgerShow(ctx, cmd, ios)
+			},
+		}},
+	}
+}
+
+func openLedgerAdmin(ctx context.Context, cmd *cli.Command, ios streams) (*campaign.LedgerAdmin, error) {
+	cfg, err := ledgerOptions(cmd)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	a, err := campaign.OpenLedgerAdmin(ctx, cfg, campaign.Env{Logger: newLogger(cfg, ios.stderr), Clock: clock.Real()})
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	return a, nil
+}
+
+// ledgerInit: exit 0 when the table is ready (created, or there with the right key
+// schema), 2 naming what differs in a table of another shape, 1 when DynamoDB fails.
+func ledgerInit(ctx context.Context, cmd *cli.Command, ios streams) error {
+	a, err := openLedgerAdmin(ctx, cmd, ios)
+	if err != nil {
+		return err
+	}
+	res, err := a.Init(ctx)
+	var se *dynamoledger.SchemaError
+	switch {
+	case errors.As(err, &se):
+		return usageErr(err)
+	case err != nil:
+		return failedErr(ios, err)
+	}
+	table := cmd.String("ledger-table")
+	if res.Created {
+		fmt.Fprintf(ios.stdout, "table %s created: on-demand billing, key pk (S) + sk (S); TTL on expires_at: %s\n", table, res.TTL)
+	} else {
+		fmt.Fprintf(ios.stdout, "table %s exists with the ledger's key schema; TTL on expires_at: %s\n", table, res.TTL)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(ios.stdout, "warning:", w)
+	}
+	return nil
+}
+
+// ledgerShow prints one line per username; exit 1 when the table can't be read.
+func ledgerShow(ctx context.Context, cmd *cli.Command, ios streams) error {
+	a, err := openLedgerAdmin(ctx, cmd, ios)
+	if err != nil {
+		return err
+	}
+	users := cmd.Args().Slice()
+	for i, u := range users {
+		users[i] = strings.TrimSpace(u)
+	}
+	shown, err := a.Show(ctx, users)
+	var fe *config.FieldError
+	switch {
+	case errors.As(err, &fe) || (err != nil && len(users) == 0):
+		return usageErr(err)
+	}
+	now := clock.Real().Now()
+	for _, sh := range shown {
+		fmt.Fprintln(ios.stdout, sh.Line(now))
+	}
+	if err != nil {
+		return failedErr(ios, err)
+	}
+	return nil
+}
+
+// failedErr is exit 1 with its message (run prints none for exit 1: a campaign's
+// failed rows are in its summary).
+func failedErr(ios streams, err error) error {
+	fmt.Fprintln(ios.stderr, "cognito-resend:", err)
+	return &exitError{code: exitFailed, err: err}
+}

@@ -1,0 +1,60 @@
+package dynamoledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/cognito-resend/cognito-resend/worker/metrics"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
+)
+
+// caller makes table calls through the project's one retry layer: each attempt bounded
+// by timeout, failed ones retried with policy's backoff while the SDK classifies the
+// error as transient (the client has aws.NopRetryer), the last error kept.
+type caller struct {
+	table   string
+	timeout time.Duration
+	policy  pacing.Policy
+	metrics *metrics.Metrics
+}
+
+// do runs fn (one call named op) until it succeeds, fails for good, or ctx ends.
+func (c caller) do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+	var last error
+	err := pacing.Retry(ctx, c.policy, func(ctx context.Context) error {
+		callCtx, cancel := context.WithTimeout(ctx, c.timeout)
+		err := fn(callCtx)
+		cancel()
+		c.metrics.LedgerCall(op, ledgerCode(err))
+		last = err
+		if err != nil && ctx.Err() == nil && (pacing.AWSRetryable(err) || errors.Is(err, context.DeadlineExceeded)) {
+			return pacing.Retryable(err)
+		}
+		return err
+	})
+	if err != nil && last != nil {
+		err = last // go-retry returns the context's cause when ctx ends: keep the table's answer
+	}
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("table %s: %s: %w", c.table, op, err)
+	}
+	return err
+}
+
+// ledgerCode is the metrics label of a table call's answer: "" for success, and a lost
+// condition is an answer, not an error.
+func ledgerCode(err error) string {
+	if err == nil || isConditionFailed(err) {
+		return ""
+	}
+	return pacing.AWSErrorCode(err)
+}
+
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
