@@ -71,7 +71,7 @@ func TestScanReport(t *testing.T) {
 	require.NoError(t, os.WriteFile(p, []byte(header+"\n"+
 		"a,sent,1,,,,,,,2,,\n"+
 		"\n"+ // blank: counted, not passed
-		"b,recently_sent,0,,,,,,,3,,\n"+
+		"b,snoozed,0,,,,,,,3,,\n"+
 		header+"\n"+ // a second header (two files concatenated) is not a row
 		"c,Sent OK,1,,,,,,,4,,\n"+ // not status-shaped
 		"d,failed,2,X,,,,,,5,,"), 0o600)) // the last line, no newline: torn, yet complete
@@ -82,14 +82,14 @@ func TestScanReport(t *testing.T) {
 	require.Equal(t, []int{1, 2, 4, 5, 6, 7}, []int{lines[0].N, lines[1].N, lines[2].N, lines[3].N, lines[4].N, lines[5].N})
 	require.True(t, lines[1].OK)
 	require.True(t, lines[2].OK)
-	require.Equal(t, job.Status("recently_sent"), lines[2].Row.Status)
+	require.Equal(t, job.Status("snoozed"), lines[2].Row.Status)
 	require.False(t, lines[3].OK, "a header in the middle")
 	require.False(t, lines[4].OK, "a status that is not a status word")
 	require.True(t, lines[5].OK)
 	require.True(t, lines[5].Torn)
 	require.False(t, lines[4].Torn)
 
-	_, ok := records.ParseLine(records.FormatCSV, []byte("b,recently_sent,0,,,,,,,3,,"))
+	_, ok := records.ParseLine(records.FormatCSV, []byte("b,snoozed,0,,,,,,,3,,"))
 	require.False(t, ok, "resume takes only known statuses")
 	rows, skipped, err := records.ReadRows(p, func(job.Result) {})
 	require.NoError(t, err)

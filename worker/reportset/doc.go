@@ -15,6 +15,8 @@
 // row supersedes an earlier one, "later" meaning the greater finished_at, then the later
 // file on the command line, then the later line; a row without finished_at is earlier
 // than any row with one. A `duplicate` row never supersedes a row of another status: it
-// only says that another row of the same user came first. Statuses are open strings: a
+// only says that another row of the same user came first. Nor do `recently_sent` and
+// `unknown` supersede `sent`: with the ledger table they echo that send (another replica
+// or campaign met its record). Statuses are open strings: a
 // status this version does not write (a newer version's) is counted as it is written.
 package reportset

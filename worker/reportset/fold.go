@@ -60,13 +60,17 @@ func unixNano(t time.Time) int64 {
 // supersededBy is the fold rule (doc.go): r, at line of file, replaces u's row when it
 // is later — finished_at, then file order, then line — unless r is a duplicate of a row
 // of another status, which says nothing of the user; a row of another status always
-// replaces a duplicate.
+// replaces a duplicate. A `sent` row is not replaced by what only echoes it: a later
+// `recently_sent` (the ledger table saw that send) or `unknown` (another replica met the
+// claim of a replica killed after its call, before recording its outcome).
 func (u *user) supersededBy(uStatus job.Status, r job.Result, file, line int) bool {
 	switch {
 	case r.Status == job.StatusDuplicate && uStatus != job.StatusDuplicate:
 		return false
 	case uStatus == job.StatusDuplicate && r.Status != job.StatusDuplicate:
 		return true
+	case uStatus == job.StatusSent && (r.Status == job.StatusRecentlySent || r.Status == job.StatusUnknown):
+		return false
 	}
 	if fin := unixNano(r.FinishedAt); fin != u.finished {
 		return fin > u.finished

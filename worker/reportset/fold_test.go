@@ -71,8 +71,17 @@ func TestFoldRule(t *testing.T) {
 	})
 	t.Run("statuses are open: a newer version's status is a status", func(t *testing.T) {
 		t.Parallel()
-		recent := row("u", "recently_sent", 30)
-		require.Equal(t, job.Status("recently_sent"), finalStatus(t, []job.Result{sent}, []job.Result{recent}))
+		later := row("u", "snoozed", 30)
+		require.Equal(t, job.Status("snoozed"), finalStatus(t, []job.Result{sent}, []job.Result{later}))
+	})
+	t.Run("the ledger table's echoes of a send don't replace it", func(t *testing.T) {
+		t.Parallel()
+		for _, echo := range []job.Status{job.StatusRecentlySent, job.StatusUnknown} {
+			require.Equal(t, job.StatusSent, finalStatus(t, []job.Result{sent}, []job.Result{row("u", echo, 30)}), echo)
+			require.Equal(t, echo, finalStatus(t, []job.Result{failed}, []job.Result{row("u", echo, 30)}), echo)
+		}
+		require.Equal(t, job.StatusSent, finalStatus(t, []job.Result{row("u", job.StatusRecentlySent, 5)}, []job.Result{sent}),
+			"a later send replaces an echo")
 	})
 }
 
@@ -80,16 +89,16 @@ func TestOpenStatusesAreCountedAndOrdered(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	p := writeReport(t, dir, "r.jsonl", []job.Result{
-		row("a", "recently_sent", 1), row("b", "paused", 2), row("c", "zz_future", 3), row("d", job.StatusSent, 4),
+		row("a", "snoozed", 1), row("b", "paused", 2), row("c", "zz_future", 3), row("d", job.StatusSent, 4),
 	}, "")
 	set, err := reportset.Read(p)
 	require.NoError(t, err)
 	sum := set.Summary()
-	require.Equal(t, 1, sum.Statuses["recently_sent"])
+	require.Equal(t, 1, sum.Statuses["snoozed"])
 	require.Equal(t, 1, sum.Statuses["paused"])
 	require.Equal(t, 1, sum.Statuses["zz_future"])
 	require.Equal(t, 0, sum.MalformedLines)
 	order := sum.StatusOrder()
 	require.Equal(t, job.Statuses, order[:len(job.Statuses)])
-	require.Equal(t, []job.Status{"paused", "recently_sent", "zz_future"}, order[len(job.Statuses):])
+	require.Equal(t, []job.Status{"paused", "snoozed", "zz_future"}, order[len(job.Statuses):])
 }

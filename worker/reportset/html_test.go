@@ -23,7 +23,7 @@ func TestWriteHTML(t *testing.T) {
 	hostile.ErrorMessage = `</td><script src="https://evil.invalid/x.js"></script>`
 	p := writeReport(t, t.TempDir(), "r.csv", []job.Result{
 		row("a", job.StatusSent, 1), row("b", job.StatusSent, 2), row("c", job.StatusFailed, 3),
-		row("d", "recently_sent", 4), hostile,
+		row("d", "snoozed", 4), hostile,
 	}, "torn,")
 	set, err := reportset.Read(p)
 	require.NoError(t, err)
@@ -43,7 +43,7 @@ func TestWriteHTML(t *testing.T) {
 		"superseded_rows": "0", "malformed_lines": "1",
 		"first_started_at": sum.FirstStartedAt, "last_finished_at": sum.LastFinishedAt,
 		"span_seconds": "5.000", "sends_per_second": "0.400", "attempts_per_second": strconv.FormatFloat(sum.AttemptsPerSecond, 'f', 3, 64),
-		"statuses.recently_sent":                   "1",
+		"statuses.snoozed":                         "1",
 		"error_codes.TooManyRequestsException":     "1",
 		"error_codes.CodeDeliveryFailureException": "1",
 	}
