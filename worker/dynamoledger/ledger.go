@@ -203,6 +203,9 @@ func (l *Ledger) Renew(ctx context.Context, j job.Job) error {
 	}
 	err := l.update(ctx, "renew", key, set, "#claim_id = :mine AND #state = :in_progress", names, values)
 	if isConditionFailed(err) {
+		if l.held(pkOf(key)) != claimID {
+			return nil // settled while the renewal was in flight
+		}
 		l.letGo(pkOf(key), claimID)
 		return job.ErrClaimLost
 	}
@@ -249,6 +252,9 @@ func (l *Ledger) settle(ctx context.Context, op string, j job.Job, state State, 
 	if claimID == "" {
 		return nil // not claimed by this process (or lost already)
 	}
+	// Renewals stop now: a renewal landing after this write would fail its condition
+	// and must not be taken for a lost claim.
+	l.letGo(pk, claimID)
 	now := l.clock.Now()
 	sets := []string{"#state = :state", "#updated_at = :now", "#attempts = :attempts"}
 	names := map[string]string{"#state": attrState, "#updated_at": attrUpdatedAt, "#attempts": attrAttempts,
@@ -293,9 +299,6 @@ func (l *Ledger) settle(ctx context.Context, op string, j job.Job, state State, 
 		l.log.Warn("ledger: the claim is no longer ours (its lease ran out); leaving the record to its new owner",
 			"username", j.Username, "state", string(state))
 		err = nil
-	}
-	if err == nil {
-		l.letGo(pk, claimID)
 	}
 	return err
 }
