@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 )
 
 func cfnTemplate(t *testing.T) *yaml.Node {
@@ -45,6 +46,21 @@ func cfnQueues(t *testing.T) (queue, dlq string) {
 	require.NotEmpty(t, queue, "%s: no queue with a RedrivePolicy", cfnFile)
 	require.Equal(t, "AWS::SQS::Queue", path(res, dlq, "Type").Value, "%s: the DLQ %s is not an SQS queue of the template", cfnFile, dlq)
 	return queue, dlq
+}
+
+// cfnLedgerTable returns the logical id of the ledger table.
+func cfnLedgerTable(t *testing.T) string {
+	t.Helper()
+	res := path(cfnTemplate(t), "Resources")
+	var id string
+	for _, k := range mapKeys(res) {
+		if path(res, k, "Type").Value == "AWS::DynamoDB::Table" {
+			require.Empty(t, id, "one DynamoDB table")
+			id = k
+		}
+	}
+	require.NotEmpty(t, id, "%s: no AWS::DynamoDB::Table (the shared ledger)", cfnFile)
+	return id
 }
 
 var subRefRE = regexp.MustCompile(`\$\{([^!}][^}]*)\}`)
@@ -215,6 +231,48 @@ func TestCloudFormationQueueAndRole(t *testing.T) {
 		assert.NotNil(t, path(tmpl, "Outputs", "RoleArn"), "output RoleArn (for the service account annotation)")
 		assert.NotNil(t, path(tmpl, "Outputs", "QueueUrl"), "output QueueUrl (for COGNITO_RESEND_SQS_QUEUE_URL)")
 	})
+}
+
+// The ledger table is what `cognito-resend ledger init` makes and the code checks: the
+// key schema, on-demand billing, TTL on expires_at; plus point-in-time recovery, and
+// kept when the stack goes (it is the record of who was sent a code).
+func TestCloudFormationLedgerTable(t *testing.T) {
+	tmpl := cfnTemplate(t)
+	id := cfnLedgerTable(t)
+	r := path(tmpl, "Resources", id)
+	p := path(r, "Properties")
+	assert.Equal(t, "PAY_PER_REQUEST", path(p, "BillingMode").Value, "on-demand billing")
+	keys := map[string]string{}
+	for _, k := range mapGetSeq(path(p, "KeySchema")) {
+		keys[path(k, "KeyType").Value] = path(k, "AttributeName").Value
+	}
+	assert.Equal(t, map[string]string{"HASH": dynamoledger.AttrPK, "RANGE": dynamoledger.AttrSK}, keys, "the key schema ledger init checks")
+	attrs := map[string]string{}
+	for _, a := range mapGetSeq(path(p, "AttributeDefinitions")) {
+		attrs[path(a, "AttributeName").Value] = path(a, "AttributeType").Value
+	}
+	assert.Equal(t, map[string]string{dynamoledger.AttrPK: "S", dynamoledger.AttrSK: "S"}, attrs)
+	assert.Equal(t, dynamoledger.AttrExpiresAt, path(p, "TimeToLiveSpecification", "AttributeName").Value, "TTL on the records' expiry")
+	assert.Equal(t, "true", path(p, "TimeToLiveSpecification", "Enabled").Value)
+	assert.Equal(t, "true", path(p, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled").Value, "point-in-time recovery")
+	assert.Equal(t, "Retain", path(r, "DeletionPolicy").Value)
+	assert.Equal(t, "Retain", path(r, "UpdateReplacePolicy").Value)
+
+	// The name the manifests use is the stack's default.
+	name := path(p, "TableName")
+	require.Equal(t, "!Ref", name.Tag)
+	def := path(tmpl, "Parameters", name.Value, "Default").Value
+	objs := loadObjects(t)
+	ws := workloads(t, objs)
+	require.NotEmpty(t, ws)
+	for _, w := range ws {
+		for _, c := range w.Spec.Containers {
+			v, from, ok := setting(t, objs, w, c, "ledger-table")
+			if assert.True(t, ok, "%s container %s: the queue workers and campaign Jobs use the ledger table (--ledger-table)", w, c.Name) {
+				assert.Equal(t, def, v, "%s container %s: %s vs the stack's table", w, c.Name, from)
+			}
+		}
+	}
 }
 
 // deploy/README.md mentions every file of the kit.

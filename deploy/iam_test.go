@@ -22,11 +22,13 @@ import (
 // package that makes them: SQS* for queue mode (worker/source/sqssource, the consumer;
 // worker/source/enqueue, the producer), UserPoolAPI for the pool source
 // (worker/source/poolsource), AdminGetUserAPI (--verify-users) and DescribeUserPoolAPI
-// (the username case rule) in worker/userpool. cognito.API (ResendConfirmationCode) is
-// left out on purpose: that call is unauthenticated and no policy may grant it.
+// (the username case rule) in worker/userpool, DynamoDB* for the ledger table
+// (worker/dynamoledger: DynamoDBAPI a campaign's calls, DynamoDBReadAPI ledger show's,
+// DynamoDBAdminAPI ledger init's). cognito.API (ResendConfirmationCode) is left out on
+// purpose: that call is unauthenticated and no policy may grant it.
 const workerPkg = "../worker"
 
-var interfacePrefixes = []string{"SQS", "UserPoolAPI", "AdminGetUserAPI", "DescribeUserPoolAPI"}
+var interfacePrefixes = []string{"SQS", "UserPoolAPI", "AdminGetUserAPI", "DescribeUserPoolAPI", "DynamoDB"}
 
 // iamActionFor maps an SDK method to the IAM action that authorizes it. Batch calls are
 // authorized as their single-message action.
@@ -43,6 +45,13 @@ var iamActionFor = map[string]string{
 	"ListUsers":                    "cognito-idp:ListUsers",
 	"AdminGetUser":                 "cognito-idp:AdminGetUser",
 	"DescribeUserPool":             "cognito-idp:DescribeUserPool",
+	"GetItem":                      "dynamodb:GetItem",
+	"PutItem":                      "dynamodb:PutItem",
+	"UpdateItem":                   "dynamodb:UpdateItem",
+	"DescribeTable":                "dynamodb:DescribeTable",
+	"CreateTable":                  "dynamodb:CreateTable",
+	"DescribeTimeToLive":           "dynamodb:DescribeTimeToLive",
+	"UpdateTimeToLive":             "dynamodb:UpdateTimeToLive",
 }
 
 // codeActions parses the worker packages and returns, per interface, the IAM actions of its
@@ -252,9 +261,10 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	byIface, code := codeActions(t)
 	var sqsIfaces, poolIfaces []string
 	for name := range byIface {
-		if strings.HasPrefix(name, "SQS") {
+		switch {
+		case strings.HasPrefix(name, "SQS"):
 			sqsIfaces = append(sqsIfaces, name)
-		} else if name == "UserPoolAPI" {
+		case name == "UserPoolAPI":
 			poolIfaces = append(poolIfaces, name)
 		}
 	}
@@ -265,6 +275,9 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	sort.Strings(sqsIfaces)
 	require.NotEmpty(t, sqsIfaces, "the worker packages declare no interface whose name starts with SQS (e.g. `type SQSAPI interface { ReceiveMessage(...) ... }`): queue mode's SQS calls can't be checked against deploy/iam/policy-queue-worker.json and the CloudFormation role. The deploy kit assumes ReceiveMessage, DeleteMessageBatch, ChangeMessageVisibilityBatch, GetQueueAttributes, SendMessage (DLQ) and SendMessageBatch (producer).")
 	require.NotEmpty(t, poolIfaces, "the worker packages declare no UserPoolAPI interface (ListUsers for --user-pool-id): deploy/iam/policy-pool-source.json can't be checked against the code")
+	for _, name := range []string{"DynamoDBAPI", "DynamoDBReadAPI", "DynamoDBAdminAPI"} {
+		require.Contains(t, byIface, name, "the ledger table's calls (worker/dynamoledger/api.go) are declared as DynamoDBAPI (a campaign), DynamoDBReadAPI (ledger show) and DynamoDBAdminAPI (ledger init); the policies are checked against them")
+	}
 	t.Logf("code: %v → %v", byIface, sortedKeys(code))
 
 	worker := loadJSONPolicy(t, filepath.Join(iamDir, "policy-queue-worker.json"))
@@ -272,6 +285,8 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	pool := loadJSONPolicy(t, filepath.Join(iamDir, "policy-pool-source.json"))
 	verify := loadJSONPolicy(t, filepath.Join(iamDir, "policy-verify-users.json"))
 	keda := loadJSONPolicy(t, filepath.Join(iamDir, "policy-keda-scaler.json"))
+	ledgerTable := loadJSONPolicy(t, filepath.Join(iamDir, "policy-ledger-table.json"))
+	ledgerAdmin := loadJSONPolicy(t, filepath.Join(iamDir, "policy-ledger-admin.json"))
 	cfn := cfnPolicies(t)
 
 	var cfnWorker, cfnVerify *policy
@@ -293,15 +308,25 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	require.NotNil(t, cfnVerify, "%s: no QueueWorkerUserPoolPolicy (--verify-users in queue mode)", cfnFile)
 
 	union := map[string]bool{}
-	for _, p := range []policy{worker, producer, pool, verify, *cfnWorker, *cfnVerify} {
+	for _, p := range []policy{worker, producer, pool, verify, ledgerTable, ledgerAdmin, *cfnWorker, *cfnVerify} {
 		for a := range p.Actions {
 			union[a] = true
 		}
 	}
 	assert.Equal(t, sortedKeys(code), sortedKeys(union),
-		"IAM actions (policy-queue-worker, policy-producer, policy-pool-source, policy-verify-users, CloudFormation role) vs the calls the worker packages declare (%v)", byIface)
+		"IAM actions (policy-queue-worker, policy-producer, policy-pool-source, policy-verify-users, policy-ledger-table, policy-ledger-admin, CloudFormation role) vs the calls the worker packages declare (%v)", byIface)
 
 	// Each policy on its own.
+	set := func(actions ...[]string) []string {
+		m := map[string]bool{}
+		for _, as := range actions {
+			for _, a := range as {
+				m[a] = true
+			}
+		}
+		return sortedKeys(m)
+	}
+	campaignTable := set(byIface["DynamoDBAPI"])
 	assert.Equal(t, worker.actionSet(), cfnWorker.actionSet(), "CloudFormation's inline policy and iam/policy-queue-worker.json must grant the same actions")
 	assert.Equal(t, []string{"sqs:SendMessage"}, producer.actionSet(), "producer")
 	// The pool source lists (ListUsers) and reads the case rule (DescribeUserPool); a
@@ -309,10 +334,20 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	assert.Equal(t, append(byIface["DescribeUserPoolAPI"], byIface["UserPoolAPI"]...), pool.actionSet(), "pool source")
 	assert.Equal(t, append(byIface["AdminGetUserAPI"], byIface["DescribeUserPoolAPI"]...), verify.actionSet(), "verify users")
 	assert.Equal(t, verify.actionSet(), cfnVerify.actionSet(), "CloudFormation's QueueWorkerUserPoolPolicy and iam/policy-verify-users.json must grant the same actions")
+	assert.Equal(t, campaignTable, ledgerTable.actionSet(), "policy-ledger-table.json: what a campaign calls on the table (DynamoDBAPI)")
+	assert.Equal(t, set(byIface["DynamoDBAdminAPI"], byIface["DynamoDBReadAPI"]), ledgerAdmin.actionSet(),
+		"policy-ledger-admin.json: ledger init (DynamoDBAdminAPI) and ledger show (DynamoDBReadAPI)")
+	var workerTable []string
 	for _, a := range worker.actionSet() {
-		assert.True(t, strings.HasPrefix(a, "sqs:"), "queue worker: %s", a)
+		switch {
+		case strings.HasPrefix(a, "dynamodb:"):
+			workerTable = append(workerTable, a)
+		default:
+			assert.True(t, strings.HasPrefix(a, "sqs:"), "queue worker: %s", a)
+		}
 	}
-	for _, p := range append([]policy{worker, producer, pool, verify, keda, *cfnWorker, *cfnVerify}, cfnKeda...) {
+	assert.Equal(t, campaignTable, workerTable, "policy-queue-worker.json: the queue workers use the ledger table (DynamoDBAPI)")
+	for _, p := range append([]policy{worker, producer, pool, verify, keda, ledgerTable, ledgerAdmin, *cfnWorker, *cfnVerify}, cfnKeda...) {
 		for a, res := range p.Actions {
 			assert.NotContains(t, a, "*", "%s: wildcard action %s", p.Name, a)
 			assert.NotEqual(t, "cognito-idp:ResendConfirmationCode", a, "%s: the resend call is unauthenticated; granting it is noise", p.Name)
@@ -322,15 +357,25 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 		}
 	}
 
-	// Resources: the worker consumes the queue and sends only to the DLQ.
+	// Resources: the worker consumes the queue, sends only to the DLQ, claims in the
+	// table; the ledger policies name the table alone.
 	queueARN := "arn:aws:sqs:REGION:ACCOUNT_ID:cognito-resend"
 	dlqARN := queueARN + "-dlq"
+	tableARN := "arn:aws:dynamodb:REGION:ACCOUNT_ID:table/cognito-resend-ledger"
 	for a, res := range worker.Actions {
 		want := []string{queueARN}
-		if a == "sqs:SendMessage" {
+		switch {
+		case a == "sqs:SendMessage":
 			want = []string{dlqARN}
+		case strings.HasPrefix(a, "dynamodb:"):
+			want = []string{tableARN}
 		}
 		assert.Equal(t, want, res, "policy-queue-worker.json: %s", a)
+	}
+	for _, p := range []policy{ledgerTable, ledgerAdmin} {
+		for a, res := range p.Actions {
+			assert.Equal(t, []string{tableARN}, res, "%s: %s on the ledger table only (no index, no other table)", p.Name, a)
+		}
 	}
 	assert.Equal(t, []string{queueARN}, producer.Actions["sqs:SendMessage"], "policy-producer.json")
 	for _, p := range []policy{pool, verify} {
@@ -343,10 +388,14 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	}
 
 	queue, dlq := cfnQueues(t)
+	table := cfnLedgerTable(t)
 	for a, res := range cfnWorker.Actions {
 		want := []string{"!GetAtt " + queue + ".Arn"}
-		if a == "sqs:SendMessage" {
+		switch {
+		case a == "sqs:SendMessage":
 			want = []string{"!GetAtt " + dlq + ".Arn"}
+		case strings.HasPrefix(a, "dynamodb:"):
+			want = []string{"!GetAtt " + table + ".Arn"}
 		}
 		assert.Equal(t, want, res, "%s: %s", cfnWorker.Name, a)
 	}
