@@ -67,7 +67,7 @@ sandbox: build testenv
 # Go hot-path benchmarks, then the end-to-end table of BENCHMARKS.md (about 14 minutes),
 # with the pictures of the multi-process lines in bench-out/;
 # BENCH_FLAGS=-quick for a smoke run, BENCH_FLAGS='-only 6' for one line.
-bench: build
+bench: build testenv
 	$(GO) test -run '^$$' -bench . -benchmem ./worker/...
 	$(GO) run ./testenv/cmd/bench -bin $(BIN) $(BENCH_FLAGS)
 

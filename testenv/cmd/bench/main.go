@@ -6,7 +6,8 @@
 // unsigned (no credentials), with a clean environment; each child names itself with
 // the SDK's app id (AWS_SDK_UA_APP_ID), so the simulator counts it apart. Lines run one
 // after another. Each multi-process line writes a picture (SVG) and its counters (JSON)
-// to -out.
+// to -out. Line 12 also starts dynalite (testenv/emu) for the ledger table, with dummy
+// keys.
 //
 //	go run ./testenv/cmd/bench -bin bin/cognito-resend          # full run, ~13 min
 //	go run ./testenv/cmd/bench -quick                           # smoke run, ~3 min
@@ -48,6 +49,7 @@ type options struct {
 	memoryN   int
 	memoryW   int
 	startRuns int
+	ledgerN   int
 	verbose   bool
 	keep      bool
 	out       string // pictures and counters of the multi-process lines
@@ -60,7 +62,7 @@ type options struct {
 }
 
 // lineCount is the number of the last line.
-const lineCount = 11
+const lineCount = 12
 
 func main() {
 	o, err := parseFlags(os.Args[1:])
@@ -105,6 +107,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.memoryN, "memory-rows", 1_000_000, "rows for line 6")
 	fs.IntVar(&o.memoryW, "memory-workers", 64, "--workers for line 6 (more workers: faster, and more memory in flight)")
 	fs.IntVar(&o.startRuns, "startup-runs", 5, "runs for line 7 (median is judged)")
+	fs.IntVar(&o.ledgerN, "ledger-rows", 5000, "users for line 12 (each run: file ledger, then the table on dynalite)")
 	fs.BoolVar(&o.verbose, "v", false, "print the children's stderr")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (CSVs, reports)")
 	fs.StringVar(&o.out, "out", "bench-out", "directory for the pictures (SVG) and counters (JSON) of the multi-process lines; empty: none")
@@ -127,6 +130,9 @@ func parseFlags(args []string) (*options, error) {
 		}
 		if !set["startup-runs"] {
 			o.startRuns = 3
+		}
+		if !set["ledger-rows"] {
+			o.ledgerN = 1000
 		}
 	}
 	if o.scale <= 0 || o.q <= 0 || o.workers < 1 || o.timeout <= 0 {
@@ -207,6 +213,7 @@ func run(ctx context.Context, o *options, out io.Writer) (failed bool, err error
 		{9, lineSixtyFour},
 		{10, lineLive},
 		{11, lineCoordinated},
+		{12, lineLedgerOverhead},
 	}
 	load0 := loadAvg()
 	var rows []row
