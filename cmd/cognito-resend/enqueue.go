@@ -15,15 +15,12 @@ import (
 // enqueueFlags are the producer's options; --csv, --sqs-queue-url, --region and the log
 // options mean what they mean for run.
 func enqueueFlags() []cli.Flag {
-	d := config.Default()
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "csv", Usage: "CSV of usernames (same format as run --csv); - reads standard input", Sources: env("csv")},
 		&cli.StringFlag{Name: "sqs-queue-url", Usage: "queue to send one message per username to", Sources: env("sqs-queue-url")},
 		&cli.StringFlag{Name: "region", DefaultText: "the standard AWS chain", Usage: "AWS region of the queue", Sources: env("region")},
 		&cli.BoolFlag{Name: "case-sensitive-usernames", Usage: "compare usernames case-sensitively (pools created with UsernameConfiguration.CaseSensitive=true): Alice and alice are then two users, two messages", Sources: env("case-sensitive-usernames")},
-		&cli.StringFlag{Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", Sources: env("log-level")},
-		&cli.StringFlag{Name: "log-format", Value: d.LogFormat, Usage: "auto (text on a terminal, else JSON), text or json", Sources: env("log-format")},
-	}
+	}, logFlags("")...)
 }
 
 func enqueueConfig(cmd *cli.Command) (config.Config, error) {

@@ -41,7 +41,7 @@ var flagGroups = []string{groupSource, groupCognito, groupSafety, groupRate, gro
 
 func runFlags() []cli.Flag {
 	d := config.Default()
-	return showTrueDefaults([]cli.Flag{
+	return showTrueDefaults(append([]cli.Flag{
 		// Source
 		&cli.StringFlag{Category: groupSource, Name: "csv", Usage: "CSV of usernames: a header with a username column, or one headerless column; - reads standard input", Sources: env("csv")},
 		&cli.StringFlag{Category: groupSource, Name: "user-pool-id", Usage: "the user pool: alone, the source (its UNCONFIRMED users; needs IAM cognito-idp:ListUsers); beside --csv or --sqs-queue-url, the pool --verify-users checks. Its username case rule is read when IAM allows cognito-idp:DescribeUserPool", Sources: env("user-pool-id")},
@@ -102,13 +102,20 @@ func runFlags() []cli.Flag {
 		// Observability
 		&cli.StringFlag{Category: groupObserve, Name: "progress", Value: d.Progress, Usage: "auto (a bar on a terminal, else a log line every --progress-interval), bar, log or none", Sources: env("progress")},
 		&cli.DurationFlag{Category: groupObserve, Name: "progress-interval", Value: d.ProgressInterval, Usage: "how often the progress log line is written", Sources: env("progress-interval")},
-		&cli.StringFlag{Category: groupObserve, Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", Sources: env("log-level")},
-		&cli.StringFlag{Category: groupObserve, Name: "log-format", Value: d.LogFormat, Usage: "auto (text on a terminal, else JSON), text or json", Sources: env("log-format")},
 		&cli.StringFlag{Category: groupObserve, Name: "metrics-addr", Usage: "serve Prometheus /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9090)", Sources: env("metrics-addr")},
 
 		// General
 		&cli.StringFlag{Category: groupGeneral, Name: "config", Usage: "YAML file holding any of these options (keys are the flag names); flags and environment win over it", Sources: env("config")},
-	})
+	}, logFlags(groupObserve)...))
+}
+
+// logFlags are --log-level and --log-format, which every command takes, in category.
+func logFlags(category string) []cli.Flag {
+	d := config.Default()
+	return []cli.Flag{
+		&cli.StringFlag{Category: category, Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", Sources: env("log-level")},
+		&cli.StringFlag{Category: category, Name: "log-format", Value: d.LogFormat, Usage: "auto (text on a terminal, else JSON), text or json", Sources: env("log-format")},
+	}
 }
 
 // showTrueDefaults makes the help show "(default: true)" for a bool flag that is on

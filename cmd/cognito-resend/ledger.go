@@ -17,13 +17,10 @@ import (
 // ledgerFlags are the options of `ledger init` and `ledger show`; they mean what they
 // mean for run. withClient adds --client-id (show: users are keyed by app client).
 func ledgerFlags(withClient bool) []cli.Flag {
-	d := config.Default()
-	fs := []cli.Flag{
+	fs := append([]cli.Flag{
 		&cli.StringFlag{Name: "ledger-table", Usage: "the ledger table's name (required)", Sources: env("ledger-table")},
-		&cli.StringFlag{Name: "region", Usage: "AWS region of the table (default: the standard AWS chain)", Sources: env("region")},
-		&cli.StringFlag{Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", Sources: env("log-level")},
-		&cli.StringFlag{Name: "log-format", Value: d.LogFormat, Usage: "auto (text on a terminal, else JSON), text or json", Sources: env("log-format")},
-	}
+		&cli.StringFlag{Name: "region", DefaultText: "the standard AWS chain", Usage: "AWS region of the table", Sources: env("region")},
+	}, logFlags("")...)
 	if withClient {
 		fs = append(fs,
 			&cli.StringFlag{Name: "client-id", Usage: "Cognito app client id of the campaigns (required)", Sources: env("client-id", config.EnvClientID)},

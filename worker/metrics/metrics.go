@@ -177,12 +177,16 @@ func (m *Metrics) WatchInFlight(f func() int) {
 
 // SQSCall counts one SQS request; errCode is "" when it succeeded.
 func (m *Metrics) SQSCall(op, errCode string) {
-	if m == nil {
-		return
+	if m != nil {
+		countCall(m.sqsCalls, m.sqsErrors, op, errCode)
 	}
-	m.sqsCalls.WithLabelValues(op).Inc()
+}
+
+// countCall counts a request by operation, and its failure by operation and code.
+func countCall(calls, errs *prometheus.CounterVec, op, errCode string) {
+	calls.WithLabelValues(op).Inc()
 	if errCode != "" {
-		m.sqsErrors.WithLabelValues(op, errCode).Inc()
+		errs.WithLabelValues(op, errCode).Inc()
 	}
 }
 
@@ -219,11 +223,7 @@ func (m *Metrics) Received(n int) {
 // LedgerCall counts one call to the ledger table (op: claim, get, renew, finish, …);
 // errCode is "" when it succeeded (a failed condition is an answer, not an error).
 func (m *Metrics) LedgerCall(op, errCode string) {
-	if m == nil {
-		return
-	}
-	m.ledgerCalls.WithLabelValues(op).Inc()
-	if errCode != "" {
-		m.ledgerErrors.WithLabelValues(op, errCode).Inc()
+	if m != nil {
+		countCall(m.ledgerCalls, m.ledgerErrors, op, errCode)
 	}
 }

@@ -28,6 +28,7 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.Settled("delete", 3)
 	m.DLQMove()
 	m.Received(2)
+	m.LedgerCall("claim", "")
 	m.WatchRate(func() float64 { return 1 })
 	m.WatchInFlight(func() int { return 1 })
 	m.ObserveVerify(cognito.Classify(nil), time.Millisecond)
@@ -75,6 +76,9 @@ func TestHandler(t *testing.T) {
 	m.ObserveVerify(cognito.Outcome{Class: job.ClassPerUser, Code: "UserNotFoundException"}, time.Millisecond)
 	m.ObserveVerify(cognito.Outcome{Class: job.ClassNone, Code: "ignored"}, time.Millisecond)
 	m.WatchVerifyRate(func() float64 { return 7 })
+	m.ObserveResult(job.Result{Status: job.StatusRecentlySent})
+	m.LedgerCall("claim", "")
+	m.LedgerCall("finish", "ProvisionedThroughputExceededException")
 	var receiving atomic.Bool
 	srv := httptest.NewServer(m.Handler(metrics.Health{Ready: func() error {
 		if !receiving.Load() {
@@ -105,6 +109,10 @@ func TestHandler(t *testing.T) {
 	for _, st := range []string{"disabled", "not_eligible"} {
 		require.Contains(t, body, `cognito_resend_jobs_total{status="`+st+`"} 0`, "the new statuses are labels from the start")
 	}
+	require.Contains(t, body, `cognito_resend_jobs_total{status="recently_sent"} 1`)
+	require.Contains(t, body, `cognito_resend_ledger_requests_total{op="claim"} 1`)
+	require.Contains(t, body, `cognito_resend_ledger_errors_total{code="ProvisionedThroughputExceededException",op="finish"} 1`)
+	require.NotContains(t, body, `cognito_resend_ledger_errors_total{code="",op="claim"}`, "a success is no error")
 	code, _ = get("/healthz")
 	require.Equal(t, http.StatusOK, code)
 	code, body = get("/readyz")
