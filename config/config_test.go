@@ -224,6 +224,15 @@ func TestApply(t *testing.T) {
 		require.False(t, c.PoolSource(), "beside --csv the pool is not the source")
 		require.NoError(t, c.Validate())
 	})
+	t.Run("the ledger table", func(t *testing.T) {
+		t.Parallel()
+		c := config.Default()
+		require.NoError(t, c.Apply([]byte("ledger-table: cognito-resend-ledger\ncooldown: 0s\nledger-lease: 45s\ncampaign-id: spring\n")))
+		require.Equal(t, "cognito-resend-ledger", c.LedgerTable)
+		require.Equal(t, time.Duration(0), c.Cooldown)
+		require.Equal(t, 45*time.Second, c.LedgerLease)
+		require.Equal(t, "spring", c.CampaignID)
+	})
 	t.Run("unknown key is named", func(t *testing.T) {
 		t.Parallel()
 		c := config.Default()

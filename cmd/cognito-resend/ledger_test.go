@@ -190,7 +190,9 @@ func TestCooldownPassedSendsAgain(t *testing.T) {
 	dir := t.TempDir()
 	short, long := writeUsers(t, dir, "short.csv", userRange(0, 20)), writeUsers(t, dir, "long.csv", userRange(100, 120))
 	run := func(csv, report string, extra ...string) runResult {
-		res := runBin(t, dir, env, "", append([]string{"run", "--csv", csv, "--report", report, "--ledger-table", "ledger"}, extra...)...)
+		// The table through the environment, as the deploy kit sets it.
+		res := runBin(t, dir, append(env, "COGNITO_RESEND_LEDGER_TABLE=ledger"), "",
+			append([]string{"run", "--csv", csv, "--report", report}, extra...)...)
 		require.Equal(t, 0, res.code, res.stderr)
 		return res
 	}
