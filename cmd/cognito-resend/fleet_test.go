@@ -223,6 +223,8 @@ func (f *fleet) check(t *testing.T, sim *quotasim.Server, users []string, dlq st
 		"(%d of them sent once at the simulator), %d recently_sent rows, %d calls, %d throttled; %s",
 		len(users), fleetReplicas, kills, maxSends, onlyUnknown, unknownSent, recent, st.Calls, st.Throttled,
 		time.Since(start).Round(time.Second))
-	// Only users claimed by a killed replica can be unknown: its workers' jobs.
-	require.LessOrEqual(t, onlyUnknown, fleetWorkers*len(kills))
+	// Only users claimed by a killed replica can be only unknown: its workers' jobs, and
+	// the rows still in its writer's queue (2 × workers) when it died.
+	require.LessOrEqual(t, onlyUnknown, 3*fleetWorkers*len(kills))
+	require.Less(t, onlyUnknown, len(users)/10, "unknown must stay a small minority")
 }

@@ -61,6 +61,19 @@ server.on("error", (err) => {
   process.exit(1);
 });
 
+// dynalite throws from a request's 'error' event (index.js: req.on('error', function
+// (err) { throw err })), so a client that goes away mid-request — a process killed with
+// SIGKILL, a connection cut — would take the whole emulator down with it. Real DynamoDB
+// shrugs that off; so does this launcher. Anything else still ends the process.
+process.on("uncaughtException", (err) => {
+  if (err && (err.code === "ECONNRESET" || err.message === "aborted")) {
+    console.error(`dynalite: a client went away mid-request (${err.message}); serving on`);
+    return;
+  }
+  console.error(err);
+  process.exit(1);
+});
+
 server.listen(args.port, HOST, () => {
   const { port } = server.address();
   console.log(`dynalite listening on http://${HOST}:${port} (in memory, createTableMs ${args.createTableMs})`);

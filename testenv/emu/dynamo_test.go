@@ -8,6 +8,7 @@ package emu_test
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -265,4 +266,28 @@ func TestDynamoFreshPerStart(t *testing.T) {
 
 	// The env helper names the endpoint the SDK reads.
 	require.Contains(t, emu.DynamoEnv(a.Endpoint), "AWS_ENDPOINT_URL_DYNAMODB="+a.Endpoint)
+}
+
+// A client that goes away in the middle of a request (killed with SIGKILL, its
+// connection cut) must not take the emulator down: the processes that share it carry on
+// (dynalite itself rethrows the request's error; the launcher catches it).
+func TestDynamoSurvivesAbortedRequests(t *testing.T) {
+	t.Parallel()
+	srv := emu.Dynamo(t, emu.WithTableDelay(0))
+	c := emu.NewDynamoClient(srv.Endpoint)
+	for range 3 {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(srv.Endpoint, "http://"))
+		require.NoError(t, err)
+		_, err = conn.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n" +
+			"X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: 100\r\n\r\n{\"Lim"))
+		require.NoError(t, err)
+		time.Sleep(50 * time.Millisecond) // let the server start reading the body
+		require.NoError(t, conn.(*net.TCPConn).SetLinger(0))
+		require.NoError(t, conn.Close())
+	}
+	time.Sleep(200 * time.Millisecond) // what would crash the process happens after the close
+	_, err := c.ListTables(t.Context(), &dynamodb.ListTablesInput{})
+	require.NoError(t, err, "still serving after clients went away mid-request")
+	logs, _ := srv.Logs()
+	require.Contains(t, logs, "a client went away mid-request")
 }
