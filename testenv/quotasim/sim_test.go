@@ -169,12 +169,24 @@ func TestSDKParsesSimulatedErrors(t *testing.T) {
 	t.Run("timeout released when client gives up", func(t *testing.T) {
 		t.Parallel()
 		sim, srv := newSimServer(t, Config{PTimeout: 1}) // default 30 s hold
-		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		// Cancel only once the server holds the request: a fixed client deadline
+		// could expire before the request arrives on a loaded machine.
+		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		start := time.Now()
-		_, err := sdkClient(srv.URL, srv.Client()).ResendConfirmationCode(cctx, input("alice"))
-		require.Error(t, err)
-		require.Less(t, time.Since(start), 10*time.Second)
+		done := make(chan error, 1)
+		go func() {
+			_, err := sdkClient(srv.URL, srv.Client()).ResendConfirmationCode(cctx, input("alice"))
+			done <- err
+		}()
+		require.Eventually(t, func() bool { return sim.Stats().Faults.Timeout == 1 },
+			10*time.Second, 5*time.Millisecond, "the server never held the request")
+		cancel()
+		select {
+		case err := <-done:
+			require.Error(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the held request was not released when the client gave up")
+		}
 		require.EqualValues(t, 1, sim.Stats().Faults.Timeout)
 	})
 }
