@@ -37,3 +37,27 @@ func TestSetCaseSensitive(t *testing.T) {
 	require.False(t, none.Has("x"), "a nil set is empty")
 	require.Zero(t, none.Len())
 }
+
+func TestSetTags(t *testing.T) {
+	t.Parallel()
+
+	s := admit.NewSet(admit.CaseInsensitive)
+	_, added := s.AddTag("Alice", 12)
+	require.True(t, added)
+	present, added := s.AddTag("alice", 40)
+	require.False(t, added)
+	require.Equal(t, uint32(12), present, "a key present keeps its tag")
+	tag, ok := s.Get("ALICE")
+	require.True(t, ok)
+	require.Equal(t, uint32(12), tag)
+	s.Put("alice", 3)
+	tag, _ = s.Get("Alice")
+	require.Equal(t, uint32(3), tag)
+	s.Put("bob", 9)
+	require.Equal(t, 2, s.Len())
+	_, ok = s.Get("carol")
+	require.False(t, ok)
+	var none *admit.Set
+	_, ok = none.Get("x")
+	require.False(t, ok, "a nil set is empty")
+}

@@ -15,14 +15,23 @@ func TestU64SetMatchesMap(t *testing.T) {
 	for seed := range uint64(20) {
 		r := rand.New(rand.NewPCG(seed, 7))
 		var s u64set
-		m := map[uint64]bool{}
+		m := map[uint64]uint32{} // key → tag
 		for range 20000 {
 			k := r.Uint64N(300) << (r.Uint64N(3) * 20) // clustered low bits
-			switch r.IntN(3) {
-			case 0, 1:
-				require.Equal(t, !m[nonzero(k)], s.add(k))
-				m[nonzero(k)] = true
-			case 2:
+			tag := r.Uint32()
+			switch r.IntN(4) {
+			case 0:
+				old, had := m[nonzero(k)]
+				present, added := s.add(k, tag)
+				require.Equal(t, !had, added)
+				require.Equal(t, old, present)
+				if !had {
+					m[nonzero(k)] = tag
+				}
+			case 1:
+				s.put(k, tag)
+				m[nonzero(k)] = tag
+			case 2, 3:
 				s.remove(k)
 				delete(m, nonzero(k))
 			}
@@ -31,7 +40,11 @@ func TestU64SetMatchesMap(t *testing.T) {
 		for k := range uint64(300) {
 			for sh := range uint64(3) {
 				key := k << (sh * 20)
-				require.Equal(t, m[nonzero(key)], s.has(key), "seed %d key %d", seed, key)
+				want, had := m[nonzero(key)]
+				require.Equal(t, had, s.has(key), "seed %d key %d", seed, key)
+				got, ok := s.get(key)
+				require.Equal(t, had, ok)
+				require.Equal(t, want, got, "seed %d key %d: its tag moved with it", seed, key)
 			}
 		}
 	}
@@ -42,9 +55,15 @@ func TestU64SetZeroKey(t *testing.T) {
 	var s u64set
 	require.False(t, s.has(0))
 	s.remove(0)
-	require.True(t, s.add(0))
+	_, added := s.add(0, 7)
+	require.True(t, added)
 	require.True(t, s.has(0))
-	require.False(t, s.add(0))
+	present, added := s.add(0, 8)
+	require.False(t, added)
+	require.Equal(t, uint32(7), present)
+	tag, ok := s.get(0)
+	require.True(t, ok)
+	require.Equal(t, uint32(7), tag, "add keeps the tag of a key present")
 	s.remove(0)
 	require.False(t, s.has(0))
 	require.Zero(t, s.n)
