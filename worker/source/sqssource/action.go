@@ -10,13 +10,14 @@ import (
 )
 
 // ack settles a message after its report row is durable: the result decides the queue
-// action. A job the source redelivers (job.Result.Redeliver) is made visible again after
-// a backoff; every other message is deleted, a poison one after its copy to the DLQ.
+// action, whatever the body looked like. A job the source redelivers
+// (job.Result.Redeliver) is made visible again after a backoff; every other message is
+// deleted, a poison one after its copy to the DLQ.
 func (s *Source) ack(ctx context.Context, m *message, r job.Result) error {
 	switch {
-	case m.poisonReason != "":
+	case isPoison(r):
 		if s.dlqURL != "" {
-			if err := s.toDLQ(ctx, m); err != nil {
+			if err := s.toDLQ(ctx, m, r.ErrorMessage); err != nil {
 				// Not deleted: it comes back later and SQS's own redrive moves it.
 				_ = s.settle(ctx, m, opVisibility, s.retryLater(m), "retry_later")
 				return fmt.Errorf("move to DLQ: %w", err)
@@ -31,6 +32,13 @@ func (s *Source) ack(ctx context.Context, m *message, r job.Result) error {
 	}
 	return s.settle(ctx, m, opVisibility, s.retryLater(m), "retry_later")
 }
+
+// isPoison is queue mode's one poison rule: a message whose row is invalid_input can't
+// yield a Cognito call — a plain body or a JSON username Cognito would reject, an empty
+// one, malformed JSON, a bad SNS envelope, or a username Cognito itself called invalid.
+// The producer has a bug: the operator finds the message in the DLQ, unchanged, with its
+// report row.
+func isPoison(r job.Result) bool { return r.Status == job.StatusInvalidInput }
 
 // retryLater is m's visibility after exhausted retries: RetryDelay, doubled per earlier
 // receive (exact: the operator reads it back in the queue).

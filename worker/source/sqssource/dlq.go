@@ -46,7 +46,7 @@ func (s *Source) findDLQ(ctx context.Context) error {
 	}
 	rp := out.Attributes[string(sqstypes.QueueAttributeNameRedrivePolicy)]
 	if rp == "" {
-		s.log.Warn("queue has no RedrivePolicy: poison messages are recorded and deleted, and retryable failures come back until they succeed", "queue", s.cfg.QueueURL)
+		s.log.Warn("queue has no RedrivePolicy: poison messages (invalid_input: no Cognito call can come of them) are recorded and deleted, and retryable failures come back until they succeed", "queue", s.cfg.QueueURL)
 		return nil
 	}
 	var policy struct {
@@ -80,12 +80,12 @@ func QueueURLFromARN(queueURL, arn string) (string, error) {
 }
 
 // toDLQ copies a poison message to the dead-letter queue, with why it is poison.
-func (s *Source) toDLQ(ctx context.Context, m *message) error {
+func (s *Source) toDLQ(ctx context.Context, m *message, reason string) error {
 	in := &sqs.SendMessageInput{
 		QueueUrl:    aws.String(s.dlqURL),
 		MessageBody: aws.String(m.body),
 		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
-			"cognito-resend-reason": {DataType: aws.String("String"), StringValue: aws.String(truncate(m.poisonReason, 1024))},
+			"cognito-resend-reason": {DataType: aws.String("String"), StringValue: aws.String(truncate(reason, 1024))},
 			"cognito-resend-source": {DataType: aws.String("String"), StringValue: aws.String(m.id)},
 		},
 	}
@@ -99,7 +99,7 @@ func (s *Source) toDLQ(ctx context.Context, m *message) error {
 	})
 	if err == nil {
 		s.cfg.Metrics.DLQMove()
-		s.log.Warn("poison message moved to the dead-letter queue", "message_id", m.id, "reason", m.poisonReason, "dlq", s.dlqURL)
+		s.log.Warn("poison message moved to the dead-letter queue", "message_id", m.id, "reason", reason, "dlq", s.dlqURL)
 	}
 	return err
 }

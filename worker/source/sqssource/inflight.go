@@ -12,8 +12,7 @@ type message struct {
 	groupID           string
 	receiveCount      int
 	receivedAt        time.Time
-	parsed            MessageBody
-	poisonReason      string
+	parsed            MessageBody // a body that is not a job has only Invalid set
 
 	// guarded by inflight.mu
 	visibleUntil time.Time

@@ -25,7 +25,9 @@ const (
 )
 
 // ErrPoison marks a message body that is not a job at all (not a username, not JSON of
-// the documented shape, a bad SNS envelope). Every ParseMessageBody error wraps it.
+// the documented shape, a bad SNS envelope). Every ParseMessageBody error wraps it. Such
+// a message is reported invalid_input like one whose username is invalid, and goes to
+// the dead-letter queue the same way (action.go).
 var ErrPoison = errors.New("poison message")
 
 // MessageBody is a parsed queue message.
@@ -35,9 +37,9 @@ type MessageBody struct {
 	UserContextData string
 	// SNS is set when the body came wrapped in an SNS notification envelope.
 	SNS bool
-	// Invalid, when non-empty, says why Username is not one Cognito accepts. The body
-	// itself is well formed: the message is reported invalid_input and deleted (not
-	// dead-lettered). Username is then escaped for the report.
+	// Invalid, when non-empty, says why Username is not one Cognito accepts (the body is
+	// well formed; Username is escaped for the report). Like a poison body, the message is
+	// reported invalid_input and dead-lettered.
 	Invalid string
 }
 

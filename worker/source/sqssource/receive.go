@@ -92,7 +92,8 @@ func (s *Source) receiveLoop() {
 	}
 }
 
-// newMessage reads a received message; a body that is not a job is poison.
+// newMessage reads a received message; a body that is not a job is poison: its job is
+// invalid, with the reason.
 func (s *Source) newMessage(sm sqstypes.Message, now time.Time) *message {
 	m := &message{
 		id:           aws.ToString(sm.MessageId),
@@ -105,7 +106,7 @@ func (s *Source) newMessage(sm sqstypes.Message, now time.Time) *message {
 	m.receiveCount, _ = strconv.Atoi(sm.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)])
 	m.receiveCount = max(m.receiveCount, 1)
 	if mb, err := ParseMessageBody(m.body); err != nil {
-		m.poisonReason = err.Error()
+		m.parsed = MessageBody{Invalid: err.Error()}
 	} else {
 		m.parsed = mb
 	}

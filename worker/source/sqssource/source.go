@@ -147,15 +147,8 @@ func (s *Source) Next(ctx context.Context) (job.Job, error) {
 }
 
 func (s *Source) jobOf(m *message) job.Job {
-	j := job.Job{SourceRef: m.id}
-	if m.poisonReason != "" {
-		j.Invalid = m.poisonReason
-	} else {
-		j.Username = m.parsed.Username
-		j.ClientMetadata = m.parsed.ClientMetadata
-		j.UserContextData = m.parsed.UserContextData
-		j.Invalid = m.parsed.Invalid
-	}
+	j := job.Job{SourceRef: m.id, Username: m.parsed.Username, ClientMetadata: m.parsed.ClientMetadata,
+		UserContextData: m.parsed.UserContextData, Invalid: m.parsed.Invalid}
 	j.Ack = func(ctx context.Context, r job.Result) error { return s.ack(ctx, m, r) }
 	j.Release = func(ctx context.Context) error { return s.settle(ctx, m, opVisibility, 0, "release") }
 	// Another owner holds the user's claim: visible again once its lease ends.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cognito-resend/cognito-resend/worker/admit"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
 	"github.com/cognito-resend/cognito-resend/worker/source/sqssource"
@@ -37,6 +39,7 @@ type sqFake struct {
 	vis       map[string][]int32 // receipt → visibility changes, in order
 	visBatch  []int
 	dlq       []string
+	dlqReason []string // the cognito-resend-reason attribute of each DLQ copy
 	// failDelete, when set, decides an entry's failure (code, senderFault) or "" for success.
 	failDelete func(receipt string, call int) (string, bool)
 	delCalls   int
@@ -129,6 +132,7 @@ func (f *sqFake) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...f
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.dlq = append(f.dlq, *in.MessageBody)
+	f.dlqReason = append(f.dlqReason, aws.ToString(in.MessageAttributes["cognito-resend-reason"].StringValue))
 	return &sqs.SendMessageOutput{}, nil
 }
 
@@ -355,22 +359,82 @@ func TestSQSRetryBackoffGrowsWithReceiveCount(t *testing.T) {
 	f.snapshot(func(f *sqFake) { require.Equal(t, []int32{10, 20, 40}, f.vis["rh-again"]) })
 }
 
+// One poison rule: every message whose row is invalid_input — a body that is not a job,
+// a JSON username that is invalid or empty, one Cognito called invalid — is copied to the
+// DLQ with the row's reason, then deleted; any other row only deletes it.
 func TestSQSPoisonToDLQThenDelete(t *testing.T) {
 	t.Parallel()
-	body := `{"username": 42}`
-	f := newSQFake(body, `{"username":"bad name"}`)
+	bodies := map[string]string{ // body → what its row is
+		`{"username": 42}`:               "invalid",
+		`{"username":"bad name"}`:        "invalid",
+		`{"username": ""}`:               "invalid",
+		"two words":                      "invalid",
+		`{"Type":"Notification"}`:        "invalid",
+		`{"username":"cognito-rejects"}`: "cognito-invalid",
+		"dup":                            "duplicate",
+		"ok":                             "sent",
+	}
+	var queue []string
+	for b := range bodies {
+		queue = append(queue, b)
+	}
+	f := newSQFake(queue...)
 	f.redrive = `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:q-dlq","maxReceiveCount":3}`
+	s := sqSource(t, f, func(c *sqssource.Config) { c.MaxInFlight = len(queue) })
+	adm := admit.New(admit.CaseInsensitive, nil)
+	wantDLQ := map[string]string{} // body → reason
+	for range queue {
+		j := sqNext(t, s)
+		require.NotEmpty(t, j.SourceRef)
+		n, err := strconv.Atoi(strings.TrimPrefix(j.SourceRef, "m")) // the fake's ids: m1, m2, … in queue order
+		require.NoError(t, err)
+		body := queue[n-1]
+		row, send := adm.Admit(j)
+		switch {
+		case !send:
+			require.Equal(t, "invalid", bodies[body], "%q: %+v", body, j)
+			require.Equal(t, job.StatusInvalidInput, row.Status)
+		case j.Username == "cognito-rejects":
+			row = job.Result{Username: j.Username, Status: job.StatusInvalidInput, ErrorCode: "InvalidParameterException",
+				ErrorMessage: "1 validation error detected", Attempts: 1, SourceRef: j.SourceRef}
+		case j.Username == "dup":
+			row = job.Result{Username: j.Username, Status: job.StatusDuplicate, ErrorMessage: admit.DuplicateMessage}
+		default:
+			row = job.Result{Username: j.Username, Status: job.StatusSent, Attempts: 1}
+		}
+		if row.Status == job.StatusInvalidInput {
+			wantDLQ[body] = row.ErrorMessage
+		}
+		require.NoError(t, j.Ack(t.Context(), row))
+	}
+	require.NoError(t, s.Flush(t.Context()))
+	require.Len(t, wantDLQ, 6)
+	f.snapshot(func(f *sqFake) {
+		got := map[string]string{}
+		for i, b := range f.dlq {
+			got[b] = f.dlqReason[i]
+		}
+		require.Equal(t, wantDLQ, got, "every invalid_input message in the DLQ, unchanged, with its row's reason")
+		require.Len(t, f.deleted, len(queue), "and every message deleted")
+	})
+}
+
+// Without a DLQ, a poison message is recorded and deleted.
+func TestSQSPoisonWithoutDLQIsDeleted(t *testing.T) {
+	t.Parallel()
+	f := newSQFake(`{"username": ""}`, "two words")
 	s := sqSource(t, f, nil)
+	require.Empty(t, s.DLQURL())
 	for range 2 {
 		j := sqNext(t, s)
-		require.NotEmpty(t, j.Invalid)
-		require.NotEmpty(t, j.SourceRef)
-		require.NoError(t, j.Ack(t.Context(), job.Result{Status: job.StatusInvalidInput}))
+		row, send := admit.New(admit.CaseInsensitive, nil).Admit(j)
+		require.False(t, send)
+		require.NoError(t, j.Ack(t.Context(), row))
 	}
 	require.NoError(t, s.Flush(t.Context()))
 	f.snapshot(func(f *sqFake) {
-		require.Equal(t, []string{body}, f.dlq, "only the poison body goes to the DLQ, unchanged")
-		require.ElementsMatch(t, []string{"rh-" + body, `rh-{"username":"bad name"}`}, f.deleted)
+		require.Empty(t, f.dlq)
+		require.Len(t, f.deleted, 2)
 	})
 }
 
