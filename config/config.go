@@ -18,8 +18,10 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 	"github.com/cognito-resend/cognito-resend/worker/engine"
+	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 	"github.com/cognito-resend/cognito-resend/worker/records"
+	"github.com/cognito-resend/cognito-resend/worker/source/csvsource"
 	"github.com/cognito-resend/cognito-resend/worker/source/poolsource"
 	"github.com/cognito-resend/cognito-resend/worker/source/sqssource"
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
@@ -66,6 +68,8 @@ type Config struct {
 	// Source: exactly one of these.
 	CSV         string `yaml:"csv"`
 	SQSQueueURL string `yaml:"sqs-queue-url"`
+	// Header is whether the CSV's first row is a header: auto, yes or no.
+	Header csvsource.Header `yaml:"header"`
 
 	// Queue mode
 	WaitTimeSeconds    int           `yaml:"wait-time-seconds"`
@@ -115,6 +119,7 @@ type Config struct {
 	Report       string `yaml:"report"`
 	Resume       bool   `yaml:"resume"`
 	RetryUnknown bool   `yaml:"retry-unknown"`
+	RetryFailed  bool   `yaml:"retry-failed"`
 	// ReportMaxSize rotates the report and its ledger once the report reaches this size
 	// (queue mode only). nil: not set anywhere, see ReportRotateSize.
 	ReportMaxSize *ByteSize `yaml:"report-max-size,omitempty"`
@@ -147,6 +152,8 @@ func Default() Config {
 		MaxOutage:   pacing.MaxOutageDefault,
 		LogLevel:    "info",
 		LogFormat:   "auto",
+
+		Header: csvsource.HeaderDefault,
 
 		ListRate:   poolsource.RateDefault,
 		VerifyRate: userpool.VerifyRateDefault,
@@ -305,8 +312,8 @@ func (c *Config) Validate() error {
 		return bad("empty-polls", "must be >= 1 (got %d)", c.EmptyPolls)
 	case c.RetryDelay < time.Second || c.RetryDelay > 12*time.Hour:
 		return bad("retry-delay", "must be 1s..12h (got %s)", c.RetryDelay)
-	case c.LimitExceededDelay < time.Hour || c.LimitExceededDelay > 12*time.Hour:
-		return bad("limit-exceeded-delay", "must be 1h..12h: Cognito's per-user limit is hourly (got %s)", c.LimitExceededDelay)
+	case c.LimitExceededDelay < job.LimitWindow || c.LimitExceededDelay > 12*time.Hour:
+		return bad("limit-exceeded-delay", "must be %s..12h: Cognito's per-user limit is hourly (got %s)", job.LimitWindow, c.LimitExceededDelay)
 	case c.Resume && c.Report == "":
 		return bad("resume", "needs --report: the report of the campaign to continue")
 	case c.RetryUnknown && !c.Resume && c.LedgerTable == "":
@@ -321,6 +328,14 @@ func (c *Config) Validate() error {
 		return bad("ledger-lease", "must be longer than --call-timeout (%s): a call in flight must end within its claim's lease (got %s)", c.CallTimeout, c.LedgerLease)
 	case len(c.CampaignID) > 256 || strings.ContainsFunc(c.CampaignID, unicode.IsControl):
 		return bad("campaign-id", "must be at most 256 characters without control characters")
+	case c.RetryFailed && !c.Resume:
+		return bad("retry-failed", "only makes sense with --resume: it calls again the users whose latest row in the --report is failed, or limit_exceeded more than %s ago", job.LimitWindow)
+	case c.RetryFailed && c.SQSQueueURL != "":
+		return bad("retry-failed", "queue mode retries through the queue: a failed message comes back after --retry-delay, limit_exceeded after --limit-exceeded-delay; --retry-failed is for CSV and pool campaigns")
+	case c.ValidateHeader() != nil:
+		return c.ValidateHeader()
+	case c.Header != "" && c.Header != csvsource.HeaderDefault && c.CSV == "":
+		return bad("header", "says how to read a --csv file's first row; this campaign has no --csv")
 	case c.ReportMaxSize != nil && *c.ReportMaxSize != 0 && *c.ReportMaxSize < minReportMaxSize:
 		return bad("report-max-size", "must be 0 (never rotate) or at least %s (got %s)", minReportMaxSize, *c.ReportMaxSize)
 	case c.ReportMaxSize != nil && *c.ReportMaxSize != 0 && c.SQSQueueURL == "":
@@ -389,6 +404,14 @@ func CheckRegion(region string) error {
 		msg += "; for FIPS endpoints set AWS_USE_FIPS_ENDPOINT=true with the plain region"
 	}
 	return errors.New(msg)
+}
+
+// ValidateHeader checks --header (the part of Validate that enqueue shares).
+func (c *Config) ValidateHeader() error {
+	if !c.Header.Valid() {
+		return bad("header", "must be auto, yes or no (got %q)", c.Header)
+	}
+	return nil
 }
 
 // ValidateLogging checks --log-level and --log-format (the part of Validate that

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/source/csvsource"
 )
 
 const secretValue = "s3cr3t-Value-42"
@@ -114,6 +115,13 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"ledger lease short", func(c *config.Config) { c.LedgerTable, c.LedgerLease = "ledger", 2*time.Second }, "ledger-lease"},
 		{"ledger lease under call timeout", func(c *config.Config) { c.LedgerTable, c.LedgerLease = "ledger", c.CallTimeout }, "ledger-lease"},
 		{"campaign id control", func(c *config.Config) { c.CampaignID = "a\nb" }, "campaign-id"},
+		{"retry failed without resume", func(c *config.Config) { c.RetryFailed = true }, "retry-failed"},
+		{"retry failed in queue mode", func(c *config.Config) {
+			c.CSV, c.SQSQueueURL, c.Report, c.Resume, c.RetryFailed = "", "https://sqs.eu-west-1.amazonaws.com/1/q", "r.csv", true, true
+		}, "retry-failed"},
+		{"header maybe", func(c *config.Config) { c.Header = "maybe" }, "header"},
+		{"header YES", func(c *config.Config) { c.Header = "YES" }, "header"},
+		{"header without csv", func(c *config.Config) { c.CSV, c.UserPoolID, c.Header = "", "us-east-1_x", csvsource.HeaderNo }, "header"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,6 +184,10 @@ func TestValidateAccepts(t *testing.T) {
 		},
 		"lease without table": func(c *config.Config) { c.LedgerLease = time.Second },
 		"campaign id":         func(c *config.Config) { c.CampaignID = "spring-2026 resend" },
+		"retry failed":        func(c *config.Config) { c.Report, c.Resume, c.RetryFailed = "r.csv", true, true },
+		"header yes":          func(c *config.Config) { c.Header = csvsource.HeaderYes },
+		"header no":           func(c *config.Config) { c.Header = csvsource.HeaderNo },
+		"header auto, pool":   func(c *config.Config) { c.CSV, c.UserPoolID = "", "us-east-1_x" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

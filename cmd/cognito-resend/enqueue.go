@@ -10,6 +10,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/campaign"
+	"github.com/cognito-resend/cognito-resend/worker/source/csvsource"
 )
 
 // enqueueFlags are the producer's options; --csv, --sqs-queue-url, --region and the log
@@ -17,6 +18,7 @@ import (
 func enqueueFlags() []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: "csv", Usage: "CSV of usernames (same format as run --csv); - reads standard input", Sources: env("csv")},
+		headerFlag(config.Default(), ""),
 		&cli.StringFlag{Name: "sqs-queue-url", Usage: "queue to send one message per username to", Sources: env("sqs-queue-url")},
 		&cli.StringFlag{Name: "region", DefaultText: "the standard AWS chain", Usage: "AWS region of the queue", Sources: env("region")},
 		&cli.BoolFlag{Name: "case-sensitive-usernames", Usage: "compare usernames case-sensitively (pools created with UsernameConfiguration.CaseSensitive=true): Alice and alice are then two users, two messages", Sources: env("case-sensitive-usernames")},
@@ -26,6 +28,7 @@ func enqueueFlags() []cli.Flag {
 func enqueueConfig(cmd *cli.Command) (config.Config, error) {
 	cfg := config.Default()
 	cfg.CSV = cmd.String("csv")
+	cfg.Header = csvsource.Header(cmd.String("header"))
 	cfg.SQSQueueURL = cmd.String("sqs-queue-url")
 	cfg.Region = cmd.String("region")
 	cfg.LogLevel = cmd.String("log-level")
@@ -41,6 +44,8 @@ func enqueueConfig(cmd *cli.Command) (config.Config, error) {
 		return cfg, &config.FieldError{Field: "sqs-queue-url", Msg: "required"}
 	case !strings.HasPrefix(cfg.SQSQueueURL, "https://") && !strings.HasPrefix(cfg.SQSQueueURL, "http://"):
 		return cfg, &config.FieldError{Field: "sqs-queue-url", Msg: fmt.Sprintf("must be a queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), got %q", cfg.SQSQueueURL)}
+	case cfg.ValidateHeader() != nil:
+		return cfg, cfg.ValidateHeader()
 	}
 	return cfg, cfg.ValidateLogging()
 }

@@ -43,7 +43,8 @@ func runFlags() []cli.Flag {
 	d := config.Default()
 	return showTrueDefaults(append([]cli.Flag{
 		// Source
-		&cli.StringFlag{Category: groupSource, Name: "csv", Usage: "CSV of usernames: a header with a username column, or one headerless column; - reads standard input", Sources: env("csv")},
+		&cli.StringFlag{Category: groupSource, Name: "csv", Usage: "CSV of usernames: a header with a username column, or one column of usernames; - reads standard input", Sources: env("csv")},
+		headerFlag(d, groupSource),
 		&cli.StringFlag{Category: groupSource, Name: "user-pool-id", Usage: "the user pool: alone, the source (its UNCONFIRMED users; needs IAM cognito-idp:ListUsers); beside --csv or --sqs-queue-url, the pool --verify-users checks. Its username case rule is read when IAM allows cognito-idp:DescribeUserPool", Sources: env("user-pool-id")},
 		&cli.StringFlag{Category: groupSource, Name: "sqs-queue-url", Usage: "queue mode: consume usernames from this SQS queue (see Queue mode below)", Sources: env("sqs-queue-url")},
 		&cli.StringFlag{Category: groupSource, Name: "created-after", Usage: "pool mode: only users created at or after this RFC 3339 time, or this long ago (72h)", Sources: env("created-after")},
@@ -81,6 +82,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Category: groupReport, Name: "report", DefaultText: "cognito-resend-report-<UTC time>.csv", Usage: "report file, .csv or .jsonl", Sources: env("report")},
 		&cli.BoolFlag{Category: groupReport, Name: "resume", Usage: "continue the campaign of --report: skip rows it has, append the rest; users whose call may have happened become unknown", Sources: env("resume")},
 		&cli.BoolFlag{Category: groupReport, Name: "retry-unknown", Usage: "with --resume or --ledger-table, call users reported unknown again (risks a second code)", Sources: env("retry-unknown")},
+		&cli.BoolFlag{Category: groupReport, Name: "retry-failed", Usage: "with --resume, call again the users whose latest row is failed, or limit_exceeded more than an hour ago", Sources: env("retry-failed")},
 		&cli.StringFlag{Category: groupReport, Name: "report-max-size", DefaultText: "64MiB in queue mode, else 0", Usage: "queue mode: rotate the report and its .ledger when the report reaches this size (bytes, or 64MiB, 100MB); 0 never rotates", Sources: env("report-max-size")},
 		&cli.IntFlag{Category: groupReport, Name: "report-keep", Value: d.ReportKeep, Usage: "rotated report+ledger pairs kept; older ones are deleted", Sources: env("report-keep")},
 
@@ -128,6 +130,13 @@ func showTrueDefaults(flags []cli.Flag) []cli.Flag {
 		}
 	}
 	return flags
+}
+
+// headerFlag is --header, for run (in category) and enqueue alike.
+func headerFlag(d config.Config, category string) cli.Flag {
+	return &cli.StringFlag{Category: category, Name: "header", Value: string(d.Header),
+		Usage:   "is the CSV's first row a header: auto (a username column, or one column whose first row is a word such as email, user or login), yes or no",
+		Sources: env("header")}
 }
 
 // notConfig are flags that steer the command rather than set a Config field.

@@ -24,8 +24,14 @@ func eta(n int, rate float64) time.Duration {
 
 func printCensus(w io.Writer, c campaign.Census, rate float64) {
 	fmt.Fprintf(w, "dry run: no ResendConfirmationCode call was made\n")
+	if c.Header != "" {
+		fmt.Fprintf(w, "header:      %s\n", c.Header)
+	}
 	fmt.Fprintf(w, "rows read:   %d\n", c.Read)
 	fmt.Fprintf(w, "to send:     %d\n", c.ToSend)
+	if c.Again > 0 {
+		fmt.Fprintf(w, "  again:     %d (called before: their latest row is failed, limit_exceeded or unknown)\n", c.Again)
+	}
 	fmt.Fprintf(w, "invalid:     %d\n", c.Invalid)
 	fmt.Fprintf(w, "duplicates:  %d\n", c.Duplicates)
 	if c.Ineligible > 0 {
@@ -36,6 +42,10 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 	}
 	if c.UsernameCase != "" {
 		fmt.Fprintf(w, "usernames:   %s\n", strings.TrimPrefix(c.UsernameCase, "usernames "))
+	}
+	if c.LimitWaiting > 0 {
+		fmt.Fprintf(w, "waiting:     %d limit_exceeded within their hour, not called (all past it at %s)\n",
+			c.LimitWaiting, c.LimitDue.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintf(w, "ETA:         %s at %g/s\n", eta(c.ToSend, rate), rate)
 }
@@ -48,10 +58,15 @@ func isTerminal(f any) bool {
 // errDeclined: the operator answered no at the prompt.
 var errDeclined = errors.New("not confirmed; nothing was sent")
 
-// confirm asks the operator on the terminal. Anything but y/yes is a no.
-func confirm(in io.Reader, out io.Writer, n int, rate float64) error {
-	fmt.Fprintf(out, "About to resend confirmation codes to %d users at %g/s (about %s). Continue? [y/N] ",
-		n, rate, eta(n, rate))
+// confirm asks the operator on the terminal about n users, again of them called before.
+// Anything but y/yes is a no.
+func confirm(in io.Reader, out io.Writer, n, again int, rate float64) error {
+	users := fmt.Sprintf("%d users", n)
+	if again > 0 {
+		users += fmt.Sprintf(" (%d of them again)", again)
+	}
+	fmt.Fprintf(out, "About to resend confirmation codes to %s at %g/s (about %s). Continue? [y/N] ",
+		users, rate, eta(n, rate))
 	line, err := bufio.NewReader(in).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err

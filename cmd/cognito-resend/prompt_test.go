@@ -1,9 +1,16 @@
 package main
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/worker/campaign"
+	"github.com/cognito-resend/cognito-resend/worker/engine"
+	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/records"
 )
 
 func TestETARoundsUpToWholeSeconds(t *testing.T) {
@@ -12,4 +19,33 @@ func TestETARoundsUpToWholeSeconds(t *testing.T) {
 	require.Equal(t, "2s", eta(3, 2).String())
 	require.Equal(t, "0s", eta(0, 20).String())
 	require.Equal(t, "1m0s", eta(1200, 20).String())
+}
+
+func TestConfirmCountsUsersCalledAgain(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	require.ErrorIs(t, confirm(strings.NewReader("n\n"), &out, 5, 2, 10), errDeclined)
+	require.Equal(t, "About to resend confirmation codes to 5 users (2 of them again) at 10/s (about 1s). Continue? [y/N] ", out.String())
+	out.Reset()
+	require.NoError(t, confirm(strings.NewReader("y\n"), &out, 3, 0, 10))
+	require.Equal(t, "About to resend confirmation codes to 3 users at 10/s (about 1s). Continue? [y/N] ", out.String())
+}
+
+func TestRetryHint(t *testing.T) {
+	t.Parallel()
+	end := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	sum := &engine.Summary{Counts: map[job.Status]int{job.StatusFailed: 2, job.StatusLimitExceeded: 1}, Finished: end}
+	hint := func(o campaign.Outcome) string {
+		var b strings.Builder
+		printRetryHint(&b, &o)
+		return b.String()
+	}
+	require.Equal(t, "2 failed: --resume --retry-failed calls them again (--report r.csv)\n"+
+		"1 limit_exceeded (Cognito's per-user limit): --resume --retry-failed calls them again once their hour has passed (all by 2026-03-01T12:59:00Z)\n",
+		hint(campaign.Outcome{Summary: sum, ReportPath: "r.csv", LimitDue: end.Add(59 * time.Minute)}))
+	require.Empty(t, hint(campaign.Outcome{Summary: sum, ReportPath: "r.csv", Redelivers: true}), "a queue retries by itself")
+	// A resumed campaign: the latest row of each line counts, not this run's rows.
+	require.Equal(t, "1 limit_exceeded (Cognito's per-user limit): --resume --retry-failed calls them again now\n",
+		hint(campaign.Outcome{Summary: sum, ReportPath: "r.csv", LimitDue: end.Add(-time.Minute),
+			Campaign: &records.Tally{Counts: map[job.Status]int{job.StatusSent: 9, job.StatusLimitExceeded: 1}, Rows: 10}}))
 }

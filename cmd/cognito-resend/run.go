@@ -65,7 +65,7 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 		if err != nil {
 			return usageErr(err)
 		}
-		if err := confirm(ios.stdin, ios.stderr, cen.ToSend, c.Pace()); err != nil {
+		if err := confirm(ios.stdin, ios.stderr, cen.ToSend, cen.Again, c.Pace()); err != nil {
 			return usageErr(err)
 		}
 	}
@@ -139,6 +139,25 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 		}
 	}
 	fmt.Fprintf(w, "report: %s\n", o.ReportPath)
+	printRetryHint(w, o)
+}
+
+// printRetryHint says how to call the failed and limit_exceeded users of a CSV or pool
+// campaign again.
+func printRetryHint(w io.Writer, o *campaign.Outcome) {
+	if o.Redelivers {
+		return // a queue retries by itself
+	}
+	if n := o.Latest(job.StatusFailed); n > 0 {
+		fmt.Fprintf(w, "%d failed: --resume --retry-failed calls them again (--report %s)\n", n, o.ReportPath)
+	}
+	if n := o.Latest(job.StatusLimitExceeded); n > 0 {
+		when := "now"
+		if o.LimitDue.After(o.Summary.Finished) {
+			when = "once their hour has passed (all by " + o.LimitDue.UTC().Format(time.RFC3339) + ")"
+		}
+		fmt.Fprintf(w, "%d limit_exceeded (Cognito's per-user limit): --resume --retry-failed calls them again %s\n", n, when)
+	}
 }
 
 // statusCounts is "sent=3 failed=1": the statuses with rows, in report order.

@@ -15,7 +15,8 @@ import (
 )
 
 // The summary tells the truth: this run's rows; the whole campaign's after --resume;
-// after a stop, how many rows are left and how to continue.
+// after a stop, how many rows are left and how to continue; with failed rows, how to
+// call them again (not a queue's: it retries by itself).
 func TestPrintSummary(t *testing.T) {
 	t.Parallel()
 
@@ -35,16 +36,19 @@ func TestPrintSummary(t *testing.T) {
 		{"finished", campaign.Outcome{Summary: sum, Attempts: 12, Total: 9, Rate: 20, ReportPath: "r.csv"}, []string{
 			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts (4.0/s), 0 throttled, rate now 20.0/s",
 			"report: r.csv",
+			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
 		}},
 		{"stopped, total known", campaign.Outcome{Summary: sum, Attempts: 12, Total: 200, Rate: 20, ReportPath: "r.csv", Stopped: stop}, []string{
 			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts (4.0/s), 0 throttled, rate now 20.0/s",
 			"summary: stopped with 191 of 200 rows left, not attempted (no row); the same command with --resume --report r.csv continues",
 			"report: r.csv",
+			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
 		}},
 		{"stopped, total unknown", campaign.Outcome{Summary: sum, Attempts: 12, Total: -1, Rate: 20, ReportPath: "r.csv", Stopped: stop}, []string{
 			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts (4.0/s), 0 throttled, rate now 20.0/s",
 			"summary: stopped: rows not in the report were not attempted; the same command with --resume --report r.csv continues",
 			"report: r.csv",
+			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
 		}},
 		{"queue worker stopped", campaign.Outcome{Summary: sum, Attempts: 12, Total: -1, Rate: 20, ReportPath: "r.csv", Stopped: stop, Redelivers: true}, []string{
 			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts (4.0/s), 0 throttled, rate now 20.0/s",

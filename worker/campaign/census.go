@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
 	"github.com/cognito-resend/cognito-resend/worker/job"
@@ -18,8 +19,17 @@ type Census struct {
 	// Ineligible counts users the source's own listing rules out (the pool source: a
 	// disabled user): each gets its row and no call.
 	Ineligible int
+	// Again counts the users of ToSend whose line already had a row: --retry-failed
+	// (failed, limit_exceeded past its hour) and --retry-unknown call them again.
+	Again int
 	// Unknown counts the `unknown` rows a resumed run records first (not in Read).
 	Unknown int
+	// LimitWaiting counts the limit_exceeded users of a resumed campaign still within
+	// their hour (not called); LimitDue is when the last of them is past it.
+	LimitWaiting int
+	LimitDue     time.Time
+	// Header is what the CSV's first row was taken for, and why ("" for other sources).
+	Header string
 	// UsernameCase is the case rule the dedupe follows, and why.
 	UsernameCase string
 	// CheckRate is --verify-rate when each user to send is first checked with
@@ -60,6 +70,12 @@ func (c *Campaign) Census(ctx context.Context) (Census, error) {
 	if c.checksUsers() {
 		cen.CheckRate = c.cfg.VerifyRate
 	}
+	if s.header != nil {
+		cen.Header = s.header.String()
+	}
+	if st := r.state; st != nil {
+		cen.LimitWaiting, cen.LimitDue = st.LimitWaiting, st.LimitDue
+	}
 	for {
 		j, err := s.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -76,6 +92,9 @@ func (c *Campaign) Census(ctx context.Context) (Census, error) {
 			cen.Ineligible++
 		case send:
 			cen.ToSend++
+			if r.retrying(j.SourceRef) {
+				cen.Again++
+			}
 		case row.Status == job.StatusInvalidInput:
 			cen.Invalid++
 		default:

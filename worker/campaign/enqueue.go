@@ -25,9 +25,12 @@ func OpenProducer(ctx context.Context, cfg config.Config, env Env) (*Producer, e
 	if err != nil {
 		return nil, err
 	}
-	src, err := openCSV(ctx, cfg.CSV, env.Stdin)
+	src, err := openCSV(ctx, cfg.CSV, cfg.Header, env.Stdin)
 	if err != nil {
 		return nil, err
+	}
+	if env.Logger != nil {
+		src.logHeader(env.Logger)
 	}
 	rule, _ := userpool.ResolveCase(ctx, userpool.CaseOptions{Flag: cfg.CaseSensitiveUsernames}) // no pool: no call, no error
 	return &Producer{cfg: cfg, env: env, src: src, api: newSQS(ac, cfg.SQSQueueURL), rule: rule}, nil

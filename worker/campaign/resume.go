@@ -33,16 +33,17 @@ func (c *Campaign) resume(redelivers bool) (*resumed, error) {
 	if c.cfg.Resume {
 		if _, err := os.Stat(c.reportPath); !errors.Is(err, os.ErrNotExist) {
 			st, err := records.LoadResume(c.reportPath, records.ResumeOptions{
-				RetryUnknown: c.cfg.RetryUnknown, Redelivers: redelivers, Case: c.rule.Case})
+				RetryUnknown: c.cfg.RetryUnknown, RetryFailed: c.cfg.RetryFailed, Now: c.clock.Now(),
+				Redelivers: redelivers, Case: c.rule.Case})
 			if err != nil {
 				return nil, err
 			}
 			r.state = st
 			if !c.cfg.RetryUnknown {
 				for _, u := range st.Unknown {
-					st.Final.Add(u.Username)
-					st.Done.Add(u.SourceRef)
-					r.unknown = append(r.unknown, records.UnknownResult(u, c.clock))
+					row := records.UnknownResult(u, c.clock)
+					st.Record(row) // settles its line and user now; recording it again when written changes nothing
+					r.unknown = append(r.unknown, row)
 				}
 			}
 		}
@@ -54,26 +55,33 @@ func (c *Campaign) resume(redelivers bool) (*resumed, error) {
 // skipDone wraps a source and drops the jobs whose row an earlier run already wrote.
 type skipDone struct {
 	job.Source
-	done interface{ Has(string) bool }
+	done func(ref string) bool
 }
 
-// Next returns the next job without a row.
+// Next returns the next job without a row that settles it.
 func (s *skipDone) Next(ctx context.Context) (job.Job, error) {
 	for {
 		j, err := s.Source.Next(ctx)
-		if err != nil || !s.done.Has(j.SourceRef) {
+		if err != nil || !s.done(j.SourceRef) {
 			return j, err
 		}
 	}
 }
 
 // skipRecorded makes a finite source (CSV lines, pool users) skip what already has a
-// row. A source that redelivers is left alone: its repeats are settled by the admit
-// rule (duplicates of users with a final row).
+// row that settles it (records.ResumeState.Done: not a line --retry-failed or
+// --retry-unknown calls again). A source that redelivers is left alone: its repeats are
+// settled by the admit rule (duplicates of users with a final row).
 func (r *resumed) skipRecorded(src *source) {
 	if r.state != nil && !src.Redelivers() {
 		src.Source = &skipDone{Source: src.Source, done: r.state.Done}
 	}
+}
+
+// retrying reports whether a job's line had a row and is called again (--retry-failed,
+// --retry-unknown).
+func (r *resumed) retrying(ref string) bool {
+	return r.state != nil && r.state.Retrying(ref)
 }
 
 // final is the users earlier runs finished (nil: none).

@@ -64,10 +64,21 @@ type Outcome struct {
 	// run reached its end, and when a worker on a redelivering source (a queue) was told
 	// to stop: that is its normal end, and nothing is lost.
 	Stopped error
+	// LimitDue is when the last limit_exceeded user of the campaign is past their hour.
+	LimitDue time.Time
 }
 
 // Failed is the number of rows that are `failed`.
 func (o *Outcome) Failed() int { return o.Summary.Counts[job.StatusFailed] }
+
+// Latest is the number of the campaign's rows of status st, each line by its last row:
+// this run's and, when resumed, the earlier runs' not superseded since.
+func (o *Outcome) Latest(st job.Status) int {
+	if o.Campaign != nil {
+		return o.Campaign.Counts[st]
+	}
+	return o.Summary.Counts[st]
+}
 
 // stopError is an Outcome.Stopped: its message is for the operator, its cause for
 // errors.Is/As.
@@ -117,10 +128,21 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	if r.state == nil && cfg.Resume {
 		log.Info("no report yet: starting the campaign", "report", c.reportPath)
 	}
+	s.logHeader(log)
 	if st := r.state; st != nil {
 		r.skipRecorded(s)
 		log.Info("resuming campaign", "report", c.reportPath, "rows", st.Rows,
-			"final_users", st.Final.Len(), "unknown", len(st.Unknown), "torn_lines", st.Skipped)
+			"final_users", st.Final.Len(), "unknown", len(st.Unknown), "retry", st.Retry, "torn_lines", st.Skipped)
+	}
+	// A resumed CSV or pool campaign applies the supersede rule to the rows it adds (a
+	// queue's worker runs for days: it only counts, below).
+	tally := r.state
+	if s.Redelivers() {
+		tally = nil
+	}
+	var limitDue time.Time // of the campaign's limit_exceeded rows (the writer goroutine's)
+	if tally != nil {
+		limitDue = tally.LimitDue
 	}
 	claims, err := c.openTable(log, m)
 	if err != nil {
@@ -180,8 +202,16 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		OnResult: func(res job.Result) {
 			m.ObserveResult(res)
 			progress.Observe(res)
-			if whole != nil {
-				whole.Add(res)
+			switch {
+			case tally != nil:
+				tally.Record(res) // the supersede rule, its Tally included
+			case whole != nil:
+				whole.Add(res) // a queue: counts only (its worker runs for days)
+			}
+			if res.Status == job.StatusLimitExceeded {
+				if due := res.FinishedAt.Add(job.LimitWindow); due.After(limitDue) {
+					limitDue = due
+				}
 			}
 		},
 		// Acks after the stop share the settle budget.
@@ -238,7 +268,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	return &Outcome{Summary: sum, Throttles: limiter.Throttles(), Rate: limiter.Rate(), ReportPath: c.reportPath,
 		UsernameCase: c.rule.String(), VerifyCalls: c.verifier.Calls(),
 		Attempts: attempts.Load(), Total: total, Campaign: whole, Redelivers: s.Redelivers(),
-		Stopped: c.stopped(runErr, s.Redelivers())}, nil
+		Stopped: c.stopped(runErr, s.Redelivers()), LimitDue: limitDue}, nil
 }
 
 // cheaplyCountable: the source is a file, which a census reads in a fraction of a

@@ -29,6 +29,8 @@ type source struct {
 	desc  []any // log attributes
 	// ready is /readyz; nil means ready while running.
 	ready func() error
+	// header is what a CSV source decided about its first row (nil for other sources).
+	header *csvsource.HeaderInfo
 }
 
 // countable reports whether the configured source can be counted before the run: a
@@ -42,7 +44,7 @@ func (c *Campaign) openSource(ctx context.Context, log *slog.Logger, m *metrics.
 	}
 	switch {
 	case c.cfg.CSV != "":
-		return openCSV(ctx, c.cfg.CSV, c.env.Stdin)
+		return openCSV(ctx, c.cfg.CSV, c.cfg.Header, c.env.Stdin)
 	case c.cfg.SQSQueueURL != "":
 		return c.openSQS(ctx, log, m)
 	case c.cfg.PoolSource():
@@ -51,8 +53,8 @@ func (c *Campaign) openSource(ctx context.Context, log *slog.Logger, m *metrics.
 	return nil, errors.New("no source")
 }
 
-// openCSV opens --csv (a file, or - for stdin).
-func openCSV(stop context.Context, path string, stdin io.Reader) (*source, error) {
+// openCSV opens --csv (a file, or - for stdin), its first row read under --header.
+func openCSV(stop context.Context, path string, header csvsource.Header, stdin io.Reader) (*source, error) {
 	var in io.Reader = stdin
 	closeIn := func() {}
 	if path == "-" {
@@ -70,13 +72,21 @@ func openCSV(stop context.Context, path string, stdin io.Reader) (*source, error
 		}
 		in, closeIn = f, func() { f.Close() }
 	}
-	src, err := csvsource.New(in)
+	src, err := csvsource.New(in, csvsource.Options{Header: header})
 	if err != nil {
 		closeIn()
 		return nil, fmt.Errorf("--csv %s: %w", path, err)
 	}
+	h := src.Header()
 	return &source{Source: src, close: func(context.Context) error { closeIn(); return nil },
-		desc: []any{"csv", path}}, nil
+		desc: []any{"csv", path}, header: &h}, nil
+}
+
+// logHeader says at info what the CSV's first row was taken for, and why.
+func (s *source) logHeader(log *slog.Logger) {
+	if h := s.header; h != nil {
+		log.Info("csv header", "header", h.Verdict(), "line", h.Line, "reason", h.Reason)
+	}
 }
 
 // openPool lists the pool's UNCONFIRMED users. ListUsers is a signed call (IAM

@@ -55,7 +55,7 @@ func BenchmarkEngine(b *testing.B) {
 			b.ReportAllocs()
 			runs, syncs := 0, 0
 			for b.Loop() {
-				src, err := csvsource.New(bytes.NewReader(data))
+				src, err := csvsource.New(bytes.NewReader(data), csvsource.Options{})
 				require.NoError(b, err)
 				var rep records.Writer
 				if sink == "file" {

@@ -6,5 +6,6 @@
 //	Source.Next ──► Job ──► admit ─► verify ─► claim ─► limiter ─► resender ──► Result ──► report ──► Job.Ack
 //
 // The status rules live here once: Known (a row of ours), Conclusive (the user is done
-// for good) and Result.Redeliver (a redelivering source brings the job back).
+// for good), Result.Redeliver (a redelivering source brings the job back) and
+// Result.RetryDue (--retry-failed calls the user again; LimitWindow, Cognito's hour).
 package job

@@ -129,6 +129,25 @@ func (r Result) Redeliver() bool {
 	return r.Status == StatusLimitExceeded || (r.Status == StatusFailed && r.Class == ClassRetryable)
 }
 
+// LimitWindow is Cognito's per-user ResendConfirmationCode window: about 5 calls an hour,
+// then LimitExceededException until the hour has passed. The one place it is written:
+// --retry-failed waits it out after a limit_exceeded row, queue mode's
+// --limit-exceeded-delay is at least it.
+const LimitWindow = time.Hour
+
+// RetryDue is --retry-failed's rule: whether a resumed campaign calls again the user
+// whose latest row is r, at now. A failed row is due; a limit_exceeded row once
+// LimitWindow has passed since it was written; no other status is.
+func (r Result) RetryDue(now time.Time) bool {
+	switch r.Status {
+	case StatusFailed:
+		return true
+	case StatusLimitExceeded:
+		return !now.Before(r.FinishedAt.Add(LimitWindow))
+	}
+	return false
+}
+
 // Source yields jobs. Next returns io.EOF when the source is exhausted; a source that
 // never ends (SQS) returns only when ctx is done.
 type Source interface {

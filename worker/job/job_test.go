@@ -2,6 +2,7 @@ package job_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -50,4 +51,31 @@ func TestResultRedeliver(t *testing.T) {
 			require.False(t, tt.r.Status.Conclusive())
 		}
 	}
+}
+
+func TestResultRetryDue(t *testing.T) {
+	t.Parallel()
+
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		r    job.Result
+		now  time.Time
+		want bool
+	}{
+		{job.Result{Status: job.StatusFailed, FinishedAt: at}, at, true},
+		{job.Result{Status: job.StatusFailed, Class: job.ClassPerUser, FinishedAt: at}, at, true},
+		{job.Result{Status: job.StatusLimitExceeded, FinishedAt: at}, at.Add(59 * time.Minute), false},
+		{job.Result{Status: job.StatusLimitExceeded, FinishedAt: at}, at.Add(job.LimitWindow - time.Nanosecond), false},
+		{job.Result{Status: job.StatusLimitExceeded, FinishedAt: at}, at.Add(job.LimitWindow), true},
+		{job.Result{Status: job.StatusLimitExceeded, FinishedAt: at}, at.Add(3 * time.Hour), true},
+		{job.Result{Status: job.StatusSent, FinishedAt: at}, at.Add(48 * time.Hour), false},
+		{job.Result{Status: job.StatusUnknown, FinishedAt: at}, at.Add(48 * time.Hour), false},
+		{job.Result{Status: job.StatusUserNotFound, FinishedAt: at}, at.Add(48 * time.Hour), false},
+		{job.Result{Status: job.StatusAlreadyConfirmed, FinishedAt: at}, at.Add(48 * time.Hour), false},
+		{job.Result{Status: job.StatusInvalidInput, FinishedAt: at}, at.Add(48 * time.Hour), false},
+		{job.Result{Status: job.StatusDuplicate, FinishedAt: at}, at.Add(48 * time.Hour), false},
+	} {
+		require.Equal(t, tt.want, tt.r.RetryDue(tt.now), "%s at +%s", tt.r.Status, tt.now.Sub(at))
+	}
+	require.Equal(t, time.Hour, job.LimitWindow)
 }

@@ -12,5 +12,7 @@
 // O_EXCL for a new campaign, torn last line ended on append; one group-commit loop),
 // never rewritten in place. FormatForPath is the one check of a report's extension. In
 // queue mode a RotatingReport rotates the pair by size. LoadResume reads both back: rows
-// that make a user final, lines already done, intents without a row (`unknown`).
+// that make a user final, lines already done, intents without a row (`unknown`), under
+// the supersede rule (ResumeState.Record: the latest row of a line by file order counts;
+// --retry-failed calls again the users whose latest row is job.Result.RetryDue).
 package records

@@ -1,6 +1,7 @@
 package records
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -40,6 +41,10 @@ type Ledger struct {
 	pmu     sync.Mutex
 	pending map[string]pendingIntent
 	seq     uint64
+	// carried are the start records the last rotation copied into the fresh file (loop's
+	// own): one still queued when it ran is not written a second time, since a resume
+	// pairs every start record with a row.
+	carried map[string]struct{}
 }
 
 type pendingIntent struct {
@@ -97,8 +102,8 @@ func (l *Ledger) record(ev LedgerEvent, j job.Job) []byte {
 // Intend makes a start record durable before the job's call.
 func (l *Ledger) Intend(ctx context.Context, j job.Job) error {
 	req := ledgerReq{line: l.record(LedgerStart, j), done: make(chan error, 1)}
-	// Tracked before it is queued: a rotation between the two then carries it over
-	// (at worst it is written twice, which a resume reads as one intent).
+	// Tracked before it is queued: a rotation between the two then carries it over (and
+	// loop, seeing it carried, doesn't write it again).
 	l.track(j.SourceRef, req.line)
 	if err := l.send(ctx, req); err != nil {
 		l.Settle(j.SourceRef)
@@ -169,7 +174,7 @@ func (l *Ledger) Settle(refs ...string) {
 }
 
 // pendingLines are the start records of the intents without a row, oldest first.
-func (l *Ledger) pendingLines() []byte {
+func (l *Ledger) pendingLines() [][]byte {
 	l.pmu.Lock()
 	ps := make([]pendingIntent, 0, len(l.pending))
 	for _, p := range l.pending {
@@ -177,11 +182,11 @@ func (l *Ledger) pendingLines() []byte {
 	}
 	l.pmu.Unlock()
 	slices.SortFunc(ps, func(a, b pendingIntent) int { return cmp.Compare(a.seq, b.seq) })
-	var b []byte
-	for _, p := range ps {
-		b = append(b, p.line...)
+	lines := make([][]byte, len(ps))
+	for i, p := range ps {
+		lines[i] = p.line
 	}
-	return b
+	return lines
 }
 
 // Rotate moves the ledger's file to rotatedPath (never replacing a file there: it fails
@@ -204,8 +209,9 @@ func (l *Ledger) rotate(rotatedPath string) error {
 	if err != nil {
 		return fmt.Errorf("ledger rotation: %w", err)
 	}
-	if carry := l.pendingLines(); len(carry) > 0 {
-		if _, err := fresh.Write(carry); err != nil {
+	carry := l.pendingLines()
+	if len(carry) > 0 {
+		if _, err := fresh.Write(bytes.Join(carry, nil)); err != nil {
 			return errors.Join(fmt.Errorf("ledger rotation: %w", err), discardTemp(fresh, tmp))
 		}
 	}
@@ -218,6 +224,10 @@ func (l *Ledger) rotate(rotatedPath string) error {
 	// The old file is complete and fsync'd (loop commits before it rotates).
 	_ = l.f.Close()
 	l.f = fresh
+	l.carried = make(map[string]struct{}, len(carry))
+	for _, line := range carry {
+		l.carried[string(line)] = struct{}{}
+	}
 	return nil
 }
 
@@ -258,6 +268,10 @@ func (l *Ledger) loop() {
 		if len(recs) > 0 {
 			buf = buf[:0]
 			for _, r := range recs {
+				if _, dup := l.carried[string(r.line)]; dup {
+					delete(l.carried, string(r.line)) // queued before, written by the rotation
+					continue
+				}
 				buf = append(buf, r.line...)
 			}
 			_, err := l.f.Write(buf)

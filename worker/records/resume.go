@@ -5,32 +5,55 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 )
 
-// ResumeState is what earlier runs of a campaign recorded in its report and ledger.
+// ResumeState is what earlier runs of a campaign recorded in its report and ledger, read
+// under the supersede rule: the report is append-only, so a line (source_ref) or a user
+// can have several rows, and the latest by file order is the one that counts — for what
+// is skipped, who is final and who --retry-failed calls — while Tally counts each line
+// once by its last row. LoadResume applies the rule to every row of the report (Record),
+// and a resumed CSV or pool run to every row it adds, so the census, the skips and the
+// campaign's counts agree.
 type ResumeState struct {
-	// Final holds the usernames that have a final row: they are never called again.
+	// Final holds the usernames whose latest row settles them: they are never called
+	// again. Each is tagged with that row's admit.RefTag, which a duplicate names.
 	Final *admit.Set
-	// Done holds the source refs (CSV lines) that have a row: they get no second row.
-	Done *admit.Set
+	// lines holds every source ref with a row, tagged with its latest row (lineTag).
+	lines *admit.Set
 	// Unknown are intents with no row: the process stopped between the call and its
 	// row. Unless --retry-unknown, they are reported `unknown` and not called.
 	Unknown []LedgerRecord
+	// Retry is the number of lines whose latest row is to be called again
+	// (--retry-failed: failed, limit_exceeded past its hour; --retry-unknown: unknown).
+	Retry int
+	// LimitWaiting counts the lines whose latest row is limit_exceeded within its hour;
+	// LimitDue is when the last of them is past it.
+	LimitWaiting int
+	LimitDue     time.Time
 	// Rows is the number of valid rows read; Skipped counts torn or foreign lines.
 	Rows, Skipped int
 	// Tally counts the rows by status, a retried user's last row replacing its earlier
 	// one: the campaign so far, for the summary.
 	Tally *Tally
+
+	opts ResumeOptions
 }
 
 // ResumeOptions says how earlier rows count.
 type ResumeOptions struct {
 	// RetryUnknown: `unknown` rows don't count as final; those users are called again.
 	RetryUnknown bool
+	// RetryFailed: `failed` rows, and `limit_exceeded` rows once job.LimitWindow has
+	// passed (job.Result.RetryDue at Now), don't count as final; those users are called
+	// again.
+	RetryFailed bool
+	// Now is when the campaign resumes (RetryFailed's clock).
+	Now time.Time
 	// Redelivers: the source redelivers what it wants retried (SQS), so only conclusive
 	// rows (Status.Conclusive) make a user final. A message left for a retry (failed
 	// after throttles, limit_exceeded) must not come back as a duplicate and be deleted.
@@ -38,6 +61,99 @@ type ResumeOptions struct {
 	// Case is how usernames compare (default admit.CaseInsensitive).
 	Case admit.Case
 }
+
+// A line's tag: the status of its latest row (its index in job.Statuses plus one),
+// whether that row's user is called again, and how many of its rows closed an intent
+// (the count LoadResume pairs with the ledger's start records).
+const (
+	tagStatusMask = 0xf
+	tagRetry      = 1 << 4
+	tagCallShift  = 8
+	tagMaxCalls   = 1<<(32-tagCallShift) - 1
+)
+
+func statusTag(s job.Status) uint32 {
+	for i, st := range job.Statuses {
+		if st == s {
+			return uint32(i + 1)
+		}
+	}
+	return 0
+}
+
+func tagStatus(tag uint32) job.Status {
+	if i := int(tag & tagStatusMask); i > 0 && i <= len(job.Statuses) {
+		return job.Statuses[i-1]
+	}
+	return ""
+}
+
+// admitRow: the admit rule wrote row without a job behind it (a duplicate, input that
+// isn't a username): it closes no intent and says nothing of its user. Every other row
+// is the outcome of a job that recorded an intent (a call, or the `unknown` row of an
+// intent without one).
+func admitRow(row job.Result) bool {
+	return row.Status == job.StatusDuplicate ||
+		(row.Status == job.StatusInvalidInput && row.ErrorCode == admit.InvalidInputCode)
+}
+
+// retries reports whether the user of row, its latest, is called again.
+func (st *ResumeState) retries(row job.Result) bool {
+	return (st.opts.RetryUnknown && row.Status == job.StatusUnknown) ||
+		(st.opts.RetryFailed && row.RetryDue(st.opts.Now))
+}
+
+// Record applies the supersede rule to row, the latest of its line and (if it speaks for
+// them) of its user.
+func (st *ResumeState) Record(row job.Result) {
+	retry := st.retries(row)
+	old, had := st.lines.Get(row.SourceRef)
+	st.Tally.Add(row)
+	if had {
+		if old&tagRetry != 0 {
+			st.Retry--
+		}
+	}
+	calls := old >> tagCallShift
+	if !admitRow(row) && calls < tagMaxCalls {
+		calls++
+	}
+	tag := statusTag(row.Status) | calls<<tagCallShift
+	if retry {
+		tag |= tagRetry
+		st.Retry++
+	}
+	st.lines.Put(row.SourceRef, tag)
+	if row.Status == job.StatusLimitExceeded && !row.RetryDue(st.opts.Now) {
+		st.LimitWaiting++
+		if due := row.FinishedAt.Add(job.LimitWindow); due.After(st.LimitDue) {
+			st.LimitDue = due
+		}
+	}
+	if admitRow(row) {
+		return
+	}
+	if !retry && (!st.opts.Redelivers || row.Status.Conclusive()) {
+		st.Final.Put(row.Username, admit.RefTag(row.SourceRef))
+	} else {
+		st.Final.Remove(row.Username)
+	}
+}
+
+// Done reports whether the line ref has a row that settles it: a finite source skips it.
+func (st *ResumeState) Done(ref string) bool {
+	tag, ok := st.lines.Get(ref)
+	return ok && tag&tagRetry == 0
+}
+
+// Retrying reports whether the line ref has a row and its user is called again.
+func (st *ResumeState) Retrying(ref string) bool {
+	tag, ok := st.lines.Get(ref)
+	return ok && tag&tagRetry != 0
+}
+
+// Lines is the number of lines with a row.
+func (st *ResumeState) Lines() int { return st.lines.Len() }
 
 // LoadResume reads a campaign's report and ledger.
 func LoadResume(reportPath string, opts ResumeOptions) (*ResumeState, error) {
@@ -47,23 +163,18 @@ func LoadResume(reportPath string, opts ResumeOptions) (*ResumeState, error) {
 	if _, err := os.Stat(reportPath); err != nil {
 		return nil, fmt.Errorf("--resume needs the campaign's report: %w", err)
 	}
-	st := &ResumeState{Final: admit.NewSet(opts.Case), Done: admit.NewSet(admit.CaseSensitive), Tally: NewTally()}
+	st := &ResumeState{Final: admit.NewSet(opts.Case), lines: admit.NewSet(admit.CaseSensitive),
+		Tally: NewTally(), opts: opts}
 	var err error
-	st.Rows, st.Skipped, err = ReadRows(reportPath, func(row job.Result) {
-		st.Tally.Add(row)
-		if opts.RetryUnknown && row.Status == job.StatusUnknown {
-			return // called again; its line gets a second, final row
-		}
-		st.Done.Add(row.SourceRef)
-		if !opts.Redelivers || row.Status.Conclusive() {
-			st.Final.Add(row.Username)
-		}
-	})
+	st.Rows, st.Skipped, err = ReadRows(reportPath, st.Record)
 	if err != nil {
 		return nil, err
 	}
 
-	// Ledger: keep only intents without a row (a small set), in file order.
+	// Ledger: an intent is pending when its line has more start records (less abandons)
+	// than rows that closed one; keep only those (a small set), in file order. Each start
+	// uses up one closing row of its line, or is pending; an abandon cancels a pending
+	// start, or gives its row back: the same as comparing the counts at the end.
 	lf, err := os.Open(LedgerPath(reportPath))
 	if errors.Is(err, os.ErrNotExist) {
 		return st, nil
@@ -72,32 +183,45 @@ func LoadResume(reportPath string, opts ResumeOptions) (*ResumeState, error) {
 		return nil, fmt.Errorf("open ledger: %w", err)
 	}
 	defer lf.Close()
-	pending := map[string]LedgerRecord{}
+	pending := map[string][]LedgerRecord{}
 	var order []string
+	useRow := func(ref string, delta int) bool {
+		tag, ok := st.lines.Get(ref)
+		calls := int(tag >> tagCallShift)
+		if !ok || calls+delta < 0 || calls+delta > tagMaxCalls {
+			return false
+		}
+		st.lines.Put(ref, tag&(1<<tagCallShift-1)|uint32(calls+delta)<<tagCallShift)
+		return true
+	}
 	err = eachLine(lf, func(_ int, line []byte, _ bool) {
 		var rec LedgerRecord
 		if json.Unmarshal(line, &rec) != nil || rec.SourceRef == "" {
 			return // torn
 		}
-		if st.Done.Has(rec.SourceRef) {
-			return
-		}
 		switch rec.Event {
 		case LedgerStart:
+			if useRow(rec.SourceRef, -1) {
+				return
+			}
 			if _, ok := pending[rec.SourceRef]; !ok {
 				order = append(order, rec.SourceRef)
 			}
-			pending[rec.SourceRef] = rec
+			pending[rec.SourceRef] = append(pending[rec.SourceRef], rec)
 		case LedgerAbandon:
-			delete(pending, rec.SourceRef)
+			if p := pending[rec.SourceRef]; len(p) > 0 {
+				pending[rec.SourceRef] = p[:len(p)-1]
+				return
+			}
+			useRow(rec.SourceRef, +1)
 		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read ledger: %w", err)
 	}
 	for _, ref := range order {
-		if rec, ok := pending[ref]; ok {
-			st.Unknown = append(st.Unknown, rec)
+		if p := pending[ref]; len(p) > 0 {
+			st.Unknown = append(st.Unknown, p[len(p)-1])
 			delete(pending, ref)
 		}
 	}

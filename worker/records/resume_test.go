@@ -1,13 +1,16 @@
 package records_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/records"
 )
 
@@ -41,7 +44,8 @@ func TestLoadResumeQueueModeKeepsRetriesRetryable(t *testing.T) {
 	retry, err := records.LoadResume(p, records.ResumeOptions{RetryUnknown: true})
 	require.NoError(t, err)
 	require.False(t, retry.Final.Has("unk"))
-	require.False(t, retry.Done.Has("m6"))
+	require.False(t, retry.Done("m6"))
+	require.True(t, retry.Retrying("m6"))
 	require.Equal(t, 6, retry.Rows)
 }
 
@@ -70,4 +74,145 @@ func TestLoadResumeRefusesForeignHeader(t *testing.T) {
 	require.NoError(t, os.WriteFile(p, []byte("user,state\nx,y\n"), 0o600))
 	_, err := records.LoadResume(p, records.ResumeOptions{})
 	require.ErrorContains(t, err, "refusing to append")
+}
+
+// reportRow is a CSV report line: user, status, line, finished_at.
+func reportRow(user string, st job.Status, line int, finished time.Time) string {
+	attempts, code := 1, ""
+	switch st {
+	case job.StatusDuplicate:
+		attempts = 0
+	case job.StatusInvalidInput:
+		attempts, code = 0, "InvalidInput"
+	case job.StatusUnknown:
+		attempts, code = 0, "Unknown"
+	}
+	ts := finished.UTC().Format(time.RFC3339Nano)
+	return fmt.Sprintf("%s,%s,%d,%s,,,,,,%d,%s,%s", user, st, attempts, code, line, ts, ts)
+}
+
+// The supersede rule: the latest row of a line (and of a user) by file order is the one
+// that counts, for what is skipped, who is final, what --retry-failed calls and the
+// counts.
+func TestResumeSupersedeRule(t *testing.T) {
+	t.Parallel()
+
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	p := writeReport(t,
+		reportRow("alice", job.StatusFailed, 2, ago(5*time.Hour)),
+		reportRow("bob", job.StatusFailed, 3, ago(5*time.Hour)),
+		reportRow("carol", job.StatusLimitExceeded, 4, ago(2*time.Hour)),
+		reportRow("dave", job.StatusFailed, 5, ago(5*time.Hour)),
+		reportRow("erin", job.StatusUnknown, 6, ago(5*time.Hour)),
+		reportRow("frank", job.StatusLimitExceeded, 7, ago(3*time.Hour)),
+		reportRow("gina", job.StatusLimitExceeded, 8, ago(10*time.Minute)),
+		reportRow("DAVE", job.StatusDuplicate, 9, ago(5*time.Hour)),
+		reportRow("x y", job.StatusInvalidInput, 10, ago(5*time.Hour)),
+		// a second run, --retry-failed and --retry-unknown
+		reportRow("alice", job.StatusSent, 2, ago(4*time.Hour)),
+		reportRow("erin", job.StatusFailed, 6, ago(4*time.Hour)),
+		reportRow("frank", job.StatusLimitExceeded, 7, ago(20*time.Minute)),
+	)
+
+	st, err := records.LoadResume(p, records.ResumeOptions{RetryFailed: true, Now: now})
+	require.NoError(t, err)
+	require.Equal(t, 12, st.Rows)
+	require.Equal(t, 9, st.Lines())
+	require.Equal(t, map[job.Status]int{job.StatusSent: 1, job.StatusFailed: 3, job.StatusLimitExceeded: 3,
+		job.StatusDuplicate: 1, job.StatusInvalidInput: 1, job.StatusUnknown: 0}, st.Tally.Counts,
+		"each line once, by its latest row")
+	for ref, want := range map[string]string{
+		"2":  "done",  // failed, then sent
+		"3":  "retry", // failed
+		"4":  "retry", // limit_exceeded 2 h ago
+		"5":  "retry", // failed; its duplicate on line 9 doesn't settle dave
+		"6":  "retry", // unknown, then failed: the latest row wins
+		"7":  "done",  // limit_exceeded 3 h ago, then 20 min ago: waits
+		"8":  "done",  // limit_exceeded 10 min ago
+		"9":  "done",  // the duplicate row itself
+		"10": "done",
+		"11": "new",
+	} {
+		got := "new"
+		switch {
+		case st.Done(ref):
+			got = "done"
+		case st.Retrying(ref):
+			got = "retry"
+		}
+		require.Equal(t, want, got, "line %s", ref)
+	}
+	require.Equal(t, 4, st.Retry)
+	require.Equal(t, 2, st.LimitWaiting, "frank and gina wait out their hour")
+	require.Equal(t, ago(10*time.Minute).Add(job.LimitWindow), st.LimitDue, "the last of them")
+	for user, final := range map[string]bool{"alice": true, "bob": false, "carol": false, "dave": false,
+		"erin": false, "frank": true, "gina": true} {
+		require.Equal(t, final, st.Final.Has(user), user)
+	}
+	tag, _ := st.Final.Get("alice")
+	require.Equal(t, uint32(2), tag, "a duplicate of alice names line 2")
+
+	// Without --retry-failed every row is final, and the latest row still counts.
+	plain, err := records.LoadResume(p, records.ResumeOptions{Now: now})
+	require.NoError(t, err)
+	require.Equal(t, st.Tally.Counts, plain.Tally.Counts)
+	require.Zero(t, plain.Retry)
+	for _, ref := range []string{"2", "3", "4", "5", "6", "7", "8", "9", "10"} {
+		require.True(t, plain.Done(ref), "line %s", ref)
+	}
+	for _, u := range []string{"alice", "bob", "carol", "dave", "erin", "frank", "gina"} {
+		require.True(t, plain.Final.Has(u), u)
+	}
+
+	// The rows a resumed run writes supersede the same way.
+	st.Record(job.Result{Username: "bob", Status: job.StatusSent, SourceRef: "3", Attempts: 1, FinishedAt: now})
+	st.Record(job.Result{Username: "carol", Status: job.StatusLimitExceeded, SourceRef: "4", Attempts: 1, FinishedAt: now})
+	st.Record(job.Result{Username: "henry", Status: job.StatusFailed, SourceRef: "11", Attempts: 1, FinishedAt: now})
+	require.Equal(t, 2, st.Tally.Counts[job.StatusSent])
+	require.Equal(t, 3, st.Tally.Counts[job.StatusFailed], "bob's failed superseded, henry's added")
+	require.Equal(t, 3, st.Tally.Counts[job.StatusLimitExceeded])
+	require.Equal(t, 3, st.LimitWaiting)
+	require.Equal(t, now.Add(job.LimitWindow), st.LimitDue)
+	require.True(t, st.Final.Has("bob"))
+	require.True(t, st.Final.Has("carol"))
+}
+
+// Intents pair with the rows that closed them, line by line: a line retried by
+// --retry-failed has one start record per call, and only a start without its row is
+// `unknown`.
+func TestLoadResumePairsIntentsWithRows(t *testing.T) {
+	t.Parallel()
+
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	t0 := now.Add(-2 * time.Hour)
+	p := writeReport(t,
+		reportRow("a", job.StatusFailed, 2, t0), // run 1
+		reportRow("b", job.StatusFailed, 3, t0),
+		reportRow("c", job.StatusFailed, 4, t0),
+		reportRow("d", job.StatusDuplicate, 5, t0),
+		reportRow("a", job.StatusFailed, 2, t0), // run 2 (--retry-failed): a failed again, b was killed
+	)
+	start := func(u string, ref int) string {
+		return fmt.Sprintf(`{"event":"start","username":%q,"source_ref":"%d"}`, u, ref)
+	}
+	abandon := func(u string, ref int) string {
+		return fmt.Sprintf(`{"event":"abandon","username":%q,"source_ref":"%d"}`, u, ref)
+	}
+	require.NoError(t, os.WriteFile(records.LedgerPath(p), []byte(strings.Join([]string{
+		start("a", 2), start("b", 3), start("c", 4), // run 1
+		start("c", 4), abandon("c", 4), // run 2: c given back before its call
+		start("a", 2), start("b", 3), // run 2: a called, b killed mid-call
+		start("d", 5), // a duplicate's line never has an intent; one there has no row of its own
+	}, "\n")+"\n"), 0o600))
+
+	st, err := records.LoadResume(p, records.ResumeOptions{RetryFailed: true, Now: now})
+	require.NoError(t, err)
+	var unknown []string
+	for _, u := range st.Unknown {
+		unknown = append(unknown, u.Username+"@"+u.SourceRef)
+	}
+	require.Equal(t, []string{"b@3", "d@5"}, unknown)
+	require.True(t, st.Retrying("2"), "a: two calls, two rows")
+	require.True(t, st.Retrying("4"), "c: its second start was abandoned")
 }

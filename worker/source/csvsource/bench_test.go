@@ -32,7 +32,7 @@ func BenchmarkCSVSource(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		src, err := csvsource.New(bytes.NewReader(data))
+		src, err := csvsource.New(bytes.NewReader(data), csvsource.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -25,23 +25,39 @@ const (
 // ErrNoRows is returned for a CSV with no data rows: almost always the wrong file.
 var ErrNoRows = errors.New("the CSV has no usernames")
 
-// Source streams jobs from a CSV: a header row with a username column (any case),
-// or a single headerless column. Memory does not grow with the number of rows.
+// Options are the CSV source's settings. The zero value reads the header in auto mode.
+type Options struct {
+	// Header is --header: whether the first row is a header (HeaderAuto when empty).
+	Header Header
+}
+
+// Source streams jobs from a CSV: a header row with a username column (any case), or a
+// single column of usernames whose first row may be a header (see Header). Memory does
+// not grow with the number of rows.
 type Source struct {
 	r       *csv.Reader
 	userCol int
 	ucdCol  int            // -1 when absent
-	mdCols  map[int]string // column index → ClientMetadata key
+	mdCols  map[int]string // column index → ClientMetadata key; nil without a header
 	pending *job.Job       // first data row, read ahead to detect headerless files
+	header  HeaderInfo
 	// Rows counts data rows returned so far.
 	Rows int
 }
 
 var _ job.Source = (*Source)(nil)
 
-// New reads the header (or first row) and returns an error for input that
-// can't be a campaign: empty, or a multi-column header without a username column.
-func New(in io.Reader) (*Source, error) {
+// New reads the header (or first row) and returns an error for input that can't be a
+// campaign: empty, a multi-column header without a username column, or several columns
+// with --header no.
+func New(in io.Reader, opts Options) (*Source, error) {
+	mode := opts.Header
+	if mode == "" {
+		mode = HeaderDefault
+	}
+	if !mode.Valid() {
+		return nil, fmt.Errorf("--header must be auto, yes or no (got %q)", mode)
+	}
 	// Strip a UTF-8 BOM from the stream itself: left in place it would make a quoted
 	// first header field ("\uFEFF\"username\"") a parse error.
 	br := bufio.NewReader(in)
@@ -51,9 +67,10 @@ func New(in io.Reader) (*Source, error) {
 	r := csv.NewReader(br)
 	r.FieldsPerRecord = -1 // ragged rows are reported per row, not fatal
 	r.ReuseRecord = true
-	s := &Source{r: r, ucdCol: -1, mdCols: map[int]string{}}
+	s := &Source{r: r, ucdCol: -1}
 
-	first, line, err := s.readNonBlank()
+	// A header is never blank: rows of empty fields (",,") before it are skipped.
+	first, line, err := s.readRow(allFieldsBlank)
 	if errors.Is(err, io.EOF) {
 		return nil, ErrNoRows
 	}
@@ -61,42 +78,40 @@ func New(in io.Reader) (*Source, error) {
 		return nil, fmt.Errorf("read CSV header: %w", err)
 	}
 	first[0] = strings.TrimPrefix(first[0], "\uFEFF")
-	header := false
+	if s.header, s.userCol, err = decideHeader(mode, first, line); err != nil {
+		return nil, err
+	}
+	if !s.header.Present {
+		// No header: one column of usernames, the first row is one.
+		job := s.jobOf(first, line, nil)
+		s.pending = &job
+		return s, nil
+	}
+	s.mdCols = map[int]string{}
 	for i, f := range first {
 		name := strings.ToLower(admit.NormalizeUsername(f))
 		switch {
-		case name == colUsername:
-			s.userCol, header = i, true
 		case name == colUserContextData:
 			s.ucdCol = i
 		case strings.HasPrefix(name, colMetadataPrefix) && len(name) > len(colMetadataPrefix):
 			s.mdCols[i] = admit.NormalizeUsername(f)[len(colMetadataPrefix):]
 		}
 	}
-	switch {
-	case header:
-	case len(first) == 1:
-		// Headerless single column: the first row is a username.
-		s.ucdCol, s.mdCols = -1, nil
-		job := s.jobOf(first, line, err)
-		s.pending = &job
-	default:
-		return nil, fmt.Errorf("the CSV header (line %d) has %d columns and none is named %q", line, len(first), colUsername)
+	// A header with nothing under it is as suspicious as an empty file.
+	rec, line, err := s.readRow(blankLine)
+	if errors.Is(err, io.EOF) {
+		return nil, ErrNoRows
 	}
-	if s.pending == nil {
-		// A header with nothing under it is as suspicious as an empty file.
-		rec, line, err := s.readNonBlank()
-		if errors.Is(err, io.EOF) {
-			return nil, ErrNoRows
-		}
-		if isReadErr(err) {
-			return nil, fmt.Errorf("read CSV: %w", err)
-		}
-		job := s.jobOf(rec, line, err)
-		s.pending = &job
+	if isReadErr(err) {
+		return nil, fmt.Errorf("read CSV: %w", err)
 	}
+	job := s.jobOf(rec, line, err)
+	s.pending = &job
 	return s, nil
 }
+
+// Header is what New decided about the first row, and why.
+func (s *Source) Header() HeaderInfo { return s.header }
 
 // Redelivers is false: a CSV is read once.
 func (*Source) Redelivers() bool { return false }
@@ -113,7 +128,7 @@ func (s *Source) Next(ctx context.Context) (job.Job, error) {
 		s.Rows++
 		return j, nil
 	}
-	rec, line, err := s.readNonBlank()
+	rec, line, err := s.readRow(blankLine)
 	if errors.Is(err, io.EOF) {
 		return job.Job{}, io.EOF
 	}
@@ -125,9 +140,9 @@ func (s *Source) Next(ctx context.Context) (job.Job, error) {
 	return s.jobOf(rec, line, err), nil
 }
 
-// readNonBlank returns the next record that has any non-blank field, with its line.
-// A parse error comes back with a nil record (the reader moves on past it).
-func (s *Source) readNonBlank() ([]string, int, error) {
+// readRow returns the next record that is not blank, with its line. A parse error comes
+// back with a nil record (the reader moves on past it).
+func (s *Source) readRow(blank func([]string) bool) ([]string, int, error) {
 	for {
 		rec, err := s.r.Read()
 		if errors.Is(err, io.EOF) {
@@ -143,13 +158,30 @@ func (s *Source) readNonBlank() ([]string, int, error) {
 			}
 			return nil, 0, err
 		}
-		line, _ := s.r.FieldPos(0)
-		for _, f := range rec {
-			if admit.NormalizeUsername(f) != "" {
-				return rec, line, nil
-			}
+		if !blank(rec) {
+			line, _ := s.r.FieldPos(0)
+			return rec, line, nil
 		}
 	}
+}
+
+// blankLine is the data rows' rule: a blank line (only whitespace) gets no row; every
+// other line gets exactly one, an empty username (",,", a quoted "") as invalid_input.
+// encoding/csv skips empty lines itself and returns a whitespace-only line as one field;
+// it can't tell "  " from a quoted "  ", so both are blank.
+func blankLine(rec []string) bool {
+	return len(rec) == 1 && rec[0] != "" && admit.NormalizeUsername(rec[0]) == ""
+}
+
+// allFieldsBlank is the rule before the header: a row of empty fields (",,", as
+// spreadsheets export empty rows) can't be a header.
+func allFieldsBlank(rec []string) bool {
+	for _, f := range rec {
+		if admit.NormalizeUsername(f) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Source) jobOf(rec []string, line int, readErr error) job.Job {

@@ -38,7 +38,7 @@ func readAll(t *testing.T, src *csvsource.Source) []row {
 
 func csvRows(t *testing.T, in string) []row {
 	t.Helper()
-	src, err := csvsource.New(strings.NewReader(in))
+	src, err := csvsource.New(strings.NewReader(in), csvsource.Options{})
 	require.NoError(t, err)
 	rows := readAll(t, src)
 	require.Equal(t, len(rows), src.Rows)
@@ -120,10 +120,25 @@ func TestCSVSourceBlankLines(t *testing.T) {
 		in := "\n\nusername\n\nalice\n   \n\t\n \t \nbob\n\n"
 		require.Equal(t, []row{ok("alice", "5"), ok("bob", "9")}, csvRows(t, in))
 	})
-	t.Run("blank multi-field rows", func(t *testing.T) {
+	t.Run("rows of empty fields are not blank", func(t *testing.T) {
 		t.Parallel()
-		in := "username,client_metadata.a\n,\n  ,  \nalice,1\n"
-		require.Equal(t, []row{{Username: "alice", SourceRef: "4", MD: map[string]string{"a": "1"}}}, csvRows(t, in))
+		// Every non-blank line gets exactly one row: a line of commas is an empty username.
+		in := "username,client_metadata.a\n,\n  ,  \n,x\nalice,1\n,,,\n"
+		empty := func(ref string) row { return row{SourceRef: ref, Invalid: "username is empty"} }
+		require.Equal(t, []row{empty("2"), empty("3"), empty("4"),
+			{Username: "alice", SourceRef: "5", MD: map[string]string{"a": "1"}}, empty("6")}, csvRows(t, in))
+	})
+	t.Run("quoted empty username", func(t *testing.T) {
+		t.Parallel()
+		require.Equal(t, []row{ok("alice", "1"), {SourceRef: "2", Invalid: "username is empty"}, ok("bob", "4")},
+			csvRows(t, "alice\n\"\"\n   \nbob\n"))
+		require.Equal(t, []row{{SourceRef: "2", Invalid: "username is empty"}, ok("bob", "3")},
+			csvRows(t, "username\n\"\"\nbob\n"))
+	})
+	t.Run("empty rows before the header are skipped", func(t *testing.T) {
+		t.Parallel()
+		require.Equal(t, []row{{Username: "alice", SourceRef: "4", MD: map[string]string{"a": "1"}}},
+			csvRows(t, ",,\n\nusername,client_metadata.a\nalice,1\n"))
 	})
 	t.Run("headerless", func(t *testing.T) {
 		t.Parallel()
@@ -182,12 +197,12 @@ func TestCSVSourceBadInput(t *testing.T) {
 
 	t.Run("multi-column header without username", func(t *testing.T) {
 		t.Parallel()
-		_, err := csvsource.New(strings.NewReader("email,name\na@example.com,A\n"))
+		_, err := csvsource.New(strings.NewReader("email,name\na@example.com,A\n"), csvsource.Options{})
 		require.EqualError(t, err, `the CSV header (line 1) has 2 columns and none is named "username"`)
 	})
 	t.Run("header after blank lines names its line", func(t *testing.T) {
 		t.Parallel()
-		_, err := csvsource.New(strings.NewReader("\n\nemail,name\n"))
+		_, err := csvsource.New(strings.NewReader("\n\nemail,name\n"), csvsource.Options{})
 		require.EqualError(t, err, `the CSV header (line 3) has 2 columns and none is named "username"`)
 	})
 	for name, in := range map[string]string{
@@ -195,20 +210,20 @@ func TestCSVSourceBadInput(t *testing.T) {
 		"only blank lines":      "\n\r\n  \n\t\n",
 		"header only":           "username\n",
 		"header only no EOL":    "username",
-		"header and blanks":     "username\n\n   \n,\n",
+		"header and blanks":     "username\n\n   \n\t\n",
 		"multi-col header only": "username,client_metadata.a\n",
 		"BOM only":              "\ufeff",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			src, err := csvsource.New(strings.NewReader(in))
+			src, err := csvsource.New(strings.NewReader(in), csvsource.Options{})
 			require.ErrorIs(t, err, csvsource.ErrNoRows)
 			require.Nil(t, src)
 		})
 	}
 	t.Run("unparseable header", func(t *testing.T) {
 		t.Parallel()
-		_, err := csvsource.New(strings.NewReader("user\"name\nalice\n"))
+		_, err := csvsource.New(strings.NewReader("user\"name\nalice\n"), csvsource.Options{})
 		require.ErrorContains(t, err, "read CSV header")
 		require.ErrorContains(t, err, "bare \"")
 	})
@@ -322,12 +337,12 @@ func TestCSVSourceReadError(t *testing.T) {
 
 	t.Run("in header", func(t *testing.T) {
 		t.Parallel()
-		_, err := csvsource.New(&failingReader{r: strings.NewReader(""), err: errDisk})
+		_, err := csvsource.New(&failingReader{r: strings.NewReader(""), err: errDisk}, csvsource.Options{})
 		require.ErrorIs(t, err, errDisk)
 	})
 	t.Run("after rows", func(t *testing.T) {
 		t.Parallel()
-		src, err := csvsource.New(&failingReader{r: strings.NewReader("username\nalice\n"), err: errDisk})
+		src, err := csvsource.New(&failingReader{r: strings.NewReader("username\nalice\n"), err: errDisk}, csvsource.Options{})
 		require.NoError(t, err)
 		j, err := src.Next(context.Background())
 		require.NoError(t, err)
@@ -347,7 +362,7 @@ func TestCSVSourceReadError(t *testing.T) {
 func TestCSVSourceContext(t *testing.T) {
 	t.Parallel()
 
-	src, err := csvsource.New(strings.NewReader("username\nalice\nbob\n"))
+	src, err := csvsource.New(strings.NewReader("username\nalice\nbob\n"), csvsource.Options{})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -366,7 +381,7 @@ func TestCSVSourceLargeField(t *testing.T) {
 		big + ",small\n" + // a 1 MB username: invalid, and bounded in the report
 		"alice," + big + "\n" + // a 1 MB context field comes through whole
 		"bob,\n"
-	src, err := csvsource.New(strings.NewReader(in))
+	src, err := csvsource.New(strings.NewReader(in), csvsource.Options{})
 	require.NoError(t, err)
 
 	j, err := src.Next(context.Background())
@@ -430,7 +445,7 @@ func TestCSVSourceMemoryFlat(t *testing.T) {
 	}
 
 	const rows = 200_000
-	src, err := csvsource.New(&genReader{n: rows})
+	src, err := csvsource.New(&genReader{n: rows}, csvsource.Options{})
 	require.NoError(t, err)
 
 	var before, after runtime.MemStats

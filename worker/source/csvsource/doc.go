@@ -1,10 +1,15 @@
 // Package csvsource is the CSV source: a header row with a username column (any case),
-// optional user_context_data and client_metadata.<key> columns, or one headerless
-// column; a file or stdin. It streams: memory does not grow with the number of rows.
+// optional user_context_data and client_metadata.<key> columns, or one column of
+// usernames; a file or stdin. It streams: memory does not grow with the number of rows.
 //
 //	CSV rows ──► [csvsource] ──► Job{Username, SourceRef: line number, Invalid: why not} ──► admit …
 //
-// Every row becomes exactly one job, so every row gets one report row: a row that can't
-// be sent carries Job.Invalid (admit reports it invalid_input). An input that can't be a
-// campaign (empty, a header without a username column) is an error up front.
+// The header rule (header.go, --header): a first row with a username column is a header;
+// so, in a one-column file, is a first row that is a common column name (email, user,
+// login, …); --header yes|no forces it. Header says what was decided and why.
+//
+// Every non-blank line becomes exactly one job, so it gets one report row: a row that
+// can't be sent (an empty username, ",,", a malformed row) carries Job.Invalid (admit
+// reports it invalid_input); only lines of whitespace are blank. An input that can't be
+// a campaign (empty, a header without a username column) is an error up front.
 package csvsource

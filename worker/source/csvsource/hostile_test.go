@@ -37,6 +37,12 @@ var hostileWant = map[string]struct {
 	"headerless_multi.csv":        {rows: map[string]string{"1": "alice", "2": "!must have one column", "3": "carol"}},
 	"spaces_inside.csv":           {rows: map[string]string{"2": "!U+0020", "3": "bob"}},
 	"unicode_names.csv":           {rows: map[string]string{"2": "José", "3": "李雷", "4": "user+tag@example.com", "5": "🙂"}},
+	// A one-column file whose first row is a header word: a header, never sent.
+	"email_header.csv":       {rows: map[string]string{"2": "ann@example.com", "3": "bob@example.com"}},
+	"quoted_header_word.csv": {rows: map[string]string{"2": "alice"}},
+	// Every non-blank line gets one row: a line of commas or a quoted "" is an empty username.
+	"empty_usernames.csv":         {rows: map[string]string{"2": "alice", "3": "!username is empty", "4": "!username is empty", "5": "!username is empty", "7": "bob", "8": "!username is empty"}},
+	"empty_quoted_one_column.csv": {rows: map[string]string{"1": "alice", "2": "!username is empty", "5": "bob"}},
 }
 
 func TestHostileCSVCorpus(t *testing.T) {
@@ -53,7 +59,7 @@ func TestHostileCSVCorpus(t *testing.T) {
 			f, err := os.Open(path)
 			require.NoError(t, err)
 			defer f.Close()
-			src, err := New(f)
+			src, err := New(f, Options{})
 			if want.err != "" {
 				require.ErrorContains(t, err, want.err)
 				return
@@ -87,21 +93,27 @@ func TestHostileCSVCorpus(t *testing.T) {
 	}
 }
 
-// FuzzCSVSource: any input gives an up-front error or a bounded stream of jobs, each
-// either valid for Cognito or carrying a reason, with increasing line numbers.
+// FuzzCSVSource: any input, under any --header mode, gives an up-front error or a bounded
+// stream of jobs, each either valid for Cognito or carrying a reason, at most one a line,
+// in line order, none for the header's line.
 func FuzzCSVSource(f *testing.F) {
 	files, _ := filepath.Glob("testdata/hostile/*.csv")
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil && len(b) < 4096 {
-			f.Add(b)
+			f.Add(b, uint8(0))
 		}
 	}
-	f.Add([]byte("username,client_metadata.a,user_context_data\nbob,1,ctx\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		src, err := New(bytes.NewReader(data))
+	f.Add([]byte("username,client_metadata.a,user_context_data\nbob,1,ctx\n"), uint8(0))
+	f.Add([]byte("Email\nann@example.com\n,,\n\"\"\n"), uint8(0))
+	f.Add([]byte("\"user_name\"\r\nbob\r\n"), uint8(1))
+	f.Add([]byte("login\nbob\n"), uint8(2))
+	modes := []Header{HeaderAuto, HeaderYes, HeaderNo}
+	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
+		src, err := New(bytes.NewReader(data), Options{Header: modes[int(mode)%len(modes)]})
 		if err != nil {
 			return
 		}
+		h := src.Header()
 		last := 0
 		for range len(data) + 2 {
 			j, err := src.Next(context.Background())
@@ -112,8 +124,11 @@ func FuzzCSVSource(f *testing.F) {
 				t.Fatalf("Next: %v", err)
 			}
 			line, err := strconv.Atoi(j.SourceRef)
-			if err != nil || line < last {
-				t.Fatalf("source ref %q after line %d", j.SourceRef, last)
+			if err != nil || line <= last {
+				t.Fatalf("source ref %q after line %d: one row per line, in order", j.SourceRef, last)
+			}
+			if h.Present && line <= h.Line {
+				t.Fatalf("row for line %d, the header's (%s)", line, h)
 			}
 			last = line
 			if j.Invalid == "" {

@@ -70,7 +70,7 @@ func (f *scriptedSend) SendMessageBatch(_ context.Context, in *sqs.SendMessageBa
 
 func enqueueUsers(t *testing.T, api enqueue.SQSSendAPI, users ...string) (enqueue.Summary, error) {
 	t.Helper()
-	src, err := csvsource.New(strings.NewReader("username\n" + strings.Join(users, "\n") + "\n"))
+	src, err := csvsource.New(strings.NewReader("username\n"+strings.Join(users, "\n")+"\n"), csvsource.Options{})
 	require.NoError(t, err)
 	return enqueue.Enqueue(context.Background(), enqueue.Config{API: api, QueueURL: "http://127.0.0.1:1/0/q",
 		MaxAttempts: 3, BackoffBase: time.Microsecond}, src, nil)
@@ -136,7 +136,7 @@ func TestEnqueueCaseRule(t *testing.T) {
 		c    admit.Case
 		want int
 	}{{admit.CaseInsensitive, 1}, {admit.CaseSensitive, 2}} {
-		src, err := csvsource.New(strings.NewReader("username\nalice\nAlice\n"))
+		src, err := csvsource.New(strings.NewReader("username\nalice\nAlice\n"), csvsource.Options{})
 		require.NoError(t, err)
 		api := &fifoIDs{}
 		sum, err := enqueue.Enqueue(context.Background(), enqueue.Config{API: api, QueueURL: "http://127.0.0.1:1/0/q.fifo",

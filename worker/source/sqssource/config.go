@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cognito-resend/cognito-resend/worker/clock"
+	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
 )
 
@@ -43,7 +44,7 @@ const (
 	VisibilityTimeoutDefault  = 60 * time.Second
 	EmptyPollsDefault         = 3
 	RetryDelayDefault         = 30 * time.Second
-	LimitExceededDelayDefault = time.Hour
+	LimitExceededDelayDefault = job.LimitWindow // Cognito's per-user window
 	// MaxInFlightPerWorker: with --max-in-flight 0 the source holds this many messages
 	// per engine worker (one in its call, one ready behind it).
 	MaxInFlightPerWorker = 2

@@ -326,7 +326,7 @@ func TestSQSIntegrationFIFOWithProducer(t *testing.T) {
 	url, _ := sqQueues(t, c, true, 3)
 	csvIn := "username,client_metadata.src\nf1,a\nf2,b\nF1,c\nf3,d\nbad name,e\n"
 	for range 2 { // the second run adds nothing: same MessageDeduplicationId
-		src, err := csvsource.New(stringsReader(csvIn))
+		src, err := csvsource.New(stringsReader(csvIn), csvsource.Options{})
 		require.NoError(t, err)
 		sum, err := enqueue.Enqueue(t.Context(), enqueue.Config{API: c, QueueURL: url}, src, nil)
 		require.NoError(t, err)
