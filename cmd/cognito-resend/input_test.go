@@ -228,6 +228,7 @@ func TestRetryFailed(t *testing.T) {
 	code, out := runOnPTY(t, dir, append(ptyEnv, "TERM=dumb"), "n", append(common, "--resume", "--retry-failed")...)
 	require.Equal(t, 2, code, out)
 	require.Contains(t, out, "About to resend confirmation codes to 3 users (3 of them again) at 50/s")
+	require.Contains(t, out, `CSV header: yes (line 1 is the "username" column's name)`, "the prompt says what it counted")
 	require.Equal(t, calls, sim.Sim.Stats().Calls)
 
 	res = runBin(t, dir, env, "", append(common, "--resume", "--retry-failed")...)

@@ -65,6 +65,9 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 		if err != nil {
 			return usageErr(err)
 		}
+		if cen.Header != "" {
+			fmt.Fprintf(ios.stderr, "CSV header: %s\n", cen.Header) // what the count is of
+		}
 		if err := confirm(ios.stdin, ios.stderr, cen.ToSend, cen.Again, c.Pace()); err != nil {
 			return usageErr(err)
 		}

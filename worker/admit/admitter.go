@@ -2,7 +2,7 @@ package admit
 
 import (
 	"fmt"
-	"strconv"
+	"math"
 
 	"github.com/cognito-resend/cognito-resend/worker/job"
 )
@@ -59,8 +59,19 @@ func (a *Admitter) Forget(username string) { a.seen.Remove(username) }
 // (1..2^32-1) is kept; any other ref (an SQS message id, a pool username) is 0, not kept:
 // a string a user would cost more than the whole entry.
 func RefTag(ref string) uint32 {
-	n, err := strconv.ParseUint(ref, 10, 32)
-	if err != nil || strconv.FormatUint(n, 10) != ref { // canonical digits only: "012" is a name
+	// Canonical digits only ("012" is a name, not line 12); no allocation: it runs per row.
+	if ref == "" || len(ref) > 10 || ref[0] == '0' {
+		return 0
+	}
+	var n uint64
+	for i := 0; i < len(ref); i++ {
+		c := ref[i]
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if n > math.MaxUint32 {
 		return 0
 	}
 	return uint32(n)

@@ -79,3 +79,7 @@ func TestRefTag(t *testing.T) {
 		require.Equal(t, want, admit.RefTag(ref), "%q", ref)
 	}
 }
+
+func TestRefTagAllocatesNothing(t *testing.T) {
+	require.Zero(t, testing.AllocsPerRun(100, func() { admit.RefTag("1234567") }))
+}
