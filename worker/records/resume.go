@@ -23,7 +23,7 @@ type ResumeState struct {
 	// Final holds the usernames whose latest row settles them: they are never called
 	// again. Each is tagged with that row's admit.RefTag, which a duplicate names.
 	Final *admit.Set
-	// lines holds every source ref with a row, tagged with its latest row (lineTag).
+	// lines holds every source ref with a row, tagged with its latest row (tagStatus…).
 	lines *admit.Set
 	// Unknown are intents with no row: the process stopped between the call and its
 	// row. Unless --retry-unknown, they are reported `unknown` and not called.
@@ -63,11 +63,13 @@ type ResumeOptions struct {
 }
 
 // A line's tag: the status of its latest row (its index in job.Statuses plus one),
-// whether that row's user is called again, and how many of its rows closed an intent
-// (the count LoadResume pairs with the ledger's start records).
+// whether that row's user is called again, whether it is a limit_exceeded within its
+// hour, and how many of its rows closed an intent (the count LoadResume pairs with the
+// ledger's start records).
 const (
-	tagStatusMask = 0xf
-	tagRetry      = 1 << 4
+	tagStatusMask = 0x3f // room for 62 statuses
+	tagRetry      = 1 << 6
+	tagWaiting    = 1 << 7
 	tagCallShift  = 8
 	tagMaxCalls   = 1<<(32-tagCallShift) - 1
 )
@@ -113,6 +115,9 @@ func (st *ResumeState) Record(row job.Result) {
 		if old&tagRetry != 0 {
 			st.Retry--
 		}
+		if old&tagWaiting != 0 {
+			st.LimitWaiting--
+		}
 	}
 	calls := old >> tagCallShift
 	if !admitRow(row) && calls < tagMaxCalls {
@@ -123,13 +128,14 @@ func (st *ResumeState) Record(row job.Result) {
 		tag |= tagRetry
 		st.Retry++
 	}
-	st.lines.Put(row.SourceRef, tag)
 	if row.Status == job.StatusLimitExceeded && !row.RetryDue(st.opts.Now) {
+		tag |= tagWaiting
 		st.LimitWaiting++
 		if due := row.FinishedAt.Add(job.LimitWindow); due.After(st.LimitDue) {
 			st.LimitDue = due
 		}
 	}
+	st.lines.Put(row.SourceRef, tag)
 	if admitRow(row) {
 		return
 	}

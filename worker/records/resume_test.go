@@ -176,6 +176,9 @@ func TestResumeSupersedeRule(t *testing.T) {
 	require.Equal(t, now.Add(job.LimitWindow), st.LimitDue)
 	require.True(t, st.Final.Has("bob"))
 	require.True(t, st.Final.Has("carol"))
+	// A waiting line superseded (here: recorded again) is counted once.
+	st.Record(job.Result{Username: "gina", Status: job.StatusSent, SourceRef: "8", Attempts: 1, FinishedAt: now})
+	require.Equal(t, 2, st.LimitWaiting)
 }
 
 // Intents pair with the rows that closed them, line by line: a line retried by
