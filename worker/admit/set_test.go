@@ -1,6 +1,7 @@
 package admit_test
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -60,4 +61,29 @@ func TestSetTags(t *testing.T) {
 	var none *admit.Set
 	_, ok = none.Get("x")
 	require.False(t, ok, "a nil set is empty")
+}
+
+// Many keys across every shard: each is found with its tag, and removed.
+func TestSetManyKeys(t *testing.T) {
+	t.Parallel()
+
+	s := admit.NewSet(admit.CaseSensitive)
+	const n = 20000
+	for i := range n {
+		_, added := s.AddTag(strconv.Itoa(i), uint32(i))
+		require.True(t, added)
+	}
+	require.Equal(t, n, s.Len())
+	for i := range n {
+		tag, ok := s.Get(strconv.Itoa(i))
+		require.True(t, ok)
+		require.Equal(t, uint32(i), tag)
+	}
+	for i := 0; i < n; i += 2 {
+		s.Remove(strconv.Itoa(i))
+	}
+	require.Equal(t, n/2, s.Len())
+	for i := range n {
+		require.Equal(t, i%2 == 1, s.Has(strconv.Itoa(i)), i)
+	}
 }
