@@ -107,6 +107,7 @@ type Config struct {
 	// Pace and retries
 	Rate        float64       `yaml:"rate"`
 	Adaptive    bool          `yaml:"adaptive"`
+	Reserve     float64       `yaml:"reserve"` // requests/s left to the rest of the account
 	Burst       int           `yaml:"burst"`
 	Workers     int           `yaml:"workers"`
 	MaxAttempts int           `yaml:"max-attempts"`
@@ -143,6 +144,7 @@ func Default() Config {
 	return Config{
 		Rate:        pacing.RateDefault,
 		Adaptive:    pacing.AdaptiveDefault,
+		Reserve:     pacing.ReserveDefault,
 		Burst:       pacing.BurstDefault,
 		Workers:     engine.WorkersDefault,
 		MaxAttempts: pacing.AttemptsDefault,
@@ -346,6 +348,10 @@ func (c *Config) Validate() error {
 		return bad("shutdown-timeout", "must be > 0 (got %s)", c.ShutdownTimeout)
 	case !(c.Rate > 0):
 		return bad("rate", "must be > 0 requests/second (got %v)", c.Rate)
+	case !(c.Reserve >= 0) || c.Reserve >= c.Rate:
+		return bad("reserve", "must be >= 0 and below --rate (%v) requests/second (got %v)", c.Rate, c.Reserve)
+	case c.Reserve > 0 && !c.Adaptive:
+		return bad("reserve", "needs --adaptive (the default): with --adaptive=false the rate is held at --rate and no throttle rate is learned to stay below; lower --rate instead")
 	case c.Burst < 1:
 		return bad("burst", "must be >= 1 (got %d)", c.Burst)
 	case c.Workers < 1 || c.Workers > 1024:

@@ -46,6 +46,7 @@ func TestDefault(t *testing.T) {
 	require.NoError(t, c.Validate())
 
 	require.Equal(t, 20.0, c.Rate)
+	require.Equal(t, 0.0, c.Reserve)
 	require.Equal(t, 1, c.Burst)
 	require.Equal(t, 8, c.Workers)
 	require.Equal(t, 8, c.MaxAttempts)
@@ -77,6 +78,10 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"rate negative", func(c *config.Config) { c.Rate = -1 }, "rate"},
 		{"rate NaN", func(c *config.Config) { c.Rate = math.NaN() }, "rate"},
 		{"burst 0", func(c *config.Config) { c.Burst = 0 }, "burst"},
+		{"reserve negative", func(c *config.Config) { c.Reserve = -1 }, "reserve"},
+		{"reserve NaN", func(c *config.Config) { c.Reserve = math.NaN() }, "reserve"},
+		{"reserve the whole rate", func(c *config.Config) { c.Reserve = c.Rate }, "reserve"},
+		{"reserve without adaptive", func(c *config.Config) { c.Reserve, c.Adaptive = 2, false }, "reserve"},
 		{"workers 0", func(c *config.Config) { c.Workers = 0 }, "workers"},
 		{"workers 1025", func(c *config.Config) { c.Workers = 1025 }, "workers"},
 		{"max attempts 0", func(c *config.Config) { c.MaxAttempts = 0 }, "max-attempts"},
@@ -153,6 +158,7 @@ func TestValidateAccepts(t *testing.T) {
 		"sqs source":           func(c *config.Config) { c.CSV, c.SQSQueueURL = "", "https://sqs.eu-west-1.amazonaws.com/1/q" },
 		"128-char client id":   func(c *config.Config) { c.ClientID = strings.Repeat("a", 128) },
 		"fractional rate":      func(c *config.Config) { c.Rate = 0.5 },
+		"reserve below rate":   func(c *config.Config) { c.Reserve = 2 },
 		"1024 workers":         func(c *config.Config) { c.Workers = 1024 },
 		"1 worker":             func(c *config.Config) { c.Workers = 1 },
 		"100 attempts":         func(c *config.Config) { c.MaxAttempts = 100 },

@@ -69,6 +69,7 @@ func runFlags() []cli.Flag {
 		// Rate & retries
 		&cli.FloatFlag{Category: groupRate, Name: "rate", Value: d.Rate, Usage: "ResendConfirmationCode requests per second, retries included", Sources: env("rate")},
 		&cli.BoolFlag{Category: groupRate, Name: "adaptive", Value: d.Adaptive, Usage: "cut the rate on TooManyRequestsException and grow it back when quiet; --adaptive=false holds --rate exactly", Sources: env("adaptive")},
+		&cli.FloatFlag{Category: groupRate, Name: "reserve", Value: d.Reserve, Usage: "requests/second of the quota to leave to the rest of the account (your live application): once throttled, stay at least this far below the rate throttling came at; per process (needs --adaptive)", Sources: env("reserve")},
 		&cli.IntFlag{Category: groupRate, Name: "burst", Value: d.Burst, Usage: "requests allowed at once above the rate", Sources: env("burst")},
 		&cli.IntFlag{Category: groupRate, Name: "workers", Value: d.Workers, Usage: "concurrent calls", Sources: env("workers")},
 		&cli.IntFlag{Category: groupRate, Name: "max-attempts", Value: d.MaxAttempts, Usage: "attempts per user for throttles and server faults", Sources: env("max-attempts")},

@@ -40,6 +40,30 @@ func TestAdaptiveRateFindsQuota(t *testing.T) {
 	require.GreaterOrEqual(t, ok/q, 0.85, "quota used after warm-up")
 }
 
+// --reserve: once throttled, the campaign stays at least R below the rate throttling
+// came at, so the quota keeps R free for the rest of the account: after the warm-up it
+// runs below Q − R and is (almost) never throttled, where without the reserve it uses
+// the whole quota.
+func TestReserveLeavesQuotaFree(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	const q, n, reserve = 40, 480, 12
+	sim := quotasim.StartT(t, quotasim.Config{Rate: q, Burst: q, LatencyFixed: 20 * time.Millisecond, Seed: 6})
+	dir := t.TempDir()
+	csvPath, users := writeUsersCSV(t, dir, n)
+	res := runBin(t, dir, append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c", "COGNITO_RESEND_RESERVE=12"), "", "run", "--csv", csvPath,
+		"--report", "r.csv", "--rate", "80", "--workers", "16", "--log-level", "warn")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, 0, checkCampaign(t, filepath.Join(dir, "r.csv"), sim, users))
+	st := sim.Sim.Stats()
+	ok, thr, measured := st.RatesAfter(5 * time.Second)
+	require.True(t, measured)
+	t.Logf("after 5 s: %.1f sent/s (Q=%d, reserve %d), %.2f throttled/s; %s", ok, q, reserve, thr, res.stderr)
+	require.LessOrEqual(t, ok, float64(q-reserve)+2, "the campaign leaves the reserve free")
+	require.GreaterOrEqual(t, ok, 0.6*(q-reserve), "and still uses most of the rest")
+	require.LessOrEqual(t, thr/(ok+thr), 0.01, "below the quota by the reserve, nothing is throttled")
+}
+
 // The campaign stops within 1 s of the first systemic error.
 func TestSystemicErrorStopsWithinOneSecond(t *testing.T) {
 	t.Parallel()

@@ -157,7 +157,8 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	}
 	defer claims.close() //nolint:errcheck // closed (and checked) below; this covers early returns
 
-	limiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.Rate, Burst: cfg.Burst, Adaptive: cfg.Adaptive, Clock: c.clock})
+	limiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.Rate, Burst: cfg.Burst, Adaptive: cfg.Adaptive,
+		Reserve: cfg.Reserve, Clock: c.clock})
 	breaker := &pacing.Breaker{Limiter: limiter, OnTrip: m.BreakerTripped}
 	c.watchOutage(breaker, abort)
 	c.watchOutage(c.verifyBreaker, abort) // --verify-users calls the same endpoint first
@@ -236,7 +237,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	total := c.total(s, r)
 	progress.Start(total, limiter.Rate)
 	desc := append(s.desc, "report", c.reportPath, "region", c.target.Region, "endpoint", c.target.Endpoint,
-		"rate", cfg.Rate, "workers", cfg.Workers, "username_case", c.rule.String())
+		"rate", cfg.Rate, "reserve", cfg.Reserve, "workers", cfg.Workers, "username_case", c.rule.String())
 	if total >= 0 {
 		desc = append(desc, "total", total)
 	}

@@ -12,9 +12,9 @@ import (
 )
 
 // Call runs one Cognito operation for one user to its last attempt. Every attempt waits
-// on Limiter, is bounded by CallTimeout and classified; a throttle slows the limiter, a
-// fault feeds the breaker, and pacing.Retry (the one retry layer) retries what the
-// classifier calls retryable. The resender and the --verify-users check
+// on Limiter, is bounded by CallTimeout and classified; every answer about the quota
+// steers the limiter (Observe), a fault feeds the breaker, and pacing.Retry (the one
+// retry layer) retries what the classifier calls retryable. The resender and the --verify-users check
 // (userpool.Verifier) each run their call through it, each with its own limiter.
 type Call struct {
 	Op          string // the operation, for the log
@@ -30,8 +30,8 @@ type Call struct {
 	// bounds the wait: the per-user calls of a run. A one-off call at the start spends
 	// attempts and fails as a usage error.
 	RetryUnsent bool
-	Logger    *slog.Logger                           // optional
-	Clock     clock.Clock
+	Logger      *slog.Logger // optional
+	Clock       clock.Clock
 }
 
 // Ran is how a Call ended.
@@ -91,8 +91,10 @@ func (c *Call) Run(stop, kill context.Context, username string, attempt func(ctx
 		if c.OnAttempt != nil {
 			c.OnAttempt(oc, latency)
 		}
-		if oc.Throttle {
-			c.Limiter.OnThrottle()
+		// The limiter steers by the answers about the quota: not a fault, nor a call
+		// cut short by the hard stop, which say nothing about it.
+		if oc.Throttle || (!oc.Fault && oc.Class != job.ClassCanceled && kill.Err() == nil) {
+			c.Limiter.Observe(t0, oc.Throttle)
 		}
 		if c.Breaker != nil {
 			c.Breaker.Observe(oc.Observation())

@@ -1,7 +1,7 @@
 // Package cognito is the one call the campaign is about: ResendConfirmationCode.
 //
 //	limiter.Wait ─► ResendConfirmationCode ─► Classify ─► retry? (go-retry, pacing.Policy)
-//	                        │                     └─► Breaker.Observe, Limiter.OnThrottle
+//	                        │                     └─► Breaker.Observe, Limiter.Observe
 //	                        └─ SECRET_HASH (SecretHash) when the app client has a secret
 //
 // Resender runs one job to a Result through Call, the attempt loop every per-user Cognito

@@ -24,8 +24,10 @@ const CallTimeoutDefault = 10 * time.Second
 type Limiter interface {
 	// Wait blocks until an attempt may start; it fails once ctx ends.
 	Wait(ctx context.Context) error
-	// OnThrottle reports a TooManyRequestsException.
-	OnThrottle()
+	// Observe reports how an attempt that started at started was answered: throttled
+	// (TooManyRequestsException) or any other answer from Cognito. Faults are not
+	// answers about the quota and are not reported.
+	Observe(started time.Time, throttled bool)
 }
 
 // Breaker watches the health of the calls (*pacing.Breaker).

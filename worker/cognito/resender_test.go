@@ -645,3 +645,50 @@ func TestClassifyRealTransport(t *testing.T) {
 		require.Equal(t, "HTTP 503", o.Cause)
 	})
 }
+
+// obsLimiter records what the call tells the limiter.
+type obsLimiter struct {
+	mu   sync.Mutex
+	seen []observed
+}
+
+type observed struct {
+	started   time.Time
+	throttled bool
+}
+
+func (l *obsLimiter) Wait(ctx context.Context) error { return ctx.Err() }
+
+func (l *obsLimiter) Observe(started time.Time, throttled bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seen = append(l.seen, observed{started, throttled})
+}
+
+// The limiter steers by answers about the quota: a throttle, and any other answer from
+// Cognito (a success, a per-user error), each with the time its attempt started; a fault
+// says nothing about the quota and is not reported.
+func TestResenderObservesAnswersNotFaults(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	slow := func(a answer) answer { // the call takes 100 ms of the clock
+		return answer{fn: func(context.Context) (*cip.ResendConfirmationCodeOutput, error) {
+			clock.Advance(100 * time.Millisecond)
+			return a.out, a.err
+		}}
+	}
+	fault := answer{err: sdkWrap(&types.InternalErrorException{Message: aws.String("internal")}, 500, "r")}
+	notFound := answer{err: sdkWrap(&types.UserNotFoundException{Message: aws.String("Username/client id combination not found.")}, 400, "r")}
+	api := newFakeCognito(slow(throttled()), slow(fault), slow(ok200()), slow(notFound))
+	r := newTestResender(api, clock)
+	lim := &obsLimiter{}
+	r.Limiter = lim
+
+	require.Equal(t, job.StatusSent, r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}).Status)
+	require.Equal(t, job.StatusUserNotFound, r.Resend(context.Background(), context.Background(), job.Job{Username: "bob"}).Status)
+	require.Equal(t, []observed{
+		{clockStart, true}, // the throttle
+		{clockStart.Add(200 * time.Millisecond), false}, // the success (the fault at 100 ms is not reported)
+		{clockStart.Add(300 * time.Millisecond), false}, // the per-user answer
+	}, lim.seen)
+}

@@ -30,13 +30,6 @@ func waitBlocks(t *testing.T, l *pacing.Limiter) bool {
 	return false
 }
 
-func adaptiveLimiter(clock *clockwork.FakeClock) *pacing.Limiter {
-	return pacing.NewLimiter(pacing.LimiterConfig{
-		Rate: 100, Burst: 1, Adaptive: true, Floor: 10, Decrease: 0.7,
-		Cooldown: 2 * time.Second, Interval: time.Second, Step: 1, Clock: clock,
-	})
-}
-
 func TestLimiterNonAdaptive(t *testing.T) {
 	t.Parallel()
 
@@ -45,7 +38,7 @@ func TestLimiterNonAdaptive(t *testing.T) {
 	require.Equal(t, 50.0, l.Rate())
 	for range 3 {
 		attempts(t, l, clock, 20, 10*time.Millisecond)
-		l.OnThrottle()
+		l.Observe(clock.Now(), true)
 		require.Equal(t, 50.0, l.Rate(), "--adaptive=false holds --rate exactly")
 		clock.Advance(time.Hour)
 	}
@@ -59,121 +52,13 @@ func TestLimiterUnlimited(t *testing.T) {
 	clock := newFakeClock()
 	l := pacing.NewLimiter(pacing.LimiterConfig{Rate: 0, Adaptive: true, Clock: clock})
 	require.Equal(t, 0.0, l.Rate())
-	l.OnThrottle()
+	l.Observe(clock.Now(), true)
 	require.Equal(t, 0.0, l.Rate(), "an unlimited limiter has nothing to cut")
 	require.Equal(t, int64(1), l.Throttles())
 	// Many waits never block.
 	for range 1000 {
 		require.NoError(t, l.Wait(context.Background()))
 	}
-}
-
-func TestLimiterAdaptive(t *testing.T) {
-	t.Parallel()
-
-	t.Run("cut, cooldown, recovery, ceiling", func(t *testing.T) {
-		t.Parallel()
-		clock := newFakeClock()
-		l := adaptiveLimiter(clock)
-		require.Equal(t, 100.0, l.Rate())
-
-		l.OnThrottle()
-		require.InDelta(t, 70.0, l.Rate(), 1e-9)
-
-		// Throttles from calls already in flight don't cut again within Cooldown.
-		clock.Advance(500 * time.Millisecond)
-		l.OnThrottle()
-		require.InDelta(t, 70.0, l.Rate(), 1e-9)
-		require.Equal(t, int64(2), l.Throttles())
-
-		// No growth before a full quiet Interval since the cut.
-		clock.Advance(499 * time.Millisecond)
-		require.InDelta(t, 70.0, l.Rate(), 1e-9)
-
-		// Fast recovery: halve the distance to 95% of the throttled rate (95).
-		clock.Advance(time.Millisecond)
-		require.InDelta(t, 82.5, l.Rate(), 1e-9)
-		clock.Advance(time.Second)
-		require.InDelta(t, 88.75, l.Rate(), 1e-9)
-
-		// Then additive probing up to, never above, the ceiling.
-		prev := l.Rate()
-		for range 30 {
-			clock.Advance(time.Second)
-			r := l.Rate()
-			require.GreaterOrEqual(t, r, prev)
-			require.LessOrEqual(t, r, 100.0)
-			prev = r
-		}
-		require.Equal(t, 100.0, l.Rate())
-		clock.Advance(24 * time.Hour)
-		require.Equal(t, 100.0, l.Rate())
-	})
-
-	t.Run("second cut after cooldown", func(t *testing.T) {
-		t.Parallel()
-		clock := newFakeClock()
-		l := adaptiveLimiter(clock)
-		l.OnThrottle()
-		require.InDelta(t, 70.0, l.Rate(), 1e-9)
-		clock.Advance(2 * time.Second)
-		// Growth is applied lazily, by Wait before each attempt (here Rate): 82.5, 88.75.
-		require.InDelta(t, 88.75, l.Rate(), 1e-9)
-		l.OnThrottle()
-		require.InDelta(t, 88.75*0.7, l.Rate(), 1e-9)
-		require.Equal(t, int64(2), l.Throttles())
-	})
-
-	t.Run("growth counts multiple quiet intervals at once", func(t *testing.T) {
-		t.Parallel()
-		clock := newFakeClock()
-		l := adaptiveLimiter(clock)
-		l.OnThrottle()
-		clock.Advance(2 * time.Second)
-		require.InDelta(t, 88.75, l.Rate(), 1e-9)
-	})
-
-	t.Run("floor", func(t *testing.T) {
-		t.Parallel()
-		clock := newFakeClock()
-		l := pacing.NewLimiter(pacing.LimiterConfig{
-			Rate: 10, Adaptive: true, Floor: 4, Decrease: 0.5, Cooldown: time.Second,
-			Interval: time.Hour, Clock: clock,
-		})
-		want := []float64{5, 4, 4, 4}
-		for _, w := range want {
-			l.OnThrottle()
-			require.InDelta(t, w, l.Rate(), 1e-9)
-			clock.Advance(time.Second)
-		}
-		require.Equal(t, int64(4), l.Throttles())
-	})
-
-	t.Run("default floor and decrease", func(t *testing.T) {
-		t.Parallel()
-		clock := newFakeClock()
-		// Floor defaults to min(1, Rate); Decrease to 0.7; Cooldown to 1s.
-		l := pacing.NewLimiter(pacing.LimiterConfig{Rate: 2, Adaptive: true, Interval: time.Hour, Clock: clock})
-		l.OnThrottle()
-		require.InDelta(t, 1.4, l.Rate(), 1e-9)
-		clock.Advance(999 * time.Millisecond)
-		l.OnThrottle()
-		require.InDelta(t, 1.4, l.Rate(), 1e-9, "default cooldown is 1s")
-		clock.Advance(time.Millisecond)
-		l.OnThrottle()
-		require.InDelta(t, 1.0, l.Rate(), 1e-9)
-		clock.Advance(time.Second)
-		l.OnThrottle()
-		require.InDelta(t, 1.0, l.Rate(), 1e-9)
-	})
-
-	t.Run("floor above ceiling never exceeds ceiling", func(t *testing.T) {
-		t.Parallel()
-		clock := newFakeClock()
-		l := pacing.NewLimiter(pacing.LimiterConfig{Rate: 5, Adaptive: true, Floor: 10, Clock: clock})
-		l.OnThrottle()
-		require.LessOrEqual(t, l.Rate(), 5.0)
-	})
 }
 
 func TestLimiterPauseFor(t *testing.T) {
@@ -236,99 +121,55 @@ func attempts(t *testing.T, l *pacing.Limiter, clock *clockwork.FakeClock, n int
 	}
 }
 
-func TestLimiterCutsToAdmittedRate(t *testing.T) {
+// One waiter at a time holds a reservation, and looks again after a second: workers
+// queued behind a trickle rate do not each wait out a reservation made at it once the
+// rate is raised (here by a new ceiling; a recovery is the same).
+func TestLimiterWaitersFollowARaisedRate(t *testing.T) {
 	t.Parallel()
-
-	// The admitted rate is measured over the last Window in 100 ms slots, the newest one
-	// partial, so it is exact only to about ±1 attempt in ~0.9-1 s: hence the InDeltas.
-
-	t.Run("gentle cut when everything got through", func(t *testing.T) {
-		t.Parallel()
-		clock := newFakeClock()
-		l := pacing.NewLimiter(pacing.LimiterConfig{Rate: 20, Burst: 1000, Adaptive: true, Interval: time.Hour, Clock: clock})
-		attempts(t, l, clock, 20, 50*time.Millisecond) // 20/s, none throttled
-		l.OnThrottle()
-		// The bucket just ran dry at 20/s: cut to Margin (0.9) × 20, not × 0.7 (14).
-		require.InDelta(t, 18.0, l.Rate(), 1e-9)
-	})
-
-	t.Run("deep cut when most attempts were throttled", func(t *testing.T) {
-		t.Parallel()
-		clock := newFakeClock()
-		l := pacing.NewLimiter(pacing.LimiterConfig{Rate: 100, Burst: 1000, Adaptive: true, Interval: time.Hour, Clock: clock})
-		// First throttle with nothing measured yet: × Decrease.
-		l.OnThrottle()
-		require.InDelta(t, 70.0, l.Rate(), 1e-9)
-		// During the cooldown: 70 attempts/s, of which only 20 got through.
-		for i := range 70 {
-			attempts(t, l, clock, 1, time.Second/70)
-			if i%7 != 0 && i%7 != 3 { // 50 throttled, 20 admitted
-				l.OnThrottle()
-			}
-			require.InDelta(t, 70.0, l.Rate(), 1e-9, "no second cut within the cooldown (attempt %d)", i)
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	clock := newFakeClock()
+	l := pacing.NewLimiter(pacing.LimiterConfig{Rate: 0.02, Clock: clock}) // one token in 50 s
+	require.NoError(t, l.Wait(ctx))                                        // the burst's token
+	const waiters = 4
+	done := make(chan error, waiters)
+	for range waiters {
+		go func() { done <- l.Wait(ctx) }()
+	}
+	// One waiter holds a reservation (its timer); the others wait for it, not the clock.
+	require.NoError(t, clock.BlockUntilContext(ctx, 1))
+	l.SetCeiling(100)
+	clock.Advance(time.Second) // the holder looks again, at 100/s: at once
+	require.NoError(t, <-done)
+	for range waiters - 1 { // each next one waits for its token at 100/s
+		require.NoError(t, clock.BlockUntilContext(ctx, 1))
 		clock.Advance(10 * time.Millisecond)
-		l.OnThrottle()
-		// One cut to 0.9 × ~20 admitted/s, where × 0.7 steps would take four cuts.
-		require.InDelta(t, 18.0, l.Rate(), 2.0)
-		require.Equal(t, int64(52), l.Throttles())
-	})
-
-	t.Run("all throttled cuts to the floor", func(t *testing.T) {
-		t.Parallel()
-		clock := newFakeClock()
-		l := pacing.NewLimiter(pacing.LimiterConfig{Rate: 50, Burst: 1000, Adaptive: true, Floor: 2, Interval: time.Hour, Clock: clock})
-		l.OnThrottle() // 35
-		for range 30 {
-			attempts(t, l, clock, 1, 40*time.Millisecond)
-			l.OnThrottle()
-		}
-		clock.Advance(time.Second)
-		attempts(t, l, clock, 5, 10*time.Millisecond)
-		for range 5 {
-			l.OnThrottle()
-		}
-		require.InDelta(t, 2.0, l.Rate(), 1e-9, "nothing admitted: the floor")
-	})
-
-	t.Run("growth probes in steps of 1 % of the measured limit", func(t *testing.T) {
-		t.Parallel()
-		clock := newFakeClock()
-		l := pacing.NewLimiter(pacing.LimiterConfig{Rate: 100, Burst: 1000, Adaptive: true, Clock: clock})
-		attempts(t, l, clock, 40, 25*time.Millisecond) // 40/s, all admitted
-		l.OnThrottle()
-		cut := l.Rate()
-		require.InDelta(t, 36.0, cut, 1.5)
-		limit := cut / 0.9 // the admitted rate the cut was based on
-		// Fast recovery to 0.95 × limit, then +1 % of limit per quiet 500 ms: not 1 % of
-		// the ceiling (1.0), which would overshoot a small quota share quickly.
-		var rates []float64
-		for range 20 {
-			clock.Advance(500 * time.Millisecond)
-			rates = append(rates, l.Rate())
-		}
-		require.Greater(t, rates[2], 0.94*limit, "fast recovery reaches ~0.95 × limit in a few intervals")
-		for i := 6; i < len(rates); i++ {
-			require.InDelta(t, 0.01*limit, rates[i]-rates[i-1], 1e-9, "interval %d", i)
-		}
-	})
+		require.NoError(t, <-done)
+	}
+	// At 0.02/s with every worker holding a reservation the last would wait 200 s.
+	require.Less(t, clock.Since(clockStart), 1100*time.Millisecond)
 }
 
-func TestLimiterDefaultStep(t *testing.T) {
+// A wait cancelled while it holds a reservation gives the token back.
+func TestLimiterCancelledWaitGivesTheTokenBack(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
-	l := pacing.NewLimiter(pacing.LimiterConfig{Rate: 10, Adaptive: true, Clock: clock})
-	l.OnThrottle() // no attempts measured: × 0.7
-	require.InDelta(t, 7.0, l.Rate(), 1e-9)
-	// Halve the distance to 0.95 × 10 while that beats the step (1 % of 10 = 0.1) …
-	want := []float64{8.25, 8.875, 9.1875, 9.34375, 9.44375, 9.54375, 9.64375}
-	for i, w := range want {
-		clock.Advance(500 * time.Millisecond)
-		require.InDelta(t, w, l.Rate(), 1e-9, "interval %d", i+1)
+	l := pacing.NewLimiter(pacing.LimiterConfig{Rate: 1, Clock: clock})
+	require.NoError(t, l.Wait(context.Background()))
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- l.Wait(ctx) }()
+	require.NoError(t, clock.BlockUntilContext(context.Background(), 1))
+	cancel()
+	require.ErrorIs(t, <-errc, context.Canceled)
+	clock.Advance(time.Second)
+	// The next token is due 1 s after the first, not 2 s: the cancelled one came back.
+	errc2 := make(chan error, 1)
+	go func() { errc2 <- l.Wait(context.Background()) }()
+	select {
+	case err := <-errc2:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the token of the cancelled wait was not given back")
 	}
-	// … and never above the ceiling.
-	clock.Advance(time.Minute)
-	require.Equal(t, 10.0, l.Rate())
-	clock.Advance(time.Hour)
-	require.Equal(t, 10.0, l.Rate())
 }

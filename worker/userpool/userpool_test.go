@@ -123,10 +123,12 @@ func (l *recLimiter) Wait(ctx context.Context) error {
 	return ctx.Err()
 }
 
-func (l *recLimiter) OnThrottle() {
+func (l *recLimiter) Observe(_ time.Time, throttled bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.throttles++
+	if throttled {
+		l.throttles++
+	}
 }
 
 func newVerifier(api userpool.AdminGetUserAPI) (*userpool.Verifier, *recLimiter) {
