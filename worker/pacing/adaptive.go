@@ -28,10 +28,11 @@ import (
 // The large-signal regime is the start, or a quota that shrank: when deepSamples or more
 // settled answers of the last window (2 × deepSamples at the current rate, 2 to 20 s,
 // since the last deep cut) are deepFraction or more throttled, the rate is cut at once
-// to deepMargin × what got through — the process's share of the empty bucket, which sums
-// to the quota over the fleet — and no small cut follows until deepSamples attempts at
-// the new rate are in. Answers are counted once settled (twice the mean latency): a
-// throttle comes back at once, a success only after the call.
+// to deepMargin × what got through since the bucket ran empty — the process's share of
+// the empty bucket, which sums to the quota over the fleet — and no small cut follows
+// until deepSamples attempts at the new rate are in (or deepGuard has passed). Answers
+// are counted once settled (twice the mean latency): a throttle comes back at once, a
+// success only after the call.
 //
 // The floor is a trickle that keeps a starved process measuring, not a share: 64
 // replicas at a 1/s floor would send 3.2 × a 20/s quota whatever it is. It is
@@ -84,6 +85,9 @@ const (
 	deepWindowMin = 2 * time.Second
 	deepWindowMax = 20 * time.Second
 	deepSpanMin   = time.Second
+	// deepGuard: after a deep cut, no small cut until deepSamples answers to attempts at
+	// the new rate are in, or this long (a small share takes a while to send them).
+	deepGuard = 2 * time.Second
 	// settle bounds: an answer may take twice the mean latency, within these.
 	settleMin = 100 * time.Millisecond
 	settleMax = 2 * time.Second
@@ -149,7 +153,11 @@ func (c *controller) throttled(now, started time.Time) {
 	}
 	n, thr, span := c.window(now, false)
 	if span > 0 && n >= deepSamples && float64(thr) >= deepFraction*float64(n) {
-		// Large signal: what got through is this process's share of an empty bucket.
+		// Large signal: what got through since the bucket ran empty (the window's first
+		// throttle; before it the bucket's burst, or fewer peers) is this process's share.
+		if dn, dthr, dspan := c.window(now, true); dspan > 0 && dn >= deepSamples {
+			n, thr, span = dn, dthr, dspan
+		}
 		if next := deepMargin * float64(n-thr) / span.Seconds(); next < c.rate {
 			c.cut(now, next)
 			c.lastDeep, c.sinceDeep = now, 0
@@ -157,7 +165,7 @@ func (c *controller) throttled(now, started time.Time) {
 			return
 		}
 	}
-	if !c.lastDeep.IsZero() && c.sinceDeep < deepSamples && now.Sub(c.lastDeep) < deepWindowMax {
+	if !c.lastDeep.IsZero() && c.sinceDeep < deepSamples && now.Sub(c.lastDeep) < deepGuard {
 		return // every peer has just cut deep: wait for attempts at the new rates
 	}
 	// Small signal: × cutFactor of what this process sends.

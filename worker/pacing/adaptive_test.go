@@ -23,6 +23,16 @@ func adaptive(clock *clockwork.FakeClock, rate float64) *pacing.Limiter {
 	return pacing.NewLimiter(pacing.LimiterConfig{Rate: rate, Adaptive: true, Seed: 1, Clock: clock})
 }
 
+// cutOnce is an adaptive limiter at rate, throttled once a second in: it returns the rate
+// it cut to.
+func cutOnce(rate float64) (*clockwork.FakeClock, *pacing.Limiter, float64) {
+	clock := newFakeClock()
+	l := adaptive(clock, rate)
+	clock.Advance(time.Second)
+	answer(l, clock, 0, true)
+	return clock, l, l.Rate()
+}
+
 func TestControllerStartsAtTheCeilingAndKeepsItsBounds(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
@@ -54,12 +64,8 @@ func TestControllerStartsAtTheCeilingAndKeepsItsBounds(t *testing.T) {
 func TestControllerSteersByTheThrottledFraction(t *testing.T) {
 	t.Parallel()
 	run := func(throttleEvery int) (start, end float64) {
-		clock := newFakeClock()
-		l := adaptive(clock, 200)
-		clock.Advance(time.Second)
-		answer(l, clock, 0, true) // start below the ceiling
-		start = l.Rate()
-		for i := 1; i <= 6000; i++ { // about 30 s at its rate
+		clock, l, start := cutOnce(200) // start below the ceiling
+		for i := 1; i <= 6000; i++ {    // about 30 s at its rate
 			clock.Advance(time.Duration(float64(time.Second) / l.Rate()))
 			answer(l, clock, 0, throttleEvery > 0 && i%throttleEvery == 0)
 		}
@@ -76,11 +82,7 @@ func TestControllerSteersByTheThrottledFraction(t *testing.T) {
 // itself probes gently.
 func TestControllerGrowthIsBoundedPerSecond(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
-	l := adaptive(clock, 1000)
-	clock.Advance(time.Second)
-	answer(l, clock, 0, true)
-	cut := l.Rate()
+	clock, l, cut := cutOnce(1000)
 	for end := clock.Now().Add(10 * time.Second); clock.Now().Before(end); { // paced at its rate
 		clock.Advance(time.Duration(float64(time.Second) / l.Rate()))
 		answer(l, clock, 0, false)
@@ -89,7 +91,9 @@ func TestControllerGrowthIsBoundedPerSecond(t *testing.T) {
 	require.LessOrEqual(t, l.Rate(), cut*math.Exp(0.02*10)*1.001)
 }
 
-func TestControllerIgnoresThrottlesOfTheSameEmptyBucket(t *testing.T) {
+// Answers to attempts started before a cut were paced at the old rate: their throttles
+// are the same empty bucket and do not cut again, their successes do not grow it back.
+func TestControllerIgnoresAnswersStartedBeforeACut(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	l := adaptive(clock, 100)
@@ -100,7 +104,9 @@ func TestControllerIgnoresThrottlesOfTheSameEmptyBucket(t *testing.T) {
 	require.InDelta(t, 85, first, 8.6, "one cut: × 0.85, jittered ± 10 %")
 	for range 7 { // the rest of a burst that was in flight at the old rate
 		l.Observe(inFlight, true)
+		l.Observe(inFlight, false)
 	}
+	require.Equal(t, first, l.Rate(), "neither cut again nor grown by answers paced before the cut")
 	clock.Advance(100 * time.Millisecond)
 	answer(l, clock, time.Millisecond, true) // within the cooldown: the bucket was still empty
 	require.Equal(t, first, l.Rate(), "no second cut for the same empty bucket")
@@ -108,22 +114,6 @@ func TestControllerIgnoresThrottlesOfTheSameEmptyBucket(t *testing.T) {
 	answer(l, clock, time.Millisecond, true)
 	require.Less(t, l.Rate(), first, "a throttle after the cooldown cuts again")
 	require.EqualValues(t, 10, l.Throttles(), "every throttle is counted")
-}
-
-// Successes of attempts paced at the rate before a cut do not grow it back.
-func TestControllerIgnoresSuccessesStartedBeforeACut(t *testing.T) {
-	t.Parallel()
-	clock := newFakeClock()
-	l := adaptive(clock, 20)
-	before := clock.Now()
-	clock.Advance(10 * time.Millisecond)
-	answer(l, clock, time.Millisecond, true)
-	cut := l.Rate()
-	for range 50 {
-		clock.Advance(time.Millisecond)
-		l.Observe(before, false)
-	}
-	require.Equal(t, cut, l.Rate())
 }
 
 // Mostly throttled: one cut to 0.95 × what got through, not a chain of × 0.85 steps.
@@ -152,11 +142,7 @@ func TestControllerDeepCutLandsUnderTheShare(t *testing.T) {
 // queue is quiet) neither grows nor loses an allowance it is not testing.
 func TestControllerHoldsAnUnusedRate(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
-	l := adaptive(clock, 100)
-	clock.Advance(time.Second)
-	answer(l, clock, 0, true)
-	cut := l.Rate()
+	clock, l, cut := cutOnce(100)
 	for range 300 { // 1 success a second at an ~85/s allowance, for 5 minutes
 		clock.Advance(time.Second)
 		answer(l, clock, 100*time.Millisecond, false)
