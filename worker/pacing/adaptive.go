@@ -39,15 +39,17 @@ import (
 // LimiterConfig.Floor (FloorDefault, 0.02/s), halved at each throttle while at it, down
 // to one attempt in starvedPeriod.
 //
-// With a reserve R, the controller remembers the rate it was at when it last saw
-// throttling (the limit) and stays at least R below it: at a small cut the rate it was
-// at, at a deep cut the share it measured since the bucket ran empty. The first throttle of a
-// run comes at --rate, once the bucket's burst ran out, and says little about the quota:
-// it notes the rate it cut to. A throttle at the bound lowers the limit again (the rest
-// of the account grew). After probeHold at the bound the limit creeps up by probeRate
-// per second, so capacity the rest of the account freed is found again, slowly. Until a
-// throttle is seen there is no limit to stay below: --rate alone applies, and it is the
-// operator's.
+// With a reserve R, the controller remembers the rate it last saw throttling at (the
+// limit) and stays at least R below it. At a small cut that is the rate it was at, at a
+// deep cut the share it measured; at the first cut of a run the rate it cut to, since
+// that throttle came at --rate once the bucket's burst ran out and says little about the
+// quota; and what Cognito admitted since the bucket ran empty, when that is lower, since
+// throttles come while the rate is on its way down. A throttle at the bound lowers the
+// limit again (the rest of the account grew). After probeHold at the bound the limit
+// creeps up by probeRate per second, so capacity the rest of the account freed is found
+// again, slowly. Until a throttle is seen there is no limit to stay below: --rate alone
+// applies, and it is the operator's. R is per process: a limit at or below R leaves the
+// process at its floor.
 type controller struct {
 	ceiling  float64
 	cfgFloor float64 // LimiterConfig.Floor
@@ -183,8 +185,7 @@ func (c *controller) throttled(now, started time.Time) {
 }
 
 // noteLimit sets the reserve's limit (reserve only) to limit, or to what Cognito admitted
-// since the bucket ran empty (the window's first throttle) if that is lower: throttles
-// come while the rate is still on its way down, above what gets through.
+// since the bucket ran empty (the window's first throttle) if that is lower.
 func (c *controller) noteLimit(now time.Time, limit float64) {
 	if c.reserve <= 0 {
 		return
