@@ -40,14 +40,19 @@ import (
 // to one attempt in starvedPeriod.
 //
 // With a reserve R, the controller remembers the rate it last saw throttling at (the
-// limit) and stays at least R below it. At a small cut that is the rate it was at, at a
-// deep cut the share it measured; at the first cut of a run the rate it cut to, since
-// that throttle came at --rate once the bucket's burst ran out and says little about the
-// quota; and what Cognito admitted since the bucket ran empty, when that is lower, since
-// throttles come while the rate is on its way down. A throttle at the bound lowers the
-// limit again (the rest of the account grew). After probeHold at the bound the limit
-// creeps up by probeRate per second, so capacity the rest of the account freed is found
-// again, slowly. Until a throttle is seen there is no limit to stay below: --rate alone
+// limit) and stays at least R below it. At a small cut that is the rate it was at, taken
+// at most once per limitGuard (throttles right after one are the same bucket refilling,
+// and each taken would step the bound down by R again); at a deep cut, the share it
+// measured. The first throttle of a run comes at --rate once
+// the bucket's burst ran out and says little about the share: its limit is cutFactor ×
+// the rate it cut to (cutFactor² × what it sent), on the reserve's side, since a limit
+// noted too high lets the rest of the account be throttled until the next cut, and
+// capacity left over is found again by the probe. At every cut, what Cognito admitted
+// since the bucket ran empty, when that is lower, since throttles come while the rate is
+// on its way down. A throttle at the bound lowers the limit again (the
+// rest of the account grew). After probeHold at the bound the limit creeps up by
+// probeRate per second, so capacity the rest of the account freed is found again,
+// slowly. Until a throttle is seen there is no limit to stay below: --rate alone
 // applies, and it is the operator's. R is per process: a limit at or below R leaves the
 // process at its floor.
 type controller struct {
@@ -101,6 +106,11 @@ const (
 	// the account's share at most once a minute), then creeps up by probeRate a second.
 	probeHold = time.Minute
 	probeRate = 0.001
+	// limitGuard: a small cut takes the rate it came at as the reserve's limit at most
+	// this often after the last; within it only what Cognito admitted lowers the limit.
+	// Throttles soon after a cut are the same bucket still refilling below a process
+	// that just cut, not a smaller share.
+	limitGuard = 5 * time.Second
 )
 
 func newController(ceiling float64, cfg LimiterConfig, seed uint64) *controller {
@@ -178,10 +188,16 @@ func (c *controller) throttled(now, started time.Time) {
 	at := c.rate
 	c.cut(now, sending*cutFactor)
 	c.coolUntil = now.Add(controlCooldown)
-	if c.limit == 0 {
-		at = c.rate // the first: at --rate, after the burst (see controller)
+	switch {
+	case c.reserve <= 0:
+	case c.limit == 0:
+		// The first: at --rate, once the bucket's burst ran out (see controller).
+		c.noteLimit(now, cutFactor*cutFactor*sending)
+	case now.Sub(c.limitAt) >= limitGuard:
+		c.noteLimit(now, at)
+	default:
+		c.noteLimit(now, c.limit)
 	}
-	c.noteLimit(now, at)
 }
 
 // noteLimit sets the reserve's limit (reserve only) to limit, or to what Cognito admitted

@@ -150,8 +150,10 @@ func TestControllerHoldsAnUnusedRate(t *testing.T) {
 	require.InDelta(t, cut, l.Rate(), 0.01*cut, "held (growth at 2 %/s or decay would be far off)")
 }
 
-// --reserve: the first throttle of a run comes at --rate, so the limit is the rate it cut
-// to; the process stays R below it, holds that for a minute, then creeps up 0.1 %/s.
+// --reserve: the first throttle of a run comes at --rate, so the limit is noted on the
+// reserve's side, × 0.85 of the rate it cut to; the process stays R below it, holds that
+// for a minute, then creeps up 0.1 %/s. A later throttle notes the rate it came at, but
+// not one within 5 s of that (the bucket still refilling): the bound steps down by R once.
 func TestControllerReserveStaysBelowTheThrottlingRate(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
@@ -164,7 +166,7 @@ func TestControllerReserveStaysBelowTheThrottlingRate(t *testing.T) {
 	clock.Advance(50 * time.Millisecond)
 	answer(l, clock, 2*time.Millisecond, true)
 	limit := l.Rate() + 2
-	require.InDelta(t, 17, limit, 1.8, "the first throttle notes the rate it cut to (× 0.85 ± 10 %)")
+	require.InDelta(t, 0.85*0.85*20, limit, 0.01, "the first throttle notes 0.85 × the rate it cut to, unjittered")
 
 	// A minute of successes at its rate: held at limit − R (growth would exceed it).
 	for range 60 * 15 {
@@ -185,11 +187,17 @@ func TestControllerReserveStaysBelowTheThrottlingRate(t *testing.T) {
 	clock.Advance(time.Second / 15)
 	answer(l, clock, 2*time.Millisecond, true)
 	require.LessOrEqual(t, l.Rate(), at-2+1e-9)
+	// Throttles of the next seconds (after the cooldown, while the bucket refills) cut,
+	// but do not note a limit again.
+	for range 3 {
+		clock.Advance(time.Second)
+		answer(l, clock, 2*time.Millisecond, true)
+	}
 	for range 30 * 15 {
 		clock.Advance(time.Second / 15)
 		answer(l, clock, 100*time.Millisecond, false)
 	}
-	require.InDelta(t, at-2, l.Rate(), 0.02)
+	require.InDelta(t, at-2, l.Rate(), 0.02, "R below the rate of the first of those throttles, not of the last")
 
 	// Long after, the creep lifts it back to the ceiling, never above.
 	for end := clock.Now().Add(time.Hour); clock.Now().Before(end); { // paced at its rate

@@ -339,21 +339,24 @@ func TestFleetConverges(t *testing.T) {
 }
 
 // The live application (Poisson, 25 % of Q) beside one campaign --rate Q --reserve 10 %
-// of Q: the live client is (almost) never throttled and the campaign gets the rest.
+// of Q: the live client is (almost) never throttled and the campaign gets the rest. 40
+// seeds, each with its own arrivals: where the campaign's first limit lands decides
+// whether the live client pays until the next cut, and 5 seeds did not show it.
 func TestFleetReserveLeavesRoomForLiveTraffic(t *testing.T) {
 	t.Parallel()
+	const seeds = 40
 	live, reserve := 0.25*simQ, 0.1*simQ
-	var lines []string
-	for seed := uint64(1); seed <= simSeeds; seed++ {
+	worstLive, minCamp, maxCamp := 0.0, math.Inf(1), 0.0
+	for seed := uint64(1); seed <= seeds; seed++ {
 		r := simulateFleet(fleetCase{peers: 1, workers: 8, ceiling: simQ, live: live, reserve: reserve,
-			dur: 60 * time.Second, warm: 15 * time.Second, seed: seed})
+			dur: 60 * time.Second, warm: 15 * time.Second, seed: seed, liveSeed: int64(seed) + 1000})
 		lt, camp := r.liveThrFrac(15, 60), r.campaign(15, 60)
-		lines = append(lines, fmt.Sprintf("live throttled %.2f %%, campaign %.2f/s", 100*lt, camp))
+		worstLive, minCamp, maxCamp = max(worstLive, lt), min(minCamp, camp), max(maxCamp, camp)
 		require.LessOrEqual(t, lt, 0.005, "seed %d: live client's throttled share", seed)
 		require.GreaterOrEqual(t, camp, 0.85*(simQ-live-reserve), "seed %d: campaign rate", seed)
 		require.LessOrEqual(t, camp, simQ-live, "seed %d: the campaign leaves the live client its share", seed)
 	}
-	t.Logf("reserve, %d seeds: %s", simSeeds, strings.Join(lines, "; "))
+	t.Logf("reserve, %d seeds: live throttled at most %.2f %%, campaign %.2f-%.2f/s", seeds, 100*worstLive, minCamp, maxCamp)
 
 	// Without --reserve the same campaign keeps the bucket empty and the live client pays.
 	r := simulateFleet(fleetCase{peers: 1, workers: 8, ceiling: simQ, live: live,
