@@ -58,3 +58,26 @@ func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
 }
+
+// Caller makes calls on the table for the other kinds of record that share it (a fleet's
+// replica heartbeats, worker/fleet) the way the ledger makes its own: through the one
+// retry layer, each attempt bounded, counted in the ledger metrics under op.
+type Caller struct{ c caller }
+
+// NewCaller returns a Caller on table: zero timeout and policy get CallTimeoutDefault and
+// RetryDefault; m may be nil.
+func NewCaller(table string, timeout time.Duration, policy pacing.Policy, m *metrics.Metrics) Caller {
+	if timeout <= 0 {
+		timeout = CallTimeoutDefault
+	}
+	if policy.Attempts <= 0 {
+		policy = RetryDefault
+	}
+	return Caller{caller{table: table, timeout: timeout, policy: policy, metrics: m}}
+}
+
+// Do runs fn (one call named op) until it succeeds, fails for good, or ctx ends; the
+// error names the table and op.
+func (c Caller) Do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+	return c.c.do(ctx, op, fn)
+}
