@@ -18,6 +18,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 	"github.com/cognito-resend/cognito-resend/worker/engine"
+	"github.com/cognito-resend/cognito-resend/worker/fleet"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 	"github.com/cognito-resend/cognito-resend/worker/records"
@@ -132,6 +133,12 @@ type Config struct {
 	LedgerLease time.Duration `yaml:"ledger-lease"` // a claim's lease, renewed every third of it
 	CampaignID  string        `yaml:"campaign-id"`  // "" = derived from the source and the start time
 
+	// Coordinated mode: one rate for the fleet, split among the replicas alive in the
+	// ledger table (README "Coordinated: --fleet-rate"). FleetRate 0: off.
+	FleetRate      float64       `yaml:"fleet-rate"`
+	FleetName      string        `yaml:"fleet-name"`
+	FleetHeartbeat time.Duration `yaml:"fleet-heartbeat"`
+
 	// Logging
 	LogLevel  string `yaml:"log-level"`
 	LogFormat string `yaml:"log-format"`
@@ -175,6 +182,10 @@ func Default() Config {
 
 		Cooldown:    dynamoledger.CooldownDefault,
 		LedgerLease: dynamoledger.LeaseDefault,
+
+		FleetRate:      fleet.RateDefault,
+		FleetName:      fleet.NameDefault,
+		FleetHeartbeat: fleet.HeartbeatDefault,
 	}
 }
 
@@ -328,6 +339,15 @@ func (c *Config) Validate() error {
 		return bad("ledger-lease", "must be >= %s (got %s)", dynamoledger.MinLease, c.LedgerLease)
 	case c.LedgerTable != "" && c.LedgerLease <= c.CallTimeout:
 		return bad("ledger-lease", "must be longer than --call-timeout (%s): a call in flight must end within its claim's lease (got %s)", c.CallTimeout, c.LedgerLease)
+	case !(c.FleetRate >= 0) || math.IsInf(c.FleetRate, 0):
+		return bad("fleet-rate", "must be >= 0 requests/second for the whole fleet (0: off; got %v)", c.FleetRate)
+	case c.FleetRate > 0 && c.LedgerTable == "":
+		return bad("fleet-rate", "needs --ledger-table: the replicas that share the fleet rate find each other in "+
+			"the shared table (create it with: cognito-resend ledger init --ledger-table NAME)")
+	case c.FleetRate > 0 && fleet.ValidName(c.FleetName) != "":
+		return bad("fleet-name", "%s (got %q)", fleet.ValidName(c.FleetName), c.FleetName)
+	case c.FleetRate > 0 && (c.FleetHeartbeat < fleet.MinHeartbeat || c.FleetHeartbeat > fleet.MaxHeartbeat):
+		return bad("fleet-heartbeat", "must be %s..%s (got %s)", fleet.MinHeartbeat, fleet.MaxHeartbeat, c.FleetHeartbeat)
 	case len(c.CampaignID) > 256 || strings.ContainsFunc(c.CampaignID, unicode.IsControl):
 		return bad("campaign-id", "must be at most 256 characters without control characters")
 	case c.RetryFailed && !c.Resume:
@@ -348,8 +368,8 @@ func (c *Config) Validate() error {
 		return bad("shutdown-timeout", "must be > 0 (got %s)", c.ShutdownTimeout)
 	case !(c.Rate > 0):
 		return bad("rate", "must be > 0 requests/second (got %v)", c.Rate)
-	case !(c.Reserve >= 0) || c.Reserve >= c.Rate:
-		return bad("reserve", "must be >= 0 and below --rate (%v) requests/second (got %v)", c.Rate, c.Reserve)
+	case !(c.Reserve >= 0) || c.Reserve >= c.ceiling():
+		return bad("reserve", "must be >= 0 and below %s (%v) requests/second (got %v)", c.ceilingFlag(), c.ceiling(), c.Reserve)
 	case c.Reserve > 0 && !c.Adaptive:
 		return bad("reserve", "needs --adaptive (the default): with --adaptive=false the rate is held at --rate and no throttle rate is learned to stay below; lower --rate instead")
 	case c.Burst < 1:
@@ -478,4 +498,20 @@ func (c *Config) LoadSecret(getenv func(string) string) error {
 // YAML renders the effective configuration; the secret is never included.
 func (c *Config) YAML() ([]byte, error) {
 	return yaml.Marshal(c)
+}
+
+// ceiling is the highest rate a process paces at: --rate, or with --fleet-rate the fleet's
+// (its share is at most all of it); ceilingFlag names the flag.
+func (c *Config) ceiling() float64 {
+	if c.FleetRate > 0 {
+		return c.FleetRate
+	}
+	return c.Rate
+}
+
+func (c *Config) ceilingFlag() string {
+	if c.FleetRate > 0 {
+		return "--fleet-rate"
+	}
+	return "--rate"
 }

@@ -60,6 +60,9 @@ func TestDefault(t *testing.T) {
 	require.Equal(t, 24*time.Hour, c.Cooldown)
 	require.Equal(t, 30*time.Second, c.LedgerLease)
 	require.Empty(t, c.LedgerTable, "the file ledger is the default")
+	require.Zero(t, c.FleetRate, "no fleet budget by default")
+	require.Equal(t, "default", c.FleetName)
+	require.Equal(t, time.Second, c.FleetHeartbeat)
 }
 
 func TestValidateNamesTheField(t *testing.T) {
@@ -81,6 +84,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"reserve negative", func(c *config.Config) { c.Reserve = -1 }, "reserve"},
 		{"reserve NaN", func(c *config.Config) { c.Reserve = math.NaN() }, "reserve"},
 		{"reserve the whole rate", func(c *config.Config) { c.Reserve = c.Rate }, "reserve"},
+		{"reserve the whole fleet rate", func(c *config.Config) { c.LedgerTable, c.FleetRate, c.Reserve = "ledger", 10, 10 }, "reserve"},
 		{"reserve without adaptive", func(c *config.Config) { c.Reserve, c.Adaptive = 2, false }, "reserve"},
 		{"workers 0", func(c *config.Config) { c.Workers = 0 }, "workers"},
 		{"workers 1025", func(c *config.Config) { c.Workers = 1025 }, "workers"},
@@ -127,6 +131,12 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"header maybe", func(c *config.Config) { c.Header = "maybe" }, "header"},
 		{"header YES", func(c *config.Config) { c.Header = "YES" }, "header"},
 		{"header without csv", func(c *config.Config) { c.CSV, c.UserPoolID, c.Header = "", "us-east-1_x", csvsource.HeaderNo }, "header"},
+		{"fleet rate without a table", func(c *config.Config) { c.FleetRate = 20 }, "fleet-rate"},
+		{"fleet rate negative", func(c *config.Config) { c.LedgerTable, c.FleetRate = "ledger", -1 }, "fleet-rate"},
+		{"fleet name blank", func(c *config.Config) { c.LedgerTable, c.FleetRate, c.FleetName = "ledger", 20, " " }, "fleet-name"},
+		{"fleet heartbeat fast", func(c *config.Config) {
+			c.LedgerTable, c.FleetRate, c.FleetHeartbeat = "ledger", 20, 10*time.Millisecond
+		}, "fleet-heartbeat"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,11 +164,14 @@ func TestValidateAccepts(t *testing.T) {
 	t.Parallel()
 
 	for name, mut := range map[string]func(*config.Config){
-		"stdin csv":            func(c *config.Config) { c.CSV = "-" },
-		"sqs source":           func(c *config.Config) { c.CSV, c.SQSQueueURL = "", "https://sqs.eu-west-1.amazonaws.com/1/q" },
-		"128-char client id":   func(c *config.Config) { c.ClientID = strings.Repeat("a", 128) },
-		"fractional rate":      func(c *config.Config) { c.Rate = 0.5 },
-		"reserve below rate":   func(c *config.Config) { c.Reserve = 2 },
+		"stdin csv":          func(c *config.Config) { c.CSV = "-" },
+		"sqs source":         func(c *config.Config) { c.CSV, c.SQSQueueURL = "", "https://sqs.eu-west-1.amazonaws.com/1/q" },
+		"128-char client id": func(c *config.Config) { c.ClientID = strings.Repeat("a", 128) },
+		"fractional rate":    func(c *config.Config) { c.Rate = 0.5 },
+		"reserve below rate": func(c *config.Config) { c.Reserve = 2 },
+		"reserve above --rate, below --fleet-rate": func(c *config.Config) {
+			c.LedgerTable, c.FleetRate, c.Rate, c.Reserve = "ledger", 100, 5, 10
+		},
 		"1024 workers":         func(c *config.Config) { c.Workers = 1024 },
 		"1 worker":             func(c *config.Config) { c.Workers = 1 },
 		"100 attempts":         func(c *config.Config) { c.MaxAttempts = 100 },
@@ -194,6 +207,8 @@ func TestValidateAccepts(t *testing.T) {
 		"header yes":          func(c *config.Config) { c.Header = csvsource.HeaderYes },
 		"header no":           func(c *config.Config) { c.Header = csvsource.HeaderNo },
 		"header auto, pool":   func(c *config.Config) { c.CSV, c.UserPoolID = "", "us-east-1_x" },
+		"fleet rate":          func(c *config.Config) { c.LedgerTable, c.FleetRate, c.FleetName = "ledger", 40, "workers" },
+		"fleet rate 0 (off)":  func(c *config.Config) { c.FleetRate, c.FleetHeartbeat = 0, 0 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -250,6 +265,14 @@ func TestApply(t *testing.T) {
 		require.Equal(t, time.Duration(0), c.Cooldown)
 		require.Equal(t, 45*time.Second, c.LedgerLease)
 		require.Equal(t, "spring", c.CampaignID)
+	})
+	t.Run("the fleet rate", func(t *testing.T) {
+		t.Parallel()
+		c := config.Default()
+		require.NoError(t, c.Apply([]byte("ledger-table: ledger\nfleet-rate: 45.5\nfleet-name: workers\nfleet-heartbeat: 2s\n")))
+		require.Equal(t, 45.5, c.FleetRate)
+		require.Equal(t, "workers", c.FleetName)
+		require.Equal(t, 2*time.Second, c.FleetHeartbeat)
 	})
 	t.Run("unknown key is named", func(t *testing.T) {
 		t.Parallel()
@@ -603,4 +626,14 @@ func TestClosest(t *testing.T) {
 	} {
 		require.Equal(t, want, config.Closest(got, names), "Closest(%q)", got)
 	}
+}
+
+// With --fleet-rate, --rate is not the ceiling: the reserve is judged against the fleet's.
+func TestValidateReserveNamesTheCeiling(t *testing.T) {
+	t.Parallel()
+	c := validConfig()
+	c.LedgerTable, c.FleetRate, c.Reserve = "ledger", 10, 12
+	require.ErrorContains(t, c.Validate(), "below --fleet-rate (10)")
+	c.FleetRate, c.Reserve = 0, 25
+	require.ErrorContains(t, c.Validate(), "below --rate (20)")
 }

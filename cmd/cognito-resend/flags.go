@@ -67,7 +67,10 @@ func runFlags() []cli.Flag {
 		&cli.DurationFlag{Category: groupSafety, Name: "shutdown-timeout", Value: d.ShutdownTimeout, Usage: "after a stop signal, how long calls in flight may take before they are aborted", Sources: env("shutdown-timeout")},
 
 		// Rate & retries
-		&cli.FloatFlag{Category: groupRate, Name: "rate", Value: d.Rate, Usage: "ResendConfirmationCode requests per second, retries included", Sources: env("rate")},
+		&cli.FloatFlag{Category: groupRate, Name: "rate", Value: d.Rate, Usage: "ResendConfirmationCode requests per second, retries included (--fleet-rate replaces it)", Sources: env("rate")},
+		&cli.FloatFlag{Category: groupRate, Name: "fleet-rate", Value: d.FleetRate, Usage: "requests per second for the whole fleet: the replicas alive in --ledger-table (required) split it among themselves, so scaling never changes the total; replaces --rate; adaptive cuts still apply on top; 0: off", Sources: env("fleet-rate")},
+		&cli.StringFlag{Category: groupRate, Name: "fleet-name", Value: d.FleetName, Usage: "--fleet-rate: the fleet that shares it in the table; replicas under other names have budgets of their own", Sources: env("fleet-name")},
+		&cli.DurationFlag{Category: groupRate, Name: "fleet-heartbeat", Value: d.FleetHeartbeat, Usage: "--fleet-rate: how often each replica writes its heartbeat and reads the fleet; a killed replica stops counting 3 heartbeats after its last", Sources: env("fleet-heartbeat")},
 		&cli.BoolFlag{Category: groupRate, Name: "adaptive", Value: d.Adaptive, Usage: "cut the rate on TooManyRequestsException and grow it back when quiet; --adaptive=false holds --rate exactly", Sources: env("adaptive")},
 		&cli.FloatFlag{Category: groupRate, Name: "reserve", Value: d.Reserve, Usage: "requests/second of the quota to leave to the rest of the account (your live application): once throttled, stay at least this far below the rate throttling came at; per process (needs --adaptive)", Sources: env("reserve")},
 		&cli.IntFlag{Category: groupRate, Name: "burst", Value: d.Burst, Usage: "requests allowed at once above the rate", Sources: env("burst")},

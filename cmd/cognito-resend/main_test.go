@@ -310,6 +310,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"empty csv", append(env, "COGNITO_CLIENT_ID=c"), []string{"run", "--csv", "empty.csv", "--report", "b.csv"}, "no usernames"},
 		{"missing csv file", append(env, "COGNITO_CLIENT_ID=c"), []string{"run", "--csv", "nope.csv"}, "nope.csv"},
 		{"bad metadata", append(env, "COGNITO_CLIENT_ID=c"), []string{"run", "--csv", "-", "--metadata", "novalue"}, "--metadata"},
+		{"fleet rate without a table", append(env, "COGNITO_CLIENT_ID=c"), []string{"run", "--csv", "-", "--fleet-rate", "40"}, "--fleet-rate: needs --ledger-table"},
+		{"fleet rate from the environment", append(env, "COGNITO_CLIENT_ID=c", "COGNITO_RESEND_FLEET_RATE=40"), []string{"run", "--csv", "-"}, "--fleet-rate: needs --ledger-table"},
 		{"unknown flag", append(env, "COGNITO_CLIENT_ID=c"), []string{"run", "--csv", "-", "--client-secret", "x"}, "client-secret"},
 		{"secret file and env", append(env, "COGNITO_CLIENT_ID=c", "COGNITO_CLIENT_SECRET=s"), []string{"run", "--csv", "-", "--client-secret-file", "exists.csv"}, "--client-secret-file"},
 		{"no region", []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "AWS_CONFIG_FILE=/nonexistent", "COGNITO_CLIENT_ID=c"}, []string{"run", "--csv", "-", "--report", "c.csv"}, "--region"},

@@ -157,7 +157,10 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	}
 	defer claims.close() //nolint:errcheck // closed (and checked) below; this covers early returns
 
-	limiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.Rate, Burst: cfg.Burst, Adaptive: cfg.Adaptive,
+	// --fleet-rate replaces --rate: the limiter's ceiling is this replica's share of it,
+	// set by the fleet (joinFleet, below) before the first call; the adaptive controller
+	// steers below it (the rate is min(ceiling, the controller's)).
+	limiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: c.ceiling(), Burst: cfg.Burst, Adaptive: cfg.Adaptive,
 		Reserve: cfg.Reserve, Clock: c.clock})
 	breaker := &pacing.Breaker{Limiter: limiter, OnTrip: m.BreakerTripped}
 	c.watchOutage(breaker, abort)
@@ -218,6 +221,15 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		// Acks after the stop share the settle budget.
 		SettleTimeout: SettleBudget,
 	}
+	// The fleet: the others count this replica before its first call; it leaves once
+	// its calls have stopped, and on every early return.
+	member, err := c.joinFleet(run, log, m, claims.owner, limiter)
+	if member != nil {
+		defer member.Leave(context.WithoutCancel(stop)) //nolint:errcheck // logged; left below, this covers early returns
+	}
+	if err != nil {
+		return nil, errors.Join(err, s.close(context.WithoutCancel(stop)), report.Close())
+	}
 	if m != nil {
 		m.WatchRate(limiter.Rate)
 		m.WatchBreaker(breaker.Open)
@@ -237,7 +249,10 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	total := c.total(s, r)
 	progress.Start(total, limiter.Rate)
 	desc := append(s.desc, "report", c.reportPath, "region", c.target.Region, "endpoint", c.target.Endpoint,
-		"rate", cfg.Rate, "reserve", cfg.Reserve, "workers", cfg.Workers, "username_case", c.rule.String())
+		"rate", limiter.Rate(), "reserve", cfg.Reserve, "workers", cfg.Workers, "username_case", c.rule.String())
+	if member != nil {
+		desc = append(desc, "fleet", member.Name(), "fleet_rate", member.Budget(), "fleet_replicas", member.Alive())
+	}
 	if total >= 0 {
 		desc = append(desc, "total", total)
 	}
@@ -257,6 +272,9 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	progress.Finish()
 	settle, cancelSettle := settleContext(stop)
 	defer cancelSettle()
+	if member != nil {
+		_ = member.Leave(settle) // no call starts any more: the others take the share now (logged)
+	}
 	if err := s.close(settle); err != nil {
 		log.Warn("source close", "error", err)
 	}

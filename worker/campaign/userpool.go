@@ -50,11 +50,20 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 // checksUsers reports whether each user is checked with AdminGetUser before the resend.
 func (c *Campaign) checksUsers() bool { return c.cfg.VerifyUsers && !c.cfg.PoolSource() }
 
-// Pace is the users/s the campaign can reach: --rate, or --verify-rate when every user
-// is checked with AdminGetUser first and that is slower. The ETA uses it.
+// Pace is the users/s the campaign can reach: its ceiling, or --verify-rate when every
+// user is checked with AdminGetUser first and that is slower. The ETA uses it.
 func (c *Campaign) Pace() float64 {
 	if c.checksUsers() {
-		return min(c.cfg.Rate, c.cfg.VerifyRate)
+		return min(c.ceiling(), c.cfg.VerifyRate)
+	}
+	return c.ceiling()
+}
+
+// ceiling is the highest rate this replica paces at: --rate, or with --fleet-rate the
+// whole fleet's rate (all of it while alone; its share once others join).
+func (c *Campaign) ceiling() float64 {
+	if c.cfg.FleetRate > 0 {
+		return c.cfg.FleetRate
 	}
 	return c.cfg.Rate
 }

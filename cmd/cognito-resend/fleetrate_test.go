@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
+)
+
+// Coordinated mode (issue 11) as an operator runs it: three replicas of the built binary
+// with --fleet-rate on one ledger table (dynalite), their /metrics read as Prometheus
+// would. One is killed with SIGKILL (no goodbye: its record must expire), one stopped
+// with SIGTERM (its record is deleted at once); the survivors' shares rise, within the
+// bounds the heartbeat sets, and the fleet's calls at the simulator stay at the fleet
+// rate, not replicas × --rate.
+
+const (
+	fleetRate      = 24.0
+	fleetRateUsers = 1500 // per replica: more than the run can send
+)
+
+type rateReplica struct {
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	metric func(series string) string
+}
+
+func (r *rateReplica) gauge(t *testing.T, name string) float64 {
+	t.Helper()
+	v := r.metric(name)
+	if v == "" {
+		return -1
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	require.NoError(t, err, "%s = %q", name, v)
+	return f
+}
+
+func TestFleetRateSplitsAndSurvivesAKill(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	dynamo := newLedgerTable(t)
+	// A quota well above the fleet rate: what the replicas send is their shares, not
+	// the quota's answer.
+	sim := quotasim.StartT(t, quotasim.Config{Rate: 200, Burst: 200, LatencyFixed: 20 * time.Millisecond, Seed: 5})
+	env := ledgerEnv(sim.URL, dynamo)
+	dir := t.TempDir()
+
+	start := func(i int) *rateReplica {
+		csv := writeUsers(t, dir, fmt.Sprintf("users-%d.csv", i), userRange(i*fleetRateUsers, (i+1)*fleetRateUsers))
+		r := &rateReplica{stderr: &lockedBuffer{}}
+		// --rate 24 each would be 72/s for three: --fleet-rate replaces it.
+		r.cmd = exec.Command(binPath, "run", "--csv", csv, "--report", filepath.Join(dir, fmt.Sprintf("r%d.csv", i)),
+			"--ledger-table", "ledger", "--fleet-rate", strconv.FormatFloat(fleetRate, 'f', -1, 64), "--rate", "24",
+			"--workers", "4", "--metrics-addr", "127.0.0.1:0", "--log-format", "json", "--progress", "none")
+		r.cmd.Env, r.cmd.Stderr = append(env, "AWS_SDK_UA_APP_ID="+fmt.Sprintf("replica-%d", i)), r.stderr
+		require.NoError(t, r.cmd.Start())
+		t.Cleanup(func() {
+			_ = r.cmd.Process.Kill()
+			_ = r.cmd.Wait()
+			if t.Failed() {
+				t.Logf("replica %d:\n%s", i, r.stderr.String())
+			}
+		})
+		r.metric = scrapeMetrics(t, r.stderr)
+		return r
+	}
+	rs := []*rateReplica{start(0), start(1), start(2)}
+	shareIs := func(want float64, of ...*rateReplica) func() bool {
+		return func() bool {
+			for _, r := range of {
+				if s := r.gauge(t, "cognito_resend_fleet_share"); s < want-1e-6 || s > want+1e-6 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	require.Eventually(t, shareIs(fleetRate/3, rs...), 30*time.Second, 20*time.Millisecond, "three shares of 8/s")
+	for _, r := range rs {
+		require.Equal(t, 3.0, r.gauge(t, "cognito_resend_fleet_replicas"))
+		require.Equal(t, fleetRate, r.gauge(t, "cognito_resend_fleet_rate"))
+	}
+
+	// Five seconds at the simulator: the fleet sends the fleet rate (not 3 × --rate).
+	from := sim.Sim.Stats().Successes
+	time.Sleep(5 * time.Second) // measuring a rate over wall time
+	fleetPerSec := float64(sim.Sim.Stats().Successes-from) / 5
+	t.Logf("three replicas: %.1f calls/s at the simulator (fleet rate %g)", fleetPerSec, fleetRate)
+	require.InDelta(t, fleetRate, fleetPerSec, 0.15*fleetRate)
+
+	// SIGKILL: replica 2's record stays until it expires (3 heartbeats), then the others
+	// read the fleet without it and ramp to half each.
+	require.NoError(t, rs[2].cmd.Process.Signal(syscall.SIGKILL))
+	killed := time.Now()
+	_ = rs[2].cmd.Wait()
+	var sawTwo time.Duration
+	require.Eventually(t, func() bool {
+		if sawTwo == 0 && rs[0].gauge(t, "cognito_resend_fleet_replicas") == 2 {
+			sawTwo = time.Since(killed)
+		}
+		return shareIs(fleetRate/2, rs[:2]...)()
+	}, 20*time.Second, 20*time.Millisecond, "the survivors take the killed replica's share")
+	took := time.Since(killed)
+	t.Logf("SIGKILL → survivors count 2 after %s, shares at %g/s after %s", sawTwo.Round(10*time.Millisecond), fleetRate/2, took.Round(10*time.Millisecond))
+	// Its last heartbeat was within 1 s before the kill: counted for 2-3 s after it
+	// (never less: it may still have been sending), then a read (≤ 1 s) and the ramp
+	// (1 s); 2 s of slack for a loaded machine.
+	require.GreaterOrEqual(t, took, 2*time.Second, "shares rose while the dead replica's record was alive")
+	require.LessOrEqual(t, took, 7*time.Second)
+
+	// SIGTERM: replica 1 deletes its record on the way out; replica 0 takes everything
+	// within a read and the ramp.
+	require.NoError(t, rs[1].cmd.Process.Signal(syscall.SIGTERM))
+	stopped := time.Now()
+	require.Eventually(t, shareIs(fleetRate, rs[0]), 20*time.Second, 20*time.Millisecond)
+	took = time.Since(stopped)
+	t.Logf("SIGTERM → the last replica at the whole fleet rate after %s", took.Round(10*time.Millisecond))
+	require.LessOrEqual(t, took, 5*time.Second)
+	var ee *exec.ExitError
+	require.ErrorAs(t, rs[1].cmd.Wait(), &ee, "a CSV campaign stopped before its end")
+	require.Equal(t, exitStopped, ee.ExitCode(), rs[1].stderr.String())
+	require.Contains(t, rs[1].stderr.String(), `"msg":"left fleet"`)
+	require.Equal(t, 1.0, rs[0].gauge(t, "cognito_resend_fleet_replicas"))
+}

@@ -1,0 +1,33 @@
+package campaign
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/cognito-resend/cognito-resend/worker/fleet"
+	"github.com/cognito-resend/cognito-resend/worker/metrics"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
+)
+
+// joinFleet makes this replica a member of its --fleet-rate fleet in the ledger table
+// and hands it the limiter's ceiling; nil without --fleet-rate. The member must Leave
+// once no call can start any more (also after an error).
+func (c *Campaign) joinFleet(ctx context.Context, log *slog.Logger, m *metrics.Metrics, replica string,
+	limiter *pacing.Limiter) (*fleet.Member, error) {
+	if c.cfg.FleetRate <= 0 {
+		return nil, nil
+	}
+	f, err := fleet.New(fleet.Config{
+		API: newDynamo(*c.aws), Table: c.cfg.LedgerTable, Name: c.cfg.FleetName, Replica: replica,
+		Campaign: c.campaignID(), Rate: c.cfg.FleetRate, Heartbeat: c.cfg.FleetHeartbeat,
+		Logger: log, Metrics: m, Clock: c.clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Join(ctx, limiter); err != nil {
+		return f, err
+	}
+	m.WatchFleet(f.Alive, f.Budget, f.Share)
+	return f, nil
+}
