@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cognito-resend/cognito-resend/worker/fleet"
 )
 
 // workerPkg is the tree where the AWS calls are declared as interfaces, each by the
@@ -24,7 +26,8 @@ import (
 // (worker/source/poolsource), AdminGetUserAPI (--verify-users) and DescribeUserPoolAPI
 // (the username case rule) in worker/userpool, DynamoDB* for the ledger table
 // (worker/dynamoledger: DynamoDBAPI a campaign's calls, DynamoDBReadAPI ledger show's,
-// DynamoDBAdminAPI ledger init's). cognito.API (ResendConfirmationCode) is left out on
+// DynamoDBAdminAPI ledger init's; worker/fleet: DynamoDBFleetAPI, --fleet-rate's
+// heartbeats). cognito.API (ResendConfirmationCode) is left out on
 // purpose: that call is unauthenticated and no policy may grant it.
 const workerPkg = "../worker"
 
@@ -48,6 +51,8 @@ var iamActionFor = map[string]string{
 	"GetItem":                      "dynamodb:GetItem",
 	"PutItem":                      "dynamodb:PutItem",
 	"UpdateItem":                   "dynamodb:UpdateItem",
+	"Query":                        "dynamodb:Query",
+	"DeleteItem":                   "dynamodb:DeleteItem",
 	"DescribeTable":                "dynamodb:DescribeTable",
 	"CreateTable":                  "dynamodb:CreateTable",
 	"DescribeTimeToLive":           "dynamodb:DescribeTimeToLive",
@@ -287,9 +292,10 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	keda := loadJSONPolicy(t, filepath.Join(iamDir, "policy-keda-scaler.json"))
 	ledgerTable := loadJSONPolicy(t, filepath.Join(iamDir, "policy-ledger-table.json"))
 	ledgerAdmin := loadJSONPolicy(t, filepath.Join(iamDir, "policy-ledger-admin.json"))
+	fleetRate := loadJSONPolicy(t, filepath.Join(iamDir, "policy-fleet-rate.json"))
 	cfn := cfnPolicies(t)
 
-	var cfnWorker, cfnVerify *policy
+	var cfnWorker, cfnVerify, cfnFleet *policy
 	var cfnKeda []policy
 	for id, p := range cfn {
 		switch {
@@ -300,21 +306,24 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 			cfnWorker = &p
 		case id == "QueueWorkerUserPoolPolicy":
 			cfnVerify = &p
+		case id == "QueueWorkerFleetPolicy":
+			cfnFleet = &p
 		default:
 			t.Errorf("%s: an identity policy this test does not know; say whose it is", p.Name)
 		}
 	}
 	require.NotNil(t, cfnWorker, "%s: QueueWorkerRole has no inline policy", cfnFile)
 	require.NotNil(t, cfnVerify, "%s: no QueueWorkerUserPoolPolicy (--verify-users in queue mode)", cfnFile)
+	require.NotNil(t, cfnFleet, "%s: no QueueWorkerFleetPolicy (--fleet-rate in queue mode)", cfnFile)
 
 	union := map[string]bool{}
-	for _, p := range []policy{worker, producer, pool, verify, ledgerTable, ledgerAdmin, *cfnWorker, *cfnVerify} {
+	for _, p := range []policy{worker, producer, pool, verify, ledgerTable, ledgerAdmin, fleetRate, *cfnWorker, *cfnVerify, *cfnFleet} {
 		for a := range p.Actions {
 			union[a] = true
 		}
 	}
 	assert.Equal(t, sortedKeys(code), sortedKeys(union),
-		"IAM actions (policy-queue-worker, policy-producer, policy-pool-source, policy-verify-users, policy-ledger-table, policy-ledger-admin, CloudFormation role) vs the calls the worker packages declare (%v)", byIface)
+		"IAM actions (policy-queue-worker, policy-producer, policy-pool-source, policy-verify-users, policy-ledger-table, policy-ledger-admin, policy-fleet-rate, CloudFormation role) vs the calls the worker packages declare (%v)", byIface)
 
 	// Each policy on its own.
 	set := func(actions ...[]string) []string {
@@ -337,6 +346,9 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	assert.Equal(t, campaignTable, ledgerTable.actionSet(), "policy-ledger-table.json: what a campaign calls on the table (DynamoDBAPI)")
 	assert.Equal(t, set(byIface["DynamoDBAdminAPI"], byIface["DynamoDBReadAPI"]), ledgerAdmin.actionSet(),
 		"policy-ledger-admin.json: ledger init (DynamoDBAdminAPI) and ledger show (DynamoDBReadAPI)")
+	require.Contains(t, byIface, "DynamoDBFleetAPI", "--fleet-rate's heartbeat calls are declared as fleet.DynamoDBFleetAPI (worker/fleet/api.go)")
+	assert.Equal(t, set(byIface["DynamoDBFleetAPI"]), fleetRate.actionSet(), "policy-fleet-rate.json: what --fleet-rate calls on the table (DynamoDBFleetAPI)")
+	assert.Equal(t, fleetRate.actionSet(), cfnFleet.actionSet(), "CloudFormation's QueueWorkerFleetPolicy and iam/policy-fleet-rate.json must grant the same actions")
 	var workerTable []string
 	for _, a := range worker.actionSet() {
 		switch {
@@ -347,7 +359,7 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 		}
 	}
 	assert.Equal(t, campaignTable, workerTable, "policy-queue-worker.json: the queue workers use the ledger table (DynamoDBAPI)")
-	for _, p := range append([]policy{worker, producer, pool, verify, keda, ledgerTable, ledgerAdmin, *cfnWorker, *cfnVerify}, cfnKeda...) {
+	for _, p := range append([]policy{worker, producer, pool, verify, keda, ledgerTable, ledgerAdmin, fleetRate, *cfnWorker, *cfnVerify, *cfnFleet}, cfnKeda...) {
 		for a, res := range p.Actions {
 			assert.NotContains(t, a, "*", "%s: wildcard action %s", p.Name, a)
 			assert.NotEqual(t, "cognito-idp:ResendConfirmationCode", a, "%s: the resend call is unauthenticated; granting it is noise", p.Name)
@@ -372,7 +384,7 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 		}
 		assert.Equal(t, want, res, "policy-queue-worker.json: %s", a)
 	}
-	for _, p := range []policy{ledgerTable, ledgerAdmin} {
+	for _, p := range []policy{ledgerTable, ledgerAdmin, fleetRate} {
 		for a, res := range p.Actions {
 			assert.Equal(t, []string{tableARN}, res, "%s: %s on the ledger table only (no index, no other table)", p.Name, a)
 		}
@@ -399,10 +411,39 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 		}
 		assert.Equal(t, want, res, "%s: %s", cfnWorker.Name, a)
 	}
+	for a, res := range cfnFleet.Actions {
+		assert.Equal(t, []string{"!GetAtt " + table + ".Arn"}, res, "%s: %s on the ledger table only", cfnFleet.Name, a)
+	}
 
 	// KEDA reads the queue length, nothing else.
 	assert.Equal(t, map[string][]string{"sqs:GetQueueAttributes": {queueARN}}, keda.Actions, "policy-keda-scaler.json")
 	for _, p := range cfnKeda {
 		assert.Equal(t, map[string][]string{"sqs:GetQueueAttributes": {"!GetAtt " + queue + ".Arn"}}, p.Actions, p.Name)
+	}
+}
+
+// --fleet-rate's grant covers the fleets' partitions of the ledger table only
+// (dynamodb:LeadingKeys on fleet.PartitionPrefix): a replica's heartbeat PutItem and its
+// DeleteItem could otherwise overwrite or delete any user's claim. Both copies, the JSON
+// policy and the stack's QueueWorkerFleetPolicy, carry the condition on every statement.
+func TestFleetPolicyIsLimitedToTheFleetsPartitions(t *testing.T) {
+	want := []string{fleet.PartitionPrefix + "*"}
+	var doc struct {
+		Statement []struct {
+			Condition map[string]map[string][]string `json:"Condition"`
+		} `json:"Statement"`
+	}
+	file := filepath.Join(iamDir, "policy-fleet-rate.json")
+	require.NoError(t, json.Unmarshal(readFile(t, file), &doc), file)
+	require.NotEmpty(t, doc.Statement, file)
+	for i, s := range doc.Statement {
+		assert.Equal(t, map[string]map[string][]string{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": want}}, s.Condition, "%s statement %d", file, i)
+	}
+	docs := yamlNodes(t, cfnFile)
+	require.Len(t, docs, 1)
+	stmts := mapGetSeq(path(docs[0], "Resources", "QueueWorkerFleetPolicy", "Properties", "PolicyDocument", "Statement"))
+	require.NotEmpty(t, stmts, "%s: QueueWorkerFleetPolicy has no statement", cfnFile)
+	for i, s := range stmts {
+		assert.Equal(t, want, scalars(path(s, "Condition", "ForAllValues:StringLike", "dynamodb:LeadingKeys")), "%s QueueWorkerFleetPolicy statement %d", cfnFile, i)
 	}
 }

@@ -9,12 +9,13 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 )
 
-// A replica's heartbeat record shares the ledger table: pk = "fleet#<name>",
-// sk = "replica#<replica id>", so one Query on the pk reads the whole fleet.
-const (
-	fleetPrefix   = "fleet#"
-	replicaPrefix = "replica#"
-)
+// PartitionPrefix begins the partition key of every fleet's records: a replica's
+// heartbeat record shares the ledger table with pk = "fleet#<name>", sk = "replica#<replica
+// id>", so one Query on the pk reads the whole fleet. deploy/iam/policy-fleet-rate.json
+// limits the fleet's calls to these partitions (dynamodb:LeadingKeys).
+const PartitionPrefix = "fleet#"
+
+const replicaPrefix = "replica#"
 
 // Attributes of a heartbeat record.
 const (
@@ -41,7 +42,7 @@ type heartbeat struct {
 	joinedAt          time.Time
 }
 
-func fleetKey(name string) string { return fleetPrefix + name }
+func fleetKey(name string) string { return PartitionPrefix + name }
 
 func key(name, replica string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
