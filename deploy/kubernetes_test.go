@@ -512,6 +512,15 @@ func TestKEDAScaledObject(t *testing.T) {
 			surge = surgeOf(t, target.MaxSurge, *so.Spec.MaxReplicaCount)
 		}
 		fleet := float64(*so.Spec.MaxReplicaCount+surge) * rate
+		if v, src, ok := setting(t, objs, *target, c, "fleet-rate"); ok && v != "0" {
+			// --fleet-rate: one budget whatever the replica count, shared in the table.
+			fleet, err = strconv.ParseFloat(v, 64)
+			require.NoError(t, err, src)
+			_, _, table := setting(t, objs, *target, c, "ledger-table")
+			assert.True(t, table, "%s: --fleet-rate needs --ledger-table", src)
+			assert.LessOrEqual(t, fleet, config.Default().Rate, "%s: the fleet rate %v exceeds %v, the single-process default", src, fleet, config.Default().Rate)
+			continue
+		}
 		assert.LessOrEqual(t, fleet, config.Default().Rate,
 			"(maxReplicaCount %d + maxSurge %d) × rate %v = %v requests/s exceeds %v, the single-process default kept under the smallest ResendConfirmationCode quota (30/s) with headroom",
 			*so.Spec.MaxReplicaCount, surge, rate, fleet, config.Default().Rate)

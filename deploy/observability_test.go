@@ -32,6 +32,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/testenv/emu"
 	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
+	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 )
 
 // The dashboard and the alert rules are checked against the binary: every PromQL
@@ -577,8 +578,9 @@ func TestObservabilityQueriesSelectKnownMetrics(t *testing.T) {
 }
 
 // The drift test proper: run the binary as a queue worker against fauxqs and the quota
-// simulator, make it produce every kind of series (sends, a throttle, a poison message
-// moved to the DLQ, receive errors once the queue is gone), scrape /metrics and check
+// simulator, in a --fleet-rate fleet on a ledger table (dynalite), make it produce every
+// kind of series (sends, a throttle, a poison message moved to the DLQ, the fleet's
+// gauges, receive errors once the queue is gone), scrape /metrics and check
 // each selected cognito_resend_* name, label and label value against the scrape.
 func TestObservabilityQueriesServedMetrics(t *testing.T) {
 	if testing.Short() {
@@ -695,16 +697,22 @@ func scrapeQueueWorker(t *testing.T) map[string]servedFamily {
 	// Cognito answered at once; one throttle.
 	sim := quotasim.StartT(t, quotasim.Config{Inject: map[string]quotasim.InjectedError{
 		"drift-throttled": {Type: "TooManyRequestsException", Message: "Rate exceeded", Times: 1}}})
+	// The ledger table, for --fleet-rate's gauges (the fleet panels and alerts).
+	db := emu.Dynamo(t, emu.WithTableDelay(0))
+	_, err = dynamoledger.Init(ctx, emu.NewDynamoClient(db.Endpoint), "drift-ledger", dynamoledger.InitOptions{})
+	require.NoError(t, err)
 
 	dir := t.TempDir()
 	cmd := exec.CommandContext(ctx, binaryPath, "run", "--sqs-queue-url", queue, "--report", "drift.jsonl",
-		"--metrics-addr", "127.0.0.1:0", "--log-format", "json", "--wait-time-seconds", "1", "--rate", "50")
+		"--metrics-addr", "127.0.0.1:0", "--log-format", "json", "--wait-time-seconds", "1", "--rate", "50",
+		"--ledger-table", "drift-ledger", "--fleet-rate", "50", "--fleet-name", "drift")
 	cmd.Dir = dir
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "AWS_REGION=" + emu.Region,
 		"AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_ACCESS_KEY_ID=" + emu.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + emu.SecretAccessKey,
 		"AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=" + sim.URL, "AWS_ENDPOINT_URL_SQS=" + fq.Endpoint,
+		emu.EnvDynamoEndpoint + "=" + db.Endpoint,
 		"COGNITO_CLIENT_ID=drift-client", "COGNITO_RESEND_YES=true",
 	}
 	logPath := filepath.Join(dir, "worker.log")
@@ -778,8 +786,9 @@ func scrapeQueueWorker(t *testing.T) map[string]servedFamily {
 			return err == nil && ok()
 		}, time.Minute, 50*time.Millisecond, "%s (last scrape error: %v)\n%s", what, err, log())
 	}
-	waitFor("every user sent, one throttle, the poison message in the DLQ", func() bool {
+	waitFor("every user sent, one throttle, the poison message in the DLQ, the whole fleet rate", func() bool {
 		return value(fams, "cognito_resend_jobs_total", "status", "sent") == float64(len(users)) &&
+			value(fams, "cognito_resend_fleet_share", "fleet", "drift") == 50 &&
 			value(fams, "cognito_resend_cognito_throttles_total") == 1 &&
 			value(fams, "cognito_resend_sqs_dlq_moves_total") == 1 &&
 			value(fams, "cognito_resend_sqs_messages_settled_total", "action", "delete") >= float64(len(users))

@@ -32,9 +32,10 @@ type rateReplica struct {
 	metric func(series string) string
 }
 
+// gauge is the fleet gauge name of the default fleet.
 func (r *rateReplica) gauge(t *testing.T, name string) float64 {
 	t.Helper()
-	v := r.metric(name)
+	v := r.metric(name + `{fleet="default"}`)
 	if v == "" {
 		return -1
 	}

@@ -28,6 +28,6 @@ func (c *Campaign) joinFleet(ctx context.Context, log *slog.Logger, m *metrics.M
 	if err := f.Join(ctx, limiter); err != nil {
 		return f, err
 	}
-	m.WatchFleet(f.Alive, f.Budget, f.Share)
+	m.WatchFleet(f.Name(), f.Alive, f.Budget, f.Share)
 	return f, nil
 }

@@ -228,18 +228,20 @@ func (m *Metrics) LedgerCall(op, errCode string) {
 	}
 }
 
-// WatchFleet exports this replica's view of its --fleet-rate fleet (*fleet.Member):
-// the replicas alive, the fleet's rate and this replica's share of it.
-func (m *Metrics) WatchFleet(alive func() int, budget, share func() float64) {
+// WatchFleet exports this replica's view of its --fleet-rate fleet (*fleet.Member),
+// labelled with the fleet's name (--fleet-name): the replicas alive, the fleet's rate
+// and this replica's share of it.
+func (m *Metrics) WatchFleet(name string, alive func() int, budget, share func() float64) {
 	if m == nil {
 		return
 	}
+	fleet := prometheus.Labels{"fleet": name}
 	m.Registry.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, ConstLabels: fleet,
 			Name: "fleet_replicas", Help: "Replicas alive in this replica's --fleet-rate fleet at its last read of the table, itself included."},
 			func() float64 { return float64(alive()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, ConstLabels: fleet,
 			Name: "fleet_rate", Help: "The fleet's rate, requests/second: the lowest --fleet-rate of the replicas alive."}, budget),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, ConstLabels: fleet,
 			Name: "fleet_share", Help: "This replica's share of the fleet rate, requests/second: its limiter's ceiling (adaptive cuts apply below it)."}, share))
 }
