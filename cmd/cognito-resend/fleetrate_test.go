@@ -131,3 +131,42 @@ func TestFleetRateSplitsAndSurvivesAKill(t *testing.T) {
 	require.Contains(t, rs[1].stderr.String(), `"msg":"left fleet"`)
 	require.Equal(t, 1.0, rs[0].gauge(t, "cognito_resend_fleet_replicas"))
 }
+
+// Adaptive cuts apply on top of the share: one replica told a fleet rate well above the
+// quota is throttled, and its limiter settles below its share (the rate is the lower of
+// the share and the controller's), near the quota, with few throttles.
+func TestFleetRateAdaptiveCutsBelowTheShare(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	const q, share = 20.0, 60.0
+	dynamo := newLedgerTable(t)
+	sim := quotasim.StartT(t, quotasim.Config{Rate: q, Burst: q, LatencyFixed: 20 * time.Millisecond, Seed: 7})
+	dir := t.TempDir()
+	csv := writeUsers(t, dir, "users.csv", userRange(0, 1000))
+	r := &rateReplica{stderr: &lockedBuffer{}}
+	r.cmd = exec.Command(binPath, "run", "--csv", csv, "--report", filepath.Join(dir, "r.csv"),
+		"--ledger-table", "ledger", "--fleet-rate", strconv.FormatFloat(share, 'f', -1, 64),
+		"--workers", "8", "--metrics-addr", "127.0.0.1:0", "--log-format", "json", "--progress", "none")
+	r.cmd.Env, r.cmd.Stderr = ledgerEnv(sim.URL, dynamo), r.stderr
+	require.NoError(t, r.cmd.Start())
+	t.Cleanup(func() {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+		if t.Failed() {
+			t.Logf("replica:\n%s", r.stderr.String())
+		}
+	})
+	r.metric = scrapeMetrics(t, r.stderr)
+	require.Eventually(t, func() bool { return r.gauge(t, "cognito_resend_fleet_share") == share }, 30*time.Second, 20*time.Millisecond)
+	time.Sleep(8 * time.Second) // a rate over wall time: the controller finds the quota
+	limiter, err := strconv.ParseFloat(r.metric("cognito_resend_limiter_rate"), 64)
+	require.NoError(t, err)
+	require.Equal(t, share, r.gauge(t, "cognito_resend_fleet_share"), "alone in the fleet: all of it")
+	st := sim.Sim.Stats()
+	ok, thr, measured := st.RatesAfter(4 * time.Second)
+	require.True(t, measured)
+	t.Logf("share %g/s, limiter %.1f/s; at the simulator after 4 s: %.1f sent/s, %.2f throttled/s (Q=%g)", share, limiter, ok, thr, q)
+	require.Less(t, limiter, 0.6*share, "the controller cut below the share")
+	require.GreaterOrEqual(t, ok, 0.8*q, "and still uses the quota")
+	require.LessOrEqual(t, thr/(ok+thr), 0.1, "throttles stay few")
+}

@@ -259,6 +259,46 @@ func TestSharesSplitTheFleetRate(t *testing.T) {
 	s.run(5*time.Second, never)
 }
 
+// KEDA scaling 1 → 50 → 5 (pods added in bulk, then 45 killed or stopped at once) never
+// moves the fleet's total above the fleet rate, and it settles back at the fleet rate
+// after each change.
+func TestScalingToFiftyKeepsTheTotal(t *testing.T) {
+	t.Parallel()
+	const rate = 20.0
+	s := newSim(t, rate)
+	s.join()
+	s.run(3*time.Second, nil)
+	require.Equal(t, rate, s.total())
+	never := func() { require.LessOrEqual(t, s.total(), rate+1e-9, "the fleet's total above the fleet rate") }
+	for len(s.members) < 50 {
+		for range min(7, 50-len(s.members)) { // a batch of pods starts within a quarter interval
+			s.join()
+		}
+		s.run(s.interval/4, never)
+	}
+	s.run(5*time.Second, never)
+	require.InDelta(t, rate, s.total(), 1e-9, "50 replicas: the whole fleet rate, no more")
+	for _, r := range s.members {
+		require.Equal(t, 50, r.m.Alive())
+		require.InDelta(t, rate/50, r.ceil.get(), 1e-9)
+	}
+	// Scale-in to 5: half the pods stopped cleanly (SIGTERM: Leave), half killed.
+	for i, r := range s.members[5:] {
+		if i%2 == 0 {
+			require.NoError(t, r.m.Leave(t.Context()))
+		}
+		r.halted = true
+	}
+	a := s.members[0]
+	took := s.until(10*time.Second, func() bool { never(); return s.total() >= rate-1e-9 })
+	require.LessOrEqual(t, took, a.m.Expiry()+s.interval+a.m.Ramp(), "the killed replicas' records expire, then the ramp")
+	s.run(5*time.Second, never)
+	for _, r := range s.members[:5] {
+		require.Equal(t, 5, r.m.Alive())
+		require.InDelta(t, rate/5, r.ceil.get(), 1e-9)
+	}
+}
+
 // A killed replica (no Leave) stops counting ExpiryBeats intervals after its last
 // heartbeat; the survivors take its share within one more interval and the ramp, and
 // not before: until its record expires it may still be sending.
