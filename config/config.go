@@ -134,7 +134,7 @@ type Config struct {
 	CampaignID  string        `yaml:"campaign-id"`  // "" = derived from the source and the start time
 
 	// Coordinated mode: one rate for the fleet, split among the replicas alive in the
-	// ledger table (README "Coordinated: --fleet-rate"). FleetRate 0: off.
+	// ledger table (README "Running a fleet"). FleetRate 0: off.
 	FleetRate      float64       `yaml:"fleet-rate"`
 	FleetName      string        `yaml:"fleet-name"`
 	FleetHeartbeat time.Duration `yaml:"fleet-heartbeat"`

@@ -28,6 +28,8 @@
 //	engine            the bounded pool: reader → workers → writer → ack; Summary; soft and hard stop
 //	records           report (CSV/JSONL) writer and line parser, rotation, file ledger, resume loader
 //	dynamoledger      the shared ledger table: conditional claims, leases, outcomes; ledger init/show
+//	fleet             --fleet-rate: replica heartbeats on the ledger table, the fleet rate split
+//	                  among the replicas alive, each share set as the limiter's ceiling
 //	metrics           Prometheus metrics (the breaker's state included) and the /metrics, /healthz, /readyz server
 //	source/csvsource  a CSV file or stdin
 //	source/poolsource a user pool's UNCONFIRMED users (ListUsers)
@@ -40,8 +42,8 @@
 //
 // Layers: job and clock import nothing of the project; admit, pacing, cognito, userpool
 // and metrics build on them; records, dynamoledger, the sources and the engine on those;
-// campaign on everything; reportset on records; cmd/cognito-resend on campaign,
-// reportset, config and the shared types (job, clock) it renders. Interfaces are declared
+// fleet on dynamoledger; campaign on everything; reportset on records; cmd/cognito-resend
+// on campaign, reportset, config and the shared types (job, clock) it renders. Interfaces are declared
 // by their users (engine.Processor, engine.Verifier, engine.Ledger, engine.Report,
 // cognito.Limiter, …).
 package worker
