@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -169,4 +170,31 @@ func TestFleetRateAdaptiveCutsBelowTheShare(t *testing.T) {
 	require.Less(t, limiter, 0.6*share, "the controller cut below the share")
 	require.GreaterOrEqual(t, ok, 0.8*q, "and still uses the quota")
 	require.LessOrEqual(t, thr/(ok+thr), 0.1, "throttles stay few")
+}
+
+// A stop while the replica waits to join (the hold before its first call) is a stop like
+// any other: exit 3 for a CSV campaign, no Cognito call, and its record deleted.
+func TestFleetRateStopWhileJoining(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	dynamo := newLedgerTable(t)
+	sim := quotasim.StartT(t, quotasim.Config{Rate: 50, Burst: 50, LatencyFixed: 10 * time.Millisecond, Seed: 8})
+	dir := t.TempDir()
+	csv := writeUsers(t, dir, "users.csv", userRange(0, 50))
+	stderr := &lockedBuffer{}
+	// A long heartbeat: the hold (1.5 heartbeats) lasts 15 s, plenty to stop in.
+	cmd := exec.Command(binPath, "run", "--csv", csv, "--report", filepath.Join(dir, "r.csv"),
+		"--ledger-table", "ledger", "--fleet-rate", "20", "--fleet-heartbeat", "10s",
+		"--log-format", "json", "--progress", "none")
+	cmd.Env, cmd.Stderr = ledgerEnv(sim.URL, dynamo), stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), `"msg":"joining fleet`) },
+		30*time.Second, 10*time.Millisecond, stderr.String())
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	var ee *exec.ExitError
+	require.ErrorAs(t, cmd.Wait(), &ee, stderr.String())
+	require.Equal(t, exitStopped, ee.ExitCode(), stderr.String())
+	require.Contains(t, stderr.String(), `"msg":"left fleet"`)
+	require.Zero(t, sim.Sim.Stats().Calls, "no call before the replica joined")
 }

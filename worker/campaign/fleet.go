@@ -26,6 +26,11 @@ func (c *Campaign) joinFleet(ctx context.Context, log *slog.Logger, m *metrics.M
 		return nil, err
 	}
 	if err := f.Join(ctx, limiter); err != nil {
+		if ctx.Err() != nil {
+			// Stopped while joining (the hold before the first call): no call has
+			// started and none will; the run ends as a stop, not as a bad setting.
+			return f, nil
+		}
 		return f, err
 	}
 	m.WatchFleet(f.Name(), f.Alive, f.Budget, f.Share)
