@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -302,6 +303,8 @@ func TestDashboardModel(t *testing.T) {
 		"cognito_resend_sqs_dlq_moves_total",                  // DLQ moves
 		"cognito_resend_breaker_open",                         // the breaker's state
 		"cognito_resend_sqs_errors_total",                     // receive/delete errors
+		"cognito_resend_ledger_requests_total",                // the ledger table's calls
+		"cognito_resend_ledger_errors_total",                  // and its errors
 	} {
 		assert.True(t, uses[m], "no panel queries %s", m)
 	}
@@ -699,7 +702,8 @@ func scrapeQueueWorker(t *testing.T) map[string]servedFamily {
 		"drift-throttled": {Type: "TooManyRequestsException", Message: "Rate exceeded", Times: 1}}})
 	// The ledger table, for --fleet-rate's gauges (the fleet panels and alerts).
 	db := emu.Dynamo(t, emu.WithTableDelay(0))
-	_, err = dynamoledger.Init(ctx, emu.NewDynamoClient(db.Endpoint), "drift-ledger", dynamoledger.InitOptions{})
+	dyn := emu.NewDynamoClient(db.Endpoint)
+	_, err = dynamoledger.Init(ctx, dyn, "drift-ledger", dynamoledger.InitOptions{})
 	require.NoError(t, err)
 
 	dir := t.TempDir()
@@ -798,6 +802,12 @@ func scrapeQueueWorker(t *testing.T) map[string]servedFamily {
 	require.NoError(t, err)
 	waitFor("receive errors after the queue was deleted", func() bool {
 		return value(fams, "cognito_resend_sqs_errors_total", "op", "ReceiveMessage") > 0
+	})
+	// Ledger errors: the table goes away too; the fleet heartbeat (every second) fails.
+	_, err = dyn.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("drift-ledger")})
+	require.NoError(t, err)
+	waitFor("ledger errors after the table was deleted", func() bool {
+		return value(fams, "cognito_resend_ledger_errors_total") > 0
 	})
 
 	out := map[string]servedFamily{}
