@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/cognito-resend/cognito-resend/config"
-	"github.com/cognito-resend/cognito-resend/worker/admit"
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 	"github.com/cognito-resend/cognito-resend/worker/engine"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
 	"github.com/cognito-resend/cognito-resend/worker/records"
+	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
 
 // claimLedger is the engine's claim step of this campaign: the shared table with
@@ -136,9 +136,6 @@ func (a *LedgerAdmin) Show(ctx context.Context, usernames []string) ([]dynamoled
 	if len(usernames) == 0 {
 		return nil, errors.New("name at least one USERNAME")
 	}
-	c := admit.CaseInsensitive
-	if f := a.cfg.CaseSensitiveUsernames; f != nil && *f {
-		c = admit.CaseSensitive
-	}
-	return dynamoledger.Show(ctx, a.api, a.cfg.LedgerTable, a.cfg.ClientID, c, usernames)
+	rule, _ := userpool.ResolveCase(ctx, userpool.CaseOptions{Flag: a.cfg.CaseSensitiveUsernames}) // no pool: no call, no error
+	return dynamoledger.Show(ctx, a.api, a.cfg.LedgerTable, a.cfg.ClientID, rule.Case, usernames)
 }
