@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cognito-resend/cognito-resend/worker/clock"
+	"github.com/cognito-resend/cognito-resend/worker/dynamoledger/attr"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 )
 
@@ -60,7 +61,7 @@ func (l *Ledger) Check(ctx context.Context) error {
 	return Check(ctx, l.api, l.cfg.Table, l.call)
 }
 
-func pkOf(key map[string]types.AttributeValue) string { return getS(key, AttrPK) }
+func pkOf(key map[string]types.AttributeValue) string { return attr.GetS(key, AttrPK) }
 
 func (l *Ledger) hold(pk, claimID string) {
 	l.mu.Lock()
@@ -132,8 +133,8 @@ func (l *Ledger) Claim(ctx context.Context, j job.Job) (job.Verdict, error) {
 		err = l.put(ctx, "take_over", l.claimItem(key, j, claimID, now),
 			"#claim_id = :old AND (#state = :unknown OR (#state = :in_progress AND #lease_until < :now))",
 			map[string]string{"#claim_id": attrClaimID, "#state": attrState, "#lease_until": attrLeaseUntil},
-			map[string]types.AttributeValue{":old": s(rec.ClaimID), ":unknown": s(string(StateUnknown)),
-				":in_progress": s(string(StateInProgress)), ":now": ms(now)})
+			map[string]types.AttributeValue{":old": attr.S(rec.ClaimID), ":unknown": attr.S(string(StateUnknown)),
+				":in_progress": attr.S(string(StateInProgress)), ":now": attr.Ms(now)})
 		switch {
 		case err == nil:
 			l.log.Warn("--retry-unknown: taking over a claim whose call may have reached Cognito",
@@ -154,12 +155,12 @@ func (l *Ledger) claimItem(key map[string]types.AttributeValue, j job.Job, claim
 	lease := now.Add(l.cfg.Lease)
 	item := map[string]types.AttributeValue{
 		AttrPK: key[AttrPK], AttrSK: key[AttrSK],
-		attrState: s(string(StateInProgress)), attrOwner: s(l.cfg.Owner), attrClaimID: s(claimID),
-		attrClientID: s(l.cfg.ClientID), attrUsername: s(j.Username),
-		attrLeaseUntil: ms(lease), attrClaimedAt: ms(now), attrUpdatedAt: ms(now),
+		attrState: attr.S(string(StateInProgress)), attrOwner: attr.S(l.cfg.Owner), attrClaimID: attr.S(claimID),
+		attrClientID: attr.S(l.cfg.ClientID), attrUsername: attr.S(j.Username),
+		attrLeaseUntil: attr.Ms(lease), attrClaimedAt: attr.Ms(now), attrUpdatedAt: attr.Ms(now),
 	}
 	if l.cfg.Campaign != "" {
-		item[attrCampaign] = s(l.cfg.Campaign)
+		item[attrCampaign] = attr.S(l.cfg.Campaign)
 	}
 	if e := expiresAt(lease, l.cfg.Cooldown); e != nil {
 		item[AttrExpiresAt] = e
@@ -173,8 +174,8 @@ func (l *Ledger) markUnknown(ctx context.Context, key map[string]types.Attribute
 	err := l.update(ctx, "mark_unknown", key, "SET #state = :unknown, #updated_at = :now",
 		"#claim_id = :old AND #state = :in_progress AND #lease_until < :now",
 		map[string]string{"#state": attrState, "#updated_at": attrUpdatedAt, "#claim_id": attrClaimID, "#lease_until": attrLeaseUntil},
-		map[string]types.AttributeValue{":unknown": s(string(StateUnknown)), ":now": ms(now), ":old": s(rec.ClaimID),
-			":in_progress": s(string(StateInProgress))})
+		map[string]types.AttributeValue{":unknown": attr.S(string(StateUnknown)), ":now": attr.Ms(now), ":old": attr.S(rec.ClaimID),
+			":in_progress": attr.S(string(StateInProgress))})
 	if err != nil && !isConditionFailed(err) {
 		l.log.Warn("could not mark an expired claim UNKNOWN", "username", rec.Username, "error", err)
 	}
@@ -195,8 +196,8 @@ func (l *Ledger) Renew(ctx context.Context, j job.Job) error {
 	lease := now.Add(l.cfg.Lease)
 	set := "SET #lease_until = :lease, #updated_at = :now"
 	names := map[string]string{"#lease_until": attrLeaseUntil, "#updated_at": attrUpdatedAt, "#claim_id": attrClaimID, "#state": attrState}
-	values := map[string]types.AttributeValue{":lease": ms(lease), ":now": ms(now), ":mine": s(claimID),
-		":in_progress": s(string(StateInProgress))}
+	values := map[string]types.AttributeValue{":lease": attr.Ms(lease), ":now": attr.Ms(now), ":mine": attr.S(claimID),
+		":in_progress": attr.S(string(StateInProgress))}
 	if e := expiresAt(lease, l.cfg.Cooldown); e != nil {
 		set += ", #expires_at = :exp"
 		names["#expires_at"], values[":exp"] = AttrExpiresAt, e
@@ -259,8 +260,8 @@ func (l *Ledger) settle(ctx context.Context, op string, j job.Job, state State, 
 	sets := []string{"#state = :state", "#updated_at = :now", "#attempts = :attempts"}
 	names := map[string]string{"#state": attrState, "#updated_at": attrUpdatedAt, "#attempts": attrAttempts,
 		"#claim_id": attrClaimID}
-	values := map[string]types.AttributeValue{":state": s(string(state)), ":now": ms(now),
-		":attempts": n(int64(r.Attempts)), ":mine": s(claimID)}
+	values := map[string]types.AttributeValue{":state": attr.S(string(state)), ":now": attr.Ms(now),
+		":attempts": attr.N(int64(r.Attempts)), ":mine": attr.S(claimID)}
 	var removes []string
 	setOrRemove := func(placeholder, attr string, v types.AttributeValue) {
 		names["#"+placeholder] = attr
@@ -273,19 +274,19 @@ func (l *Ledger) settle(ctx context.Context, op string, j job.Job, state State, 
 	}
 	var outcome, code types.AttributeValue
 	if r.Status != "" {
-		outcome = s(string(r.Status))
+		outcome = attr.S(string(r.Status))
 	}
 	if r.ErrorCode != "" {
-		code = s(r.ErrorCode)
+		code = attr.S(r.ErrorCode)
 	}
 	setOrRemove("outcome", attrOutcome, outcome)
 	setOrRemove("error_code", attrErrorCode, code)
 	switch state {
 	case StateSent:
-		setOrRemove("sent_at", attrSentAt, ms(at))
+		setOrRemove("sent_at", attrSentAt, attr.Ms(at))
 		setOrRemove("expires_at", AttrExpiresAt, expiresAt(at, l.cfg.Cooldown))
 	case StateUnknown:
-		setOrRemove("lease_until", attrLeaseUntil, ms(at))
+		setOrRemove("lease_until", attrLeaseUntil, attr.Ms(at))
 		setOrRemove("expires_at", AttrExpiresAt, expiresAt(at, l.cfg.Cooldown))
 	default: // RELEASED blocks nobody; its expiry only tidies the table
 		setOrRemove("expires_at", AttrExpiresAt, expiresAt(now, l.cfg.Cooldown))

@@ -1,12 +1,12 @@
 package dynamoledger
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/dynamoledger/attr"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 )
 
@@ -79,55 +79,24 @@ type Record struct {
 // (lowercased in a case-insensitive pool: the campaign's username case rule).
 func userKey(clientID string, c admit.Case, username string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		AttrPK: s(userPrefix + clientID + "#" + c.Key(username)),
-		AttrSK: s(claimSK),
+		AttrPK: attr.S(userPrefix + clientID + "#" + c.Key(username)),
+		AttrSK: attr.S(claimSK),
 	}
-}
-
-func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-
-func n(v int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
-}
-
-func ms(t time.Time) types.AttributeValue { return n(t.UnixMilli()) }
-
-func getS(item map[string]types.AttributeValue, name string) string {
-	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
-}
-
-func getN(item map[string]types.AttributeValue, name string) (int64, bool) {
-	v, ok := item[name].(*types.AttributeValueMemberN)
-	if !ok {
-		return 0, false
-	}
-	i, err := strconv.ParseInt(v.Value, 10, 64)
-	return i, err == nil
-}
-
-func getMs(item map[string]types.AttributeValue, name string) time.Time {
-	if v, ok := getN(item, name); ok {
-		return time.UnixMilli(v).UTC()
-	}
-	return time.Time{}
 }
 
 // parseRecord reads an item of the table.
 func parseRecord(item map[string]types.AttributeValue) Record {
 	r := Record{
-		Username: getS(item, attrUsername), ClientID: getS(item, attrClientID),
-		State: State(getS(item, attrState)), Owner: getS(item, attrOwner), Campaign: getS(item, attrCampaign),
-		ClaimID: getS(item, attrClaimID), LeaseUntil: getMs(item, attrLeaseUntil), ClaimedAt: getMs(item, attrClaimedAt),
-		SentAt: getMs(item, attrSentAt), UpdatedAt: getMs(item, attrUpdatedAt),
-		Outcome: job.Status(getS(item, attrOutcome)), ErrorCode: getS(item, attrErrorCode),
+		Username: attr.GetS(item, attrUsername), ClientID: attr.GetS(item, attrClientID),
+		State: State(attr.GetS(item, attrState)), Owner: attr.GetS(item, attrOwner), Campaign: attr.GetS(item, attrCampaign),
+		ClaimID: attr.GetS(item, attrClaimID), LeaseUntil: attr.GetMs(item, attrLeaseUntil), ClaimedAt: attr.GetMs(item, attrClaimedAt),
+		SentAt: attr.GetMs(item, attrSentAt), UpdatedAt: attr.GetMs(item, attrUpdatedAt),
+		Outcome: job.Status(attr.GetS(item, attrOutcome)), ErrorCode: attr.GetS(item, attrErrorCode),
 	}
-	if v, ok := getN(item, AttrExpiresAt); ok {
+	if v, ok := attr.GetN(item, AttrExpiresAt); ok {
 		r.ExpiresAt = time.Unix(v, 0).UTC()
 	}
-	if v, ok := getN(item, attrAttempts); ok {
+	if v, ok := attr.GetN(item, attrAttempts); ok {
 		r.Attempts = int(v)
 	}
 	return r

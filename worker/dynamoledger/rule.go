@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/cognito-resend/cognito-resend/worker/dynamoledger/attr"
 )
 
 // The claim rule, written once in its two forms: the condition DynamoDB evaluates
@@ -27,14 +29,14 @@ type rule struct {
 func (r rule) condition(now time.Time) (string, map[string]string, map[string]types.AttributeValue) {
 	expr := "attribute_not_exists(#pk) OR #state = :released OR #expires_at < :now_s"
 	names := map[string]string{"#pk": AttrPK, "#state": attrState, "#expires_at": AttrExpiresAt}
-	values := map[string]types.AttributeValue{":released": s(string(StateReleased)), ":now_s": n(now.Unix())}
+	values := map[string]types.AttributeValue{":released": attr.S(string(StateReleased)), ":now_s": attr.N(now.Unix())}
 	if r.cooldown > 0 {
 		expr += " OR (#state = :sent AND #sent_at < :cutoff)" +
 			" OR ((#state = :in_progress OR #state = :unknown) AND #lease_until < :cutoff)"
 		names["#sent_at"], names["#lease_until"] = attrSentAt, attrLeaseUntil
 		values[":sent"], values[":in_progress"], values[":unknown"] =
-			s(string(StateSent)), s(string(StateInProgress)), s(string(StateUnknown))
-		values[":cutoff"] = ms(now.Add(-r.cooldown))
+			attr.S(string(StateSent)), attr.S(string(StateInProgress)), attr.S(string(StateUnknown))
+		values[":cutoff"] = attr.Ms(now.Add(-r.cooldown))
 	}
 	return expr, names, values
 }
@@ -70,5 +72,5 @@ func expiresAt(t time.Time, cooldown time.Duration) types.AttributeValue {
 	if e.Nanosecond() > 0 {
 		sec++
 	}
-	return n(sec)
+	return attr.N(sec)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
+	"github.com/cognito-resend/cognito-resend/worker/dynamoledger/attr"
 )
 
 // Ceiling is what a Member steers: the shared limiter's ceiling
@@ -249,7 +250,7 @@ func (m *Member) read(ctx context.Context) ([]peer, error) {
 				KeyConditionExpression:    aws.String("#pk = :pk"),
 				ProjectionExpression:      aws.String("#replica, #rate, #alive"),
 				ExpressionAttributeNames:  map[string]string{"#pk": dynamoledger.AttrPK, "#replica": attrReplica, "#rate": attrFleetRate, "#alive": attrAliveUntil},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(fleetKey(m.cfg.Name))},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": attr.S(fleetKey(m.cfg.Name))},
 				ConsistentRead:            aws.Bool(true),
 				ExclusiveStartKey:         start,
 			})

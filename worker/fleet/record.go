@@ -1,12 +1,12 @@
 package fleet
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
+	"github.com/cognito-resend/cognito-resend/worker/dynamoledger/attr"
 )
 
 // PartitionPrefix begins the partition key of every fleet's records: a replica's
@@ -46,22 +46,22 @@ func fleetKey(name string) string { return PartitionPrefix + name }
 
 func key(name, replica string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		dynamoledger.AttrPK: s(fleetKey(name)),
-		dynamoledger.AttrSK: s(replicaPrefix + replica),
+		dynamoledger.AttrPK: attr.S(fleetKey(name)),
+		dynamoledger.AttrSK: attr.S(replicaPrefix + replica),
 	}
 }
 
 func (h heartbeat) item(name string) map[string]types.AttributeValue {
 	it := key(name, h.replica)
-	it[attrReplica] = s(h.replica)
-	it[attrFleetRate] = f(h.rate)
-	it[attrShare] = f(h.share)
-	it[attrAliveUntil] = ms(h.aliveUntil)
-	it[attrHeartbeatAt] = ms(h.at)
-	it[attrJoinedAt] = ms(h.joinedAt)
-	it[dynamoledger.AttrExpiresAt] = n(h.aliveUntil.Add(tidyAfter).Unix())
+	it[attrReplica] = attr.S(h.replica)
+	it[attrFleetRate] = attr.F(h.rate)
+	it[attrShare] = attr.F(h.share)
+	it[attrAliveUntil] = attr.Ms(h.aliveUntil)
+	it[attrHeartbeatAt] = attr.Ms(h.at)
+	it[attrJoinedAt] = attr.Ms(h.joinedAt)
+	it[dynamoledger.AttrExpiresAt] = attr.N(h.aliveUntil.Add(tidyAfter).Unix())
 	if h.campaign != "" {
-		it[attrCampaign] = s(h.campaign)
+		it[attrCampaign] = attr.S(h.campaign)
 	}
 	return it
 }
@@ -74,33 +74,6 @@ type peer struct {
 }
 
 func parsePeer(item map[string]types.AttributeValue) peer {
-	p := peer{replica: getS(item, attrReplica)}
-	if v, ok := item[attrFleetRate].(*types.AttributeValueMemberN); ok {
-		p.rate, _ = strconv.ParseFloat(v.Value, 64)
-	}
-	if v, ok := item[attrAliveUntil].(*types.AttributeValueMemberN); ok {
-		if i, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
-			p.aliveUntil = time.UnixMilli(i)
-		}
-	}
-	return p
-}
-
-func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-
-func n(v int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
-}
-
-func f(v float64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatFloat(v, 'f', -1, 64)}
-}
-
-func ms(t time.Time) types.AttributeValue { return n(t.UnixMilli()) }
-
-func getS(item map[string]types.AttributeValue, name string) string {
-	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
+	return peer{replica: attr.GetS(item, attrReplica), rate: attr.GetF(item, attrFleetRate),
+		aliveUntil: attr.GetMs(item, attrAliveUntil)}
 }
