@@ -30,13 +30,7 @@ func enqueueConfig(cmd *cli.Command) (config.Config, error) {
 	cfg.CSV = cmd.String("csv")
 	cfg.Header = csvsource.Header(cmd.String("header"))
 	cfg.SQSQueueURL = cmd.String("sqs-queue-url")
-	cfg.Region = cmd.String("region")
-	cfg.LogLevel = cmd.String("log-level")
-	cfg.LogFormat = cmd.String("log-format")
-	if cmd.IsSet("case-sensitive-usernames") {
-		v := cmd.Bool("case-sensitive-usernames")
-		cfg.CaseSensitiveUsernames = &v
-	}
+	applySubcommandOptions(cmd, &cfg)
 	switch {
 	case cfg.CSV == "":
 		return cfg, &config.FieldError{Field: "csv", Msg: "required: a CSV file, or - for standard input"}

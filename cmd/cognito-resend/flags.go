@@ -124,6 +124,18 @@ func logFlags(category string) []cli.Flag {
 	}
 }
 
+// applySubcommandOptions sets on cfg what enqueue and the ledger commands take as run
+// does: --region, the log options and, when given, --case-sensitive-usernames.
+func applySubcommandOptions(cmd *cli.Command, cfg *config.Config) {
+	cfg.Region = cmd.String("region")
+	cfg.LogLevel = cmd.String("log-level")
+	cfg.LogFormat = cmd.String("log-format")
+	if cmd.IsSet("case-sensitive-usernames") {
+		v := cmd.Bool("case-sensitive-usernames")
+		cfg.CaseSensitiveUsernames = &v
+	}
+}
+
 // showTrueDefaults makes the help show "(default: true)" for a bool flag that is on
 // unless turned off: urfave/cli shows no default for a flag that takes no value, and
 // such a flag is only ever turned off as --name=false.

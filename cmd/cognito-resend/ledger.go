@@ -33,15 +33,9 @@ func ledgerFlags(withClient bool) []cli.Flag {
 func ledgerOptions(cmd *cli.Command) (config.Config, error) {
 	cfg := config.Default()
 	cfg.LedgerTable = cmd.String("ledger-table")
-	cfg.Region = cmd.String("region")
-	cfg.LogLevel = cmd.String("log-level")
-	cfg.LogFormat = cmd.String("log-format")
+	applySubcommandOptions(cmd, &cfg)
 	if cmd.IsSet("client-id") {
 		cfg.ClientID = cmd.String("client-id")
-	}
-	if cmd.IsSet("case-sensitive-usernames") {
-		v := cmd.Bool("case-sensitive-usernames")
-		cfg.CaseSensitiveUsernames = &v
 	}
 	if cfg.LedgerTable == "" {
 		return cfg, &config.FieldError{Field: "ledger-table", Msg: "required"}
