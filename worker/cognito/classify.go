@@ -118,11 +118,11 @@ func Classify(err error) Outcome {
 		return Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: forbidden.ErrorCode(),
 			Fix: "a WAF web ACL on the user pool blocked the request; allow this client's address or pause the campaign"}
 	case errors.As(err, &emailRole), errors.As(err, &smsRole), errors.As(err, &smsTrust):
-		return Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: apiCode(err),
+		return Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: ErrorCode(err),
 			Fix: "the user pool's email/SMS role is misconfigured; fix the pool's messaging role, then --resume"}
 	case errors.As(err, &delivery), errors.As(err, &lambdaUnexp), errors.As(err, &lambdaResp),
 		errors.As(err, &lambdaValid):
-		return Outcome{Class: job.ClassPerUser, Status: job.StatusFailed, Code: apiCode(err)}
+		return Outcome{Class: job.ClassPerUser, Status: job.StatusFailed, Code: ErrorCode(err)}
 	}
 
 	// Not a modelled exception: transport-level faults and the run's own cancellation.
@@ -140,7 +140,7 @@ func Classify(err error) Outcome {
 	}
 	var respErr *awshttp.ResponseError
 	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
-		return withFault(Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: nonEmpty(apiCode(err), "HTTP5xx"), Fault: true}, err)
+		return withFault(Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: nonEmpty(ErrorCode(err), "HTTP5xx"), Fault: true}, err)
 	}
 	var sendErr *smithyhttp.RequestSendError
 	if errors.As(err, &sendErr) || isConnError(err) {
@@ -160,7 +160,7 @@ func IsCredentialsError(err error) bool {
 	if err == nil {
 		return false
 	}
-	switch apiCode(err) {
+	switch ErrorCode(err) {
 	case "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException",
 		"ExpiredTokenException", "MissingAuthenticationTokenException":
 		return true
@@ -171,7 +171,8 @@ func IsCredentialsError(err error) bool {
 		strings.Contains(msg, "no EC2 IMDS role found") || strings.Contains(msg, "anonymous credentials")
 }
 
-func apiCode(err error) string {
+// ErrorCode is the AWS error code err carries (smithy.APIError), or "" when it has none.
+func ErrorCode(err error) string {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		return apiErr.ErrorCode()
@@ -252,7 +253,7 @@ func withFault(o Outcome, err error) Outcome {
 			o.Endpoint = r.Request.URL.Host
 		}
 		o.Cause = fmt.Sprintf("HTTP %d", respErr.HTTPStatusCode())
-		if code := apiCode(err); code != "" && code != "UnknownError" { // the SDK's name for a bodyless answer
+		if code := ErrorCode(err); code != "" && code != "UnknownError" { // the SDK's name for a bodyless answer
 			o.Cause += " " + code + ": " + ErrorMessage(err)
 		}
 	case errors.Is(err, context.DeadlineExceeded):

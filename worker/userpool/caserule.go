@@ -1,6 +1,7 @@
 package userpool
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -92,7 +93,7 @@ func ResolveCase(ctx context.Context, o CaseOptions) (CaseRule, error) {
 		if cognito.IsCredentialsError(err) {
 			why = "not allowed to read the pool's username case setting (IAM cognito-idp:DescribeUserPool)"
 		}
-		log.Warn(why+"; "+fallback.String(), "user_pool_id", o.PoolID, "error_code", codeOf(err, "Error"),
+		log.Warn(why+"; "+fallback.String(), "user_pool_id", o.PoolID, "error_code", cmp.Or(cognito.ErrorCode(err), "Error"),
 			"error", cognito.ErrorMessage(err))
 		return fallback, nil
 	}

@@ -1,6 +1,7 @@
 package userpool
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -143,7 +144,7 @@ func (v *Verifier) classify(err error) cognito.Outcome {
 	case err == nil:
 		return cognito.Outcome{Class: job.ClassNone}
 	case cognito.IsCredentialsError(err), errors.As(err, &notAuth):
-		return cognito.Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: codeOf(err, "NoCredentials"),
+		return cognito.Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: cmp.Or(cognito.ErrorCode(err), "NoCredentials"),
 			Fix: fmt.Sprintf("--verify-users calls cognito-idp:AdminGetUser on user pool %s: allow it for these AWS credentials "+
 				"(deploy/iam/policy-verify-users.json), or run without --verify-users", v.PoolID)}
 	case errors.As(err, &notFound):
@@ -151,14 +152,6 @@ func (v *Verifier) classify(err error) cognito.Outcome {
 			Fix: fmt.Sprintf("user pool %s not found: check --user-pool-id and --region", v.PoolID)}
 	}
 	return cognito.Classify(err)
-}
-
-func codeOf(err error, fallback string) string {
-	var withCode interface{ ErrorCode() string }
-	if errors.As(err, &withCode) && withCode.ErrorCode() != "" {
-		return withCode.ErrorCode()
-	}
-	return fallback
 }
 
 // PreflightError is a Preflight failure: the check can't work for anyone, or Cognito
