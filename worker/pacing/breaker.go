@@ -1,6 +1,7 @@
 package pacing
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net"
@@ -53,9 +54,9 @@ func (e *OutageError) Error() string {
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
-		return fmt.Sprintf("host name %s does not exist (%s)", nonEmpty(host, "of the endpoint"), e.Cause)
+		return fmt.Sprintf("host name %s does not exist (%s)", cmp.Or(host, "of the endpoint"), e.Cause)
 	}
-	return fmt.Sprintf("no answer from %s for %s (%s)", nonEmpty(e.Endpoint, "the endpoint"),
+	return fmt.Sprintf("no answer from %s for %s (%s)", cmp.Or(e.Endpoint, "the endpoint"),
 		e.For.Round(time.Second), e.Cause)
 }
 
@@ -244,11 +245,4 @@ func cmpOr[T int | time.Duration](v, def T) T {
 		return def
 	}
 	return v
-}
-
-func nonEmpty(s, fallback string) string {
-	if s != "" {
-		return s
-	}
-	return fallback
 }
