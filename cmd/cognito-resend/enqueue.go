@@ -10,6 +10,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/campaign"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/source/csvsource"
 )
 
@@ -64,7 +65,7 @@ func runEnqueue(ctx context.Context, cmd *cli.Command, ios streams) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	p, err := campaign.OpenProducer(ctx, cfg, campaign.Env{Stdin: ios.stdin, Logger: newLogger(cfg, ios.stderr)})
+	p, err := campaign.OpenProducer(ctx, cfg, campaign.Env{Stdin: ios.stdin, Logger: newLogger(cfg, ios.stderr), Clock: clock.Real()})
 	if err != nil {
 		return usageErr(err)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/source/enqueue"
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
@@ -44,5 +45,5 @@ func (p *Producer) Run(ctx context.Context) (enqueue.Summary, error) {
 		p.env.Logger.Info("enqueue starting", "csv", p.cfg.CSV, "username_case", p.rule.String())
 	}
 	return enqueue.Enqueue(ctx, enqueue.Config{API: p.api, QueueURL: p.cfg.SQSQueueURL, Case: p.rule.Case,
-		Logger: p.env.Logger}, p.src, admit.New(p.rule.Case, nil))
+		Logger: p.env.Logger, Clock: clock.Or(p.env.Clock)}, p.src, admit.New(p.rule.Case, nil))
 }

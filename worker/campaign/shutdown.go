@@ -23,7 +23,7 @@ func hardStop(stop, kill context.Context, after time.Duration, clk clock.Clock) 
 	return kill, cancel
 }
 
-// settleContext is the settle budget: it outlives stop.
-func settleContext(stop context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(stop), SettleBudget)
+// settleContext is the settle budget, on the clock: it outlives stop.
+func settleContext(stop context.Context, clk clock.Clock) (context.Context, context.CancelFunc) {
+	return clock.WithTimeout(context.WithoutCancel(stop), clk, SettleBudget)
 }

@@ -47,3 +47,22 @@ func Sleep(ctx context.Context, c Clock, d time.Duration) error {
 		return nil
 	}
 }
+
+// WithTimeout is context.WithTimeout on c: the context ends d after now on c's time, so a
+// budget (a settle, a renewal, a heartbeat) ends when a test advances a fake clock, not
+// after real seconds. On the system clock it is context.WithTimeout itself. On another
+// clock its Err is context.Canceled once the time is up, and its Cause
+// context.DeadlineExceeded. (clockwork v0.5.0's own WithTimeout blocks in Err until the
+// context ends.) A network call's own deadline is the named exception of CONTRIBUTING.md
+// ("One clock").
+func WithTimeout(ctx context.Context, c Clock, d time.Duration) (context.Context, context.CancelFunc) {
+	if c == nil || c == system {
+		return context.WithTimeout(ctx, d)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	t := c.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
+	return ctx, func() {
+		t.Stop()
+		cancel(context.Canceled)
+	}
+}

@@ -34,3 +34,36 @@ func TestSleep(t *testing.T) {
 	require.Equal(t, clock.Real(), clock.Or(nil))
 	require.Equal(t, clock.Clock(fake), clock.Or(fake))
 }
+
+// A budget on a fake clock ends when that clock reaches it, not before, and says why;
+// Err never blocks. On the system clock it is context.WithTimeout.
+func TestWithTimeout(t *testing.T) {
+	t.Parallel()
+
+	fake := clockwork.NewFakeClock()
+	ctx, cancel := clock.WithTimeout(context.Background(), fake, time.Minute)
+	defer cancel()
+	require.NoError(t, ctx.Err(), "Err does not block while the budget runs")
+	fake.Advance(time.Minute - time.Nanosecond)
+	require.NoError(t, ctx.Err())
+	fake.Advance(time.Nanosecond)
+	<-ctx.Done()
+	require.ErrorIs(t, context.Cause(ctx), context.DeadlineExceeded)
+
+	ctx, cancel = clock.WithTimeout(context.Background(), fake, time.Minute)
+	cancel()
+	require.ErrorIs(t, ctx.Err(), context.Canceled)
+	require.NotErrorIs(t, context.Cause(ctx), context.DeadlineExceeded)
+
+	parent, stop := context.WithCancel(context.Background())
+	ctx, cancel = clock.WithTimeout(parent, fake, time.Minute)
+	defer cancel()
+	stop()
+	<-ctx.Done()
+
+	ctx, cancel = clock.WithTimeout(context.Background(), clock.Real(), time.Hour)
+	defer cancel()
+	deadline, ok := ctx.Deadline()
+	require.True(t, ok, "the system clock's budget is a real deadline")
+	require.WithinDuration(t, time.Now().Add(time.Hour), deadline, time.Minute)
+}

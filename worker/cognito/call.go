@@ -68,7 +68,7 @@ func (c *Call) Run(stop, kill context.Context, username string, attempt func(ctx
 		callTimeout = CallTimeoutDefault
 	}
 	r := Ran{Outcome: Outcome{Class: job.ClassCanceled, Status: job.StatusFailed, Code: "Canceled"}}
-	err := pacing.Retry(stop, c.Policy, func(context.Context) error {
+	err := pacing.Retry(stop, clk, c.Policy, func(context.Context) error {
 		if err := c.Limiter.Wait(stop); err != nil {
 			return err // stopping: not retryable, no attempt made
 		}

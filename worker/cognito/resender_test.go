@@ -91,8 +91,8 @@ func newTestResender(api cognito.API, clock *clockwork.FakeClock) *cognito.Resen
 		ClientID:    "client123",
 		Limiter:     pacing.NewLimiter(pacing.LimiterConfig{Rate: 0, Clock: clock}),
 		MaxAttempts: 5,
-		BackoffBase: time.Nanosecond,
-		BackoffMax:  time.Nanosecond,
+		BackoffBase: testBackoffBase,
+		BackoffMax:  testBackoffMax,
 		CallTimeout: time.Minute,
 		Clock:       clock,
 	}
@@ -144,7 +144,7 @@ func TestResenderThrottleThenSuccess(t *testing.T) {
 		outcomes []cognito.Outcome
 	)
 	api := newFakeCognito(throttled(), throttled(), ok200())
-	r := newTestResender(api, newFakeClock())
+	r := newTestResender(api, drivenClock(t))
 	r.OnAttempt = func(o cognito.Outcome, _ time.Duration) {
 		mu.Lock()
 		outcomes = append(outcomes, o)
@@ -172,7 +172,7 @@ func TestResenderThrottleForever(t *testing.T) {
 	t.Parallel()
 
 	api := newFakeCognito(throttled())
-	r := newTestResender(api, newFakeClock())
+	r := newTestResender(api, drivenClock(t))
 	r.MaxAttempts = 4
 	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
 
@@ -203,7 +203,7 @@ func TestResenderMaxAttemptsOne(t *testing.T) {
 func TestResenderFaultRetriedAndBreaker(t *testing.T) {
 	t.Parallel()
 
-	clock := newFakeClock()
+	clock := drivenClock(t)
 	api := newFakeCognito(
 		answer{err: sdkWrap(&types.InternalErrorException{Message: aws.String("internal")}, 500, "r")},
 		ok200(),
@@ -345,7 +345,7 @@ func TestResenderInput(t *testing.T) {
 	t.Run("same input on every attempt", func(t *testing.T) {
 		t.Parallel()
 		api := newFakeCognito(throttled(), ok200())
-		r := newTestResender(api, newFakeClock())
+		r := newTestResender(api, drivenClock(t))
 		r.ClientSecret = []byte("s3cr3t")
 		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
 		calls := api.calls()
@@ -447,7 +447,7 @@ func TestResenderCallTimeout(t *testing.T) {
 		<-ctx.Done()
 		return nil, &smithy.OperationError{Err: ctx.Err()}
 	}})
-	r := newTestResender(api, newFakeClock())
+	r := newTestResender(api, drivenClock(t))
 	r.CallTimeout = time.Millisecond
 	r.MaxAttempts = 2
 	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
@@ -518,7 +518,7 @@ func TestResenderUnsentFaults(t *testing.T) {
 			script = append(script, refusedAnswer())
 		}
 		api := newFakeCognito(append(script, throttled(), ok200())...)
-		r := newTestResender(api, newFakeClock())
+		r := newTestResender(api, drivenClock(t))
 		r.MaxAttempts = 2
 		res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
 		require.Equal(t, job.StatusSent, res.Status)
@@ -535,7 +535,7 @@ func TestResenderUnsentFaults(t *testing.T) {
 			}
 			return nil, refusedAnswer().err
 		}})
-		r := newTestResender(api, newFakeClock())
+		r := newTestResender(api, drivenClock(t))
 		r.MaxAttempts = 3
 		res := r.Resend(stop, context.Background(), job.Job{Username: "alice"})
 		require.Equal(t, job.ClassCanceled, res.Class, "given back to the source, no row")
@@ -552,7 +552,7 @@ func TestResenderUnsentFaults(t *testing.T) {
 				cancel()
 				return nil, refusedAnswer().err
 			}})
-		res := newTestResender(api, newFakeClock()).Resend(stop, context.Background(), job.Job{Username: "alice"})
+		res := newTestResender(api, drivenClock(t)).Resend(stop, context.Background(), job.Job{Username: "alice"})
 		require.Equal(t, job.ClassCanceled, res.Class)
 		require.True(t, res.Ambiguous, "the 503 may have sent a code")
 	})
@@ -560,7 +560,7 @@ func TestResenderUnsentFaults(t *testing.T) {
 		t.Parallel()
 		var got []pacing.Observation
 		api := newFakeCognito(refusedAnswer(), ok200())
-		r := newTestResender(api, newFakeClock())
+		r := newTestResender(api, drivenClock(t))
 		r.Breaker = breakerFunc(func(o pacing.Observation) { got = append(got, o) })
 		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
 		require.Equal(t, []pacing.Observation{
@@ -670,7 +670,7 @@ func (l *obsLimiter) Observe(started time.Time, throttled bool) {
 // says nothing about the quota and is not reported.
 func TestResenderObservesAnswersNotFaults(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := drivenClock(t)
 	slow := func(a answer) answer { // the call takes 100 ms of the clock
 		return answer{fn: func(context.Context) (*cip.ResendConfirmationCodeOutput, error) {
 			clock.Advance(100 * time.Millisecond)
@@ -688,7 +688,8 @@ func TestResenderObservesAnswersNotFaults(t *testing.T) {
 	require.Equal(t, job.StatusUserNotFound, r.Resend(context.Background(), context.Background(), job.Job{Username: "bob"}).Status)
 	require.Equal(t, []observed{
 		{clockStart, true}, // the throttle
-		{clockStart.Add(200 * time.Millisecond), false}, // the success (the fault at 100 ms is not reported)
-		{clockStart.Add(300 * time.Millisecond), false}, // the per-user answer
+		// the success after the throttle, a backoff wait, the fault (not reported) and another wait
+		{clockStart.Add(200*time.Millisecond + 2*driveStep), false},
+		{clockStart.Add(300*time.Millisecond + 2*driveStep), false}, // the per-user answer
 	}, lim.seen)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
@@ -20,12 +21,13 @@ type caller struct {
 	timeout time.Duration
 	policy  pacing.Policy
 	metrics *metrics.Metrics
+	clock   clock.Clock // the retries' waits
 }
 
 // do runs fn (one call named op) until it succeeds, fails for good, or ctx ends.
 func (c caller) do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
 	var last error
-	err := pacing.Retry(ctx, c.policy, func(ctx context.Context) error {
+	err := pacing.Retry(ctx, c.clock, c.policy, func(ctx context.Context) error {
 		callCtx, cancel := context.WithTimeout(ctx, c.timeout)
 		err := fn(callCtx)
 		cancel()
@@ -64,16 +66,16 @@ func isConditionFailed(err error) bool {
 // retry layer, each attempt bounded, counted in the ledger metrics under op.
 type Caller struct{ c caller }
 
-// NewCaller returns a Caller on table: zero timeout and policy get CallTimeoutDefault and
-// RetryDefault; m may be nil.
-func NewCaller(table string, timeout time.Duration, policy pacing.Policy, m *metrics.Metrics) Caller {
+// NewCaller returns a Caller on table, waiting between retries on clk: zero timeout and
+// policy get CallTimeoutDefault and RetryDefault; m may be nil.
+func NewCaller(table string, timeout time.Duration, policy pacing.Policy, m *metrics.Metrics, clk clock.Clock) Caller {
 	if timeout <= 0 {
 		timeout = CallTimeoutDefault
 	}
 	if policy.Attempts <= 0 {
 		policy = RetryDefault
 	}
-	return Caller{caller{table: table, timeout: timeout, policy: policy, metrics: m}}
+	return Caller{caller{table: table, timeout: timeout, policy: policy, metrics: m, clock: clk}}
 }
 
 // Do runs fn (one call named op) until it succeeds, fails for good, or ctx ends; the

@@ -46,7 +46,7 @@ func New(cfg Config) (*Ledger, error) {
 	}
 	return &Ledger{cfg: cfg, api: cfg.API, log: cfg.Logger, clock: cfg.Clock,
 		rule: rule{cooldown: cfg.Cooldown},
-		call: caller{table: cfg.Table, timeout: cfg.CallTimeout, policy: cfg.Retry, metrics: cfg.Metrics},
+		call: caller{table: cfg.Table, timeout: cfg.CallTimeout, policy: cfg.Retry, metrics: cfg.Metrics, clock: cfg.Clock},
 		mine: map[string]string{}}, nil
 }
 
@@ -190,7 +190,7 @@ func (l *Ledger) Renew(ctx context.Context, j job.Job) error {
 	if claimID == "" {
 		return nil // settled meanwhile: nothing to keep alive
 	}
-	ctx, cancel := context.WithTimeout(ctx, RenewInterval(l.cfg.Lease))
+	ctx, cancel := clock.WithTimeout(ctx, l.clock, RenewInterval(l.cfg.Lease))
 	defer cancel()
 	now := l.clock.Now()
 	lease := now.Add(l.cfg.Lease)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/testenv/emu"
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/clock/clocktest"
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 )
@@ -217,6 +218,7 @@ func TestClaimRecognisesItsOwnLandedPut(t *testing.T) {
 	f := newFixture(t)
 	api := &lossyPut{DynamoDBAPI: f.client}
 	l := f.ledger(t, "a", func(c *dynamoledger.Config) { c.API = api })
+	clocktest.Drive(t, f.clock, time.Second) // the retry's backoff wait (at most 150 ms) on the ledger's clock
 	require.Equal(t, job.Won, claim(t, l, "fay").Kind)
 	require.Equal(t, int64(2), api.puts.Load(), "the lost answer was retried")
 	require.NoError(t, l.Finish(t.Context(), job.Job{Username: "fay"}, sentResult("fay", f.clock.Now())))

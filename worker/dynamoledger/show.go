@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 )
 
 // Shown is one user's line of `ledger show`.
@@ -19,7 +20,7 @@ type Shown struct {
 // Show reads the records of usernames (strongly consistent), for the support question
 // "did we send X a code?"; c is how the pool compares usernames.
 func Show(ctx context.Context, api DynamoDBReadAPI, table, clientID string, c admit.Case, usernames []string) ([]Shown, error) {
-	call := caller{table: table, timeout: CallTimeoutDefault, policy: RetryDefault}
+	call := caller{table: table, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Real()} // a one-off command
 	out := make([]Shown, 0, len(usernames))
 	for _, u := range usernames {
 		rec, found, err := getRecord(ctx, api, call, table, userKey(clientID, c, u))

@@ -61,7 +61,7 @@ func New(cfg Config) (*Member, error) {
 		return nil, err
 	}
 	return &Member{cfg: cfg, log: cfg.Logger.With("fleet", cfg.Name), clk: cfg.Clock,
-		call:  dynamoledger.NewCaller(cfg.Table, cfg.CallTimeout, cfg.Retry, cfg.Metrics),
+		call:  dynamoledger.NewCaller(cfg.Table, cfg.CallTimeout, cfg.Retry, cfg.Metrics, cfg.Clock),
 		shape: shaper{ramp: cfg.ramp()}, alive: 1, budget: cfg.Rate}, nil
 }
 
@@ -174,7 +174,7 @@ func (m *Member) every(ctx context.Context, d time.Duration, fn func()) {
 // beat is one heartbeat round of the loop, bounded so that a hung table does not hold
 // the next one back for longer than a record lives.
 func (m *Member) beat(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.expiry())
+	ctx, cancel := clock.WithTimeout(ctx, m.clk, m.cfg.expiry())
 	defer cancel()
 	_ = m.round(ctx) // logged by round; apply judges what a failure means
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/sethvargo/go-retry"
+
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 )
 
 // Defaults of --max-attempts, --backoff-base and --backoff-max: the schedule of a retried
@@ -51,38 +53,48 @@ func (p Policy) Delay(n int) time.Duration {
 }
 
 // Retry calls fn until it succeeds, returns an error not marked retryable
-// (Retryable, RetryableUncounted), p.Attempts are spent, or ctx ends. It is go-retry's
-// Do: the one retry layer of every AWS call (the SDK clients have aws.NopRetryer). An
-// attempt marked RetryableUncounted is retried on the same schedule without spending
-// one of p.Attempts.
-func Retry(ctx context.Context, p Policy, fn func(ctx context.Context) error) error {
-	var uncounted bool
+// (Retryable, RetryableUncounted), p.Attempts are spent, or ctx ends; between attempts
+// it waits p's schedule (go-retry's backoff) on clk. It is the one retry layer of every
+// AWS call (the SDK clients have aws.NopRetryer) and of every loop that waits and tries
+// again. An attempt marked RetryableUncounted is retried on the same schedule without
+// spending one of p.Attempts. It returns the last attempt's error, unwrapped, or the
+// context's cause when ctx ends first.
+func Retry(ctx context.Context, clk clock.Clock, p Policy, fn func(ctx context.Context) error) error {
+	if clk == nil {
+		panic("pacing.Retry: nil clock") // a silent system clock would undo every test's fake clock
+	}
 	sched, left := p.schedule(), max(p.Attempts, 1)-1
-	b := retry.BackoffFunc(func() (time.Duration, bool) {
-		d, _ := sched.Next()
+	for {
+		if err := context.Cause(ctx); err != nil {
+			return err
+		}
+		err := fn(ctx)
+		var m *marked
 		switch {
-		case uncounted:
-			uncounted = false
+		case err == nil:
+			return nil
+		case !errors.As(err, &m):
+			return err
+		case m.uncounted:
 		case left == 0:
-			return 0, true
+			return m.err
 		default:
 			left--
 		}
-		return d, false
-	})
-	return retry.Do(ctx, b, func(ctx context.Context) error {
-		err := fn(ctx)
-		var u *uncountedError
-		if errors.As(err, &u) {
-			uncounted = true
-			return retry.RetryableError(u.err)
+		d, _ := sched.Next()
+		if err := clock.Sleep(ctx, clk, d); err != nil {
+			return err
 		}
-		return err
-	})
+	}
 }
 
-// Retryable marks err as worth another attempt (retry.RetryableError; nil stays nil).
-func Retryable(err error) error { return retry.RetryableError(err) }
+// Retryable marks err as worth another attempt (nil stays nil).
+func Retryable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &marked{err: err}
+}
 
 // RetryableUncounted marks err as worth another attempt that does not count against
 // Policy.Attempts: the failed one cannot have reached the service (its connection was
@@ -92,10 +104,14 @@ func RetryableUncounted(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &uncountedError{err}
+	return &marked{err: err, uncounted: true}
 }
 
-type uncountedError struct{ err error }
+// marked is an error Retry tries again after.
+type marked struct {
+	err       error
+	uncounted bool
+}
 
-func (e *uncountedError) Error() string { return e.err.Error() }
-func (e *uncountedError) Unwrap() error { return e.err }
+func (e *marked) Error() string { return e.err.Error() }
+func (e *marked) Unwrap() error { return e.err }

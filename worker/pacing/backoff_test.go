@@ -3,9 +3,11 @@ package pacing_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
@@ -30,32 +32,104 @@ func TestPolicyDelay(t *testing.T) {
 	require.Equal(t, pacing.BackoffBaseDefault, pacing.Policy{Exact: true}.Delay(1), "zero Base: the default")
 }
 
+// retryOnClock runs pacing.Retry on a fake clock in the background and advances the clock
+// by each wait the retry starts, until it returns; it returns Retry's error and the fake
+// time that passed.
+func retryOnClock(t *testing.T, ctx context.Context, p pacing.Policy, fn func(context.Context) error) (error, time.Duration) {
+	t.Helper()
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
+	start := clk.Now()
+	done := make(chan error, 1)
+	go func() { done <- pacing.Retry(ctx, clk, p, fn) }()
+	for {
+		select {
+		case err := <-done:
+			return err, clk.Since(start)
+		default:
+		}
+		bctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+		if clk.BlockUntilContext(bctx, 1) == nil {
+			clk.Advance(p.Max) // every wait of these policies is at most Max
+		}
+		cancel()
+	}
+}
+
 func TestRetry(t *testing.T) {
 	t.Parallel()
 
 	errFlaky, errFatal := errors.New("flaky"), errors.New("fatal")
+	exact := pacing.Policy{Attempts: 3, Base: time.Second, Max: 4 * time.Second, Exact: true}
 	calls := 0
-	err := pacing.Retry(context.Background(), pacing.Policy{Attempts: 3, Base: time.Nanosecond}, func(context.Context) error {
+	err, waited := retryOnClock(t, t.Context(), exact, func(context.Context) error {
 		calls++
 		return pacing.Retryable(errFlaky)
 	})
 	require.ErrorIs(t, err, errFlaky)
 	require.Equal(t, 3, calls, "Attempts in all")
+	require.Equal(t, 8*time.Second, waited, "two waits on the clock, each advanced by Max")
 
 	calls = 0
-	err = pacing.Retry(context.Background(), pacing.Policy{Attempts: 3, Base: time.Nanosecond}, func(context.Context) error {
+	err, waited = retryOnClock(t, t.Context(), exact, func(context.Context) error {
 		calls++
 		return errFatal
 	})
 	require.ErrorIs(t, err, errFatal)
 	require.Equal(t, 1, calls, "an error not marked retryable is final")
+	require.Zero(t, waited)
 
 	calls = 0
-	_ = pacing.Retry(context.Background(), pacing.Policy{}, func(context.Context) error {
+	_, _ = retryOnClock(t, t.Context(), pacing.Policy{Max: time.Second}, func(context.Context) error {
 		calls++
 		return pacing.Retryable(errFlaky)
 	})
 	require.Equal(t, 1, calls, "zero Attempts: one")
+}
+
+// Retry waits on the clock it is given: nothing happens until that clock moves, and the
+// wait is the policy's delay to the nanosecond.
+func TestRetryWaitsOnTheClock(t *testing.T) {
+	t.Parallel()
+
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
+	p := pacing.Policy{Attempts: 2, Base: 3 * time.Second, Exact: true}
+	var calls atomic.Int32
+	done := make(chan error, 1)
+	go func() {
+		done <- pacing.Retry(t.Context(), clk, p, func(context.Context) error {
+			calls.Add(1)
+			return pacing.Retryable(errors.New("flaky"))
+		})
+	}()
+	require.NoError(t, clk.BlockUntilContext(t.Context(), 1))
+	require.EqualValues(t, 1, calls.Load())
+	clk.Advance(3*time.Second - time.Nanosecond)
+	require.EqualValues(t, 1, calls.Load(), "not before the delay")
+	clk.Advance(time.Nanosecond)
+	require.Error(t, <-done)
+	require.EqualValues(t, 2, calls.Load())
+
+	require.PanicsWithValue(t, "pacing.Retry: nil clock", func() {
+		_ = pacing.Retry(t.Context(), nil, p, func(context.Context) error { return nil })
+	})
+}
+
+// A context that ends during a wait ends the retry with its cause.
+func TestRetryStopsWithTheContext(t *testing.T) {
+	t.Parallel()
+
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
+	ctx, cancel := context.WithCancelCause(t.Context())
+	stopped := errors.New("stopped")
+	done := make(chan error, 1)
+	go func() {
+		done <- pacing.Retry(ctx, clk, pacing.Policy{Attempts: 5}, func(context.Context) error {
+			return pacing.Retryable(errors.New("flaky"))
+		})
+	}()
+	require.NoError(t, clk.BlockUntilContext(t.Context(), 1))
+	cancel(stopped)
+	require.ErrorIs(t, <-done, stopped)
 }
 
 // An attempt that could not have reached the service costs no attempt: only the
@@ -64,8 +138,9 @@ func TestRetryUncounted(t *testing.T) {
 	t.Parallel()
 
 	errRefused, errFlaky := errors.New("refused"), errors.New("flaky")
+	p := pacing.Policy{Attempts: 3, Base: time.Second, Max: time.Second}
 	calls := 0
-	err := pacing.Retry(context.Background(), pacing.Policy{Attempts: 3, Base: time.Nanosecond}, func(context.Context) error {
+	err, _ := retryOnClock(t, t.Context(), p, func(context.Context) error {
 		calls++
 		if calls%2 == 1 {
 			return pacing.RetryableUncounted(errRefused)
@@ -75,9 +150,9 @@ func TestRetryUncounted(t *testing.T) {
 	require.ErrorIs(t, err, errFlaky)
 	require.Equal(t, 6, calls, "3 counted attempts, each after an uncounted one")
 
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	calls = 0
-	err = pacing.Retry(ctx, pacing.Policy{Attempts: 1, Base: time.Nanosecond, Max: time.Microsecond}, func(context.Context) error {
+	err, _ = retryOnClock(t, ctx, pacing.Policy{Attempts: 1, Base: time.Second, Max: time.Second}, func(context.Context) error {
 		if calls++; calls == 50 {
 			cancel()
 		}
@@ -87,7 +162,7 @@ func TestRetryUncounted(t *testing.T) {
 	require.Equal(t, 50, calls)
 
 	calls = 0
-	err = pacing.Retry(context.Background(), pacing.Policy{Attempts: 2, Base: time.Nanosecond}, func(context.Context) error {
+	err, _ = retryOnClock(t, t.Context(), pacing.Policy{Attempts: 2, Base: time.Second, Max: time.Second}, func(context.Context) error {
 		if calls++; calls < 5 {
 			return pacing.RetryableUncounted(errRefused)
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/clock/clocktest"
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
@@ -131,10 +132,14 @@ func (l *recLimiter) Observe(_ time.Time, throttled bool) {
 	}
 }
 
-func newVerifier(api userpool.AdminGetUserAPI) (*userpool.Verifier, *recLimiter) {
+// newVerifier is a verifier on a fake clock that moves on by 2 s (past any one backoff
+// wait of its 100 ms–1 s schedule) whenever the verifier waits on it.
+func newVerifier(t *testing.T, api userpool.AdminGetUserAPI) (*userpool.Verifier, *recLimiter) {
+	clk := clockwork.NewFakeClockAt(clockStart)
+	clocktest.Drive(t, clk, 2*time.Second)
 	lim := &recLimiter{}
 	return &userpool.Verifier{API: api, PoolID: "us-east-1_pool", Limiter: lim, MaxAttempts: 3,
-		BackoffBase: time.Nanosecond, BackoffMax: time.Nanosecond, Clock: clockwork.NewFakeClockAt(clockStart)}, lim
+		BackoffBase: 100 * time.Millisecond, BackoffMax: time.Second, Clock: clk}, lim
 }
 
 var pool = map[string]job.UserState{
@@ -160,7 +165,7 @@ func TestVerifierVerdicts(t *testing.T) {
 			"AdminGetUser: admin-created user: needs AdminCreateUser with MessageAction=RESEND, not ResendConfirmationCode"},
 	} {
 		api := &fakeUsers{users: pool}
-		v, lim := newVerifier(api)
+		v, lim := newVerifier(t, api)
 		res, send := v.Verify(context.Background(), context.Background(), job.Job{Username: tt.user, SourceRef: "7"})
 		require.Equal(t, []string{"us-east-1_pool/" + tt.user}, api.calls, tt.user)
 		require.Equal(t, 1, lim.waits, "%s: the call waited on the verify limiter", tt.user)
@@ -187,7 +192,7 @@ func TestVerifierVerdicts(t *testing.T) {
 func TestVerifierKnownStateAndNoAPI(t *testing.T) {
 	t.Parallel()
 	api := &fakeUsers{users: pool}
-	v, _ := newVerifier(api)
+	v, _ := newVerifier(t, api)
 	res, send := v.Verify(context.Background(), context.Background(),
 		job.Job{Username: "zed", State: &job.UserState{Status: "UNCONFIRMED", Enabled: false}})
 	require.False(t, send)
@@ -212,14 +217,14 @@ func TestVerifierRetriesThrottlesThenGivesUp(t *testing.T) {
 	throttle := sdkWrap(&types.TooManyRequestsException{Message: aws.String("Rate exceeded")}, "req-t")
 
 	api := &fakeUsers{users: pool, errs: []error{throttle}}
-	v, lim := newVerifier(api)
+	v, lim := newVerifier(t, api)
 	_, send := v.Verify(context.Background(), context.Background(), job.Job{Username: "alice"})
 	require.True(t, send, "retried after the throttle")
 	require.Equal(t, 2, api.n())
 	require.Equal(t, 1, lim.throttles, "the throttle slowed the verify limiter")
 
 	api = &fakeUsers{users: pool, errs: []error{throttle, throttle, throttle, throttle}}
-	v, _ = newVerifier(api)
+	v, _ = newVerifier(t, api)
 	res, send := v.Verify(context.Background(), context.Background(), job.Job{Username: "alice"})
 	require.False(t, send)
 	require.Equal(t, 3, api.n(), "MaxAttempts")
@@ -240,7 +245,7 @@ func TestVerifierSystemic(t *testing.T) {
 		"no credentials": errors.New("operation error Cognito Identity Provider: AdminGetUser, failed to retrieve credentials: no EC2 IMDS role found"),
 	} {
 		api := &fakeUsers{users: pool, errs: []error{err}}
-		v, _ := newVerifier(api)
+		v, _ := newVerifier(t, api)
 		res, send := v.Verify(context.Background(), context.Background(), job.Job{Username: "alice"})
 		require.False(t, send, name)
 		require.Equal(t, job.ClassSystemic, res.Class, name)
@@ -249,7 +254,7 @@ func TestVerifierSystemic(t *testing.T) {
 		require.Equal(t, 1, api.n(), "%s: not retried", name)
 	}
 	api := &fakeUsers{errs: []error{sdkWrap(&types.ResourceNotFoundException{Message: aws.String("User pool us-east-1_pool does not exist.")}, "r")}}
-	v, _ := newVerifier(api)
+	v, _ := newVerifier(t, api)
 	res, _ := v.Verify(context.Background(), context.Background(), job.Job{Username: "alice"})
 	require.Equal(t, job.ClassSystemic, res.Class)
 	require.Equal(t, "user pool us-east-1_pool not found: check --user-pool-id and --region", res.Fix)
@@ -258,7 +263,7 @@ func TestVerifierSystemic(t *testing.T) {
 func TestVerifierStopped(t *testing.T) {
 	t.Parallel()
 	api := &fakeUsers{users: pool}
-	v, _ := newVerifier(api)
+	v, _ := newVerifier(t, api)
 	stop, cancel := context.WithCancel(context.Background())
 	cancel()
 	res, send := v.Verify(stop, context.Background(), job.Job{Username: "alice"})
@@ -296,14 +301,14 @@ func TestVerifierOwnLimiter(t *testing.T) {
 func TestPreflight(t *testing.T) {
 	t.Parallel()
 	api := &fakeUsers{users: pool}
-	v, _ := newVerifier(api)
+	v, _ := newVerifier(t, api)
 	require.NoError(t, v.Preflight(context.Background()), "UserNotFoundException: the permission works")
 	require.Len(t, api.calls, 1)
 	require.Regexp(t, `^us-east-1_pool/cognito-resend-check-[0-9a-f]{16}$`, api.calls[0])
 	require.Empty(t, admit.ValidateUsername(strings.TrimPrefix(api.calls[0], "us-east-1_pool/")), "the probe is a valid username")
 
 	api = &fakeUsers{errs: []error{sdkWrap(&smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized"}, "r")}}
-	v, _ = newVerifier(api)
+	v, _ = newVerifier(t, api)
 	err := v.Preflight(context.Background())
 	var pe *userpool.PreflightError
 	require.ErrorAs(t, err, &pe)
@@ -313,7 +318,7 @@ func TestPreflight(t *testing.T) {
 
 	throttle := sdkWrap(&types.TooManyRequestsException{Message: aws.String("Rate exceeded")}, "req-t")
 	api = &fakeUsers{errs: []error{throttle, throttle, throttle}}
-	v, _ = newVerifier(api)
+	v, _ = newVerifier(t, api)
 	require.ErrorContains(t, v.Preflight(context.Background()), "gave up after 3 attempts")
 
 	v.API = nil
@@ -416,13 +421,13 @@ func TestVerifierUnsentFaults(t *testing.T) {
 	}
 
 	api := &fakeUsers{users: pool, errs: errs(10)}
-	v, _ := newVerifier(api)
+	v, _ := newVerifier(t, api)
 	_, send := v.Verify(context.Background(), context.Background(), job.Job{Username: "alice"})
 	require.True(t, send, "checked once the endpoint answered")
 	require.Equal(t, 11, api.n(), "10 refused attempts spent none of MaxAttempts 3")
 
 	api = &fakeUsers{errs: errs(10)}
-	v, _ = newVerifier(api)
+	v, _ = newVerifier(t, api)
 	err := v.Preflight(context.Background())
 	require.ErrorContains(t, err, "gave up after 3 attempts")
 	require.Equal(t, 3, api.n(), "the start-up check spends its attempts")

@@ -17,6 +17,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 	"github.com/cognito-resend/cognito-resend/worker/source/sqssource"
@@ -54,6 +55,8 @@ type Config struct {
 	// Admitter of a nil adm follow it.
 	Case   admit.Case
 	Logger *slog.Logger
+	// Clock is what the retries wait on (required).
+	Clock clock.Clock
 }
 
 // Summary counts what Enqueue did with the input rows.
@@ -79,6 +82,9 @@ func UserKey(c admit.Case, username string) string {
 // batch fails completely after its retries.
 func Enqueue(ctx context.Context, cfg Config, src job.Source, adm *admit.Admitter) (Summary, error) {
 	var sum Summary
+	if cfg.Clock == nil {
+		return sum, errors.New("enqueue: Config.Clock is required")
+	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = MaxAttemptsDefault
 	}
@@ -162,7 +168,7 @@ func sendBatch(ctx context.Context, cfg Config, log *slog.Logger, entries []sqst
 	// the failed entries) with backoff: pacing.Retry is the one retry layer (the SQS
 	// client has aws.NopRetryer).
 	policy := pacing.Policy{Attempts: cfg.MaxAttempts, Base: cfg.BackoffBase, Max: BackoffMaxDefault}
-	err := pacing.Retry(ctx, policy, func(ctx context.Context) error {
+	err := pacing.Retry(ctx, cfg.Clock, policy, func(ctx context.Context) error {
 		attempt++
 		out, err := cfg.API.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(cfg.QueueURL), Entries: pending})
 		if err != nil {

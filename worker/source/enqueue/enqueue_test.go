@@ -11,9 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/clock/clocktest"
 	"github.com/cognito-resend/cognito-resend/worker/source/csvsource"
 	"github.com/cognito-resend/cognito-resend/worker/source/enqueue"
 )
@@ -68,12 +70,20 @@ func (f *scriptedSend) SendMessageBatch(_ context.Context, in *sqs.SendMessageBa
 	return out, nil
 }
 
+// driven is a fake clock that moves on by a minute whenever Enqueue waits on it (a
+// backoff between retries): these tests are not about when.
+func driven(t *testing.T) *clockwork.FakeClock {
+	c := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
+	clocktest.Drive(t, c, time.Minute)
+	return c
+}
+
 func enqueueUsers(t *testing.T, api enqueue.SQSSendAPI, users ...string) (enqueue.Summary, error) {
 	t.Helper()
 	src, err := csvsource.New(strings.NewReader("username\n"+strings.Join(users, "\n")+"\n"), csvsource.Options{})
 	require.NoError(t, err)
-	return enqueue.Enqueue(context.Background(), enqueue.Config{API: api, QueueURL: "http://127.0.0.1:1/0/q",
-		MaxAttempts: 3, BackoffBase: time.Microsecond}, src, nil)
+	return enqueue.Enqueue(context.Background(), enqueue.Config{Clock: driven(t), API: api, QueueURL: "http://127.0.0.1:1/0/q",
+		MaxAttempts: 3, BackoffBase: time.Second}, src, nil)
 }
 
 func TestEnqueueRetriesOnlyTransientFailures(t *testing.T) {
@@ -139,7 +149,7 @@ func TestEnqueueCaseRule(t *testing.T) {
 		src, err := csvsource.New(strings.NewReader("username\nalice\nAlice\n"), csvsource.Options{})
 		require.NoError(t, err)
 		api := &fifoIDs{}
-		sum, err := enqueue.Enqueue(context.Background(), enqueue.Config{API: api, QueueURL: "http://127.0.0.1:1/0/q.fifo",
+		sum, err := enqueue.Enqueue(context.Background(), enqueue.Config{Clock: driven(t), API: api, QueueURL: "http://127.0.0.1:1/0/q.fifo",
 			Case: tt.c}, src, nil)
 		require.NoError(t, err)
 		require.Equal(t, tt.want, sum.Enqueued)

@@ -83,6 +83,9 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = pacing.AttemptsDefault
 	}
+	if cfg.Clock == nil {
+		return nil, errors.New("poolsource: Config.Clock is required")
+	}
 	s := &Source{cfg: cfg,
 		lim:    pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.Rate, Burst: 1, Clock: cfg.Clock}),
 		policy: pacing.Policy{Attempts: cfg.MaxAttempts, Base: cfg.BackoffBase, Max: cfg.BackoffMax},
@@ -116,7 +119,7 @@ func listUsersError(pool string, err error) error {
 func (s *Source) page(ctx context.Context, token *string) (*cip.ListUsersOutput, error) {
 	var out *cip.ListUsersOutput
 	var last error
-	err := pacing.Retry(ctx, s.policy, func(ctx context.Context) error {
+	err := pacing.Retry(ctx, s.cfg.Clock, s.policy, func(ctx context.Context) error {
 		if err := s.lim.Wait(ctx); err != nil {
 			return err
 		}

@@ -12,8 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
-	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/worker/clock/clocktest"
+	"github.com/cognito-resend/cognito-resend/worker/job"
 )
 
 // fakePool pages a fixed user list like Cognito: Limit per page, opaque tokens.
@@ -58,6 +61,14 @@ func user(name string, status types.UserStatusType, created time.Time) types.Use
 	return types.UserType{Username: aws.String(name), UserStatus: status, UserCreateDate: aws.Time(created)}
 }
 
+// driven is a fake clock that moves on by a minute whenever the source waits on it (its
+// limiter, a backoff between retries): these tests are not about when.
+func driven(t *testing.T) *clockwork.FakeClock {
+	c := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
+	clocktest.Drive(t, c, time.Minute)
+	return c
+}
+
 func drain(t *testing.T, s job.Source) ([]job.Job, error) {
 	t.Helper()
 	var jobs []job.Job
@@ -86,7 +97,7 @@ func TestUserPoolSourcePagesAndFilters(t *testing.T) {
 		}
 		f.users = append(f.users, user(fmt.Sprintf("u%02d", i), st, t0.Add(time.Duration(i)*time.Hour)))
 	}
-	s, err := New(context.Background(), Config{API: f, PoolID: "pool-1", PageSize: 7, Rate: 1000,
+	s, err := New(context.Background(), Config{Clock: driven(t), API: f, PoolID: "pool-1", PageSize: 7, Rate: 1000,
 		CreatedAfter: t0.Add(2 * time.Hour), CreatedBefore: t0.Add(20 * time.Hour)})
 	require.NoError(t, err)
 	jobs, err := drain(t, s)
@@ -127,7 +138,7 @@ func TestUserPoolSourceFirstPageErrors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			f := &fakePool{errs: []error{tc.err}}
-			_, err := New(context.Background(), Config{API: f, PoolID: "x", Rate: 1000})
+			_, err := New(context.Background(), Config{Clock: driven(t), API: f, PoolID: "x", Rate: 1000})
 			require.ErrorContains(t, err, tc.want)
 			require.Len(t, f.calls, 1, "not retried")
 		})
@@ -138,7 +149,7 @@ func TestUserPoolSourceRetriesThrottleAndStopsOnRepeatedToken(t *testing.T) {
 	t.Parallel()
 	f := &fakePool{users: []types.UserType{user("a", types.UserStatusTypeUnconfirmed, time.Now())}, loopTok: true,
 		errs: []error{&types.TooManyRequestsException{Message: aws.String("slow down")}}}
-	s, err := New(context.Background(), Config{API: f, PoolID: "p", Rate: 1000, BackoffBase: time.Nanosecond})
+	s, err := New(context.Background(), Config{Clock: driven(t), API: f, PoolID: "p", Rate: 1000})
 	require.NoError(t, err)
 	jobs, err := drain(t, s)
 	require.NoError(t, err)
@@ -151,7 +162,7 @@ func TestUserPoolSourceLaterPageErrorEndsSource(t *testing.T) {
 	f := &fakePool{users: []types.UserType{user("a", types.UserStatusTypeUnconfirmed, time.Now()),
 		user("b", types.UserStatusTypeUnconfirmed, time.Now())},
 		errs: []error{nil, &types.ResourceNotFoundException{Message: aws.String("gone")}}}
-	s, err := New(context.Background(), Config{API: f, PoolID: "p", PageSize: 1, Rate: 1000})
+	s, err := New(context.Background(), Config{Clock: driven(t), API: f, PoolID: "p", PageSize: 1, Rate: 1000})
 	require.NoError(t, err)
 	jobs, err := drain(t, s)
 	require.ErrorContains(t, err, "not found")
@@ -165,7 +176,7 @@ func TestUserPoolSourceCarriesUserState(t *testing.T) {
 	on := user("on", types.UserStatusTypeUnconfirmed, time.Now())
 	on.Enabled = true
 	off := user("off", types.UserStatusTypeUnconfirmed, time.Now())
-	s, err := New(context.Background(), Config{API: &fakePool{users: []types.UserType{on, off}}, PoolID: "p", Rate: 1000})
+	s, err := New(context.Background(), Config{Clock: driven(t), API: &fakePool{users: []types.UserType{on, off}}, PoolID: "p", Rate: 1000})
 	require.NoError(t, err)
 	jobs, err := drain(t, s)
 	require.NoError(t, err)

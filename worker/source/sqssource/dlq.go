@@ -19,7 +19,7 @@ import (
 // SendMessage to the DLQ): each attempt bounded by CallTimeout, transient failures
 // retried on the source's schedule (pacing.Retry: the client has no retryer of its own).
 func (s *Source) callOnce(ctx context.Context, op string, call func(ctx context.Context) error) error {
-	return pacing.Retry(ctx, s.retry, func(ctx context.Context) error {
+	return pacing.Retry(ctx, s.cfg.Clock, s.retry, func(ctx context.Context) error {
 		cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 		defer cancel()
 		err := call(cctx)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/testenv/emu"
 	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/engine"
 	"github.com/cognito-resend/cognito-resend/worker/job"
@@ -328,7 +329,7 @@ func TestSQSIntegrationFIFOWithProducer(t *testing.T) {
 	for range 2 { // the second run adds nothing: same MessageDeduplicationId
 		src, err := csvsource.New(stringsReader(csvIn), csvsource.Options{})
 		require.NoError(t, err)
-		sum, err := enqueue.Enqueue(t.Context(), enqueue.Config{API: c, QueueURL: url}, src, nil)
+		sum, err := enqueue.Enqueue(t.Context(), enqueue.Config{API: c, QueueURL: url, Clock: clock.Real()}, src, nil)
 		require.NoError(t, err)
 		require.Equal(t, enqueue.Summary{Enqueued: 3, Invalid: 1, Duplicate: 1}, sum)
 	}
