@@ -58,6 +58,16 @@ func TestResumeRefusesAnotherOrReorderedCSV(t *testing.T) {
 	_, rows := readCSVReport(t, filepath.Join(dir, "ra.csv"))
 	require.Len(t, rows, 5, "and writes no row")
 
+	// Standard input can't be counted first: its lines are checked as they are read, and
+	// the run stops at the first differing one (line 2 matches and is skipped).
+	reordered, err := os.ReadFile(filepath.Join(dir, "reordered.csv"))
+	require.NoError(t, err)
+	res = runBin(t, dir, env, string(reordered), "run", "--csv", "-", "--resume", "--report", "ra.csv")
+	require.Equal(t, 3, res.code, res.stderr)
+	require.Contains(t, res.stderr, `line 3 of - is "bd-c", but the report ra.csv has a row for line 3 with "bd-b"`)
+	require.Contains(t, res.stderr, "The run stops here")
+	require.Equal(t, int64(5), sim.Sim.Stats().Calls)
+
 	// A new report is a new campaign: the changed CSV is sent in full.
 	res = runBin(t, dir, env, "", "run", "--csv", "other.csv", "--report", "rb.csv")
 	require.Equal(t, 0, res.code, res.stderr)

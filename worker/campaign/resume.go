@@ -157,18 +157,23 @@ func (c *Campaign) checkInput() error {
 }
 
 // lineMismatch is the usage error of a CSV line that names another user than the
-// report's row for that line.
-func (c *Campaign) lineMismatch(r *resumed) func(j job.Job) error {
+// report's row for that line. The census finds it before any call; a run that was not
+// counted first (--csv -) finds it as it reads, and stops there.
+func (c *Campaign) lineMismatch(r *resumed, running bool) func(j job.Job) error {
 	return func(j job.Job) error {
+		sent := "Nothing was sent"
+		if running {
+			sent = "The run stops here: the lines before it have their rows"
+		}
 		made := ""
 		if rec, ok, _ := records.ReadInput(c.reportPath); ok {
 			made = " (" + rec.String() + ")"
 		}
 		return &config.FieldError{Field: "resume", Msg: fmt.Sprintf("line %s of %s is %q, but the report %s has a "+
 			"row for line %s with %q: this is not the CSV the report was made from%s, or it was edited — lines "+
-			"may only be added at its end. Nothing was sent. Resume with that CSV; to send from a changed CSV, "+
+			"may only be added at its end. %s. Resume with that CSV; to send from a changed CSV, "+
 			"start a new report (another --report)", j.SourceRef, c.cfg.CSV, j.Username, c.reportPath,
-			j.SourceRef, r.state.RowUsername(j.SourceRef), made)}
+			j.SourceRef, r.state.RowUsername(j.SourceRef), made, sent)}
 	}
 }
 

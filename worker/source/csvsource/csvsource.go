@@ -17,7 +17,10 @@ import (
 
 // CSV column names (matched case-insensitively).
 const (
-	colUsername        = "username"
+	colUsername = "username"
+	// colCognitoUsername is the username column of Cognito's own user export and import
+	// files (GetCSVHeader).
+	colCognitoUsername = "cognito:username"
 	colUserContextData = "user_context_data"
 	colMetadataPrefix  = "client_metadata."
 )
@@ -64,7 +67,7 @@ func New(in io.Reader, opts Options) (*Source, error) {
 	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
 		_, _ = br.Discard(3)
 	}
-	r := csv.NewReader(br)
+	r := csv.NewReader(sniff(br))
 	r.FieldsPerRecord = -1 // ragged rows are reported per row, not fatal
 	r.ReuseRecord = true
 	s := &Source{r: r, ucdCol: -1}
@@ -75,7 +78,7 @@ func New(in io.Reader, opts Options) (*Source, error) {
 		return nil, ErrNoRows
 	}
 	if err != nil && first == nil {
-		return nil, fmt.Errorf("read CSV header: %w", err)
+		return nil, readErr("read CSV header", err)
 	}
 	first[0] = strings.TrimPrefix(first[0], "\uFEFF")
 	if s.header, s.userCol, err = decideHeader(mode, first, line); err != nil {
@@ -103,7 +106,7 @@ func New(in io.Reader, opts Options) (*Source, error) {
 		return nil, ErrNoRows
 	}
 	if isReadErr(err) {
-		return nil, fmt.Errorf("read CSV: %w", err)
+		return nil, readErr("read CSV", err)
 	}
 	job := s.jobOf(rec, line, err)
 	s.pending = &job
@@ -133,8 +136,8 @@ func (s *Source) Next(ctx context.Context) (job.Job, error) {
 		return job.Job{}, io.EOF
 	}
 	if isReadErr(err) {
-		// The input itself failed (disk, pipe): not a row; stop the campaign.
-		return job.Job{}, fmt.Errorf("read CSV: %w", err)
+		// The input itself failed (disk, pipe, not text): not a row; stop the campaign.
+		return job.Job{}, readErr("read CSV", err)
 	}
 	s.Rows++
 	return s.jobOf(rec, line, err), nil
@@ -225,6 +228,15 @@ func (s *Source) jobOf(rec []string, line int, readErr error) job.Job {
 		}
 	}
 	return j
+}
+
+// readErr is an error of the input: a NotCSVError says all there is to say.
+func readErr(what string, err error) error {
+	var nc *NotCSVError
+	if errors.As(err, &nc) {
+		return nc
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // isReadErr: an I/O error of the input, as opposed to a malformed row.
