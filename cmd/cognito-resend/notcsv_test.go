@@ -38,14 +38,21 @@ func TestInputThatIsNotACSVIsRefusedBeforeAnyCall(t *testing.T) {
 	}
 	require.Zero(t, sim.Sim.Stats().Calls, "nothing was called")
 
+	// Standard input can't be read twice: checked as it is read, the run stops at the
+	// bad byte; the lines before it were called.
+	res := runBin(t, dir, env, "username\n"+many+"nc-\x00bob\n", "run", "--csv", "-", "--report", "stdin.csv")
+	require.Equal(t, 3, res.code, res.stderr)
+	require.Contains(t, res.stderr, "holds a NUL byte (line 5002,")
+	require.Equal(t, int64(1), sim.Sim.Stats().Calls, "nc-user once; its 4999 repeats are duplicates")
+
 	// Cognito's user export: its username column is cognito:username.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "export.csv"), []byte(
 		"name,given_name,email,email_verified,cognito:mfa_enabled,cognito:username\n"+
 			"Ann,Ann,ann@example.com,false,false,nc-ann\nBob,Bob,bob@example.com,false,false,nc-bob\n"), 0o600))
-	res := runBin(t, dir, env, "", "run", "--csv", "export.csv", "--report", "export-r.csv")
+	res = runBin(t, dir, env, "", "run", "--csv", "export.csv", "--report", "export-r.csv")
 	require.Equal(t, 0, res.code, res.stderr)
 	st := sim.Sim.Stats()
-	require.Equal(t, int64(2), st.Calls)
+	require.Equal(t, int64(1+2), st.Calls)
 	require.Equal(t, int64(1), st.PerUser["nc-ann"].Calls)
 	require.Equal(t, int64(1), st.PerUser["nc-bob"].Calls)
 }
