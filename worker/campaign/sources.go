@@ -12,6 +12,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
+	"github.com/cognito-resend/cognito-resend/worker/records"
 	"github.com/cognito-resend/cognito-resend/worker/source/csvsource"
 	"github.com/cognito-resend/cognito-resend/worker/source/poolsource"
 	"github.com/cognito-resend/cognito-resend/worker/source/sqssource"
@@ -72,7 +73,7 @@ func openCSV(stop context.Context, path string, header csvsource.Header, stdin i
 		}
 		in, closeIn = f, func() { f.Close() }
 	}
-	src, err := csvsource.New(in, csvsource.Options{Header: header})
+	src, err := csvsource.New(in, csvsource.Options{Header: header, Cells: records.SheetReader})
 	if err != nil {
 		closeIn()
 		return nil, fmt.Errorf("--csv %s: %w", path, err)

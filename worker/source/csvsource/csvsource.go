@@ -32,6 +32,11 @@ var ErrNoRows = errors.New("the CSV has no usernames")
 type Options struct {
 	// Header is --header: whether the first row is a header (HeaderAuto when empty).
 	Header Header
+	// Cells, when set, is asked about the header row: for a file cognito-resend wrote
+	// for people (its report, a `report users` list), whose cells follow the spreadsheet
+	// rule, it returns how to read a cell back (records.SheetReader); nil for any other
+	// file, whose cells are read as written.
+	Cells func(header []string) func(cell string) string
 }
 
 // Source streams jobs from a CSV: a header row with a username column (any case), or a
@@ -40,9 +45,10 @@ type Options struct {
 type Source struct {
 	r       *csv.Reader
 	userCol int
-	ucdCol  int            // -1 when absent
-	mdCols  map[int]string // column index → ClientMetadata key; nil without a header
-	pending *job.Job       // first data row, read ahead to detect headerless files
+	ucdCol  int                 // -1 when absent
+	mdCols  map[int]string      // column index → ClientMetadata key; nil without a header
+	pending *job.Job            // first data row, read ahead to detect headerless files
+	cell    func(string) string // reads a username cell back (Options.Cells); nil: as written
 	header  HeaderInfo
 	// Rows counts data rows returned so far.
 	Rows int
@@ -89,6 +95,9 @@ func New(in io.Reader, opts Options) (*Source, error) {
 		job := s.jobOf(first, line, nil)
 		s.pending = &job
 		return s, nil
+	}
+	if opts.Cells != nil {
+		s.cell = opts.Cells(first)
 	}
 	s.mdCols = map[int]string{}
 	for i, f := range first {
@@ -202,7 +211,11 @@ func (s *Source) jobOf(rec []string, line int, readErr error) job.Job {
 		j.Invalid = fmt.Sprintf("row has %d fields, no username column", len(rec))
 		return j
 	}
-	j.Username = admit.NormalizeUsername(rec[s.userCol])
+	name := rec[s.userCol]
+	if s.cell != nil {
+		name = s.cell(name)
+	}
+	j.Username = admit.NormalizeUsername(name)
 	if s.mdCols == nil && len(rec) > 1 {
 		j.Invalid = fmt.Sprintf("row has %d fields; a headerless CSV must have one column", len(rec))
 		return j

@@ -92,3 +92,26 @@ func TestCognitoExportHeader(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "bob", j.Username)
 }
+
+// A file cognito-resend wrote for people (Options.Cells knows its header) has its
+// username cells read back under the spreadsheet rule; any other file as written.
+func TestCellsOfOurFilesReadBack(t *testing.T) {
+	t.Parallel()
+	ours := func(h []string) func(string) string {
+		if strings.Join(h, ",") == "username,final_status" {
+			return func(c string) string { return strings.TrimPrefix(c, "'") }
+		}
+		return nil
+	}
+	for in, want := range map[string]string{
+		"username,final_status\n'@SUM(1+1),failed\n": "@SUM(1+1)",
+		"username,other\n'@SUM(1+1),failed\n":        "'@SUM(1+1)",
+		"username\n'@SUM(1+1)\n":                     "'@SUM(1+1)",
+	} {
+		src, err := csvsource.New(strings.NewReader(in), csvsource.Options{Cells: ours})
+		require.NoError(t, err)
+		j, err := src.Next(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, want, j.Username, in)
+	}
+}
