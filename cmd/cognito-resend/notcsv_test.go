@@ -31,7 +31,7 @@ func TestInputThatIsNotACSVIsRefusedBeforeAnyCall(t *testing.T) {
 		for _, args := range [][]string{{"--dry-run"}, {"--report", "r-" + name + ".csv"}} {
 			res := runBin(t, dir, env, "", append([]string{"run", "--csv", name}, args...)...)
 			require.Equal(t, 2, res.code, "%s %v: %s", name, args, res.stderr)
-			require.Contains(t, res.stderr, "not a CSV of usernames: ", name)
+			require.Contains(t, res.stderr, "--csv "+name+": not a CSV of usernames: ", name)
 			require.Contains(t, res.stderr, c.want, name)
 			require.NoFileExists(t, filepath.Join(dir, "r-"+name+".csv"))
 		}
