@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cognito-resend/cognito-resend/testenv/emu"
 	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
 )
 
@@ -137,4 +138,38 @@ func TestResumeBoundToItsPool(t *testing.T) {
 	res = runBin(t, dir, env, "", "run", "--user-pool-id", a.ID, "--report", "pool.csv", "--resume")
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Equal(t, int64(2), sim.Sim.Stats().Calls)
+}
+
+// A queue campaign is bound to its queue: resuming its report on another queue is a
+// usage error before anything is received from it (its messages stay visible) or sent.
+func TestResumeBoundToItsQueue(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	fq := emu.SQS(t)
+	c := emu.NewSQSClient(fq.Endpoint)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	a, _ := queueWithDLQ(t, c, "bind-a", 5)
+	b, _ := queueWithDLQ(t, c, "bind-b", 5)
+	dir := t.TempDir()
+	env := sqsEnv(sim.URL, fq.Endpoint, "c")
+	writeLines(t, filepath.Join(dir, "a.csv"), "username", "qb-1", "qb-2")
+	writeLines(t, filepath.Join(dir, "b.csv"), "username", "qb-3")
+	for q, f := range map[string]string{a: "a.csv", b: "b.csv"} {
+		res := runBin(t, dir, env, "", "enqueue", "--csv", f, "--sqs-queue-url", q)
+		require.Equal(t, 0, res.code, res.stderr)
+	}
+	drain := []string{"--wait-time-seconds", "1", "--exit-when-empty", "--empty-polls", "1", "--report", "q.csv"}
+	res := runBin(t, dir, env, "", append([]string{"run", "--sqs-queue-url", a}, drain...)...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, int64(2), sim.Sim.Stats().Calls)
+
+	res = runBin(t, dir, env, "", append([]string{"run", "--sqs-queue-url", b, "--resume"}, drain...)...)
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, "the report was made from queue "+a+", not "+b)
+	require.Equal(t, int64(2), sim.Sim.Stats().Calls)
+	vis, hidden := queueCounts(t, c, b)
+	require.Equal(t, [2]int{1, 0}, [2]int{vis, hidden}, "nothing was received from the other queue")
+
+	res = runBin(t, dir, env, "", append([]string{"run", "--sqs-queue-url", a, "--resume"}, drain...)...)
+	require.Equal(t, 0, res.code, res.stderr)
 }

@@ -41,9 +41,6 @@ func (c *Campaign) resume(redelivers bool) (*resumed, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := c.checkInput(); err != nil {
-				return nil, err
-			}
 			r.state = st
 			if !c.cfg.RetryUnknown {
 				for _, u := range st.Unknown {
@@ -126,10 +123,17 @@ func (c *Campaign) input() records.Input {
 }
 
 // checkInput refuses to resume a report made from another pool, queue or kind of source
-// (a usage error, before any call), and says how a CSV compares with the one the report
-// was made from; its lines are checked one by one as they are read (skipDone). A report
-// without the record (an earlier version's) resumes with a warning.
+// (a usage error, before the source is opened: a queue is not received from), and says
+// how a CSV compares with the one the report was made from; its lines are checked one by
+// one as they are read (skipDone). A report without the record (an earlier version's)
+// resumes with a warning. Once, from Prepare; nothing without --resume or a report.
 func (c *Campaign) checkInput() error {
+	if c.inputChecked || !c.cfg.Resume {
+		return nil
+	}
+	if _, err := os.Stat(c.reportPath); errors.Is(err, os.ErrNotExist) {
+		return nil // the campaign starts
+	}
 	rec, ok, err := records.ReadInput(c.reportPath)
 	if err != nil {
 		return &config.FieldError{Field: "resume", Msg: err.Error()}
@@ -139,6 +143,7 @@ func (c *Campaign) checkInput() error {
 		c.log.Warn("the report has no record of its input (made by an earlier version, or its first run was "+
 			"killed at the start): its source is not checked; each CSV line with a row is still checked against "+
 			"that row's username", "report", c.reportPath, "input", records.InputPath(c.reportPath))
+		c.inputChecked = true
 		return nil
 	}
 	if same, why := rec.Same(now); !same {
@@ -153,6 +158,7 @@ func (c *Campaign) checkInput() error {
 		c.log.Warn("the CSV is not the file the report was made from: each line with a row is checked against it",
 			"csv", c.cfg.CSV, "report_made_from", rec.CSV, "size", rec.Size, "sha256", rec.SHA256)
 	}
+	c.inputChecked = true
 	return nil
 }
 
