@@ -310,13 +310,17 @@ func TestDisabledUserDoesNotStopCampaign(t *testing.T) {
 	dir := t.TempDir()
 	res := runBin(t, dir, append(baseEnv(cognitoURL), "COGNITO_CLIENT_ID="+p.ClientID), "d1\nd2\nd3\n",
 		"run", "--csv", "-", "--report", "r.csv", "--workers", "1")
-	require.Equal(t, 1, res.code, "a failed row, not a stopped campaign: %s", res.stderr)
+	// disabled is what Cognito said of the user: final, not a failure (issue 22 point 7),
+	// so exit 0 and no --retry-failed hint, which could only fail the same way.
+	require.Equal(t, 0, res.code, "a disabled row, not a failure nor a stopped campaign: %s", res.stderr)
+	require.NotContains(t, res.stderr, "--retry-failed")
+	require.Contains(t, res.stderr, "disabled=1")
 	_, rows := readCSVReport(t, filepath.Join(dir, "r.csv"))
 	got := map[string]string{}
 	for _, r := range rows {
 		got[r["username"]] = r["status"] + "/" + r["error_code"]
 	}
-	require.Equal(t, map[string]string{"d1": "sent/", "d2": "failed/NotAuthorizedException", "d3": "sent/"}, got)
+	require.Equal(t, map[string]string{"d1": "sent/", "d2": "disabled/NotAuthorizedException", "d3": "sent/"}, got)
 }
 
 // After a --resume that writes `unknown` rows, the summary and /metrics count them: they

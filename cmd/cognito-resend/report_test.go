@@ -140,13 +140,14 @@ func TestReportUsersRoundTrip(t *testing.T) {
 	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
 	recs, err := csv.NewReader(out).ReadAll()
 	require.NoError(t, err)
-	require.Equal(t, []string{"username"}, recs[0])
+	require.Equal(t, []string{"username", "final_status"}, recs[0])
 	got := map[string]bool{}
 	for _, rec := range recs[1:] {
 		key := strings.ToLower(rec[0])
 		require.False(t, got[key], "listed twice: %s", rec[0])
 		got[key] = true
 		require.Contains(t, []job.Status{job.StatusFailed, job.StatusLimitExceeded}, f.final[key], rec[0])
+		require.Equal(t, string(f.final[key]), rec[1], rec[0])
 		require.Equal(t, f.first[key], rec[0], "the spelling of the user's final row")
 	}
 	require.Len(t, got, want)
@@ -161,7 +162,7 @@ func TestReportUsersRoundTrip(t *testing.T) {
 	// Any statuses, a newer version's included; a typo is said.
 	res = runBin(t, f.dir, baseEnv(""), "", append([]string{"report", "users", "--status", "unknown", "--status", "faild"}, f.paths...)...)
 	require.Equal(t, 0, res.code, res.stderr)
-	require.Regexp(t, `^username\nuser\d{4}\nuser\d{4}\n$`, res.stdout, "the two unknown users")
+	require.Regexp(t, `^username,final_status\nuser\d{4},unknown\nuser\d{4},unknown\n$`, res.stdout, "the two unknown users")
 	require.Contains(t, res.stderr, `no user has status "faild"`)
 }
 

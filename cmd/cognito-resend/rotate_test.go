@@ -63,6 +63,8 @@ func drainWithRotation(t *testing.T, name string, n, keep int) (string, []string
 		switch {
 		case strings.HasSuffix(name, ".ledger"):
 			require.FileExists(t, strings.TrimSuffix(path, ".ledger"), "a ledger has its report")
+		case name == "r.csv.input":
+			// what the campaign is bound to (its queue); it stays with the current report
 		case name == "r.csv" || rotatedReportRe.MatchString(name):
 			require.FileExists(t, path+".ledger", "a report has its ledger")
 			reports = append(reports, path)
@@ -114,7 +116,7 @@ func TestQueueReportRotationKeep(t *testing.T) {
 	require.Len(t, reports, 3+1, "3 rotated reports and r.csv")
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
-	require.Len(t, entries, 1+2*(3+1), "users.csv, and 4 report+ledger pairs")
+	require.Len(t, entries, 1+2*(3+1)+1, "users.csv, 4 report+ledger pairs and r.csv.input")
 	rows := rowsByUser(t, reports)
 	require.NotEmpty(t, rows)
 	require.Less(t, len(rows), n, "the oldest rotations were deleted")

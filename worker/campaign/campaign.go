@@ -34,6 +34,8 @@ type Campaign struct {
 	started    time.Time
 	// tableChecked: Prepare found --ledger-table usable.
 	tableChecked bool
+	// inputChecked: Prepare found the resumed report made from this input (checkInput).
+	inputChecked bool
 	resumed      *resumed // loaded once, by the census or the run
 	census       *Census  // set once counted
 	// Set by Prepare (preparePool), once: the username case rule, the verify stage and
@@ -60,11 +62,14 @@ func Open(cfg config.Config, env Env) *Campaign {
 }
 
 // Prepare loads what every pass needs, once, so that its errors come before the prompt:
-// the AWS configuration (the region above all), the username case rule, the
-// --verify-users check (preparePool) and the --ledger-table check. Census and Run call
-// it themselves.
+// the AWS configuration (the region above all), the resumed report's input (checkInput),
+// the username case rule, the --verify-users check (preparePool) and the --ledger-table
+// check. Census and Run call it themselves.
 func (c *Campaign) Prepare(ctx context.Context) error {
 	if _, err := c.awsConfig(ctx); err != nil {
+		return err
+	}
+	if err := c.checkInput(); err != nil {
 		return err
 	}
 	if err := c.preparePool(ctx); err != nil {

@@ -64,7 +64,7 @@ func (c *Campaign) Census(ctx context.Context) (Census, error) {
 	if err != nil {
 		return Census{}, err
 	}
-	r.skipRecorded(s)
+	r.skipRecorded(s, c.lineMismatch(r, false))
 	adm := admit.New(c.rule.Case, r.final())
 	cen := Census{Unknown: len(r.unknown), UsernameCase: c.rule.String()}
 	if c.checksUsers() {

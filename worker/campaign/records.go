@@ -20,6 +20,9 @@ func (c *Campaign) openRecords(r *resumed, log *slog.Logger, fileLedger bool) (r
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := c.recordInput(!resume); err != nil {
+		return nil, nil, errors.Join(err, report.Close())
+	}
 	if !fileLedger {
 		return c.rotating(report, nil, log)
 	}

@@ -3,8 +3,11 @@ package campaign
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 
+	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/admit"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/records"
@@ -52,29 +55,40 @@ func (c *Campaign) resume(redelivers bool) (*resumed, error) {
 	return r, nil
 }
 
-// skipDone wraps a source and drops the jobs whose row an earlier run already wrote.
+// skipDone wraps a source and drops the jobs whose row an earlier run already wrote,
+// after checking that each line with a row names the same user as that row: resume
+// matches lines by number, so another or an edited CSV would otherwise skip users.
 type skipDone struct {
 	job.Source
-	done func(ref string) bool
+	state    *records.ResumeState
+	mismatch func(j job.Job) error
 }
 
-// Next returns the next job without a row that settles it.
+// Next returns the next job without a row that settles it, or the error of the first
+// line that names another user than its row.
 func (s *skipDone) Next(ctx context.Context) (job.Job, error) {
 	for {
 		j, err := s.Source.Next(ctx)
-		if err != nil || !s.done(j.SourceRef) {
+		if err != nil {
 			return j, err
+		}
+		if !s.state.Matches(j.SourceRef, j.Username) {
+			return job.Job{}, s.mismatch(j)
+		}
+		if !s.state.Done(j.SourceRef) {
+			return j, nil
 		}
 	}
 }
 
 // skipRecorded makes a finite source (CSV lines, pool users) skip what already has a
 // row that settles it (records.ResumeState.Done: not a line --retry-failed or
-// --retry-unknown calls again). A source that redelivers is left alone: its repeats are
-// settled by the admit rule (duplicates of users with a final row).
-func (r *resumed) skipRecorded(src *source) {
+// --retry-unknown calls again), and refuse a line that names another user than its row
+// (mismatch). A source that redelivers is left alone: its repeats are settled by the
+// admit rule (duplicates of users with a final row).
+func (r *resumed) skipRecorded(src *source, mismatch func(j job.Job) error) {
 	if r.state != nil && !src.Redelivers() {
-		src.Source = &skipDone{Source: src.Source, done: r.state.Done}
+		src.Source = &skipDone{Source: src.Source, state: r.state, mismatch: mismatch}
 	}
 }
 
@@ -90,4 +104,94 @@ func (r *resumed) final() *admit.Set {
 		return nil
 	}
 	return r.state.Final
+}
+
+// input is what this campaign reads its users from (a CSV without its digest: only the
+// record written when the report is created has one).
+func (c *Campaign) input() records.Input {
+	switch {
+	case c.cfg.CSV != "":
+		in := records.Input{Source: records.InputCSV, CSV: c.cfg.CSV}
+		if abs, err := filepath.Abs(c.cfg.CSV); err == nil && c.cfg.CSV != "-" {
+			in.CSV = abs
+		}
+		return in
+	case c.cfg.SQSQueueURL != "":
+		return records.Input{Source: records.InputQueue, QueueURL: c.cfg.SQSQueueURL}
+	}
+	return records.Input{Source: records.InputPool, UserPoolID: c.cfg.UserPoolID}
+}
+
+// checkInput refuses to resume a report made from another pool, queue or kind of source
+// (a usage error, before the source is opened: a queue is not received from), and says
+// how a CSV compares with the one the report was made from; its lines are checked one by
+// one as they are read (skipDone). A report without the record (an earlier version's)
+// resumes with a warning. Once, from Prepare; nothing without --resume or a report.
+func (c *Campaign) checkInput() error {
+	if c.inputChecked || !c.cfg.Resume {
+		return nil
+	}
+	if _, err := os.Stat(c.reportPath); errors.Is(err, os.ErrNotExist) {
+		return nil // the campaign starts
+	}
+	rec, ok, err := records.ReadInput(c.reportPath)
+	if err != nil {
+		return &config.FieldError{Field: "resume", Msg: err.Error()}
+	}
+	now := c.input()
+	if !ok {
+		c.log.Warn("the report has no record of its input (made by an earlier version, or its first run was "+
+			"killed at the start): its source is not checked; each CSV line with a row is still checked against "+
+			"that row's username", "report", c.reportPath, "input", records.InputPath(c.reportPath))
+		c.inputChecked = true
+		return nil
+	}
+	if same, why := rec.Same(now); !same {
+		return &config.FieldError{Field: "resume", Msg: fmt.Sprintf("%s: %s. A report continues the campaign of "+
+			"its own input; to send from another source, start a new report (another --report)", c.reportPath, why)}
+	}
+	switch rec.CSVRelation(c.cfg.CSV) {
+	case "appended":
+		c.log.Info("the CSV is the report's with lines added at its end: they are new work",
+			"csv", c.cfg.CSV, "report_made_from", rec.CSV)
+	case "changed":
+		c.log.Warn("the CSV is not the file the report was made from: each line with a row is checked against it",
+			"csv", c.cfg.CSV, "report_made_from", rec.CSV, "size", rec.Size, "sha256", rec.SHA256)
+	}
+	c.inputChecked = true
+	return nil
+}
+
+// lineMismatch is the usage error of a CSV line that names another user than the
+// report's row for that line. The census finds it before any call; a run that was not
+// counted first (--csv -) finds it as it reads, and stops there.
+func (c *Campaign) lineMismatch(r *resumed, running bool) func(j job.Job) error {
+	return func(j job.Job) error {
+		sent := "Nothing was sent"
+		if running {
+			sent = "The run stops here: the lines before it have their rows"
+		}
+		made := ""
+		if rec, ok, _ := records.ReadInput(c.reportPath); ok {
+			made = " (" + rec.String() + ")"
+		}
+		return &config.FieldError{Field: "resume", Msg: fmt.Sprintf("line %s of %s is %q, but the report %s has a "+
+			"row for line %s with %q: this is not the CSV the report was made from%s, or it was edited — lines "+
+			"may only be added at its end. %s. Resume with that CSV; to send from a changed CSV, "+
+			"start a new report (another --report)", j.SourceRef, c.cfg.CSV, j.Username, c.reportPath,
+			j.SourceRef, r.state.RowUsername(j.SourceRef), made, sent)}
+	}
+}
+
+// recordInput writes the record of the report's input beside it (records.WriteInput):
+// when the report is created, or on the first resume of a report made without one.
+func (c *Campaign) recordInput(fresh bool) error {
+	in := c.input()
+	if in.Source == records.InputCSV && in.CSV != "-" {
+		var err error
+		if in, err = records.CSVInput(c.cfg.CSV); err != nil {
+			return err
+		}
+	}
+	return records.WriteInput(c.reportPath, in, c.clock.Now(), fresh)
 }

@@ -130,7 +130,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	}
 	s.logHeader(log)
 	if st := r.state; st != nil {
-		r.skipRecorded(s)
+		r.skipRecorded(s, c.lineMismatch(r, true))
 		log.Info("resuming campaign", "report", c.reportPath, "rows", st.Rows,
 			"final_users", st.Final.Len(), "unknown", len(st.Unknown), "retry", st.Retry, "torn_lines", st.Skipped)
 	}

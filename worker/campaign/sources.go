@@ -12,6 +12,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
+	"github.com/cognito-resend/cognito-resend/worker/records"
 	"github.com/cognito-resend/cognito-resend/worker/source/csvsource"
 	"github.com/cognito-resend/cognito-resend/worker/source/poolsource"
 	"github.com/cognito-resend/cognito-resend/worker/source/sqssource"
@@ -72,14 +73,30 @@ func openCSV(stop context.Context, path string, header csvsource.Header, stdin i
 		}
 		in, closeIn = f, func() { f.Close() }
 	}
-	src, err := csvsource.New(in, csvsource.Options{Header: header})
+	src, err := csvsource.New(in, csvsource.Options{Header: header, Cells: records.SheetReader})
 	if err != nil {
 		closeIn()
 		return nil, fmt.Errorf("--csv %s: %w", path, err)
 	}
 	h := src.Header()
-	return &source{Source: src, close: func(context.Context) error { closeIn(); return nil },
+	return &source{Source: &namedCSV{Source: src, path: path}, close: func(context.Context) error { closeIn(); return nil },
 		desc: []any{"csv", path}, header: &h}, nil
+}
+
+// namedCSV names the file in what the CSV source finds wrong with it as it reads (a NUL
+// byte, bytes that are not UTF-8), as openCSV does for what it finds at the start.
+type namedCSV struct {
+	job.Source
+	path string
+}
+
+func (n *namedCSV) Next(ctx context.Context) (job.Job, error) {
+	j, err := n.Source.Next(ctx)
+	var nc *csvsource.NotCSVError
+	if errors.As(err, &nc) {
+		err = fmt.Errorf("--csv %s: %w", n.path, err)
+	}
+	return j, err
 }
 
 // logHeader says at info what the CSV's first row was taken for, and why.

@@ -106,8 +106,9 @@ func Classify(err error) Outcome {
 		return Outcome{Class: job.ClassPerUser, Status: job.StatusUserNotFound, Code: notFound.ErrorCode()}
 	case errors.As(err, &notAuth) && strings.Contains(strings.ToLower(notAuth.ErrorMessage()), msgUserDisabled):
 		// NotAuthorizedException has two meanings too: one disabled user is not a reason
-		// to stop the campaign.
-		return Outcome{Class: job.ClassPerUser, Status: job.StatusFailed, Code: notAuth.ErrorCode()}
+		// to stop the campaign, and not a failure either — what Cognito says of the user,
+		// final (calling again can only get the same answer until it is re-enabled).
+		return Outcome{Class: job.ClassPerUser, Status: job.StatusDisabled, Code: notAuth.ErrorCode()}
 	case errors.As(err, &notAuth):
 		return Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: notAuth.ErrorCode(),
 			Fix: "the app client rejected the request (missing or wrong client secret?); set COGNITO_CLIENT_SECRET or --client-secret-file to the app client's secret"}

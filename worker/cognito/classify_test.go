@@ -81,6 +81,7 @@ func TestClassify(t *testing.T) {
 		{"InvalidParameter auto verification off", &types.InvalidParameterException{Message: m("Cannot resend codes. Auto verification not turned on.")}, systemic("InvalidParameterException")},
 		{"InvalidParameter other", &types.InvalidParameterException{Message: m("1 validation error detected: Value at 'username' failed to satisfy constraint")}, perUser(job.StatusInvalidInput, "InvalidParameterException")},
 		{"UserNotFound", &types.UserNotFoundException{Message: m("Username/client id combination not found.")}, perUser(job.StatusUserNotFound, "UserNotFoundException")},
+		{"NotAuthorized user disabled", &types.NotAuthorizedException{Message: m("User is disabled.")}, perUser(job.StatusDisabled, "NotAuthorizedException")},
 		{"NotAuthorized", &types.NotAuthorizedException{Message: m("Unable to verify secret hash for client x")}, systemic("NotAuthorizedException")},
 		{"ResourceNotFound", &types.ResourceNotFoundException{Message: m("User pool client x does not exist.")}, systemic("ResourceNotFoundException")},
 		{"Forbidden", &types.ForbiddenException{Message: m("blocked by WAF")}, systemic("ForbiddenException")},

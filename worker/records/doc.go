@@ -15,4 +15,10 @@
 // that make a user final, lines already done, intents without a row (`unknown`), under
 // the supersede rule (ResumeState.Record: the latest row of a line by file order counts;
 // --retry-failed calls again the users whose latest row is job.Result.RetryDue).
+//
+// A report is bound to its input (input.go): <report>.input records what it was made
+// from (a CSV's path, size and SHA-256; the pool id; the queue URL), and
+// ResumeState.Matches checks each line against the username of its rows, so a resume
+// with another or an edited CSV can't skip users by line number. A CSV report is
+// spreadsheet-safe (sheet.go): SheetCell on write, SheetValue in the line parser.
 package records

@@ -147,8 +147,9 @@ func (c *csvReport) Write(r job.Result) error {
 	c.rec[11] = fmtTime(r.FinishedAt)
 	for i, v := range c.rec {
 		if strings.ContainsAny(v, "\r\n") {
-			c.rec[i] = oneLine.Replace(v)
+			v = oneLine.Replace(v)
 		}
+		c.rec[i] = SheetCell(v) // a report is opened in spreadsheets: never a formula
 	}
 	return c.cw.Write(c.rec)
 }

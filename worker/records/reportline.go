@@ -40,6 +40,9 @@ func parseRow(format Format, line []byte) (job.Result, bool) {
 		if !ok || len(f) != len(Columns) || slices.Equal(f, Columns) {
 			return job.Result{}, false
 		}
+		for i, v := range f {
+			f[i] = SheetValue(v) // the spreadsheet rule (sheet.go), undone exactly
+		}
 		attempts, _ := strconv.Atoi(f[2])
 		rec = jsonRow{Username: f[0], Status: job.Status(f[1]), Attempts: attempts, ErrorCode: f[3],
 			ErrorMessage: f[4], DeliveryMedium: f[5], Destination: f[6], AttributeName: f[7],

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"time"
 
@@ -25,6 +26,11 @@ type ResumeState struct {
 	Final *admit.Set
 	// lines holds every source ref with a row, tagged with its latest row (tagStatus…).
 	lines *admit.Set
+	// names holds every source ref with a row (or an intent), tagged with a fingerprint
+	// of its username: what binds the report to its input line by line (Matches).
+	names *admit.Set
+	seed  maphash.Seed
+	path  string // the report
 	// Unknown are intents with no row: the process stopped between the call and its
 	// row. Unless --retry-unknown, they are reported `unknown` and not called.
 	Unknown []LedgerRecord
@@ -136,6 +142,7 @@ func (st *ResumeState) Record(row job.Result) {
 		}
 	}
 	st.lines.Put(row.SourceRef, tag)
+	st.names.Put(row.SourceRef, st.fingerprint(row.Username))
 	if admitRow(row) {
 		return
 	}
@@ -158,6 +165,40 @@ func (st *ResumeState) Retrying(ref string) bool {
 	return ok && tag&tagRetry != 0
 }
 
+// Matches reports whether the line ref names username as the report's rows (or intents)
+// for that line do; a line without either matches anything (it is new work). Usernames
+// compare exactly: a line is the same line only if it is the same text.
+func (st *ResumeState) Matches(ref, username string) bool {
+	fp, ok := st.names.Get(ref)
+	return !ok || fp == st.fingerprint(username)
+}
+
+// RowUsername is the username of the latest row (or intent) of the line ref, read
+// again from the report and its ledger: for the error that Matches found a difference.
+func (st *ResumeState) RowUsername(ref string) string {
+	name := ""
+	_, _, _ = ReadRows(st.path, func(row job.Result) {
+		if row.SourceRef == ref {
+			name = row.Username
+		}
+	})
+	if name != "" {
+		return name
+	}
+	for _, u := range st.Unknown {
+		if u.SourceRef == ref {
+			return u.Username
+		}
+	}
+	return name
+}
+
+// fingerprint is 32 bits of a username's hash: a different user at a line goes
+// unnoticed once in four billion, and a million lines cost a few MB.
+func (st *ResumeState) fingerprint(username string) uint32 {
+	return uint32(maphash.String(st.seed, username))
+}
+
 // Lines is the number of lines with a row.
 func (st *ResumeState) Lines() int { return st.lines.Len() }
 
@@ -170,6 +211,7 @@ func LoadResume(reportPath string, opts ResumeOptions) (*ResumeState, error) {
 		return nil, fmt.Errorf("--resume needs the campaign's report: %w", err)
 	}
 	st := &ResumeState{Final: admit.NewSet(opts.Case), lines: admit.NewSet(admit.CaseSensitive),
+		names: admit.NewSet(admit.CaseSensitive), seed: maphash.MakeSeed(), path: reportPath,
 		Tally: NewTally(), opts: opts}
 	var err error
 	st.Rows, st.Skipped, err = ReadRows(reportPath, st.Record)
@@ -207,6 +249,9 @@ func LoadResume(reportPath string, opts ResumeOptions) (*ResumeState, error) {
 		}
 		switch rec.Event {
 		case LedgerStart:
+			if _, ok := st.names.Get(rec.SourceRef); !ok {
+				st.names.Put(rec.SourceRef, st.fingerprint(rec.Username))
+			}
 			if useRow(rec.SourceRef, -1) {
 				return
 			}

@@ -5,12 +5,14 @@ import (
 	"io"
 
 	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/records"
 )
 
-// UsersColumns are the columns of WriteUsersCSV: what `run --csv` reads. The report has
-// no per-user metadata columns (client_metadata.<key>, user_context_data) to carry over,
-// so a username is all there is.
-var UsersColumns = []string{"username"}
+// UsersColumns are the columns of WriteUsersCSV: what `run --csv` reads (the username
+// column; the report has no per-user metadata columns to carry over) and each user's
+// final status. The header marks the file as one written for people: its cells follow
+// the spreadsheet rule (records.SheetCell) and `run --csv` reads them back exactly.
+var UsersColumns = records.UsersColumns
 
 // WriteUsersCSV writes the users whose final status is one of statuses, in the order
 // they first appear in the reports, as a CSV that `run --csv` reads (a username column).
@@ -30,7 +32,7 @@ func (s *Set) WriteUsersCSV(w io.Writer, statuses []job.Status) (int, error) {
 		if !want[s.status(u)] {
 			continue
 		}
-		if err := cw.Write([]string{u.name}); err != nil {
+		if err := cw.Write([]string{records.SheetCell(u.name), records.SheetCell(string(s.status(u)))}); err != nil {
 			return n, err
 		}
 		n++

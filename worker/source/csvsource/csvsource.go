@@ -17,7 +17,10 @@ import (
 
 // CSV column names (matched case-insensitively).
 const (
-	colUsername        = "username"
+	colUsername = "username"
+	// colCognitoUsername is the username column of Cognito's own user export and import
+	// files (GetCSVHeader).
+	colCognitoUsername = "cognito:username"
 	colUserContextData = "user_context_data"
 	colMetadataPrefix  = "client_metadata."
 )
@@ -29,6 +32,11 @@ var ErrNoRows = errors.New("the CSV has no usernames")
 type Options struct {
 	// Header is --header: whether the first row is a header (HeaderAuto when empty).
 	Header Header
+	// Cells, when set, is asked about the header row: for a file cognito-resend wrote
+	// for people (its report, a `report users` list), whose cells follow the spreadsheet
+	// rule, it returns how to read a cell back (records.SheetReader); nil for any other
+	// file, whose cells are read as written.
+	Cells func(header []string) func(cell string) string
 }
 
 // Source streams jobs from a CSV: a header row with a username column (any case), or a
@@ -37,9 +45,10 @@ type Options struct {
 type Source struct {
 	r       *csv.Reader
 	userCol int
-	ucdCol  int            // -1 when absent
-	mdCols  map[int]string // column index → ClientMetadata key; nil without a header
-	pending *job.Job       // first data row, read ahead to detect headerless files
+	ucdCol  int                 // -1 when absent
+	mdCols  map[int]string      // column index → ClientMetadata key; nil without a header
+	pending *job.Job            // first data row, read ahead to detect headerless files
+	cell    func(string) string // reads a username cell back (Options.Cells); nil: as written
 	header  HeaderInfo
 	// Rows counts data rows returned so far.
 	Rows int
@@ -64,7 +73,7 @@ func New(in io.Reader, opts Options) (*Source, error) {
 	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
 		_, _ = br.Discard(3)
 	}
-	r := csv.NewReader(br)
+	r := csv.NewReader(sniff(br))
 	r.FieldsPerRecord = -1 // ragged rows are reported per row, not fatal
 	r.ReuseRecord = true
 	s := &Source{r: r, ucdCol: -1}
@@ -75,7 +84,7 @@ func New(in io.Reader, opts Options) (*Source, error) {
 		return nil, ErrNoRows
 	}
 	if err != nil && first == nil {
-		return nil, fmt.Errorf("read CSV header: %w", err)
+		return nil, readErr("read CSV header", err)
 	}
 	first[0] = strings.TrimPrefix(first[0], "\uFEFF")
 	if s.header, s.userCol, err = decideHeader(mode, first, line); err != nil {
@@ -86,6 +95,9 @@ func New(in io.Reader, opts Options) (*Source, error) {
 		job := s.jobOf(first, line, nil)
 		s.pending = &job
 		return s, nil
+	}
+	if opts.Cells != nil {
+		s.cell = opts.Cells(first)
 	}
 	s.mdCols = map[int]string{}
 	for i, f := range first {
@@ -103,7 +115,7 @@ func New(in io.Reader, opts Options) (*Source, error) {
 		return nil, ErrNoRows
 	}
 	if isReadErr(err) {
-		return nil, fmt.Errorf("read CSV: %w", err)
+		return nil, readErr("read CSV", err)
 	}
 	job := s.jobOf(rec, line, err)
 	s.pending = &job
@@ -133,8 +145,8 @@ func (s *Source) Next(ctx context.Context) (job.Job, error) {
 		return job.Job{}, io.EOF
 	}
 	if isReadErr(err) {
-		// The input itself failed (disk, pipe): not a row; stop the campaign.
-		return job.Job{}, fmt.Errorf("read CSV: %w", err)
+		// The input itself failed (disk, pipe, not text): not a row; stop the campaign.
+		return job.Job{}, readErr("read CSV", err)
 	}
 	s.Rows++
 	return s.jobOf(rec, line, err), nil
@@ -199,7 +211,11 @@ func (s *Source) jobOf(rec []string, line int, readErr error) job.Job {
 		j.Invalid = fmt.Sprintf("row has %d fields, no username column", len(rec))
 		return j
 	}
-	j.Username = admit.NormalizeUsername(rec[s.userCol])
+	name := rec[s.userCol]
+	if s.cell != nil {
+		name = s.cell(name)
+	}
+	j.Username = admit.NormalizeUsername(name)
 	if s.mdCols == nil && len(rec) > 1 {
 		j.Invalid = fmt.Sprintf("row has %d fields; a headerless CSV must have one column", len(rec))
 		return j
@@ -225,6 +241,15 @@ func (s *Source) jobOf(rec []string, line int, readErr error) job.Job {
 		}
 	}
 	return j
+}
+
+// readErr is an error of the input: a NotCSVError says all there is to say.
+func readErr(what string, err error) error {
+	var nc *NotCSVError
+	if errors.As(err, &nc) {
+		return nc
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // isReadErr: an I/O error of the input, as opposed to a malformed row.

@@ -198,12 +198,12 @@ func TestCSVSourceBadInput(t *testing.T) {
 	t.Run("multi-column header without username", func(t *testing.T) {
 		t.Parallel()
 		_, err := csvsource.New(strings.NewReader("email,name\na@example.com,A\n"), csvsource.Options{})
-		require.EqualError(t, err, `the CSV header (line 1) has 2 columns and none is named "username"`)
+		require.EqualError(t, err, `the CSV header (line 1) has 2 columns and none is named "username" (or "cognito:username", Cognito's export)`)
 	})
 	t.Run("header after blank lines names its line", func(t *testing.T) {
 		t.Parallel()
 		_, err := csvsource.New(strings.NewReader("\n\nemail,name\n"), csvsource.Options{})
-		require.EqualError(t, err, `the CSV header (line 3) has 2 columns and none is named "username"`)
+		require.EqualError(t, err, `the CSV header (line 3) has 2 columns and none is named "username" (or "cognito:username", Cognito's export)`)
 	})
 	for name, in := range map[string]string{
 		"empty":                 "",
@@ -246,11 +246,9 @@ func TestCSVSourceMetadataAndContext(t *testing.T) {
 func TestCSVSourceInvalidMetadataUTF8(t *testing.T) {
 	t.Parallel()
 
-	rows := csvRows(t, "username,client_metadata.k\nalice,\xff\xfe\nbob,ok\n")
-	require.Len(t, rows, 2)
-	require.Equal(t, "client_metadata.k is not valid UTF-8", rows[0].Invalid)
-	require.Equal(t, "2", rows[0].SourceRef)
-	require.Equal(t, row{Username: "bob", SourceRef: "3", MD: map[string]string{"k": "ok"}}, rows[1])
+	// A file that is not UTF-8 is refused whole (issue 22), metadata included.
+	_, err := csvsource.New(strings.NewReader("username,client_metadata.k\nalice,\xff\xfe\nbob,ok\n"), csvsource.Options{})
+	require.ErrorContains(t, err, "is not UTF-8 (line 2, byte 33: 0xFF)")
 }
 
 func TestCSVSourceRagged(t *testing.T) {
@@ -406,11 +404,10 @@ func TestCSVSourceLargeField(t *testing.T) {
 func TestCSVSourceInvalidUsernamePrintable(t *testing.T) {
 	t.Parallel()
 
-	rows := csvRows(t, "username\n\"a\x01b\"\nc\xffd\n\"e\x7ff\"\n")
+	rows := csvRows(t, "username\n\"a\x01b\"\n\"e\x7ff\"\n")
 	require.Equal(t, []row{
 		{Username: `a\x01b`, SourceRef: "2", Invalid: "username has a disallowed character U+0001 at byte 1"},
-		{Username: "c\uFFFDd", SourceRef: "3", Invalid: "username is not valid UTF-8"},
-		{Username: `e\x7ff`, SourceRef: "4", Invalid: "username has a disallowed character U+007F at byte 1"},
+		{Username: `e\x7ff`, SourceRef: "3", Invalid: "username has a disallowed character U+007F at byte 1"},
 	}, rows)
 }
 

@@ -11,5 +11,9 @@
 // Every non-blank line becomes exactly one job, so it gets one report row: a row that
 // can't be sent (an empty username, ",,", a malformed row) carries Job.Invalid (admit
 // reports it invalid_input); only lines of whitespace are blank. An input that can't be
-// a campaign (empty, a header without a username column) is an error up front.
+// a campaign (empty, a header without a username column) is an error up front; one that
+// is not a UTF-8 CSV (sniff.go: JSON, a workbook, gzip, UTF-16, a NUL byte, bytes that
+// are not UTF-8) is a NotCSVError, up front or as it is read. A file cognito-resend
+// wrote for people (Options.Cells: its report, a `report users` list) has its username
+// cells read back under the spreadsheet rule.
 package csvsource

@@ -78,10 +78,11 @@ func (h HeaderInfo) String() string { return h.Verdict() + " (" + h.Reason + ")"
 func decideHeader(mode Header, first []string, line int) (info HeaderInfo, userCol int, err error) {
 	info.Line = line
 	userCol = -1
-	for i, f := range first {
-		if strings.EqualFold(admit.NormalizeUsername(f), colUsername) {
-			userCol = i
-			break
+	for _, name := range []string{colUsername, colCognitoUsername} {
+		for i, f := range first {
+			if userCol < 0 && strings.EqualFold(admit.NormalizeUsername(f), name) {
+				userCol = i
+			}
 		}
 	}
 	quoted := fmt.Sprintf("%q", admit.Printable(admit.NormalizeUsername(first[0])))
@@ -89,14 +90,15 @@ func decideHeader(mode Header, first []string, line int) (info HeaderInfo, userC
 	case len(first) > 1 && mode == HeaderNo:
 		return info, 0, fmt.Errorf("--header no: a CSV without a header has one column of usernames, but line %d has %d fields", line, len(first))
 	case len(first) > 1 && userCol < 0:
-		return info, 0, fmt.Errorf("the CSV header (line %d) has %d columns and none is named %q", line, len(first), colUsername)
+		return info, 0, fmt.Errorf("the CSV header (line %d) has %d columns and none is named %q (or %q, Cognito's export)",
+			line, len(first), colUsername, colCognitoUsername)
 	case len(first) > 1:
-		info.Present, info.Reason = true, fmt.Sprintf("line %d has a %q column", line, colUsername)
+		info.Present, info.Reason = true, fmt.Sprintf("line %d has a %q column", line, colName(first[userCol]))
 		return info, userCol, nil
 	case mode == HeaderNo:
 		info.Reason = "--header no: the first row is a username"
 	case userCol == 0:
-		info.Present, info.Reason = true, fmt.Sprintf("line %d is the %q column's name", line, colUsername)
+		info.Present, info.Reason = true, fmt.Sprintf("line %d is the %q column's name", line, colName(first[0]))
 	case mode == HeaderYes:
 		info.Present, info.Reason = true, fmt.Sprintf("--header yes: the column %s holds the usernames", quoted)
 	case HeaderWord(first[0]):
@@ -106,4 +108,12 @@ func decideHeader(mode Header, first []string, line int) (info HeaderInfo, userC
 		info.Reason = fmt.Sprintf("first row %s is not a header word: sent as a username; --header yes skips it", quoted)
 	}
 	return info, 0, nil
+}
+
+// colName is the name of the username column a header field matched, as we spell it.
+func colName(field string) string {
+	if strings.EqualFold(admit.NormalizeUsername(field), colCognitoUsername) {
+		return colCognitoUsername
+	}
+	return colUsername
 }

@@ -118,8 +118,8 @@ func TestHeaderForced(t *testing.T) {
 		mode csvsource.Header
 		err  string
 	}{
-		{"email,name\na,b\n", csvsource.HeaderAuto, `the CSV header (line 1) has 2 columns and none is named "username"`},
-		{"email,name\na,b\n", csvsource.HeaderYes, `the CSV header (line 1) has 2 columns and none is named "username"`},
+		{"email,name\na,b\n", csvsource.HeaderAuto, `the CSV header (line 1) has 2 columns and none is named "username" (or "cognito:username", Cognito's export)`},
+		{"email,name\na,b\n", csvsource.HeaderYes, `the CSV header (line 1) has 2 columns and none is named "username" (or "cognito:username", Cognito's export)`},
 		{"username,client_metadata.k\nbob,v\n", csvsource.HeaderNo, "--header no: a CSV without a header has one column of usernames, but line 1 has 2 fields"},
 		{"alice\n", "maybe", `--header must be auto, yes or no (got "maybe")`},
 	} {
