@@ -36,6 +36,8 @@ var networkDeadlines = map[string]string{
 	"worker/source/sqssource/dlq.go":   "one SQS call's HTTP deadline (GetQueueAttributes, SendMessage)",
 	"worker/source/sqssource/batch.go": "one SQS batch call's HTTP deadline",
 	"worker/source/enqueue/enqueue.go": "the SendMessageBatch flush after a stop: one SQS call's HTTP deadline",
+	"worker/engine/engine.go":          "the settle budget: the deadline of the acks, releases and ledger finishes after a stop",
+	"worker/campaign/shutdown.go":      "the settle budget: the deadline of the SQS and table calls after the engine stopped",
 	"worker/campaign/sources.go":       "the queue source's start (GetQueueAttributes): SQS calls' HTTP deadline",
 }
 

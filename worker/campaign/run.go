@@ -270,7 +270,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	}
 	sum, runErr := eng.Run(run, kill)
 	progress.Finish()
-	settle, cancelSettle := settleContext(stop, c.clock)
+	settle, cancelSettle := settleContext(stop)
 	defer cancelSettle()
 	if member != nil {
 		_ = member.Leave(settle) // no call starts any more: the others take the share now (logged)

@@ -23,7 +23,9 @@ func hardStop(stop, kill context.Context, after time.Duration, clk clock.Clock) 
 	return kill, cancel
 }
 
-// settleContext is the settle budget, on the clock: it outlives stop.
-func settleContext(stop context.Context, clk clock.Clock) (context.Context, context.CancelFunc) {
-	return clock.WithTimeout(context.WithoutCancel(stop), clk, SettleBudget)
+// settleContext is the settle budget: it outlives stop. It is the deadline of the network
+// calls made after the engine stopped (flush deletes, releases, leaving the fleet), so it
+// is on the machine's clock (CONTRIBUTING.md, "One clock").
+func settleContext(stop context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(stop), SettleBudget)
 }

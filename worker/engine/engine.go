@@ -121,7 +121,9 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 	r := &run{e: e, clk: clk, log: e.logger(), adm: e.Admitter, held: newClaims(), defs: newDeferrals(clk),
 		results: make(chan settled, workers*2),
 		settle: func() (context.Context, context.CancelFunc) {
-			return clock.WithTimeout(context.WithoutCancel(stop), clk, settleTimeout)
+			// The deadline of the ack, release and finish calls made after a stop: network
+			// calls (SQS, the ledger table), so the machine's clock (CONTRIBUTING.md).
+			return context.WithTimeout(context.WithoutCancel(stop), settleTimeout)
 		},
 		sum: &Summary{Counts: map[job.Status]int{}, Started: clk.Now()}}
 	if r.adm == nil {
