@@ -127,14 +127,14 @@ type Config struct {
 	ReportMaxSize *ByteSize `yaml:"report-max-size,omitempty"`
 	ReportKeep    int       `yaml:"report-keep"` // rotated report+ledger pairs kept
 
-	// Shared ledger (a DynamoDB table): see README "Fleet-safe: the ledger table".
+	// Shared ledger (a DynamoDB table): see docs/ledger-table.md.
 	LedgerTable string        `yaml:"ledger-table"`
 	Cooldown    time.Duration `yaml:"cooldown"`     // 0: records of sends never expire
 	LedgerLease time.Duration `yaml:"ledger-lease"` // a claim's lease, renewed every third of it
 	CampaignID  string        `yaml:"campaign-id"`  // "" = derived from the source and the start time
 
 	// Coordinated mode: one rate for the fleet, split among the replicas alive in the
-	// ledger table (README "Running a fleet"). FleetRate 0: off.
+	// ledger table (docs/fleet.md, "Running a fleet"). FleetRate 0: off.
 	FleetRate      float64       `yaml:"fleet-rate"`
 	FleetName      string        `yaml:"fleet-name"`
 	FleetHeartbeat time.Duration `yaml:"fleet-heartbeat"`

@@ -14,7 +14,7 @@ func newCmdReportSummary(ios streams) *cli.Command {
 		Usage:     "users, final status per user, counts by status and error code, attempts, time span, sends/s",
 		UsageText: "cognito-resend report summary [--json] REPORT...",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print the summary as one JSON object (keys: README \"Reports\")"},
+			&cli.BoolFlag{Name: "json", Usage: "print the summary as one JSON object (keys: docs/reports.md in the source repository)"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			set, _, err := readReports(cmd, ios.stderr, "summary")

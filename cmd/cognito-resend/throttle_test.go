@@ -45,7 +45,7 @@ func TestAdaptiveRateFindsQuota(t *testing.T) {
 // runs below Q − R and is (almost) never throttled, where without the reserve it uses
 // the whole quota. --rate is 2 × Q, so the first throttle (the burst draining) notes a
 // limit above the quota, and the next, taken no sooner than 5 s later, sets the real one:
-// the campaign is judged after 15 s (as the README says), over a run of ~40 s.
+// the campaign is judged after 15 s (as docs/fleet.md says), over a run of ~40 s.
 func TestReserveLeavesQuotaFree(t *testing.T) {
 	t.Parallel()
 	needIntegration(t)
@@ -63,7 +63,7 @@ func TestReserveLeavesQuotaFree(t *testing.T) {
 	t.Logf("after 15 s: %.1f sent/s (Q=%d, reserve %d), %.2f throttled/s; %s", ok, q, reserve, thr, res.stderr)
 	// R below the rate throttling came at, and that rate overshoots Q (the rate grows
 	// past it until a throttle): measured 28.1–33.4/s here, so at least half the reserve
-	// stays free (README says so); without --reserve the campaign runs at ≈ Q.
+	// stays free (docs/fleet.md says so); without --reserve the campaign runs at ≈ Q.
 	require.LessOrEqual(t, ok, float64(q)-reserve/2, "the campaign leaves the reserve free")
 	require.GreaterOrEqual(t, ok, 0.6*(q-reserve), "and still uses most of the rest")
 	require.LessOrEqual(t, thr/(ok+thr), 0.01, "below the quota by the reserve, nothing is throttled")

@@ -104,7 +104,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	run, abort := context.WithCancelCause(stop)
 	defer abort(nil)
 	if c.census == nil && c.cheaplyCountable() {
-		// A file costs a fraction of a second to count (README): the progress total and
+		// A file costs a fraction of a second to count (docs/options.md): the progress total and
 		// ETA, and the rows left if the run stops.
 		if _, err := c.Census(run); err != nil {
 			return nil, err

@@ -14,7 +14,7 @@ import (
 const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // Summary is the campaign in figures: what `report summary --json` prints. The keys are
-// stable (README "Reports"); new keys may be added, none renamed.
+// stable (docs/reports.md, the `report summary --json` keys); new keys may be added, none renamed.
 type Summary struct {
 	Files []File `json:"files"`
 	// Rows is every row read; Users the distinct users; SupersededRows the rows a later
