@@ -20,15 +20,15 @@ var hostileWant = map[string]struct {
 	err  string
 	rows map[string]string
 }{
-	"bom_crlf.csv":                {rows: map[string]string{"2": "alice", "3": "bob"}},
-	"stray_quotes.csv":            {rows: map[string]string{"2": "!bare \"", "3": "!extraneous or missing \""}},
-	"quote_mid_file.csv":          {rows: map[string]string{"2": "alice", "3": "!bare \"", "4": "carol", "5": "dave"}},
-	"blank_and_space_lines.csv":   {rows: map[string]string{"5": "alice", "7": "bob"}},
-	"name_129.csv":                {rows: map[string]string{"2": string(bytes.Repeat([]byte("a"), 128)), "3": "!129 characters"}},
-	"control_chars.csv":           {rows: map[string]string{"2": "!U+0001", "3": "!U+007F", "4": "!U+001B", "5": "dave"}},
+	"bom_crlf.csv":              {rows: map[string]string{"2": "alice", "3": "bob"}},
+	"stray_quotes.csv":          {rows: map[string]string{"2": "!bare \"", "3": "!extraneous or missing \""}},
+	"quote_mid_file.csv":        {rows: map[string]string{"2": "alice", "3": "!bare \"", "4": "carol", "5": "dave"}},
+	"blank_and_space_lines.csv": {rows: map[string]string{"5": "alice", "7": "bob"}},
+	"name_129.csv":              {rows: map[string]string{"2": string(bytes.Repeat([]byte("a"), 128)), "3": "!129 characters"}},
+	"control_chars.csv":         {rows: map[string]string{"2": "!U+0001", "3": "!U+007F", "4": "!U+001B", "5": "dave"}},
 	// Not text: refused whole (issue 22), not read as rows.
-	"nul_bytes.csv":    {err: "holds a NUL byte (line 2, byte 11)"},
-	"invalid_utf8.csv": {err: "is not UTF-8 (line 2, byte 9: 0xFF)"},
+	"nul_bytes.csv":               {err: "holds a NUL byte (line 2, byte 11)"},
+	"invalid_utf8.csv":            {err: "is not UTF-8 (line 2, byte 9: 0xFF)"},
 	"one_mb_line.csv":             {rows: map[string]string{"2": "!1048576 characters", "3": "alice"}},
 	"header_without_username.csv": {err: "none is named \"username\""},
 	"empty.csv":                   {err: ErrNoRows.Error()},
