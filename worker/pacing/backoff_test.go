@@ -33,9 +33,9 @@ func TestPolicyDelay(t *testing.T) {
 }
 
 // retryOnClock runs pacing.Retry on a fake clock in the background and advances the clock
-// by each wait the retry starts, until it returns; it returns Retry's error and the fake
-// time that passed.
-func retryOnClock(t *testing.T, ctx context.Context, p pacing.Policy, fn func(context.Context) error) (error, time.Duration) {
+// by each wait the retry starts, until it returns; it returns the fake time that passed and
+// Retry's error.
+func retryOnClock(t *testing.T, ctx context.Context, p pacing.Policy, fn func(context.Context) error) (time.Duration, error) {
 	t.Helper()
 	clk := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
 	start := clk.Now()
@@ -44,7 +44,7 @@ func retryOnClock(t *testing.T, ctx context.Context, p pacing.Policy, fn func(co
 	for {
 		select {
 		case err := <-done:
-			return err, clk.Since(start)
+			return clk.Since(start), err
 		default:
 		}
 		bctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
@@ -61,7 +61,7 @@ func TestRetry(t *testing.T) {
 	errFlaky, errFatal := errors.New("flaky"), errors.New("fatal")
 	exact := pacing.Policy{Attempts: 3, Base: time.Second, Max: 4 * time.Second, Exact: true}
 	calls := 0
-	err, waited := retryOnClock(t, t.Context(), exact, func(context.Context) error {
+	waited, err := retryOnClock(t, t.Context(), exact, func(context.Context) error {
 		calls++
 		return pacing.Retryable(errFlaky)
 	})
@@ -70,7 +70,7 @@ func TestRetry(t *testing.T) {
 	require.Equal(t, 8*time.Second, waited, "two waits on the clock, each advanced by Max")
 
 	calls = 0
-	err, waited = retryOnClock(t, t.Context(), exact, func(context.Context) error {
+	waited, err = retryOnClock(t, t.Context(), exact, func(context.Context) error {
 		calls++
 		return errFatal
 	})
@@ -140,7 +140,7 @@ func TestRetryUncounted(t *testing.T) {
 	errRefused, errFlaky := errors.New("refused"), errors.New("flaky")
 	p := pacing.Policy{Attempts: 3, Base: time.Second, Max: time.Second}
 	calls := 0
-	err, _ := retryOnClock(t, t.Context(), p, func(context.Context) error {
+	_, err := retryOnClock(t, t.Context(), p, func(context.Context) error {
 		calls++
 		if calls%2 == 1 {
 			return pacing.RetryableUncounted(errRefused)
@@ -152,7 +152,7 @@ func TestRetryUncounted(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	calls = 0
-	err, _ = retryOnClock(t, ctx, pacing.Policy{Attempts: 1, Base: time.Second, Max: time.Second}, func(context.Context) error {
+	_, err = retryOnClock(t, ctx, pacing.Policy{Attempts: 1, Base: time.Second, Max: time.Second}, func(context.Context) error {
 		if calls++; calls == 50 {
 			cancel()
 		}
@@ -162,7 +162,7 @@ func TestRetryUncounted(t *testing.T) {
 	require.Equal(t, 50, calls)
 
 	calls = 0
-	err, _ = retryOnClock(t, t.Context(), pacing.Policy{Attempts: 2, Base: time.Second, Max: time.Second}, func(context.Context) error {
+	_, err = retryOnClock(t, t.Context(), pacing.Policy{Attempts: 2, Base: time.Second, Max: time.Second}, func(context.Context) error {
 		if calls++; calls < 5 {
 			return pacing.RetryableUncounted(errRefused)
 		}
