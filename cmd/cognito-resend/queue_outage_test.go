@@ -1,0 +1,265 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/testenv/emu"
+	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
+)
+
+// Queue workers in production (issue 20, points 2, 4 and 7): the built binary against
+// fauxqs, an unreachable Cognito, the quota simulator and a deleted queue.
+
+// worker is one queue-worker process whose stderr can be read while it runs.
+type worker struct {
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	done   chan struct{}
+	code   int
+}
+
+func startWorker(t *testing.T, dir string, env []string, args ...string) *worker {
+	t.Helper()
+	w := &worker{cmd: exec.Command(binPath, args...), stderr: &lockedBuffer{}, done: make(chan struct{})}
+	w.cmd.Dir, w.cmd.Env, w.cmd.Stderr = dir, env, w.stderr
+	require.NoError(t, w.cmd.Start())
+	go func() {
+		defer close(w.done)
+		err := w.cmd.Wait()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			w.code = ee.ExitCode()
+		}
+	}()
+	t.Cleanup(func() { _ = w.cmd.Process.Kill(); <-w.done })
+	return w
+}
+
+// exitedWithin reports whether the process ended within d.
+func (w *worker) exitedWithin(d time.Duration) bool {
+	select {
+	case <-w.done:
+		return true
+	case <-time.After(d): // wall time of the scenario: another process runs it
+		return false
+	}
+}
+
+// stop sends SIGTERM (if still running) and returns the exit code.
+func (w *worker) stop(t *testing.T) int {
+	t.Helper()
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	require.True(t, w.exitedWithin(40*time.Second), "no exit after SIGTERM\n%s", w.stderr.String())
+	return w.code
+}
+
+// get requests path from the worker's --metrics-addr (read from its JSON log).
+func (w *worker) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	var addr []string
+	require.Eventually(t, func() bool {
+		addr = regexp.MustCompile(`"msg":"metrics listening","addr":"([^"]+)"`).FindStringSubmatch(w.stderr.String())
+		return len(addr) == 2
+	}, 20*time.Second, 20*time.Millisecond, w.stderr.String())
+	resp, err := http.Get("http://" + addr[1] + path)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// enqueueUsers sends n users to url with `cognito-resend enqueue`.
+func enqueueUsers(t *testing.T, dir string, env []string, url, prefix string, n int) []string {
+	t.Helper()
+	users := make([]string, n)
+	for i := range users {
+		users[i] = fmt.Sprintf("%s-%03d", prefix, i)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, prefix+".csv"), []byte("username\n"+strings.Join(users, "\n")+"\n"), 0o600))
+	res := runBin(t, dir, env, "", "enqueue", "--csv", prefix+".csv", "--sqs-queue-url", url)
+	require.Equal(t, 0, res.code, res.stderr)
+	return users
+}
+
+// TestQueueOutageBurnsNoReceives is issue 20's point 2: 20 users on a queue with
+// maxReceiveCount 3; the worker loses Cognito mid-run, then is restarted 5 times against
+// the unreachable endpoint with --max-outage 3s (a crash loop, or pods rescheduled).
+// Before: every restart received the messages again and all 20 ended in the DLQ with no
+// call. Now the worker releases what it holds once, receives nothing while Cognito does
+// not answer (not ready, loud after --max-outage, no exit), and when Cognito is back every
+// user is sent exactly once and the DLQ is empty.
+func TestQueueOutageBurnsNoReceives(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	fq := emu.SQS(t)
+	c := emu.NewSQSClient(fq.Endpoint)
+	url, dlq := queueWithDLQ(t, c, "outage", 3)
+	dir := t.TempDir()
+	first := quotasim.StartT(t, quotasim.Config{})
+	addr := strings.TrimPrefix(first.URL, "http://")
+	env := sqsEnv(first.URL, fq.Endpoint, "c")
+	users := enqueueUsers(t, dir, env, url, "outage", 20)
+	args := []string{"run", "--sqs-queue-url", url, "--report", "r.csv", "--rate", "2", "--workers", "2",
+		"--wait-time-seconds", "1", "--visibility-timeout", "20s", "--max-outage", "3s",
+		"--metrics-addr", "127.0.0.1:0", "--log-format", "json"}
+
+	// Cognito answers, then goes away with messages in hand.
+	w := startWorker(t, dir, env, args...)
+	waitSuccesses(t, first, 3, w.cmd)
+	require.NoError(t, first.Close()) // connection refused from now on
+	sentBefore := first.Sim.Stats().Successes
+	exited := w.exitedWithin(8 * time.Second) // past --max-outage
+	_, inFlight := queueCounts(t, c, url)
+	t.Logf("outage mid-run: exited by itself=%v (code %d), messages in flight 8 s later=%d", exited, w.code, inFlight)
+	if !exited {
+		code, body := w.get(t, "/readyz")
+		t.Logf("/readyz during the outage: %d %q", code, body)
+		require.Equal(t, 503, code)
+		require.Contains(t, body, "not ready: not receiving: Cognito unreachable")
+		code, _ = w.get(t, "/healthz")
+		require.Equal(t, 200, code, "an outage is not a reason to restart the worker")
+		_, metricsBody := w.get(t, "/metrics")
+		require.Contains(t, metricsBody, "cognito_resend_ready 0")
+		require.Contains(t, metricsBody, "cognito_resend_sqs_messages_in_flight 0")
+		require.Regexp(t, `cognito_resend_cognito_outage_seconds [1-9]`, metricsBody)
+		require.Contains(t, w.stderr.String(), "Cognito unreachable for longer than --max-outage")
+		require.Equal(t, 0, inFlight, "the messages in hand were released")
+	}
+	t.Logf("first worker: exit %d", w.stop(t))
+
+	// A crash loop against the unreachable endpoint: 5 restarts (the same report: --resume).
+	var selfExits []int
+	if exited {
+		selfExits = append(selfExits, w.code)
+	}
+	for i := range 5 {
+		w := startWorker(t, dir, env, append(args, "--resume")...)
+		exited := w.exitedWithin(5 * time.Second)
+		if !exited {
+			code, body := w.get(t, "/readyz")
+			require.Equal(t, 503, code)
+			// Waiting for the first answer, and past --max-outage without one.
+			require.Contains(t, body, "not ready: not receiving: Cognito unreachable: no answer from "+addr, "restart %d", i)
+			require.Contains(t, w.stderr.String(), `"msg":"Cognito unreachable for longer than --max-outage`)
+			require.NotContains(t, w.stderr.String(), `"msg":"receive`)
+		}
+		code := w.stop(t)
+		t.Logf("restart %d: exited by itself=%v, exit %d", i+1, exited, code)
+		if exited {
+			selfExits = append(selfExits, code)
+		} else {
+			require.Equal(t, 0, code, "SIGTERM is a queue worker's normal end\n%s", w.stderr.String())
+		}
+	}
+	inDLQ, _ := queueCounts(t, c, dlq)
+	visible, notVisible := queueCounts(t, c, url)
+	t.Logf("after the outage and 5 restarts: %d in the DLQ, %d visible, %d in flight, %d sent before the outage",
+		inDLQ, visible, notVisible, sentBefore)
+	require.Equal(t, 0, inDLQ, "an outage moved valid users to the DLQ")
+	require.Empty(t, selfExits, "exit codes of workers that ended by themselves during the outage")
+
+	// Cognito is back: every user is sent exactly once, nothing in the DLQ.
+	second, err := quotasim.StartAddr(t.Context(), addr, quotasim.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = second.Close() })
+	res := runBin(t, dir, env, "", "run", "--sqs-queue-url", url, "--report", "r.csv", "--resume", "--rate", "50",
+		"--wait-time-seconds", "1", "--exit-when-empty", "--empty-polls", "2")
+	require.Equal(t, 0, res.code, res.stderr)
+	for _, u := range users {
+		require.Equal(t, int64(1), first.Sim.Stats().PerUser[u].Successes+second.Sim.Stats().PerUser[u].Successes, u)
+	}
+	inDLQ, _ = queueCounts(t, c, dlq)
+	visible, notVisible = queueCounts(t, c, url)
+	require.Equal(t, [3]int{0, 0, 0}, [3]int{inDLQ, visible, notVisible})
+	t.Logf("Cognito back: %d users sent once each, DLQ %d", len(users), inDLQ)
+}
+
+// TestQueueDeletedExits3 is point 4: a queue deleted under a running worker ends it with
+// exit 3 and a message naming the queue within a minute; /healthz turns 503 first.
+func TestQueueDeletedExits3(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	fq := emu.SQS(t)
+	c := emu.NewSQSClient(fq.Endpoint)
+	url, _ := queueWithDLQ(t, c, "deleted", 3)
+	dir := t.TempDir()
+	sim := quotasim.StartT(t, quotasim.Config{})
+	env := sqsEnv(sim.URL, fq.Endpoint, "c")
+	enqueueUsers(t, dir, env, url, "deleted", 5)
+	w := startWorker(t, dir, env, "run", "--sqs-queue-url", url, "--report", "r.csv", "--wait-time-seconds", "1",
+		"--metrics-addr", "127.0.0.1:0", "--log-format", "json")
+	require.Eventually(t, func() bool { return countLines(filepath.Join(dir, "r.csv")) == 6 }, 30*time.Second,
+		20*time.Millisecond, w.stderr.String())
+	_, err := c.DeleteQueue(t.Context(), &sqs.DeleteQueueInput{QueueUrl: aws.String(url)})
+	require.NoError(t, err)
+	deleted := time.Now()
+	require.True(t, w.exitedWithin(time.Minute), "still running a minute after its queue was deleted\n%s", w.stderr.String())
+	took := time.Since(deleted)
+	t.Logf("queue deleted: exit %d after %s; last line: %s", w.code, took.Round(time.Millisecond), lastLine(w.stderr.String()))
+	require.Equal(t, 3, w.code, w.stderr.String())
+	require.Contains(t, lastLine(w.stderr.String()), "cognito-resend: campaign stopped: source: sqs queue "+url+
+		": the queue does not exist any more (deleted?)")
+	require.NotContains(t, w.stderr.String(), "reappears when its visibility runs out")
+}
+
+// TestQueueSIGTERMWithFailedRowsExits0 is point 7: a queue worker stopped by SIGTERM
+// exits 0 although some of its rows are `failed` (README "Exit codes": stopping is its
+// normal end; the failures are in the report and the metrics).
+func TestQueueSIGTERMWithFailedRowsExits0(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	fq := emu.SQS(t)
+	c := emu.NewSQSClient(fq.Endpoint)
+	url, _ := queueWithDLQ(t, c, "failed", 5)
+	dir := t.TempDir()
+	sim := quotasim.StartT(t, quotasim.Config{Inject: map[string]quotasim.InjectedError{
+		"failed-001": {Type: "CodeDeliveryFailureException", Message: "delivery failed"}}})
+	env := sqsEnv(sim.URL, fq.Endpoint, "c")
+	enqueueUsers(t, dir, env, url, "failed", 3)
+	w := startWorker(t, dir, env, "run", "--sqs-queue-url", url, "--report", "r.csv", "--wait-time-seconds", "1",
+		"--log-format", "json")
+	require.Eventually(t, func() bool { return countLines(filepath.Join(dir, "r.csv")) == 4 }, 30*time.Second,
+		20*time.Millisecond, w.stderr.String())
+	_, rows := readCSVReport(t, filepath.Join(dir, "r.csv"))
+	require.Equal(t, "failed", byUser(rows)["failed-001"][0]["status"])
+	require.Equal(t, 0, w.stop(t), w.stderr.String())
+}
+
+// TestQueueUnreachableTableExits3 is point 7: a --ledger-table that can't be reached at
+// start is exit 3 (not a usage error), quickly, and nothing was received.
+func TestQueueUnreachableTableExits3(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	fq := emu.SQS(t)
+	c := emu.NewSQSClient(fq.Endpoint)
+	url, _ := queueWithDLQ(t, c, "notable", 3)
+	dir := t.TempDir()
+	sim := quotasim.StartT(t, quotasim.Config{})
+	env := append(sqsEnv(sim.URL, fq.Endpoint, "c"), "AWS_ENDPOINT_URL_DYNAMODB=http://"+closedPort(t))
+	enqueueUsers(t, dir, env, url, "notable", 3)
+	start := time.Now()
+	res := runBin(t, dir, env, "", "run", "--sqs-queue-url", url, "--report", "r.csv", "--ledger-table", "resend-ledger",
+		"--wait-time-seconds", "1")
+	took := time.Since(start)
+	t.Logf("unreachable table: exit %d after %s: %s", res.code, took.Round(time.Millisecond), lastLine(res.stderr))
+	require.Equal(t, 3, res.code, res.stderr)
+	require.Less(t, took, 5*time.Second)
+	require.Contains(t, lastLine(res.stderr), "resend-ledger")
+	visible, notVisible := queueCounts(t, c, url)
+	require.Equal(t, [2]int{3, 0}, [2]int{visible, notVisible}, "nothing received")
+}
