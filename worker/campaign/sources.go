@@ -151,6 +151,9 @@ func (c *Campaign) openSQS(ctx context.Context, log *slog.Logger, m *metrics.Met
 		PausedAtStart: reasonFirstAnswer,
 	})
 	if err != nil {
+		if noAnswer(startCtx, err) && ctx.Err() == nil {
+			return nil, &unreachableError{what: "queue", err: err}
+		}
 		return nil, &config.FieldError{Field: "sqs-queue-url", Msg: err.Error()}
 	}
 	desc := []any{"sqs_queue_url", c.cfg.SQSQueueURL, "dlq", src.DLQURL(), "max_in_flight", src.MaxInFlight(),
