@@ -11,6 +11,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/testenv/emu"
 	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
+	"github.com/cognito-resend/cognito-resend/worker/cognito"
 )
 
 // Process-level tests of --verify-users (issue 12 item 11) and the username case rule
@@ -119,7 +120,7 @@ func TestPoolSourceDisabledUser(t *testing.T) {
 	res = runBin(t, dir, env, "", "run", "--user-pool-id", p.ID, "--report", "pool.csv", "--verify-users")
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Equal(t, map[string]string{"una": "sent/", "dis": "disabled/UserDisabled"}, statusOf(t, filepath.Join(dir, "pool.csv")))
-	require.Equal(t, []string{"una"}, sim.Sim.Stats().SortedUsers())
+	require.Equal(t, []string{cognito.ProbeUsername, "una"}, sim.Sim.Stats().SortedUsers(), "una, and the queue worker's probe")
 	require.Contains(t, res.stderr, "no AdminGetUser call is needed", "the listing already answers what AdminGetUser would")
 	require.NotContains(t, res.stderr, "AdminGetUser calls (--verify-users)")
 }
@@ -323,7 +324,7 @@ func TestQueueVerifyUsers(t *testing.T) {
 		"--empty-polls", "1", "--wait-time-seconds", "1", "--verify-users", "--user-pool-id", p.ID)
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Equal(t, verified, statusOf(t, filepath.Join(dir, "r.csv")))
-	require.Equal(t, []string{"una"}, sim.Sim.Stats().SortedUsers())
+	require.Equal(t, []string{cognito.ProbeUsername, "una"}, sim.Sim.Stats().SortedUsers(), "una, and the queue worker's probe")
 	for _, q := range []string{url, dlq} {
 		vis, inv := queueCounts(t, c, q)
 		require.Zero(t, vis+inv, "%s: every message deleted with its row, none in the DLQ", q)
