@@ -145,10 +145,16 @@ func (c *Campaign) guardQueue(run context.Context, s *source, r *cognito.Resende
 			g.hold(reasonUnreachable + " (" + last.Endpoint + ": " + last.Cause + ")")
 		}
 		b.OnOutage = func(e *pacing.OutageError) {
-			if e.NoSuchHost {
+			switch {
+			case e.NoSuchHost:
 				abort(e) // a setting, not an outage: nothing was received before the first answer
 				return
+			case run.Err() != nil:
+				return // the run is over: nothing to say
 			}
+			c.log.Error("Cognito unreachable for longer than --max-outage: holding no messages, not ready, "+
+				"probing; receiving again once it answers", "endpoint", e.Endpoint, "error", e.Cause,
+				"failing_for", e.For.Round(time.Second).String(), "max_outage", c.cfg.MaxOutage.String())
 			g.hold(reasonUnreachable + ": " + e.Error())
 		}
 	}

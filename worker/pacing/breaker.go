@@ -172,7 +172,7 @@ func (b *Breaker) Observe(o Observation) {
 	}
 	attrs := []any{"endpoint", o.Endpoint, "error", o.Cause, "pause", d.String(),
 		"failing_for", outageFor.Round(time.Millisecond).String()}
-	if b.MaxOutage > 0 {
+	if b.MaxOutage > 0 && !b.Outlast {
 		attrs = append(attrs, "stop_in", max(b.MaxOutage-outageFor, 0).Round(time.Second).String())
 	}
 	b.logger().Warn(msg, attrs...)
@@ -214,13 +214,10 @@ func (b *Breaker) expire() {
 		return
 	}
 	if b.Outlast {
-		// Say so again after another MaxOutage, until an answer ends the outage.
+		// Again after another MaxOutage, until an answer ends the outage (OnOutage says so).
 		e := &OutageError{Endpoint: b.last.Endpoint, Cause: b.last.Cause, For: clk.Since(b.since)}
 		b.timer = clk.AfterFunc(b.MaxOutage, b.expire)
 		b.mu.Unlock()
-		b.logger().Error("Cognito unreachable for longer than --max-outage: holding no messages, not ready, "+
-			"still probing; receiving again once it answers", "endpoint", e.Endpoint, "error", e.Cause,
-			"failing_for", e.For.Round(time.Second).String())
 		if b.OnOutage != nil {
 			b.OnOutage(e)
 		}
