@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -352,4 +353,49 @@ func TestQueueTableOutageBurnsNoReceives(t *testing.T) {
 	require.Equal(t, [3]int{0, 0, 0}, [3]int{inDLQ, visible, notVisible})
 	require.LessOrEqual(t, unknown, 4, "at most the jobs claimed at the cut")
 	t.Logf("table back: %d users, %d sent once, %d unknown, DLQ %d", len(users), len(users)-unknown, unknown, inDLQ)
+}
+
+// A queue that can't be reached at start is exit 3 within seconds, like the table.
+func TestQueueUnreachableAtStartExits3(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	dir := t.TempDir()
+	addr := closedPort(t)
+	env := sqsEnv("http://127.0.0.1:1", "http://"+addr, "c")
+	start := time.Now()
+	res := runBin(t, dir, env, "", "run", "--sqs-queue-url", "http://"+addr+"/000000000000/q", "--report", "r.csv")
+	took := time.Since(start)
+	t.Logf("unreachable queue: exit %d after %s: %s", res.code, took.Round(time.Millisecond), lastLine(res.stderr))
+	require.Equal(t, 3, res.code, res.stderr)
+	require.Less(t, took, 10*time.Second)
+	require.Contains(t, lastLine(res.stderr), "cognito-resend: campaign can't start: queue unreachable: ")
+}
+
+// A Cognito endpoint whose host name does not exist is a setting, not an outage: a queue
+// worker exits 3 after its first probes instead of waiting, having received nothing.
+func TestQueueUnresolvableHostExits3(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	const host = "nonexistent.invalid"
+	_, lookupErr := net.DefaultResolver.LookupHost(t.Context(), host)
+	var dnsErr *net.DNSError
+	require.ErrorAs(t, lookupErr, &dnsErr)
+	if !dnsErr.IsNotFound {
+		t.Skipf("the resolver here answers %v, not NXDOMAIN", lookupErr)
+	}
+	fq := emu.SQS(t)
+	c := emu.NewSQSClient(fq.Endpoint)
+	url, _ := queueWithDLQ(t, c, "nxdomain", 3)
+	dir := t.TempDir()
+	env := sqsEnv("http://"+host+":1", fq.Endpoint, "c")
+	enqueueUsers(t, dir, env, url, "nxdomain", 3)
+	start := time.Now()
+	res := runBin(t, dir, env, "", "run", "--sqs-queue-url", url, "--report", "r.csv", "--wait-time-seconds", "1")
+	took := time.Since(start)
+	t.Logf("unresolvable Cognito host, queue mode: exit %d after %s: %s", res.code, took.Round(time.Millisecond), lastLine(res.stderr))
+	require.Equal(t, 3, res.code, res.stderr)
+	require.Less(t, took, time.Minute)
+	require.Contains(t, lastLine(res.stderr), "host name "+host+" does not exist")
+	visible, notVisible := queueCounts(t, c, url)
+	require.Equal(t, [2]int{3, 0}, [2]int{visible, notVisible}, "nothing received")
 }
