@@ -116,3 +116,15 @@ func TestSQSQueueGone(t *testing.T) {
 	}
 	t.Fatal("Next never failed on a deleted queue")
 }
+
+// A worker on an empty queue is ready while its first long poll waits (the queue
+// answered GetQueueAttributes at start), not only once that poll returns, up to 20 s
+// later.
+func TestSQSReadyDuringTheFirstLongPoll(t *testing.T) {
+	t.Parallel()
+	f := &sqGatedReceive{sqFake: newSQFake(), started: make(chan struct{}, 100),
+		ended: make(chan error, 100), replies: make(chan []string)}
+	s := sqSource(t, f, nil)
+	sqWithin(t, f.started, "the first long poll")
+	require.NoError(t, s.Ready())
+}

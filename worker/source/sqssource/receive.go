@@ -82,7 +82,6 @@ func (s *Source) receiveLoop() {
 		fails = 0
 		s.consecErrs.Store(0)
 		s.goneSince = time.Time{}
-		s.firstOK.Store(true)
 		if got == 0 {
 			empty++
 			if s.cfg.ExitWhenEmpty && empty >= s.cfg.EmptyPolls && s.InFlight() == 0 {

@@ -56,7 +56,6 @@ type Source struct {
 	closeOnce   sync.Once
 	closeErr    error
 
-	firstOK    atomic.Bool
 	consecErrs atomic.Int32
 	stopping   atomic.Bool
 
@@ -124,8 +123,9 @@ func (s *Source) InFlight() int { return s.held.len() }
 // MaxInFlight is the bound on InFlight.
 func (s *Source) MaxInFlight() int { return s.cfg.MaxInFlight }
 
-// Ready is /readyz: nil once a receive succeeded, while receives are not failing
-// repeatedly, the source is not paused and not stopping.
+// Ready is /readyz: nil while receives are not failing repeatedly, the source is not
+// paused and not stopping. The queue answered at start (GetQueueAttributes): a worker is
+// ready without waiting for its first long poll to return (up to 20 s on an empty queue).
 func (s *Source) Ready() error {
 	if err := s.Live(); err != nil {
 		return err
@@ -138,8 +138,6 @@ func (s *Source) Ready() error {
 		return errors.New("not receiving: " + reason)
 	case s.consecErrs.Load() >= 3:
 		return fmt.Errorf("%d receives failed in a row", s.consecErrs.Load())
-	case !s.firstOK.Load():
-		return errors.New("no successful receive yet")
 	}
 	return nil
 }
