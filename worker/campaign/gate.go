@@ -61,10 +61,10 @@ func newOutageGate(stop context.Context, src pauser, probe func(context.Context)
 // answers; while it probes, hold only updates the reason /readyz gives.
 func (g *outageGate) hold(reason string) {
 	g.mu.Lock()
+	defer g.mu.Unlock() // the source's pauses and resumes in the gate's order
 	first := !g.probing
 	g.probing = true
 	g.cancel(errOutage)
-	g.mu.Unlock()
 	g.src.Pause(reason)
 	if first {
 		go g.await()
@@ -80,8 +80,8 @@ func (g *outageGate) await() {
 	g.mu.Lock()
 	g.jobs, g.cancel = context.WithCancelCause(context.Background())
 	g.probing = false
-	g.mu.Unlock()
 	g.src.Resume()
+	g.mu.Unlock()
 	g.log.Info("Cognito answers: receiving", "probe_calls", calls)
 }
 

@@ -24,7 +24,7 @@ func (s *Source) Pause(reason string) {
 		select {
 		case m := <-s.ready:
 			// Through the settler like any release; the slot frees once it is sent.
-			if s.settle(s.recvCtx, m, opVisibility, 0, "release") == nil {
+			if s.release(m) == nil {
 				n++
 			}
 			continue
@@ -35,6 +35,12 @@ func (s *Source) Pause(reason string) {
 	if n > 0 {
 		s.log.Info("not receiving: released the messages not started", "count", n, "reason", reason)
 	}
+}
+
+// release makes m visible again at once, through the settler. Its context is not the
+// receive loop's: a release queued as receiving stops must still be sent.
+func (s *Source) release(m *message) error {
+	return s.settle(context.WithoutCancel(s.recvCtx), m, opVisibility, 0, "release")
 }
 
 // Resume receives again after Pause.

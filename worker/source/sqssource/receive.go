@@ -102,7 +102,7 @@ func (s *Source) receiveLoop() {
 			s.held.hold(m)
 			if paused != "" {
 				// Answered as Pause came: give them back at once rather than hold them.
-				_ = s.settle(s.recvCtx, m, opVisibility, 0, "release")
+				_ = s.release(m)
 				continue
 			}
 			s.ready <- m // never blocks: ready's capacity is the number of slots
