@@ -66,9 +66,16 @@ func (g *outageGate) hold(reason string) {
 	g.probing = true
 	g.cancel(errOutage)
 	g.src.Pause(reason)
-	if first {
-		go g.await()
+	if !first {
+		return
 	}
+	if reason == reasonFirstAnswer {
+		g.log.Info("not receiving until Cognito answers a probe", "reason", reason)
+	} else {
+		g.log.Warn("not receiving until Cognito answers a probe: the messages in hand go back to the queue",
+			"reason", reason)
+	}
+	go g.await()
 }
 
 // await probes, then receives again (or returns when the worker stops).
