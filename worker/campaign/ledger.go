@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 	"github.com/cognito-resend/cognito-resend/worker/engine"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
@@ -45,7 +46,7 @@ func (c *Campaign) checkTable(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	checkCtx, cancel := context.WithTimeout(ctx, startCheckTimeout)
+	checkCtx, cancel := clock.WithTimeout(ctx, c.clock, startCheckTimeout)
 	defer cancel()
 	if err := l.Check(checkCtx); err != nil {
 		if noAnswer(checkCtx, err) && ctx.Err() == nil {
