@@ -65,17 +65,18 @@ func (g *outageGate) hold(reason string) {
 	first := !g.probing
 	g.probing = true
 	g.cancel(errOutage)
-	g.src.Pause(reason)
-	if !first {
-		return
-	}
-	if reason == reasonFirstAnswer {
+	switch {
+	case !first:
+	case reason == reasonFirstAnswer:
 		g.log.Info("not receiving until Cognito answers a probe", "reason", reason)
-	} else {
+	default:
 		g.log.Warn("not receiving until Cognito answers a probe: the messages in hand go back to the queue",
 			"reason", reason)
 	}
-	go g.await()
+	g.src.Pause(reason)
+	if first {
+		go g.await()
+	}
 }
 
 // await probes, then receives again (or returns when the worker stops).
