@@ -96,6 +96,21 @@ func (w *worker) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// fauxQueue is a fresh fauxqs with the queue name and its DLQ (maxReceiveCount
+// maxReceive): the client, both URLs and the SQS endpoint.
+type fauxQueue struct {
+	c             *sqs.Client
+	url, dlq, sqs string
+}
+
+func newFauxQueue(t *testing.T, name string, maxReceive int) fauxQueue {
+	t.Helper()
+	fq := emu.SQS(t)
+	c := emu.NewSQSClient(fq.Endpoint)
+	url, dlq := queueWithDLQ(t, c, name, maxReceive)
+	return fauxQueue{c: c, url: url, dlq: dlq, sqs: fq.Endpoint}
+}
+
 // enqueueUsers sends n users to url with `cognito-resend enqueue`.
 func enqueueUsers(t *testing.T, dir string, env []string, url, prefix string, n int) []string {
 	t.Helper()
@@ -119,13 +134,13 @@ func enqueueUsers(t *testing.T, dir string, env []string, url, prefix string, n 
 func TestQueueOutageBurnsNoReceives(t *testing.T) {
 	t.Parallel()
 	needIntegration(t)
-	fq := emu.SQS(t)
-	c := emu.NewSQSClient(fq.Endpoint)
-	url, dlq := queueWithDLQ(t, c, "outage", 3)
+	q := newFauxQueue(t, "outage", 3)
+	c, url := q.c, q.url
+	dlq := q.dlq
 	dir := t.TempDir()
 	first := quotasim.StartT(t, quotasim.Config{})
 	addr := strings.TrimPrefix(first.URL, "http://")
-	env := sqsEnv(first.URL, fq.Endpoint, "c")
+	env := sqsEnv(first.URL, q.sqs, "c")
 	users := enqueueUsers(t, dir, env, url, "outage", 20)
 	args := []string{"run", "--sqs-queue-url", url, "--report", "r.csv", "--wait-time-seconds", "1",
 		"--visibility-timeout", "20s", "--max-outage", "3s", "--metrics-addr", "127.0.0.1:0", "--log-format", "json"}
@@ -213,12 +228,11 @@ func TestQueueOutageBurnsNoReceives(t *testing.T) {
 func TestQueueDeletedExits3(t *testing.T) {
 	t.Parallel()
 	needIntegration(t)
-	fq := emu.SQS(t)
-	c := emu.NewSQSClient(fq.Endpoint)
-	url, _ := queueWithDLQ(t, c, "deleted", 3)
+	q := newFauxQueue(t, "deleted", 3)
+	c, url := q.c, q.url
 	dir := t.TempDir()
 	sim := quotasim.StartT(t, quotasim.Config{})
-	env := sqsEnv(sim.URL, fq.Endpoint, "c")
+	env := sqsEnv(sim.URL, q.sqs, "c")
 	enqueueUsers(t, dir, env, url, "deleted", 5)
 	w := startWorker(t, dir, env, "run", "--sqs-queue-url", url, "--report", "r.csv", "--wait-time-seconds", "1",
 		"--metrics-addr", "127.0.0.1:0", "--log-format", "json")
@@ -242,13 +256,12 @@ func TestQueueDeletedExits3(t *testing.T) {
 func TestQueueSIGTERMWithFailedRowsExits0(t *testing.T) {
 	t.Parallel()
 	needIntegration(t)
-	fq := emu.SQS(t)
-	c := emu.NewSQSClient(fq.Endpoint)
-	url, _ := queueWithDLQ(t, c, "failed", 5)
+	q := newFauxQueue(t, "failed", 5)
+	url := q.url
 	dir := t.TempDir()
 	sim := quotasim.StartT(t, quotasim.Config{Inject: map[string]quotasim.InjectedError{
 		"failed-001": {Type: "CodeDeliveryFailureException", Message: "delivery failed"}}})
-	env := sqsEnv(sim.URL, fq.Endpoint, "c")
+	env := sqsEnv(sim.URL, q.sqs, "c")
 	enqueueUsers(t, dir, env, url, "failed", 3)
 	w := startWorker(t, dir, env, "run", "--sqs-queue-url", url, "--report", "r.csv", "--wait-time-seconds", "1",
 		"--log-format", "json")
@@ -264,12 +277,11 @@ func TestQueueSIGTERMWithFailedRowsExits0(t *testing.T) {
 func TestQueueUnreachableTableExits3(t *testing.T) {
 	t.Parallel()
 	needIntegration(t)
-	fq := emu.SQS(t)
-	c := emu.NewSQSClient(fq.Endpoint)
-	url, _ := queueWithDLQ(t, c, "notable", 3)
+	q := newFauxQueue(t, "notable", 3)
+	c, url := q.c, q.url
 	dir := t.TempDir()
 	sim := quotasim.StartT(t, quotasim.Config{})
-	env := append(sqsEnv(sim.URL, fq.Endpoint, "c"), "AWS_ENDPOINT_URL_DYNAMODB=http://"+closedPort(t))
+	env := append(sqsEnv(sim.URL, q.sqs, "c"), "AWS_ENDPOINT_URL_DYNAMODB=http://"+closedPort(t))
 	enqueueUsers(t, dir, env, url, "notable", 3)
 	start := time.Now()
 	res := runBin(t, dir, env, "", "run", "--sqs-queue-url", url, "--report", "r.csv", "--ledger-table", "resend-ledger",
@@ -294,12 +306,12 @@ func TestQueueTableOutageBurnsNoReceives(t *testing.T) {
 	needIntegration(t)
 	dynamo := newLedgerTable(t)
 	proxy := newFlakyProxy(t, dynamo)
-	fq := emu.SQS(t)
-	c := emu.NewSQSClient(fq.Endpoint)
-	url, dlq := queueWithDLQ(t, c, "tableoutage", 3)
+	q := newFauxQueue(t, "tableoutage", 3)
+	c, url := q.c, q.url
+	dlq := q.dlq
 	dir := t.TempDir()
 	sim := quotasim.StartT(t, quotasim.Config{})
-	env := append(sqsEnv(sim.URL, fq.Endpoint, "client"), emu.DynamoEnv(proxy.addr)...)
+	env := append(sqsEnv(sim.URL, q.sqs, "client"), emu.DynamoEnv(proxy.addr)...)
 	users := enqueueUsers(t, dir, env, url, "tableoutage", 20)
 	args := []string{"run", "--sqs-queue-url", url, "--report", "r.csv", "--ledger-table", "ledger", "--ledger-lease", "9s", "--call-timeout", "2s",
 		"--wait-time-seconds", "1", "--visibility-timeout", "20s", "--log-format", "json"}
@@ -383,11 +395,10 @@ func TestQueueUnresolvableHostExits3(t *testing.T) {
 	if !dnsErr.IsNotFound {
 		t.Skipf("the resolver here answers %v, not NXDOMAIN", lookupErr)
 	}
-	fq := emu.SQS(t)
-	c := emu.NewSQSClient(fq.Endpoint)
-	url, _ := queueWithDLQ(t, c, "nxdomain", 3)
+	q := newFauxQueue(t, "nxdomain", 3)
+	c, url := q.c, q.url
 	dir := t.TempDir()
-	env := sqsEnv("http://"+host+":1", fq.Endpoint, "c")
+	env := sqsEnv("http://"+host+":1", q.sqs, "c")
 	enqueueUsers(t, dir, env, url, "nxdomain", 3)
 	start := time.Now()
 	res := runBin(t, dir, env, "", "run", "--sqs-queue-url", url, "--report", "r.csv", "--wait-time-seconds", "1")
