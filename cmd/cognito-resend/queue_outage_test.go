@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
 
@@ -409,4 +410,29 @@ func TestQueueUnresolvableHostExits3(t *testing.T) {
 	require.Contains(t, lastLine(res.stderr), "host name "+host+" does not exist")
 	visible, notVisible := queueCounts(t, c, url)
 	require.Equal(t, [2]int{3, 0}, [2]int{visible, notVisible}, "nothing received")
+}
+
+// TestQueueTableDeletedExits3 is point 4 for the ledger table: deleted under an idle
+// worker, it ends the worker with exit 3 and a line naming the table within a minute.
+func TestQueueTableDeletedExits3(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	dynamo := newLedgerTable(t)
+	q := newFauxQueue(t, "tabledeleted", 3)
+	dir := t.TempDir()
+	sim := quotasim.StartT(t, quotasim.Config{})
+	env := append(sqsEnv(sim.URL, q.sqs, "client"), emu.DynamoEnv(dynamo)...)
+	enqueueUsers(t, dir, env, q.url, "tabledeleted", 2)
+	w := startWorker(t, dir, env, "run", "--sqs-queue-url", q.url, "--report", "r.csv", "--ledger-table", "ledger",
+		"--wait-time-seconds", "1", "--log-format", "json")
+	require.Eventually(t, func() bool { return countLines(filepath.Join(dir, "r.csv")) == 3 }, 30*time.Second,
+		20*time.Millisecond)
+	_, err := emu.NewDynamoClient(dynamo).DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("ledger")})
+	require.NoError(t, err)
+	deleted := time.Now()
+	require.True(t, w.exitedWithin(time.Minute), "still running a minute after its table was deleted\n%s", w.stderr.String())
+	t.Logf("table deleted under an idle worker: exit %d after %s; last line: %s", w.code,
+		time.Since(deleted).Round(time.Millisecond), lastLine(w.stderr.String()))
+	require.Equal(t, 3, w.code, w.stderr.String())
+	require.Contains(t, lastLine(w.stderr.String()), "cognito-resend: campaign stopped: ledger table ledger can't be used any more (deleted?): ")
 }

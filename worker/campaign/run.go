@@ -271,6 +271,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		log.Warn("users reported unknown: their call may have reached Cognito; not calling them again",
 			"count", len(r.unknown))
 	}
+	c.watchTable(run, abort, claims.Ledger) // a queue worker's table deleted while it idles
 	sum, runErr := eng.Run(run, kill)
 	progress.Finish()
 	settle, cancelSettle := settleContext(stop)
