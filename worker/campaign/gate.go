@@ -20,7 +20,7 @@ const (
 )
 
 // errOutage is why a job is given back when an outage begins.
-var errOutage = errors.New("Cognito unreachable: job given back")
+var errOutage = errors.New("job given back: Cognito does not answer")
 
 // pauser is the queue source's side of the gate (*sqssource.Source).
 type pauser interface {
