@@ -33,6 +33,12 @@ type progress struct {
 	bar     *progressbar.ProgressBar
 	stop    chan struct{}
 	wg      sync.WaitGroup
+
+	// The log line's own (its goroutine's): the rows and time of the last line, and
+	// whether it said the run was idle.
+	lastDone int
+	lastAt   time.Time
+	idle     bool
 }
 
 var _ campaign.Progress = (*progress)(nil)
@@ -40,6 +46,7 @@ var _ campaign.Progress = (*progress)(nil)
 // Start begins rendering once the campaign knows its total and its limiter.
 func (p *progress) Start(total int, rate func() float64) {
 	p.total, p.rate, p.started, p.stop = total, rate, p.clock.Now(), make(chan struct{})
+	p.lastAt = p.started
 	mode := p.mode
 	if mode == "auto" {
 		mode = "log"
@@ -74,17 +81,27 @@ func (p *progress) Start(total int, rate func() float64) {
 	}
 }
 
+// logLine logs the progress since the last line: rows_per_s is the rate over that
+// interval, not since the start (a queue worker runs for days). A run with no new row
+// says so in one line (rows_per_s 0), then stays quiet until rows come again.
 func (p *progress) logLine() {
+	now := p.clock.Now()
 	p.mu.Lock()
 	done, failed, total := p.done, p.failed, p.total
 	p.mu.Unlock()
-	p.log.Info("progress", progressAttrs(done, failed, total, p.clock.Since(p.started), p.rate())...)
+	moved := done != p.lastDone
+	if !moved && p.idle {
+		return
+	}
+	rate := float64(done-p.lastDone) / max(now.Sub(p.lastAt).Seconds(), 1e-9)
+	p.lastDone, p.lastAt, p.idle = done, now, !moved
+	p.log.Info("progress", progressAttrs(done, failed, total, rate, p.rate())...)
 }
 
-// progressAttrs are a progress line's attributes. With a known total: the total, the
-// percent done and, once rows are coming, the ETA at the rows/s so far.
-func progressAttrs(done, failed, total int, elapsed time.Duration, limiterRate float64) []any {
-	rate := float64(done) / max(elapsed.Seconds(), 1e-9)
+// progressAttrs are a progress line's attributes; rate is the recent rows/s. With a
+// known total: the total, the percent done and, once rows are coming, the ETA at that
+// rate.
+func progressAttrs(done, failed, total int, rate, limiterRate float64) []any {
 	attrs := []any{"done", done, "failed", failed, "rows_per_s", fmt.Sprintf("%.1f", rate),
 		"limiter_rate", fmt.Sprintf("%.1f", limiterRate)}
 	if total < 0 {
@@ -95,7 +112,7 @@ func progressAttrs(done, failed, total int, elapsed time.Duration, limiterRate f
 		percent = 100 * float64(min(done, total)) / float64(total)
 	}
 	attrs = append(attrs, "total", total, "percent", fmt.Sprintf("%.1f", percent))
-	if left := max(total-done, 0); rate > 0 { // none before the first row (an outage: no rows at all)
+	if left := max(total-done, 0); rate > 0 { // none while no row comes (an outage)
 		attrs = append(attrs, "eta", eta(left, rate).String())
 	}
 	return attrs

@@ -55,7 +55,7 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 		return nil
 	}
 	if err := c.Prepare(stop); err != nil {
-		return usageErr(err)
+		return startErr(err)
 	}
 	if !cfg.Yes && c.Countable() {
 		if !isTerminal(ios.stdin) {
@@ -77,12 +77,16 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 		interval: cfg.ProgressInterval, clock: clock.Real()}
 	out, err := c.Run(stop, kill, prog)
 	if err != nil {
-		return usageErr(err)
+		return startErr(err)
 	}
 	printSummary(ios.stderr, out)
 	switch {
 	case out.Stopped != nil:
 		return stoppedErr(out.Stopped)
+	case out.Redelivers && stop.Err() != nil:
+		// A queue worker told to stop has reached its normal end (README "Exit codes"):
+		// its failed rows are in the report and the metrics, the queue retries the rest.
+		return nil
 	case out.Failed() > 0:
 		return &exitError{code: exitFailed, err: nil}
 	}

@@ -84,11 +84,11 @@ func TestProgressAttrs(t *testing.T) {
 		return m
 	}
 	require.Equal(t, map[string]any{"done": 50, "failed": 1, "rows_per_s": "10.0", "limiter_rate": "20.0",
-		"total": 200, "percent": "25.0", "eta": "15s"}, attrs(progressAttrs(50, 1, 200, 5*time.Second, 20)))
+		"total": 200, "percent": "25.0", "eta": "15s"}, attrs(progressAttrs(50, 1, 200, 10, 20)))
 	require.Equal(t, map[string]any{"done": 0, "failed": 0, "rows_per_s": "0.0", "limiter_rate": "20.0",
-		"total": 200, "percent": "0.0"}, attrs(progressAttrs(0, 0, 200, time.Second, 20)),
+		"total": 200, "percent": "0.0"}, attrs(progressAttrs(0, 0, 200, 0, 20)),
 		"no row yet (an outage): no rate to tell an ETA from")
 	require.Equal(t, map[string]any{"done": 7, "failed": 0, "rows_per_s": "7.0", "limiter_rate": "20.0"},
-		attrs(progressAttrs(7, 0, -1, time.Second, 20)), "no total, no percent or ETA")
-	require.Equal(t, "100.0", attrs(progressAttrs(0, 0, 0, time.Second, 20))["percent"])
+		attrs(progressAttrs(7, 0, -1, 7, 20)), "no total, no percent or ETA")
+	require.Equal(t, "100.0", attrs(progressAttrs(0, 0, 0, 0, 20))["percent"])
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/testenv/emu"
 	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
+	"github.com/cognito-resend/cognito-resend/worker/cognito"
 )
 
 // Process-level tests of --verify-users (issue 12 item 11) and the username case rule
@@ -323,7 +324,7 @@ func TestQueueVerifyUsers(t *testing.T) {
 		"--empty-polls", "1", "--wait-time-seconds", "1", "--verify-users", "--user-pool-id", p.ID)
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Equal(t, verified, statusOf(t, filepath.Join(dir, "r.csv")))
-	require.Equal(t, []string{"una"}, sim.Sim.Stats().SortedUsers())
+	require.Equal(t, []string{cognito.ProbeUsername, "una"}, sim.Sim.Stats().SortedUsers(), "una, and the queue worker's probe")
 	for _, q := range []string{url, dlq} {
 		vis, inv := queueCounts(t, c, q)
 		require.Zero(t, vis+inv, "%s: every message deleted with its row, none in the DLQ", q)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 	"github.com/cognito-resend/cognito-resend/worker/engine"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
@@ -35,7 +36,8 @@ func (l *claimLedger) close() error {
 }
 
 // checkTable verifies --ledger-table once, before any call (Prepare): a table that is
-// missing or not a ledger is a usage error.
+// missing or not a ledger is a usage error; one that does not answer within
+// startCheckTimeout is ErrUnreachable (exit 3: nothing received or sent).
 func (c *Campaign) checkTable(ctx context.Context) error {
 	if c.cfg.LedgerTable == "" || c.tableChecked {
 		return nil
@@ -44,7 +46,12 @@ func (c *Campaign) checkTable(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := l.Check(ctx); err != nil {
+	checkCtx, cancel := clock.WithTimeout(ctx, c.clock, startCheckTimeout)
+	defer cancel()
+	if err := l.Check(checkCtx); err != nil {
+		if noAnswer(checkCtx, err) && ctx.Err() == nil {
+			return &unreachableError{what: "ledger table", err: err}
+		}
 		return &config.FieldError{Field: "ledger-table", Msg: err.Error()}
 	}
 	c.tableChecked = true

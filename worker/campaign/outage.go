@@ -37,10 +37,22 @@ func (c *Campaign) outageFix(e *pacing.OutageError) string {
 }
 
 // watchOutage makes b give up after --max-outage without an answer (or at once on a
-// host name that does not exist), ending the run with its OutageError.
+// host name that does not exist), ending the run with its OutageError. A queue worker
+// outlasts the outage instead (guardQueue): only a host name that does not exist ends it.
 func (c *Campaign) watchOutage(b *pacing.Breaker, abort context.CancelCauseFunc) {
 	b.MaxOutage, b.Endpoint, b.Logger, b.Clock = c.cfg.MaxOutage, hostOf(c.target.Endpoint), c.log, c.clock
 	b.OnOutage = func(e *pacing.OutageError) { abort(e) }
+}
+
+// outageSeconds is cognito_outage_seconds: how long b has seen nothing but faults.
+func (c *Campaign) outageSeconds(b *pacing.Breaker) func() float64 {
+	return func() float64 {
+		since, _ := b.Fault()
+		if since.IsZero() {
+			return 0
+		}
+		return c.clock.Since(since).Seconds()
+	}
 }
 
 // hostOf is the host[:port] of an endpoint URL.

@@ -185,6 +185,8 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 			m.ObserveAttempt(o, latency)
 		},
 	}
+	// A queue worker holds no message while Cognito does not answer (gate.go).
+	processor, verifier := c.guardQueue(run, s, resender, abort, breaker, c.verifyBreaker)
 	var whole *records.Tally // the campaign so far, when this run continues one
 	if r.state != nil {
 		whole = r.state.Tally
@@ -192,13 +194,13 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	c.verifier.OnAttempt = m.ObserveVerify
 	eng := &engine.Engine{
 		Source:    s,
-		Processor: resender,
+		Processor: processor,
 		Report:    report,
 		Workers:   cfg.Workers,
 		Logger:    log,
 		Clock:     c.clock,
 		Admitter:  admit.New(c.rule.Case, r.final()),
-		Verifier:  c.verifier,
+		Verifier:  verifier,
 		Ledger:    claims.Ledger,
 		// A table's claims have a lease, renewed while a job waits or retries.
 		RenewInterval: claims.renewEvery,
@@ -233,6 +235,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	if m != nil {
 		m.WatchRate(limiter.Rate)
 		m.WatchBreaker(breaker.Open)
+		m.WatchOutage(c.outageSeconds(breaker))
 		if c.checksUsers() {
 			m.WatchVerifyRate(c.verifyLimiter.Rate)
 		}
@@ -268,6 +271,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		log.Warn("users reported unknown: their call may have reached Cognito; not calling them again",
 			"count", len(r.unknown))
 	}
+	c.watchTable(run, abort, claims.Ledger) // a queue worker's table deleted while it idles
 	sum, runErr := eng.Run(run, kill)
 	progress.Finish()
 	settle, cancelSettle := settleContext(stop)

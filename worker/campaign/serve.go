@@ -7,8 +7,9 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
 )
 
-// serveMetrics starts --metrics-addr: /metrics, /healthz and /readyz (the source's
-// readiness; a CSV campaign is ready while it runs).
+// serveMetrics starts --metrics-addr: /metrics, /healthz (the source's liveness: a
+// queue worker whose queue is gone is not) and /readyz (the source's readiness; a CSV
+// campaign is ready while it runs), both also exported as gauges.
 func (c *Campaign) serveMetrics(stop context.Context, m *metrics.Metrics, s *source) (*metrics.Server, error) {
 	ready := metrics.RunningReady(stop)
 	if srcReady := s.ready; srcReady != nil {
@@ -20,7 +21,9 @@ func (c *Campaign) serveMetrics(stop context.Context, m *metrics.Metrics, s *sou
 			return srcReady()
 		}
 	}
-	srv, err := metrics.Serve(stop, c.cfg.MetricsAddr, m.Handler(metrics.Health{Ready: ready}), c.log)
+	health := metrics.Health{Ready: ready, Live: s.live}
+	m.WatchHealth(health)
+	srv, err := metrics.Serve(stop, c.cfg.MetricsAddr, m.Handler(health), c.log)
 	if err != nil {
 		return nil, &config.FieldError{Field: "metrics-addr", Msg: err.Error()}
 	}

@@ -28,8 +28,10 @@ type source struct {
 	// unstarted messages). It runs after the engine, with a context that outlives stop.
 	close func(ctx context.Context) error
 	desc  []any // log attributes
-	// ready is /readyz; nil means ready while running.
-	ready func() error
+	// ready is /readyz; nil means ready while running. live is /healthz; nil: always.
+	ready, live func() error
+	// pauser (queue mode) stops and resumes receiving: the outage gate's (gate.go).
+	pauser pauser
 	// header is what a CSV source decided about its first row (nil for other sources).
 	header *csvsource.HeaderInfo
 }
@@ -145,11 +147,16 @@ func (c *Campaign) openSQS(ctx context.Context, log *slog.Logger, m *metrics.Met
 		Logger:             log,
 		Metrics:            m,
 		Clock:              c.clock,
+		// Nothing is received before Cognito has answered a probe (guardQueue).
+		PausedAtStart: reasonFirstAnswer,
 	})
 	if err != nil {
+		if noAnswer(startCtx, err) && ctx.Err() == nil {
+			return nil, &unreachableError{what: "queue", err: err}
+		}
 		return nil, &config.FieldError{Field: "sqs-queue-url", Msg: err.Error()}
 	}
 	desc := []any{"sqs_queue_url", c.cfg.SQSQueueURL, "dlq", src.DLQURL(), "max_in_flight", src.MaxInFlight(),
 		"exit_when_empty", c.cfg.ExitWhenEmpty}
-	return &source{Source: src, close: src.Close, desc: desc, ready: src.Ready}, nil
+	return &source{Source: src, close: src.Close, desc: desc, ready: src.Ready, live: src.Live, pauser: src}, nil
 }

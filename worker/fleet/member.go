@@ -197,6 +197,10 @@ func (m *Member) round(ctx context.Context) error {
 			m.log.Info("fleet: heartbeat written again", "failed", m.writeFails)
 		}
 		m.writeFails = 0
+	} else if ctx.Err() != nil && errors.Is(werr, context.Canceled) {
+		// A round cut short by Leave or a stop: no failure of the table, nothing to say.
+		m.mu.Unlock()
+		return werr
 	} else {
 		if m.writeFails == 0 {
 			m.log.Warn("fleet: heartbeat failed; the others count this replica until its record expires",
@@ -210,6 +214,9 @@ func (m *Member) round(ctx context.Context) error {
 	peers, rerr := m.read(ctx)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if rerr != nil && ctx.Err() != nil && errors.Is(rerr, context.Canceled) {
+		return errors.Join(werr, rerr) // cut short, as above
+	}
 	if rerr != nil {
 		if m.readFails == 0 {
 			m.log.Warn("fleet: reading the fleet failed; keeping the last share", "error", rerr,

@@ -1,9 +1,11 @@
 package fleet_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"testing"
@@ -435,4 +437,35 @@ func TestConfigDefaults(t *testing.T) {
 	require.Equal(t, fleet.MinHeartbeat/4, m.Step(), "the interval is bounded below")
 	require.Equal(t, "", fleet.ValidName("queue-workers"))
 	require.NotEmpty(t, fleet.ValidName("a\nb"))
+}
+
+// cancelAware is a table whose calls fail once their ctx has ended, as the SDK's do.
+type cancelAware struct{ *memTable }
+
+func (c cancelAware) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.memTable.PutItem(ctx, in, o...)
+}
+
+func (c cancelAware) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.memTable.Query(ctx, in, o...)
+}
+
+// A round cut short by the replica's own stop (Leave cancels the loop) is not a failed
+// heartbeat: no WARN on a clean exit (issue 20, point 10).
+func TestRoundCutShortByStopIsNotAFailure(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	m, err := fleet.New(fleet.Config{API: cancelAware{newMemTable()}, Table: "t", Replica: "r", Rate: 5,
+		Clock: clockwork.NewFakeClockAt(t0), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	require.ErrorIs(t, m.Round(ctx), context.Canceled)
+	require.NotContains(t, logs.String(), "level=WARN", logs.String())
 }

@@ -245,3 +245,36 @@ func (m *Metrics) WatchFleet(name string, alive func() int, budget, share func()
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, ConstLabels: fleet,
 			Name: "fleet_share", Help: "This replica's share of the fleet rate, requests/second: its limiter's ceiling (adaptive cuts apply below it)."}, share))
 }
+
+// WatchHealth exports /readyz and /healthz as gauges, read at each scrape: ready and
+// live (1 or 0), for alerts that say why a replica takes no work (its /readyz body
+// says the reason).
+func (m *Metrics) WatchHealth(h Health) {
+	if m == nil {
+		return
+	}
+	gauge := func(check func() error) func() float64 {
+		return func() float64 {
+			if check != nil && check() != nil {
+				return 0
+			}
+			return 1
+		}
+	}
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace,
+			Name: "ready", Help: "1 while /readyz is 200: the worker takes work (queue mode: it receives), else 0."}, gauge(h.Ready)),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace,
+			Name: "live", Help: "1 while /healthz is 200: the process can make progress, else 0 (queue mode: its queue is gone; it exits 3)."}, gauge(h.Live)))
+}
+
+// WatchOutage exports how long Cognito has failed every call (seconds; 0 while it
+// answers) as cognito_outage_seconds, for an alert that fires within --max-outage.
+func (m *Metrics) WatchOutage(seconds func() float64) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace,
+		Name: "cognito_outage_seconds", Help: "Seconds since the first fault (connection error, timeout, 5xx) of an outage: Cognito has answered no call since; 0 while it answers."},
+		seconds))
+}

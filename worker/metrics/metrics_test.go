@@ -35,6 +35,8 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.WatchVerifyRate(func() float64 { return 1 })
 	m.WatchBreaker(func() bool { return true })
 	m.BreakerTripped(time.Second)
+	m.WatchHealth(metrics.Health{})
+	m.WatchOutage(func() float64 { return 1 })
 }
 
 // The breaker's state and trips, as the dashboard and the alert on branch release query
@@ -121,4 +123,59 @@ func TestHandler(t *testing.T) {
 	receiving.Store(true)
 	code, _ = get("/readyz")
 	require.Equal(t, http.StatusOK, code)
+}
+
+// /healthz is liveness ("can this process make progress"), /readyz readiness; both are
+// gauges too, read at each scrape, and cognito_outage_seconds says how long Cognito has
+// answered nothing.
+func TestHealthAndOutageGauges(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	var gone, paused atomic.Bool
+	h := metrics.Health{
+		Live: func() error {
+			if gone.Load() {
+				return errors.New("the queue does not exist any more")
+			}
+			return nil
+		},
+		Ready: func() error {
+			if paused.Load() {
+				return errors.New("not receiving: Cognito unreachable")
+			}
+			return nil
+		},
+	}
+	m.WatchHealth(h)
+	var outage atomic.Int64
+	m.WatchOutage(func() float64 { return float64(outage.Load()) })
+	handler := m.Handler(h)
+	get := func(path string) (int, string) {
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec.Code, rec.Body.String()
+	}
+	_, body := get("/metrics")
+	require.Contains(t, body, "cognito_resend_ready 1")
+	require.Contains(t, body, "cognito_resend_live 1")
+	require.Contains(t, body, "cognito_resend_cognito_outage_seconds 0")
+
+	paused.Store(true)
+	outage.Store(42)
+	code, body := get("/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Equal(t, "not ready: not receiving: Cognito unreachable\n", body)
+	code, _ = get("/healthz")
+	require.Equal(t, http.StatusOK, code, "an outage is no reason to restart the process")
+	_, body = get("/metrics")
+	require.Contains(t, body, "cognito_resend_ready 0")
+	require.Contains(t, body, "cognito_resend_live 1")
+	require.Contains(t, body, "cognito_resend_cognito_outage_seconds 42")
+
+	gone.Store(true)
+	code, body = get("/healthz")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Equal(t, "not live: the queue does not exist any more\n", body)
+	_, body = get("/metrics")
+	require.Contains(t, body, "cognito_resend_live 0")
 }

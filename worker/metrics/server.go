@@ -13,28 +13,36 @@ import (
 
 // Health is what /healthz and /readyz report.
 type Health struct {
+	// Live returns nil while this process can make progress (nil func: always): an error
+	// means only a restart or an operator can help (queue mode: the queue was deleted;
+	// the worker exits 3 soon after). An outage of Cognito is not one: the worker waits
+	// it out without messages, unready.
+	Live func() error
 	// Ready returns nil when the process should get work (queue mode: the first receive
-	// succeeded, receives are not failing repeatedly, not stopping).
+	// succeeded, receives are not failing repeatedly, Cognito answers, not stopping).
 	Ready func() error
 }
 
-// Handler serves /metrics, /healthz (200 while the process runs) and /readyz.
+// Handler serves /metrics, /healthz (200 while Live) and /readyz (200 while Ready).
 func (m *Metrics) Handler(h Health) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if h.Ready != nil {
-			if err := h.Ready(); err != nil {
-				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+	mux.HandleFunc("GET /healthz", probeHandler(h.Live, "not live: "))
+	mux.HandleFunc("GET /readyz", probeHandler(h.Ready, "not ready: "))
+	return mux
+}
+
+// probeHandler answers 200 "ok" while check (nil: always) passes, else 503 with why.
+func probeHandler(check func() error, prefix string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		if check != nil {
+			if err := check(); err != nil {
+				http.Error(w, prefix+err.Error(), http.StatusServiceUnavailable)
 				return
 			}
 		}
 		_, _ = w.Write([]byte("ok\n"))
-	})
-	return mux
+	}
 }
 
 // Server is a running /metrics listener.

@@ -88,6 +88,10 @@ type Breaker struct {
 	OnTrip func(pause time.Duration)
 	// OnOutage, when set, is called once when the breaker gives up (outside its lock).
 	OnOutage func(*OutageError)
+	// Outlast (queue mode): MaxOutage does not end the watch. OnOutage is called each
+	// MaxOutage the outage goes on (a host name that does not exist still gives up at
+	// once), the breaker keeps pausing the pool, and an answer closes it as usual.
+	Outlast bool
 
 	mu          sync.Mutex
 	consecutive int
@@ -168,7 +172,7 @@ func (b *Breaker) Observe(o Observation) {
 	}
 	attrs := []any{"endpoint", o.Endpoint, "error", o.Cause, "pause", d.String(),
 		"failing_for", outageFor.Round(time.Millisecond).String()}
-	if b.MaxOutage > 0 {
+	if b.MaxOutage > 0 && !b.Outlast {
 		attrs = append(attrs, "stop_in", max(b.MaxOutage-outageFor, 0).Round(time.Second).String())
 	}
 	b.logger().Warn(msg, attrs...)
@@ -209,9 +213,27 @@ func (b *Breaker) expire() {
 		b.mu.Unlock()
 		return
 	}
+	if b.Outlast {
+		// Again after another MaxOutage, until an answer ends the outage (OnOutage says so).
+		e := &OutageError{Endpoint: b.last.Endpoint, Cause: b.last.Cause, For: clk.Since(b.since)}
+		b.timer = clk.AfterFunc(b.MaxOutage, b.expire)
+		b.mu.Unlock()
+		if b.OnOutage != nil {
+			b.OnOutage(e)
+		}
+		return
+	}
 	e := b.giveUp(clk)
 	b.mu.Unlock()
 	b.outage(e)
+}
+
+// Fault is the current outage: since its first fault and the last fault seen (zero
+// since: Cognito is answering).
+func (b *Breaker) Fault() (since time.Time, last Observation) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.since, b.last
 }
 
 // giveUp marks the breaker done and describes the outage (mu held).

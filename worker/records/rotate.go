@@ -140,7 +140,7 @@ func (r *RotatingReport) Sync() error {
 	if err := r.rotate(now); err != nil {
 		r.retryAt = now.Add(rotateRetry)
 		r.opts.Logger.Warn("report rotation failed; writing on to the current report, retrying later",
-			"report", r.path, "error", err, "retry_in", rotateRetry)
+			"report", r.path, "error", err, "retry_in", rotateRetry.String())
 	}
 	return nil
 }

@@ -104,7 +104,11 @@ func (s *Source) afterBatch(call string, batch []op, ok []bool, failed []sqstype
 			retry = append(retry, o)
 			return
 		}
-		s.log.Error("giving up on "+call+" entry; the message reappears when its visibility runs out",
+		after := "; the message reappears when its visibility runs out"
+		if noSuchQueueCode(code) {
+			after = "; the queue does not exist any more: the message went with it"
+		}
+		s.log.Error("giving up on "+call+" entry"+after,
 			"message_id", o.msg.id, "action", o.action, "code", code, "error", msg)
 		s.held.finish(o.msg)
 	}

@@ -86,9 +86,15 @@ type Config struct {
 	EntryAttempts int
 	// CallTimeout bounds each SQS call other than ReceiveMessage.
 	CallTimeout time.Duration
-	Logger      *slog.Logger
-	Metrics     *metrics.Metrics
-	Clock       clock.Clock
+	// PausedAtStart, when set, starts the source paused for this reason: nothing is
+	// received before Resume (queue mode waits for Cognito's first answer).
+	PausedAtStart string
+	// QueueGoneAfter: Next fails with ErrQueueGone once every receive for this long
+	// answered that the queue does not exist.
+	QueueGoneAfter time.Duration
+	Logger         *slog.Logger
+	Metrics        *metrics.Metrics
+	Clock          clock.Clock
 }
 
 func (c *Config) defaults() {
@@ -116,6 +122,9 @@ func (c *Config) defaults() {
 	}
 	if c.EntryAttempts <= 0 {
 		c.EntryAttempts = EntryAttemptsDefault
+	}
+	if c.QueueGoneAfter <= 0 {
+		c.QueueGoneAfter = QueueGoneAfterDefault
 	}
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = CallTimeoutDefault

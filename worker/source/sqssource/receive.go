@@ -26,7 +26,7 @@ func (s *Source) stopReceiving() {
 }
 
 // receiveLoop long-polls while fewer than MaxInFlight messages are held, asking for as
-// many as there are free slots (at most 10).
+// many as there are free slots (at most 10), and while the source is not paused.
 func (s *Source) receiveLoop() {
 	defer close(s.recvDone)
 	empty, fails := 0, 0
@@ -35,7 +35,12 @@ func (s *Source) receiveLoop() {
 		if !ok {
 			return
 		}
-		out, err := s.api.ReceiveMessage(s.recvCtx, &sqs.ReceiveMessageInput{
+		pollCtx, cancelPoll, ok := s.pollContext()
+		if !ok {
+			s.held.unreserve(n)
+			return
+		}
+		out, err := s.api.ReceiveMessage(pollCtx, &sqs.ReceiveMessageInput{
 			QueueUrl:            aws.String(s.cfg.QueueURL),
 			MaxNumberOfMessages: int32(n),
 			WaitTimeSeconds:     s.cfg.WaitTimeSeconds,
@@ -46,6 +51,7 @@ func (s *Source) receiveLoop() {
 				sqstypes.MessageSystemAttributeNameMessageGroupId,
 			},
 		})
+		cancelPoll()
 		now := s.clock.Now()
 		got := 0
 		if err == nil {
@@ -56,11 +62,17 @@ func (s *Source) receiveLoop() {
 			if s.recvCtx.Err() != nil {
 				return
 			}
+			if pollCtx.Err() != nil && s.paused() != "" {
+				continue // Pause cancelled the long poll: nothing failed
+			}
 			s.cfg.Metrics.SQSCall("ReceiveMessage", pacing.AWSErrorCode(err))
 			fails++
 			s.consecErrs.Store(int32(fails))
+			if s.queueGone(err, now) {
+				return
+			}
 			d := receiveBackoff.Delay(fails)
-			s.log.Warn("receive failed", "error", err, "in_a_row", fails, "retry_in", d.Round(time.Millisecond))
+			s.log.Warn("receive failed", "error", err, "in_a_row", fails, "retry_in", d.Round(time.Millisecond).String())
 			if clock.Sleep(s.recvCtx, s.clock, d) != nil {
 				return
 			}
@@ -69,7 +81,7 @@ func (s *Source) receiveLoop() {
 		s.cfg.Metrics.SQSCall("ReceiveMessage", "")
 		fails = 0
 		s.consecErrs.Store(0)
-		s.firstOK.Store(true)
+		s.goneSince = time.Time{}
 		if got == 0 {
 			empty++
 			if s.cfg.ExitWhenEmpty && empty >= s.cfg.EmptyPolls && s.InFlight() == 0 {
@@ -84,9 +96,15 @@ func (s *Source) receiveLoop() {
 		}
 		empty = 0
 		s.cfg.Metrics.Received(got)
+		paused := s.paused()
 		for _, sm := range out.Messages {
 			m := s.newMessage(sm, now)
 			s.held.hold(m)
+			if paused != "" {
+				// Answered as Pause came: give them back at once rather than hold them.
+				_ = s.release(m)
+				continue
+			}
 			s.ready <- m // never blocks: ready's capacity is the number of slots
 		}
 	}

@@ -45,7 +45,8 @@ func (s *Source) send(ctx context.Context, o op) error {
 	case <-s.settlerDone:
 	case <-ctx.Done():
 	}
-	// Not queued: the message reappears when its visibility runs out. Free its slot.
+	// Not queued: the message reappears when its visibility runs out (if its queue still
+	// exists). Free its slot.
 	id := ""
 	if o.msg != nil {
 		s.held.finish(o.msg)

@@ -56,9 +56,20 @@ type Source struct {
 	closeOnce   sync.Once
 	closeErr    error
 
-	firstOK    atomic.Bool
 	consecErrs atomic.Int32
 	stopping   atomic.Bool
+
+	// Pause and Resume (pause.go): resumed is open while paused.
+	pauseMu     sync.Mutex
+	pauseReason string
+	resumed     chan struct{}
+	cancelPoll  context.CancelFunc
+
+	// The queue deleted (gone.go): goneSince is the receive loop's; gone closes once it
+	// gives up, goneErr (an error) says why.
+	goneSince time.Time
+	gone      chan struct{}
+	goneErr   atomic.Value
 }
 
 var _ job.Source = (*Source)(nil)
@@ -77,6 +88,7 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 		held:        newInflight(cfg.MaxInFlight),
 		ready:       make(chan *message, cfg.MaxInFlight),
 		eof:         make(chan struct{}),
+		gone:        make(chan struct{}),
 		ops:         make(chan op, cfg.MaxInFlight+1),
 		extIdle:     make(chan struct{}, 1),
 		settlerStop: make(chan struct{}),
@@ -89,6 +101,9 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 	}
 	s.recvCtx, s.recvCancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.hbCtx, s.hbCancel = context.WithCancel(context.WithoutCancel(ctx))
+	if cfg.PausedAtStart != "" {
+		s.Pause(cfg.PausedAtStart) // before the receive loop starts: nothing is received
+	}
 	cfg.Metrics.WatchInFlight(s.InFlight)
 	go s.receiveLoop()
 	go s.heartbeatLoop()
@@ -108,16 +123,21 @@ func (s *Source) InFlight() int { return s.held.len() }
 // MaxInFlight is the bound on InFlight.
 func (s *Source) MaxInFlight() int { return s.cfg.MaxInFlight }
 
-// Ready is /readyz: nil once a receive succeeded, while receives are not failing
-// repeatedly and the source is not stopping.
+// Ready is /readyz: nil while receives are not failing repeatedly, the source is not
+// paused and not stopping. The queue answered at start (GetQueueAttributes): a worker is
+// ready without waiting for its first long poll to return (up to 20 s on an empty queue).
 func (s *Source) Ready() error {
+	if err := s.Live(); err != nil {
+		return err
+	}
+	reason := s.paused()
 	switch {
 	case s.stopping.Load():
 		return errors.New("stopping")
+	case reason != "":
+		return errors.New("not receiving: " + reason)
 	case s.consecErrs.Load() >= 3:
 		return fmt.Errorf("%d receives failed in a row", s.consecErrs.Load())
-	case !s.firstOK.Load():
-		return errors.New("no successful receive yet")
 	}
 	return nil
 }
@@ -140,6 +160,8 @@ func (s *Source) Next(ctx context.Context) (job.Job, error) {
 		return s.jobOf(m), nil
 	case <-s.eof:
 		return job.Job{}, io.EOF
+	case <-s.gone:
+		return job.Job{}, s.Live()
 	case <-ctx.Done():
 		s.stopReceiving()
 		return job.Job{}, context.Cause(ctx)

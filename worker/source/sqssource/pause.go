@@ -1,0 +1,83 @@
+package sqssource
+
+import "context"
+
+// Pause stops receiving while this worker can't use what it would receive (Cognito or
+// the ledger table not answering): a receive in flight is cancelled, no other starts,
+// and every message received but not yet handed out is made visible again at once.
+// The receive it cost is its only one: nothing is received again until Resume.
+// Messages already handed out are their jobs' to give back (Release). Ready reports
+// reason. Pausing a paused source only updates reason.
+func (s *Source) Pause(reason string) {
+	s.pauseMu.Lock()
+	s.pauseReason = reason
+	if s.resumed == nil {
+		s.resumed = make(chan struct{})
+	}
+	cancelPoll := s.cancelPoll
+	s.pauseMu.Unlock()
+	if cancelPoll != nil {
+		cancelPoll()
+	}
+	n := 0
+	for {
+		select {
+		case m := <-s.ready:
+			// Through the settler like any release; the slot frees once it is sent.
+			if s.release(m) == nil {
+				n++
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if n > 0 {
+		s.log.Info("not receiving: released the messages not started", "count", n, "reason", reason)
+	}
+}
+
+// release makes m visible again at once, through the settler. Its context is not the
+// receive loop's: a release queued as receiving stops must still be sent.
+func (s *Source) release(m *message) error {
+	return s.settle(context.WithoutCancel(s.recvCtx), m, opVisibility, 0, "release")
+}
+
+// Resume receives again after Pause.
+func (s *Source) Resume() {
+	s.pauseMu.Lock()
+	defer s.pauseMu.Unlock()
+	if s.resumed != nil {
+		close(s.resumed)
+		s.resumed = nil
+	}
+	s.pauseReason = ""
+}
+
+// paused is why receiving is paused ("" when it is not).
+func (s *Source) paused() string {
+	s.pauseMu.Lock()
+	defer s.pauseMu.Unlock()
+	return s.pauseReason
+}
+
+// pollContext waits while the source is paused, then returns the context of one receive,
+// which Pause cancels; false once receiving has stopped.
+func (s *Source) pollContext() (context.Context, context.CancelFunc, bool) {
+	for {
+		s.pauseMu.Lock()
+		resumed := s.resumed
+		if resumed == nil {
+			ctx, cancel := context.WithCancel(s.recvCtx)
+			s.cancelPoll = cancel
+			s.pauseMu.Unlock()
+			return ctx, cancel, true
+		}
+		s.pauseMu.Unlock()
+		select {
+		case <-resumed:
+		case <-s.recvCtx.Done():
+			return nil, nil, false
+		}
+	}
+}
