@@ -204,6 +204,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		Ledger:    claims.Ledger,
 		// A table's claims have a lease, renewed while a job waits or retries.
 		RenewInterval: claims.renewEvery,
+		Lease:         claims.lease,
 		Initial:       r.unknown,
 		OnResult: func(res job.Result) {
 			m.ObserveResult(res)

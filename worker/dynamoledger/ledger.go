@@ -116,19 +116,9 @@ func (l *Ledger) Claim(ctx context.Context, j job.Job) (job.Verdict, error) {
 			return job.Verdict{Kind: job.Won}, nil
 		case !found || l.rule.claimable(rec, now):
 			continue // changed between the put and the read: claim again
-		case rec.State == StateSent:
-			return job.Verdict{Kind: job.RecentlySent, At: rec.SentAt, Owner: rec.Owner, Campaign: rec.Campaign}, nil
-		case rec.State == StateInProgress && rec.LeaseUntil.After(now):
-			return job.Verdict{Kind: job.Busy, At: rec.LeaseUntil, Owner: rec.Owner, Campaign: rec.Campaign}, nil
 		}
-		// IN_PROGRESS with a lease that ran out, UNKNOWN, or a state this version does
-		// not know: the user may have been sent a code.
-		expired := job.Verdict{Kind: job.Expired, At: rec.LeaseUntil, Owner: rec.Owner, Campaign: rec.Campaign}
-		if !l.cfg.RetryUnknown {
-			if rec.State == StateInProgress {
-				l.markUnknown(ctx, key, rec, now)
-			}
-			return expired, nil
+		if v, blocks := l.judge(ctx, key, rec, now); blocks {
+			return v, nil
 		}
 		err = l.put(ctx, "take_over", l.claimItem(key, j, claimID, now),
 			"#claim_id = :old AND (#state = :unknown OR (#state = :in_progress AND #lease_until < :now))",
@@ -147,6 +137,47 @@ func (l *Ledger) Claim(ctx context.Context, j job.Job) (job.Verdict, error) {
 	}
 	l.log.Info("record kept changing while claiming; trying again later", "username", j.Username)
 	return job.Verdict{Kind: job.Busy, At: l.clock.Now().Add(RenewInterval(l.cfg.Lease))}, nil
+}
+
+// Peek reads j's record and judges it as a lost claim would (judge), writing nothing
+// that says a call may have been made: the engine looks before it takes a rate token,
+// so a user sent recently or held by another owner costs one read, and a held user can
+// be looked at again often. Won means: no record blocks a claim now (the claim decides).
+func (l *Ledger) Peek(ctx context.Context, j job.Job) (job.Verdict, error) {
+	key := userKey(l.cfg.ClientID, l.cfg.Case, j.Username)
+	rec, found, err := l.get(ctx, key)
+	if err != nil {
+		return job.Verdict{}, err
+	}
+	now := l.clock.Now()
+	if !found || l.rule.claimable(rec, now) {
+		return job.Verdict{Kind: job.Won}, nil
+	}
+	if v, blocks := l.judge(ctx, key, rec, now); blocks {
+		return v, nil
+	}
+	return job.Verdict{Kind: job.Won}, nil // --retry-unknown: the claim takes it over
+}
+
+// judge is the verdict on a record that blocks a plain claim: recently sent, busy (a
+// live lease), or expired. blocks is false only for an expired record under
+// --retry-unknown, which the claim takes over.
+func (l *Ledger) judge(ctx context.Context, key map[string]types.AttributeValue, rec Record, now time.Time) (v job.Verdict, blocks bool) {
+	switch {
+	case rec.State == StateSent:
+		return job.Verdict{Kind: job.RecentlySent, At: rec.SentAt, Owner: rec.Owner, Campaign: rec.Campaign}, true
+	case rec.State == StateInProgress && rec.LeaseUntil.After(now):
+		return job.Verdict{Kind: job.Busy, At: rec.LeaseUntil, Owner: rec.Owner, Campaign: rec.Campaign}, true
+	}
+	// IN_PROGRESS with a lease that ran out, UNKNOWN, or a state this version does not
+	// know: the user may have been sent a code.
+	if l.cfg.RetryUnknown {
+		return job.Verdict{}, false
+	}
+	if rec.State == StateInProgress {
+		l.markUnknown(ctx, key, rec, now)
+	}
+	return job.Verdict{Kind: job.Expired, At: rec.LeaseUntil, Owner: rec.Owner, Campaign: rec.Campaign}, true
 }
 
 // claimItem is the record of a new claim: IN_PROGRESS, always with a lease (a record
