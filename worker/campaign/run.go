@@ -205,7 +205,9 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		// A table's claims have a lease, renewed while a job waits or retries.
 		RenewInterval: claims.renewEvery,
 		Lease:         claims.lease,
-		Initial:       r.unknown,
+		// A stalled table can land a claim write after the run gave up: bound them.
+		ClaimsInFlight: claims.inFlight,
+		Initial:        r.unknown,
 		OnResult: func(res job.Result) {
 			m.ObserveResult(res)
 			progress.Observe(res)

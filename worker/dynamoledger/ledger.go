@@ -37,6 +37,9 @@ type Ledger struct {
 
 	mu   sync.Mutex
 	mine map[string]string // pk → claim id of the claims this process holds
+	// unanswered are the claims (pk → claim id) whose put got no answer: it may land
+	// later, so Release gives it back like a held claim.
+	unanswered map[string]string
 }
 
 // New returns the ledger of cfg. It makes no call: Check verifies the table.
@@ -47,7 +50,7 @@ func New(cfg Config) (*Ledger, error) {
 	return &Ledger{cfg: cfg, api: cfg.API, log: cfg.Logger, clock: cfg.Clock,
 		rule: rule{cooldown: cfg.Cooldown},
 		call: caller{table: cfg.Table, timeout: cfg.CallTimeout, policy: cfg.Retry, metrics: cfg.Metrics, clock: cfg.Clock},
-		mine: map[string]string{}}, nil
+		mine: map[string]string{}, unanswered: map[string]string{}}, nil
 }
 
 // Owner is this process's replica id in the records.
@@ -103,6 +106,10 @@ func (l *Ledger) Claim(ctx context.Context, j job.Job) (job.Verdict, error) {
 			return job.Verdict{Kind: job.Won}, nil
 		}
 		if !isConditionFailed(err) {
+			// The put may still land (a stalled table answers later): Release gives it back.
+			l.mu.Lock()
+			l.unanswered[pk] = claimID
+			l.mu.Unlock()
 			return job.Verdict{}, err
 		}
 		rec, found, err := l.get(ctx, key)
@@ -270,9 +277,38 @@ func (l *Ledger) Release(ctx context.Context, j job.Job, mayHaveCalled bool) {
 	if mayHaveCalled {
 		state = StateUnknown
 	}
+	if l.releaseUnanswered(ctx, j) {
+		return
+	}
 	if err := l.settle(ctx, "release", j, state, l.clock.Now(), job.Result{}); err != nil {
 		l.log.Warn("ledger: claim not given back; it expires after its lease", "username", j.Username, "error", err)
 	}
+}
+
+// releaseUnanswered gives back j's claim whose put got no answer, if there is one: the
+// record is released if that put landed (nothing was called). If the table still
+// doesn't answer, the user is named: should the put land later, its claim expires and
+// whoever meets it reports the user unknown although no call was made.
+func (l *Ledger) releaseUnanswered(ctx context.Context, j job.Job) bool {
+	key := userKey(l.cfg.ClientID, l.cfg.Case, j.Username)
+	pk := pkOf(key)
+	l.mu.Lock()
+	claimID, ok := l.unanswered[pk]
+	delete(l.unanswered, pk)
+	l.mu.Unlock()
+	if !ok {
+		return false
+	}
+	now := l.clock.Now()
+	err := l.update(ctx, "release", key, "SET #state = :released, #updated_at = :now", "#claim_id = :mine",
+		map[string]string{"#state": attrState, "#updated_at": attrUpdatedAt, "#claim_id": attrClaimID},
+		map[string]types.AttributeValue{":released": attr.S(string(StateReleased)), ":now": attr.Ms(now), ":mine": attr.S(claimID)})
+	if err != nil && !isConditionFailed(err) {
+		l.log.Warn("ledger: a claim write got no answer and could not be given back; if it landed, this user "+
+			"is reported unknown after its lease although no call was made (--retry-unknown calls them)",
+			"username", j.Username, "error", err)
+	}
+	return true
 }
 
 // settle writes a held claim's last state: at is the send (SENT) or the last moment a

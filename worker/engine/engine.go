@@ -58,6 +58,11 @@ type Engine struct {
 	// Lease is a claim's lease (the table's --ledger-lease); zero: claims don't expire.
 	// A job whose claim went unrenewed for a lease makes no further attempt.
 	Lease time.Duration
+	// ClaimsInFlight bounds the claims being written at once (zero: no bound). A claim
+	// write a stalled ledger never answers may land after the run gave up, leaving a
+	// claim without a call that the next run reports unknown: the bound is how many
+	// such users a stall can leave.
+	ClaimsInFlight int
 	// HeldRecheck is how soon a user another live owner holds is looked at again (zero:
 	// HeldRecheckDefault), so that it resolves soon after the holder finishes.
 	HeldRecheck time.Duration
@@ -110,6 +115,7 @@ type run struct {
 	log      *slog.Logger
 	adm      *admit.Admitter
 	held     *claims
+	slots    chan struct{} // ClaimsInFlight; nil: no bound
 	waits    *waits
 	defs     *deferrals
 	results  chan settled
@@ -146,6 +152,9 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 		sum: &Summary{Counts: map[job.Status]int{}, Started: clk.Now()}}
 	if r.adm == nil {
 		r.adm = admit.New(admit.CaseInsensitive, nil)
+	}
+	if e.ClaimsInFlight > 0 {
+		r.slots = make(chan struct{}, e.ClaimsInFlight)
 	}
 	dispatch, cancelDispatch := context.WithCancelCause(stop)
 	defer cancelDispatch(nil)
@@ -353,6 +362,14 @@ func (g *gate) pass(int) error {
 			return ErrLeaseLapsed
 		}
 		return nil
+	}
+	if r.slots != nil {
+		select {
+		case r.slots <- struct{}{}:
+			defer func() { <-r.slots }()
+		case <-r.dispatch.Done():
+			return context.Cause(r.dispatch) // stopping: nothing claimed
+		}
 	}
 	asked := r.clk.Now() // the lease runs from here at the latest
 	v, err := r.e.Ledger.Claim(r.dispatch, g.j)

@@ -265,3 +265,29 @@ func TestEngineLogsEveryUnknown(t *testing.T) {
 	}
 	require.Equal(t, map[string]string{"carol": engine.ReasonIntentWithoutOutcome, "bob": engine.ReasonLeaseExpired}, reasons)
 }
+
+// ClaimsInFlight bounds the claims being written at once: a stalled ledger can hold no
+// more claim writes than that, whatever the workers.
+func TestEngineBoundsClaimsInFlight(t *testing.T) {
+	t.Parallel()
+	f := newEngineFixture("u0", "u1", "u2", "u3", "u4", "u5")
+	f.engine.Workers = 6
+	f.engine.ClaimsInFlight = 2
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	f.engine.Ledger = &fakeLedger{log: f.log, verdict: func(job.Job) job.Verdict {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		time.Sleep(5 * time.Millisecond) // a slow table: the other workers queue behind
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return job.Verdict{Kind: job.Won}
+	}}
+	sum, err := f.run(t, context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 6, sum.Counts[job.StatusSent])
+	require.Equal(t, 2, most)
+}
