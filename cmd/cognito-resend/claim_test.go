@@ -183,13 +183,15 @@ func TestFrozenTableUnknownOnlyIfCalled(t *testing.T) {
 // with calls in flight, --ledger-lease 6s: meanwhile the other replica receives its
 // messages again and reports its users unknown; on waking, its calls that timed out are
 // not retried. Over 5 runs no user gets a second call at the simulator.
+const pauseRuns = 5
+
 func TestPausedReplicaNeverCallsTwice(t *testing.T) {
 	t.Parallel()
 	needIntegration(t)
 	fq := emu.SQS(t)
 	sqsClient := emu.NewSQSClient(fq.Endpoint)
 	dynamo := newLedgerTable(t)
-	for run := range 5 {
+	for run := range pauseRuns {
 		t.Run(fmt.Sprint("run ", run), func(t *testing.T) {
 			t.Parallel()
 			// 800 ms a call: at the freeze, calls are in flight whose answers arrive while
@@ -208,12 +210,11 @@ func TestPausedReplicaNeverCallsTwice(t *testing.T) {
 			require.Equal(t, 0, res.code, res.stderr)
 
 			f := &fleet{t: t, env: env, args: []string{"run", "--sqs-queue-url", queue, "--report", "r.csv",
-				"--ledger-table", "ledger", "--ledger-lease", "6s", "--call-timeout", "3s", "--visibility-timeout", "4s",
+				"--ledger-table", "ledger", "--ledger-lease", "6s", "--call-timeout", "3s", "--visibility-timeout", "10s",
 				"--wait-time-seconds", "1", "--rate", "8", "--workers", "8", "--backoff-base", "10ms", "--backoff-max", "50ms",
 				"--log-level", "warn"}}
 			paused := f.start()
-			require.Eventually(t, func() bool { return sim.Sim.Stats().Calls >= 6 }, time.Minute, 5*time.Millisecond,
-				paused.stderr.String())
+			waitForCalls(t, sim, 6, f)
 			require.NoError(t, paused.cmd.Process.Signal(syscall.SIGSTOP))
 			inFlight := sim.Sim.Stats().Calls - sim.Sim.Stats().Successes
 			other := f.start()
@@ -315,4 +316,14 @@ func TestOverlappingCampaignsDoNotWaitOutTheLease(t *testing.T) {
 		require.Equal(t, 1, sent[u], "%s: one sent row over both campaigns", u)
 	}
 	t.Logf("%d calls for %d users; %d users logged as held by the other campaign", st.Calls, len(users), held)
+}
+
+// waitForCalls polls the simulator (bounded) until it has seen n calls from the fleet.
+func waitForCalls(t *testing.T, sim *quotasim.Server, n int64, f *fleet) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for sim.Sim.Stats().Calls < n {
+		require.True(t, time.Now().Before(deadline), "never %d calls; replicas:\n%s", n, f.tails())
+		time.Sleep(5 * time.Millisecond) // polling another process's progress
+	}
 }
