@@ -30,6 +30,12 @@ type Progress interface {
 	Finish()
 }
 
+// HeldObserver is a Progress that also shows the users waiting on other owners' claims
+// (engine.Engine.OnHeld).
+type HeldObserver interface {
+	Held(n int, oldest job.Verdict)
+}
+
 // noProgress renders nothing.
 type noProgress struct{}
 
@@ -225,6 +231,9 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		},
 		// Acks after the stop share the settle budget.
 		SettleTimeout: SettleBudget,
+	}
+	if h, ok := progress.(HeldObserver); ok {
+		eng.OnHeld = h.Held
 	}
 	// The fleet: the others count this replica before its first call; it leaves once
 	// its calls have stopped, and on every early return.
