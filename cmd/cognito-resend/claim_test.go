@@ -264,6 +264,11 @@ func TestPausedReplicaNeverCallsTwice(t *testing.T) {
 					}
 				}
 			}
+			for _, r := range f.replicas {
+				if l := jsonLines(r.stderr.String(), "unknown: a call may have reached Cognito"); len(l) > 0 && l[0]["reason"] == "lease_lapsed" {
+					t.Logf("%s, for example: %v", r.name, l[0])
+				}
+			}
 			vis, notVis := queueCounts(t, sqsClient, dlq)
 			t.Logf("run %d: %d calls in flight at the SIGSTOP; %d calls, %d sent; %d unknown rows; called twice: %v",
 				run, inFlight, st.Calls, st.Successes, unknown, twice)
@@ -308,7 +313,11 @@ func TestOverlappingCampaignsDoNotWaitOutTheLease(t *testing.T) {
 		require.Equal(t, 0, r.res.code, r.res.stderr)
 		t.Logf("campaign finished in %s", r.took.Round(time.Millisecond))
 		require.Less(t, r.took, lease/2, "a held user is looked at again soon, not after the lease\n%s", r.res.stderr)
-		held += len(jsonLines(r.res.stderr, "user held by another owner's claim"))
+		lines := jsonLines(r.res.stderr, "user held by another owner's claim")
+		held += len(lines)
+		if len(lines) > 0 {
+			t.Logf("for example: %v", lines[0])
+		}
 	}
 	st := sim.Sim.Stats()
 	sent := map[string]int{}

@@ -52,7 +52,7 @@ type Engine struct {
 	// Ledger, when set, claims each user before the first call and records the outcome
 	// after the row (the claim step).
 	Ledger Ledger
-	// RenewInterval is how often a claim held by a job that waits or retries is renewed
+	// RenewInterval is how often a claim held by a job that retries is renewed
 	// (Ledger.Renew); zero renews nothing (the file ledger's claims don't expire).
 	RenewInterval time.Duration
 	// Lease is a claim's lease (the table's --ledger-lease); zero: claims don't expire.
@@ -64,7 +64,9 @@ type Engine struct {
 	// such users a stall can leave.
 	ClaimsInFlight int
 	// HeldRecheck is how soon a user another live owner holds is looked at again (zero:
-	// HeldRecheckDefault), so that it resolves soon after the holder finishes.
+	// HeldRecheckDefault), so that it resolves soon after the holder finishes. A queue's
+	// job (Job.Defer) comes again when the holder's lease ends instead: each redelivery
+	// counts toward the queue's maxReceiveCount.
 	HeldRecheck time.Duration
 	// Initial are rows recorded before the first job, through the same writer as every
 	// other row (a resumed campaign's `unknown` rows): they are in the summary and
@@ -435,17 +437,23 @@ func (r *run) verdict(j job.Job, v job.Verdict) {
 		r.results <- settled{job: j, res: v.Row(j, r.clk.Now().UTC()), reason: reason}
 		return
 	}
-	if j.Defer == nil { // a queue's job goes back to the queue: another replica may take it
-		if first, n, oldest := r.waits.add(j.SourceRef, v, r.clk.Now()); first {
-			r.logHeld(j, v, n, oldest)
-		}
-		r.onHeld()
+	d := max(r.clk.Until(v.At), 0) + busyMargin
+	if j.Defer != nil {
+		// A queue's message goes back to its queue until the holder's lease ends: every
+		// redelivery counts toward the queue's maxReceiveCount (and another replica may
+		// take it).
+		r.deferJob(j, d)
+		return
 	}
+	if first, n, oldest := r.waits.add(j.SourceRef, v, r.clk.Now()); first {
+		r.logHeld(j, v, n, oldest)
+	}
+	r.onHeld()
 	recheck := r.e.HeldRecheck
 	if recheck <= 0 {
 		recheck = HeldRecheckDefault
 	}
-	r.deferJob(j, min(max(r.clk.Until(v.At), 0)+busyMargin, recheck))
+	r.deferJob(j, min(d, recheck))
 }
 
 // settleJob hands a job's result to the writer, or gives the job back (canceled,

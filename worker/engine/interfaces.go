@@ -48,7 +48,7 @@ type Ledger interface {
 	// Claim returns once the claim is durable (Won) or refused (why: job.Verdict). An
 	// error means the ledger can't be written: the campaign stops, nothing is called.
 	Claim(ctx context.Context, j job.Job) (job.Verdict, error)
-	// Renew extends the lease of a claim held while the job waits or retries;
+	// Renew extends the lease of a claim held while the job retries;
 	// job.ErrClaimLost when it is no longer ours, another error when the ledger can't be
 	// written.
 	Renew(ctx context.Context, j job.Job) error
