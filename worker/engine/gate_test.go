@@ -273,21 +273,19 @@ func TestEngineBoundsClaimsInFlight(t *testing.T) {
 	f := newEngineFixture("u0", "u1", "u2", "u3", "u4", "u5")
 	f.engine.Workers = 6
 	f.engine.ClaimsInFlight = 2
-	var mu sync.Mutex
-	inFlight, most := 0, 0
+	stalled := make(chan struct{}) // the ledger answers no claim until closed
 	f.engine.Ledger = &fakeLedger{log: f.log, verdict: func(job.Job) job.Verdict {
-		mu.Lock()
-		inFlight++
-		most = max(most, inFlight)
-		mu.Unlock()
-		time.Sleep(5 * time.Millisecond) // a slow table: the other workers queue behind
-		mu.Lock()
-		inFlight--
-		mu.Unlock()
+		<-stalled
 		return job.Verdict{Kind: job.Won}
 	}}
-	sum, err := f.run(t, context.Background())
-	require.NoError(t, err)
+	done := make(chan *engine.Summary, 1)
+	go func() { sum, _ := f.engine.Run(context.Background(), context.Background()); done <- sum }()
+	// Every worker has its token; two claims are being written, the rest wait for them.
+	require.Eventually(t, func() bool { return f.log.count("token:") == 6 && f.log.count("intend:") == 2 },
+		10*time.Second, time.Millisecond)
+	require.Equal(t, 2, f.log.count("intend:"), "no third claim while two are unanswered")
+	close(stalled)
+	sum := <-done
 	require.Equal(t, 6, sum.Counts[job.StatusSent])
-	require.Equal(t, 2, most)
+	require.Equal(t, 6, f.log.count("intend:"))
 }
