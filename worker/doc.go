@@ -13,8 +13,9 @@
 //	                                                  metrics (/metrics, /healthz, /readyz)
 //
 // One pipeline for every source: Source → admit (validate, dedupe) → verify (can the
-// user get a code?) → claim (ledger) → limiter → resender (retry) → report → finish
-// (ledger) → ack at the source. A job is done only when its row is durable and its
+// user get a code?) → a look at the ledger (sent? held?) → limiter → claim (ledger, once
+// the token is in hand) → resender (retry) → report → finish (ledger) → ack at the
+// source. A job is done only when its row is durable and its
 // outcome is in the ledger; only then is it acked.
 //
 //	job               Job, Result, Status (Known, Conclusive), ErrorClass, Result.Redeliver, Source

@@ -39,6 +39,8 @@ type progress struct {
 	lastDone int
 	lastAt   time.Time
 	idle     bool
+
+	held heldState // users waiting on other owners' claims (progress_held.go)
 }
 
 var _ campaign.Progress = (*progress)(nil)
@@ -95,7 +97,7 @@ func (p *progress) logLine() {
 	}
 	rate := float64(done-p.lastDone) / max(now.Sub(p.lastAt).Seconds(), 1e-9)
 	p.lastDone, p.lastAt, p.idle = done, now, !moved
-	p.log.Info("progress", progressAttrs(done, failed, total, rate, p.rate())...)
+	p.log.Info("progress", append(progressAttrs(done, failed, total, rate, p.rate()), p.held.attrs()...)...)
 }
 
 // progressAttrs are a progress line's attributes; rate is the recent rows/s. With a
@@ -128,7 +130,11 @@ func (p *progress) Observe(r job.Result) {
 	failed := p.failed
 	p.mu.Unlock()
 	if p.bar != nil {
-		p.bar.Describe(fmt.Sprintf("resending (%.1f/s, %d failed)", p.rate(), failed))
+		desc := fmt.Sprintf("resending (%.1f/s, %d failed", p.rate(), failed)
+		if n := p.held.count(); n > 0 {
+			desc += fmt.Sprintf(", %d held by other campaigns", n)
+		}
+		p.bar.Describe(desc + ")")
 		_ = p.bar.Add(1)
 	}
 }

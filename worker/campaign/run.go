@@ -30,6 +30,12 @@ type Progress interface {
 	Finish()
 }
 
+// HeldObserver is a Progress that also shows the users waiting on other owners' claims
+// (engine.Engine.OnHeld).
+type HeldObserver interface {
+	Held(n int, oldest job.Verdict)
+}
+
 // noProgress renders nothing.
 type noProgress struct{}
 
@@ -204,7 +210,10 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		Ledger:    claims.Ledger,
 		// A table's claims have a lease, renewed while a job waits or retries.
 		RenewInterval: claims.renewEvery,
-		Initial:       r.unknown,
+		Lease:         claims.lease,
+		// A stalled table can land a claim write after the run gave up: bound them.
+		ClaimsInFlight: claims.inFlight,
+		Initial:        r.unknown,
 		OnResult: func(res job.Result) {
 			m.ObserveResult(res)
 			progress.Observe(res)
@@ -222,6 +231,9 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		},
 		// Acks after the stop share the settle budget.
 		SettleTimeout: SettleBudget,
+	}
+	if h, ok := progress.(HeldObserver); ok {
+		eng.OnHeld = h.Held
 	}
 	// The fleet: the others count this replica before its first call; it leaves once
 	// its calls have stopped, and on every early return.

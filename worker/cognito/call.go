@@ -30,8 +30,14 @@ type Call struct {
 	// bounds the wait: the per-user calls of a run. A one-off call at the start spends
 	// attempts and fails as a usage error.
 	RetryUnsent bool
-	Logger      *slog.Logger // optional
-	Clock       clock.Clock
+	// Gate, when set, runs once each attempt's rate token is in hand, just before the
+	// attempt (n counts from 1): an error ends the Call without that attempt (Ran.Gated).
+	// The engine claims the user at n == 1, so that nothing says "a call may have been
+	// made" while a job only waits for a token, and checks the claim's lease before each
+	// retry.
+	Gate   func(n int) error
+	Logger *slog.Logger // optional
+	Clock  clock.Clock
 }
 
 // Ran is how a Call ended.
@@ -49,10 +55,13 @@ type Ran struct {
 	// Stopped: stop ended the call before its first attempt, or between retries of a
 	// retryable answer: the user was not reached.
 	Stopped bool
+	// Gated is Gate's error when it refused an attempt: no further attempt was made
+	// (Ambiguous still tells whether an earlier one may have reached Cognito).
+	Gated error
 }
 
 // OK reports whether the last attempt succeeded.
-func (r Ran) OK() bool { return r.Err == nil && !r.Stopped }
+func (r Ran) OK() bool { return r.Err == nil && !r.Stopped && r.Gated == nil }
 
 // Run calls attempt until it succeeds, its error is not retryable, the policy's attempts
 // are spent (with RetryUnsent, an Unsent attempt spends none) or stop ends (soft stop: waits and backoff sleeps end, a call in flight
@@ -71,6 +80,12 @@ func (c *Call) Run(stop, kill context.Context, username string, attempt func(ctx
 	err := pacing.Retry(stop, clk, c.Policy, func(context.Context) error {
 		if err := c.Limiter.Wait(stop); err != nil {
 			return err // stopping: not retryable, no attempt made
+		}
+		if c.Gate != nil {
+			if err := c.Gate(r.Attempts + 1); err != nil {
+				r.Gated = err
+				return err // not retryable: no attempt made
+			}
 		}
 		r.Attempts++
 		callCtx, cancel := context.WithTimeout(kill, callTimeout)
@@ -118,7 +133,7 @@ func (c *Call) Run(stop, kill context.Context, username string, attempt func(ctx
 		return err
 	})
 	// Stopped before the first attempt, or between retries: the user was not reached.
-	r.Stopped = (err != nil || r.Err != nil) &&
+	r.Stopped = r.Gated == nil && (err != nil || r.Err != nil) &&
 		(r.Err == nil || (r.Outcome.Class == job.ClassRetryable && stop.Err() != nil))
 	return r
 }

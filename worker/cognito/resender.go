@@ -61,14 +61,17 @@ type Resender struct {
 }
 
 // Resend runs one job to a result. stop ends limiter waits and backoff sleeps (soft
-// stop: the job comes back with ClassCanceled); kill also aborts a call in flight.
-func (r *Resender) Resend(stop, kill context.Context, j job.Job) job.Result {
+// stop: the job comes back with ClassCanceled); kill also aborts a call in flight. gate
+// (optional) is Call.Gate: a refused attempt also comes back with ClassCanceled, Ambiguous
+// when an earlier attempt may have reached Cognito.
+func (r *Resender) Resend(stop, kill context.Context, j job.Job, gate func(n int) error) job.Result {
 	clk := clock.Or(r.Clock)
 	res := job.Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: clk.Now().UTC()}
 	in := r.input(j)
 	call := Call{Op: "ResendConfirmationCode", Limiter: r.Limiter, Breaker: r.Breaker,
 		Policy:      pacing.Policy{Attempts: r.MaxAttempts, Base: r.BackoffBase, Max: r.BackoffMax},
-		CallTimeout: r.CallTimeout, OnAttempt: r.OnAttempt, Logger: r.Logger, Clock: r.Clock, RetryUnsent: true}
+		CallTimeout: r.CallTimeout, OnAttempt: r.OnAttempt, Logger: r.Logger, Clock: r.Clock, RetryUnsent: true,
+		Gate: gate}
 	var out *cip.ResendConfirmationCodeOutput
 	ran := call.Run(stop, kill, j.Username, func(ctx context.Context) (err error) {
 		out, err = r.API.ResendConfirmationCode(ctx, in)
@@ -89,8 +92,8 @@ func (r *Resender) Resend(stop, kill context.Context, j job.Job) job.Result {
 		}
 		return res
 	}
-	if ran.Stopped {
-		// Stopped before the first attempt, or between retries of a throttle or fault:
+	if ran.Stopped || ran.Gated != nil {
+		// Stopped (or refused by the gate) before the first attempt, or between retries of a throttle or fault:
 		// the user was not reached; give the job back.
 		res.Class = job.ClassCanceled
 	}

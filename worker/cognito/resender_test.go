@@ -104,7 +104,7 @@ func TestResenderSuccess(t *testing.T) {
 	clock := newFakeClock()
 	api := newFakeCognito(ok200())
 	r := newTestResender(api, clock)
-	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice", SourceRef: "7"})
+	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice", SourceRef: "7"}, nil)
 
 	require.Equal(t, job.Result{
 		Username: "alice", Status: job.StatusSent, Attempts: 1,
@@ -129,7 +129,7 @@ func TestResenderSuccessWithoutDetails(t *testing.T) {
 	t.Parallel()
 
 	api := newFakeCognito(answer{out: &cip.ResendConfirmationCodeOutput{}})
-	res := newTestResender(api, newFakeClock()).Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+	res := newTestResender(api, newFakeClock()).Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 	require.Equal(t, job.StatusSent, res.Status)
 	require.Equal(t, "", res.DeliveryMedium)
 	require.Equal(t, "", res.RequestID)
@@ -150,7 +150,7 @@ func TestResenderThrottleThenSuccess(t *testing.T) {
 		outcomes = append(outcomes, o)
 		mu.Unlock()
 	}
-	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 
 	require.Equal(t, job.StatusSent, res.Status)
 	require.Equal(t, job.ClassNone, res.Class)
@@ -174,7 +174,7 @@ func TestResenderThrottleForever(t *testing.T) {
 	api := newFakeCognito(throttled())
 	r := newTestResender(api, drivenClock(t))
 	r.MaxAttempts = 4
-	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 
 	require.Equal(t, job.StatusFailed, res.Status)
 	require.Equal(t, job.ClassRetryable, res.Class)
@@ -194,7 +194,7 @@ func TestResenderMaxAttemptsOne(t *testing.T) {
 		api := newFakeCognito(throttled())
 		r := newTestResender(api, newFakeClock())
 		r.MaxAttempts = n
-		res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+		res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, 1, res.Attempts, "MaxAttempts=%d", n)
 		require.Len(t, api.calls(), 1)
 	}
@@ -219,7 +219,7 @@ func TestResenderFaultRetriedAndBreaker(t *testing.T) {
 			pausedAfter = paused(limiterOf(r))
 			clock.Advance(d) // let the retry through
 		}}
-	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 
 	require.Equal(t, []time.Duration{time.Second}, trips)
 	require.True(t, pausedAfter, "the trip paused the shared limiter")
@@ -249,7 +249,7 @@ func TestResenderPerUserNotRetried(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			api := newFakeCognito(answer{err: sdkWrap(tt.err, 400, "req-pu")}, ok200())
-			res := newTestResender(api, newFakeClock()).Resend(context.Background(), context.Background(), job.Job{Username: "alice", SourceRef: "3"})
+			res := newTestResender(api, newFakeClock()).Resend(context.Background(), context.Background(), job.Job{Username: "alice", SourceRef: "3"}, nil)
 			require.Equal(t, job.Result{
 				Username: "alice", Status: tt.status, Attempts: 1, ErrorCode: tt.code, ErrorMessage: tt.msg,
 				RequestID: "req-pu", SourceRef: "3", StartedAt: clockStart, FinishedAt: clockStart,
@@ -270,7 +270,7 @@ func TestResenderSystemic(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			api := newFakeCognito(answer{err: sdkWrap(err, 400, "req-sys")}, ok200())
-			res := newTestResender(api, newFakeClock()).Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+			res := newTestResender(api, newFakeClock()).Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 			require.Equal(t, job.ClassSystemic, res.Class)
 			require.Equal(t, job.StatusFailed, res.Status)
 			require.Equal(t, cognito.Classify(err).Code, res.ErrorCode)
@@ -290,7 +290,7 @@ func TestResenderInput(t *testing.T) {
 		api := newFakeCognito(ok200())
 		r := newTestResender(api, newFakeClock())
 		r.ClientSecret = []byte("s3cr3t")
-		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, "kOPeHzvKtscBvBM4zlIffwOT074cplXWBq9MCfoDa4k=", aws.ToString(api.calls()[0].SecretHash))
 		require.Equal(t, cognito.SecretHash([]byte("s3cr3t"), "alice", "client123"), aws.ToString(api.calls()[0].SecretHash))
 	})
@@ -299,7 +299,7 @@ func TestResenderInput(t *testing.T) {
 		api := newFakeCognito(ok200())
 		r := newTestResender(api, newFakeClock())
 		r.ClientSecret = []byte{}
-		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		require.Nil(t, api.calls()[0].SecretHash)
 	})
 	t.Run("metadata merge", func(t *testing.T) {
@@ -309,7 +309,7 @@ func TestResenderInput(t *testing.T) {
 		r.Metadata = map[string]string{"campaign": "spring", "lang": "en"}
 		r.Resend(context.Background(), context.Background(), job.Job{
 			Username: "alice", ClientMetadata: map[string]string{"lang": "fr", "tier": "gold"},
-		})
+		}, nil)
 		require.Equal(t, map[string]string{"campaign": "spring", "lang": "fr", "tier": "gold"}, api.calls()[0].ClientMetadata)
 		require.Equal(t, map[string]string{"campaign": "spring", "lang": "en"}, r.Metadata, "campaign metadata not mutated")
 	})
@@ -318,7 +318,7 @@ func TestResenderInput(t *testing.T) {
 		api := newFakeCognito(ok200())
 		r := newTestResender(api, newFakeClock())
 		r.Metadata = map[string]string{"campaign": "spring"}
-		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, map[string]string{"campaign": "spring"}, api.calls()[0].ClientMetadata)
 	})
 	t.Run("job metadata only", func(t *testing.T) {
@@ -326,7 +326,7 @@ func TestResenderInput(t *testing.T) {
 		api := newFakeCognito(ok200())
 		r := newTestResender(api, newFakeClock())
 		job := job.Job{Username: "alice", ClientMetadata: map[string]string{"k": "v"}}
-		r.Resend(context.Background(), context.Background(), job)
+		r.Resend(context.Background(), context.Background(), job, nil)
 		require.Equal(t, map[string]string{"k": "v"}, api.calls()[0].ClientMetadata)
 	})
 	t.Run("analytics and user context", func(t *testing.T) {
@@ -334,7 +334,7 @@ func TestResenderInput(t *testing.T) {
 		api := newFakeCognito(ok200())
 		r := newTestResender(api, newFakeClock())
 		r.AnalyticsEndpointID = "endpoint-1"
-		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice", UserContextData: "ENC=="})
+		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice", UserContextData: "ENC=="}, nil)
 		in := api.calls()[0]
 		require.NotNil(t, in.AnalyticsMetadata)
 		require.Equal(t, "endpoint-1", aws.ToString(in.AnalyticsMetadata.AnalyticsEndpointId))
@@ -347,7 +347,7 @@ func TestResenderInput(t *testing.T) {
 		api := newFakeCognito(throttled(), ok200())
 		r := newTestResender(api, drivenClock(t))
 		r.ClientSecret = []byte("s3cr3t")
-		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		calls := api.calls()
 		require.Len(t, calls, 2)
 		require.Equal(t, calls[0], calls[1])
@@ -362,7 +362,7 @@ func TestResenderStop(t *testing.T) {
 		api := newFakeCognito(ok200())
 		stop, cancel := context.WithCancel(context.Background())
 		cancel()
-		res := newTestResender(api, newFakeClock()).Resend(stop, context.Background(), job.Job{Username: "alice", SourceRef: "9"})
+		res := newTestResender(api, newFakeClock()).Resend(stop, context.Background(), job.Job{Username: "alice", SourceRef: "9"}, nil)
 		require.Equal(t, job.Result{
 			Username: "alice", Status: job.StatusFailed, Attempts: 0, ErrorCode: "Canceled",
 			SourceRef: "9", StartedAt: clockStart, FinishedAt: clockStart, Class: job.ClassCanceled,
@@ -377,7 +377,7 @@ func TestResenderStop(t *testing.T) {
 		limiterOf(r).PauseFor(time.Hour)
 		stop, cancel := context.WithCancel(context.Background())
 		done := make(chan job.Result, 1)
-		go func() { done <- r.Resend(stop, context.Background(), job.Job{Username: "alice"}) }()
+		go func() { done <- r.Resend(stop, context.Background(), job.Job{Username: "alice"}, nil) }()
 		cancel()
 		res := <-done
 		require.Equal(t, job.ClassCanceled, res.Class)
@@ -391,7 +391,7 @@ func TestResenderStop(t *testing.T) {
 			cancel() // soft stop arrives while the call is in flight
 			return nil, sdkWrap(&types.TooManyRequestsException{Message: aws.String("Rate exceeded")}, 400, "r")
 		}}, ok200())
-		res := newTestResender(api, newFakeClock()).Resend(stop, context.Background(), job.Job{Username: "alice"})
+		res := newTestResender(api, newFakeClock()).Resend(stop, context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.ClassCanceled, res.Class, "a throttled user was not reached: give it back")
 		require.Equal(t, 1, res.Attempts)
 		require.Equal(t, "TooManyRequestsException", res.ErrorCode)
@@ -407,7 +407,7 @@ func TestResenderStop(t *testing.T) {
 			}
 			return sentOutput("req-ok"), nil
 		}})
-		res := newTestResender(api, newFakeClock()).Resend(stop, context.Background(), job.Job{Username: "alice"})
+		res := newTestResender(api, newFakeClock()).Resend(stop, context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.StatusSent, res.Status)
 		require.Equal(t, job.ClassNone, res.Class)
 		require.Equal(t, 1, res.Attempts)
@@ -420,7 +420,7 @@ func TestResenderStop(t *testing.T) {
 			<-ctx.Done()
 			return nil, &smithy.OperationError{Err: ctx.Err()}
 		}})
-		res := newTestResender(api, newFakeClock()).Resend(context.Background(), kill, job.Job{Username: "alice"})
+		res := newTestResender(api, newFakeClock()).Resend(context.Background(), kill, job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.ClassCanceled, res.Class)
 		require.Equal(t, "Canceled", res.ErrorCode)
 		require.Equal(t, 1, res.Attempts)
@@ -433,7 +433,7 @@ func TestResenderStop(t *testing.T) {
 		api := newFakeCognito(answer{fn: func(ctx context.Context) (*cip.ResendConfirmationCodeOutput, error) {
 			return nil, &smithy.OperationError{Err: ctx.Err()}
 		}})
-		res := newTestResender(api, newFakeClock()).Resend(context.Background(), kill, job.Job{Username: "alice"})
+		res := newTestResender(api, newFakeClock()).Resend(context.Background(), kill, job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.ClassCanceled, res.Class)
 		require.Equal(t, "Canceled", res.ErrorCode)
 		require.Equal(t, 1, res.Attempts)
@@ -450,7 +450,7 @@ func TestResenderCallTimeout(t *testing.T) {
 	r := newTestResender(api, drivenClock(t))
 	r.CallTimeout = time.Millisecond
 	r.MaxAttempts = 2
-	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 	require.Equal(t, job.ClassRetryable, res.Class)
 	require.Equal(t, job.StatusFailed, res.Status)
 	require.Equal(t, "Timeout", res.ErrorCode)
@@ -468,7 +468,7 @@ func TestResenderTimes(t *testing.T) {
 		clock.Advance(1500 * time.Millisecond)
 		return sentOutput(""), nil
 	}})
-	res := newTestResender(api, clock).Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+	res := newTestResender(api, clock).Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 	require.Equal(t, clockStart, res.StartedAt)
 	require.Equal(t, clockStart.Add(1500*time.Millisecond), res.FinishedAt)
 	require.Equal(t, time.UTC, res.StartedAt.Location())
@@ -489,7 +489,7 @@ func TestResendAbortedByKillIsAmbiguous(t *testing.T) {
 	stop, cancelStop := context.WithCancel(context.Background())
 	kill, cancelKill := context.WithCancel(context.Background())
 	done := make(chan job.Result)
-	go func() { done <- r.Resend(stop, kill, job.Job{Username: "alice", SourceRef: "2"}) }()
+	go func() { done <- r.Resend(stop, kill, job.Job{Username: "alice", SourceRef: "2"}, nil) }()
 	<-inCall
 	cancelStop()
 	cancelKill()
@@ -520,7 +520,7 @@ func TestResenderUnsentFaults(t *testing.T) {
 		api := newFakeCognito(append(script, throttled(), ok200())...)
 		r := newTestResender(api, drivenClock(t))
 		r.MaxAttempts = 2
-		res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+		res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.StatusSent, res.Status)
 		require.Equal(t, 12, res.Attempts)
 		require.False(t, res.Ambiguous, "no refused attempt reached Cognito")
@@ -537,7 +537,7 @@ func TestResenderUnsentFaults(t *testing.T) {
 		}})
 		r := newTestResender(api, drivenClock(t))
 		r.MaxAttempts = 3
-		res := r.Resend(stop, context.Background(), job.Job{Username: "alice"})
+		res := r.Resend(stop, context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.ClassCanceled, res.Class, "given back to the source, no row")
 		require.False(t, res.Ambiguous, "abandoned in the ledger: --resume calls it")
 		require.Equal(t, 20, res.Attempts)
@@ -552,7 +552,7 @@ func TestResenderUnsentFaults(t *testing.T) {
 				cancel()
 				return nil, refusedAnswer().err
 			}})
-		res := newTestResender(api, drivenClock(t)).Resend(stop, context.Background(), job.Job{Username: "alice"})
+		res := newTestResender(api, drivenClock(t)).Resend(stop, context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.ClassCanceled, res.Class)
 		require.True(t, res.Ambiguous, "the 503 may have sent a code")
 	})
@@ -562,7 +562,7 @@ func TestResenderUnsentFaults(t *testing.T) {
 		api := newFakeCognito(refusedAnswer(), ok200())
 		r := newTestResender(api, drivenClock(t))
 		r.Breaker = breakerFunc(func(o pacing.Observation) { got = append(got, o) })
-		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"})
+		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, []pacing.Observation{
 			{Class: job.ClassRetryable, Fault: true, Endpoint: "127.0.0.1:1", Cause: "dial tcp: connect: connection refused"},
 			{Class: job.ClassNone},
@@ -684,8 +684,8 @@ func TestResenderObservesAnswersNotFaults(t *testing.T) {
 	lim := &obsLimiter{}
 	r.Limiter = lim
 
-	require.Equal(t, job.StatusSent, r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}).Status)
-	require.Equal(t, job.StatusUserNotFound, r.Resend(context.Background(), context.Background(), job.Job{Username: "bob"}).Status)
+	require.Equal(t, job.StatusSent, r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil).Status)
+	require.Equal(t, job.StatusUserNotFound, r.Resend(context.Background(), context.Background(), job.Job{Username: "bob"}, nil).Status)
 	require.Equal(t, []observed{
 		{clockStart, true}, // the throttle
 		// the success after the throttle, a backoff wait, the fault (not reported) and another wait

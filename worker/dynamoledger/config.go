@@ -24,6 +24,12 @@ const (
 	LeaseDefault = 30 * time.Second
 	// MinLease bounds --ledger-lease from below (renewals every second at most).
 	MinLease = 3 * time.Second
+	// ClaimsInFlightDefault bounds the claims a replica writes at once
+	// (engine.Engine.ClaimsInFlight). A claim put a stalled table never answers may land
+	// after the replica gave up, leaving a claim without a call that is reported unknown
+	// after its lease: at most this many users per replica and stall. A put takes
+	// milliseconds, so two in flight carry far more than Cognito's quota.
+	ClaimsInFlightDefault = 2
 	// CallTimeoutDefault bounds each table call.
 	CallTimeoutDefault = 3 * time.Second
 )

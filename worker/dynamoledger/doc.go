@@ -2,10 +2,11 @@
 // source and campaign claims a user before calling Cognito, so that no replica, restart
 // or later campaign sends the user a second code.
 //
-//	engine worker ─► Claim ── PutItem (conditional: rule.go) ──► won ─► limiter … call
+//	engine worker ─► Peek ─── GetItem (consistent), judged like a lost claim, before the rate token
+//	  (token in hand) Claim ── PutItem (conditional: rule.go) ──► won ─► call
 //	                   │ lost
 //	                   └──── GetItem (consistent) ─► SENT within the cooldown → recently_sent row
-//	                                                 IN_PROGRESS, live lease  → busy: again after the lease
+//	                                                 IN_PROGRESS, live lease  → busy: looked at again in ~1 s
 //	                                                 lease ran out / UNKNOWN  → unknown row (--retry-unknown: take over)
 //	engine renew loop ─► Renew ── UpdateItem: lease_until (every lease/3 while held)
 //	engine writer ─────► Finish ─ UpdateItem: SENT | UNKNOWN | RELEASED   (after the row, before the ack)

@@ -37,6 +37,9 @@ type Ledger struct {
 
 	mu   sync.Mutex
 	mine map[string]string // pk → claim id of the claims this process holds
+	// unanswered are the claims (pk → claim id) whose put got no answer: it may land
+	// later, so Release gives it back like a held claim.
+	unanswered map[string]string
 }
 
 // New returns the ledger of cfg. It makes no call: Check verifies the table.
@@ -47,7 +50,7 @@ func New(cfg Config) (*Ledger, error) {
 	return &Ledger{cfg: cfg, api: cfg.API, log: cfg.Logger, clock: cfg.Clock,
 		rule: rule{cooldown: cfg.Cooldown},
 		call: caller{table: cfg.Table, timeout: cfg.CallTimeout, policy: cfg.Retry, metrics: cfg.Metrics, clock: cfg.Clock},
-		mine: map[string]string{}}, nil
+		mine: map[string]string{}, unanswered: map[string]string{}}, nil
 }
 
 // Owner is this process's replica id in the records.
@@ -103,6 +106,10 @@ func (l *Ledger) Claim(ctx context.Context, j job.Job) (job.Verdict, error) {
 			return job.Verdict{Kind: job.Won}, nil
 		}
 		if !isConditionFailed(err) {
+			// The put may still land (a stalled table answers later): Release gives it back.
+			l.mu.Lock()
+			l.unanswered[pk] = claimID
+			l.mu.Unlock()
 			return job.Verdict{}, err
 		}
 		rec, found, err := l.get(ctx, key)
@@ -116,19 +123,9 @@ func (l *Ledger) Claim(ctx context.Context, j job.Job) (job.Verdict, error) {
 			return job.Verdict{Kind: job.Won}, nil
 		case !found || l.rule.claimable(rec, now):
 			continue // changed between the put and the read: claim again
-		case rec.State == StateSent:
-			return job.Verdict{Kind: job.RecentlySent, At: rec.SentAt, Owner: rec.Owner, Campaign: rec.Campaign}, nil
-		case rec.State == StateInProgress && rec.LeaseUntil.After(now):
-			return job.Verdict{Kind: job.Busy, At: rec.LeaseUntil, Owner: rec.Owner, Campaign: rec.Campaign}, nil
 		}
-		// IN_PROGRESS with a lease that ran out, UNKNOWN, or a state this version does
-		// not know: the user may have been sent a code.
-		expired := job.Verdict{Kind: job.Expired, At: rec.LeaseUntil, Owner: rec.Owner, Campaign: rec.Campaign}
-		if !l.cfg.RetryUnknown {
-			if rec.State == StateInProgress {
-				l.markUnknown(ctx, key, rec, now)
-			}
-			return expired, nil
+		if v, blocks := l.judge(ctx, key, rec, now); blocks {
+			return v, nil
 		}
 		err = l.put(ctx, "take_over", l.claimItem(key, j, claimID, now),
 			"#claim_id = :old AND (#state = :unknown OR (#state = :in_progress AND #lease_until < :now))",
@@ -147,6 +144,47 @@ func (l *Ledger) Claim(ctx context.Context, j job.Job) (job.Verdict, error) {
 	}
 	l.log.Info("record kept changing while claiming; trying again later", "username", j.Username)
 	return job.Verdict{Kind: job.Busy, At: l.clock.Now().Add(RenewInterval(l.cfg.Lease))}, nil
+}
+
+// Peek reads j's record and judges it as a lost claim would (judge), writing nothing
+// that says a call may have been made: the engine looks before it takes a rate token,
+// so a user sent recently or held by another owner costs one read, and a held user can
+// be looked at again often. Won means: no record blocks a claim now (the claim decides).
+func (l *Ledger) Peek(ctx context.Context, j job.Job) (job.Verdict, error) {
+	key := userKey(l.cfg.ClientID, l.cfg.Case, j.Username)
+	rec, found, err := l.get(ctx, key)
+	if err != nil {
+		return job.Verdict{}, err
+	}
+	now := l.clock.Now()
+	if !found || l.rule.claimable(rec, now) {
+		return job.Verdict{Kind: job.Won}, nil
+	}
+	if v, blocks := l.judge(ctx, key, rec, now); blocks {
+		return v, nil
+	}
+	return job.Verdict{Kind: job.Won}, nil // --retry-unknown: the claim takes it over
+}
+
+// judge is the verdict on a record that blocks a plain claim: recently sent, busy (a
+// live lease), or expired. blocks is false only for an expired record under
+// --retry-unknown, which the claim takes over.
+func (l *Ledger) judge(ctx context.Context, key map[string]types.AttributeValue, rec Record, now time.Time) (v job.Verdict, blocks bool) {
+	switch {
+	case rec.State == StateSent:
+		return job.Verdict{Kind: job.RecentlySent, At: rec.SentAt, Owner: rec.Owner, Campaign: rec.Campaign}, true
+	case rec.State == StateInProgress && rec.LeaseUntil.After(now):
+		return job.Verdict{Kind: job.Busy, At: rec.LeaseUntil, Owner: rec.Owner, Campaign: rec.Campaign}, true
+	}
+	// IN_PROGRESS with a lease that ran out, UNKNOWN, or a state this version does not
+	// know: the user may have been sent a code.
+	if l.cfg.RetryUnknown {
+		return job.Verdict{}, false
+	}
+	if rec.State == StateInProgress {
+		l.markUnknown(ctx, key, rec, now)
+	}
+	return job.Verdict{Kind: job.Expired, At: rec.LeaseUntil, Owner: rec.Owner, Campaign: rec.Campaign}, true
 }
 
 // claimItem is the record of a new claim: IN_PROGRESS, always with a lease (a record
@@ -239,9 +277,38 @@ func (l *Ledger) Release(ctx context.Context, j job.Job, mayHaveCalled bool) {
 	if mayHaveCalled {
 		state = StateUnknown
 	}
+	if l.releaseUnanswered(ctx, j) {
+		return
+	}
 	if err := l.settle(ctx, "release", j, state, l.clock.Now(), job.Result{}); err != nil {
 		l.log.Warn("ledger: claim not given back; it expires after its lease", "username", j.Username, "error", err)
 	}
+}
+
+// releaseUnanswered gives back j's claim whose put got no answer, if there is one: the
+// record is released if that put landed (nothing was called). If the table still
+// doesn't answer, the user is named: should the put land later, its claim expires and
+// whoever meets it reports the user unknown although no call was made.
+func (l *Ledger) releaseUnanswered(ctx context.Context, j job.Job) bool {
+	key := userKey(l.cfg.ClientID, l.cfg.Case, j.Username)
+	pk := pkOf(key)
+	l.mu.Lock()
+	claimID, ok := l.unanswered[pk]
+	delete(l.unanswered, pk)
+	l.mu.Unlock()
+	if !ok {
+		return false
+	}
+	now := l.clock.Now()
+	err := l.update(ctx, "release", key, "SET #state = :released, #updated_at = :now", "#claim_id = :mine",
+		map[string]string{"#state": attrState, "#updated_at": attrUpdatedAt, "#claim_id": attrClaimID},
+		map[string]types.AttributeValue{":released": attr.S(string(StateReleased)), ":now": attr.Ms(now), ":mine": attr.S(claimID)})
+	if err != nil && !isConditionFailed(err) {
+		l.log.Warn("ledger: a claim write got no answer and could not be given back; if it landed, this user "+
+			"is reported unknown after its lease although no call was made (--retry-unknown calls them)",
+			"username", j.Username, "error", err)
+	}
+	return true
 }
 
 // settle writes a held claim's last state: at is the send (SENT) or the last moment a

@@ -21,8 +21,9 @@ type claim struct {
 	cancel context.CancelCauseFunc
 
 	// guarded by claims.mu
-	renewed time.Time
+	renewed time.Time // when the last lease that succeeded was asked for
 	lost    bool
+	lapsed  bool
 }
 
 // claims is the in-flight tracker of held claims, which the workers, the writer and the
@@ -52,13 +53,13 @@ func (cs *claims) drop(c *claim) {
 	cs.mu.Unlock()
 }
 
-// due returns the held claims last renewed at least every ago, not lost.
+// due returns the held claims last renewed at least every ago, neither lost nor lapsed.
 func (cs *claims) due(now time.Time, every time.Duration) []*claim {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	var out []*claim
 	for c := range cs.held {
-		if !c.lost && now.Sub(c.renewed) >= every {
+		if !c.lost && !c.lapsed && now.Sub(c.renewed) >= every {
 			out = append(out, c)
 		}
 	}
@@ -85,12 +86,35 @@ func (cs *claims) isLost(c *claim) bool {
 	return c.lost
 }
 
+// live reports whether c's lease is still running at now (lease 0: no lease, always);
+// a claim found lapsed stays lapsed (ErrLeaseLapsed ends its job's attempts).
+func (cs *claims) live(c *claim, now time.Time, lease time.Duration) bool {
+	cs.mu.Lock()
+	lapsed := c.lapsed || (lease > 0 && now.Sub(c.renewed) >= lease)
+	first := lapsed && !c.lapsed
+	c.lapsed = lapsed
+	cs.mu.Unlock()
+	if first {
+		c.cancel(ErrLeaseLapsed)
+	}
+	return !lapsed
+}
+
+func (cs *claims) isLapsed(c *claim) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return c.lapsed
+}
+
 // renewLoop keeps the held claims alive, like the SQS heartbeat keeps messages
 // invisible: every interval/4 it renews the claims not renewed for an interval, so a job
 // held for less than one interval costs no renewal. A claim found lost ends its job's
 // attempts; a ledger that can't be written stops the campaign (fail), since a claim left
-// to expire could be met by another owner while we still call.
-func renewLoop(ctx context.Context, l Ledger, cs *claims, interval time.Duration, clk clock.Clock,
+// to expire could be met by another owner while we still call. A claim whose lease ran
+// out before it could be renewed (the process was paused longer than the lease) is never
+// renewed: others may have judged it expired meanwhile, so its job makes no further
+// attempt (the lease is the fence).
+func renewLoop(ctx context.Context, l Ledger, cs *claims, interval, lease time.Duration, clk clock.Clock,
 	log *slog.Logger, fail func(error)) {
 	t := clk.NewTicker(max(interval/4, time.Millisecond))
 	defer t.Stop()
@@ -103,13 +127,20 @@ func renewLoop(ctx context.Context, l Ledger, cs *claims, interval time.Duration
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, renewConcurrency)
 		for _, c := range cs.due(clk.Now(), interval) {
+			if !cs.live(c, clk.Now(), lease) {
+				log.Warn("claim lease lapsed before it could be renewed (was the process paused?); "+
+					"no further attempt for this user", "username", c.job.Username, "source_ref", c.job.SourceRef,
+					"lease", lease.String())
+				continue
+			}
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
+				asked := clk.Now() // the new lease runs from here at the latest
 				err := l.Renew(ctx, c.job)
 				switch {
 				case err == nil:
-					cs.renewed(c, clk.Now())
+					cs.renewed(c, asked)
 				case ctx.Err() != nil:
 				case errors.Is(err, job.ErrClaimLost):
 					log.Warn("claim lost; no further attempt for this user", "username", c.job.Username,

@@ -2,24 +2,29 @@
 // the report.
 //
 //	Source.Next ─► reader ─► admit ─(unbuffered)─► workers ×N ─► results ─► writer ─► Finish ─► Ack
-//	                 │   ▲        Verifier.Verify, Ledger.Claim, Processor.Resend │ group commit:
+//	                 │   ▲   Verify, Ledger.Peek, Resend (token → gate: Claim)      │ group commit:
 //	                 │   └── deferred (Busy, no Job.Defer) ◄─┘                      │ Write…, Sync
 //	                 └─ invalid/duplicate rows, Initial rows, verdict rows ─────────┘
 //	                         renew loop: Ledger.Renew of the claims held (claims.go)
 //
 // The reader takes from the source only what a worker starts, so memory stays flat. A
 // worker first lets the Verifier judge the user (a user who can't receive a code gets
-// its row here, with nothing claimed or sent), then claims the user (Ledger: durable
-// before the call, or a verdict that settles the job without one: recently_sent,
-// unknown, or busy — another owner holds the user, and the job comes again after that
-// owner's lease, through its source's Defer or kept here by deferral.go), then runs the
-// Processor (the resender). The writer, the one goroutine touching the report, writes
-// each group of rows, makes them durable (records.GroupCommit), records their outcomes
-// in the ledger (Finish), and only then acks their jobs at the source. While a job waits
-// or retries its claim's lease is renewed; a claim found lost ends the job's attempts. A
-// job taken but not finished (stop, systemic error) is given back through its Release
-// (and its claim through Ledger.Release) and gets no row; a panic becomes that user's
-// failed row.
+// its row here, with nothing claimed or sent), then looks at the ledger (Ledger.Peek: a
+// read) for a verdict that settles the job without a token or a call: recently_sent,
+// unknown, or busy — another owner holds the user, and the job is looked at again soon
+// (HeldRecheck), through its source's Defer or kept here by deferral.go. Then it runs
+// the Processor (the resender) with a gate: once the first rate token is in hand the
+// user is claimed (Ledger.Claim, durable before the call, or a verdict: no call), so a
+// claim or intent always means a call may have reached Cognito — a job that only waited
+// for a token leaves nothing behind. The writer, the one goroutine touching the report,
+// writes each group of rows, makes them durable (records.GroupCommit), records their
+// outcomes in the ledger (Finish), logs every unknown row with its reason (unknown.go),
+// and only then acks their jobs at the source. While a job retries its claim's lease is
+// renewed; a claim found lost ends the job's attempts, and so does a lease that lapsed
+// unrenewed (the process was paused): the gate refuses the next attempt and the user is
+// unknown if an earlier one may have landed — the lease is the fence. A job taken but
+// not finished (stop, systemic error) is given back through its Release (and its claim
+// through Ledger.Release) and gets no row; a panic becomes that user's failed row.
 //
 // Stopping has two levels: cancelling the stop context ends dispatch, limiter waits and
 // backoff sleeps but lets calls in flight finish; cancelling the kill context aborts

@@ -24,6 +24,9 @@ const (
 	BatchSizeDefault = 256
 	// SettleTimeoutDefault bounds each ack or release made after a stop.
 	SettleTimeoutDefault = 10 * time.Second
+	// HeldRecheckDefault is Engine.HeldRecheck: a held user is looked at again after at
+	// most this long (one ledger read, no rate token).
+	HeldRecheckDefault = time.Second
 	// ShutdownTimeoutDefault is --shutdown-timeout: how long calls in flight may take
 	// after a soft stop before the hard stop aborts them (under Kubernetes' default
 	// 30 s grace period).
@@ -49,9 +52,22 @@ type Engine struct {
 	// Ledger, when set, claims each user before the first call and records the outcome
 	// after the row (the claim step).
 	Ledger Ledger
-	// RenewInterval is how often a claim held by a job that waits or retries is renewed
+	// RenewInterval is how often a claim held by a job that retries is renewed
 	// (Ledger.Renew); zero renews nothing (the file ledger's claims don't expire).
 	RenewInterval time.Duration
+	// Lease is a claim's lease (the table's --ledger-lease); zero: claims don't expire.
+	// A job whose claim went unrenewed for a lease makes no further attempt.
+	Lease time.Duration
+	// ClaimsInFlight bounds the claims being written at once (zero: no bound). A claim
+	// write a stalled ledger never answers may land after the run gave up, leaving a
+	// claim without a call that the next run reports unknown: the bound is how many
+	// such users a stall can leave.
+	ClaimsInFlight int
+	// HeldRecheck is how soon a user another live owner holds is looked at again (zero:
+	// HeldRecheckDefault), so that it resolves soon after the holder finishes. A queue's
+	// job (Job.Defer) comes again when the holder's lease ends instead: each redelivery
+	// counts toward the queue's maxReceiveCount.
+	HeldRecheck time.Duration
 	// Initial are rows recorded before the first job, through the same writer as every
 	// other row (a resumed campaign's `unknown` rows): they are in the summary and
 	// OnResult sees them.
@@ -59,6 +75,9 @@ type Engine struct {
 	// OnResult observes every recorded result (metrics, progress). Called from the
 	// writer goroutine after the row is durable.
 	OnResult func(job.Result)
+	// OnHeld, when set, observes the users waiting on another owner's claim: how many,
+	// and the one waited on longest (its holder and lease). Called from the workers.
+	OnHeld func(n int, oldest job.Verdict)
 	// SettleTimeout bounds each ack/release call made after a stop.
 	SettleTimeout time.Duration
 	// BatchSize caps the rows written between two fsyncs (group commit).
@@ -73,6 +92,8 @@ type Summary struct {
 	Released int
 	// Deferred counts the times a job was put off because another owner held its user.
 	Deferred int
+	// Held is how many users were still waiting on another owner's claim at the end.
+	Held     int
 	Started  time.Time
 	Finished time.Time
 }
@@ -85,6 +106,8 @@ type settled struct {
 	job   job.Job
 	res   job.Result
 	claim *claim // the claim this row settles (nil: none, e.g. a duplicate)
+	// reason, for an unknown row, says why (Reason…), for its log line.
+	reason string
 }
 
 // run is one Run's shared state.
@@ -94,6 +117,8 @@ type run struct {
 	log      *slog.Logger
 	adm      *admit.Admitter
 	held     *claims
+	slots    chan struct{} // ClaimsInFlight; nil: no bound
+	waits    *waits
 	defs     *deferrals
 	results  chan settled
 	dispatch context.Context
@@ -118,7 +143,8 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 	if settleTimeout <= 0 {
 		settleTimeout = SettleTimeoutDefault
 	}
-	r := &run{e: e, clk: clk, log: e.logger(), adm: e.Admitter, held: newClaims(), defs: newDeferrals(clk),
+	r := &run{e: e, clk: clk, log: e.logger(), adm: e.Admitter, held: newClaims(), waits: newWaits(),
+		defs:    newDeferrals(clk),
 		results: make(chan settled, workers*2),
 		settle: func() (context.Context, context.CancelFunc) {
 			// The deadline of the ack, release and finish calls made after a stop: network
@@ -128,6 +154,9 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 		sum: &Summary{Counts: map[job.Status]int{}, Started: clk.Now()}}
 	if r.adm == nil {
 		r.adm = admit.New(admit.CaseInsensitive, nil)
+	}
+	if e.ClaimsInFlight > 0 {
+		r.slots = make(chan struct{}, e.ClaimsInFlight)
 	}
 	dispatch, cancelDispatch := context.WithCancelCause(stop)
 	defer cancelDispatch(nil)
@@ -139,7 +168,7 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 	var renewing sync.WaitGroup
 	if e.Ledger != nil && e.RenewInterval > 0 {
 		renewing.Go(func() {
-			renewLoop(renewCtx, e.Ledger, r.held, e.RenewInterval, clk, r.log, func(err error) { cancelDispatch(err) })
+			renewLoop(renewCtx, e.Ledger, r.held, e.RenewInterval, e.Lease, clk, r.log, func(err error) { cancelDispatch(err) })
 		})
 	}
 
@@ -159,6 +188,7 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 	stopRenew()
 	renewing.Wait()
 	r.sum.Finished = clk.Now()
+	r.sum.Held, _ = r.waits.oldest()
 
 	cause := context.Cause(dispatch)
 	switch {
@@ -215,7 +245,7 @@ func (r *run) read(jobs chan<- job.Job) {
 		}
 	}()
 	for _, res := range r.e.Initial {
-		r.results <- settled{res: res}
+		r.results <- settled{res: res, reason: ReasonIntentWithoutOutcome}
 	}
 	hand := func(j job.Job) bool {
 		r.defs.handing()
@@ -265,7 +295,9 @@ func (r *run) read(jobs chan<- job.Job) {
 	}
 }
 
-// work runs one job in a worker: claim, call, and hand the result to the writer.
+// work runs one job in a worker: verify, a look at the ledger, then the call, whose
+// first attempt claims the user once its rate token is in hand (gate): a job that only
+// waits for a token leaves nothing behind that says a call may have been made.
 func (r *run) work(kill context.Context, j job.Job) {
 	defer r.defs.done()
 	if r.dispatch.Err() != nil {
@@ -284,53 +316,171 @@ func (r *run) work(kill context.Context, j job.Job) {
 			return
 		}
 	}
-	var c *claim
-	stop := r.dispatch
-	if r.e.Ledger != nil {
-		v, err := r.e.Ledger.Claim(r.dispatch, j)
-		if err != nil {
-			if r.dispatch.Err() == nil {
-				// Calling without a durable claim would break the no-second-code promise.
-				r.fail(fmt.Errorf("%w: %w", ErrLedger, err))
-			}
-			// The claim may have been written before the error: give it back.
-			ctx, cancel := r.settle()
-			r.e.Ledger.Release(ctx, j, false)
-			cancel()
-			r.release(j, nil, false)
-			return
-		}
-		switch v.Kind {
-		case job.RecentlySent, job.Expired:
-			r.results <- settled{job: j, res: v.Row(j, r.clk.Now().UTC())}
-			return
-		case job.Busy:
-			r.deferJob(j, max(r.clk.Until(v.At), 0)+busyMargin)
-			return
-		}
-		jobStop, cancel := context.WithCancelCause(r.dispatch)
-		defer cancel(nil)
-		stop = jobStop
-		c = r.held.add(j, cancel, r.clk.Now())
+	if r.e.Ledger == nil {
+		r.settleJob(j, nil, r.process(j, func() job.Result { return r.e.Processor.Resend(r.dispatch, kill, j, nil) }))
+		return
 	}
-	res := r.process(j, func() job.Result { return r.e.Processor.Resend(stop, kill, j) })
-	r.settleJob(j, c, res)
+	// A user sent recently, or held by another owner, costs a ledger read, not a token.
+	v, err := r.e.Ledger.Peek(r.dispatch, j)
+	if err != nil {
+		r.ledgerFailed(j, err, false)
+		return
+	}
+	if v.Kind != job.Won {
+		r.verdict(j, v)
+		return
+	}
+	jobStop, cancel := context.WithCancelCause(r.dispatch)
+	defer cancel(nil)
+	g := &gate{r: r, j: j, cancel: cancel}
+	res := r.process(j, func() job.Result { return r.e.Processor.Resend(jobStop, kill, j, g.pass) })
+	switch {
+	case g.err != nil:
+		r.ledgerFailed(j, g.err, true)
+	case g.refused:
+		r.verdict(j, g.v)
+	default:
+		r.settleJob(j, g.c, res) // g.c nil: no token came (a stop), nothing was claimed
+	}
+}
+
+// gate is a job's Processor gate: the claim once the first rate token is in hand, and
+// before every later attempt the check that the claim's lease is still running.
+type gate struct {
+	r      *run
+	j      job.Job
+	cancel context.CancelCauseFunc
+
+	c       *claim      // the claim, once won
+	refused bool        // the claim found v
+	v       job.Verdict //
+	err     error       // the ledger could not be written
+}
+
+func (g *gate) pass(int) error {
+	r := g.r
+	if g.c != nil {
+		if !r.held.live(g.c, r.clk.Now(), r.e.Lease) {
+			return ErrLeaseLapsed
+		}
+		return nil
+	}
+	if r.slots != nil {
+		select {
+		case r.slots <- struct{}{}:
+			defer func() { <-r.slots }()
+		case <-r.dispatch.Done():
+			return context.Cause(r.dispatch) // stopping: nothing claimed
+		}
+	}
+	asked := r.clk.Now() // the lease runs from here at the latest
+	v, err := r.e.Ledger.Claim(r.dispatch, g.j)
+	switch {
+	case err != nil:
+		g.err = err
+		return err
+	case v.Kind != job.Won:
+		g.refused, g.v = true, v
+		return errRefused
+	}
+	g.c = r.held.add(g.j, g.cancel, asked)
+	return nil
+}
+
+// logHeld says that j's user waits on another owner's claim, and on whom the wait is
+// longest.
+func (r *run) logHeld(j job.Job, v job.Verdict, n int, oldest job.Verdict) {
+	r.log.Info("user held by another owner's claim; looking again soon", "username", j.Username,
+		"holder_campaign", v.Campaign, "holder_replica", v.Owner, "holder_lease_until", v.At.UTC().Format(time.RFC3339Nano),
+		"users_held", n, "oldest_holder_campaign", oldest.Campaign, "oldest_holder_replica", oldest.Owner,
+		"oldest_holder_lease_until", oldest.At.UTC().Format(time.RFC3339Nano))
+}
+
+// doneWaiting forgets that j waited on another owner's claim.
+func (r *run) doneWaiting(j job.Job) {
+	if r.waits.done(j.SourceRef) {
+		r.onHeld()
+	}
+}
+
+func (r *run) onHeld() {
+	if r.e.OnHeld != nil {
+		r.e.OnHeld(r.waits.oldest())
+	}
+}
+
+// ledgerFailed gives back a job whose ledger step failed and stops the campaign (unless
+// it is stopping already: the error may be the stop's). A claim attempted may have been
+// written before the error: it is released (no call was made).
+func (r *run) ledgerFailed(j job.Job, err error, claimed bool) {
+	if r.dispatch.Err() == nil {
+		// Calling without a durable claim would break the no-second-code promise.
+		r.fail(fmt.Errorf("%w: %w", ErrLedger, err))
+	}
+	if claimed {
+		ctx, cancel := r.settle()
+		r.e.Ledger.Release(ctx, j, false)
+		cancel()
+	}
+	r.release(j, nil, false)
+}
+
+// verdict settles or defers a job whose claim found someone else's record: a row
+// without a call (RecentlySent, Expired), or a look again soon (Busy).
+func (r *run) verdict(j job.Job, v job.Verdict) {
+	if v.Kind != job.Busy {
+		r.doneWaiting(j)
+		reason := ""
+		if v.Kind == job.Expired {
+			reason = ReasonLeaseExpired
+		}
+		r.results <- settled{job: j, res: v.Row(j, r.clk.Now().UTC()), reason: reason}
+		return
+	}
+	d := max(r.clk.Until(v.At), 0) + busyMargin
+	if j.Defer != nil {
+		// A queue's message goes back to its queue until the holder's lease ends: every
+		// redelivery counts toward the queue's maxReceiveCount (and another replica may
+		// take it).
+		r.deferJob(j, d)
+		return
+	}
+	if first, n, oldest := r.waits.add(j.SourceRef, v, r.clk.Now()); first {
+		r.logHeld(j, v, n, oldest)
+	}
+	r.onHeld()
+	recheck := r.e.HeldRecheck
+	if recheck <= 0 {
+		recheck = HeldRecheckDefault
+	}
+	r.deferJob(j, min(d, recheck))
 }
 
 // settleJob hands a job's result to the writer, or gives the job back (canceled,
 // systemic, claim lost).
 func (r *run) settleJob(j job.Job, c *claim, res job.Result) {
+	r.doneWaiting(j)
 	switch {
+	case res.Class == job.ClassCanceled && c != nil && r.held.isLapsed(c) && res.Ambiguous:
+		// An attempt may have reached Cognito, and our lease lapsed before the next one:
+		// unknown, as any other owner meeting the claim has judged it. Never retried here.
+		r.results <- settled{job: j, res: lapsedRow(j, res, r.e.Lease, r.clk.Now().UTC()), claim: c,
+			reason: ReasonLeaseLapsed}
+		return
+	case res.Class == job.ClassCanceled && c != nil && r.held.isLapsed(c) && r.dispatch.Err() == nil:
+		// No attempt could have reached Cognito: give the claim back and claim it again
+		// (it may be someone else's now).
+		r.held.drop(c)
+		ctx, cancel := r.settle()
+		r.e.Ledger.Release(ctx, j, false)
+		cancel()
+		r.reclaim(j)
+		return
 	case res.Class == job.ClassCanceled && c != nil && r.held.isLost(c) && r.dispatch.Err() == nil:
 		// Another owner met the user after our lease ran out: not ours to settle. Claim
 		// it again for its row (Busy or unknown), at the source or here.
 		r.held.drop(c)
-		if j.Release != nil {
-			r.adm.Forget(j.Username)
-			r.giveBack(j)
-		} else if !r.defs.add(j, 0) {
-			r.release(j, nil, false)
-		}
+		r.reclaim(j)
 		return
 	case res.Class == job.ClassCanceled:
 		r.release(j, c, res.Ambiguous)
@@ -346,6 +496,16 @@ func (r *run) settleJob(j job.Job, c *claim, res job.Result) {
 		r.adm.Forget(j.Username) // its redelivery is not a duplicate
 	}
 	r.results <- settled{job: j, res: res, claim: c}
+}
+
+// reclaim dispatches a job again, at its source or here, to be claimed again.
+func (r *run) reclaim(j job.Job) {
+	if j.Release != nil {
+		r.adm.Forget(j.Username)
+		r.giveBack(j)
+	} else if !r.defs.add(j, 0) {
+		r.release(j, nil, false)
+	}
 }
 
 // deferJob puts off a job whose user another owner holds: back to its source to come
@@ -413,6 +573,9 @@ func (r *run) write(batchSize int) error {
 				if err := s.job.Ack(ctx, s.res); err != nil {
 					r.log.Warn("ack failed", "username", s.res.Username, "source_ref", s.job.SourceRef, "error", err)
 				}
+			}
+			if s.res.Status == job.StatusUnknown {
+				r.logUnknown(s)
 			}
 			r.sum.Rows++
 			r.sum.Counts[s.res.Status]++

@@ -113,7 +113,18 @@ func sent(j job.Job) job.Result {
 		Attempts: 1, StartedAt: clockStart, FinishedAt: clockStart, Class: job.ClassNone}
 }
 
-func (p *fakeProcessor) Resend(stop, kill context.Context, j job.Job) job.Result {
+// gated is what a processor returns when its gate refuses the first attempt.
+func gated(j job.Job) job.Result {
+	return job.Result{Username: j.Username, SourceRef: j.SourceRef, Status: job.StatusFailed, Class: job.ClassCanceled}
+}
+
+func (p *fakeProcessor) Resend(stop, kill context.Context, j job.Job, gate func(int) error) job.Result {
+	p.log.add("token:%s", j.SourceRef) // a real processor waits for its rate token here
+	if gate != nil {
+		if err := gate(1); err != nil {
+			return gated(j)
+		}
+	}
 	p.log.add("process:%s", j.SourceRef)
 	if p.fn != nil {
 		return p.fn(stop, kill, j)
@@ -190,9 +201,23 @@ type fakeLedger struct {
 	finishErr error
 	verdict   func(j job.Job) job.Verdict
 	renewErr  func(j job.Job) error
+	// peek, when set, answers Peek (default Won: the claim decides); peekErr fails it.
+	peek    func(j job.Job) job.Verdict
+	peekErr error
 }
 
 var _ engine.Ledger = (*fakeLedger)(nil)
+
+func (fl *fakeLedger) Peek(_ context.Context, j job.Job) (job.Verdict, error) {
+	fl.log.add("peek:%s", j.SourceRef)
+	if fl.peekErr != nil {
+		return job.Verdict{}, fl.peekErr
+	}
+	if fl.peek != nil {
+		return fl.peek(j), nil
+	}
+	return job.Verdict{Kind: job.Won}, nil
+}
 
 func (fl *fakeLedger) Claim(_ context.Context, j job.Job) (job.Verdict, error) {
 	fl.log.add("intend:%s", j.SourceRef)
@@ -832,7 +857,12 @@ func TestEngineStopsWhenLedgerFails(t *testing.T) {
 
 type processorFunc func(stop, kill context.Context, j job.Job) job.Result
 
-func (p processorFunc) Resend(stop, kill context.Context, j job.Job) job.Result {
+func (p processorFunc) Resend(stop, kill context.Context, j job.Job, gate func(int) error) job.Result {
+	if gate != nil {
+		if err := gate(1); err != nil {
+			return gated(j)
+		}
+	}
 	return p(stop, kill, j)
 }
 

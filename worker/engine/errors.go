@@ -20,3 +20,12 @@ type SystemicError struct {
 func (e *SystemicError) Error() string {
 	return fmt.Sprintf("Cognito answered %s (%s); fix: %s", e.Code, e.Message, e.Fix)
 }
+
+// ErrLeaseLapsed ends the attempts of a job whose claim's lease ran out while it held
+// it (the process was paused or starved longer than the lease): other owners may have
+// judged the claim expired, so this process must not call again.
+var ErrLeaseLapsed = errors.New("claim lease lapsed")
+
+// errRefused ends a call whose claim was refused (a verdict other than Won) after its
+// rate token was taken: no attempt is made.
+var errRefused = errors.New("claim refused")

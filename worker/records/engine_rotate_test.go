@@ -42,7 +42,14 @@ func (l *jobList) Next(ctx context.Context) (job.Job, error) {
 // sender answers every job sent.
 type sender struct{}
 
-func (sender) Resend(_, _ context.Context, j job.Job) job.Result { return sent(j) }
+func (sender) Resend(_, _ context.Context, j job.Job, gate func(int) error) job.Result {
+	if gate != nil {
+		if err := gate(1); err != nil {
+			return job.Result{Username: j.Username, SourceRef: j.SourceRef, Class: job.ClassCanceled}
+		}
+	}
+	return sent(j)
+}
 
 // The engine acks a job only once its row is durable, rotations included: at each ack
 // the row is on disk in one of the files.

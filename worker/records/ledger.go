@@ -17,7 +17,8 @@ import (
 )
 
 // Ledger is the intent journal beside the report (<report>.ledger, JSON Lines, 0600).
-// Before a user's first call, a "start" record is made durable; the report row made
+// Before a user's first call — once its rate token is in hand — a "start" record is made
+// durable; the report row made
 // durable afterwards is the outcome. A user with a start but no row — the process was
 // killed between the two — may or may not have been sent a code, so --resume reports
 // them `unknown` instead of calling again. Records from concurrent workers are written
@@ -121,9 +122,14 @@ func (l *Ledger) Abandon(j job.Job) {
 	_ = l.send(context.Background(), ledgerReq{line: l.record(LedgerAbandon, j)})
 }
 
-// Claim is the engine's claim step on the file: the intent, made durable. A file is one
-// campaign's alone, so every claim wins; a resume reports an intent without a row
-// `unknown`.
+// Peek finds nothing to wait for: a file is one campaign's alone.
+func (*Ledger) Peek(context.Context, job.Job) (job.Verdict, error) {
+	return job.Verdict{Kind: job.Won}, nil
+}
+
+// Claim is the engine's claim step on the file: the intent, made durable once the call's
+// rate token is in hand, just before the call. A file is one campaign's alone, so every
+// claim wins; a resume reports an intent without a row `unknown`.
 func (l *Ledger) Claim(ctx context.Context, j job.Job) (job.Verdict, error) {
 	return job.Verdict{Kind: job.Won}, l.Intend(ctx, j)
 }
