@@ -244,3 +244,49 @@ func TestCreatedAfterTakesDaysAndDates(t *testing.T) {
 	}
 	require.Equal(t, int64(0), sim.Sim.Stats().Calls)
 }
+
+// `ledger show` on a table that does not exist: one clear line, not the SDK's dump.
+func TestLedgerShowMissingTableOneLine(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	endpoint := newLedgerTable(t)
+	res := runBin(t, t.TempDir(), ledgerEnv("http://127.0.0.1:1", endpoint), "", "ledger", "show",
+		"--ledger-table", "nosuchtable", "alice")
+	t.Log(res.stderr)
+	require.Equal(t, 1, strings.Count(strings.TrimSpace(res.stderr), "\n")+1, res.stderr)
+	require.Contains(t, res.stderr, "nosuchtable")
+	require.NotContains(t, res.stderr, "RequestID")
+	require.NotContains(t, res.stderr, "https response error")
+}
+
+// A mistyped --status is a usage error with a suggestion, and a file that is not a report
+// is an error rather than a summary of zeros.
+func TestReportCommandsRefuseWhatIsNotAReport(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	dir := t.TempDir()
+	header := strings.Join(wantColumns, ",")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "r.csv"), []byte(header+"\n"+
+		"ann,failed,3,InternalErrorException,boom,,,,,2,2026-01-01T00:00:00Z,2026-01-01T00:00:01Z\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "users.csv"), []byte("username\nann\nbob\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "other.jsonl"), []byte("{\"a\":1}\n"), 0o600))
+
+	res := runBin(t, dir, baseEnv(""), "", "report", "users", "--status", "faild", "r.csv")
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, `--status: "faild" is not a status (did you mean failed?)`)
+	require.Empty(t, res.stdout)
+	res = runBin(t, dir, baseEnv(""), "", "report", "users", "--status", "failed", "r.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, "username\nann\n", res.stdout)
+
+	for _, f := range []string{"users.csv", "other.jsonl"} {
+		res = runBin(t, dir, baseEnv(""), "", "report", "summary", f)
+		require.Equal(t, 2, res.code, res.stderr)
+		require.Contains(t, res.stderr, "not a cognito-resend report: "+f)
+		require.Empty(t, res.stdout, "no summary of zeros")
+	}
+	// Beside a report, a foreign file is named and skipped.
+	res = runBin(t, dir, baseEnv(""), "", "report", "summary", "r.csv", "users.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "(not a report)")
+}
