@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"net"
 	"os"
@@ -289,4 +290,34 @@ func TestReportCommandsRefuseWhatIsNotAReport(t *testing.T) {
 	res = runBin(t, dir, baseEnv(""), "", "report", "summary", "r.csv", "users.csv")
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Contains(t, res.stdout, "(not a report)")
+}
+
+// Without a terminal the logs are JSON, and so are the summary's lines: stderr is one
+// format, every line a JSON record (it used to end in plain "summary: …" lines).
+func TestStderrIsOneFormatWithoutATerminal(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "u.csv"), []byte("username\na\nb\n"), 0o600))
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	res := runBin(t, dir, env, "", "run", "--csv", "u.csv", "--report", "r.csv", "--log-level", "warn")
+	require.Equal(t, 0, res.code, res.stderr)
+	var texts []string
+	for line := range strings.SplitSeq(strings.TrimSpace(res.stderr), "\n") {
+		var rec struct{ Level, Msg, Text string }
+		require.NoError(t, json.Unmarshal([]byte(line), &rec), "not a JSON record: %q", line)
+		if rec.Msg == "summary" {
+			require.Equal(t, "INFO", rec.Level)
+			texts = append(texts, rec.Text)
+		}
+	}
+	require.NotEmpty(t, texts, "the summary is there whatever --log-level says")
+	require.Regexp(t, `^summary: 2 rows \[sent=2\] in \S+; 2 Cognito attempts, [0-9.]+/s achieved, 0 throttled; limiter rate now 20\.0/s$`, texts[0])
+	require.Contains(t, texts, "report: r.csv")
+
+	// --log-format text: plain lines, as on a terminal.
+	res = runBin(t, dir, env, "", "run", "--csv", "u.csv", "--report", "t.csv", "--log-format", "text", "--log-level", "warn")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stderr, "\nreport: t.csv\n")
 }

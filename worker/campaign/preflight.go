@@ -105,8 +105,9 @@ func (c *Campaign) discardFresh(r *resumed) {
 	if r.state != nil {
 		return // a resumed campaign's files are its history
 	}
-	_ = os.Remove(c.reportPath)
-	if c.cfg.LedgerTable == "" {
+	_ = os.Remove(c.reportPath) // there was none before this run
+	if c.cfg.LedgerTable == "" && !c.cfg.Resume {
+		// Created by this run (O_EXCL); a resumed campaign's ledger may be older.
 		_ = os.Remove(records.LedgerPath(c.reportPath))
 	}
 }
