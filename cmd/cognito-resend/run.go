@@ -14,6 +14,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/campaign"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
+	"github.com/cognito-resend/cognito-resend/worker/engine"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 )
 
@@ -160,14 +161,20 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 		if o.Redelivers {
 			next = "their claims are kept: they are not called again"
 		}
-		fmt.Fprintf(w, "summary: %d users may have been sent a code but have no row (their calls were aborted): %s; %s\n",
-			len(maybe), nameSome(maybe, maxNamed), next)
+		why := "their calls were aborted" // the second signal
+		if o.Stopped != nil && !errors.Is(o.Stopped, engine.ErrInterrupted) {
+			why = "their calls were cut short or their rows not written when it stopped"
+		}
+		fmt.Fprintf(w, "summary: %d users may have been sent a code but have no row (%s): %s; %s\n",
+			len(maybe), why, nameSome(maybe, maxNamed), next)
 	}
 	if o.Stopped != nil {
 		resume := "--resume --report " + o.ReportPath
 		switch {
-		case o.Redelivers:
+		case o.Redelivers && len(maybe) > 0:
 			fmt.Fprintln(w, "summary: stopped: messages without a row are received again; those not named above were not attempted")
+		case o.Redelivers:
+			fmt.Fprintln(w, "summary: stopped: messages without a row were not attempted and are received again")
 		case o.Total >= 0 && len(maybe) > 0:
 			left := max(o.Total-sum.Rows, 0)
 			fmt.Fprintf(w, "summary: stopped with %d of %d rows left: %d may have been sent (above), %d not attempted; "+

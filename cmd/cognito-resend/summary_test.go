@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestPrintSummary(t *testing.T) {
 	for i, st := range []job.Status{job.StatusSent, job.StatusSent, job.StatusUnknown} {
 		whole.Add(job.Result{SourceRef: string(rune('a' + i)), Status: st})
 	}
-	stop := errors.New("campaign interrupted")
+	stop := fmt.Errorf("campaign interrupted: %w", engine.ErrInterrupted)
 	aborted := *sum
 	aborted.MayHaveCalled = []string{"u1", "u2", "u3"}
 	for _, tt := range []struct {
@@ -54,7 +55,7 @@ func TestPrintSummary(t *testing.T) {
 		}},
 		{"queue worker stopped", campaign.Outcome{Summary: sum, Attempts: 12, Total: -1, Rate: 20, ReportPath: "r.csv", Stopped: stop, Redelivers: true}, []string{
 			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
-			"summary: stopped: messages without a row are received again; those not named above were not attempted",
+			"summary: stopped: messages without a row were not attempted and are received again",
 			"report: r.csv",
 		}},
 		{"resumed and stopped", campaign.Outcome{Summary: sum, Attempts: 12, Total: 50, Rate: 20, ReportPath: "r.csv", Stopped: stop, Campaign: whole}, []string{
@@ -73,6 +74,14 @@ func TestPrintSummary(t *testing.T) {
 		{"hard stop, total unknown", campaign.Outcome{Summary: &aborted, Attempts: 12, Total: -1, Rate: 20, ReportPath: "r.csv", Stopped: stop}, []string{
 			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
 			"summary: 3 users may have been sent a code but have no row (their calls were aborted): u1, u2, u3; --resume reports them unknown and does not call them again",
+			"summary: stopped: rows not in the report were not attempted but for the 3 above; the same command with --resume --report r.csv continues (the 3 as unknown)",
+			"report: r.csv",
+			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
+		}},
+		{"report failed: rows not written", campaign.Outcome{Summary: &aborted, Attempts: 12, Total: -1, Rate: 20, ReportPath: "r.csv",
+			Stopped: errors.New("campaign stopped: report: disk full")}, []string{
+			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
+			"summary: 3 users may have been sent a code but have no row (their calls were cut short or their rows not written when it stopped): u1, u2, u3; --resume reports them unknown and does not call them again",
 			"summary: stopped: rows not in the report were not attempted but for the 3 above; the same command with --resume --report r.csv continues (the 3 as unknown)",
 			"report: r.csv",
 			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
