@@ -173,6 +173,14 @@ func TestValidateRateNotFinite(t *testing.T) {
 	}
 }
 
+// The --report error names every extension it takes, .ndjson included.
+func TestReportExtensionMessage(t *testing.T) {
+	t.Parallel()
+	c := validConfig()
+	c.Report = "out.txt"
+	require.EqualError(t, c.Validate(), `--report: must end in .csv (a CSV report) or .jsonl / .ndjson (JSON lines) (got "out.txt")`)
+}
+
 func TestRateWarnings(t *testing.T) {
 	t.Parallel()
 	c := validConfig()

@@ -321,3 +321,24 @@ func TestStderrIsOneFormatWithoutATerminal(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Contains(t, res.stderr, "\nreport: t.csv\n")
 }
+
+// A --ledger-table that does not exist is found by a describe call before the prompt,
+// in the dry run too, and nothing is created.
+func TestLedgerTableCheckedBeforeThePrompt(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	endpoint := newLedgerTable(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "u.csv"), []byte("username\na\n"), 0o600))
+	env := ledgerEnv(sim.URL, endpoint)
+	for _, extra := range []string{"--dry-run", "--yes"} {
+		res := runBin(t, dir, env, "", "run", "--csv", "u.csv", "--report", "r.csv", "--ledger-table", "nosuchtable", extra)
+		require.Equal(t, 2, res.code, res.stderr)
+		require.Contains(t, res.stderr, "--ledger-table: ")
+		require.Contains(t, res.stderr, "nosuchtable does not exist")
+		require.Empty(t, res.stdout, extra)
+		require.Empty(t, files(t, dir, "u.csv"), extra)
+	}
+	require.Equal(t, int64(0), sim.Sim.Stats().Calls)
+}
