@@ -342,3 +342,26 @@ func TestLedgerTableCheckedBeforeThePrompt(t *testing.T) {
 	}
 	require.Equal(t, int64(0), sim.Sim.Stats().Calls)
 }
+
+// Both secrets set: the error names where the file came from, the flag or its
+// environment variable.
+func TestBothSecretsNameTheirSource(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "secret")
+	require.NoError(t, os.WriteFile(secretFile, []byte("s3cr3t-value\n"), 0o600))
+	env := append(baseEnv("http://127.0.0.1:1"), "COGNITO_CLIENT_ID=c", "COGNITO_CLIENT_SECRET=other-value")
+	args := []string{"run", "--csv", "u.csv", "--dry-run"}
+
+	res := runBin(t, dir, append(env, "COGNITO_RESEND_CLIENT_SECRET_FILE="+secretFile), "", args...)
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, "both COGNITO_CLIENT_SECRET and COGNITO_RESEND_CLIENT_SECRET_FILE are set; use one")
+	res = runBin(t, dir, env, "", append(args, "--client-secret-file", secretFile)...)
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, "both COGNITO_CLIENT_SECRET and --client-secret-file are set; use one")
+	for _, r := range []runResult{res} {
+		require.NotContains(t, r.stderr, "s3cr3t-value")
+		require.NotContains(t, r.stderr, "other-value")
+	}
+}

@@ -88,14 +88,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.err != nil && ee.code != exitFailed {
+		switch {
+		case ee.err == nil || ee.code == exitFailed:
+		case ee.code == exitUsage:
+			printError(&notes{w: stderr}, ee.err.Error()) // a mistake: one plain line, nothing ran
+		default:
 			printError(out, ee.err.Error())
 		}
 		return ee.code
 	}
 	// Anything else urfave/cli reports itself (an environment variable that doesn't
 	// parse) is usage.
-	printError(out, usageMessage(err))
+	printError(&notes{w: stderr}, usageMessage(err))
 	return exitUsage
 }
 
