@@ -45,8 +45,10 @@ func (c *Campaign) checkReport() error {
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
 	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return bad("directory %s does not exist (for %s): create it or choose another --report", dir, path)
 	case err != nil:
-		return bad("directory %s of %s does not exist (or can't be read): %v", dir, path, errors.Unwrap(err))
+		return bad("directory %s of %s: %v", dir, path, errors.Unwrap(err))
 	case !st.IsDir():
 		return bad("%s is not a directory", dir)
 	}
