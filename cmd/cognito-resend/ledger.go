@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/urfave/cli/v3"
 
 	"github.com/cognito-resend/cognito-resend/config"
@@ -127,13 +126,6 @@ func ledgerShow(ctx context.Context, cmd *cli.Command, ios streams) error {
 	now := clock.Real().Now()
 	for _, sh := range shown {
 		fmt.Fprintln(ios.stdout, sh.Line(now))
-	}
-	var missing *types.ResourceNotFoundException
-	if errors.As(err, &missing) {
-		// One line, not the SDK's (status, request id, …).
-		table := cmd.String("ledger-table")
-		err = fmt.Errorf("table %s does not exist (check --ledger-table and the region): create it with "+
-			"`cognito-resend ledger init --ledger-table %s`", table, table)
 	}
 	if err != nil {
 		return failedErr(ios, err)

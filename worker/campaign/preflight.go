@@ -100,14 +100,15 @@ func (c *Campaign) Close() error {
 	return err
 }
 
-// discardFresh removes the report and file ledger this run created, when it ends with a
-// usage error before any call: nothing was recorded, and the corrected command must not
-// find them ("already exists: use --resume").
+// discardFresh removes the report, its .input and the file ledger this run created, when
+// it ends with a usage error before any call: nothing was recorded, and the corrected
+// command must not find them ("already exists: use --resume").
 func (c *Campaign) discardFresh(r *resumed) {
 	if r.state != nil {
 		return // a resumed campaign's files are its history
 	}
-	_ = os.Remove(c.reportPath) // there was none before this run
+	_ = os.Remove(c.reportPath)                    // there was none before this run
+	_ = os.Remove(records.InputPath(c.reportPath)) // written by this run for its new report
 	if c.cfg.LedgerTable == "" && !c.cfg.Resume {
 		// Created by this run (O_EXCL); a resumed campaign's ledger may be older.
 		_ = os.Remove(records.LedgerPath(c.reportPath))

@@ -31,7 +31,9 @@ func (c *Campaign) openRecords(r *resumed, log *slog.Logger, fileLedger bool) (r
 	if err != nil {
 		err = errors.Join(err, report.Close())
 		if !resume {
-			_ = os.Remove(c.reportPath) // created just now (O_EXCL), empty: leave nothing behind
+			// Created just now (O_EXCL), empty: leave nothing behind.
+			_ = os.Remove(c.reportPath)
+			_ = os.Remove(records.InputPath(c.reportPath))
 		}
 		return nil, nil, err
 	}
