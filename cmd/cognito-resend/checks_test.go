@@ -278,7 +278,7 @@ func TestReportCommandsRefuseWhatIsNotAReport(t *testing.T) {
 	require.Empty(t, res.stdout)
 	res = runBin(t, dir, baseEnv(""), "", "report", "users", "--status", "failed", "r.csv")
 	require.Equal(t, 0, res.code, res.stderr)
-	require.Equal(t, "username\nann\n", res.stdout)
+	require.Equal(t, "username,final_status\nann,failed\n", res.stdout)
 
 	for _, f := range []string{"users.csv", "other.jsonl"} {
 		res = runBin(t, dir, baseEnv(""), "", "report", "summary", f)
@@ -364,4 +364,20 @@ func TestBothSecretsNameTheirSource(t *testing.T) {
 		require.NotContains(t, r.stderr, "s3cr3t-value")
 		require.NotContains(t, r.stderr, "other-value")
 	}
+}
+
+// notesText is stderr with the tool's JSON notes (the summary, the stop notices, the
+// exit error: JSON records when the logs are JSON) turned back into their plain lines,
+// for a test that looks for what an operator reads.
+func notesText(stderr string) string {
+	var b strings.Builder
+	for line := range strings.SplitSeq(stderr, "\n") {
+		var rec struct{ Msg, Text string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Text != "" &&
+			(rec.Msg == "summary" || rec.Msg == "stopping" || rec.Msg == "error") {
+			line = rec.Text
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
 }
