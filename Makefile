@@ -19,9 +19,12 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/cognito-resend
 
 # Reproducible release archives for linux, darwin, windows x amd64, arm64 with README.md,
-# LICENSE and SHA256SUMS, into $(DIST)/ (build/release/main.go says how).
+# LICENSE and SHA256SUMS, into $(DIST)/ (build/release/main.go says how). The version is
+# HEAD's tag (git tag v1.2.3), or VERSION=v1.2.3 make release; neither is an error (a
+# commit hash names no release), so VERSION is passed only when it was set, not
+# Makefile's git-describe default above.
 release:
-	$(GO) run ./build/release -dist '$(DIST)' -version '$(VERSION)'
+	$(GO) run ./build/release -dist '$(DIST)' $(if $(filter file,$(origin VERSION)),,-version '$(VERSION)')
 
 # Every release target compiles, and go vet passes for Windows and macOS too.
 cross:

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"regexp"
 	"strconv"
@@ -33,6 +34,9 @@ import (
 const (
 	EnvClientID     = "COGNITO_CLIENT_ID"
 	EnvClientSecret = "COGNITO_CLIENT_SECRET" // the only way besides a file to pass the secret
+	// EnvClientSecretFile is --client-secret-file's environment variable (named in errors
+	// when the file came from it).
+	EnvClientSecretFile = "COGNITO_RESEND_CLIENT_SECRET_FILE"
 )
 
 // Secret holds the app client secret. It never prints, logs or marshals its value.
@@ -89,7 +93,7 @@ type Config struct {
 	UserPoolID    string  `yaml:"user-pool-id"`
 	ListRate      float64 `yaml:"list-rate"`
 	PageSize      int     `yaml:"page-size"`
-	CreatedAfter  string  `yaml:"created-after"`  // RFC 3339, or a duration ago such as 72h
+	CreatedAfter  string  `yaml:"created-after"`  // RFC 3339, a date (UTC midnight), or a duration ago such as 72h or 3d
 	CreatedBefore string  `yaml:"created-before"` // same
 
 	// What is true of each user before the resend.
@@ -366,8 +370,8 @@ func (c *Config) Validate() error {
 		return bad("report-keep", "must be 0..10000 rotated report+ledger pairs (got %d)", c.ReportKeep)
 	case c.ShutdownTimeout <= 0:
 		return bad("shutdown-timeout", "must be > 0 (got %s)", c.ShutdownTimeout)
-	case !(c.Rate > 0):
-		return bad("rate", "must be > 0 requests/second (got %v)", c.Rate)
+	case !(c.Rate > 0) || math.IsInf(c.Rate, 0):
+		return bad("rate", "must be a finite number > 0 requests/second (got %v)", c.Rate)
 	case !(c.Reserve >= 0) || c.Reserve >= c.ceiling():
 		return bad("reserve", "must be >= 0 and below %s (%v) requests/second (got %v)", c.ceilingFlag(), c.ceiling(), c.Reserve)
 	case c.Reserve > 0 && !c.Adaptive:
@@ -388,6 +392,8 @@ func (c *Config) Validate() error {
 		return bad("max-outage", "must be >= 0 (0 waits out any outage; got %s)", c.MaxOutage)
 	case c.AnalyticsEndpointID != "" && strings.TrimSpace(c.AnalyticsEndpointID) == "":
 		return bad("analytics-endpoint-id", "must not be blank")
+	case c.MetricsAddr != "" && checkListenAddr(c.MetricsAddr) != nil:
+		return bad("metrics-addr", "%v", checkListenAddr(c.MetricsAddr))
 	}
 	if c.Region != "" {
 		if err := CheckRegion(c.Region); err != nil {
@@ -406,7 +412,7 @@ func (c *Config) Validate() error {
 	}
 	if c.Report != "" {
 		if _, err := records.FormatForPath(c.Report); err != nil {
-			return bad("report", "must end in .csv or .jsonl (got %q)", c.Report)
+			return bad("report", "must end in .csv (a CSV report) or .jsonl / .ndjson (JSON lines) (got %q)", c.Report)
 		}
 	}
 	return c.ValidateLogging()
@@ -456,8 +462,9 @@ func (c *Config) ValidateLogging() error {
 	return nil
 }
 
-// ParseTimeBound reads a --created-after/--created-before value: an RFC 3339 time, or a
-// duration meaning that long before now (72h = three days ago). Empty is the zero time.
+// ParseTimeBound reads a --created-after/--created-before value: an RFC 3339 time, a
+// date (2026-12-04: that day's midnight, UTC), or a duration meaning that long before now
+// (72h, or 3d = three days ago). Empty is the zero time.
 func ParseTimeBound(v string, now time.Time) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
@@ -465,11 +472,45 @@ func ParseTimeBound(v string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil // UTC midnight
+	}
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err == nil && days >= 0 && days <= maxDaysAgo {
+			return now.AddDate(0, 0, -days), nil
+		}
+	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
-		return time.Time{}, fmt.Errorf("want an RFC 3339 time (2026-11-01T00:00:00Z) or a duration ago (72h), got %q", v)
+		return time.Time{}, fmt.Errorf("want an RFC 3339 time (2026-11-01T00:00:00Z), a date (2026-11-01, UTC midnight) "+
+			"or a time ago (72h, 3d), got %q", v)
 	}
 	return now.Add(-d), nil
+}
+
+// maxDaysAgo bounds a --created-* value in days (a typo of a year, not a date).
+const maxDaysAgo = 100 * 366
+
+// checkListenAddr checks --metrics-addr's form: host:port, the host optional (":9090").
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return fmt.Errorf("want host:port such as 127.0.0.1:9090 or :9090 (got %q: no port)", addr)
+	}
+	return nil
+}
+
+// Warnings are what is allowed but probably not meant, said once at the start of a run.
+func (c *Config) Warnings() []string {
+	var w []string
+	if r := c.ceiling(); r > cognito.QuotaDefault {
+		w = append(w, fmt.Sprintf("%s %v is above %s's default %v/s: ResendConfirmationCode's quota, per account "+
+			"and region, shared with your application; unless it was raised for this account, calls beyond it "+
+			"are throttled (--adaptive cuts the rate back) and your application's calls in the category are too",
+			c.ceilingFlag(), r, cognito.QuotaCategory, cognito.QuotaDefault))
+	}
+	return w
 }
 
 // LoadSecret fills ClientSecret from the environment or --client-secret-file. Setting
@@ -478,7 +519,11 @@ func (c *Config) LoadSecret(getenv func(string) string) error {
 	env := getenv(EnvClientSecret)
 	if c.ClientSecretFile != "" {
 		if env != "" {
-			return bad("client-secret-file", "both %s and --client-secret-file are set; use one", EnvClientSecret)
+			from := "--client-secret-file"
+			if getenv(EnvClientSecretFile) == c.ClientSecretFile {
+				from = EnvClientSecretFile // the file came from the environment
+			}
+			return bad("client-secret-file", "both %s and %s are set; use one", EnvClientSecret, from)
 		}
 		b, err := os.ReadFile(c.ClientSecretFile)
 		if err != nil {

@@ -157,7 +157,82 @@ func TestValidateRateMessage(t *testing.T) {
 
 	c := validConfig()
 	c.Rate = 0
-	require.EqualError(t, c.Validate(), "--rate: must be > 0 requests/second (got 0)")
+	require.EqualError(t, c.Validate(), "--rate: must be a finite number > 0 requests/second (got 0)")
+}
+
+// --rate Inf and NaN used to pass (ETA 0s at +Inf/s); 0 and below never did.
+func TestValidateRateNotFinite(t *testing.T) {
+	t.Parallel()
+	for _, r := range []float64{math.Inf(1), math.Inf(-1), math.NaN(), 0, -1} {
+		c := validConfig()
+		c.Rate = r
+		err := c.Validate()
+		var fe *config.FieldError
+		require.ErrorAs(t, err, &fe, "%v", r)
+		require.Equal(t, "rate", fe.Field, "%v", r)
+	}
+}
+
+// The --report error names every extension it takes, .ndjson included.
+func TestReportExtensionMessage(t *testing.T) {
+	t.Parallel()
+	c := validConfig()
+	c.Report = "out.txt"
+	require.EqualError(t, c.Validate(), `--report: must end in .csv (a CSV report) or .jsonl / .ndjson (JSON lines) (got "out.txt")`)
+}
+
+func TestRateWarnings(t *testing.T) {
+	t.Parallel()
+	c := validConfig()
+	require.Empty(t, c.Warnings(), "the default rate is under the quota")
+	c.Rate = 50
+	require.Empty(t, c.Warnings(), "at the default quota: no warning")
+	c.Rate = 100000
+	require.NoError(t, c.Validate(), "allowed: the quota is adjustable")
+	w := c.Warnings()
+	require.Len(t, w, 1)
+	require.Contains(t, w[0], "--rate 100000 is above UserResourceRead's default 50/s: ")
+	c.FleetRate, c.LedgerTable = 80, "t"
+	require.Contains(t, c.Warnings()[0], "--fleet-rate 80 is above UserResourceRead's default 50/s")
+}
+
+func TestMetricsAddrNeedsAPort(t *testing.T) {
+	t.Parallel()
+	for addr, ok := range map[string]bool{"localhost": false, "127.0.0.1": false, "localhost:": false,
+		"127.0.0.1:9090": true, ":9090": true, "[::1]:0": true} {
+		c := validConfig()
+		c.MetricsAddr = addr
+		err := c.Validate()
+		if ok {
+			require.NoError(t, err, addr)
+			continue
+		}
+		require.ErrorContains(t, err, "--metrics-addr: want host:port", addr)
+	}
+}
+
+func TestParseTimeBound(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 5, 10, 30, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"":                          {},
+		"2026-11-01T00:00:00Z":      time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+		"2026-11-01T02:00:00+02:00": time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+		"2026-12-04":                time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC), // UTC midnight
+		"3d":                        time.Date(2026, 12, 2, 10, 30, 0, 0, time.UTC),
+		"0d":                        now,
+		"72h":                       time.Date(2026, 12, 2, 10, 30, 0, 0, time.UTC),
+		"90m":                       time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC),
+	} {
+		got, err := config.ParseTimeBound(in, now)
+		require.NoError(t, err, in)
+		require.True(t, want.Equal(got), "%s: got %s, want %s", in, got, want)
+	}
+	for _, in := range []string{"3days", "-3d", "d", "1.5d", "2026-13-01", "2026/12/04", "-72h", "yesterday"} {
+		_, err := config.ParseTimeBound(in, now)
+		require.Error(t, err, in)
+		require.ErrorContains(t, err, "3d", in)
+	}
 }
 
 func TestValidateAccepts(t *testing.T) {
@@ -409,6 +484,22 @@ func TestLoadSecret(t *testing.T) {
 		require.NotContains(t, err.Error(), secretValue)
 		require.NotContains(t, err.Error(), "other")
 		require.Equal(t, config.Secret(""), c.ClientSecret)
+		require.Contains(t, err.Error(), "--client-secret-file are set")
+	})
+	t.Run("both, the file from its environment variable", func(t *testing.T) {
+		t.Parallel()
+		c := validConfig()
+		c.ClientSecretFile = writeSecret(t, secretValue)
+		err := c.LoadSecret(func(k string) string {
+			switch k {
+			case config.EnvClientSecret:
+				return "other"
+			case config.EnvClientSecretFile:
+				return c.ClientSecretFile
+			}
+			return ""
+		})
+		require.EqualError(t, err, "--client-secret-file: both COGNITO_CLIENT_SECRET and COGNITO_RESEND_CLIENT_SECRET_FILE are set; use one")
 	})
 	t.Run("empty file", func(t *testing.T) {
 		t.Parallel()

@@ -522,7 +522,7 @@ func TestKEDAScaledObject(t *testing.T) {
 			continue
 		}
 		assert.LessOrEqual(t, fleet, config.Default().Rate,
-			"(maxReplicaCount %d + maxSurge %d) × rate %v = %v requests/s exceeds %v, the single-process default kept under the smallest ResendConfirmationCode quota (30/s) with headroom",
+			"(maxReplicaCount %d + maxSurge %d) × rate %v = %v requests/s exceeds %v, the single-process default kept well under ResendConfirmationCode's default quota (UserResourceRead, 50/s) with headroom",
 			*so.Spec.MaxReplicaCount, surge, rate, fleet, config.Default().Rate)
 	}
 	assert.Equal(t, 1, n, "expected one ScaledObject")

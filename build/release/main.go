@@ -35,6 +35,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,7 +91,7 @@ func ArchiveName(version string, t Target) string { return ArchiveBase(version, 
 
 func main() {
 	dist := flag.String("dist", "dist", "output directory")
-	version := flag.String("version", "", "version to stamp (default: git describe --tags --always --dirty)")
+	version := flag.String("version", "", "the release's version, such as v1.2.3 (default: HEAD's tag)")
 	check := flag.Bool("check", false, "only cross-compile every target (no archives)")
 	flag.Parse()
 	if err := run(*dist, *version, *check, os.Stdout); err != nil {
@@ -100,7 +101,7 @@ func main() {
 }
 
 func run(dist, version string, check bool, out io.Writer) error {
-	st, err := stampFromGit(version)
+	st, err := stampFromGit(version, !check) // a cross-compile check needs no version
 	if err != nil {
 		return err
 	}
@@ -167,9 +168,15 @@ func run(dist, version string, check bool, out io.Writer) error {
 	return nil
 }
 
-// stampFromGit reads the commit and its committer date from git; version defaults to
-// git describe. SOURCE_DATE_EPOCH, when set, is the date.
-func stampFromGit(version string) (Stamp, error) {
+// versionRE is a release version: semantic versioning, with or without a leading v
+// (v1.2.3, 1.2.3-rc.1, v2.0.0+build.5).
+var versionRE = regexp.MustCompile(`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+
+// stampFromGit reads the commit and its committer date from git (SOURCE_DATE_EPOCH, when
+// set, is the date). The version is the one given, else HEAD's tag (git tag v1.2.3);
+// a release (needVersion) has one or fails: archives named after a commit hash are no
+// release. A work tree with uncommitted changes gets "-dirty" appended.
+func stampFromGit(version string, needVersion bool) (Stamp, error) {
 	git := func(args ...string) (string, error) {
 		b, err := exec.Command("git", args...).Output()
 		if err != nil {
@@ -199,12 +206,23 @@ func stampFromGit(version string) (Stamp, error) {
 	st.Date = time.Unix(sec, 0).UTC()
 	st.Version = version
 	if st.Version == "" {
-		if st.Version, err = git("describe", "--tags", "--always", "--dirty"); err != nil {
-			return st, err
+		// HEAD's own tag only: "v1.2.3-4-gabc1234" (describe's "after the tag") names no release.
+		tag, err := git("describe", "--tags", "--exact-match", "HEAD")
+		switch {
+		case err == nil:
+			st.Version = tag
+		case needVersion:
+			return st, fmt.Errorf("HEAD (%.12s) has no tag: tag the release (git tag v1.2.3) or name its version "+
+				"(VERSION=v1.2.3 make release)", st.Commit)
+		default:
+			st.Version = "dev"
 		}
 	}
-	if strings.ContainsAny(st.Version, " /\\'\"") {
-		return st, fmt.Errorf("version %q: no spaces, quotes or slashes (it is part of file names)", st.Version)
+	if needVersion && !versionRE.MatchString(st.Version) {
+		return st, fmt.Errorf("version %q: want a semantic version such as v1.2.3 or 1.2.3-rc.1", st.Version)
+	}
+	if dirty, err := git("status", "--porcelain", "--untracked-files=no"); err == nil && dirty != "" {
+		st.Version += "-dirty"
 	}
 	return st, nil
 }

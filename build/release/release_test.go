@@ -169,7 +169,7 @@ func TestMakeReleaseIsReproducible(t *testing.T) {
 	dists := []string{t.TempDir(), t.TempDir()}
 	for i, d := range dists {
 		start := time.Now()
-		cmd := exec.Command("make", "--no-print-directory", "-C", repoRoot, "release", "DIST="+d)
+		cmd := exec.Command("make", "--no-print-directory", "-C", repoRoot, "release", "DIST="+d, "VERSION=v1.2.3-test.1")
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "make release:\n%s", out)
 		t.Logf("make release #%d: %s", i+1, time.Since(start).Round(100*time.Millisecond))
@@ -212,6 +212,7 @@ func TestMakeReleaseIsReproducible(t *testing.T) {
 		require.NotNil(t, m, "unexpected file in SHA256SUMS: %s", name)
 		if version == "" {
 			version = m[1]
+			require.Regexp(t, `^1\.2\.3-test\.1(-dirty)?$`, version, "VERSION=v1.2.3-test.1 names the archives")
 		}
 		require.Equal(t, version, m[1], "%s: one version for all archives", name)
 		tg := Target{m[2], m[3]}
@@ -263,4 +264,51 @@ func keys(m map[string][]byte) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+func TestReleaseVersion(t *testing.T) {
+	for _, v := range []string{"v1.2.3", "1.2.3", "v0.1.0-rc.1", "v2.0.0+build.5", "10.20.30"} {
+		require.True(t, versionRE.MatchString(v), v)
+	}
+	for _, v := range []string{"", "d86761c", "v1.2", "1.2.3.4", "v1.2.3-4-gd86761c dirty", "latest", "v01.2.3", "1.2.3/x"} {
+		require.False(t, versionRE.MatchString(v), v)
+	}
+	_, err := stampFromGit("d86761c", true)
+	require.ErrorContains(t, err, `version "d86761c": want a semantic version such as v1.2.3`)
+	st, err := stampFromGit("v1.2.3", true)
+	require.NoError(t, err)
+	require.Regexp(t, `^v1\.2\.3(-dirty)?$`, st.Version)
+	st, err = stampFromGit("", false)
+	require.NoError(t, err, "a cross-compile check needs no version")
+	require.NotEmpty(t, st.Version)
+}
+
+// Without VERSION a release takes HEAD's tag, and refuses a commit without one.
+func TestReleaseVersionFromTag(t *testing.T) {
+	dir := t.TempDir()
+	git := func(args ...string) {
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "git %v: %s", args, out)
+	}
+	git("init", "-q")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), []byte("1"), 0o600))
+	git("add", "f")
+	git("commit", "-qm", "one")
+	git("tag", "v1.2.3")
+	t.Chdir(dir)
+	st, err := stampFromGit("", true)
+	require.NoError(t, err)
+	require.Equal(t, "v1.2.3", st.Version)
+	require.Equal(t, "cognito-resend_1.2.3_linux_amd64.tar.gz", ArchiveName(st.Version, Target{"linux", "amd64"}))
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), []byte("2"), 0o600))
+	st, err = stampFromGit("", true)
+	require.NoError(t, err)
+	require.Equal(t, "v1.2.3-dirty", st.Version, "uncommitted changes are no v1.2.3")
+
+	git("commit", "-qam", "two")
+	_, err = stampFromGit("", true)
+	require.ErrorContains(t, err, "has no tag: tag the release (git tag v1.2.3) or name its version (VERSION=v1.2.3 make release)")
 }

@@ -65,7 +65,7 @@ func TestResumeRefusesAnotherOrReorderedCSV(t *testing.T) {
 	require.NoError(t, err)
 	res = runBin(t, dir, env, string(reordered), "run", "--csv", "-", "--resume", "--report", "ra.csv")
 	require.Equal(t, 3, res.code, res.stderr)
-	require.Contains(t, res.stderr, `line 3 of - is "bd-c", but the report ra.csv has a row for line 3 with "bd-b"`)
+	require.Contains(t, notesText(res.stderr), `line 3 of - is "bd-c", but the report ra.csv has a row for line 3 with "bd-b"`)
 	require.Contains(t, res.stderr, "The run stops here")
 	require.Equal(t, int64(5), sim.Sim.Stats().Calls)
 

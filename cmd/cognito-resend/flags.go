@@ -47,8 +47,8 @@ func runFlags() []cli.Flag {
 		headerFlag(d, groupSource),
 		&cli.StringFlag{Category: groupSource, Name: "user-pool-id", Usage: "the user pool: alone, the source (its UNCONFIRMED users; needs IAM cognito-idp:ListUsers); beside --csv or --sqs-queue-url, the pool --verify-users checks. Its username case rule is read when IAM allows cognito-idp:DescribeUserPool", Sources: env("user-pool-id")},
 		&cli.StringFlag{Category: groupSource, Name: "sqs-queue-url", Usage: "queue mode: consume usernames from this SQS queue (see Queue mode below)", Sources: env("sqs-queue-url")},
-		&cli.StringFlag{Category: groupSource, Name: "created-after", Usage: "pool mode: only users created at or after this RFC 3339 time, or this long ago (72h)", Sources: env("created-after")},
-		&cli.StringFlag{Category: groupSource, Name: "created-before", Usage: "pool mode: only users created before this RFC 3339 time, or this long ago", Sources: env("created-before")},
+		&cli.StringFlag{Category: groupSource, Name: "created-after", Usage: "pool mode: only users created at or after this RFC 3339 time, this date (2026-12-04: UTC midnight), or this long ago (72h, 3d)", Sources: env("created-after")},
+		&cli.StringFlag{Category: groupSource, Name: "created-before", Usage: "pool mode: only users created before this RFC 3339 time, this date (UTC midnight), or this long ago (72h, 3d)", Sources: env("created-before")},
 		&cli.IntFlag{Category: groupSource, Name: "page-size", Value: d.PageSize, Usage: "pool mode: users per ListUsers page, 1..60", Sources: env("page-size")},
 		&cli.FloatFlag{Category: groupSource, Name: "list-rate", Value: d.ListRate, Usage: "pool mode: ListUsers calls per second (its own quota, 30/s per account)", Sources: env("list-rate")},
 
@@ -67,7 +67,7 @@ func runFlags() []cli.Flag {
 		&cli.DurationFlag{Category: groupSafety, Name: "shutdown-timeout", Value: d.ShutdownTimeout, Usage: "after a stop signal, how long calls in flight may take before they are aborted", Sources: env("shutdown-timeout")},
 
 		// Rate & retries
-		&cli.FloatFlag{Category: groupRate, Name: "rate", Value: d.Rate, Usage: "ResendConfirmationCode requests per second, retries included (--fleet-rate replaces it)", Sources: env("rate")},
+		&cli.FloatFlag{Category: groupRate, Name: "rate", Value: d.Rate, Usage: "ResendConfirmationCode requests per second, retries included (--fleet-rate replaces it); its quota category, UserResourceRead, allows 50/s per account and region by default, shared with your application: the default stays well under it", Sources: env("rate")},
 		&cli.FloatFlag{Category: groupRate, Name: "fleet-rate", Value: d.FleetRate, Usage: "requests per second for the whole fleet: the replicas alive in --ledger-table (required) split it among themselves, so scaling never changes the total; replaces --rate; adaptive cuts still apply on top; 0: off", Sources: env("fleet-rate")},
 		&cli.StringFlag{Category: groupRate, Name: "fleet-name", Value: d.FleetName, Usage: "--fleet-rate: the fleet that shares it in the table; replicas under other names have budgets of their own", Sources: env("fleet-name")},
 		&cli.DurationFlag{Category: groupRate, Name: "fleet-heartbeat", Value: d.FleetHeartbeat, Usage: "--fleet-rate: how often each replica writes its heartbeat and reads the fleet; a killed replica stops counting 3 heartbeats after its last", Sources: env("fleet-heartbeat")},

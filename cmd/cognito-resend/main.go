@@ -5,8 +5,8 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -63,6 +63,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	defer stopCancel()
 	kill, killCancel := context.WithCancel(context.Background())
 	defer killCancel()
+	out := &notes{w: stderr}
 	go func() {
 		<-stop.Done()
 		if context.Cause(stop) == nil {
@@ -73,37 +74,43 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		defer signal.Stop(sig)
 		select {
 		case <-sig:
-			fmt.Fprintln(stderr, "second signal: aborting calls in flight")
+			out.say(slog.LevelWarn, "stopping", "second signal: aborting calls in flight")
 			killCancel()
 			clock.Real().AfterFunc(hardExitAfter, func() { os.Exit(exitStopped) })
 		case <-kill.Done():
 		}
 	}()
 
-	app := newApp(streams{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}, kill)
+	app := newApp(streams{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, notes: out}, kill)
 	err := app.Run(stop, args)
 	if err == nil {
 		return exitOK
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.err != nil && ee.code != exitFailed {
-			printError(stderr, ee.err.Error())
+		switch {
+		case ee.err == nil || ee.code == exitFailed:
+		case ee.code == exitUsage:
+			printError(&notes{w: stderr}, ee.err.Error()) // a mistake: one plain line, nothing ran
+		default:
+			printError(out, ee.err.Error())
 		}
 		return ee.code
 	}
 	// Anything else urfave/cli reports itself (an environment variable that doesn't
 	// parse) is usage.
-	printError(stderr, usageMessage(err))
+	printError(&notes{w: stderr}, usageMessage(err))
 	return exitUsage
 }
 
 // printError writes an error, one "cognito-resend: " line per line of it (a config
 // file's errors are one per bad entry).
-func printError(w io.Writer, msg string) {
+func printError(out *notes, msg string) {
+	var b strings.Builder
 	for line := range strings.SplitSeq(msg, "\n") {
-		fmt.Fprintln(w, "cognito-resend:", line)
+		b.WriteString("cognito-resend: " + line + "\n")
 	}
+	out.say(slog.LevelError, "error", b.String())
 }
 
 // streams are the process's standard streams and environment (tests pass their own).
@@ -111,6 +118,7 @@ type streams struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	notes          *notes // stderr's notes (stop notices, summary, exit error)
 }
 
 func newApp(ios streams, kill context.Context) *cli.Command {

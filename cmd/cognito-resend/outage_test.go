@@ -325,7 +325,7 @@ func TestStopSummaryAndResumedSummary(t *testing.T) {
 	res := runBin(t, dir, env, "", append(args, "--resume")...)
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Contains(t, res.stderr, fmt.Sprintf("summary: this run: %d rows [sent=%d]", left, left))
-	require.Contains(t, res.stderr, fmt.Sprintf("summary: whole campaign (earlier runs and this one): %d rows [sent=%d]\n", n, n))
+	require.Contains(t, res.stderr, fmt.Sprintf("summary: whole campaign (earlier runs and this one): %d rows [sent=%d]", n, n))
 	require.NotContains(t, res.stderr, "summary: stopped")
 	require.Equal(t, 0, checkCampaign(t, filepath.Join(dir, "r.csv"), sim, users))
 }

@@ -23,6 +23,7 @@ type progress struct {
 	log      *slog.Logger
 	interval time.Duration
 	clock    clock.Clock
+	notes    *notes // where the stop notice goes
 
 	mu      sync.Mutex
 	total   int // -1 unknown
@@ -137,6 +138,28 @@ func (p *progress) Observe(r job.Result) {
 		p.bar.Describe(desc + ")")
 		_ = p.bar.Add(1)
 	}
+}
+
+// Stopping says at once what the first signal does: calls in flight finish, for up to
+// wait, unless a second signal aborts them.
+func (p *progress) Stopping(inFlight int, wait time.Duration) {
+	if p.bar != nil {
+		_ = p.bar.Clear() // the notice on a line of its own
+	}
+	p.notes.say(slog.LevelWarn, "stopping", stoppingNotice(inFlight, wait))
+}
+
+// stoppingNotice is the first signal's line.
+func stoppingNotice(inFlight int, wait time.Duration) string {
+	if inFlight == 0 {
+		return "stopping: no call in flight; no new call starts; writing the report"
+	}
+	calls := "calls"
+	if inFlight == 1 {
+		calls = "call"
+	}
+	return fmt.Sprintf("stopping: %d %s in flight, waiting up to %s; press Ctrl-C again to abort them "+
+		"(no new call starts; --resume then reports their users unknown)", inFlight, calls, wait)
 }
 
 // Finish stops rendering.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,13 @@ func TestConfirmCountsUsersCalledAgain(t *testing.T) {
 	out.Reset()
 	require.NoError(t, confirm(strings.NewReader("y\n"), &out, 3, 0, 10))
 	require.Equal(t, "About to resend confirmation codes to 3 users at 10/s (about 1s). Continue? [y/N] ", out.String())
+	// What README says: y or yes, in any case, continues; anything else is a no.
+	for _, yes := range []string{"Y\n", "yes\n", "YES\n", " y \n"} {
+		require.NoError(t, confirm(strings.NewReader(yes), io.Discard, 3, 0, 10), yes)
+	}
+	for _, no := range []string{"\n", "yep\n", "ja\n", "", "no\n"} {
+		require.ErrorIs(t, confirm(strings.NewReader(no), io.Discard, 3, 0, 10), errDeclined, no)
+	}
 }
 
 func TestRetryHint(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v3"
 
@@ -36,6 +37,9 @@ func readReports(cmd *cli.Command, stderr io.Writer, verb string) (*reportset.Se
 	}
 	set, err := reportset.Read(paths...)
 	if err != nil {
+		return nil, nil, usageErr(err)
+	}
+	if err := noReport(set.Summary()); err != nil {
 		return nil, nil, usageErr(err)
 	}
 	if n := set.MalformedLines(); n > 0 && verb != "summary" {
@@ -77,4 +81,27 @@ func writeErr(stderr io.Writer, err error) error {
 	}
 	fmt.Fprintln(stderr, "cognito-resend: writing the output failed:", err)
 	return &exitError{code: exitFailed, err: err}
+}
+
+// noReport is the error when not one of the files is a report: each is a CSV with
+// another header (an input CSV, say), or holds lines but no row. A summary of zeros would
+// say the campaign did nothing. Among reports, such a file is named and skipped.
+func noReport(sum reportset.Summary) error {
+	var why []string
+	for _, f := range sum.Files {
+		switch {
+		case f.Rows > 0:
+			return nil
+		case f.Foreign:
+			why = append(why, f.Path+" (its first line is not the report's CSV header)")
+		case f.Malformed > 0:
+			why = append(why, f.Path+" (no line is a report row)")
+		default:
+			return nil // a report without rows yet: a campaign that wrote its header
+		}
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	return fmt.Errorf("not a cognito-resend report: %s; give the files written by run --report", strings.Join(why, ", "))
 }

@@ -159,11 +159,13 @@ func TestReportUsersRoundTrip(t *testing.T) {
 	require.Regexp(t, `(?m)^invalid:\s+0$`, dry.stdout)
 	require.Regexp(t, `(?m)^duplicates:\s+0$`, dry.stdout)
 
-	// Any statuses, a newer version's included; a typo is said.
-	res = runBin(t, f.dir, baseEnv(""), "", append([]string{"report", "users", "--status", "unknown", "--status", "faild"}, f.paths...)...)
+	// Any statuses the reports hold; a typo is a usage error with a suggestion.
+	res = runBin(t, f.dir, baseEnv(""), "", append([]string{"report", "users", "--status", "unknown"}, f.paths...)...)
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Regexp(t, `^username,final_status\nuser\d{4},unknown\nuser\d{4},unknown\n$`, res.stdout, "the two unknown users")
-	require.Contains(t, res.stderr, `no user has status "faild"`)
+	res = runBin(t, f.dir, baseEnv(""), "", append([]string{"report", "users", "--status", "unknown", "--status", "faild"}, f.paths...)...)
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, `"faild" is not a status (did you mean failed?)`)
 }
 
 // The page, rendered in headless Chromium, shows the numbers `report summary --json`

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 )
 
@@ -36,10 +37,16 @@ func newCmdReportUsers(ios streams) *cli.Command {
 			if err != nil {
 				return err
 			}
+			// A status this version does not write is a typo unless the reports hold it
+			// (written by a newer version).
 			sum := set.Summary()
 			for _, st := range statuses {
 				if !st.Known() && sum.Statuses[st] == 0 {
-					fmt.Fprintf(ios.stderr, "cognito-resend: no user has status %q, and it is not one this version writes (%s)\n", st, knownStatuses())
+					msg := fmt.Sprintf("--status: %q is not a status", st)
+					if near := config.Closest(string(st), knownStatusList()); near != "" {
+						msg += fmt.Sprintf(" (did you mean %s?)", near)
+					}
+					return usageErr(fmt.Errorf("%s; the statuses: %s", msg, knownStatuses()))
 				}
 			}
 			w, closeOut, err := createOutput(cmd.String("output"), paths, ios.stdout)
@@ -57,10 +64,12 @@ func newCmdReportUsers(ios streams) *cli.Command {
 	}
 }
 
-func knownStatuses() string {
+func knownStatuses() string { return strings.Join(knownStatusList(), ", ") }
+
+func knownStatusList() []string {
 	s := make([]string, len(job.Statuses))
 	for i, st := range job.Statuses {
 		s[i] = string(st)
 	}
-	return strings.Join(s, ", ")
+	return s
 }

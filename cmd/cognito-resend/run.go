@@ -14,6 +14,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/campaign"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
+	"github.com/cognito-resend/cognito-resend/worker/engine"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 )
 
@@ -39,7 +40,18 @@ func newCmdRun(ios streams, kill context.Context) *cli.Command {
 // its outcome to an exit code.
 func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 	log := newLogger(cfg, ios.stderr)
+	if logFormat(cfg, ios.stderr) == "json" {
+		ios.notes.useJSON() // the summary and the stop notices as log records: one format on stderr
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
 	c := campaign.Open(cfg, campaign.Env{Stdin: ios.stdin, Logger: log, Clock: clock.Real()})
+	defer c.Close() //nolint:errcheck // releases what Prepare holds and no run took
+	// Every check that can fail before a call, before the prompt and in the dry run too.
+	if err := c.Prepare(stop); err != nil {
+		return startErr(err)
+	}
 	if cfg.DryRun {
 		cen, err := c.Census(stop)
 		if errors.Is(err, campaign.ErrNotCountable) {
@@ -53,9 +65,6 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 		}
 		printCensus(ios.stdout, cen, c.Pace())
 		return nil
-	}
-	if err := c.Prepare(stop); err != nil {
-		return startErr(err)
 	}
 	if !cfg.Yes && c.Countable() {
 		if !isTerminal(ios.stdin) {
@@ -74,12 +83,14 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 	}
 
 	prog := &progress{mode: cfg.Progress, out: ios.stderr, terminal: isTerminal(ios.stderr), log: log,
-		interval: cfg.ProgressInterval, clock: clock.Real()}
+		interval: cfg.ProgressInterval, clock: clock.Real(), notes: ios.notes}
 	out, err := c.Run(stop, kill, prog)
 	if err != nil {
 		return startErr(err)
 	}
-	printSummary(ios.stderr, out)
+	var text strings.Builder
+	printSummary(&text, out)
+	ios.notes.say(slog.LevelInfo, "summary", text.String())
 	switch {
 	case out.Stopped != nil:
 		return stoppedErr(out.Stopped)
@@ -97,21 +108,26 @@ func newLogger(cfg config.Config, stderr io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
-	format := cfg.LogFormat
-	if format == "auto" {
-		format = "json"
-		if isTerminal(stderr) {
-			format = "text"
-		}
-	}
-	if format == "text" {
+	if logFormat(cfg, stderr) == "text" {
 		return slog.New(slog.NewTextHandler(stderr, opts))
 	}
 	return slog.New(slog.NewJSONHandler(stderr, opts))
 }
 
+// logFormat is --log-format, auto resolved: text on a terminal, else JSON.
+func logFormat(cfg config.Config, stderr io.Writer) string {
+	if cfg.LogFormat != "auto" {
+		return cfg.LogFormat
+	}
+	if isTerminal(stderr) {
+		return "text"
+	}
+	return "json"
+}
+
 // printSummary tells how the run ended: its rows, the whole campaign's when it
-// continued one, and when it stopped early what is left and how to continue.
+// continued one, the users whose call may have landed without a row, and when it
+// stopped early what is left and how to continue.
 func printSummary(w io.Writer, o *campaign.Outcome) {
 	sum := o.Summary
 	elapsed := sum.Finished.Sub(sum.Started)
@@ -120,9 +136,15 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 	if o.Campaign != nil {
 		run = "this run: "
 	}
-	fmt.Fprintf(w, "summary: %s%d rows [%s] in %s; %d Cognito attempts (%.1f/s), %d throttled, rate now %.1f/s\n",
+	// The achieved pace is the attempts over the run's time; the limiter's rate is what
+	// it would allow now; with --verify-users the lower of the two limiters sets the pace.
+	pace := fmt.Sprintf("limiter rate now %.1f/s", o.Rate)
+	if o.VerifyRate > 0 {
+		pace += fmt.Sprintf(", --verify-users check rate now %.1f/s (the lower one sets the pace)", o.VerifyRate)
+	}
+	fmt.Fprintf(w, "summary: %s%d rows [%s] in %s; %d Cognito attempts, %.1f/s achieved, %d throttled; %s\n",
 		run, sum.Rows, statusCounts(sum.Counts), elapsed.Round(time.Millisecond), o.Attempts,
-		float64(o.Attempts)/secs, o.Throttles, o.Rate)
+		float64(o.Attempts)/secs, o.Throttles, pace)
 	if o.Campaign != nil {
 		fmt.Fprintf(w, "summary: whole campaign (earlier runs and this one): %d rows [%s]\n",
 			o.Campaign.Rows, statusCounts(o.Campaign.Counts))
@@ -133,20 +155,54 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 	if o.UsernameCase != "" {
 		fmt.Fprintf(w, "summary: %s\n", o.UsernameCase)
 	}
+	maybe := o.MayHaveCalled()
+	if len(maybe) > 0 {
+		next := "--resume reports them unknown and does not call them again"
+		if o.Redelivers {
+			next = "their claims are kept: they are not called again"
+		}
+		why := "their calls were aborted" // the second signal
+		if o.Stopped != nil && !errors.Is(o.Stopped, engine.ErrInterrupted) {
+			why = "their calls were cut short or their rows not written when it stopped"
+		}
+		fmt.Fprintf(w, "summary: %d users may have been sent a code but have no row (%s): %s; %s\n",
+			len(maybe), why, nameSome(maybe, maxNamed), next)
+	}
 	if o.Stopped != nil {
 		resume := "--resume --report " + o.ReportPath
 		switch {
+		case o.Redelivers && len(maybe) > 0:
+			fmt.Fprintln(w, "summary: stopped: messages without a row are received again; those not named above were not attempted")
 		case o.Redelivers:
 			fmt.Fprintln(w, "summary: stopped: messages without a row were not attempted and are received again")
+		case o.Total >= 0 && len(maybe) > 0:
+			left := max(o.Total-sum.Rows, 0)
+			fmt.Fprintf(w, "summary: stopped with %d of %d rows left: %d may have been sent (above), %d not attempted; "+
+				"the same command with %s continues (the %d as unknown)\n",
+				left, o.Total, len(maybe), max(left-len(maybe), 0), resume, len(maybe))
 		case o.Total >= 0:
 			fmt.Fprintf(w, "summary: stopped with %d of %d rows left, not attempted (no row); the same command with %s continues\n",
 				max(o.Total-sum.Rows, 0), o.Total, resume)
+		case len(maybe) > 0:
+			fmt.Fprintf(w, "summary: stopped: rows not in the report were not attempted but for the %d above; "+
+				"the same command with %s continues (the %d as unknown)\n", len(maybe), resume, len(maybe))
 		default:
 			fmt.Fprintf(w, "summary: stopped: rows not in the report were not attempted; the same command with %s continues\n", resume)
 		}
 	}
 	fmt.Fprintf(w, "report: %s\n", o.ReportPath)
 	printRetryHint(w, o)
+}
+
+// maxNamed bounds the users a summary line names.
+const maxNamed = 20
+
+// nameSome is the first n names, and how many more.
+func nameSome(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:n], ", ") + fmt.Sprintf(" and %d more", len(names)-n)
 }
 
 // printRetryHint says how to call the failed and limit_exceeded users of a CSV or pool

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -27,39 +28,68 @@ func TestPrintSummary(t *testing.T) {
 	for i, st := range []job.Status{job.StatusSent, job.StatusSent, job.StatusUnknown} {
 		whole.Add(job.Result{SourceRef: string(rune('a' + i)), Status: st})
 	}
-	stop := errors.New("campaign interrupted")
+	stop := fmt.Errorf("campaign interrupted: %w", engine.ErrInterrupted)
+	aborted := *sum
+	aborted.MayHaveCalled = []string{"u1", "u2", "u3"}
 	for _, tt := range []struct {
 		name string
 		out  campaign.Outcome
 		want []string
 	}{
 		{"finished", campaign.Outcome{Summary: sum, Attempts: 12, Total: 9, Rate: 20, ReportPath: "r.csv"}, []string{
-			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts (4.0/s), 0 throttled, rate now 20.0/s",
+			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
 			"report: r.csv",
 			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
 		}},
 		{"stopped, total known", campaign.Outcome{Summary: sum, Attempts: 12, Total: 200, Rate: 20, ReportPath: "r.csv", Stopped: stop}, []string{
-			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts (4.0/s), 0 throttled, rate now 20.0/s",
+			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
 			"summary: stopped with 191 of 200 rows left, not attempted (no row); the same command with --resume --report r.csv continues",
 			"report: r.csv",
 			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
 		}},
 		{"stopped, total unknown", campaign.Outcome{Summary: sum, Attempts: 12, Total: -1, Rate: 20, ReportPath: "r.csv", Stopped: stop}, []string{
-			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts (4.0/s), 0 throttled, rate now 20.0/s",
+			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
 			"summary: stopped: rows not in the report were not attempted; the same command with --resume --report r.csv continues",
 			"report: r.csv",
 			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
 		}},
 		{"queue worker stopped", campaign.Outcome{Summary: sum, Attempts: 12, Total: -1, Rate: 20, ReportPath: "r.csv", Stopped: stop, Redelivers: true}, []string{
-			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts (4.0/s), 0 throttled, rate now 20.0/s",
+			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
 			"summary: stopped: messages without a row were not attempted and are received again",
 			"report: r.csv",
 		}},
 		{"resumed and stopped", campaign.Outcome{Summary: sum, Attempts: 12, Total: 50, Rate: 20, ReportPath: "r.csv", Stopped: stop, Campaign: whole}, []string{
-			"summary: this run: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts (4.0/s), 0 throttled, rate now 20.0/s",
+			"summary: this run: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
 			"summary: whole campaign (earlier runs and this one): 3 rows [sent=2 unknown=1]",
 			"summary: stopped with 41 of 50 rows left, not attempted (no row); the same command with --resume --report r.csv continues",
 			"report: r.csv",
+		}},
+		{"hard stop: calls aborted", campaign.Outcome{Summary: &aborted, Attempts: 12, Total: 200, Rate: 20, ReportPath: "r.csv", Stopped: stop}, []string{
+			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
+			"summary: 3 users may have been sent a code but have no row (their calls were aborted): u1, u2, u3; --resume reports them unknown and does not call them again",
+			"summary: stopped with 191 of 200 rows left: 3 may have been sent (above), 188 not attempted; the same command with --resume --report r.csv continues (the 3 as unknown)",
+			"report: r.csv",
+			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
+		}},
+		{"hard stop, total unknown", campaign.Outcome{Summary: &aborted, Attempts: 12, Total: -1, Rate: 20, ReportPath: "r.csv", Stopped: stop}, []string{
+			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
+			"summary: 3 users may have been sent a code but have no row (their calls were aborted): u1, u2, u3; --resume reports them unknown and does not call them again",
+			"summary: stopped: rows not in the report were not attempted but for the 3 above; the same command with --resume --report r.csv continues (the 3 as unknown)",
+			"report: r.csv",
+			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
+		}},
+		{"report failed: rows not written", campaign.Outcome{Summary: &aborted, Attempts: 12, Total: -1, Rate: 20, ReportPath: "r.csv",
+			Stopped: errors.New("campaign stopped: report: disk full")}, []string{
+			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
+			"summary: 3 users may have been sent a code but have no row (their calls were cut short or their rows not written when it stopped): u1, u2, u3; --resume reports them unknown and does not call them again",
+			"summary: stopped: rows not in the report were not attempted but for the 3 above; the same command with --resume --report r.csv continues (the 3 as unknown)",
+			"report: r.csv",
+			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
+		}},
+		{"verify-users paces the run", campaign.Outcome{Summary: sum, Attempts: 12, Total: 9, Rate: 20, VerifyRate: 7.5, ReportPath: "r.csv"}, []string{
+			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s, --verify-users check rate now 7.5/s (the lower one sets the pace)",
+			"report: r.csv",
+			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,4 +121,17 @@ func TestProgressAttrs(t *testing.T) {
 	require.Equal(t, map[string]any{"done": 7, "failed": 0, "rows_per_s": "7.0", "limiter_rate": "20.0"},
 		attrs(progressAttrs(7, 0, -1, 7, 20)), "no total, no percent or ETA")
 	require.Equal(t, "100.0", attrs(progressAttrs(0, 0, 0, 0, 20))["percent"])
+}
+
+func TestStoppingNotice(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "stopping: 8 calls in flight, waiting up to 25s; press Ctrl-C again to abort them "+
+		"(no new call starts; --resume then reports their users unknown)", stoppingNotice(8, 25*time.Second))
+	require.Equal(t, "stopping: no call in flight; no new call starts; writing the report", stoppingNotice(0, 25*time.Second))
+}
+
+func TestNameSome(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "a, b", nameSome([]string{"a", "b"}, 2))
+	require.Equal(t, "a, b and 1 more", nameSome([]string{"a", "b", "c"}, 2))
 }

@@ -100,6 +100,9 @@ func TestVerifyUsersReportsOnlyTheTruth(t *testing.T) {
 	// 5 users and the start-up permission check.
 	require.Contains(t, res.stderr, "summary: 6 AdminGetUser calls (--verify-users: each user checked before the resend, and the start-up check)")
 	require.Contains(t, res.stderr, `"verify_users":true`)
+	// The pace: the check's limiter (10/s) is below --rate's (20/s), and the summary says
+	// which is which instead of "rate now 20.0/s" alone.
+	require.Contains(t, res.stderr, "; limiter rate now 20.0/s, --verify-users check rate now 10.0/s (the lower one sets the pace)")
 }
 
 // The pool source lists only UNCONFIRMED users, and now also leaves out the disabled

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,6 +45,11 @@ type Campaign struct {
 	verifier      *userpool.Verifier
 	verifyLimiter *pacing.Limiter
 	verifyBreaker *pacing.Breaker // the verifier's, paused through an outage
+	// filesChecked: Prepare found the report creatable (checkReport).
+	filesChecked bool
+	// metricsLn is --metrics-addr, bound by Prepare before any file is created; the run
+	// serves on it (nil: not bound, or taken).
+	metricsLn net.Listener
 }
 
 // Open prepares the campaign of cfg (validated). It calls nothing and opens nothing: the
@@ -61,11 +67,22 @@ func Open(cfg config.Config, env Env) *Campaign {
 	return c
 }
 
-// Prepare loads what every pass needs, once, so that its errors come before the prompt:
-// the AWS configuration (the region above all), the resumed report's input (checkInput),
-// the username case rule, the --verify-users check (preparePool) and the --ledger-table
-// check. Census and Run call it themselves.
+// Prepare runs every check that can fail before a call, once, so that its errors come
+// before the prompt and in the dry run too, and creates nothing: the report path and its
+// directory, --metrics-addr bound (preflight.go), the AWS configuration (the region above
+// all), the resumed report's input (checkInput), the username case rule, the
+// --verify-users check (preparePool) and the --ledger-table check (a describe call).
+// Census and Run call it themselves; Close releases what it holds.
 func (c *Campaign) Prepare(ctx context.Context) error {
+	if !c.filesChecked {
+		if err := c.checkReport(); err != nil {
+			return err
+		}
+		c.filesChecked = true
+	}
+	if err := c.bindMetrics(ctx); err != nil {
+		return err
+	}
 	if _, err := c.awsConfig(ctx); err != nil {
 		return err
 	}

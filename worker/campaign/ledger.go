@@ -3,11 +3,14 @@ package campaign
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"path"
 	"path/filepath"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
@@ -147,5 +150,12 @@ func (a *LedgerAdmin) Show(ctx context.Context, usernames []string) ([]dynamoled
 		return nil, errors.New("name at least one USERNAME")
 	}
 	rule, _ := userpool.ResolveCase(ctx, userpool.CaseOptions{Flag: a.cfg.CaseSensitiveUsernames}) // no pool: no call, no error
-	return dynamoledger.Show(ctx, a.api, a.cfg.LedgerTable, a.cfg.ClientID, rule.Case, usernames)
+	shown, err := dynamoledger.Show(ctx, a.api, a.cfg.LedgerTable, a.cfg.ClientID, rule.Case, usernames)
+	var missing *types.ResourceNotFoundException
+	if errors.As(err, &missing) {
+		// One line, not the SDK's (status, request id, …).
+		err = fmt.Errorf("table %s does not exist (check --ledger-table and the region): create it with "+
+			"`cognito-resend ledger init --ledger-table %s`", a.cfg.LedgerTable, a.cfg.LedgerTable)
+	}
+	return shown, err
 }

@@ -3,6 +3,7 @@ package campaign
 import (
 	"errors"
 	"log/slog"
+	"os"
 
 	"github.com/cognito-resend/cognito-resend/worker/records"
 )
@@ -28,7 +29,13 @@ func (c *Campaign) openRecords(r *resumed, log *slog.Logger, fileLedger bool) (r
 	}
 	ledger, err := records.OpenLedger(records.LedgerPath(c.reportPath), resume, c.clock)
 	if err != nil {
-		return nil, nil, errors.Join(err, report.Close())
+		err = errors.Join(err, report.Close())
+		if !resume {
+			// Created just now (O_EXCL), empty: leave nothing behind.
+			_ = os.Remove(c.reportPath)
+			_ = os.Remove(records.InputPath(c.reportPath))
+		}
+		return nil, nil, err
 	}
 	return c.rotating(report, ledger, log)
 }

@@ -26,6 +26,10 @@ type Progress interface {
 	Start(total int, rate func() float64)
 	// Observe sees every row once it is durable.
 	Observe(job.Result)
+	// Stopping is called once, at the first stop signal, with the ResendConfirmationCode
+	// calls in flight then and how long they may take (--shutdown-timeout) before the
+	// hard stop aborts them.
+	Stopping(inFlight int, wait time.Duration)
 	// Finish is called once the engine has stopped.
 	Finish()
 }
@@ -39,9 +43,10 @@ type HeldObserver interface {
 // noProgress renders nothing.
 type noProgress struct{}
 
-func (noProgress) Start(int, func() float64) {}
-func (noProgress) Observe(job.Result)        {}
-func (noProgress) Finish()                   {}
+func (noProgress) Start(int, func() float64)   {}
+func (noProgress) Observe(job.Result)          {}
+func (noProgress) Stopping(int, time.Duration) {}
+func (noProgress) Finish()                     {}
 
 // Outcome is how a run ended.
 type Outcome struct {
@@ -72,7 +77,15 @@ type Outcome struct {
 	Stopped error
 	// LimitDue is when the last limit_exceeded user of the campaign is past their hour.
 	LimitDue time.Time
+	// VerifyRate is the --verify-users limiter's rate at the end (0: no check per user):
+	// the run's pace is the lower of it and Rate.
+	VerifyRate float64
 }
+
+// MayHaveCalled are the users left without a row whose call may have reached Cognito
+// (aborted by the hard stop, or its row not written): their intent or claim is kept, so
+// --resume (or another owner of the table) reports them unknown and calls them no more.
+func (o *Outcome) MayHaveCalled() []string { return o.Summary.MayHaveCalled }
 
 // Failed is the number of rows that are `failed`.
 func (o *Outcome) Failed() int { return o.Summary.Counts[job.StatusFailed] }
@@ -171,14 +184,14 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	breaker := &pacing.Breaker{Limiter: limiter, OnTrip: m.BreakerTripped}
 	c.watchOutage(breaker, abort)
 	c.watchOutage(c.verifyBreaker, abort) // --verify-users calls the same endpoint first
-	var attempts atomic.Int64
+	var attempts, inFlight atomic.Int64
 	resender := &cognito.Resender{
 		API:                 newCognito(*c.aws), // loaded by openSource
 		ClientID:            cfg.ClientID,
 		ClientSecret:        cfg.ClientSecret.Reveal(),
 		Metadata:            cfg.Metadata,
 		AnalyticsEndpointID: cfg.AnalyticsEndpointID,
-		Limiter:             limiter,
+		Limiter:             countingLimiter{Limiter: limiter, n: &inFlight},
 		Breaker:             breaker,
 		MaxAttempts:         cfg.MaxAttempts,
 		BackoffBase:         cfg.BackoffBase,
@@ -187,6 +200,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		Logger:              log,
 		Clock:               c.clock,
 		OnAttempt: func(o cognito.Outcome, latency time.Duration) {
+			inFlight.Add(-1)
 			attempts.Add(1)
 			m.ObserveAttempt(o, latency)
 		},
@@ -242,7 +256,9 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		defer member.Leave(context.WithoutCancel(stop)) //nolint:errcheck // logged; left below, this covers early returns
 	}
 	if err != nil {
-		return nil, errors.Join(err, s.close(context.WithoutCancel(stop)), report.Close())
+		err = errors.Join(err, s.close(context.WithoutCancel(stop)), report.Close(), claims.close())
+		c.discardFresh(r) // no call was made: leave nothing behind
+		return nil, err
 	}
 	if m != nil {
 		m.WatchRate(limiter.Rate)
@@ -253,7 +269,9 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		}
 		srv, err := c.serveMetrics(run, m, s)
 		if err != nil {
-			return nil, errors.Join(err, s.close(context.WithoutCancel(stop)), report.Close())
+			err = errors.Join(err, s.close(context.WithoutCancel(stop)), report.Close(), claims.close())
+			c.discardFresh(r)
+			return nil, err
 		}
 		defer srv.Close(context.WithoutCancel(stop)) //nolint:errcheck // best effort at exit
 	}
@@ -263,6 +281,12 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 
 	total := c.total(s, r)
 	progress.Start(total, limiter.Rate)
+	// The first signal says at once what happens next: the calls in flight finish (up to
+	// --shutdown-timeout) unless a second signal aborts them.
+	stopNotice := context.AfterFunc(stop, func() {
+		progress.Stopping(int(inFlight.Load()), cfg.ShutdownTimeout)
+	})
+	defer stopNotice()
 	desc := append(s.desc, "report", c.reportPath, "region", c.target.Region, "endpoint", c.target.Endpoint,
 		"rate", limiter.Rate(), "reserve", cfg.Reserve, "workers", cfg.Workers, "username_case", c.rule.String())
 	if member != nil {
@@ -285,6 +309,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	}
 	c.watchTable(run, abort, claims.Ledger) // a queue worker's table deleted while it idles
 	sum, runErr := eng.Run(run, kill)
+	stopNotice() // a signal from now on finds nothing in flight
 	progress.Finish()
 	settle, cancelSettle := settleContext(stop)
 	defer cancelSettle()
@@ -303,7 +328,31 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	return &Outcome{Summary: sum, Throttles: limiter.Throttles(), Rate: limiter.Rate(), ReportPath: c.reportPath,
 		UsernameCase: c.rule.String(), VerifyCalls: c.verifier.Calls(),
 		Attempts: attempts.Load(), Total: total, Campaign: whole, Redelivers: s.Redelivers(),
-		Stopped: c.stopped(runErr, s.Redelivers()), LimitDue: limitDue}, nil
+		Stopped: mayHaveCalled(c.stopped(runErr, s.Redelivers()), len(sum.MayHaveCalled)), LimitDue: limitDue,
+		VerifyRate: c.verifyRate()}, nil
+}
+
+// verifyRate is the --verify-users limiter's rate now (0: no check per user).
+func (c *Campaign) verifyRate() float64 {
+	if !c.checksUsers() || c.verifyLimiter == nil {
+		return 0
+	}
+	return c.verifyLimiter.Rate()
+}
+
+// countingLimiter counts the calls in flight: one more when a token is handed out (the
+// call starts), one less at its answer (Resender.OnAttempt).
+type countingLimiter struct {
+	cognito.Limiter
+	n *atomic.Int64
+}
+
+func (l countingLimiter) Wait(ctx context.Context) error {
+	if err := l.Limiter.Wait(ctx); err != nil {
+		return err
+	}
+	l.n.Add(1)
+	return nil
 }
 
 // cheaplyCountable: the source is a file, which a census reads in a fraction of a
@@ -318,6 +367,21 @@ func (c *Campaign) total(s *source, r *resumed) int {
 		return -1
 	}
 	return c.census.Read + len(r.unknown)
+}
+
+// interrupted is the stop of a CSV or pool campaign by a signal.
+const interrupted = "campaign interrupted; rows not in the report were not attempted"
+
+// mayHaveCalled tells the truth in an interrupted stop where n users were left without a
+// row although their call may have reached Cognito (aborted by the second signal).
+func mayHaveCalled(stopped error, n int) error {
+	var se *stopError
+	if n == 0 || !errors.As(stopped, &se) || se.msg != interrupted {
+		return stopped
+	}
+	return &stopError{msg: fmt.Sprintf("campaign interrupted; %d users without a row may have been sent a code (their "+
+		"calls were aborted): --resume reports them unknown and does not call them again; the other users without a "+
+		"row were not attempted", n), cause: se.cause}
 }
 
 // stopped is the Outcome.Stopped of the engine's error.
@@ -337,7 +401,7 @@ func (c *Campaign) stopped(runErr error, redelivers bool) error {
 		// its row, or visible again.
 		return nil
 	case errors.Is(runErr, engine.ErrInterrupted):
-		return &stopError{msg: "campaign interrupted; rows not in the report were not attempted", cause: runErr}
+		return &stopError{msg: interrupted, cause: runErr}
 	case errors.Is(runErr, engine.ErrLedger):
 		return &stopError{msg: "campaign stopped: " + runErr.Error() + "; nobody was called without a durable claim: " +
 			"run it again (with --resume for a CSV or pool campaign) once the ledger can be written", cause: runErr}

@@ -3,7 +3,6 @@ package campaign
 import (
 	"context"
 
-	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
 )
 
@@ -23,10 +22,11 @@ func (c *Campaign) serveMetrics(stop context.Context, m *metrics.Metrics, s *sou
 	}
 	health := metrics.Health{Ready: ready, Live: s.live}
 	m.WatchHealth(health)
-	srv, err := metrics.Serve(stop, c.cfg.MetricsAddr, m.Handler(health), c.log)
+	ln, err := c.takeMetricsListener(stop) // bound by Prepare
 	if err != nil {
-		return nil, &config.FieldError{Field: "metrics-addr", Msg: err.Error()}
+		return nil, err
 	}
+	srv := metrics.ServeOn(ln, m.Handler(health), c.log)
 	c.log.Info("metrics listening", "addr", srv.Addr)
 	return srv, nil
 }

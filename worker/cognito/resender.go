@@ -17,6 +17,15 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
 
+// ResendConfirmationCode's account-wide rate quota: Cognito's quotas page puts it in the
+// UserResourceRead category (with GetDevice, ListDevices, AdminGetDevice,
+// AdminListDevices, AdminListGroupsForUser, GetUserAttributeVerificationCode and
+// AdminListUserAuthEvents), 50 requests/s per account and region by default, adjustable.
+const (
+	QuotaCategory = "UserResourceRead"
+	QuotaDefault  = 50.0
+)
+
 // CallTimeoutDefault is --call-timeout: the bound of one ResendConfirmationCode call.
 const CallTimeoutDefault = 10 * time.Second
 

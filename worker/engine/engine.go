@@ -90,6 +90,10 @@ type Summary struct {
 	Rows     int
 	Attempts int
 	Released int
+	// MayHaveCalled are the users released without a row whose call may have reached
+	// Cognito (aborted by the hard stop, or its row not written): their claims are kept,
+	// so a resume or another owner reports them unknown.
+	MayHaveCalled []string
 	// Deferred counts the times a job was put off because another owner held its user.
 	Deferred int
 	// Held is how many users were still waiting on another owner's claim at the end.
@@ -218,6 +222,9 @@ func (r *run) release(j job.Job, c *claim, mayHaveCalled bool) {
 	}
 	r.mu.Lock()
 	r.sum.Released++
+	if c != nil && mayHaveCalled {
+		r.sum.MayHaveCalled = append(r.sum.MayHaveCalled, j.Username)
+	}
 	r.mu.Unlock()
 	r.giveBack(j)
 }

@@ -54,11 +54,22 @@ type Server struct {
 
 // Serve listens on addr and serves h until Close.
 func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger) (*Server, error) {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
+	ln, err := Listen(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
+	return ServeOn(ln, h, log), nil
+}
+
+// Listen binds addr: a campaign binds before it creates anything, so a busy port is a
+// usage error that leaves no file behind, then serves on the listener (ServeOn).
+func Listen(ctx context.Context, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	return lc.Listen(ctx, "tcp", addr)
+}
+
+// ServeOn serves h on ln until Close.
+func ServeOn(ln net.Listener, h http.Handler, log *slog.Logger) *Server {
 	s := &Server{Addr: ln.Addr().String(), done: make(chan struct{}),
 		srv: &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}}
 	go func() {
@@ -67,7 +78,7 @@ func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger) (
 			log.Error("metrics server", "error", err)
 		}
 	}()
-	return s, nil
+	return s
 }
 
 // Close stops the server, letting a scrape in progress finish within ctx.

@@ -13,8 +13,10 @@ import (
 
 // Defaults of --rate, --burst, --adaptive and --reserve.
 const (
-	// RateDefault stays below the smallest candidate quota of ResendConfirmationCode
-	// (30 RPS), with headroom for the live application sharing it.
+	// RateDefault is 40 % of ResendConfirmationCode's default quota (category
+	// UserResourceRead, 50 RPS per account and region, cognito.QuotaDefault): the rest is
+	// left to the live application's device and group reads, which share the category,
+	// and a quota that was never raised is not met.
 	RateDefault     = 20.0
 	BurstDefault    = 1
 	AdaptiveDefault = true

@@ -47,7 +47,7 @@ func FormatForPath(path string) (Format, error) {
 	case ".jsonl", ".ndjson":
 		return FormatJSONL, nil
 	}
-	return "", fmt.Errorf("report %q: extension must be .csv or .jsonl", path)
+	return "", fmt.Errorf("report %q: extension must be .csv, .jsonl or .ndjson", path)
 }
 
 // OpenReport creates the report file with mode 0600 (it holds personal data). A new

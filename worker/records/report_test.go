@@ -147,7 +147,7 @@ func TestFormatForPath(t *testing.T) {
 	}
 	for _, path := range []string{"r.txt", "r", "r.json", "csv"} {
 		_, err := records.FormatForPath(path)
-		require.EqualError(t, err, `report "`+path+`": extension must be .csv or .jsonl`)
+		require.EqualError(t, err, `report "`+path+`": extension must be .csv, .jsonl or .ndjson`)
 	}
 }
 
@@ -196,7 +196,7 @@ func TestOpenReport(t *testing.T) {
 		t.Parallel()
 		path := filepath.Join(t.TempDir(), "r.txt")
 		_, err := records.OpenReport(path, false)
-		require.ErrorContains(t, err, "extension must be .csv or .jsonl")
+		require.ErrorContains(t, err, "extension must be .csv, .jsonl or .ndjson")
 		_, err = os.Stat(path)
 		require.ErrorIs(t, err, os.ErrNotExist)
 	})

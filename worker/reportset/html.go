@@ -45,7 +45,7 @@ func (s *Set) WriteHTML(w io.Writer, opts PageOptions) error {
 		opts.TopCodes = 10
 	}
 	sum := s.Summary()
-	p := page{Opts: opts, S: sum, Span: sum.Span().String(),
+	p := page{Opts: opts, S: sum, Span: humanSpan(sum.Span()),
 		Sent: sum.Statuses[job.StatusSent], Failed: sum.Statuses[job.StatusFailed]}
 	for _, st := range sum.StatusOrder() {
 		n := sum.Statuses[st]
@@ -63,11 +63,21 @@ func (s *Set) WriteHTML(w io.Writer, opts PageOptions) error {
 	tl := s.Timeline(opts.Buckets)
 	if len(tl) > 0 {
 		p.Bucket = tl[0].Width.String()
-		p.SendChart = newChart(tl, "sent rows per second", "#2e7d32", func(b Bucket) float64 { return b.SentPerSecond() }, f2)
-		p.ThrottleChart = newChart(tl, "throttled or retried rows per "+p.Bucket, "#e65100",
+		p.SendChart = newChart(tl, "sent rows per second", "no sent row", "#2e7d32",
+			func(b Bucket) float64 { return b.SentPerSecond() }, f2)
+		p.ThrottleChart = newChart(tl, "throttled or retried rows per "+p.Bucket, "no throttled or retried row", "#e65100",
 			func(b Bucket) float64 { return float64(b.Throttled) }, func(v float64) string { return strconv.Itoa(int(v)) })
 	}
 	return pageTemplate.Execute(w, p)
+}
+
+// humanSpan is the span in hours, minutes and seconds beside its seconds, or "" under a
+// minute, where it would only repeat them.
+func humanSpan(d time.Duration) string {
+	if d < time.Minute {
+		return ""
+	}
+	return d.Round(time.Second).String()
 }
 
 type page struct {
@@ -123,7 +133,9 @@ type chart struct {
 	Color         string
 	Width, Height float64
 	Left, Bottom  float64 // the plot's left edge and baseline
-	Max           string  // the y axis's top value
+	Max           string  // the y axis's top value ("" when every value is 0)
+	Empty         string  // said in the plot when every value is 0
+	Mid           float64 // the plot's horizontal middle
 	Bars          []bar
 	Ticks         []tick
 }
@@ -142,18 +154,26 @@ const (
 	chartWidth  = 880.0
 	chartHeight = 180.0
 	chartLeft   = 56.0
+	// chartRight leaves room for half of the widest time label ("Jan 2 15:04", centred
+	// on its bucket's start) after the last bucket.
+	chartRight  = 44.0
 	chartTop    = 12.0
 	chartBottom = 150.0 // baseline; time labels below
 )
 
-func newChart(tl []Bucket, label, color string, value func(Bucket) float64, format func(float64) string) *chart {
-	c := &chart{Label: label, Color: color, Width: chartWidth, Height: chartHeight, Left: chartLeft, Bottom: chartBottom}
+func newChart(tl []Bucket, label, empty, color string, value func(Bucket) float64, format func(float64) string) *chart {
+	c := &chart{Label: label, Color: color, Width: chartWidth, Height: chartHeight, Left: chartLeft, Bottom: chartBottom,
+		Mid: (chartLeft + chartWidth - chartRight) / 2}
 	top := 0.0
 	for _, b := range tl {
 		top = math.Max(top, value(b))
 	}
-	c.Max = format(top)
-	step := (chartWidth - chartLeft - 8) / float64(len(tl))
+	if top > 0 {
+		c.Max = format(top)
+	} else {
+		c.Empty = empty // not an axis from 0 to 0
+	}
+	step := (chartWidth - chartLeft - chartRight) / float64(len(tl))
 	layout := "15:04:05"
 	if tl[len(tl)-1].Start.Sub(tl[0].Start) >= 24*time.Hour {
 		layout = "Jan 2 15:04"

@@ -21,6 +21,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -476,6 +477,10 @@ func (c *child) exitErr(interrupted bool) error {
 
 func (c *child) summary() string {
 	for _, l := range strings.Split(c.stderr.String(), "\n") {
+		var rec struct{ Msg, Text string }
+		if json.Unmarshal([]byte(l), &rec) == nil && rec.Msg == "summary" {
+			l = rec.Text // JSON logs (no terminal): the summary's lines are log records
+		}
 		if strings.HasPrefix(l, "summary: ") && strings.Contains(l, "rows") {
 			return strings.TrimPrefix(l, "summary: ")
 		}
@@ -686,7 +691,8 @@ func stopAll(cs []*child) error {
 // rateNow extracts "rate now X/s" from a summary line.
 func rateNow(summary string) string {
 	if i := strings.Index(summary, "rate now "); i >= 0 {
-		return strings.TrimSpace(summary[i+len("rate now "):])
+		rate, _, _ := strings.Cut(strings.TrimSpace(summary[i+len("rate now "):]), ",")
+		return rate
 	}
 	return "?"
 }

@@ -51,8 +51,11 @@ func printSandbox(w io.Writer, o options, e *environment) {
 	}
 	_ = tw.Flush()
 	p("$USERS_CSV has all of them, then a duplicate, %s (not in the pool) and two invalid names.", unknownUser)
-	p("Queue %s sends a message to its DLQ after %d receives. $LEDGER_TABLE is a name for", queueName, maxReceive)
-	p("--ledger-table once the DynamoDB ledger lands (its `ledger init` creates the table).")
+	p("Queue %s sends a message to its DLQ after %d receives.", queueName, maxReceive)
+	if e.dynamo != nil {
+		p("$LEDGER_TABLE names a DynamoDB ledger table on dynalite, not created yet: `ledger init`")
+		p("creates it; then --ledger-table \"$LEDGER_TABLE\" shares claims between runs and replicas.")
+	}
 	p("")
 	p("Try, from the repository root (make sandbox built bin/cognito-resend; run asks before it sends):")
 	p(`  bin/cognito-resend run --csv "$USERS_CSV" --dry-run`)
@@ -61,6 +64,10 @@ func printSandbox(w io.Writer, o options, e *environment) {
 	p(`  bin/cognito-resend enqueue --csv "$USERS_CSV" --sqs-queue-url "$SQS_QUEUE_URL"`)
 	p(`  bin/cognito-resend run --sqs-queue-url "$SQS_QUEUE_URL" --exit-when-empty --wait-time-seconds 1 \`)
 	p(`      --report "$SANDBOX_DIR/queue-report.csv"`)
+	if e.dynamo != nil {
+		p(`  bin/cognito-resend ledger init --ledger-table "$LEDGER_TABLE"`)
+		p(`  bin/cognito-resend run --csv "$USERS_CSV" --ledger-table "$LEDGER_TABLE" --report "$SANDBOX_DIR/ledger-report.csv"`)
+	}
 	p(`  curl -s "$QUOTASIM_URL/__sim/stats"                                   # calls per user`)
 	p(`  curl -s -X PUT -d '{"rate":2,"burst":1}' "$QUOTASIM_URL/__sim/config"   # tighter quota: throttling`)
 	p("")

@@ -83,6 +83,9 @@ func TestSandbox(t *testing.T) {
 		t.Fatalf("no ready line after 3 minutes; stderr:\n%s", stderr())
 	}
 	text := strings.Join(guide, "\n")
+	// The ledger is there to try, not a feature to come.
+	require.NotContains(t, text, "lands")
+	require.Contains(t, text, `bin/cognito-resend ledger init --ledger-table "$LEDGER_TABLE"`)
 
 	// The export lines, and the env file saying the same.
 	exports := map[string]string{}
