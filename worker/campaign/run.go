@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/admit"
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
@@ -186,12 +188,12 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	c.watchOutage(c.verifyBreaker, abort) // --verify-users calls the same endpoint first
 	var attempts, inFlight atomic.Int64
 	resender := &cognito.Resender{
-		API:                 newCognito(*c.aws), // loaded by openSource
+		API:                 countingAPI{API: newCognito(*c.aws), n: &inFlight}, // aws: loaded by openSource
 		ClientID:            cfg.ClientID,
 		ClientSecret:        cfg.ClientSecret.Reveal(),
 		Metadata:            cfg.Metadata,
 		AnalyticsEndpointID: cfg.AnalyticsEndpointID,
-		Limiter:             countingLimiter{Limiter: limiter, n: &inFlight},
+		Limiter:             limiter,
 		Breaker:             breaker,
 		MaxAttempts:         cfg.MaxAttempts,
 		BackoffBase:         cfg.BackoffBase,
@@ -200,7 +202,6 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		Logger:              log,
 		Clock:               c.clock,
 		OnAttempt: func(o cognito.Outcome, latency time.Duration) {
-			inFlight.Add(-1)
 			attempts.Add(1)
 			m.ObserveAttempt(o, latency)
 		},
@@ -340,19 +341,18 @@ func (c *Campaign) verifyRate() float64 {
 	return c.verifyLimiter.Rate()
 }
 
-// countingLimiter counts the calls in flight: one more when a token is handed out (the
-// call starts), one less at its answer (Resender.OnAttempt).
-type countingLimiter struct {
-	cognito.Limiter
+// countingAPI counts the ResendConfirmationCode calls in flight, for the stop notice: a
+// call is in flight from its request to its answer (a token taken and then refused by
+// the claim is not a call).
+type countingAPI struct {
+	cognito.API
 	n *atomic.Int64
 }
 
-func (l countingLimiter) Wait(ctx context.Context) error {
-	if err := l.Limiter.Wait(ctx); err != nil {
-		return err
-	}
-	l.n.Add(1)
-	return nil
+func (a countingAPI) ResendConfirmationCode(ctx context.Context, in *cip.ResendConfirmationCodeInput, optFns ...func(*cip.Options)) (*cip.ResendConfirmationCodeOutput, error) {
+	a.n.Add(1)
+	defer a.n.Add(-1)
+	return a.API.ResendConfirmationCode(ctx, in, optFns...)
 }
 
 // cheaplyCountable: the source is a file, which a census reads in a fraction of a
