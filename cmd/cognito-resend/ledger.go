@@ -19,7 +19,8 @@ import (
 func ledgerFlags(withClient bool) []cli.Flag {
 	fs := append([]cli.Flag{
 		&cli.StringFlag{Name: "ledger-table", Usage: "the ledger table's name (required)", Sources: env("ledger-table")},
-		&cli.StringFlag{Name: "region", DefaultText: "the standard AWS chain", Usage: "AWS region of the table", Sources: env("region")},
+		&cli.StringFlag{Name: "region", DefaultText: "the standard AWS chain", Usage: "AWS region of the campaigns (their user pool); the table's too, unless --ledger-region", Sources: env("region")},
+		&cli.StringFlag{Name: "ledger-region", DefaultText: "--region", Usage: "AWS region of the table, when it is not --region's", Sources: env("ledger-region")},
 	}, logFlags("")...)
 	if withClient {
 		fs = append(fs,
@@ -33,12 +34,16 @@ func ledgerFlags(withClient bool) []cli.Flag {
 func ledgerOptions(cmd *cli.Command) (config.Config, error) {
 	cfg := config.Default()
 	cfg.LedgerTable = cmd.String("ledger-table")
+	cfg.LedgerRegion = cmd.String("ledger-region")
 	applySubcommandOptions(cmd, &cfg)
 	if cmd.IsSet("client-id") {
 		cfg.ClientID = cmd.String("client-id")
 	}
 	if cfg.LedgerTable == "" {
 		return cfg, &config.FieldError{Field: "ledger-table", Msg: "required"}
+	}
+	if err := cfg.ValidateLedgerRegion(); err != nil {
+		return cfg, err
 	}
 	return cfg, cfg.ValidateLogging()
 }
@@ -51,7 +56,7 @@ func newCmdLedger(ios streams) *cli.Command {
 		Commands: []*cli.Command{{
 			Name:      "init",
 			Usage:     "create the ledger table (on demand, key pk+sk, TTL on expires_at) or check an existing one",
-			UsageText: "cognito-resend ledger init --ledger-table NAME [--region REGION]",
+			UsageText: "cognito-resend ledger init --ledger-table NAME [--ledger-region REGION | --region REGION]",
 			Flags:     ledgerFlags(false),
 			Action: func(ctx context.Context, cmd *cli.Command) error {
 				return ledgerInit(ctx, cmd, ios)
@@ -95,7 +100,7 @@ func ledgerInit(ctx context.Context, cmd *cli.Command, ios streams) error {
 	case err != nil:
 		return failedErr(ios, err)
 	}
-	table := cmd.String("ledger-table")
+	table := cmd.String("ledger-table") + " in " + a.Region()
 	if res.Created {
 		fmt.Fprintf(ios.stdout, "table %s created: on-demand billing, key pk (S) + sk (S); TTL on expires_at: %s\n", table, res.TTL)
 	} else {
@@ -120,8 +125,8 @@ func ledgerShow(ctx context.Context, cmd *cli.Command, ios streams) error {
 	shown, err := a.Show(ctx, users)
 	var fe *config.FieldError
 	switch {
-	case errors.As(err, &fe) || (err != nil && len(users) == 0):
-		return usageErr(err)
+	case errors.As(err, &fe) || (err != nil && len(users) == 0) || errors.Is(err, dynamoledger.ErrTable):
+		return usageErr(err) // a table that is not there (in that region) is the operator's to fix
 	}
 	now := clock.Real().Now()
 	for _, sh := range shown {
