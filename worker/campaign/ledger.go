@@ -189,6 +189,20 @@ func (a *LedgerAdmin) explain(ctx context.Context, err error) error {
 	return err
 }
 
+// List reads the user records opts selects (a Scan of the table): see dynamoledger.List.
+// --client-id, when given, keeps its users only.
+func (a *LedgerAdmin) List(ctx context.Context, opts dynamoledger.ListOptions) (dynamoledger.Listed, error) {
+	if msg := dynamoledger.ValidListState(opts.State); msg != "" {
+		return dynamoledger.Listed{}, &config.FieldError{Field: "state", Msg: fmt.Sprintf("%s (got %q)", msg, opts.State)}
+	}
+	if opts.Limit < 0 || opts.Limit > dynamoledger.ListLimitMax {
+		return dynamoledger.Listed{}, &config.FieldError{Field: "limit", Msg: fmt.Sprintf("must be 1..%d (got %d)", dynamoledger.ListLimitMax, opts.Limit)}
+	}
+	opts.ClientID, opts.Clock = a.cfg.ClientID, a.env.Clock
+	listed, err := dynamoledger.List(ctx, a.api, a.cfg.LedgerTable, a.region, opts)
+	return listed, a.explain(ctx, err)
+}
+
 // Show reads the records of usernames.
 func (a *LedgerAdmin) Show(ctx context.Context, usernames []string) ([]dynamoledger.Shown, error) {
 	if a.cfg.ClientID == "" {

@@ -395,7 +395,7 @@ func (l *Ledger) get(ctx context.Context, key map[string]types.AttributeValue) (
 	return getRecord(ctx, l.api, l.call, l.cfg.Table, key)
 }
 
-func getRecord(ctx context.Context, api DynamoDBReadAPI, c caller, table string, key map[string]types.AttributeValue) (Record, bool, error) {
+func getRecord(ctx context.Context, api getter, c caller, table string, key map[string]types.AttributeValue) (Record, bool, error) {
 	var out *dynamodb.GetItemOutput
 	err := c.do(ctx, "get", func(ctx context.Context) error {
 		var err error
