@@ -133,6 +133,7 @@ func TestFleetRateSplitsAndSurvivesAKill(t *testing.T) {
 	require.ErrorAs(t, rs[1].cmd.Wait(), &ee, "a CSV campaign stopped before its end")
 	require.Equal(t, exitStopped, ee.ExitCode(), rs[1].stderr.String())
 	require.Contains(t, rs[1].stderr.String(), `"msg":"left fleet"`)
+	require.NotContains(t, rs[1].stderr.String(), `"level":"WARN","msg":"fleet:`, "a clean exit: no heartbeat or read failure")
 	require.Equal(t, 1.0, rs[0].gauge(t, "cognito_resend_fleet_replicas"))
 }
 

@@ -192,6 +192,9 @@ func (m *Member) round(ctx context.Context) error {
 		_, err := m.cfg.API.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(m.cfg.Table), Item: hb.item(m.cfg.Name)})
 		return err
 	})
+	if stopped(ctx) {
+		return werr // Leave (or the run's stop) cut the round short: nothing failed
+	}
 	m.mu.Lock()
 	if werr == nil {
 		m.wroteUntil = hb.aliveUntil
@@ -214,6 +217,9 @@ func (m *Member) round(ctx context.Context) error {
 
 	readAt := m.clk.Now()
 	peers, rerr := m.read(ctx)
+	if stopped(ctx) {
+		return errors.Join(werr, rerr)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if rerr != nil && ctx.Err() != nil && errors.Is(rerr, context.Canceled) {
@@ -298,6 +304,10 @@ func (m *Member) RateMismatch() bool {
 
 // Configured is this replica's own --fleet-rate.
 func (m *Member) Configured() float64 { return m.cfg.Rate }
+
+// stopped: ctx was cancelled (Leave stops the loops; a run's stop ends Join), as
+// against a round that timed out, which is a missed heartbeat worth a WARN.
+func stopped(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Canceled) }
 
 // read is every record of the fleet: one strongly consistent Query on its partition.
 func (m *Member) read(ctx context.Context) ([]peer, error) {

@@ -460,6 +460,25 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 }
 func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
 
+// A round cut short by Leave (its context cancelled) is not a failed heartbeat: no WARN
+// on a clean exit. A round whose table does not answer still warns.
+func TestCancelledRoundIsNoFailure(t *testing.T) {
+	t.Parallel()
+	var log syncBuffer
+	api := &faulty{memTable: newMemTable()}
+	m, err := fleet.New(fleet.Config{API: api, Table: "t", Replica: "r", Rate: 5, Clock: clockwork.NewFakeClockAt(t0),
+		Logger: slog.New(slog.NewTextHandler(&log, nil)), Retry: pacing.Policy{Attempts: 1}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	require.ErrorIs(t, m.Round(ctx), context.Canceled)
+	require.NotContains(t, log.String(), "level=WARN")
+
+	api.set(true, false)
+	require.ErrorIs(t, m.Round(t.Context()), errDown)
+	require.Contains(t, log.String(), "level=WARN msg=\"fleet: heartbeat failed")
+}
+
 func TestJoinFailsWithoutAHeartbeat(t *testing.T) {
 	t.Parallel()
 	api := &faulty{memTable: newMemTable()}
