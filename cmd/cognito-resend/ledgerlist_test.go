@@ -59,6 +59,10 @@ func TestLedgerListByState(t *testing.T) {
 	require.Regexp(t, `^USERNAME\s+STATE\s+OUTCOME\s+ERROR_CODE\s+ATTEMPTS\s+UPDATED\s+CAMPAIGN\s+REPLICA\s+EXPIRES$`, lines[0])
 	require.Regexp(t, `^carol\s+unknown \(lease ran out\)\s+-\s+-\s+0\s+\S+Z\s+summer\s+\S+\s+\S+Z$`, lines[1])
 	require.Regexp(t, `^1 records, state unknown, in table ledger in us-east-1 \(\d+ items scanned\)$`, lines[2])
+	var carol map[string]any
+	require.NoError(t, json.Unmarshal([]byte(list("--state", "unknown", "--json").stdout), &carol))
+	require.Equal(t, "unknown", carol["state"])
+	require.Equal(t, true, carol["lease_ran_out"])
 
 	failed := list("--state", "failed").stdout
 	t.Logf("ledger list --state failed:\n%s", failed)
@@ -89,6 +93,8 @@ func TestLedgerListByState(t *testing.T) {
 	limited := list("--state", "sent", "--limit", "1")
 	require.Contains(t, limited.stdout, "more records match: raise --limit (now 1)")
 
+	zero := runBin(t, dir, env, "", "ledger", "list", "--ledger-table", "ledger", "--state", "sent", "--limit", "0")
+	require.Equal(t, 2, zero.code, zero.stderr)
 	bad := runBin(t, dir, env, "", "ledger", "list", "--ledger-table", "ledger", "--state", "lost")
 	require.Equal(t, 2, bad.code, bad.stderr)
 	require.Contains(t, bad.stderr, `--state: must be a state (sent, unknown, in_progress, released) or a last outcome`)

@@ -195,7 +195,7 @@ func (a *LedgerAdmin) List(ctx context.Context, opts dynamoledger.ListOptions) (
 	if msg := dynamoledger.ValidListState(opts.State); msg != "" {
 		return dynamoledger.Listed{}, &config.FieldError{Field: "state", Msg: fmt.Sprintf("%s (got %q)", msg, opts.State)}
 	}
-	if opts.Limit < 0 || opts.Limit > dynamoledger.ListLimitMax {
+	if opts.Limit < 1 || opts.Limit > dynamoledger.ListLimitMax {
 		return dynamoledger.Listed{}, &config.FieldError{Field: "limit", Msg: fmt.Sprintf("must be 1..%d (got %d)", dynamoledger.ListLimitMax, opts.Limit)}
 	}
 	opts.ClientID, opts.Clock = a.cfg.ClientID, a.env.Clock

@@ -154,31 +154,32 @@ func listFilter(opts ListOptions) (string, map[string]string, map[string]types.A
 	return strings.Join(conds, " AND "), names, values
 }
 
-// Effective is the record's state as a person reads it at now: an IN_PROGRESS record
-// whose lease ran out is unknown (a call may have reached Cognito; the next campaign
-// reports it unknown).
-func (r Record) Effective(now time.Time) string {
+// Effective is the record's state at now, as `ledger list --state` names it, and whether
+// it is an IN_PROGRESS record whose lease ran out: unknown (a call may have reached
+// Cognito; the next campaign that meets it reports it unknown).
+func (r Record) Effective(now time.Time) (state string, lapsed bool) {
 	if r.State == StateInProgress && !r.LeaseUntil.After(now) {
-		return "unknown (lease ran out)"
+		return "unknown", true
 	}
-	return strings.ToLower(string(r.State))
+	return strings.ToLower(string(r.State)), false
 }
 
 // ListedRecord is a record as `ledger list --json` writes it: one JSON object a line.
 type ListedRecord struct {
-	Username   string `json:"username"`
-	ClientID   string `json:"client_id"`
-	State      string `json:"state"` // Effective
-	Outcome    string `json:"outcome,omitempty"`
-	ErrorCode  string `json:"error_code,omitempty"`
-	Attempts   int    `json:"attempts"`
-	Campaign   string `json:"campaign"`
-	Replica    string `json:"replica"`
-	ClaimedAt  string `json:"claimed_at,omitempty"`
-	SentAt     string `json:"sent_at,omitempty"`
-	LeaseUntil string `json:"lease_until,omitempty"`
-	UpdatedAt  string `json:"updated_at,omitempty"`
-	ExpiresAt  string `json:"expires_at,omitempty"` // "": never
+	Username    string `json:"username"`
+	ClientID    string `json:"client_id"`
+	State       string `json:"state"`                   // Effective
+	LeaseRanOut bool   `json:"lease_ran_out,omitempty"` // IN_PROGRESS in the table, its owner gone
+	Outcome     string `json:"outcome,omitempty"`
+	ErrorCode   string `json:"error_code,omitempty"`
+	Attempts    int    `json:"attempts"`
+	Campaign    string `json:"campaign"`
+	Replica     string `json:"replica"`
+	ClaimedAt   string `json:"claimed_at,omitempty"`
+	SentAt      string `json:"sent_at,omitempty"`
+	LeaseUntil  string `json:"lease_until,omitempty"`
+	UpdatedAt   string `json:"updated_at,omitempty"`
+	ExpiresAt   string `json:"expires_at,omitempty"` // "": never
 }
 
 // JSON is r as ListedRecord, judged at now.
@@ -189,7 +190,8 @@ func (r Record) JSON(now time.Time) ListedRecord {
 		}
 		return t.UTC().Format(time.RFC3339)
 	}
-	return ListedRecord{Username: r.Username, ClientID: r.ClientID, State: r.Effective(now), Outcome: string(r.Outcome),
+	state, lapsed := r.Effective(now)
+	return ListedRecord{Username: r.Username, ClientID: r.ClientID, State: state, LeaseRanOut: lapsed, Outcome: string(r.Outcome),
 		ErrorCode: r.ErrorCode, Attempts: r.Attempts, Campaign: r.Campaign, Replica: r.Owner,
 		ClaimedAt: ts(r.ClaimedAt), SentAt: ts(r.SentAt), LeaseUntil: ts(r.LeaseUntil), UpdatedAt: ts(r.UpdatedAt),
 		ExpiresAt: ts(r.ExpiresAt)}
@@ -211,6 +213,10 @@ func (r Record) Row(now time.Time) []string {
 	if exp == "" {
 		exp = "never"
 	}
-	return []string{j.Username, j.State, dash(j.Outcome), dash(j.ErrorCode), fmt.Sprint(j.Attempts), dash(j.UpdatedAt),
+	state := j.State
+	if j.LeaseRanOut {
+		state += " (lease ran out)"
+	}
+	return []string{j.Username, state, dash(j.Outcome), dash(j.ErrorCode), fmt.Sprint(j.Attempts), dash(j.UpdatedAt),
 		dash(j.Campaign), dash(j.Replica), exp}
 }
