@@ -112,4 +112,11 @@ func TestLedgerRegion(t *testing.T) {
 	require.Equal(t, 3, res.code, res.stderr)
 	require.Contains(t, res.stderr, "ledger table unreachable: table ledger in us-west-2: describe_table: ")
 	require.Equal(t, int64(1), sim.Sim.Stats().Successes, "one code, to ann, in all of it")
+
+	// Creating the table in --ledger-region while --region has one of that name: done as
+	// asked, with a warning that it is a second, empty ledger.
+	res = run("", "ledger", "init", "--ledger-table", "east-ledger", "--ledger-region", "eu-west-1")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "table east-ledger in eu-west-1 created")
+	require.Contains(t, res.stdout, "warning: a table named east-ledger also exists in us-east-1 (--region): this one in eu-west-1 is empty")
 }

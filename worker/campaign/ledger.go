@@ -174,9 +174,20 @@ func OpenLedgerAdmin(ctx context.Context, cfg config.Config, env Env) (*LedgerAd
 // Region is the table's region.
 func (a *LedgerAdmin) Region() string { return a.region }
 
-// Init creates the table (or checks the existing one): see dynamoledger.Init.
+// Init creates the table (or checks the existing one): see dynamoledger.Init. A table
+// created in --ledger-region while --region has one of that name gets a warning: the
+// campaigns that use the other one won't see this one's records, nor it theirs.
 func (a *LedgerAdmin) Init(ctx context.Context) (dynamoledger.InitResult, error) {
-	return dynamoledger.Init(ctx, a.api, a.cfg.LedgerTable, dynamoledger.InitOptions{Region: a.region, Logger: a.env.Logger, Clock: a.env.Clock})
+	res, err := dynamoledger.Init(ctx, a.api, a.cfg.LedgerTable, dynamoledger.InitOptions{Region: a.region, Logger: a.env.Logger, Clock: a.env.Clock})
+	if err != nil || !res.Created || a.aws.Region == a.region {
+		return res, err
+	}
+	if found, err := dynamoledger.Exists(ctx, newDynamo(a.aws, a.aws.Region), a.cfg.LedgerTable, a.aws.Region, a.env.Clock); err == nil && found {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("a table named %s also exists in %s (--region): this one in %s is empty, "+
+			"and campaigns recorded in the other can get a second code through it; if the ledger is the other one, delete this one "+
+			"and set --ledger-region %s", a.cfg.LedgerTable, a.aws.Region, a.region, a.aws.Region))
+	}
+	return res, nil
 }
 
 // explain adds the advice of missingTable to a *dynamoledger.MissingError; other errors
