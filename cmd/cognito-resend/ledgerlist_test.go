@@ -64,6 +64,7 @@ func TestLedgerListByState(t *testing.T) {
 	require.Equal(t, "unknown", carol["state"])
 	require.Equal(t, true, carol["lease_ran_out"])
 
+	require.Contains(t, list("--state", "UNKNOWN").stdout, "carol", "states as ledger show prints them")
 	failed := list("--state", "failed").stdout
 	t.Logf("ledger list --state failed:\n%s", failed)
 	require.Regexp(t, `(?m)^bounced\s+released\s+failed\s+CodeDeliveryFailureException\s+1\s+\S+\s+spring\s`, failed)

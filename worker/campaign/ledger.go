@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -203,6 +204,7 @@ func (a *LedgerAdmin) explain(ctx context.Context, err error) error {
 // List reads the user records opts selects (a Scan of the table): see dynamoledger.List.
 // --client-id, when given, keeps its users only.
 func (a *LedgerAdmin) List(ctx context.Context, opts dynamoledger.ListOptions) (dynamoledger.Listed, error) {
+	opts.State = strings.ToLower(strings.TrimSpace(opts.State)) // SENT, as ledger show prints it, is sent
 	if msg := dynamoledger.ValidListState(opts.State); msg != "" {
 		return dynamoledger.Listed{}, &config.FieldError{Field: "state", Msg: fmt.Sprintf("%s (got %q)", msg, opts.State)}
 	}
