@@ -132,10 +132,15 @@ type Config struct {
 	ReportKeep    int       `yaml:"report-keep"` // rotated report+ledger pairs kept
 
 	// Shared ledger (a DynamoDB table): see docs/ledger-table.md.
-	LedgerTable string        `yaml:"ledger-table"`
-	Cooldown    time.Duration `yaml:"cooldown"`     // 0: records of sends never expire
-	LedgerLease time.Duration `yaml:"ledger-lease"` // a claim's lease, renewed every third of it
-	CampaignID  string        `yaml:"campaign-id"`  // "" = derived from the source and the start time
+	LedgerTable string `yaml:"ledger-table"`
+	// LedgerRegion is the table's region; "" is the campaign's (--region, else the chain).
+	LedgerRegion string        `yaml:"ledger-region"`
+	Cooldown     time.Duration `yaml:"cooldown"` // 0: records of sends never expire
+	// LedgerRetention keeps finished records readable (ledger show, ledger list) this
+	// long, at least --cooldown; with --cooldown 0 they are kept for ever.
+	LedgerRetention time.Duration `yaml:"ledger-retention"`
+	LedgerLease     time.Duration `yaml:"ledger-lease"` // a claim's lease, renewed every third of it
+	CampaignID      string        `yaml:"campaign-id"`  // "" = derived from the source and the start time
 
 	// Coordinated mode: one rate for the fleet, split among the replicas alive in the
 	// ledger table (docs/fleet.md, "Running a fleet"). FleetRate 0: off.
@@ -184,12 +189,12 @@ func Default() Config {
 
 		ReportKeep: records.KeepDefault,
 
-		Cooldown:    dynamoledger.CooldownDefault,
-		LedgerLease: dynamoledger.LeaseDefault,
+		Cooldown:        dynamoledger.CooldownDefault,
+		LedgerLease:     dynamoledger.LeaseDefault,
+		LedgerRetention: dynamoledger.RetentionDefault,
 
 		FleetRate:      fleet.RateDefault,
-		FleetName:      fleet.NameDefault,
-		FleetHeartbeat: fleet.HeartbeatDefault,
+		FleetHeartbeat: fleet.HeartbeatDefault, // --fleet-name has none: see Validate
 	}
 }
 
@@ -339,6 +344,12 @@ func (c *Config) Validate() error {
 		return bad("ledger-table", "%s (got %q)", dynamoledger.ValidTableName(c.LedgerTable), c.LedgerTable)
 	case c.Cooldown < 0:
 		return bad("cooldown", "must be >= 0 (0 keeps records of sends for ever; got %s)", c.Cooldown)
+	case c.LedgerRetention < 0:
+		return bad("ledger-retention", "must be >= 0 (records are kept at least --cooldown; got %s)", c.LedgerRetention)
+	case c.LedgerRegion != "" && c.LedgerTable == "":
+		return bad("ledger-region", "is the region of --ledger-table; this campaign has none")
+	case c.ValidateLedgerRegion() != nil:
+		return c.ValidateLedgerRegion()
 	case c.LedgerTable != "" && c.LedgerLease < dynamoledger.MinLease:
 		return bad("ledger-lease", "must be >= %s (got %s)", dynamoledger.MinLease, c.LedgerLease)
 	case c.LedgerTable != "" && c.LedgerLease <= c.CallTimeout:
@@ -348,6 +359,12 @@ func (c *Config) Validate() error {
 	case c.FleetRate > 0 && c.LedgerTable == "":
 		return bad("fleet-rate", "needs --ledger-table: the replicas that share the fleet rate find each other in "+
 			"the shared table (create it with: cognito-resend ledger init --ledger-table NAME)")
+	case c.FleetRate > 0 && c.FleetRate < fleet.MinRate:
+		return bad("fleet-rate", "must be 0 (off) or at least %v requests/second for the whole fleet (got %v)", fleet.MinRate, c.FleetRate)
+	case c.FleetRate > 0 && c.FleetName == "":
+		return bad("fleet-name", "required with --fleet-rate: the fleet that shares the budget in the table (every "+
+			"replica of one fleet gives the same name), so that no run joins a fleet it was not told to, such as "+
+			"another deployment's on the same table")
 	case c.FleetRate > 0 && fleet.ValidName(c.FleetName) != "":
 		return bad("fleet-name", "%s (got %q)", fleet.ValidName(c.FleetName), c.FleetName)
 	case c.FleetRate > 0 && (c.FleetHeartbeat < fleet.MinHeartbeat || c.FleetHeartbeat > fleet.MaxHeartbeat):
@@ -436,6 +453,18 @@ func CheckRegion(region string) error {
 		msg += "; for FIPS endpoints set AWS_USE_FIPS_ENDPOINT=true with the plain region"
 	}
 	return errors.New(msg)
+}
+
+// ValidateLedgerRegion checks --ledger-region (the part of Validate that the ledger
+// commands share).
+func (c *Config) ValidateLedgerRegion() error {
+	if c.LedgerRegion == "" {
+		return nil
+	}
+	if err := CheckRegion(c.LedgerRegion); err != nil {
+		return bad("ledger-region", "%v", err)
+	}
+	return nil
 }
 
 // ValidateHeader checks --header (the part of Validate that enqueue shares).
@@ -544,6 +573,12 @@ func (c *Config) LoadSecret(getenv func(string) string) error {
 func (c *Config) YAML() ([]byte, error) {
 	return yaml.Marshal(c)
 }
+
+// RateIgnored reports whether --rate was given a value of its own beside --fleet-rate,
+// which replaces it: the campaign warns (a usage error would stop every replica of a
+// deployment that carries both, mid-rollout). --rate at its default can't be told from
+// --rate not given.
+func (c *Config) RateIgnored() bool { return c.FleetRate > 0 && c.Rate != pacing.RateDefault }
 
 // ceiling is the highest rate a process paces at: --rate, or with --fleet-rate the fleet's
 // (its share is at most all of it); ceilingFlag names the flag.

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/fleet"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
 	"github.com/cognito-resend/cognito-resend/worker/source/csvsource"
 )
 
@@ -61,7 +63,9 @@ func TestDefault(t *testing.T) {
 	require.Equal(t, 30*time.Second, c.LedgerLease)
 	require.Empty(t, c.LedgerTable, "the file ledger is the default")
 	require.Zero(t, c.FleetRate, "no fleet budget by default")
-	require.Equal(t, "default", c.FleetName)
+	require.Empty(t, c.FleetName, "no default: --fleet-rate needs --fleet-name")
+	require.Empty(t, c.LedgerRegion, "the campaign's region")
+	require.Equal(t, 30*24*time.Hour, c.LedgerRetention)
 	require.Equal(t, time.Second, c.FleetHeartbeat)
 }
 
@@ -84,7 +88,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"reserve negative", func(c *config.Config) { c.Reserve = -1 }, "reserve"},
 		{"reserve NaN", func(c *config.Config) { c.Reserve = math.NaN() }, "reserve"},
 		{"reserve the whole rate", func(c *config.Config) { c.Reserve = c.Rate }, "reserve"},
-		{"reserve the whole fleet rate", func(c *config.Config) { c.LedgerTable, c.FleetRate, c.Reserve = "ledger", 10, 10 }, "reserve"},
+		{"reserve the whole fleet rate", func(c *config.Config) { c.LedgerTable, c.FleetRate, c.FleetName, c.Reserve = "ledger", 10, "w", 10 }, "reserve"},
 		{"reserve without adaptive", func(c *config.Config) { c.Reserve, c.Adaptive = 2, false }, "reserve"},
 		{"workers 0", func(c *config.Config) { c.Workers = 0 }, "workers"},
 		{"workers 1025", func(c *config.Config) { c.Workers = 1025 }, "workers"},
@@ -135,8 +139,13 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"fleet rate negative", func(c *config.Config) { c.LedgerTable, c.FleetRate = "ledger", -1 }, "fleet-rate"},
 		{"fleet name blank", func(c *config.Config) { c.LedgerTable, c.FleetRate, c.FleetName = "ledger", 20, " " }, "fleet-name"},
 		{"fleet heartbeat fast", func(c *config.Config) {
-			c.LedgerTable, c.FleetRate, c.FleetHeartbeat = "ledger", 20, 10*time.Millisecond
+			c.LedgerTable, c.FleetRate, c.FleetName, c.FleetHeartbeat = "ledger", 20, "w", 10*time.Millisecond
 		}, "fleet-heartbeat"},
+		{"fleet rate below the floor", func(c *config.Config) { c.LedgerTable, c.FleetRate, c.FleetName = "ledger", 0.001, "w" }, "fleet-rate"},
+		{"fleet rate without a name", func(c *config.Config) { c.LedgerTable, c.FleetRate = "ledger", 12 }, "fleet-name"},
+		{"ledger region without a table", func(c *config.Config) { c.LedgerRegion = "eu-west-1" }, "ledger-region"},
+		{"ledger region misspelt", func(c *config.Config) { c.LedgerTable, c.LedgerRegion = "ledger", "eu-west1" }, "ledger-region"},
+		{"ledger retention negative", func(c *config.Config) { c.LedgerTable, c.LedgerRetention = "ledger", -time.Hour }, "ledger-retention"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,6 +159,29 @@ func TestValidateNamesTheField(t *testing.T) {
 			require.True(t, strings.HasPrefix(err.Error(), "--"+tt.field+": "), err.Error())
 		})
 	}
+}
+
+// The fleet options' messages say what to do.
+func TestValidateFleetMessages(t *testing.T) {
+	t.Parallel()
+	c := validConfig()
+	c.LedgerTable, c.FleetRate, c.FleetName = "ledger", 0.001, "w"
+	require.EqualError(t, c.Validate(), "--fleet-rate: must be 0 (off) or at least 0.1 requests/second for the whole fleet (got 0.001)")
+	c.FleetRate, c.FleetName = 12, ""
+	require.ErrorContains(t, c.Validate(), "--fleet-name: required with --fleet-rate")
+}
+
+// --rate beside --fleet-rate is ignored: valid, and reported for the campaign's WARN.
+func TestRateIgnoredBesideFleetRate(t *testing.T) {
+	t.Parallel()
+	c := validConfig()
+	c.LedgerTable, c.FleetRate, c.FleetName, c.Rate = "ledger", 12, "w", 10
+	require.NoError(t, c.Validate())
+	require.True(t, c.RateIgnored())
+	c.Rate = pacing.RateDefault
+	require.False(t, c.RateIgnored(), "--rate at its default")
+	c.FleetRate, c.Rate = 0, 10
+	require.False(t, c.RateIgnored(), "no fleet rate: --rate is the pace")
 }
 
 func TestValidateRateMessage(t *testing.T) {
@@ -245,7 +277,7 @@ func TestValidateAccepts(t *testing.T) {
 		"fractional rate":    func(c *config.Config) { c.Rate = 0.5 },
 		"reserve below rate": func(c *config.Config) { c.Reserve = 2 },
 		"reserve above --rate, below --fleet-rate": func(c *config.Config) {
-			c.LedgerTable, c.FleetRate, c.Rate, c.Reserve = "ledger", 100, 5, 10
+			c.LedgerTable, c.FleetRate, c.FleetName, c.Rate, c.Reserve = "ledger", 100, "w", 5, 10
 		},
 		"1024 workers":         func(c *config.Config) { c.Workers = 1024 },
 		"1 worker":             func(c *config.Config) { c.Workers = 1 },
@@ -284,6 +316,14 @@ func TestValidateAccepts(t *testing.T) {
 		"header auto, pool":   func(c *config.Config) { c.CSV, c.UserPoolID = "", "us-east-1_x" },
 		"fleet rate":          func(c *config.Config) { c.LedgerTable, c.FleetRate, c.FleetName = "ledger", 40, "workers" },
 		"fleet rate 0 (off)":  func(c *config.Config) { c.FleetRate, c.FleetHeartbeat = 0, 0 },
+		"fleet rate at the floor": func(c *config.Config) {
+			c.LedgerTable, c.FleetRate, c.FleetName = "ledger", fleet.MinRate, "w"
+		},
+		"fleet rate beside --rate at its default": func(c *config.Config) {
+			c.LedgerTable, c.FleetRate, c.FleetName, c.Rate = "ledger", 12, "default", pacing.RateDefault
+		},
+		"ledger region":      func(c *config.Config) { c.LedgerTable, c.LedgerRegion = "ledger", "eu-central-2" },
+		"ledger retention 0": func(c *config.Config) { c.LedgerTable, c.LedgerRetention = "ledger", 0 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -335,7 +375,10 @@ func TestApply(t *testing.T) {
 	t.Run("the ledger table", func(t *testing.T) {
 		t.Parallel()
 		c := config.Default()
-		require.NoError(t, c.Apply([]byte("ledger-table: cognito-resend-ledger\ncooldown: 0s\nledger-lease: 45s\ncampaign-id: spring\n")))
+		require.NoError(t, c.Apply([]byte("ledger-table: cognito-resend-ledger\ncooldown: 0s\nledger-lease: 45s\ncampaign-id: spring\n"+
+			"ledger-region: eu-west-1\nledger-retention: 720h\n")))
+		require.Equal(t, "eu-west-1", c.LedgerRegion)
+		require.Equal(t, 720*time.Hour, c.LedgerRetention)
 		require.Equal(t, "cognito-resend-ledger", c.LedgerTable)
 		require.Equal(t, time.Duration(0), c.Cooldown)
 		require.Equal(t, 45*time.Second, c.LedgerLease)
@@ -723,7 +766,7 @@ func TestClosest(t *testing.T) {
 func TestValidateReserveNamesTheCeiling(t *testing.T) {
 	t.Parallel()
 	c := validConfig()
-	c.LedgerTable, c.FleetRate, c.Reserve = "ledger", 10, 12
+	c.LedgerTable, c.FleetRate, c.FleetName, c.Reserve = "ledger", 10, "w", 12
 	require.ErrorContains(t, c.Validate(), "below --fleet-rate (10)")
 	c.FleetRate, c.Reserve = 0, 25
 	require.ErrorContains(t, c.Validate(), "below --rate (20)")

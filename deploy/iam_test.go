@@ -52,6 +52,7 @@ var iamActionFor = map[string]string{
 	"PutItem":                      "dynamodb:PutItem",
 	"UpdateItem":                   "dynamodb:UpdateItem",
 	"Query":                        "dynamodb:Query",
+	"Scan":                         "dynamodb:Scan",
 	"DeleteItem":                   "dynamodb:DeleteItem",
 	"DescribeTable":                "dynamodb:DescribeTable",
 	"CreateTable":                  "dynamodb:CreateTable",

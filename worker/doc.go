@@ -28,7 +28,7 @@
 //	                  username case rule (DescribeUserPool)
 //	engine            the bounded pool: reader → workers → writer → ack; Summary; soft and hard stop
 //	records           report (CSV/JSONL) writer and line parser, rotation, file ledger, resume loader
-//	dynamoledger      the shared ledger table: conditional claims, leases, outcomes; ledger init/show
+//	dynamoledger      the shared ledger table: conditional claims, leases, outcomes; ledger init/show/list
 //	fleet             --fleet-rate: replica heartbeats on the ledger table, the fleet rate split
 //	                  among the replicas alive, each share set as the limiter's ceiling
 //	metrics           Prometheus metrics (the breaker's state included) and the /metrics, /healthz, /readyz server

@@ -67,9 +67,9 @@ func runFlags() []cli.Flag {
 		&cli.DurationFlag{Category: groupSafety, Name: "shutdown-timeout", Value: d.ShutdownTimeout, Usage: "after a stop signal, how long calls in flight may take before they are aborted", Sources: env("shutdown-timeout")},
 
 		// Rate & retries
-		&cli.FloatFlag{Category: groupRate, Name: "rate", Value: d.Rate, Usage: "ResendConfirmationCode requests per second, retries included (--fleet-rate replaces it); its quota category, UserResourceRead, allows 50/s per account and region by default, shared with your application: the default stays well under it", Sources: env("rate")},
-		&cli.FloatFlag{Category: groupRate, Name: "fleet-rate", Value: d.FleetRate, Usage: "requests per second for the whole fleet: the replicas alive in --ledger-table (required) split it among themselves, so scaling never changes the total; replaces --rate; adaptive cuts still apply on top; 0: off", Sources: env("fleet-rate")},
-		&cli.StringFlag{Category: groupRate, Name: "fleet-name", Value: d.FleetName, Usage: "--fleet-rate: the fleet that shares it in the table; replicas under other names have budgets of their own", Sources: env("fleet-name")},
+		&cli.FloatFlag{Category: groupRate, Name: "rate", Value: d.Rate, Usage: "ResendConfirmationCode requests per second, retries included; --fleet-rate replaces it (a value of its own beside --fleet-rate is logged as a WARN at start); its quota category, UserResourceRead, allows 50/s per account and region by default, shared with your application: the default stays well under it", Sources: env("rate")},
+		&cli.FloatFlag{Category: groupRate, Name: "fleet-rate", Value: d.FleetRate, Usage: "requests per second for the whole fleet (at least 0.1): the replicas alive in --ledger-table (required) under --fleet-name (required) split it among themselves, so scaling never changes the total; replaces --rate; the lowest rate of the replicas alive is the fleet's (a lower one is logged as a WARN naming its replica); adaptive cuts still apply on top; 0: off", Sources: env("fleet-rate")},
+		&cli.StringFlag{Category: groupRate, Name: "fleet-name", Usage: "--fleet-rate (required with it): the fleet that shares it in the table, the same on every replica of the fleet; replicas under other names have budgets of their own", Sources: env("fleet-name")},
 		&cli.DurationFlag{Category: groupRate, Name: "fleet-heartbeat", Value: d.FleetHeartbeat, Usage: "--fleet-rate: how often each replica writes its heartbeat and reads the fleet; a killed replica stops counting 3 heartbeats after its last", Sources: env("fleet-heartbeat")},
 		&cli.BoolFlag{Category: groupRate, Name: "adaptive", Value: d.Adaptive, Usage: "cut the rate on TooManyRequestsException and grow it back when quiet; --adaptive=false holds --rate exactly", Sources: env("adaptive")},
 		&cli.FloatFlag{Category: groupRate, Name: "reserve", Value: d.Reserve, Usage: "requests/second of the quota to leave to the rest of the account (your live application): once throttled, stay at least this far below the rate throttling came at; per process (needs --adaptive)", Sources: env("reserve")},
@@ -92,8 +92,10 @@ func runFlags() []cli.Flag {
 
 		// Shared ledger
 		&cli.StringFlag{Category: groupLedger, Name: "ledger-table", DefaultText: "the file ledger beside the report", Usage: "DynamoDB table every replica, source and campaign shares, so no user gets a second code (create it with: cognito-resend ledger init)", Sources: env("ledger-table")},
+		&cli.StringFlag{Category: groupLedger, Name: "ledger-region", DefaultText: "--region", Usage: "AWS region of --ledger-table, when it is not the user pool's", Sources: env("ledger-region")},
 		&cli.DurationFlag{Category: groupLedger, Name: "cooldown", Value: d.Cooldown, Usage: "a user sent a code within this is reported recently_sent, not called; 0 keeps records of sends for ever", Sources: env("cooldown")},
 		&cli.DurationFlag{Category: groupLedger, Name: "ledger-lease", Value: d.LedgerLease, Usage: "a claim's lease, renewed every third of it; a dead replica's users are unknown after it; longer than --call-timeout", Sources: env("ledger-lease")},
+		&cli.DurationFlag{Category: groupLedger, Name: "ledger-retention", Value: d.LedgerRetention, Usage: "how long a user's record stays readable (ledger show, ledger list) after its last possible send, at least --cooldown; 0: as long as --cooldown", Sources: env("ledger-retention")},
 		&cli.StringFlag{Category: groupLedger, Name: "campaign-id", DefaultText: "the source and the start time", Usage: "name of the campaign in the ledger table", Sources: env("campaign-id")},
 
 		// Queue mode

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -58,9 +59,9 @@ func TestFleetRateSplitsAndSurvivesAKill(t *testing.T) {
 	start := func(i int) *rateReplica {
 		csv := writeUsers(t, dir, fmt.Sprintf("users-%d.csv", i), userRange(i*fleetRateUsers, (i+1)*fleetRateUsers))
 		r := &rateReplica{stderr: &lockedBuffer{}}
-		// --rate 24 each would be 72/s for three: --fleet-rate replaces it.
+		// --rate 24 each would be 72/s for three: --fleet-rate replaces it (with a WARN).
 		r.cmd = exec.Command(binPath, "run", "--csv", csv, "--report", filepath.Join(dir, fmt.Sprintf("r%d.csv", i)),
-			"--ledger-table", "ledger", "--fleet-rate", strconv.FormatFloat(fleetRate, 'f', -1, 64), "--rate", "24",
+			"--ledger-table", "ledger", "--fleet-rate", strconv.FormatFloat(fleetRate, 'f', -1, 64), "--fleet-name", "default", "--rate", "24",
 			"--workers", "4", "--metrics-addr", "127.0.0.1:0", "--log-format", "json", "--progress", "none")
 		r.cmd.Env, r.cmd.Stderr = append(env, "AWS_SDK_UA_APP_ID="+fmt.Sprintf("replica-%d", i)), r.stderr
 		require.NoError(t, r.cmd.Start())
@@ -89,6 +90,8 @@ func TestFleetRateSplitsAndSurvivesAKill(t *testing.T) {
 	for _, r := range rs {
 		require.Equal(t, 3.0, r.gauge(t, "cognito_resend_fleet_replicas"))
 		require.Equal(t, fleetRate, r.gauge(t, "cognito_resend_fleet_rate"))
+		require.Equal(t, 0.0, r.gauge(t, "cognito_resend_fleet_rate_mismatch"), "one --fleet-rate for all")
+		require.Contains(t, r.stderr.String(), `"level":"WARN","msg":"--rate has no effect beside --fleet-rate`)
 	}
 
 	// Five seconds at the simulator: the fleet sends the fleet rate (not 3 × --rate).
@@ -130,6 +133,7 @@ func TestFleetRateSplitsAndSurvivesAKill(t *testing.T) {
 	require.ErrorAs(t, rs[1].cmd.Wait(), &ee, "a CSV campaign stopped before its end")
 	require.Equal(t, exitStopped, ee.ExitCode(), rs[1].stderr.String())
 	require.Contains(t, rs[1].stderr.String(), `"msg":"left fleet"`)
+	require.NotContains(t, rs[1].stderr.String(), `"level":"WARN","msg":"fleet:`, "a clean exit: no heartbeat or read failure")
 	require.Equal(t, 1.0, rs[0].gauge(t, "cognito_resend_fleet_replicas"))
 }
 
@@ -146,7 +150,7 @@ func TestFleetRateAdaptiveCutsBelowTheShare(t *testing.T) {
 	csv := writeUsers(t, dir, "users.csv", userRange(0, 1000))
 	r := &rateReplica{stderr: &lockedBuffer{}}
 	r.cmd = exec.Command(binPath, "run", "--csv", csv, "--report", filepath.Join(dir, "r.csv"),
-		"--ledger-table", "ledger", "--fleet-rate", strconv.FormatFloat(share, 'f', -1, 64),
+		"--ledger-table", "ledger", "--fleet-rate", strconv.FormatFloat(share, 'f', -1, 64), "--fleet-name", "default",
 		"--workers", "8", "--metrics-addr", "127.0.0.1:0", "--log-format", "json", "--progress", "none")
 	r.cmd.Env, r.cmd.Stderr = ledgerEnv(sim.URL, dynamo), r.stderr
 	require.NoError(t, r.cmd.Start())
@@ -184,7 +188,7 @@ func TestFleetRateStopWhileJoining(t *testing.T) {
 	stderr := &lockedBuffer{}
 	// A long heartbeat: the hold (1.5 heartbeats) lasts 15 s, plenty to stop in.
 	cmd := exec.Command(binPath, "run", "--csv", csv, "--report", filepath.Join(dir, "r.csv"),
-		"--ledger-table", "ledger", "--fleet-rate", "20", "--fleet-heartbeat", "10s",
+		"--ledger-table", "ledger", "--fleet-rate", "20", "--fleet-name", "default", "--fleet-heartbeat", "10s",
 		"--log-format", "json", "--progress", "none")
 	cmd.Env, cmd.Stderr = ledgerEnv(sim.URL, dynamo), stderr
 	require.NoError(t, cmd.Start())
@@ -197,4 +201,86 @@ func TestFleetRateStopWhileJoining(t *testing.T) {
 	require.Equal(t, exitStopped, ee.ExitCode(), stderr.String())
 	require.Contains(t, stderr.String(), `"msg":"left fleet"`)
 	require.Zero(t, sim.Sim.Stats().Calls, "no call before the replica joined")
+}
+
+// A replica started with a lower --fleet-rate (2 against 12) cuts the whole fleet (issue
+// 20, point 5): every replica names it in a WARN and reports the mismatch in
+// cognito_resend_fleet_rate_mismatch; once it is gone, the fleet is back at 12.
+func TestFleetRateMismatchIsNamed(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	dynamo := newLedgerTable(t)
+	sim := quotasim.StartT(t, quotasim.Config{Rate: 100, Burst: 100, LatencyFixed: 10 * time.Millisecond, Seed: 9})
+	env := ledgerEnv(sim.URL, dynamo)
+	dir := t.TempDir()
+	start := func(i int, rate string) *rateReplica {
+		csv := writeUsers(t, dir, fmt.Sprintf("users-%d.csv", i), userRange(i*1000, (i+1)*1000))
+		r := &rateReplica{stderr: &lockedBuffer{}}
+		r.cmd = exec.Command(binPath, "run", "--csv", csv, "--report", filepath.Join(dir, fmt.Sprintf("r%d.csv", i)),
+			"--ledger-table", "ledger", "--fleet-rate", rate, "--fleet-name", "workers",
+			"--workers", "2", "--metrics-addr", "127.0.0.1:0", "--log-format", "json", "--progress", "none")
+		r.cmd.Env, r.cmd.Stderr = env, r.stderr
+		require.NoError(t, r.cmd.Start())
+		t.Cleanup(func() {
+			_ = r.cmd.Process.Kill()
+			_ = r.cmd.Wait()
+			if t.Failed() {
+				t.Logf("replica %d:\n%s", i, r.stderr.String())
+			}
+		})
+		r.metric = scrapeMetrics(t, r.stderr)
+		return r
+	}
+	gauge := func(r *rateReplica, name string) string { return r.metric(name + `{fleet="workers"}`) }
+	high, low := start(0, "12"), start(1, "2")
+	for _, r := range []*rateReplica{high, low} {
+		require.Eventually(t, func() bool {
+			return gauge(r, "cognito_resend_fleet_rate") == "2" && gauge(r, "cognito_resend_fleet_rate_mismatch") == "1"
+		}, 30*time.Second, 20*time.Millisecond)
+	}
+	require.Equal(t, "12", gauge(high, "cognito_resend_fleet_rate_configured"))
+	require.Equal(t, "2", gauge(low, "cognito_resend_fleet_rate_configured"))
+	lowID := replicaID(t, low.stderr.String())
+	warn := func(r *rateReplica, msg string) string {
+		for _, l := range strings.Split(r.stderr.String(), "\n") {
+			if strings.Contains(l, `"level":"WARN"`) && strings.Contains(l, msg) {
+				return l
+			}
+		}
+		return ""
+	}
+	require.Eventually(t, func() bool {
+		return warn(high, "another replica was started with a lower --fleet-rate") != "" &&
+			warn(low, "this replica's --fleet-rate is the lowest of the fleet") != ""
+	}, 10*time.Second, 20*time.Millisecond)
+	line := warn(high, "another replica was started with a lower --fleet-rate")
+	require.Contains(t, line, `"fleet_rate":2,"lowest_replica":"`+lowID+`","this_fleet_rate":12`)
+	require.Contains(t, warn(low, "this replica's --fleet-rate is the lowest"), `"lowest_replica":"`+lowID+`"`)
+	t.Logf("on the 12/s replica: %s", line)
+
+	require.NoError(t, low.cmd.Process.Signal(syscall.SIGTERM))
+	require.Eventually(t, func() bool {
+		return gauge(high, "cognito_resend_fleet_rate") == "12" && gauge(high, "cognito_resend_fleet_rate_mismatch") == "0"
+	}, 20*time.Second, 20*time.Millisecond)
+	require.Contains(t, high.stderr.String(), `"msg":"fleet: the replicas alive agree on --fleet-rate again"`)
+
+	// Below the floor, or without a name: usage errors, before any call.
+	for args, want := range map[string]string{
+		"--fleet-rate 0.001 --fleet-name workers": "--fleet-rate: must be 0 (off) or at least 0.1 requests/second for the whole fleet (got 0.001)",
+		"--fleet-rate 12":                         "--fleet-name: required with --fleet-rate",
+	} {
+		res := runBin(t, dir, env, "ann\n", append([]string{"run", "--csv", "-", "--ledger-table", "ledger"}, strings.Fields(args)...)...)
+		require.Equal(t, 2, res.code, res.stderr)
+		require.Contains(t, res.stderr, want)
+	}
+}
+
+var replicaField = regexp.MustCompile(`"replica":"([^"]+)"`)
+
+// replicaID is the replica id a campaign logs at its start.
+func replicaID(t *testing.T, log string) string {
+	t.Helper()
+	m := replicaField.FindStringSubmatch(log)
+	require.NotNil(t, m, log)
+	return m[1]
 }

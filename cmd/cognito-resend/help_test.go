@@ -131,6 +131,7 @@ var describedDefaults = map[string]string{
 	"max-in-flight":   "twice --workers",
 	"ledger-table":    "the file ledger beside the report",
 	"campaign-id":     "the source and the start time",
+	"ledger-region":   "--region",
 }
 
 var renderedDefault = regexp.MustCompile(`\(default: (.*?)\)(?: \[\$|$)`)

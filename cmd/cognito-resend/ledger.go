@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/urfave/cli/v3"
 
@@ -19,7 +21,8 @@ import (
 func ledgerFlags(withClient bool) []cli.Flag {
 	fs := append([]cli.Flag{
 		&cli.StringFlag{Name: "ledger-table", Usage: "the ledger table's name (required)", Sources: env("ledger-table")},
-		&cli.StringFlag{Name: "region", DefaultText: "the standard AWS chain", Usage: "AWS region of the table", Sources: env("region")},
+		&cli.StringFlag{Name: "region", DefaultText: "the standard AWS chain", Usage: "AWS region of the campaigns (their user pool); the table's too, unless --ledger-region", Sources: env("region")},
+		&cli.StringFlag{Name: "ledger-region", DefaultText: "--region", Usage: "AWS region of the table, when it is not --region's", Sources: env("ledger-region")},
 	}, logFlags("")...)
 	if withClient {
 		fs = append(fs,
@@ -33,6 +36,7 @@ func ledgerFlags(withClient bool) []cli.Flag {
 func ledgerOptions(cmd *cli.Command) (config.Config, error) {
 	cfg := config.Default()
 	cfg.LedgerTable = cmd.String("ledger-table")
+	cfg.LedgerRegion = cmd.String("ledger-region")
 	applySubcommandOptions(cmd, &cfg)
 	if cmd.IsSet("client-id") {
 		cfg.ClientID = cmd.String("client-id")
@@ -40,18 +44,21 @@ func ledgerOptions(cmd *cli.Command) (config.Config, error) {
 	if cfg.LedgerTable == "" {
 		return cfg, &config.FieldError{Field: "ledger-table", Msg: "required"}
 	}
+	if err := cfg.ValidateLedgerRegion(); err != nil {
+		return cfg, err
+	}
 	return cfg, cfg.ValidateLogging()
 }
 
-// newCmdLedger is `cognito-resend ledger init|show`.
+// newCmdLedger is `cognito-resend ledger init|show|list`.
 func newCmdLedger(ios streams) *cli.Command {
 	return &cli.Command{
 		Name:  "ledger",
-		Usage: "the shared ledger table (--ledger-table): create it, or ask it whether a user was sent a code",
+		Usage: "the shared ledger table (--ledger-table): create it, ask it whether a user was sent a code, list users by state",
 		Commands: []*cli.Command{{
 			Name:      "init",
 			Usage:     "create the ledger table (on demand, key pk+sk, TTL on expires_at) or check an existing one",
-			UsageText: "cognito-resend ledger init --ledger-table NAME [--region REGION]",
+			UsageText: "cognito-resend ledger init --ledger-table NAME [--ledger-region REGION | --region REGION]",
 			Flags:     ledgerFlags(false),
 			Action: func(ctx context.Context, cmd *cli.Command) error {
 				return ledgerInit(ctx, cmd, ios)
@@ -63,6 +70,20 @@ func newCmdLedger(ios streams) *cli.Command {
 			Flags:     ledgerFlags(true),
 			Action: func(ctx context.Context, cmd *cli.Command) error {
 				return ledgerShow(ctx, cmd, ios)
+			},
+		}, {
+			Name:  "list",
+			Usage: "the users whose record is in a state (unknown, sent, …) or had an outcome (failed, …), as a table or --json",
+			UsageText: "cognito-resend ledger list --ledger-table NAME --state unknown|failed|sent|in_progress|released|OUTCOME " +
+				"[--campaign ID] [--client-id ID] [--limit N] [--json]",
+			Flags: append(ledgerFlags(false),
+				&cli.StringFlag{Name: "state", Usage: "sent, unknown (a call may have reached Cognito: no outcome recorded), in_progress, released, or an outcome: failed, limit_exceeded, user_not_found, … (required)"},
+				&cli.StringFlag{Name: "campaign", Usage: "only this campaign's records (--campaign-id, or the id the campaign logged at its start)"},
+				&cli.StringFlag{Name: "client-id", Usage: "only this app client's users", Sources: env("client-id", config.EnvClientID)},
+				&cli.IntFlag{Name: "limit", Value: dynamoledger.ListLimitDefault, Usage: "records printed at most; the scan stops there"},
+				&cli.BoolFlag{Name: "json", Usage: "one JSON object per record and line (keys: username, state, outcome, error_code, attempts, campaign, replica, …_at)"}),
+			Action: func(ctx context.Context, cmd *cli.Command) error {
+				return ledgerList(ctx, cmd, ios)
 			},
 		}},
 	}
@@ -95,7 +116,7 @@ func ledgerInit(ctx context.Context, cmd *cli.Command, ios streams) error {
 	case err != nil:
 		return failedErr(ios, err)
 	}
-	table := cmd.String("ledger-table")
+	table := cmd.String("ledger-table") + " in " + a.Region()
 	if res.Created {
 		fmt.Fprintf(ios.stdout, "table %s created: on-demand billing, key pk (S) + sk (S); TTL on expires_at: %s\n", table, res.TTL)
 	} else {
@@ -120,8 +141,8 @@ func ledgerShow(ctx context.Context, cmd *cli.Command, ios streams) error {
 	shown, err := a.Show(ctx, users)
 	var fe *config.FieldError
 	switch {
-	case errors.As(err, &fe) || (err != nil && len(users) == 0):
-		return usageErr(err)
+	case errors.As(err, &fe) || (err != nil && len(users) == 0) || errors.Is(err, dynamoledger.ErrTable):
+		return usageErr(err) // a table that is not there (in that region) is the operator's to fix
 	}
 	now := clock.Real().Now()
 	for _, sh := range shown {
@@ -129,6 +150,57 @@ func ledgerShow(ctx context.Context, cmd *cli.Command, ios streams) error {
 	}
 	if err != nil {
 		return failedErr(ios, err)
+	}
+	return nil
+}
+
+// ledgerList prints the records in a state: a table for people (and a line saying how
+// many, and whether more match), or JSON lines; exit 2 for a bad --state or a table that
+// is not there, 1 when the table can't be read.
+func ledgerList(ctx context.Context, cmd *cli.Command, ios streams) error {
+	if cmd.String("state") == "" {
+		return usageErr(&config.FieldError{Field: "state", Msg: "required: " + dynamoledger.ValidListState("")})
+	}
+	a, err := openLedgerAdmin(ctx, cmd, ios)
+	if err != nil {
+		return err
+	}
+	now := clock.Real().Now()
+	listed, err := a.List(ctx, dynamoledger.ListOptions{State: cmd.String("state"), Campaign: cmd.String("campaign"),
+		Limit: int(cmd.Int("limit")), Now: now})
+	var fe *config.FieldError
+	switch {
+	case errors.As(err, &fe) || errors.Is(err, dynamoledger.ErrTable):
+		return usageErr(err)
+	case err != nil:
+		return failedErr(ios, err)
+	}
+	if cmd.Bool("json") {
+		enc := json.NewEncoder(ios.stdout)
+		for _, r := range listed.Records {
+			if err := enc.Encode(r.JSON(now)); err != nil {
+				return writeErr(ios.stderr, err)
+			}
+		}
+	} else if len(listed.Records) > 0 {
+		tw := tabwriter.NewWriter(ios.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(dynamoledger.ListColumns, "\t"))
+		for _, r := range listed.Records {
+			fmt.Fprintln(tw, strings.Join(r.Row(now), "\t"))
+		}
+		if err := tw.Flush(); err != nil {
+			return writeErr(ios.stderr, err)
+		}
+	}
+	// The count goes to stderr with --json, so that stdout stays JSON lines.
+	out := ios.stdout
+	if cmd.Bool("json") {
+		out = ios.stderr
+	}
+	fmt.Fprintf(out, "%d records, state %s, in table %s in %s (%d items scanned)\n",
+		len(listed.Records), cmd.String("state"), cmd.String("ledger-table"), a.Region(), listed.Scanned)
+	if listed.More {
+		fmt.Fprintf(out, "more records match: raise --limit (now %d) or narrow with --campaign\n", cmd.Int("limit"))
 	}
 	return nil
 }

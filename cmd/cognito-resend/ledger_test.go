@@ -82,15 +82,15 @@ func TestLedgerInitAndShow(t *testing.T) {
 
 	res := runBin(t, dir, env, "", "ledger", "init", "--ledger-table", "fleet")
 	require.Equal(t, 0, res.code, res.stderr)
-	require.Contains(t, res.stdout, "table fleet created: on-demand billing, key pk (S) + sk (S); TTL on expires_at: not supported by this endpoint")
+	require.Contains(t, res.stdout, "table fleet in us-east-1 created: on-demand billing, key pk (S) + sk (S); TTL on expires_at: not supported by this endpoint")
 	res = runBin(t, dir, env, "", "ledger", "init", "--ledger-table", "fleet")
 	require.Equal(t, 0, res.code, "idempotent: %s", res.stderr)
-	require.Contains(t, res.stdout, "table fleet exists with the ledger's key schema")
+	require.Contains(t, res.stdout, "table fleet in us-east-1 exists with the ledger's key schema")
 
 	require.NoError(t, emu.CreateTable(t.Context(), emu.NewDynamoClient(srv.Endpoint), "sessions", emu.TableOptions{HashKey: "id"}))
 	res = runBin(t, dir, env, "", "ledger", "init", "--ledger-table", "sessions")
 	require.Equal(t, 2, res.code, res.stderr)
-	require.Contains(t, res.stderr, "table sessions exists but is not a cognito-resend ledger: partition key is id, want pk (S); no sort key, want sk (S)")
+	require.Contains(t, res.stderr, "table sessions in us-east-1 exists but is not a cognito-resend ledger: partition key is id, want pk (S); no sort key, want sk (S)")
 
 	// A run against a table that doesn't exist, or isn't a ledger: a usage error, no call.
 	for _, table := range []string{"missing", "sessions"} {

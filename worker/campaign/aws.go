@@ -129,11 +129,15 @@ func newSQS(ac aws.Config, queueURL string) *sqs.Client {
 	})
 }
 
-// newDynamo is the DynamoDB client of the ledger table (AWS_ENDPOINT_URL_DYNAMODB
-// points it elsewhere). Without NopRetryer the SDK would retry a claim behind the
-// ledger's back, and a campaign whose table is gone would stop only after its attempts.
-func newDynamo(ac aws.Config) *dynamodb.Client {
-	return dynamodb.NewFromConfig(ac, func(o *dynamodb.Options) { o.Retryer = aws.NopRetryer{} })
+// newDynamo is the DynamoDB client of the ledger table in region (--ledger-region, else
+// the campaign's; AWS_ENDPOINT_URL_DYNAMODB points it elsewhere). Without NopRetryer the
+// SDK would retry a claim behind the ledger's back, and a campaign whose table is gone
+// would stop only after its attempts.
+func newDynamo(ac aws.Config, region string) *dynamodb.Client {
+	return dynamodb.NewFromConfig(ac, func(o *dynamodb.Options) {
+		o.Retryer = aws.NopRetryer{}
+		o.Region = region
+	})
 }
 
 var queueHostRegion = regexp.MustCompile(`^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$|^([a-z0-9-]+)\.queue\.amazonaws\.com$`)

@@ -50,7 +50,7 @@ func TestAWSClientsHaveNoRetryer(t *testing.T) {
 			return err
 		},
 		"dynamodb PutItem": func(ctx context.Context) error {
-			_, err := newDynamo(ac).PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("ledger"),
+			_, err := newDynamo(ac, ac.Region).PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("ledger"),
 				Item: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "x"}}})
 			return err
 		},

@@ -17,8 +17,12 @@ func (c *Campaign) joinFleet(ctx context.Context, log *slog.Logger, m *metrics.M
 	if c.cfg.FleetRate <= 0 {
 		return nil, nil
 	}
+	if c.cfg.RateIgnored() {
+		log.Warn("--rate has no effect beside --fleet-rate: this replica paces at its share of the fleet rate; "+
+			"drop --rate (COGNITO_RESEND_RATE)", "rate", c.cfg.Rate, "fleet_rate", c.cfg.FleetRate)
+	}
 	f, err := fleet.New(fleet.Config{
-		API: newDynamo(*c.aws), Table: c.cfg.LedgerTable, Name: c.cfg.FleetName, Replica: replica,
+		API: newDynamo(*c.aws, c.ledgerRegion()), Table: c.cfg.LedgerTable, Region: c.ledgerRegion(), Name: c.cfg.FleetName, Replica: replica,
 		Campaign: c.campaignID(), Rate: c.cfg.FleetRate, Heartbeat: c.cfg.FleetHeartbeat,
 		Logger: log, Metrics: m, Clock: c.clock,
 	})
@@ -33,6 +37,6 @@ func (c *Campaign) joinFleet(ctx context.Context, log *slog.Logger, m *metrics.M
 		}
 		return f, err
 	}
-	m.WatchFleet(f.Name(), f.Alive, f.Budget, f.Share)
+	m.WatchFleet(f.Name(), f.Alive, f.Budget, f.Share, f.Configured(), f.RateMismatch)
 	return f, nil
 }

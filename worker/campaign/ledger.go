@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,9 +9,10 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
@@ -57,6 +59,10 @@ func (c *Campaign) checkTable(ctx context.Context) error {
 		if noAnswer(checkCtx, err) && ctx.Err() == nil {
 			return &unreachableError{what: "ledger table", err: err}
 		}
+		var miss *dynamoledger.MissingError
+		if errors.As(err, &miss) {
+			err = missingTable(ctx, *c.aws, miss, c.clock)
+		}
 		return &config.FieldError{Field: "ledger-table", Msg: err.Error()}
 	}
 	c.tableChecked = true
@@ -75,16 +81,43 @@ func (c *Campaign) openTable(log *slog.Logger, m *metrics.Metrics) (*claimLedger
 	}
 	return &claimLedger{Ledger: l, renewEvery: dynamoledger.RenewInterval(l.Lease()), lease: l.Lease(),
 		inFlight: dynamoledger.ClaimsInFlightDefault, owner: l.Owner(),
-		desc: []any{"ledger_table", c.cfg.LedgerTable, "replica", l.Owner(), "campaign", c.campaignID(),
-			"cooldown", c.cfg.Cooldown.String(), "ledger_lease", l.Lease().String()}}, nil
+		desc: []any{"ledger_table", c.cfg.LedgerTable, "ledger_region", c.ledgerRegion(), "replica", l.Owner(), "campaign", c.campaignID(),
+			"cooldown", c.cfg.Cooldown.String(), "ledger_retention", c.cfg.LedgerRetention.String(),
+			"ledger_lease", l.Lease().String()}}, nil
 }
 
 func (c *Campaign) newTable(log *slog.Logger, m *metrics.Metrics) (*dynamoledger.Ledger, error) {
 	return dynamoledger.New(dynamoledger.Config{
-		API: newDynamo(*c.aws), Table: c.cfg.LedgerTable, ClientID: c.cfg.ClientID, Case: c.rule.Case,
-		Campaign: c.campaignID(), Lease: c.cfg.LedgerLease, Cooldown: c.cfg.Cooldown,
+		API: newDynamo(*c.aws, c.ledgerRegion()), Table: c.cfg.LedgerTable, Region: c.ledgerRegion(), ClientID: c.cfg.ClientID, Case: c.rule.Case,
+		Campaign: c.campaignID(), Lease: c.cfg.LedgerLease, Cooldown: c.cfg.Cooldown, Retention: c.cfg.LedgerRetention,
 		RetryUnknown: c.cfg.RetryUnknown, Logger: log, Metrics: m, Clock: c.clock,
 	})
+}
+
+// ledgerRegion is the table's region: --ledger-region, else the campaign's.
+func (c *Campaign) ledgerRegion() string { return cmp.Or(c.cfg.LedgerRegion, c.aws.Region) }
+
+// missingTable is the advice on a --ledger-table that is not in its region. The other
+// region the operator named (--region, when --ledger-region is another) is asked whether
+// it has a table of that name; `ledger init` is suggested only when none has: a ledger
+// created in the wrong region would be empty, and every user the real one recorded could
+// get a second code.
+func missingTable(ctx context.Context, ac aws.Config, miss *dynamoledger.MissingError, clk clock.Clock) error {
+	create := fmt.Sprintf("create it with `cognito-resend ledger init --ledger-table %s --ledger-region %s` "+
+		"(or the CloudFormation template in deploy/)", miss.Table, miss.Region)
+	other := ac.Region
+	if other == "" || other == miss.Region {
+		return fmt.Errorf("%w: if the ledger is in another region, set --ledger-region; else %s", miss, create)
+	}
+	found, err := dynamoledger.Exists(ctx, newDynamo(ac, other), miss.Table, other, clk)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w; whether %s has it could not be read (%v): check --ledger-region before creating a ledger", miss, other, err)
+	case found:
+		return fmt.Errorf("%w (--ledger-region), but a table of that name exists in %s (--region): if that is the ledger, "+
+			"set --ledger-region %s; do not create a second one, which would be empty", miss, other, other)
+	}
+	return fmt.Errorf("%w (--ledger-region) nor in %s (--region): %s", miss, other, create)
 }
 
 // campaignID names the campaign in the ledger table: --campaign-id, or the source and
@@ -112,12 +145,14 @@ func (c *Campaign) campaignID() string {
 	return src + "@" + c.started.UTC().Format(time.RFC3339)
 }
 
-// LedgerAdmin is `cognito-resend ledger init` and `ledger show` on cfg's --ledger-table
-// (--region, --client-id for show).
+// LedgerAdmin is `cognito-resend ledger init`, `ledger show` and `ledger list` on cfg's
+// --ledger-table (in --ledger-region, else --region; --client-id for show).
 type LedgerAdmin struct {
-	cfg config.Config
-	env Env
-	api interface {
+	cfg    config.Config
+	env    Env
+	aws    aws.Config
+	region string // the table's
+	api    interface {
 		dynamoledger.DynamoDBAdminAPI
 		dynamoledger.DynamoDBReadAPI
 	}
@@ -133,12 +168,52 @@ func OpenLedgerAdmin(ctx context.Context, cfg config.Config, env Env) (*LedgerAd
 	if err != nil {
 		return nil, err
 	}
-	return &LedgerAdmin{cfg: cfg, env: env, api: newDynamo(ac)}, nil
+	region := cmp.Or(cfg.LedgerRegion, ac.Region)
+	return &LedgerAdmin{cfg: cfg, env: env, aws: ac, region: region, api: newDynamo(ac, region)}, nil
 }
 
-// Init creates the table (or checks the existing one): see dynamoledger.Init.
+// Region is the table's region.
+func (a *LedgerAdmin) Region() string { return a.region }
+
+// Init creates the table (or checks the existing one): see dynamoledger.Init. A table
+// created in --ledger-region while --region has one of that name gets a warning: the
+// campaigns that use the other one won't see this one's records, nor it theirs.
 func (a *LedgerAdmin) Init(ctx context.Context) (dynamoledger.InitResult, error) {
-	return dynamoledger.Init(ctx, a.api, a.cfg.LedgerTable, dynamoledger.InitOptions{Logger: a.env.Logger, Clock: a.env.Clock})
+	res, err := dynamoledger.Init(ctx, a.api, a.cfg.LedgerTable, dynamoledger.InitOptions{Region: a.region, Logger: a.env.Logger, Clock: a.env.Clock})
+	if err != nil || !res.Created || a.aws.Region == a.region {
+		return res, err
+	}
+	if found, err := dynamoledger.Exists(ctx, newDynamo(a.aws, a.aws.Region), a.cfg.LedgerTable, a.aws.Region, a.env.Clock); err == nil && found {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("a table named %s also exists in %s (--region): this one in %s is empty, "+
+			"and campaigns recorded in the other can get a second code through it; if the ledger is the other one, delete this one "+
+			"and set --ledger-region %s", a.cfg.LedgerTable, a.aws.Region, a.region, a.aws.Region))
+	}
+	return res, nil
+}
+
+// explain adds the advice of missingTable to a *dynamoledger.MissingError; other errors
+// are returned as they are.
+func (a *LedgerAdmin) explain(ctx context.Context, err error) error {
+	var miss *dynamoledger.MissingError
+	if errors.As(err, &miss) {
+		return missingTable(ctx, a.aws, miss, a.env.Clock)
+	}
+	return err
+}
+
+// List reads the user records opts selects (a Scan of the table): see dynamoledger.List.
+// --client-id, when given, keeps its users only.
+func (a *LedgerAdmin) List(ctx context.Context, opts dynamoledger.ListOptions) (dynamoledger.Listed, error) {
+	opts.State = strings.ToLower(strings.TrimSpace(opts.State)) // SENT, as ledger show prints it, is sent
+	if msg := dynamoledger.ValidListState(opts.State); msg != "" {
+		return dynamoledger.Listed{}, &config.FieldError{Field: "state", Msg: fmt.Sprintf("%s (got %q)", msg, opts.State)}
+	}
+	if opts.Limit < 1 || opts.Limit > dynamoledger.ListLimitMax {
+		return dynamoledger.Listed{}, &config.FieldError{Field: "limit", Msg: fmt.Sprintf("must be 1..%d (got %d)", dynamoledger.ListLimitMax, opts.Limit)}
+	}
+	opts.ClientID, opts.Clock = a.cfg.ClientID, a.env.Clock
+	listed, err := dynamoledger.List(ctx, a.api, a.cfg.LedgerTable, a.region, opts)
+	return listed, a.explain(ctx, err)
 }
 
 // Show reads the records of usernames.
@@ -150,12 +225,8 @@ func (a *LedgerAdmin) Show(ctx context.Context, usernames []string) ([]dynamoled
 		return nil, errors.New("name at least one USERNAME")
 	}
 	rule, _ := userpool.ResolveCase(ctx, userpool.CaseOptions{Flag: a.cfg.CaseSensitiveUsernames}) // no pool: no call, no error
-	shown, err := dynamoledger.Show(ctx, a.api, a.cfg.LedgerTable, a.cfg.ClientID, rule.Case, usernames)
-	var missing *types.ResourceNotFoundException
-	if errors.As(err, &missing) {
-		// One line, not the SDK's (status, request id, …).
-		err = fmt.Errorf("table %s does not exist (check --ledger-table and the region): create it with "+
-			"`cognito-resend ledger init --ledger-table %s`", a.cfg.LedgerTable, a.cfg.LedgerTable)
-	}
-	return shown, err
+	// A missing table (in that region) comes back with the region advice of missingTable:
+	// never a bare "create it", which could make a second, empty ledger elsewhere.
+	shown, err := dynamoledger.Show(ctx, a.api, a.cfg.LedgerTable, a.region, a.cfg.ClientID, rule.Case, usernames)
+	return shown, a.explain(ctx, err)
 }

@@ -18,6 +18,7 @@ import (
 // error as transient (the client has aws.NopRetryer), the last error kept.
 type caller struct {
 	table   string
+	region  string // for the errors: "" when not known
 	timeout time.Duration
 	policy  pacing.Policy
 	metrics *metrics.Metrics
@@ -42,9 +43,23 @@ func (c caller) do(ctx context.Context, op string, fn func(ctx context.Context) 
 		err = last // go-retry returns the context's cause when ctx ends: keep the table's answer
 	}
 	if err != nil && !isConditionFailed(err) {
-		return fmt.Errorf("table %s: %s: %w", c.table, op, err)
+		return fmt.Errorf("%s: %s: %w", c.where(), op, err)
 	}
 	return err
+}
+
+func (c caller) where() string { return where(c.table, c.region) }
+
+// where names a table in errors: its name and region ("table ledger in eu-west-1").
+func where(table, region string) string { return "table " + named(table, region) }
+
+// named is a table's name and region ("ledger in eu-west-1"), without the region when
+// it is not known.
+func named(table, region string) string {
+	if region == "" {
+		return table
+	}
+	return table + " in " + region
 }
 
 // ledgerCode is the metrics label of a table call's answer: "" for success, and a lost
@@ -66,16 +81,17 @@ func isConditionFailed(err error) bool {
 // retry layer, each attempt bounded, counted in the ledger metrics under op.
 type Caller struct{ c caller }
 
-// NewCaller returns a Caller on table, waiting between retries on clk: zero timeout and
-// policy get CallTimeoutDefault and RetryDefault; m may be nil.
-func NewCaller(table string, timeout time.Duration, policy pacing.Policy, m *metrics.Metrics, clk clock.Clock) Caller {
+// NewCaller returns a Caller on table in region (named in its errors), waiting between
+// retries on clk: zero timeout and policy get CallTimeoutDefault and RetryDefault; m may
+// be nil.
+func NewCaller(table, region string, timeout time.Duration, policy pacing.Policy, m *metrics.Metrics, clk clock.Clock) Caller {
 	if timeout <= 0 {
 		timeout = CallTimeoutDefault
 	}
 	if policy.Attempts <= 0 {
 		policy = RetryDefault
 	}
-	return Caller{caller{table: table, timeout: timeout, policy: policy, metrics: m, clock: clk}}
+	return Caller{caller{table: table, region: region, timeout: timeout, policy: policy, metrics: m, clock: clk}}
 }
 
 // Do runs fn (one call named op) until it succeeds, fails for good, or ctx ends; the

@@ -22,6 +22,10 @@ const (
 	// enough to outlast a call in flight (--call-timeout, 10 s) plus a missed renewal,
 	// short enough that a killed pod's users are settled within a minute.
 	LeaseDefault = 30 * time.Second
+	// RetentionDefault is --ledger-retention: how long a record stays readable after its
+	// last possible send (ledger show, ledger list: "why didn't alice get a code?" is asked
+	// days later). It never shortens --cooldown; TTL deletes the record after it.
+	RetentionDefault = 30 * 24 * time.Hour
 	// MinLease bounds --ledger-lease from below (renewals every second at most).
 	MinLease = 3 * time.Second
 	// ClaimsInFlightDefault bounds the claims a replica writes at once
@@ -40,11 +44,13 @@ const (
 var RetryDefault = pacing.Policy{Attempts: 4, Base: 100 * time.Millisecond, Max: time.Second}
 
 // Config configures a Ledger. Zero fields get the XxxDefault values, except Cooldown
-// (zero keeps sends for ever).
+// (zero keeps sends for ever) and Retention (zero: as long as Cooldown).
 type Config struct {
 	API DynamoDBAPI
-	// Table is the ledger table's name.
-	Table string
+	// Table is the ledger table's name; Region its region, named in errors (API is a
+	// client in that region).
+	Table  string
+	Region string
 	// ClientID is the app client: part of every user's key.
 	ClientID string
 	// Case is how the pool compares usernames (the campaign's case rule): a
@@ -58,6 +64,11 @@ type Config struct {
 	Lease time.Duration
 	// Cooldown is how long a send blocks another one; 0: for ever.
 	Cooldown time.Duration
+	// Retention is how long a record stays in the table after its last possible send,
+	// for the people who read it (ledger show, ledger list); never less than Cooldown.
+	// It moves expires_at (the TTL), not the claim rule: this run's Cooldown still says
+	// when a send stops blocking another one.
+	Retention time.Duration
 	// RetryUnknown takes over claims whose lease ran out (and records marked UNKNOWN)
 	// instead of reporting them `unknown`: their users are called again.
 	RetryUnknown bool
@@ -91,6 +102,15 @@ func (c *Config) defaults() error {
 	}
 	c.Clock = clock.Or(c.Clock)
 	return nil
+}
+
+// keep is how long after its last possible send a record lives (its expires_at): the
+// cooldown, or the retention when longer; 0 (for ever) with cooldown 0.
+func (c *Config) keep() time.Duration {
+	if c.Cooldown <= 0 {
+		return 0
+	}
+	return max(c.Cooldown, c.Retention)
 }
 
 // RenewInterval is how often a held claim is renewed for a lease: a third of it, so a

@@ -19,7 +19,12 @@
 // stale owner can't overwrite a new one. Every call goes through the project's one retry
 // layer (call.go: pacing.Retry, the client has aws.NopRetryer); an error means the table
 // can't be written, and the engine stops the campaign rather than call without a claim.
-// table.go is `ledger init` (create, wait ACTIVE, TTL) and the start check; show.go is
-// `ledger show`; api.go declares the calls, from which the deploy IAM policies are
-// derived.
+// table.go is `ledger init` (create, wait ACTIVE, TTL) and the start check (a missing
+// table is a *MissingError naming table and region: whether `ledger init` is the fix is
+// the caller's to say, knowing the other regions the operator named); show.go is
+// `ledger show`; list.go `ledger list` (a Scan by state or last outcome); api.go declares
+// the calls, from which the deploy IAM policies are derived. Every error names the table
+// and its region. A record lives --ledger-retention after its last possible send (at
+// least the cooldown: Config.keep), for the people who read it; the claim rule frees a
+// user after this run's cooldown whatever the retention.
 package dynamoledger

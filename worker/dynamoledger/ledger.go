@@ -49,7 +49,7 @@ func New(cfg Config) (*Ledger, error) {
 	}
 	return &Ledger{cfg: cfg, api: cfg.API, log: cfg.Logger, clock: cfg.Clock,
 		rule: rule{cooldown: cfg.Cooldown},
-		call: caller{table: cfg.Table, timeout: cfg.CallTimeout, policy: cfg.Retry, metrics: cfg.Metrics, clock: cfg.Clock},
+		call: caller{table: cfg.Table, region: cfg.Region, timeout: cfg.CallTimeout, policy: cfg.Retry, metrics: cfg.Metrics, clock: cfg.Clock},
 		mine: map[string]string{}, unanswered: map[string]string{}}, nil
 }
 
@@ -200,7 +200,7 @@ func (l *Ledger) claimItem(key map[string]types.AttributeValue, j job.Job, claim
 	if l.cfg.Campaign != "" {
 		item[attrCampaign] = attr.S(l.cfg.Campaign)
 	}
-	if e := expiresAt(lease, l.cfg.Cooldown); e != nil {
+	if e := expiresAt(lease, l.cfg.keep()); e != nil {
 		item[AttrExpiresAt] = e
 	}
 	return item
@@ -236,7 +236,7 @@ func (l *Ledger) Renew(ctx context.Context, j job.Job) error {
 	names := map[string]string{"#lease_until": attrLeaseUntil, "#updated_at": attrUpdatedAt, "#claim_id": attrClaimID, "#state": attrState}
 	values := map[string]types.AttributeValue{":lease": attr.Ms(lease), ":now": attr.Ms(now), ":mine": attr.S(claimID),
 		":in_progress": attr.S(string(StateInProgress))}
-	if e := expiresAt(lease, l.cfg.Cooldown); e != nil {
+	if e := expiresAt(lease, l.cfg.keep()); e != nil {
 		set += ", #expires_at = :exp"
 		names["#expires_at"], values[":exp"] = AttrExpiresAt, e
 	}
@@ -351,12 +351,12 @@ func (l *Ledger) settle(ctx context.Context, op string, j job.Job, state State, 
 	switch state {
 	case StateSent:
 		setOrRemove("sent_at", attrSentAt, attr.Ms(at))
-		setOrRemove("expires_at", AttrExpiresAt, expiresAt(at, l.cfg.Cooldown))
+		setOrRemove("expires_at", AttrExpiresAt, expiresAt(at, l.cfg.keep()))
 	case StateUnknown:
 		setOrRemove("lease_until", attrLeaseUntil, attr.Ms(at))
-		setOrRemove("expires_at", AttrExpiresAt, expiresAt(at, l.cfg.Cooldown))
+		setOrRemove("expires_at", AttrExpiresAt, expiresAt(at, l.cfg.keep()))
 	default: // RELEASED blocks nobody; its expiry only tidies the table
-		setOrRemove("expires_at", AttrExpiresAt, expiresAt(now, l.cfg.Cooldown))
+		setOrRemove("expires_at", AttrExpiresAt, expiresAt(now, l.cfg.keep()))
 	}
 	expr := "SET " + strings.Join(sets, ", ")
 	if len(removes) > 0 {
@@ -395,7 +395,7 @@ func (l *Ledger) get(ctx context.Context, key map[string]types.AttributeValue) (
 	return getRecord(ctx, l.api, l.call, l.cfg.Table, key)
 }
 
-func getRecord(ctx context.Context, api DynamoDBReadAPI, c caller, table string, key map[string]types.AttributeValue) (Record, bool, error) {
+func getRecord(ctx context.Context, api getter, c caller, table string, key map[string]types.AttributeValue) (Record, bool, error) {
 	var out *dynamodb.GetItemOutput
 	err := c.do(ctx, "get", func(ctx context.Context) error {
 		var err error

@@ -65,7 +65,7 @@ func (f *fixture) ledger(t *testing.T, owner string, mod func(*dynamoledger.Conf
 
 func (f *fixture) show(t *testing.T, user string) dynamoledger.Shown {
 	t.Helper()
-	sh, err := dynamoledger.Show(t.Context(), f.client, f.table, "client-1", admit.CaseInsensitive, []string{user})
+	sh, err := dynamoledger.Show(t.Context(), f.client, f.table, "", "client-1", admit.CaseInsensitive, []string{user})
 	require.NoError(t, err)
 	require.Len(t, sh, 1)
 	return sh[0]
@@ -318,7 +318,7 @@ func TestKeysFollowThePoolsCaseRule(t *testing.T) {
 	folded := f.ledger(t, "b", nil)
 	require.Equal(t, job.Won, claim(t, folded, "Bob").Kind)
 	require.Equal(t, job.Busy, claim(t, folded, "BOB").Kind, "the same user")
-	sh, err := dynamoledger.Show(t.Context(), f.client, f.table, "client-1", admit.CaseSensitive, []string{"Alice", "ALICE"})
+	sh, err := dynamoledger.Show(t.Context(), f.client, f.table, "", "client-1", admit.CaseSensitive, []string{"Alice", "ALICE"})
 	require.NoError(t, err)
 	require.True(t, sh[0].Found)
 	require.False(t, sh[1].Found)

@@ -13,11 +13,13 @@ import (
 // lost claim. A record blocks a claim unless
 //
 //   - there is none, or it is RELEASED;
-//   - it has expired: expires_at (the writer's --cooldown after the send, or after the
-//     last moment a call may have landed) is past;
+//   - it has expired: expires_at (the writer's --cooldown, or its --ledger-retention when
+//     longer, after the send or after the last moment a call may have landed) is past;
 //   - its send, or the last moment its call may have landed, is older than this run's
-//     --cooldown (when not 0): an operator may resend sooner than the writer's cooldown,
-//     never later than the record's expiry (TTL deletes it then).
+//     --cooldown (when not 0): an operator may resend sooner than the writer's
+//     retention, never later than the record's expiry (TTL deletes it then). With the
+//     retention longer than the cooldown (30 days against 24 h by default), this is
+//     the clause that frees a user after the cooldown; the record stays readable.
 //
 // Expiry is decided here, from the attributes, never by whether the item still exists:
 // TTL deletion is lazy (and dynalite has none).
@@ -62,12 +64,13 @@ func (r rule) claimable(rec Record, now time.Time) bool {
 }
 
 // expiresAt is the expires_at a record gets when its last possible send is at t: t plus
-// the writer's cooldown, in whole seconds rounded up; nil (never) for cooldown 0.
-func expiresAt(t time.Time, cooldown time.Duration) types.AttributeValue {
-	if cooldown <= 0 {
+// keep (Config.keep: the writer's cooldown or retention), in whole seconds rounded up;
+// nil (never) for keep 0.
+func expiresAt(t time.Time, keep time.Duration) types.AttributeValue {
+	if keep <= 0 {
 		return nil
 	}
-	e := t.Add(cooldown)
+	e := t.Add(keep)
 	sec := e.Unix()
 	if e.Nanosecond() > 0 {
 		sec++

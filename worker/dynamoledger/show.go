@@ -17,15 +17,16 @@ type Shown struct {
 	Record   Record
 }
 
-// Show reads the records of usernames (strongly consistent), for the support question
-// "did we send X a code?"; c is how the pool compares usernames.
-func Show(ctx context.Context, api DynamoDBReadAPI, table, clientID string, c admit.Case, usernames []string) ([]Shown, error) {
-	call := caller{table: table, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Real()} // a one-off command
+// Show reads the records of usernames (strongly consistent) in table (in region, which
+// api's client is in), for the support question "did we send X a code?"; c is how the
+// pool compares usernames. A table that does not exist is a *MissingError.
+func Show(ctx context.Context, api DynamoDBReadAPI, table, region, clientID string, c admit.Case, usernames []string) ([]Shown, error) {
+	call := caller{table: table, region: region, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Real()} // a one-off command
 	out := make([]Shown, 0, len(usernames))
 	for _, u := range usernames {
 		rec, found, err := getRecord(ctx, api, call, table, userKey(clientID, c, u))
 		if err != nil {
-			return out, err
+			return out, missing(err, call)
 		}
 		out = append(out, Shown{Username: u, Found: found, Record: rec})
 	}

@@ -33,12 +33,12 @@ const WaitActiveDefault = 2 * time.Minute
 
 // SchemaError says how an existing table differs from the ledger's key schema.
 type SchemaError struct {
-	Table string
-	Diffs []string
+	Table, Region string
+	Diffs         []string
 }
 
 func (e *SchemaError) Error() string {
-	return fmt.Sprintf("table %s exists but is not a cognito-resend ledger: %s", e.Table, strings.Join(e.Diffs, "; "))
+	return fmt.Sprintf("%s exists but is not a cognito-resend ledger: %s", where(e.Table, e.Region), strings.Join(e.Diffs, "; "))
 }
 
 // schemaDiffs compares a table with the ledger's key schema: pk (S) hash, sk (S) range.
@@ -89,33 +89,73 @@ func describe(ctx context.Context, api describer, c caller, table string) (*type
 	return out.Table, nil
 }
 
-// Check verifies, before a campaign's first claim, that the table exists, is usable and
-// has the ledger's key schema.
+// MissingError: no table of that name in the region asked. It gives no advice: whether
+// `ledger init` is the fix depends on the other regions the operator named (a table
+// there means a wrong region, and a second, empty ledger would let every user it
+// recorded get a second code); see Exists.
+type MissingError struct {
+	Table, Region string
+}
+
+func (e *MissingError) Error() string {
+	if e.Region == "" {
+		return fmt.Sprintf("ledger table %s does not exist", e.Table)
+	}
+	return fmt.Sprintf("ledger table %s does not exist in %s", e.Table, e.Region)
+}
+
+func (e *MissingError) Unwrap() error { return ErrTable }
+
+// missing turns DynamoDB's "no such table" answer into a *MissingError; other errors
+// are returned as they are.
+func missing(err error, c caller) error {
+	var rnf *types.ResourceNotFoundException
+	if errors.As(err, &rnf) {
+		return &MissingError{Table: c.table, Region: c.region}
+	}
+	return err
+}
+
+// Check verifies, before a campaign's first claim, that the table exists (else a
+// *MissingError), is usable and has the ledger's key schema.
 func Check(ctx context.Context, api describer, table string, c caller) error {
 	t, err := describe(ctx, api, c, table)
-	var rnf *types.ResourceNotFoundException
-	switch {
-	case errors.As(err, &rnf):
-		return tableErr("%s does not exist: create it with `cognito-resend ledger init --ledger-table %s` "+
-			"(or the CloudFormation template in deploy/)", table, table)
-	case err != nil:
-		return err
+	if err != nil {
+		return missing(err, c)
 	}
 	if d := schemaDiffs(t); len(d) > 0 {
-		return &SchemaError{Table: table, Diffs: d}
+		return &SchemaError{Table: table, Region: c.region, Diffs: d}
 	}
 	if st := t.TableStatus; st != types.TableStatusActive && st != types.TableStatusUpdating {
-		return tableErr("%s is %s, not ACTIVE", table, st)
+		return tableErr("%s is %s, not ACTIVE", named(table, c.region), st)
 	}
 	return nil
+}
+
+// Exists reports whether a table named table exists in the region of api (for the
+// advice on a *MissingError: is it in another region the operator named?); a failed
+// call is retried, waiting on clk.
+func Exists(ctx context.Context, api describer, table, region string, clk clock.Clock) (bool, error) {
+	c := caller{table: table, region: region, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Or(clk)}
+	_, err := describe(ctx, api, c, table)
+	var me *MissingError
+	switch err = missing(err, c); {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &me):
+		return false, nil
+	}
+	return false, err
 }
 
 // InitOptions configures Init; zero fields get defaults.
 type InitOptions struct {
 	// WaitActive bounds the wait for a new table (WaitActiveDefault).
 	WaitActive time.Duration
-	Logger     *slog.Logger
-	Clock      clock.Clock
+	// Region is the table's (api's), named in errors.
+	Region string
+	Logger *slog.Logger
+	Clock  clock.Clock
 }
 
 // InitResult is what `ledger init` did.
@@ -140,7 +180,7 @@ func Init(ctx context.Context, api DynamoDBAdminAPI, table string, opts InitOpti
 	if wait <= 0 {
 		wait = WaitActiveDefault
 	}
-	c := caller{table: table, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Real()} // a one-off command
+	c := caller{table: table, region: opts.Region, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Real()} // a one-off command
 	var res InitResult
 	err := c.do(ctx, "create_table", func(ctx context.Context) error {
 		_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
@@ -161,7 +201,7 @@ func Init(ctx context.Context, api DynamoDBAdminAPI, table string, opts InitOpti
 	switch {
 	case err == nil:
 		res.Created = true
-		log.Info("table created; waiting until it is ACTIVE", "table", table)
+		log.Info("table created; waiting until it is ACTIVE", "table", table, "region", opts.Region)
 	case errors.As(err, &inUse):
 		log.Info("table exists; checking its schema", "table", table)
 	default:
@@ -175,7 +215,7 @@ func Init(ctx context.Context, api DynamoDBAdminAPI, table string, opts InitOpti
 			return res, err
 		}
 		if d := schemaDiffs(t); len(d) > 0 {
-			return res, &SchemaError{Table: table, Diffs: d}
+			return res, &SchemaError{Table: table, Region: c.region, Diffs: d}
 		}
 		if t.TableStatus == types.TableStatusActive || t.TableStatus == types.TableStatusUpdating {
 			if b := t.BillingModeSummary; b != nil && b.BillingMode == types.BillingModeProvisioned {
@@ -185,7 +225,7 @@ func Init(ctx context.Context, api DynamoDBAdminAPI, table string, opts InitOpti
 			break
 		}
 		if !clk.Now().Before(deadline) {
-			return res, tableErr("%s is still %s after %s", table, t.TableStatus, wait)
+			return res, tableErr("%s is still %s after %s", named(table, c.region), t.TableStatus, wait)
 		}
 		if err := clock.Sleep(ctx, clk, 500*time.Millisecond); err != nil {
 			return res, err
@@ -221,7 +261,7 @@ func enableTTL(ctx context.Context, api DynamoDBAdminAPI, c caller, table string
 		switch d.TimeToLiveStatus {
 		case types.TimeToLiveStatusEnabled, types.TimeToLiveStatusEnabling:
 			if attr := aws.ToString(d.AttributeName); attr != AttrExpiresAt {
-				return "", &SchemaError{Table: table, Diffs: []string{fmt.Sprintf("TTL is on attribute %s, want %s", attr, AttrExpiresAt)}}
+				return "", &SchemaError{Table: table, Region: c.region, Diffs: []string{fmt.Sprintf("TTL is on attribute %s, want %s", attr, AttrExpiresAt)}}
 			}
 			return "already enabled", nil
 		}

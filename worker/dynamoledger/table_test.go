@@ -20,12 +20,19 @@ func TestInitIsIdempotentAndChecksTheSchema(t *testing.T) {
 	srv := emu.Dynamo(t) // dynalite's default: a new table is CREATING for 500 ms
 	c := emu.NewDynamoClient(srv.Endpoint)
 	ctx := t.Context()
-	l, err := dynamoledger.New(dynamoledger.Config{API: c, Table: "fleet", ClientID: "x"})
+	l, err := dynamoledger.New(dynamoledger.Config{API: c, Table: "fleet", Region: "us-east-1", ClientID: "x"})
 	require.NoError(t, err)
 
+	// Missing: named with its region, and no advice (the caller knows the other regions).
 	err = l.Check(ctx)
 	require.ErrorIs(t, err, dynamoledger.ErrTable)
-	require.ErrorContains(t, err, "fleet does not exist: create it with `cognito-resend ledger init --ledger-table fleet`")
+	var miss *dynamoledger.MissingError
+	require.ErrorAs(t, err, &miss)
+	require.Equal(t, dynamoledger.MissingError{Table: "fleet", Region: "us-east-1"}, *miss)
+	require.EqualError(t, err, "ledger table fleet does not exist in us-east-1")
+	found, err := dynamoledger.Exists(ctx, c, "fleet", "us-east-1", nil)
+	require.NoError(t, err)
+	require.False(t, found)
 
 	res, err := dynamoledger.Init(ctx, c, "fleet", dynamoledger.InitOptions{})
 	require.NoError(t, err)
@@ -36,15 +43,19 @@ func TestInitIsIdempotentAndChecksTheSchema(t *testing.T) {
 	require.Equal(t, types.TableStatusActive, d.Table.TableStatus, "Init waited for ACTIVE")
 	require.Equal(t, types.BillingModePayPerRequest, d.Table.BillingModeSummary.BillingMode)
 	require.NoError(t, l.Check(ctx))
+	found, err = dynamoledger.Exists(ctx, c, "fleet", "us-east-1", nil)
+	require.NoError(t, err)
+	require.True(t, found)
 
 	res, err = dynamoledger.Init(ctx, c, "fleet", dynamoledger.InitOptions{})
 	require.NoError(t, err, "again: the table is there with the right schema")
 	require.False(t, res.Created)
 
 	require.NoError(t, emu.CreateTable(ctx, c, "other", emu.TableOptions{HashKey: "id"}))
-	_, err = dynamoledger.Init(ctx, c, "other", dynamoledger.InitOptions{})
+	_, err = dynamoledger.Init(ctx, c, "other", dynamoledger.InitOptions{Region: "us-east-1"})
 	var se *dynamoledger.SchemaError
 	require.ErrorAs(t, err, &se)
+	require.ErrorContains(t, err, "table other in us-east-1 exists but is not a cognito-resend ledger")
 	require.Equal(t, []string{"partition key is id, want pk (S)", "no sort key, want sk (S)"}, se.Diffs)
 	l2, err := dynamoledger.New(dynamoledger.Config{API: c, Table: "other", ClientID: "x"})
 	require.NoError(t, err)

@@ -18,10 +18,14 @@ import (
 const (
 	// RateDefault is --fleet-rate: 0, no fleet budget (each replica paces at --rate).
 	RateDefault = 0.0
-	// NameDefault is --fleet-name. The quota is the account's in the region, whatever the
-	// queue or campaign, so by default every replica with --fleet-rate on one table shares
-	// one budget; --fleet-name splits a table's replicas into separate budgets.
+	// NameDefault is the name of a Member whose Config names none. The command line has no
+	// default: --fleet-rate needs --fleet-name, so that a run against a shared table (an
+	// operator's laptop against the production table) joins a fleet only when told which.
+	// Replicas under one name share one budget; other names have budgets of their own.
 	NameDefault = "default"
+	// MinRate bounds --fleet-rate from below: one call every 10 s for the whole fleet. Less
+	// is a typo (0.001 would send a thousand users' codes in 11 days), not a budget.
+	MinRate = 0.1
 	// HeartbeatDefault is --fleet-heartbeat: each replica writes its record and reads the
 	// fleet this often. A killed replica stops counting ExpiryBeats heartbeats after its
 	// last one (3 s), and the others see it within one more.
@@ -44,8 +48,9 @@ const StrandedFraction = 0.01
 // Config configures a Member. Zero fields get the XxxDefault values.
 type Config struct {
 	API DynamoDBFleetAPI
-	// Table is the ledger table (--ledger-table).
-	Table string
+	// Table is the ledger table (--ledger-table); Region its region, named in errors.
+	Table  string
+	Region string
 	// Name is the fleet's name (--fleet-name, default NameDefault).
 	Name string
 	// Replica identifies this replica (the ledger's owner id); required.

@@ -14,6 +14,10 @@
 //	leave: DeleteItem (the others take the share at their next read); a killed replica
 //	       stops counting 3 I after its last heartbeat
 //
+// The fleet's rate is the lowest --fleet-rate of the replicas alive: while they differ,
+// every replica logs one WARN naming the replica that holds the lowest and exports
+// fleet_rate_mismatch = 1 (a replica started with 2 against 12 cuts the whole fleet).
+//
 // Expiry is judged by the readers from alive_until on their own clock, never from an
 // item's absence (TTL deletion is lazy; expires_at, an hour later, only tidies the table).
 // A replica whose heartbeat has not landed for the life of its record, or that has not

@@ -39,13 +39,14 @@ type Member struct {
 	ceiling    Ceiling
 	shape      shaper
 	joinedAt   time.Time
-	holding    bool      // not taking a share yet: until holdUntil, then the shaper starts
-	holdUntil  time.Time //
-	wroteUntil time.Time // alive_until of the last heartbeat that landed
-	readAt     time.Time // when the last read of the fleet that succeeded began
-	alive      int       // replicas alive at the last read, this one included
-	budget     float64   // the fleet's rate at the last read
-	share      float64   // the ceiling applied
+	holding    bool         // not taking a share yet: until holdUntil, then the shaper starts
+	holdUntil  time.Time    //
+	wroteUntil time.Time    // alive_until of the last heartbeat that landed
+	readAt     time.Time    // when the last read of the fleet that succeeded began
+	alive      int          // replicas alive at the last read, this one included
+	budget     float64      // the fleet's rate at the last read
+	mismatch   rateMismatch // the spread of --fleet-rate at the last read
+	share      float64      // the ceiling applied
 	stranded   bool
 	writeFails int // failures in a row, to log a streak once
 	readFails  int
@@ -61,8 +62,9 @@ func New(cfg Config) (*Member, error) {
 		return nil, err
 	}
 	return &Member{cfg: cfg, log: cfg.Logger.With("fleet", cfg.Name), clk: cfg.Clock,
-		call:  dynamoledger.NewCaller(cfg.Table, cfg.CallTimeout, cfg.Retry, cfg.Metrics, cfg.Clock),
-		shape: shaper{ramp: cfg.ramp()}, alive: 1, budget: cfg.Rate}, nil
+		call:  dynamoledger.NewCaller(cfg.Table, cfg.Region, cfg.CallTimeout, cfg.Retry, cfg.Metrics, cfg.Clock),
+		shape: shaper{ramp: cfg.ramp()}, alive: 1, budget: cfg.Rate,
+		mismatch: rateMismatch{lowest: cfg.Rate, highest: cfg.Rate, lowestBy: cfg.Replica, highestBy: cfg.Replica}}, nil
 }
 
 // Name is the fleet's name.
@@ -190,6 +192,9 @@ func (m *Member) round(ctx context.Context) error {
 		_, err := m.cfg.API.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(m.cfg.Table), Item: hb.item(m.cfg.Name)})
 		return err
 	})
+	if stopped(ctx) {
+		return werr // Leave (or the run's stop) cut the round short: nothing failed
+	}
 	m.mu.Lock()
 	if werr == nil {
 		m.wroteUntil = hb.aliveUntil
@@ -212,6 +217,9 @@ func (m *Member) round(ctx context.Context) error {
 
 	readAt := m.clk.Now()
 	peers, rerr := m.read(ctx)
+	if stopped(ctx) {
+		return errors.Join(werr, rerr)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if rerr != nil && ctx.Err() != nil && errors.Is(rerr, context.Canceled) {
@@ -226,23 +234,80 @@ func (m *Member) round(ctx context.Context) error {
 		return errors.Join(werr, rerr)
 	}
 	m.readFails = 0
-	alive, budget := 1, m.cfg.Rate
+	alive := 1
+	mm := rateMismatch{lowest: m.cfg.Rate, lowestBy: m.cfg.Replica, highest: m.cfg.Rate, highestBy: m.cfg.Replica}
 	for _, p := range peers {
 		if p.replica == m.cfg.Replica || !p.aliveUntil.After(readAt) {
 			continue
 		}
 		alive++
 		if p.rate > 0 {
-			budget = min(budget, p.rate)
+			mm.add(p.replica, p.rate)
 		}
 	}
+	budget := mm.lowest
 	if alive != m.alive || budget != m.budget {
 		m.log.Info("fleet changed", "replicas", alive, "was", m.alive, "fleet_rate", budget,
 			"target_share", budget/float64(alive))
 	}
-	m.alive, m.budget, m.readAt = alive, budget, readAt
+	if mm != m.mismatch {
+		m.logMismatch(mm)
+	}
+	m.alive, m.budget, m.mismatch, m.readAt = alive, budget, mm, readAt
 	return werr
 }
+
+// rateMismatch is the spread of --fleet-rate among the replicas alive: the lowest is the
+// fleet's rate, so one replica started with a lower one cuts the whole fleet.
+type rateMismatch struct {
+	lowest, highest     float64
+	lowestBy, highestBy string // the replicas that hold them (the first met on a tie)
+}
+
+func (r *rateMismatch) add(replica string, rate float64) {
+	if rate < r.lowest {
+		r.lowest, r.lowestBy = rate, replica
+	}
+	if rate > r.highest {
+		r.highest, r.highestBy = rate, replica
+	}
+}
+
+func (r rateMismatch) any() bool { return r.lowest != r.highest }
+
+// logMismatch says, on every replica, which replica holds the fleet's rate below what
+// the others were given (a WARN while the rates differ), or that they agree again.
+func (m *Member) logMismatch(mm rateMismatch) {
+	switch {
+	case !mm.any():
+		if m.mismatch.any() {
+			m.log.Info("fleet: the replicas alive agree on --fleet-rate again", "fleet_rate", mm.lowest)
+		}
+	case mm.lowestBy == m.cfg.Replica:
+		m.log.Warn("fleet: this replica's --fleet-rate is the lowest of the fleet and cuts the whole fleet to it; "+
+			"give every replica the same --fleet-rate", "fleet_rate", mm.lowest, "lowest_replica", mm.lowestBy,
+			"highest_fleet_rate", mm.highest, "highest_replica", mm.highestBy)
+	default:
+		m.log.Warn("fleet: another replica was started with a lower --fleet-rate; the whole fleet paces at it, not at "+
+			"this replica's; give every replica the same --fleet-rate", "fleet_rate", mm.lowest, "lowest_replica", mm.lowestBy,
+			"this_fleet_rate", m.cfg.Rate)
+	}
+}
+
+// RateMismatch reports whether the replicas alive at the last read were given different
+// --fleet-rate values (the fleet then paces at the lowest).
+func (m *Member) RateMismatch() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mismatch.any()
+}
+
+// Configured is this replica's own --fleet-rate.
+func (m *Member) Configured() float64 { return m.cfg.Rate }
+
+// stopped: ctx was cancelled (Leave stops the loops; a run's stop ends Join), as
+// against a round that timed out, which is a missed heartbeat worth a WARN.
+func stopped(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Canceled) }
 
 // read is every record of the fleet: one strongly consistent Query on its partition.
 func (m *Member) read(ctx context.Context) ([]peer, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -404,6 +405,78 @@ func TestLowestFleetRateAndNames(t *testing.T) {
 	require.NoError(t, b.m.Leave(t.Context()))
 	b.halted = true
 	s.until(3*time.Second, func() bool { return a.ceil.get() == 20 })
+}
+
+// A replica started with a lower --fleet-rate (2 against 12) cuts the whole fleet: every
+// replica names it in a WARN, once, and reports the mismatch; when it leaves, the fleet
+// is back at 12 and says so.
+func TestLowerFleetRateIsNamedOnEveryReplica(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, 12)
+	var logs [3]syncBuffer
+	members := make([]*fleet.Member, 3)
+	for i, rate := range []float64{12, 12, 2} {
+		m, err := fleet.New(fleet.Config{API: s.table, Table: "t", Name: "workers", Replica: fmt.Sprintf("r%d", i), Rate: rate,
+			Heartbeat: s.interval, Clock: s.clock, Logger: slog.New(slog.NewTextHandler(&logs[i], nil)),
+			Retry: pacing.Policy{Attempts: 1, Base: time.Millisecond, Max: time.Millisecond}})
+		require.NoError(t, err)
+		require.NoError(t, m.First(t.Context(), &ceiling{}))
+		members[i] = m
+	}
+	for range 3 {
+		for _, m := range members {
+			require.NoError(t, m.Round(t.Context()))
+		}
+	}
+	for i, m := range members {
+		require.True(t, m.RateMismatch(), "r%d", i)
+		require.Equal(t, 2.0, m.Budget(), "r%d: the lowest rate is the fleet's", i)
+		require.Equal(t, 1, strings.Count(logs[i].String(), "level=WARN"), "r%d: one WARN, not one per round:\n%s", i, logs[i].String())
+		require.Contains(t, logs[i].String(), "lowest_replica=r2", "r%d names the replica", i)
+	}
+	require.Contains(t, logs[0].String(), "another replica was started with a lower --fleet-rate")
+	require.Contains(t, logs[0].String(), "fleet_rate=2 lowest_replica=r2 this_fleet_rate=12")
+	require.Contains(t, logs[2].String(), "this replica's --fleet-rate is the lowest of the fleet")
+	require.Contains(t, logs[2].String(), "highest_fleet_rate=12")
+	require.Equal(t, 12.0, members[0].Configured())
+
+	require.NoError(t, members[2].Leave(t.Context()))
+	require.NoError(t, members[0].Round(t.Context()))
+	require.False(t, members[0].RateMismatch())
+	require.Equal(t, 12.0, members[0].Budget())
+	require.Contains(t, logs[0].String(), "the replicas alive agree on --fleet-rate again")
+}
+
+// syncBuffer is a log destination safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
+
+// A round cut short by Leave (its context cancelled) is not a failed heartbeat: no WARN
+// on a clean exit. A round whose table does not answer still warns.
+func TestCancelledRoundIsNoFailure(t *testing.T) {
+	t.Parallel()
+	var log syncBuffer
+	api := &faulty{memTable: newMemTable()}
+	m, err := fleet.New(fleet.Config{API: api, Table: "t", Replica: "r", Rate: 5, Clock: clockwork.NewFakeClockAt(t0),
+		Logger: slog.New(slog.NewTextHandler(&log, nil)), Retry: pacing.Policy{Attempts: 1}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	require.ErrorIs(t, m.Round(ctx), context.Canceled)
+	require.NotContains(t, log.String(), "level=WARN")
+
+	api.set(true, false)
+	require.ErrorIs(t, m.Round(t.Context()), errDown)
+	require.Contains(t, log.String(), "level=WARN msg=\"fleet: heartbeat failed")
 }
 
 func TestJoinFailsWithoutAHeartbeat(t *testing.T) {

@@ -229,14 +229,26 @@ func (m *Metrics) LedgerCall(op, errCode string) {
 }
 
 // WatchFleet exports this replica's view of its --fleet-rate fleet (*fleet.Member),
-// labelled with the fleet's name (--fleet-name): the replicas alive, the fleet's rate
-// and this replica's share of it.
-func (m *Metrics) WatchFleet(name string, alive func() int, budget, share func() float64) {
+// labelled with the fleet's name (--fleet-name): the replicas alive, the fleet's rate,
+// this replica's share of it, its own --fleet-rate (configured) and whether the replicas
+// alive were given different ones (mismatch: the fleet then paces at the lowest).
+func (m *Metrics) WatchFleet(name string, alive func() int, budget, share func() float64, configured float64, mismatch func() bool) {
 	if m == nil {
 		return
 	}
 	fleet := prometheus.Labels{"fleet": name}
 	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, ConstLabels: fleet,
+			Name: "fleet_rate_configured", Help: "This replica's own --fleet-rate, requests/second; above fleet_rate, another replica's lower one holds the fleet."},
+			func() float64 { return configured }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, ConstLabels: fleet,
+			Name: "fleet_rate_mismatch", Help: "1 when the replicas alive in the fleet were given different --fleet-rate values (the fleet paces at the lowest; the WARN log names its replica), else 0."},
+			func() float64 {
+				if mismatch() {
+					return 1
+				}
+				return 0
+			}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, ConstLabels: fleet,
 			Name: "fleet_replicas", Help: "Replicas alive in this replica's --fleet-rate fleet at its last read of the table, itself included."},
 			func() float64 { return float64(alive()) }),

@@ -16,7 +16,8 @@
 // file on the command line, then the later line; a row without finished_at is earlier
 // than any row with one. A `duplicate` row never supersedes a row of another status: it
 // only says that another row of the same user came first. Nor do `recently_sent` and
-// `unknown` supersede `sent`: with the ledger table they echo that send (another replica
-// or campaign met its record). Statuses are open strings: a
-// status this version does not write (a newer version's) is counted as it is written.
+// `unknown` supersede `sent`, whichever is later and whichever file is read first: with
+// the ledger table they echo that send (another replica or campaign met its record).
+// Statuses are open strings: a status this version does not write (a newer version's)
+// is counted as it is written.
 package reportset

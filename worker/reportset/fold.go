@@ -60,17 +60,21 @@ func unixNano(t time.Time) int64 {
 // supersededBy is the fold rule (doc.go): r, at line of file, replaces u's row when it
 // is later — finished_at, then file order, then line — unless r is a duplicate of a row
 // of another status, which says nothing of the user; a row of another status always
-// replaces a duplicate. A `sent` row is not replaced by what only echoes it: a later
-// `recently_sent` (the ledger table saw that send) or `unknown` (another replica met the
-// claim of a replica killed after its call, before recording its outcome).
+// replaces a duplicate. A `sent` row and what only echoes it — `recently_sent` (the
+// ledger table saw that send) or `unknown` (another replica met the claim of a replica
+// killed after its call, before recording its outcome) — fold to `sent` whichever is
+// later and whichever file comes first: the echo is usually the later row, and the
+// replicas' reports come in any order on the command line.
 func (u *user) supersededBy(uStatus job.Status, r job.Result, file, line int) bool {
 	switch {
 	case r.Status == job.StatusDuplicate && uStatus != job.StatusDuplicate:
 		return false
 	case uStatus == job.StatusDuplicate && r.Status != job.StatusDuplicate:
 		return true
-	case uStatus == job.StatusSent && (r.Status == job.StatusRecentlySent || r.Status == job.StatusUnknown):
+	case uStatus == job.StatusSent && echoesSend(r.Status):
 		return false
+	case echoesSend(uStatus) && r.Status == job.StatusSent:
+		return true
 	}
 	if fin := unixNano(r.FinishedAt); fin != u.finished {
 		return fin > u.finished
@@ -80,3 +84,6 @@ func (u *user) supersededBy(uStatus job.Status, r job.Result, file, line int) bo
 	}
 	return line > int(u.line)
 }
+
+// echoesSend: a row of status s may only echo a send another row records.
+func echoesSend(s job.Status) bool { return s == job.StatusRecentlySent || s == job.StatusUnknown }

@@ -78,6 +78,10 @@ func TestFoldRule(t *testing.T) {
 		t.Parallel()
 		for _, echo := range []job.Status{job.StatusRecentlySent, job.StatusUnknown} {
 			require.Equal(t, job.StatusSent, finalStatus(t, []job.Result{sent}, []job.Result{row("u", echo, 30)}), echo)
+			// The echo's report first on the command line (replica B's, then A's): the
+			// send read second still counts — 381 sent where 383 codes went out, before.
+			require.Equal(t, job.StatusSent, finalStatus(t, []job.Result{row("u", echo, 30)}, []job.Result{sent}), echo)
+			require.Equal(t, job.StatusSent, finalStatus(t, []job.Result{row("u", echo, 30), sent}), echo)
 			require.Equal(t, echo, finalStatus(t, []job.Result{failed}, []job.Result{row("u", echo, 30)}), echo)
 		}
 		require.Equal(t, job.StatusSent, finalStatus(t, []job.Result{row("u", job.StatusRecentlySent, 5)}, []job.Result{sent}),

@@ -67,7 +67,7 @@ func lineCoordinated(ctx context.Context, o *options) []row {
 		if err := ledgerInit(ctx, o, env); err != nil {
 			return errRow(n, name, target, err)
 		}
-		extra = []string{"--fleet-rate", strconv.FormatFloat(o.q, 'g', -1, 64), "--ledger-table", fleetTable}
+		extra = []string{"--fleet-rate", strconv.FormatFloat(o.q, 'g', -1, 64), "--fleet-name", "bench", "--ledger-table", fleetTable}
 	}
 
 	res, err := scaleRun(ctx, o, phases, runArgs{rate: o.q, adaptive: true, workers: o.workers, extra: extra, env: env})
