@@ -70,13 +70,17 @@ func Open(cfg config.Config, env Env) *Campaign {
 }
 
 // Prepare runs every check that can fail before a call, once, so that its errors come
-// before the prompt and in the dry run too, and creates nothing: the report path and its
+// before the prompt and in the dry run too, and creates nothing: a rerun without
+// --report (checkRerun), the report path and its
 // directory, --metrics-addr bound (preflight.go), the AWS configuration (the region above
 // all), the resumed report's input (checkInput), the username case rule, the
 // --verify-users check (preparePool) and the --ledger-table check (a describe call).
 // Census and Run call it themselves; Close releases what it holds. The one file it
 // creates is the report's lock (lockReport), which Close removes.
 func (c *Campaign) Prepare(ctx context.Context) error {
+	if err := c.checkRerun(); err != nil {
+		return err
+	}
 	if err := c.lockReport(); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/admit"
@@ -194,4 +195,39 @@ func (c *Campaign) recordInput(fresh bool) error {
 		}
 	}
 	return records.WriteInput(c.reportPath, in, c.clock.Now(), fresh)
+}
+
+// checkRerun refuses a run without --report (nor --resume) whose input already made a
+// report in the default report directory: its default report is new each run, so the
+// same command twice would call every user twice. A queue is left alone (a message is
+// deleted once done: a second worker sends nothing twice), so is --ledger-table (the
+// table settles users sent before) and standard input (no digest).
+func (c *Campaign) checkRerun() error {
+	cfg := c.cfg
+	if cfg.Report != "" || cfg.Resume || cfg.LedgerTable != "" || cfg.SQSQueueURL != "" || cfg.CSV == "-" {
+		return nil
+	}
+	now := c.input()
+	if now.Source == records.InputCSV {
+		var err error
+		if now, err = records.CSVInput(cfg.CSV); err != nil {
+			return nil // the source's own open says what is wrong
+		}
+	}
+	dir := filepath.Dir(DefaultReportPath(c.started))
+	found := records.ReportsOf(dir, now)
+	if len(found) == 0 {
+		return nil
+	}
+	what := "the same " + now.String()
+	if now.Source == records.InputCSV {
+		what = "the same CSV (same SHA-256 digest)"
+	}
+	others := ""
+	if len(found) > 1 {
+		others = fmt.Sprintf(" (and %d more: %s)", len(found)-1, strings.Join(found[1:], ", "))
+	}
+	return &config.FieldError{Field: "report", Msg: fmt.Sprintf("not given, but the report %s%s was made from %s: "+
+		"running again would call its users a second time. To continue that campaign: --resume --report %s; "+
+		"to start over on purpose (every user is called again): --report <new name>", found[0], others, what, found[0])}
 }
