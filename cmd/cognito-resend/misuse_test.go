@@ -42,3 +42,39 @@ func TestSemicolonSeparatedCSVRefused(t *testing.T) {
 	require.NoFileExists(t, filepath.Join(dir, "r.csv"))
 	require.Zero(t, sim.Sim.Stats().Calls)
 }
+
+// Positional arguments to a command that takes none, and a repeated --csv, are usage
+// errors naming them (urfave/cli would ignore them, or let the last --csv win).
+func TestStrayArgumentsRefused(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	writeLines(t, filepath.Join(dir, "glob-a.csv"), "username", "sa-1")
+	writeLines(t, filepath.Join(dir, "glob-b.csv"), "username", "sa-2")
+	writeLines(t, filepath.Join(dir, "users.csv"), "username", "sa-3")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--csv", "glob-a.csv", "glob-b.csv", "--report", "r.csv"},
+			`cognito-resend: run takes no arguments, got "glob-b.csv": the shell expanded a glob into several files? give one file to --csv; see 'cognito-resend run --help'`},
+		{[]string{"run", "users.csv", "--dry-run"},
+			`cognito-resend: run takes no arguments, got "users.csv" (did you mean --csv users.csv?); see 'cognito-resend run --help'`},
+		{[]string{"run", "--csv", "users.csv", "--dry-run", "extra"},
+			`cognito-resend: run takes no arguments, got "extra": every option is --name value`},
+		{[]string{"run", "--csv", "glob-a.csv", "--csv", "glob-b.csv", "--report", "r.csv"},
+			`cognito-resend: --csv given twice: give it once (the shell expanded a glob into several files?); see 'cognito-resend run --help'`},
+		{[]string{"enqueue", "--csv", "users.csv", "--sqs-queue-url", "http://127.0.0.1:1/q", "extra"},
+			`cognito-resend: enqueue takes no arguments, got "extra"`},
+		{[]string{"config", "print", "users.csv"}, `cognito-resend: config print takes no arguments, got "users.csv"`},
+	} {
+		res := runBin(t, dir, env, "", c.args...)
+		require.Equal(t, 2, res.code, "%v: %s", c.args, res.stderr)
+		require.Contains(t, res.stderr, c.want, c.args)
+		require.NotContains(t, res.stdout, "to send", c.args)
+	}
+	require.NoFileExists(t, filepath.Join(dir, "r.csv"))
+	require.Zero(t, sim.Sim.Stats().Calls)
+}
