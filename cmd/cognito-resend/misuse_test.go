@@ -78,3 +78,31 @@ func TestStrayArgumentsRefused(t *testing.T) {
 	require.NoFileExists(t, filepath.Join(dir, "r.csv"))
 	require.Zero(t, sim.Sim.Stats().Calls)
 }
+
+// A report given as --csv would call everyone in it again: refused, pointing at
+// `report users`, whose list stays accepted input.
+func TestReportAsCSVRefused(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	writeLines(t, filepath.Join(dir, "users.csv"), "username", "ra-1", "ra-2", "ra-3")
+	res := runBin(t, dir, env, "", "run", "--csv", "users.csv", "--report", "old.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	for _, args := range [][]string{{"--dry-run"}, {"--report", "new.csv"}} {
+		res = runBin(t, dir, env, "", append([]string{"run", "--csv", "old.csv"}, args...)...)
+		require.Equal(t, 2, res.code, "%v: %s", args, res.stderr)
+		require.Contains(t, res.stderr, "cognito-resend: --csv old.csv: this is a cognito-resend report (its header has "+
+			"username, status and source_ref), not a list of users: as input it would call everyone in it again")
+		require.Contains(t, res.stderr, "cognito-resend report users --status <s> -o retry.csv REPORT")
+	}
+	require.NoFileExists(t, filepath.Join(dir, "new.csv"))
+	require.Equal(t, int64(3), sim.Sim.Stats().Calls)
+
+	res = runBin(t, dir, env, "", "report", "users", "--status", "sent", "-o", "retry.csv", "old.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	res = runBin(t, dir, env, "", "run", "--csv", "retry.csv", "--dry-run")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "to send:     3")
+}

@@ -76,7 +76,7 @@ func openCSV(stop context.Context, path string, header csvsource.Header, stdin i
 		in, closeIn = f, func() { f.Close() }
 	}
 	src, err := csvsource.New(in, csvsource.Options{Header: header, Cells: records.SheetReader,
-		Stream: path == "-"})
+		Refuse: records.ReportAsInput, Stream: path == "-"})
 	if err != nil {
 		closeIn()
 		return nil, fmt.Errorf("--csv %s: %w", path, err)

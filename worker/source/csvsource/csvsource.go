@@ -37,6 +37,9 @@ type Options struct {
 	// rule, it returns how to read a cell back (records.SheetReader); nil for any other
 	// file, whose cells are read as written.
 	Cells func(header []string) func(cell string) string
+	// Refuse, when set, is asked about a header row: an error refuses the file (a
+	// cognito-resend report given as a list of users: records.ReportAsInput).
+	Refuse func(header []string) error
 	// Stream: the input is read once, as it is sent (standard input), not counted to its
 	// end first: the semicolon rule's end-of-file case would only come after the calls,
 	// so it is off (its header case still holds).
@@ -107,6 +110,11 @@ func New(in io.Reader, opts Options) (*Source, error) {
 		job := s.jobOf(first, line, nil)
 		s.pending = &job
 		return s, nil
+	}
+	if opts.Refuse != nil {
+		if err := opts.Refuse(first); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Cells != nil {
 		s.cell = opts.Cells(first)
