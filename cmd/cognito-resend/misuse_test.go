@@ -106,3 +106,41 @@ func TestReportAsCSVRefused(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Contains(t, res.stdout, "to send:     3")
 }
+
+// --resume onto a report that does not exist (a mistyped path) would start a new
+// campaign and call everyone again: refused, naming a close report; --start-if-missing
+// is the automation's "start or continue".
+func TestResumeMissingReportRefused(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	writeLines(t, filepath.Join(dir, "users.csv"), "username", "rm-1", "rm-2")
+	res := runBin(t, dir, env, "", "run", "--csv", "users.csv", "--report", "campaign-0412.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	writeLines(t, filepath.Join(dir, "other.csv"), "username", "rm-3")
+
+	for _, c := range []struct {
+		csv, report, want string
+	}{
+		{"users.csv", "campaign-0421.csv", "cognito-resend: --resume: the report campaign-0421.csv does not exist (the report made from this input here is campaign-0412.csv: --resume --report campaign-0412.csv). --resume continues a report; to start the campaign, drop --resume (automation that starts or continues it: --resume --start-if-missing)"},
+		{"other.csv", "campaign-0421.csv", "cognito-resend: --resume: the report campaign-0421.csv does not exist (did you mean --report campaign-0412.csv?)"},
+		{"other.csv", "zzz.csv", "cognito-resend: --resume: the report zzz.csv does not exist. --resume continues a report"},
+	} {
+		for _, extra := range [][]string{nil, {"--dry-run"}} {
+			res = runBin(t, dir, env, "", append([]string{"run", "--csv", c.csv, "--resume", "--report", c.report}, extra...)...)
+			require.Equal(t, 2, res.code, "%v %v: %s", c, extra, res.stderr)
+			require.Contains(t, res.stderr, c.want)
+			require.NoFileExists(t, filepath.Join(dir, c.report))
+		}
+	}
+	require.Equal(t, int64(2), sim.Sim.Stats().Calls)
+
+	res = runBin(t, dir, env, "", "run", "--csv", "other.csv", "--resume", "--start-if-missing", "--report", "new.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, int64(3), sim.Sim.Stats().Calls)
+	res = runBin(t, dir, env, "", "run", "--csv", "other.csv", "--resume", "--start-if-missing", "--report", "new.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, int64(3), sim.Sim.Stats().Calls, "and continues it")
+}

@@ -81,6 +81,9 @@ func (c *Campaign) Prepare(ctx context.Context) error {
 	if err := c.checkRerun(); err != nil {
 		return err
 	}
+	if err := c.checkResumeTarget(); err != nil {
+		return err
+	}
 	if err := c.lockReport(); err != nil {
 		return err
 	}

@@ -26,8 +26,8 @@ type resumed struct {
 // resume loads the resume state the first time it is asked for, for a source that
 // redelivers or not (the rows that make a user final differ, see
 // records.ResumeOptions): nothing without --resume, or when the report does not exist
-// yet (the campaign starts: a retried Job with --resume on a persistent volume is safe
-// from its very first run). Users left unknown are not to be called unless
+// yet (the campaign starts: checkResumeTarget let it, with --start-if-missing or in
+// queue mode). Users left unknown are not to be called unless
 // --retry-unknown: their users and lines count as done, and their rows are recorded.
 func (c *Campaign) resume(redelivers bool) (*resumed, error) {
 	if c.resumed != nil {
@@ -231,3 +231,49 @@ func (c *Campaign) checkRerun() error {
 		"running again would call its users a second time. To continue that campaign: --resume --report %s; "+
 		"to start over on purpose (every user is called again): --report <new name>", found[0], others, what, found[0])}
 }
+
+// checkResumeTarget refuses --resume onto a report that does not exist: a mistyped path
+// would otherwise start a new campaign and call everyone again. It names a report of the
+// same input or a close name in that directory. Left alone: a queue worker (its report
+// is its log; the queue holds the work) and --start-if-missing (automation that starts
+// or continues).
+func (c *Campaign) checkResumeTarget() error {
+	if !c.cfg.Resume || c.cfg.StartIfMissing || c.cfg.SQSQueueURL != "" {
+		return nil
+	}
+	if _, err := os.Stat(c.reportPath); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	dir := filepath.Dir(c.reportPath)
+	hint := ""
+	now := c.input()
+	if now.Source == records.InputCSV && now.CSV != "-" {
+		now, _ = records.CSVInput(c.cfg.CSV)
+	}
+	if same := records.ReportsOf(dir, now); len(same) == 1 {
+		hint = fmt.Sprintf(" (the report made from this input here is %s: --resume --report %s)", same[0], same[0])
+	} else if near := closeReport(dir, c.reportPath); near != "" {
+		hint = fmt.Sprintf(" (did you mean --report %s?)", near)
+	}
+	return &config.FieldError{Field: "resume", Msg: fmt.Sprintf("the report %s does not exist%s. --resume continues "+
+		"a report; to start the campaign, drop --resume (automation that starts or continues it: --resume "+
+		"--start-if-missing)", c.reportPath, hint)}
+}
+
+// closeReport is the report in dir whose name is closest to path's ("" if none is close).
+func closeReport(dir, path string) string {
+	recs, _ := filepath.Glob(filepath.Join(dir, "*.input"))
+	var names []string
+	for _, r := range recs {
+		if report := strings.TrimSuffix(r, ".input"); fileExists(report) {
+			names = append(names, filepath.Base(report))
+		}
+	}
+	best := config.Closest(filepath.Base(path), names)
+	if best == "" || dir == "." {
+		return best
+	}
+	return filepath.Join(dir, best)
+}
+
+func fileExists(path string) bool { _, err := os.Stat(path); return err == nil }
