@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -143,4 +145,42 @@ func TestResumeMissingReportRefused(t *testing.T) {
 	res = runBin(t, dir, env, "", "run", "--csv", "other.csv", "--resume", "--start-if-missing", "--report", "new.csv")
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Equal(t, int64(3), sim.Sim.Stats().Calls, "and continues it")
+}
+
+// A run on standard input stopped by its input (a bad byte, lines that are not the
+// report's) is not continued by the same command: the summary says what does, and that
+// works.
+func TestStoppedByInputSaysWhatContinues(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	var lines strings.Builder // the bad byte far past the first read, which would refuse it at the start
+	for i := range 2000 {
+		fmt.Fprintf(&lines, "sc-%04d\n", i)
+	}
+	res := runBin(t, dir, env, "username\n"+lines.String()+"sc-\x00x\nsc-y\n", "run", "--csv", "-", "--report", "r.csv", "--rate", "1000", "--burst", "100", "--workers", "16")
+	require.Equal(t, 3, res.code, res.stderr)
+	require.Contains(t, res.stderr, "summary: stopped: rows not in the report were not attempted; the input stops being "+
+		"text at the line named above, and would stop the same command there again: fix that line (save the file as "+
+		"UTF-8 text), then run with the fixed input and --resume --report r.csv (the lines before it have their rows and are skipped)")
+	require.NotContains(t, res.stderr, "the same command with --resume")
+
+	// The advice works: fixed, resumed, the lines before are not called again.
+	res = runBin(t, dir, env, "username\n"+lines.String()+"sc-x\nsc-y\n", "run", "--csv", "-", "--resume", "--report", "r.csv", "--rate", "1000", "--burst", "100", "--workers", "16")
+	require.Equal(t, 0, res.code, res.stderr)
+	st := sim.Sim.Stats()
+	require.Equal(t, int64(2002), st.Calls)
+	for _, u := range []string{"sc-0000", "sc-1999", "sc-x", "sc-y"} {
+		require.Equal(t, int64(1), st.PerUser[u].Calls, u)
+	}
+
+	res = runBin(t, dir, env, "username\nsc-0000\nsc-9\n", "run", "--csv", "-", "--resume", "--report", "r.csv")
+	require.Equal(t, 3, res.code, res.stderr)
+	require.Contains(t, res.stderr, "summary: stopped: rows not in the report were not attempted; this input is not "+
+		"the CSV the report was made from, and would stop the same command again: run with the report's own CSV and "+
+		"--resume --report r.csv (to add users, put the new or fixed lines at the END of that CSV)")
+	require.NotContains(t, res.stderr, "the same command with --resume")
+	require.Zero(t, sim.Sim.Stats().PerUser["sc-9"].Calls)
 }

@@ -149,7 +149,8 @@ func (c *Campaign) checkInput() error {
 	}
 	if same, why := rec.Same(now); !same {
 		return &config.FieldError{Field: "resume", Msg: fmt.Sprintf("%s: %s. A report continues the campaign of "+
-			"its own input; to send from another source, start a new report (another --report)", c.reportPath, why)}
+			"its own input; to send from another source, start a new report (another --report), which calls "+
+			"every user of that source", c.reportPath, why)}
 	}
 	switch rec.CSVRelation(c.cfg.CSV) {
 	case "appended":
@@ -178,9 +179,10 @@ func (c *Campaign) lineMismatch(r *resumed, running bool) func(j job.Job) error 
 		}
 		return &config.FieldError{Field: "resume", Msg: fmt.Sprintf("line %s of %s is %q, but the report %s has a "+
 			"row for line %s with %q: this is not the CSV the report was made from%s, or it was edited — lines "+
-			"may only be added at its end. %s. Resume with that CSV; to send from a changed CSV, "+
-			"start a new report (another --report)", j.SourceRef, c.cfg.CSV, j.Username, c.reportPath,
-			j.SourceRef, r.state.RowUsername(j.SourceRef), made, sent)}
+			"may only be added at its end. %s. Resume with that CSV; to send fixed or new lines, put them at the END "+
+			"of that CSV and resume with it (the lines with rows are skipped). Only then, if you must: a new report "+
+			"(another --report) starts over and calls every user of the CSV again", j.SourceRef, c.cfg.CSV,
+			j.Username, c.reportPath, j.SourceRef, r.state.RowUsername(j.SourceRef), made, sent)}
 	}
 }
 
@@ -201,7 +203,7 @@ func (c *Campaign) recordInput(fresh bool) error {
 // report in the default report directory: its default report is new each run, so the
 // same command twice would call every user twice. A queue is left alone (a message is
 // deleted once done: a second worker sends nothing twice), so is --ledger-table (the
-// table settles users sent before) and standard input (no digest).
+// table settles users sent before) and standard input (no digest). A dry run warns.
 func (c *Campaign) checkRerun() error {
 	cfg := c.cfg
 	if cfg.Report != "" || cfg.Resume || cfg.LedgerTable != "" || cfg.SQSQueueURL != "" || cfg.CSV == "-" {
@@ -227,9 +229,15 @@ func (c *Campaign) checkRerun() error {
 	if len(found) > 1 {
 		others = fmt.Sprintf(" (and %d more: %s)", len(found)-1, strings.Join(found[1:], ", "))
 	}
-	return &config.FieldError{Field: "report", Msg: fmt.Sprintf("not given, but the report %s%s was made from %s: "+
+	err := &config.FieldError{Field: "report", Msg: fmt.Sprintf("not given, but the report %s%s was made from %s: "+
 		"running again would call its users a second time. To continue that campaign: --resume --report %s; "+
 		"to start over on purpose (every user is called again): --report <new name>", found[0], others, what, found[0])}
+	if cfg.DryRun {
+		// It calls nobody: it counts, and says what the run would refuse.
+		c.log.Warn("the run would be refused: " + err.Error())
+		return nil
+	}
+	return err
 }
 
 // checkResumeTarget refuses --resume onto a report that does not exist: a mistyped path
