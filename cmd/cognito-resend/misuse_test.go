@@ -163,7 +163,7 @@ func TestStoppedByInputSaysWhatContinues(t *testing.T) {
 	res := runBin(t, dir, env, "username\n"+lines.String()+"sc-\x00x\nsc-y\n", "run", "--csv", "-", "--report", "r.csv", "--rate", "1000", "--burst", "100", "--workers", "16")
 	require.Equal(t, 3, res.code, res.stderr)
 	require.Contains(t, res.stderr, "summary: stopped: rows not in the report were not attempted; the input stops being "+
-		"text at the line named above, and would stop the same command there again: fix that line (save the file as "+
+		"text at the line the error names, and would stop the same command there again: fix that line (save the file as "+
 		"UTF-8 text), then run with the fixed input and --resume --report r.csv (the lines before it have their rows and are skipped)")
 	require.NotContains(t, res.stderr, "the same command with --resume")
 

@@ -18,7 +18,7 @@ func (o *Outcome) Continue() string {
 	var fe *config.FieldError
 	switch {
 	case errors.As(o.Stopped, &nc):
-		return "the input stops being text at the line named above, and would stop the same command there again: " +
+		return "the input stops being text at the line the error names, and would stop the same command there again: " +
 			"fix that line (save the file as UTF-8 text), then run with the fixed input and --resume --report " +
 			o.ReportPath + " (the lines before it have their rows and are skipped)"
 	case errors.As(o.Stopped, &fe) && fe.Field == "resume":
