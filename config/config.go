@@ -126,6 +126,10 @@ type Config struct {
 	Resume       bool   `yaml:"resume"`
 	RetryUnknown bool   `yaml:"retry-unknown"`
 	RetryFailed  bool   `yaml:"retry-failed"`
+	// StartIfMissing: with --resume, a --report that does not exist yet starts the
+	// campaign (automation that starts or continues: a Kubernetes Job re-applied
+	// unchanged); without it --resume onto a missing report is a usage error.
+	StartIfMissing bool `yaml:"start-if-missing"`
 	// ReportMaxSize rotates the report and its ledger once the report reaches this size
 	// (queue mode only). nil: not set anywhere, see ReportRotateSize.
 	ReportMaxSize *ByteSize `yaml:"report-max-size,omitempty"`
@@ -336,6 +340,9 @@ func (c *Config) Validate() error {
 		return bad("retry-delay", "must be 1s..12h (got %s)", c.RetryDelay)
 	case c.LimitExceededDelay < job.LimitWindow || c.LimitExceededDelay > 12*time.Hour:
 		return bad("limit-exceeded-delay", "must be %s..12h: Cognito's per-user limit is hourly (got %s)", job.LimitWindow, c.LimitExceededDelay)
+	case c.Resume && c.Report == "" && c.resumeHint() != "":
+		return bad("resume", "needs --report: the report of the campaign to continue; the report here made from "+
+			"this input is %[1]s: --resume --report %[1]s", c.resumeHint())
 	case c.Resume && c.Report == "":
 		return bad("resume", "needs --report: the report of the campaign to continue")
 	case c.RetryUnknown && !c.Resume && c.LedgerTable == "":
@@ -371,6 +378,8 @@ func (c *Config) Validate() error {
 		return bad("fleet-heartbeat", "must be %s..%s (got %s)", fleet.MinHeartbeat, fleet.MaxHeartbeat, c.FleetHeartbeat)
 	case len(c.CampaignID) > 256 || strings.ContainsFunc(c.CampaignID, unicode.IsControl):
 		return bad("campaign-id", "must be at most 256 characters without control characters")
+	case c.StartIfMissing && !c.Resume:
+		return bad("start-if-missing", "only makes sense with --resume: it lets --resume start the campaign when --report does not exist yet")
 	case c.RetryFailed && !c.Resume:
 		return bad("retry-failed", "only makes sense with --resume: it calls again the users whose latest row in the --report is failed, or limit_exceeded more than %s ago", job.LimitWindow)
 	case c.RetryFailed && c.SQSQueueURL != "":

@@ -50,7 +50,7 @@ func TestResumeRefusesAnotherOrReorderedCSV(t *testing.T) {
 		res := runBin(t, dir, env, "", append([]string{"run", "--csv", c.csv, "--resume", "--report", "ra.csv"}, c.args...)...)
 		require.Equal(t, 2, res.code, "%s %v: %s", c.csv, c.args, res.stderr)
 		require.Contains(t, res.stderr, c.want)
-		require.Contains(t, res.stderr, "start a new report (another --report)")
+		require.Contains(t, res.stderr, "put them at the END of that CSV and resume with it (the lines with rows are skipped). Only then, if you must: a new report (another --report) starts over and calls every user of the CSV again")
 		require.Contains(t, res.stderr, "Nothing was sent")
 		require.NotContains(t, res.stderr, "campaign starting")
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -169,7 +170,7 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 			len(maybe), why, nameSome(maybe, maxNamed), next)
 	}
 	if o.Stopped != nil {
-		resume := "--resume --report " + o.ReportPath
+		next := cmp.Or(o.Continue(), "the same command with --resume --report "+o.ReportPath+" continues")
 		switch {
 		case o.Redelivers && len(maybe) > 0:
 			fmt.Fprintln(w, "summary: stopped: messages without a row are received again; those not named above were not attempted")
@@ -178,16 +179,16 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 		case o.Total >= 0 && len(maybe) > 0:
 			left := max(o.Total-sum.Rows, 0)
 			fmt.Fprintf(w, "summary: stopped with %d of %d rows left: %d may have been sent (above), %d not attempted; "+
-				"the same command with %s continues (the %d as unknown)\n",
-				left, o.Total, len(maybe), max(left-len(maybe), 0), resume, len(maybe))
+				"%s (the %d as unknown)\n",
+				left, o.Total, len(maybe), max(left-len(maybe), 0), next, len(maybe))
 		case o.Total >= 0:
-			fmt.Fprintf(w, "summary: stopped with %d of %d rows left, not attempted (no row); the same command with %s continues\n",
-				max(o.Total-sum.Rows, 0), o.Total, resume)
+			fmt.Fprintf(w, "summary: stopped with %d of %d rows left, not attempted (no row); %s\n",
+				max(o.Total-sum.Rows, 0), o.Total, next)
 		case len(maybe) > 0:
 			fmt.Fprintf(w, "summary: stopped: rows not in the report were not attempted but for the %d above; "+
-				"the same command with %s continues (the %d as unknown)\n", len(maybe), resume, len(maybe))
+				"%s (the %d as unknown)\n", len(maybe), next, len(maybe))
 		default:
-			fmt.Fprintf(w, "summary: stopped: rows not in the report were not attempted; the same command with %s continues\n", resume)
+			fmt.Fprintf(w, "summary: stopped: rows not in the report were not attempted; %s\n", next)
 		}
 	}
 	fmt.Fprintf(w, "report: %s\n", o.ReportPath)

@@ -25,6 +25,9 @@ func wireUsageErrors(root *cli.Command) {
 		if len(c.Commands) > 0 && c.Action == nil {
 			c.Action = groupAction
 		}
+		if len(c.Commands) == 0 && takesNoArgs[c.Name] {
+			refuseStrayArgs(c)
+		}
 		return nil
 	})
 }
@@ -47,6 +50,7 @@ const (
 
 var (
 	invalidValueRest = regexp.MustCompile(`^ for flag -([^:]+): `)
+	duplicateFlag    = regexp.MustCompile(` for flag -([^:]+): can't duplicate this flag$`) // an onlyOnce flag given twice
 	envValueRest     = regexp.MustCompile(`^ as \S+ value from environment variable "([^"]+)" for flag ([^:]+): `)
 )
 
@@ -54,6 +58,9 @@ var (
 // config file's errors.
 func describeParseError(cmd *cli.Command, err error) string {
 	msg := err.Error()
+	if m := duplicateFlag.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("%s given twice: give it once (the shell expanded a glob into several files?)", dashed(m[1]))
+	}
 	if name, ok := strings.CutPrefix(msg, notDefinedPrefix); ok {
 		return unknownFlag(cmd, name)
 	}

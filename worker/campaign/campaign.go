@@ -12,6 +12,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
+	"github.com/cognito-resend/cognito-resend/worker/records"
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
 
@@ -37,8 +38,9 @@ type Campaign struct {
 	tableChecked bool
 	// inputChecked: Prepare found the resumed report made from this input (checkInput).
 	inputChecked bool
-	resumed      *resumed // loaded once, by the census or the run
-	census       *Census  // set once counted
+	lock         *records.Lock // the report's, held from Prepare (lockReport)
+	resumed      *resumed      // loaded once, by the census or the run
+	census       *Census       // set once counted
 	// Set by Prepare (preparePool), once: the username case rule, the verify stage and
 	// its own limiter.
 	rule          *userpool.CaseRule
@@ -68,12 +70,23 @@ func Open(cfg config.Config, env Env) *Campaign {
 }
 
 // Prepare runs every check that can fail before a call, once, so that its errors come
-// before the prompt and in the dry run too, and creates nothing: the report path and its
+// before the prompt and in the dry run too, and creates nothing: a rerun without
+// --report (checkRerun), the report path and its
 // directory, --metrics-addr bound (preflight.go), the AWS configuration (the region above
 // all), the resumed report's input (checkInput), the username case rule, the
 // --verify-users check (preparePool) and the --ledger-table check (a describe call).
-// Census and Run call it themselves; Close releases what it holds.
+// Census and Run call it themselves; Close releases what it holds. The one file it
+// creates is the report's lock (lockReport), which Close removes.
 func (c *Campaign) Prepare(ctx context.Context) error {
+	if err := c.checkRerun(); err != nil {
+		return err
+	}
+	if err := c.checkResumeTarget(); err != nil {
+		return err
+	}
+	if err := c.lockReport(); err != nil {
+		return err
+	}
 	if !c.filesChecked {
 		if err := c.checkReport(); err != nil {
 			return err

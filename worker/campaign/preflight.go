@@ -90,12 +90,15 @@ func (c *Campaign) takeMetricsListener(ctx context.Context) (net.Listener, error
 	return ln, nil
 }
 
-// Close releases what Prepare holds and no run took (the --metrics-addr listener).
+// Close releases what Prepare holds and no run took (the --metrics-addr listener), and
+// the report's lock (lockReport).
 func (c *Campaign) Close() error {
+	err := c.lock.Release()
+	c.lock = nil
 	if c.metricsLn == nil {
-		return nil
+		return err
 	}
-	err := c.metricsLn.Close()
+	err = errors.Join(err, c.metricsLn.Close())
 	c.metricsLn = nil
 	return err
 }

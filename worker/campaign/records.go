@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/cognito-resend/cognito-resend/worker/records"
 )
@@ -60,4 +61,25 @@ func (c *Campaign) rotating(report records.Writer, ledger *records.Ledger, log *
 		return nil, nil, err
 	}
 	return rotating, ledger, nil
+}
+
+// lockReport takes the report's lock (records.LockReport) for the campaign's life, once:
+// a second run on the same report is a usage error before the prompt. A dry run takes
+// it only when it reads a report (it writes none).
+func (c *Campaign) lockReport() error {
+	if c.lock != nil {
+		return nil
+	}
+	if c.cfg.DryRun && !existsPath(c.reportPath) {
+		return nil
+	}
+	if st, err := os.Stat(filepath.Dir(c.reportPath)); err != nil || !st.IsDir() {
+		return nil // checkReport says what is wrong with the directory
+	}
+	l, err := records.LockReport(c.reportPath, c.started)
+	if err != nil {
+		return err
+	}
+	c.lock = l
+	return nil
 }

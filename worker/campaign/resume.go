@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/admit"
@@ -25,8 +26,8 @@ type resumed struct {
 // resume loads the resume state the first time it is asked for, for a source that
 // redelivers or not (the rows that make a user final differ, see
 // records.ResumeOptions): nothing without --resume, or when the report does not exist
-// yet (the campaign starts: a retried Job with --resume on a persistent volume is safe
-// from its very first run). Users left unknown are not to be called unless
+// yet (the campaign starts: checkResumeTarget let it, with --start-if-missing or in
+// queue mode). Users left unknown are not to be called unless
 // --retry-unknown: their users and lines count as done, and their rows are recorded.
 func (c *Campaign) resume(redelivers bool) (*resumed, error) {
 	if c.resumed != nil {
@@ -148,7 +149,8 @@ func (c *Campaign) checkInput() error {
 	}
 	if same, why := rec.Same(now); !same {
 		return &config.FieldError{Field: "resume", Msg: fmt.Sprintf("%s: %s. A report continues the campaign of "+
-			"its own input; to send from another source, start a new report (another --report)", c.reportPath, why)}
+			"its own input; to send from another source, start a new report (another --report), which calls "+
+			"every user of that source", c.reportPath, why)}
 	}
 	switch rec.CSVRelation(c.cfg.CSV) {
 	case "appended":
@@ -177,9 +179,10 @@ func (c *Campaign) lineMismatch(r *resumed, running bool) func(j job.Job) error 
 		}
 		return &config.FieldError{Field: "resume", Msg: fmt.Sprintf("line %s of %s is %q, but the report %s has a "+
 			"row for line %s with %q: this is not the CSV the report was made from%s, or it was edited — lines "+
-			"may only be added at its end. %s. Resume with that CSV; to send from a changed CSV, "+
-			"start a new report (another --report)", j.SourceRef, c.cfg.CSV, j.Username, c.reportPath,
-			j.SourceRef, r.state.RowUsername(j.SourceRef), made, sent)}
+			"may only be added at its end. %s. Resume with that CSV; to send fixed or new lines, put them at the END "+
+			"of that CSV and resume with it (the lines with rows are skipped). Only then, if you must: a new report "+
+			"(another --report) starts over and calls every user of the CSV again", j.SourceRef, c.cfg.CSV,
+			j.Username, c.reportPath, j.SourceRef, r.state.RowUsername(j.SourceRef), made, sent)}
 	}
 }
 
@@ -195,3 +198,90 @@ func (c *Campaign) recordInput(fresh bool) error {
 	}
 	return records.WriteInput(c.reportPath, in, c.clock.Now(), fresh)
 }
+
+// checkRerun refuses a run without --report (nor --resume) whose input already made a
+// report in the default report directory: its default report is new each run, so the
+// same command twice would call every user twice. A queue is left alone (a message is
+// deleted once done: a second worker sends nothing twice), so is --ledger-table (the
+// table settles users sent before) and standard input (no digest). A dry run warns.
+func (c *Campaign) checkRerun() error {
+	cfg := c.cfg
+	if cfg.Report != "" || cfg.Resume || cfg.LedgerTable != "" || cfg.SQSQueueURL != "" || cfg.CSV == "-" {
+		return nil
+	}
+	now := c.input()
+	if now.Source == records.InputCSV {
+		var err error
+		if now, err = records.CSVInput(cfg.CSV); err != nil {
+			return nil // the source's own open says what is wrong
+		}
+	}
+	dir := filepath.Dir(DefaultReportPath(c.started))
+	found := records.ReportsOf(dir, now)
+	if len(found) == 0 {
+		return nil
+	}
+	what := "the same " + now.String()
+	if now.Source == records.InputCSV {
+		what = "the same CSV (same SHA-256 digest)"
+	}
+	others := ""
+	if len(found) > 1 {
+		others = fmt.Sprintf(" (and %d more: %s)", len(found)-1, strings.Join(found[1:], ", "))
+	}
+	err := &config.FieldError{Field: "report", Msg: fmt.Sprintf("not given, but the report %s%s was made from %s: "+
+		"running again would call its users a second time. To continue that campaign: --resume --report %s; "+
+		"to start over on purpose (every user is called again): --report <new name>", found[0], others, what, found[0])}
+	if cfg.DryRun {
+		// It calls nobody: it counts, and says what the run would refuse.
+		c.log.Warn("the run would be refused: " + err.Error())
+		return nil
+	}
+	return err
+}
+
+// checkResumeTarget refuses --resume onto a report that does not exist: a mistyped path
+// would otherwise start a new campaign and call everyone again. It names a report of the
+// same input or a close name in that directory. Left alone: a queue worker (its report
+// is its log; the queue holds the work) and --start-if-missing (automation that starts
+// or continues).
+func (c *Campaign) checkResumeTarget() error {
+	if !c.cfg.Resume || c.cfg.StartIfMissing || c.cfg.SQSQueueURL != "" {
+		return nil
+	}
+	if _, err := os.Stat(c.reportPath); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	dir := filepath.Dir(c.reportPath)
+	hint := ""
+	now := c.input()
+	if now.Source == records.InputCSV && now.CSV != "-" {
+		now, _ = records.CSVInput(c.cfg.CSV)
+	}
+	if same := records.ReportsOf(dir, now); len(same) == 1 {
+		hint = fmt.Sprintf(" (the report made from this input here is %s: --resume --report %s)", same[0], same[0])
+	} else if near := closeReport(dir, c.reportPath); near != "" {
+		hint = fmt.Sprintf(" (did you mean --report %s?)", near)
+	}
+	return &config.FieldError{Field: "resume", Msg: fmt.Sprintf("the report %s does not exist%s. --resume continues "+
+		"a report; to start the campaign, drop --resume (automation that starts or continues it: --resume "+
+		"--start-if-missing)", c.reportPath, hint)}
+}
+
+// closeReport is the report in dir whose name is closest to path's ("" if none is close).
+func closeReport(dir, path string) string {
+	recs, _ := filepath.Glob(filepath.Join(dir, "*.input"))
+	var names []string
+	for _, r := range recs {
+		if report := strings.TrimSuffix(r, ".input"); fileExists(report) {
+			names = append(names, filepath.Base(report))
+		}
+	}
+	best := config.Closest(filepath.Base(path), names)
+	if best == "" || dir == "." {
+		return best
+	}
+	return filepath.Join(dir, best)
+}
+
+func fileExists(path string) bool { _, err := os.Stat(path); return err == nil }

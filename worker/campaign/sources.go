@@ -75,7 +75,8 @@ func openCSV(stop context.Context, path string, header csvsource.Header, stdin i
 		}
 		in, closeIn = f, func() { f.Close() }
 	}
-	src, err := csvsource.New(in, csvsource.Options{Header: header, Cells: records.SheetReader})
+	src, err := csvsource.New(in, csvsource.Options{Header: header, Cells: records.SheetReader,
+		Refuse: records.ReportAsInput, Stream: path == "-"})
 	if err != nil {
 		closeIn()
 		return nil, fmt.Errorf("--csv %s: %w", path, err)

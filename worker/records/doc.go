@@ -21,4 +21,7 @@
 // ResumeState.Matches checks each line against the username of its rows, so a resume
 // with another or an edited CSV can't skip users by line number. A CSV report is
 // spreadsheet-safe (sheet.go): SheetCell on write, SheetValue in the line parser.
+// ReportsOf finds the reports of an input (a run without --report that would repeat
+// one); ReportAsInput refuses a report given as a list of users. One run at a time holds
+// a report (lock.go: an OS lock on <report>.lock, which dies with its process).
 package records

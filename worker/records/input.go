@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -180,4 +182,49 @@ func WriteInput(reportPath string, in Input, now time.Time, fresh bool) error {
 		return fmt.Errorf("record the report's input: %w", err)
 	}
 	return nil
+}
+
+// SameInput reports whether two records name the same input: a CSV with the same bytes
+// (digest), the same user pool, the same queue.
+func (in Input) SameInput(now Input) bool {
+	if in.Source != now.Source {
+		return false
+	}
+	switch in.Source {
+	case InputCSV:
+		return in.SHA256 != "" && in.SHA256 == now.SHA256
+	case InputPool:
+		return in.UserPoolID == now.UserPoolID
+	case InputQueue:
+		return in.QueueURL == now.QueueURL
+	}
+	return false
+}
+
+// ReportsOf lists the reports in dir made from the input now (SameInput), newest record
+// first: what a run without --report would repeat. Unreadable records are skipped.
+func ReportsOf(dir string, now Input) []string {
+	recs, _ := filepath.Glob(filepath.Join(dir, "*.input"))
+	type found struct{ report, at string }
+	var out []found
+	for _, r := range recs {
+		report := strings.TrimSuffix(r, ".input")
+		if _, err := os.Stat(report); err != nil {
+			continue
+		}
+		in, ok, err := ReadInput(report)
+		if err != nil || !ok || !in.SameInput(now) {
+			continue
+		}
+		if dir == "." {
+			report = filepath.Base(report)
+		}
+		out = append(out, found{report, in.Recorded})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].at > out[j].at })
+	names := make([]string, len(out))
+	for i, f := range out {
+		names[i] = f.report
+	}
+	return names
 }

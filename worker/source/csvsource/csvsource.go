@@ -37,6 +37,13 @@ type Options struct {
 	// rule, it returns how to read a cell back (records.SheetReader); nil for any other
 	// file, whose cells are read as written.
 	Cells func(header []string) func(cell string) string
+	// Refuse, when set, is asked about a header row: an error refuses the file (a
+	// cognito-resend report given as a list of users: records.ReportAsInput).
+	Refuse func(header []string) error
+	// Stream: the input is read once, as it is sent (standard input), not counted to its
+	// end first: the semicolon rule's end-of-file case would only come after the calls,
+	// so it is off (its header case still holds).
+	Stream bool
 }
 
 // Source streams jobs from a CSV: a header row with a username column (any case), or a
@@ -50,6 +57,7 @@ type Source struct {
 	pending *job.Job            // first data row, read ahead to detect headerless files
 	cell    func(string) string // reads a username cell back (Options.Cells); nil: as written
 	header  HeaderInfo
+	semi    semicolons // the semicolon rule (semicolon.go), on a one-column file's rows
 	// Rows counts data rows returned so far.
 	Rows int
 }
@@ -87,14 +95,26 @@ func New(in io.Reader, opts Options) (*Source, error) {
 		return nil, readErr("read CSV header", err)
 	}
 	first[0] = strings.TrimPrefix(first[0], "\uFEFF")
+	if len(first) == 1 && mode != HeaderNo && semicolonHeader(first[0]) {
+		return nil, semicolonError(line, first[0])
+	}
+	if len(first) > 1 || opts.Stream {
+		s.semi.fields = -1
+	}
 	if s.header, s.userCol, err = decideHeader(mode, first, line); err != nil {
 		return nil, err
 	}
 	if !s.header.Present {
 		// No header: one column of usernames, the first row is one.
+		s.semi.see(first, line)
 		job := s.jobOf(first, line, nil)
 		s.pending = &job
 		return s, nil
+	}
+	if opts.Refuse != nil {
+		if err := opts.Refuse(first); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Cells != nil {
 		s.cell = opts.Cells(first)
@@ -117,6 +137,7 @@ func New(in io.Reader, opts Options) (*Source, error) {
 	if isReadErr(err) {
 		return nil, readErr("read CSV", err)
 	}
+	s.semi.see(rec, line)
 	job := s.jobOf(rec, line, err)
 	s.pending = &job
 	return s, nil
@@ -142,12 +163,16 @@ func (s *Source) Next(ctx context.Context) (job.Job, error) {
 	}
 	rec, line, err := s.readRow(blankLine)
 	if errors.Is(err, io.EOF) {
+		if err := s.semi.refused(); err != nil {
+			return job.Job{}, err
+		}
 		return job.Job{}, io.EOF
 	}
 	if isReadErr(err) {
 		// The input itself failed (disk, pipe, not text): not a row; stop the campaign.
 		return job.Job{}, readErr("read CSV", err)
 	}
+	s.semi.see(rec, line)
 	s.Rows++
 	return s.jobOf(rec, line, err), nil
 }

@@ -115,3 +115,39 @@ func TestCellsOfOurFilesReadBack(t *testing.T) {
 		require.Equal(t, want, j.Username, in)
 	}
 }
+
+func TestSemicolonSeparatedRefused(t *testing.T) {
+	for _, c := range []struct {
+		name, in string
+		stream   bool
+		refused  string // "" accepted
+	}{
+		{"header", "username;email;name\ndemo-user-024;a@b.c;A\n", false, `line 1 is "username;email;name"`},
+		{"header on stdin", "Username;Email\nx;y\n", true, `line 1 is "Username;Email"`},
+		{"rows all split alike", "a;b;c\nd;e;f\n", false, `line 1 is "a;b;c"`},
+		{"rows all split alike, stdin", "a;b;c\nd;e;f\n", true, ""},
+		{"one username with ;", "alice\nbo;b\ncarol\n", false, ""},
+		{"counts differ", "a;b\nc;d;e\n", false, ""},
+		{"comma CSV", "username,email\nx;1,y\n", false, ""},
+		{"header no", "username;email\nx;y\nz\n", false, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			opts := csvsource.Options{Stream: c.stream}
+			if c.name == "header no" {
+				opts.Header = csvsource.HeaderNo
+			}
+			src, err := csvsource.New(strings.NewReader(c.in), opts)
+			for err == nil {
+				_, err = src.Next(t.Context())
+			}
+			if c.refused == "" {
+				require.ErrorIs(t, err, io.EOF)
+				return
+			}
+			var nc *csvsource.NotCSVError
+			require.ErrorAs(t, err, &nc)
+			require.Contains(t, err.Error(), "looks like a `;`-separated file ("+c.refused)
+			require.Contains(t, err.Error(), "save it as CSV (comma-separated), or give a one-column file of usernames")
+		})
+	}
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
+)
+
+// Two runs on one report: the second (a resume, a dry run, a run) is refused before the
+// prompt, naming the first's pid, and writes nothing; no user is called twice. A run
+// killed with -9 leaves no lock behind that blocks the next.
+func TestSecondRunOnTheSameReportRefused(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{LatencyFixed: 500 * time.Millisecond})
+	dir := t.TempDir()
+	csvPath, users := writeUsersCSV(t, dir, 60)
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	args := []string{"run", "--csv", csvPath, "--report", "same-report.csv", "--workers", "4", "--log-level", "warn"}
+	a, aErr := startBin(t, dir, env, args...)
+	waitSuccesses(t, sim, 1, a)
+
+	for _, extra := range [][]string{{"--resume"}, {"--resume", "--dry-run"}, {}} {
+		res := runBin(t, dir, env, "", append(append([]string{}, args...), extra...)...)
+		require.Equal(t, 2, res.code, "%v: %s", extra, res.stderr)
+		require.Contains(t, res.stderr, "cognito-resend: report same-report.csv is in use by another cognito-resend run (pid ", extra)
+		require.Contains(t, res.stderr, ", started ")
+		require.NotContains(t, res.stderr, "campaign starting")
+	}
+	require.NoError(t, a.Wait(), aErr.String())
+	st := sim.Sim.Stats()
+	for _, u := range users {
+		require.Equal(t, int64(1), st.PerUser[u].Calls, "%s called once", u)
+	}
+	require.NoFileExists(t, filepath.Join(dir, "same-report.csv.lock"), "a run that ends removes its lock file")
+
+	// kill -9: the lock dies with the process; its file stays and is no obstacle.
+	args = []string{"run", "--csv", csvPath, "--report", "k.csv", "--workers", "4", "--log-level", "warn"}
+	k, _ := startBin(t, dir, env, args...)
+	waitSuccesses(t, sim, 62, k)
+	require.NoError(t, k.Process.Signal(syscall.SIGKILL))
+	_ = k.Wait()
+	_, err := os.Stat(filepath.Join(dir, "k.csv.lock"))
+	require.NoError(t, err, "kill -9 leaves the file")
+	res := runBin(t, dir, env, "", append(args, "--resume")...)
+	require.Equal(t, 0, res.code, res.stderr)
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
+)
+
+// Process tests of a tired operator's mistakes: each is a usage error (exit 2) before
+// any call, saying what to do instead.
+
+// Excel's CSV in European locales is `;`-separated: each whole line would be one
+// "username". Refused by its header, or when every row splits alike.
+func TestSemicolonSeparatedCSVRefused(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	writeLines(t, filepath.Join(dir, "excel.csv"), "username;email;name", "demo-user-024;a@b.c;A", "demo-user-025;d@e.f;D")
+	writeLines(t, filepath.Join(dir, "noheader.csv"), "demo-user-024;a@b.c;A", "demo-user-025;d@e.f;D")
+	for name, want := range map[string]string{
+		"excel.csv":    `--csv excel.csv: not a CSV of usernames: looks like a ` + "`;`" + `-separated file (line 1 is "username;email;name", read as one field): save it as CSV (comma-separated), or give a one-column file of usernames`,
+		"noheader.csv": `--csv noheader.csv: not a CSV of usernames: looks like a ` + "`;`" + `-separated file (line 1 is "demo-user-024;a@b.c;A", read as one field)`,
+	} {
+		for _, args := range [][]string{{"--dry-run"}, {"--report", "r.csv"}} {
+			res := runBin(t, dir, env, "", append([]string{"run", "--csv", name}, args...)...)
+			require.Equal(t, 2, res.code, "%s %v: %s", name, args, res.stderr)
+			require.Contains(t, res.stderr, want)
+			require.NotContains(t, res.stdout, "to send")
+		}
+	}
+	body, err := os.ReadFile(filepath.Join(dir, "excel.csv"))
+	require.NoError(t, err)
+	res := runBin(t, dir, env, string(body), "run", "--csv", "-", "--report", "stdin.csv")
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, `--csv -: not a CSV of usernames: looks like a `+"`;`"+`-separated file`)
+	require.NoFileExists(t, filepath.Join(dir, "r.csv"))
+	require.Zero(t, sim.Sim.Stats().Calls)
+}
+
+// Positional arguments to a command that takes none, and a repeated --csv, are usage
+// errors naming them (urfave/cli would ignore them, or let the last --csv win).
+func TestStrayArgumentsRefused(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	writeLines(t, filepath.Join(dir, "glob-a.csv"), "username", "sa-1")
+	writeLines(t, filepath.Join(dir, "glob-b.csv"), "username", "sa-2")
+	writeLines(t, filepath.Join(dir, "users.csv"), "username", "sa-3")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--csv", "glob-a.csv", "glob-b.csv", "--report", "r.csv"},
+			`cognito-resend: run takes no arguments, got "glob-b.csv": the shell expanded a glob into several files? give one file to --csv; see 'cognito-resend run --help'`},
+		{[]string{"run", "users.csv", "--dry-run"},
+			`cognito-resend: run takes no arguments, got "users.csv" (did you mean --csv users.csv?); see 'cognito-resend run --help'`},
+		{[]string{"run", "--csv", "users.csv", "--dry-run", "extra"},
+			`cognito-resend: run takes no arguments, got "extra": every option is --name value`},
+		{[]string{"run", "--csv", "glob-a.csv", "--csv", "glob-b.csv", "--report", "r.csv"},
+			`cognito-resend: --csv given twice: give it once (the shell expanded a glob into several files?); see 'cognito-resend run --help'`},
+		{[]string{"enqueue", "--csv", "users.csv", "--sqs-queue-url", "http://127.0.0.1:1/q", "extra"},
+			`cognito-resend: enqueue takes no arguments, got "extra"`},
+		{[]string{"config", "print", "users.csv"}, `cognito-resend: config print takes no arguments, got "users.csv"`},
+	} {
+		res := runBin(t, dir, env, "", c.args...)
+		require.Equal(t, 2, res.code, "%v: %s", c.args, res.stderr)
+		require.Contains(t, res.stderr, c.want, c.args)
+		require.NotContains(t, res.stdout, "to send", c.args)
+	}
+	require.NoFileExists(t, filepath.Join(dir, "r.csv"))
+	require.Zero(t, sim.Sim.Stats().Calls)
+}
+
+// A report given as --csv would call everyone in it again: refused, pointing at
+// `report users`, whose list stays accepted input.
+func TestReportAsCSVRefused(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	writeLines(t, filepath.Join(dir, "users.csv"), "username", "ra-1", "ra-2", "ra-3")
+	res := runBin(t, dir, env, "", "run", "--csv", "users.csv", "--report", "old.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	for _, args := range [][]string{{"--dry-run"}, {"--report", "new.csv"}} {
+		res = runBin(t, dir, env, "", append([]string{"run", "--csv", "old.csv"}, args...)...)
+		require.Equal(t, 2, res.code, "%v: %s", args, res.stderr)
+		require.Contains(t, res.stderr, "cognito-resend: --csv old.csv: this is a cognito-resend report (its header has "+
+			"username, status and source_ref), not a list of users: as input it would call everyone in it again")
+		require.Contains(t, res.stderr, "cognito-resend report users --status <s> -o retry.csv REPORT")
+	}
+	require.NoFileExists(t, filepath.Join(dir, "new.csv"))
+	require.Equal(t, int64(3), sim.Sim.Stats().Calls)
+
+	res = runBin(t, dir, env, "", "report", "users", "--status", "sent", "-o", "retry.csv", "old.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	res = runBin(t, dir, env, "", "run", "--csv", "retry.csv", "--dry-run")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "to send:     3")
+}
+
+// --resume onto a report that does not exist (a mistyped path) would start a new
+// campaign and call everyone again: refused, naming a close report; --start-if-missing
+// is the automation's "start or continue".
+func TestResumeMissingReportRefused(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	writeLines(t, filepath.Join(dir, "users.csv"), "username", "rm-1", "rm-2")
+	res := runBin(t, dir, env, "", "run", "--csv", "users.csv", "--report", "campaign-0412.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	writeLines(t, filepath.Join(dir, "other.csv"), "username", "rm-3")
+
+	for _, c := range []struct {
+		csv, report, want string
+	}{
+		{"users.csv", "campaign-0421.csv", "cognito-resend: --resume: the report campaign-0421.csv does not exist (the report made from this input here is campaign-0412.csv: --resume --report campaign-0412.csv). --resume continues a report; to start the campaign, drop --resume (automation that starts or continues it: --resume --start-if-missing)"},
+		{"other.csv", "campaign-0421.csv", "cognito-resend: --resume: the report campaign-0421.csv does not exist (did you mean --report campaign-0412.csv?)"},
+		{"other.csv", "zzz.csv", "cognito-resend: --resume: the report zzz.csv does not exist. --resume continues a report"},
+	} {
+		for _, extra := range [][]string{nil, {"--dry-run"}} {
+			res = runBin(t, dir, env, "", append([]string{"run", "--csv", c.csv, "--resume", "--report", c.report}, extra...)...)
+			require.Equal(t, 2, res.code, "%v %v: %s", c, extra, res.stderr)
+			require.Contains(t, res.stderr, c.want)
+			require.NoFileExists(t, filepath.Join(dir, c.report))
+		}
+	}
+	require.Equal(t, int64(2), sim.Sim.Stats().Calls)
+
+	res = runBin(t, dir, env, "", "run", "--csv", "other.csv", "--resume", "--start-if-missing", "--report", "new.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, int64(3), sim.Sim.Stats().Calls)
+	res = runBin(t, dir, env, "", "run", "--csv", "other.csv", "--resume", "--start-if-missing", "--report", "new.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, int64(3), sim.Sim.Stats().Calls, "and continues it")
+}
+
+// A run on standard input stopped by its input (a bad byte, lines that are not the
+// report's) is not continued by the same command: the summary says what does, and that
+// works.
+func TestStoppedByInputSaysWhatContinues(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	var lines strings.Builder // the bad byte far past the first read, which would refuse it at the start
+	for i := range 2000 {
+		fmt.Fprintf(&lines, "sc-%04d\n", i)
+	}
+	res := runBin(t, dir, env, "username\n"+lines.String()+"sc-\x00x\nsc-y\n", "run", "--csv", "-", "--report", "r.csv", "--rate", "1000", "--burst", "100", "--workers", "16")
+	require.Equal(t, 3, res.code, res.stderr)
+	require.Contains(t, res.stderr, "summary: stopped: rows not in the report were not attempted; the input stops being "+
+		"text at the line the error names, and would stop the same command there again: fix that line (save the file as "+
+		"UTF-8 text), then run with the fixed input and --resume --report r.csv (the lines before it have their rows and are skipped)")
+	require.NotContains(t, res.stderr, "the same command with --resume")
+
+	// The advice works: fixed, resumed, the lines before are not called again.
+	res = runBin(t, dir, env, "username\n"+lines.String()+"sc-x\nsc-y\n", "run", "--csv", "-", "--resume", "--report", "r.csv", "--rate", "1000", "--burst", "100", "--workers", "16")
+	require.Equal(t, 0, res.code, res.stderr)
+	st := sim.Sim.Stats()
+	require.Equal(t, int64(2002), st.Calls)
+	for _, u := range []string{"sc-0000", "sc-1999", "sc-x", "sc-y"} {
+		require.Equal(t, int64(1), st.PerUser[u].Calls, u)
+	}
+
+	res = runBin(t, dir, env, "username\nsc-0000\nsc-9\n", "run", "--csv", "-", "--resume", "--report", "r.csv")
+	require.Equal(t, 3, res.code, res.stderr)
+	require.Contains(t, res.stderr, "summary: stopped: rows not in the report were not attempted; this input is not "+
+		"the CSV the report was made from, and would stop the same command again: run with the report's own CSV and "+
+		"--resume --report r.csv (to add users, put the new or fixed lines at the END of that CSV)")
+	require.NotContains(t, res.stderr, "the same command with --resume")
+	require.Zero(t, sim.Sim.Stats().PerUser["sc-9"].Calls)
+}

@@ -1,0 +1,93 @@
+package records
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// One run per report. Two runs on one report each read the other's intents without an
+// outcome as `unknown` (or none at all) and call the same users; nothing else stops
+// them. A run holds an exclusive OS lock (flock; LockFileEx on Windows) on LockPath for
+// its whole life — the kernel drops it with the process, so a kill -9 leaves nothing
+// that blocks the next run, which a pid file would. The file says who holds it.
+
+// LockPath is the lock file of a report.
+func LockPath(reportPath string) string { return reportPath + ".lock" }
+
+// InUseError: another process holds the report's lock.
+type InUseError struct {
+	Report string
+	Holder string // "pid 1234, started 2026-…" as the holder wrote it; "" if unreadable
+}
+
+func (e *InUseError) Error() string {
+	who := ""
+	if e.Holder != "" {
+		who = " (" + e.Holder + ")"
+	}
+	return fmt.Sprintf("report %s is in use by another cognito-resend run%s: two runs on one report would call "+
+		"the same users twice; wait for it to end or stop it (Ctrl-C), or give this run another --report", e.Report, who)
+}
+
+// errLocked is what tryLock returns when another process holds the lock.
+var errLocked = errors.New("locked")
+
+// Lock is a held report lock.
+type Lock struct {
+	f    *os.File
+	path string
+}
+
+// LockReport takes the report's lock without waiting (an *InUseError when another
+// process holds it) and writes who holds it. Release gives it back; so does the end of
+// the process.
+func LockReport(reportPath string, now time.Time) (*Lock, error) {
+	path := LockPath(reportPath)
+	for range 10 { // a file removed by its holder between our open and our lock: again
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("lock the report: %w", err)
+		}
+		if err := tryLock(f); err != nil {
+			holder, _ := os.ReadFile(path)
+			_ = f.Close()
+			if errors.Is(err, errLocked) {
+				return nil, &InUseError{Report: reportPath, Holder: strings.TrimSpace(string(holder))}
+			}
+			return nil, fmt.Errorf("lock the report (%s): %w", path, err)
+		}
+		if !samePath(f, path) {
+			_ = f.Close()
+			continue
+		}
+		if err := f.Truncate(0); err == nil {
+			_, _ = fmt.Fprintf(f, "pid %d, started %s\n", os.Getpid(), now.UTC().Format(time.RFC3339))
+		}
+		return &Lock{f: f, path: path}, nil
+	}
+	return nil, &InUseError{Report: reportPath}
+}
+
+// samePath: the file we locked is still the one at path (its holder may have removed
+// it on release after we opened it).
+func samePath(f *os.File, path string) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(path)
+	return err == nil && os.SameFile(a, b)
+}
+
+// Release removes the lock file and gives the lock back (nil: nothing).
+func (l *Lock) Release() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	err := releaseLock(l.f, l.path)
+	l.f = nil
+	return err
+}
