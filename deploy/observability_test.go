@@ -687,6 +687,12 @@ func TestObservabilityQueriesServedMetrics(t *testing.T) {
 			for _, v := range want {
 				assert.True(t, values[v], "%s: %s{%s=%q}: the binary never produced that value (seen: %v)", s.Query.Where, name, m.Name, v, sortedKeys(values))
 			}
+			// Any other regexp of an alert (no Grafana variable in it) must match a value
+			// the binary produced: e.g. the AWS error codes of a deleted queue.
+			if m.Type == labels.MatchRegexp && want == nil && strings.HasPrefix(s.Query.Where, "alert ") {
+				assert.True(t, slices.ContainsFunc(sortedKeys(values), m.Matches),
+					"%s: %s{%s=~%q}: matches no value the binary produced (seen: %v)", s.Query.Where, name, m.Name, m.Value, sortedKeys(values))
+			}
 		}
 		for _, g := range s.Groups {
 			assert.True(t, known(g), "%s: groups %s by %q, a label it does not have (%v)", s.Query.Where, name, g, sortedKeys(info.labels))
