@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,8 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/cognito-resend/cognito-resend/config"
 )
 
 // Issue 20, point 9: what keeps the queue workers up through a node loss, a drain and a
@@ -120,9 +117,10 @@ func TestNoServiceAccountTokenInThePods(t *testing.T) {
 }
 
 // The liveness probe restarts a stuck worker within a couple of minutes, but not for a
-// slow moment; the readiness probe starts once the first long poll on an empty queue
-// has returned (so a start never shows as a failed probe), and a startup probe holds the
-// liveness probe back while the process starts.
+// slow moment; the readiness probe marks a worker that takes no work (an outage) not
+// ready within half a minute; a startup probe holds the liveness probe back while the
+// process starts. (/readyz does not wait for the first long poll: sqssource's
+// TestSQSReadyDuringTheFirstLongPoll.)
 func TestQueueWorkerProbeTimings(t *testing.T) {
 	objs := loadObjects(t)
 	for _, w := range queueWorkers(t, objs) {
@@ -136,14 +134,8 @@ func TestQueueWorkerProbeTimings(t *testing.T) {
 			assert.LessOrEqual(t, window, 3*time.Minute, "%s container %s: liveness restarts only after %s: a stuck worker holds its messages that long", w, c.Name, window)
 			assert.GreaterOrEqual(t, orDefault(live.TimeoutSeconds, 1), 2, "%s container %s: liveness timeoutSeconds", w, c.Name)
 
-			wait := config.Default().WaitTimeSeconds
-			if v, _, ok := setting(t, objs, w, c, "wait-time-seconds"); ok {
-				n, err := strconv.Atoi(v)
-				require.NoError(t, err, "--wait-time-seconds %q", v)
-				wait = n
-			}
-			assert.GreaterOrEqual(t, ready.InitialDelaySeconds, wait+5,
-				"%s container %s: readiness initialDelaySeconds: the first receive on an empty queue takes --wait-time-seconds (%ds)", w, c.Name, wait)
+			readyWindow := time.Duration(ready.InitialDelaySeconds)*time.Second + ready.every()*time.Duration(ready.failing())
+			assert.LessOrEqual(t, readyWindow, 30*time.Second, "%s container %s: a worker that takes no work shows as not ready only after %s", w, c.Name, readyWindow)
 			startWindow := start.every() * time.Duration(start.failing())
 			assert.GreaterOrEqual(t, startWindow, 20*time.Second, "%s container %s: startup probe window %s (the start checks the queue and the table)", w, c.Name, startWindow)
 		}

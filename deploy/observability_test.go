@@ -64,9 +64,6 @@ var externalMetrics = map[string]string{
 	// The same exporter, ApproximateAgeOfOldestMessage, statistic Maximum: the binary
 	// can't know how old the oldest message it has not received is.
 	"aws_sqs_approximate_age_of_oldest_message_maximum": "YACE: the oldest message's age against the retention",
-	// kube-state-metrics: the kubelet's verdict on /readyz, kept after the pod stops
-	// serving /metrics, which the binary's own series can't be.
-	"kube_pod_status_ready": "kube-state-metrics: the queue workers' readiness",
 	// client_golang's process collector, served by the binary (and every Go exporter):
 	// a restart in place changes it. The rule selects cognito-resend's targets with an
 	// `and on (job, instance)` a cognito_resend_* series.
@@ -444,7 +441,8 @@ func TestAlertRules(t *testing.T) {
 		"CognitoResendRestarting":                 {"process_start_time_seconds"},
 		"CognitoResendUnknownUsers":               {"cognito_resend_jobs_total"},
 		"CognitoResendResourceGone":               {"cognito_resend_sqs_errors_total", "cognito_resend_ledger_errors_total"},
-		"CognitoResendWorkerNotReady":             {"kube_pod_status_ready"},
+		"CognitoResendWorkerNotReady":             {"cognito_resend_ready"},
+		"CognitoResendCognitoUnreachable":         {"cognito_resend_cognito_outage_seconds"},
 		"CognitoResendOldestMessageNearRetention": {"aws_sqs_approximate_age_of_oldest_message_maximum"},
 		"CognitoResendLedgerErrors":               {"cognito_resend_ledger_errors_total", "cognito_resend_ledger_requests_total"},
 	} {
