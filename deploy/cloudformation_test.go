@@ -183,36 +183,37 @@ func TestCloudFormationQueueAndRole(t *testing.T) {
 		assert.Equal(t, 5, intOf(rp, "maxReceiveCount"), "maxReceiveCount default")
 	})
 
-	t.Run("role trusts the workers' service account", func(t *testing.T) {
-		var roleID string
+	t.Run("roles trust the workers' and the campaign Jobs' service accounts", func(t *testing.T) {
+		var roles []string
 		for _, id := range mapKeys(res) {
 			if path(res, id, "Type").Value == "AWS::IAM::Role" {
-				require.Empty(t, roleID, "one role")
-				roleID = id
+				roles = append(roles, id)
 			}
 		}
-		require.Equal(t, "QueueWorkerRole", roleID)
-		trust := path(res, roleID, "Properties", "AssumeRolePolicyDocument")
-		require.NotNil(t, trust)
-		require.Equal(t, "!Sub", trust.Tag, "the trust policy is a !Sub JSON string (the OIDC provider is in its keys)")
-		var doc struct {
-			Statement []struct {
-				Effect    string
-				Principal struct{ Federated string }
-				Action    string
-				Condition map[string]map[string]string
+		require.ElementsMatch(t, []string{"QueueWorkerRole", "CampaignRole"}, roles, "the queue workers' role and the campaign Jobs'")
+		for role, saParam := range map[string]string{"QueueWorkerRole": "ServiceAccountName", "CampaignRole": "CampaignServiceAccountName"} {
+			trust := path(res, role, "Properties", "AssumeRolePolicyDocument")
+			require.NotNil(t, trust, role)
+			require.Equal(t, "!Sub", trust.Tag, "%s: the trust policy is a !Sub JSON string (the OIDC provider is in its keys)", role)
+			var doc struct {
+				Statement []struct {
+					Effect    string
+					Principal struct{ Federated string }
+					Action    string
+					Condition map[string]map[string]string
+				}
 			}
+			require.NoError(t, json.Unmarshal([]byte(trust.Value), &doc), "%s: trust policy JSON", role)
+			require.Len(t, doc.Statement, 1, role)
+			s := doc.Statement[0]
+			assert.Equal(t, "Allow", s.Effect, role)
+			assert.Equal(t, "sts:AssumeRoleWithWebIdentity", s.Action, role)
+			assert.Contains(t, s.Principal.Federated, ":oidc-provider/${OidcProvider}", role)
+			assert.Equal(t, map[string]string{
+				"${OidcProvider}:sub": "system:serviceaccount:${Namespace}:${" + saParam + "}",
+				"${OidcProvider}:aud": "sts.amazonaws.com",
+			}, s.Condition["StringEquals"], "%s: trust only its service account (StringEquals, not StringLike)", role)
 		}
-		require.NoError(t, json.Unmarshal([]byte(trust.Value), &doc), "trust policy JSON")
-		require.Len(t, doc.Statement, 1)
-		s := doc.Statement[0]
-		assert.Equal(t, "Allow", s.Effect)
-		assert.Equal(t, "sts:AssumeRoleWithWebIdentity", s.Action)
-		assert.Contains(t, s.Principal.Federated, ":oidc-provider/${OidcProvider}")
-		assert.Equal(t, map[string]string{
-			"${OidcProvider}:sub": "system:serviceaccount:${Namespace}:${ServiceAccountName}",
-			"${OidcProvider}:aud": "sts.amazonaws.com",
-		}, s.Condition["StringEquals"], "trust only the workers' service account (StringEquals, not StringLike)")
 
 		// The parameters' defaults are the manifests' names.
 		var k struct {
@@ -221,14 +222,22 @@ func TestCloudFormationQueueAndRole(t *testing.T) {
 		require.NoError(t, yaml.Unmarshal(readFile(t, filepath.Join(k8sDir, "kustomization.yaml")), &k))
 		assert.Equal(t, k.Namespace, path(tmpl, "Parameters", "Namespace", "Default").Value, "Namespace default vs kustomization.yaml")
 		objs := loadObjects(t)
-		var sa string
+		var sa, jobSA string
 		for _, w := range workloads(t, objs) {
-			if w.Obj.Kind == "Deployment" {
+			switch w.Obj.Kind {
+			case "Deployment":
 				sa = w.Spec.ServiceAccountName
+			case "Job":
+				jobSA = w.Spec.ServiceAccountName
 			}
 		}
 		assert.Equal(t, sa, path(tmpl, "Parameters", "ServiceAccountName", "Default").Value, "ServiceAccountName default vs the queue Deployment")
+		assert.Equal(t, jobSA, path(tmpl, "Parameters", "CampaignServiceAccountName", "Default").Value, "CampaignServiceAccountName default vs the campaign Job")
 		assert.NotNil(t, path(tmpl, "Outputs", "RoleArn"), "output RoleArn (for the service account annotation)")
+		if out := path(tmpl, "Outputs", "CampaignRoleArn"); assert.NotNil(t, out, "output CampaignRoleArn (for the campaign service account's annotation)") {
+			assert.Equal(t, "CampaignRole.Arn", path(out, "Value").Value)
+			assert.Contains(t, path(out, "Description").Value, jobSA)
+		}
 		assert.NotNil(t, path(tmpl, "Outputs", "QueueUrl"), "output QueueUrl (for COGNITO_RESEND_SQS_QUEUE_URL)")
 	})
 }

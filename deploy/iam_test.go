@@ -296,7 +296,7 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	fleetRate := loadJSONPolicy(t, filepath.Join(iamDir, "policy-fleet-rate.json"))
 	cfn := cfnPolicies(t)
 
-	var cfnWorker, cfnVerify, cfnFleet *policy
+	var cfnWorker, cfnVerify, cfnFleet, cfnCampaign, cfnCampaignPool *policy
 	var cfnKeda []policy
 	for id, p := range cfn {
 		switch {
@@ -305,6 +305,11 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 		case strings.HasPrefix(id, "QueueWorkerRole/"):
 			require.Nil(t, cfnWorker, "one inline policy on QueueWorkerRole")
 			cfnWorker = &p
+		case strings.HasPrefix(id, "CampaignRole/"):
+			require.Nil(t, cfnCampaign, "one inline policy on CampaignRole")
+			cfnCampaign = &p
+		case id == "CampaignUserPoolPolicy":
+			cfnCampaignPool = &p
 		case id == "QueueWorkerUserPoolPolicy":
 			cfnVerify = &p
 		case id == "QueueWorkerFleetPolicy":
@@ -316,9 +321,11 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	require.NotNil(t, cfnWorker, "%s: QueueWorkerRole has no inline policy", cfnFile)
 	require.NotNil(t, cfnVerify, "%s: no QueueWorkerUserPoolPolicy (--verify-users in queue mode)", cfnFile)
 	require.NotNil(t, cfnFleet, "%s: no QueueWorkerFleetPolicy (--fleet-rate in queue mode)", cfnFile)
+	require.NotNil(t, cfnCampaign, "%s: CampaignRole (the campaign Jobs' service account) has no inline policy", cfnFile)
+	require.NotNil(t, cfnCampaignPool, "%s: no CampaignUserPoolPolicy (a pool campaign, --verify-users)", cfnFile)
 
 	union := map[string]bool{}
-	for _, p := range []policy{worker, producer, pool, verify, ledgerTable, ledgerAdmin, fleetRate, *cfnWorker, *cfnVerify, *cfnFleet} {
+	for _, p := range []policy{worker, producer, pool, verify, ledgerTable, ledgerAdmin, fleetRate, *cfnWorker, *cfnVerify, *cfnFleet, *cfnCampaign, *cfnCampaignPool} {
 		for a := range p.Actions {
 			union[a] = true
 		}
@@ -350,6 +357,8 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	require.Contains(t, byIface, "DynamoDBFleetAPI", "--fleet-rate's heartbeat calls are declared as fleet.DynamoDBFleetAPI (worker/fleet/api.go)")
 	assert.Equal(t, set(byIface["DynamoDBFleetAPI"]), fleetRate.actionSet(), "policy-fleet-rate.json: what --fleet-rate calls on the table (DynamoDBFleetAPI)")
 	assert.Equal(t, fleetRate.actionSet(), cfnFleet.actionSet(), "CloudFormation's QueueWorkerFleetPolicy and iam/policy-fleet-rate.json must grant the same actions")
+	assert.Equal(t, ledgerTable.actionSet(), cfnCampaign.actionSet(), "CloudFormation's CampaignRole and iam/policy-ledger-table.json must grant the same actions")
+	assert.Equal(t, set(pool.actionSet(), verify.actionSet()), cfnCampaignPool.actionSet(), "CloudFormation's CampaignUserPoolPolicy: a pool campaign (policy-pool-source.json) and --verify-users (policy-verify-users.json)")
 	var workerTable []string
 	for _, a := range worker.actionSet() {
 		switch {
@@ -360,7 +369,7 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 		}
 	}
 	assert.Equal(t, campaignTable, workerTable, "policy-queue-worker.json: the queue workers use the ledger table (DynamoDBAPI)")
-	for _, p := range append([]policy{worker, producer, pool, verify, keda, ledgerTable, ledgerAdmin, fleetRate, *cfnWorker, *cfnVerify, *cfnFleet}, cfnKeda...) {
+	for _, p := range append([]policy{worker, producer, pool, verify, keda, ledgerTable, ledgerAdmin, fleetRate, *cfnWorker, *cfnVerify, *cfnFleet, *cfnCampaign, *cfnCampaignPool}, cfnKeda...) {
 		for a, res := range p.Actions {
 			assert.NotContains(t, a, "*", "%s: wildcard action %s", p.Name, a)
 			assert.NotEqual(t, "cognito-idp:ResendConfirmationCode", a, "%s: the resend call is unauthenticated; granting it is noise", p.Name)
@@ -396,8 +405,10 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 			assert.Regexp(t, `^arn:aws:cognito-idp:[A-Z0-9_-]+:[A-Z0-9_]+:userpool/[A-Za-z0-9_-]+$`, strings.Join(res, ","), "%s: %s on the one user pool", p.Name, a)
 		}
 	}
-	for a, res := range cfnVerify.Actions {
-		assert.Equal(t, []string{"!Ref UserPoolArn"}, res, "%s: %s on the one user pool", cfnVerify.Name, a)
+	for _, p := range []*policy{cfnVerify, cfnCampaignPool} {
+		for a, res := range p.Actions {
+			assert.Equal(t, []string{"!Ref UserPoolArn"}, res, "%s: %s on the one user pool", p.Name, a)
+		}
 	}
 
 	queue, dlq := cfnQueues(t)
@@ -412,8 +423,10 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 		}
 		assert.Equal(t, want, res, "%s: %s", cfnWorker.Name, a)
 	}
-	for a, res := range cfnFleet.Actions {
-		assert.Equal(t, []string{"!GetAtt " + table + ".Arn"}, res, "%s: %s on the ledger table only", cfnFleet.Name, a)
+	for _, p := range []*policy{cfnFleet, cfnCampaign} {
+		for a, res := range p.Actions {
+			assert.Equal(t, []string{"!GetAtt " + table + ".Arn"}, res, "%s: %s on the ledger table only", p.Name, a)
+		}
 	}
 
 	// KEDA reads the queue length, nothing else.

@@ -92,8 +92,38 @@ type probe struct {
 		Path string    `yaml:"path"`
 		Port yaml.Node `yaml:"port"`
 	} `yaml:"httpGet"`
-	TCPSocket *struct{} `yaml:"tcpSocket"`
-	Exec      *struct{} `yaml:"exec"`
+	TCPSocket           *struct{} `yaml:"tcpSocket"`
+	Exec                *struct{} `yaml:"exec"`
+	InitialDelaySeconds int       `yaml:"initialDelaySeconds"`
+	PeriodSeconds       *int      `yaml:"periodSeconds"`
+	TimeoutSeconds      *int      `yaml:"timeoutSeconds"`
+	FailureThreshold    *int      `yaml:"failureThreshold"`
+}
+
+// every is how often the probe runs, failing is how many failures in a row count
+// (Kubernetes' defaults: 10s, 3).
+func (p *probe) every() time.Duration {
+	return time.Duration(orDefault(p.PeriodSeconds, 10)) * time.Second
+}
+func (p *probe) failing() int { return orDefault(p.FailureThreshold, 3) }
+
+func orDefault(v *int, d int) int {
+	if v == nil {
+		return d
+	}
+	return *v
+}
+
+type labelSelector struct {
+	MatchLabels      map[string]string `yaml:"matchLabels"`
+	MatchExpressions []any             `yaml:"matchExpressions"`
+}
+
+type topologySpread struct {
+	MaxSkew           int           `yaml:"maxSkew"`
+	TopologyKey       string        `yaml:"topologyKey"`
+	WhenUnsatisfiable string        `yaml:"whenUnsatisfiable"`
+	LabelSelector     labelSelector `yaml:"labelSelector"`
 }
 
 type container struct {
@@ -142,6 +172,8 @@ type volume struct {
 
 type podSpec struct {
 	ServiceAccountName            string              `yaml:"serviceAccountName"`
+	AutomountServiceAccountToken  *bool               `yaml:"automountServiceAccountToken"`
+	TopologySpreadConstraints     []topologySpread    `yaml:"topologySpreadConstraints"`
 	RestartPolicy                 string              `yaml:"restartPolicy"`
 	TerminationGracePeriodSeconds *int64              `yaml:"terminationGracePeriodSeconds"`
 	SecurityContext               *podSecurityContext `yaml:"securityContext"`
