@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -48,11 +49,14 @@ func readReports(cmd *cli.Command, stderr io.Writer, verb string) (*reportset.Se
 	return set, paths, nil
 }
 
-// createOutput opens the -o file (mode 0600: it holds usernames), or stdout for "" and
-// "-". It refuses to write over one of the reports it reads.
-func createOutput(path string, inputs []string, stdout io.Writer) (io.Writer, func() error, error) {
+// createOutput opens the -o file, or stdout for "" and "-". It refuses to write over one
+// of the reports it reads. The output is written to a new file of mode 0600 (it holds
+// usernames) beside path; finish(nil) renames it over path, so a file that was there
+// before — readable by others, say — is replaced whole, never left with its old mode,
+// and a failed write (finish(err)) leaves it as it was.
+func createOutput(path string, inputs []string, stdout io.Writer) (w io.Writer, finish func(writeErr error) error, err error) {
 	if path == "" || path == "-" {
-		return stdout, func() error { return nil }, nil
+		return stdout, func(error) error { return nil }, nil
 	}
 	if st, err := os.Stat(path); err == nil {
 		for _, in := range inputs {
@@ -61,13 +65,27 @@ func createOutput(path string, inputs []string, stdout io.Writer) (io.Writer, fu
 			}
 		}
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return nil, nil, usageErr(err)
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, nil, usageErr(fmt.Errorf("-o %s is not a regular file", path))
 	}
-	return f, func() error {
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("write %s: %w", filepath.Clean(path), err)
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp") // mode 0600
+	if err != nil {
+		return nil, nil, usageErr(fmt.Errorf("-o %s: %w", path, err))
+	}
+	return f, func(writeErr error) error {
+		err := writeErr
+		if err == nil {
+			err = f.Sync()
+		}
+		err = errors.Join(err, f.Close())
+		if err == nil {
+			err = os.Rename(f.Name(), path)
+		}
+		if err != nil {
+			_ = os.Remove(f.Name())
+			if writeErr == nil {
+				return fmt.Errorf("write %s: %w", filepath.Clean(path), err)
+			}
 		}
 		return nil
 	}, nil

@@ -55,11 +55,11 @@ func newCmdReportUsers(ios streams) *cli.Command {
 			}
 			n, err := set.WriteUsersCSV(w, statuses)
 			if err := writeErr(ios.stderr, err); err != nil {
-				_ = closeOut()
+				_ = closeOut(err)
 				return err
 			}
 			fmt.Fprintf(ios.stderr, "cognito-resend: %d users\n", n)
-			return writeErr(ios.stderr, closeOut())
+			return writeErr(ios.stderr, closeOut(nil))
 		},
 	}
 }
