@@ -1,6 +1,9 @@
 package sqssource
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Pause stops receiving while this worker can't use what it would receive (Cognito or
 // the ledger table not answering): a receive in flight is cancelled, no other starts,
@@ -70,6 +73,7 @@ func (s *Source) pollContext() (context.Context, context.CancelFunc, bool) {
 		if resumed == nil {
 			ctx, cancel := context.WithCancel(s.recvCtx)
 			s.cancelPoll = cancel
+			s.pollEnd = s.clock.Now().Add(time.Duration(s.cfg.WaitTimeSeconds) * time.Second)
 			s.pauseMu.Unlock()
 			return ctx, cancel, true
 		}
