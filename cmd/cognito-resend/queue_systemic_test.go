@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
+	"github.com/cognito-resend/cognito-resend/worker/cognito"
 )
 
 // dailyCap is Cognito's answer once the account's daily email quota is spent: a
@@ -80,3 +81,10 @@ func lastLines(s string, n int) string {
 	return strings.Join(l[max(len(l)-n, 0):], "\n")
 }
 
+
+// userCalls is the ResendConfirmationCode calls the simulator counted for users: a
+// queue worker's outage probes (cognito.ProbeUsername) are not.
+func userCalls(sim *quotasim.Server) int64 {
+	st := sim.Sim.Stats()
+	return st.Calls - st.PerUser[cognito.ProbeUsername].Calls
+}
