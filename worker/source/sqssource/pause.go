@@ -7,7 +7,8 @@ import (
 
 // Pause stops receiving while this worker can't use what it would receive (Cognito or
 // the ledger table not answering): a receive in flight is cancelled, no other starts,
-// and every message received but not yet handed out is made visible again at once.
+// and every message received but not yet handed out is made visible again (at once, or
+// once the cancelled poll has ended at SQS: release.go).
 // The receive it cost is its only one: nothing is received again until Resume.
 // Messages already handed out are their jobs' to give back (Release). Ready reports
 // reason. Pausing a paused source only updates reason.
