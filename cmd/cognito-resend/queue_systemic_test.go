@@ -81,7 +81,6 @@ func lastLines(s string, n int) string {
 	return strings.Join(l[max(len(l)-n, 0):], "\n")
 }
 
-
 // userCalls is the ResendConfirmationCode calls the simulator counted for users: a
 // queue worker's outage probes (cognito.ProbeUsername) are not.
 func userCalls(sim *quotasim.Server) int64 {
