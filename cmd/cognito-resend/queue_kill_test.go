@@ -50,7 +50,7 @@ func TestQueueKillResumeCountsUnknown(t *testing.T) {
 	require.NoError(t, quotasim.UpdateConfig(context.Background(), sim.URL, func(c *quotasim.Config) { c.LatencyFixed = 0 }))
 	res := runBin(t, dir, env, "", append(args, "--resume", "--exit-when-empty", "--empty-polls", "15")...)
 	require.Equal(t, 0, res.code, res.stderr)
-	whole := regexp.MustCompile(`summary: whole campaign \(earlier runs and this one\): .*`).FindString(res.stderr)
+	whole := regexp.MustCompile(`summary: whole campaign \(earlier runs and this one\): [^"\n]*`).FindString(res.stderr)
 	t.Logf("resume after SIGKILL: %s", whole)
 	_, rows := readCSVReport(t, filepath.Join(dir, "r.csv"))
 	dups := 0

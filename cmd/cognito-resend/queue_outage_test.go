@@ -251,7 +251,7 @@ func TestQueueDeletedExits3(t *testing.T) {
 	require.NotContains(t, w.stderr.String(), "reappears when its visibility runs out")
 	// The summary says what became of the messages without a row (SRE trial point 2).
 	require.Contains(t, w.stderr.String(), "summary: stopped: the queue was deleted: the messages it still had went with it "+
-		"and are not received again; the report has the row of every message settled before\n")
+		"and are not received again; the report has the row of every message settled before")
 	require.NotContains(t, w.stderr.String(), "are received again")
 }
 

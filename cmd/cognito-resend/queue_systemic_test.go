@@ -38,7 +38,7 @@ func TestQueueSystemicStopReleasesAll(t *testing.T) {
 	require.Equal(t, 3, res.code, res.stderr)
 	require.Contains(t, res.stderr, "summary: stopped: messages without a row were not attempted and are visible again; "+
 		"each restart receives them once more, and past the queue's maxReceiveCount they move to the dead-letter queue: "+
-		"keep the workers stopped (scale to 0) until the cause below is fixed\n")
+		"keep the workers stopped (scale to 0) until the cause below is fixed")
 	require.NotContains(t, res.stderr, "are received again")
 	// Every message not sent is visible again: at once, or (a receive of the worker,
 	// cancelled as it stopped, may still wait at SQS: --wait-time-seconds 1) once that
