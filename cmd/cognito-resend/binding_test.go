@@ -161,12 +161,12 @@ func TestResumeBoundToItsQueue(t *testing.T) {
 	drain := []string{"--wait-time-seconds", "1", "--exit-when-empty", "--empty-polls", "1", "--report", "q.csv"}
 	res := runBin(t, dir, env, "", append([]string{"run", "--sqs-queue-url", a}, drain...)...)
 	require.Equal(t, 0, res.code, res.stderr)
-	require.Equal(t, int64(2), sim.Sim.Stats().Calls)
+	require.Equal(t, int64(2), userCalls(sim), "the queue worker's probe is not a user")
 
 	res = runBin(t, dir, env, "", append([]string{"run", "--sqs-queue-url", b, "--resume"}, drain...)...)
 	require.Equal(t, 2, res.code, res.stderr)
 	require.Contains(t, res.stderr, "the report was made from queue "+a+", not "+b)
-	require.Equal(t, int64(2), sim.Sim.Stats().Calls)
+	require.Equal(t, int64(2), userCalls(sim), "a refused resume calls nobody")
 	vis, hidden := queueCounts(t, c, b)
 	require.Equal(t, [2]int{1, 0}, [2]int{vis, hidden}, "nothing was received from the other queue")
 

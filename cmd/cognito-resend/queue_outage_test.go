@@ -249,6 +249,10 @@ func TestQueueDeletedExits3(t *testing.T) {
 	require.Contains(t, lastLine(w.stderr.String()), "cognito-resend: campaign stopped: source: sqs queue "+url+
 		": the queue does not exist any more (deleted?)")
 	require.NotContains(t, w.stderr.String(), "reappears when its visibility runs out")
+	// The summary says what became of the messages without a row (SRE trial point 2).
+	require.Contains(t, w.stderr.String(), "summary: stopped: the queue was deleted: the messages it still had went with it "+
+		"and are not received again; the report has the row of every message settled before")
+	require.NotContains(t, w.stderr.String(), "are received again")
 }
 
 // TestQueueSIGTERMWithFailedRowsExits0 is point 7: a queue worker stopped by SIGTERM

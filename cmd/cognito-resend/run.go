@@ -173,9 +173,9 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 		next := cmp.Or(o.Continue(), "the same command with --resume --report "+o.ReportPath+" continues")
 		switch {
 		case o.Redelivers && len(maybe) > 0:
-			fmt.Fprintln(w, "summary: stopped: messages without a row are received again; those not named above were not attempted")
+			fmt.Fprintln(w, "summary: stopped: "+o.QueueStopNote()+"; but for those named above, who may have been sent")
 		case o.Redelivers:
-			fmt.Fprintln(w, "summary: stopped: messages without a row were not attempted and are received again")
+			fmt.Fprintln(w, "summary: stopped: "+o.QueueStopNote())
 		case o.Total >= 0 && len(maybe) > 0:
 			left := max(o.Total-sum.Rows, 0)
 			fmt.Fprintf(w, "summary: stopped with %d of %d rows left: %d may have been sent (above), %d not attempted; "+

@@ -3,33 +3,33 @@ package records
 import "github.com/cognito-resend/cognito-resend/worker/job"
 
 // Tally counts a campaign's rows by status across its runs, the way an operator reads
-// the report: one status per source ref, the last one. A later row for the same ref
-// replaces an earlier one only if that one left the user open to a retry (unknown,
-// failed, limit_exceeded: --retry-unknown, a queue's redelivery), so a retried user
-// counts once; any other repeat (a redelivered message reported duplicate after it was
-// sent) is a row of its own. Not safe for concurrent use.
+// the report and `report summary` folds it: one status per source ref, its latest row
+// under the supersede rule (Supersedes). A retried user counts once (unknown, failed,
+// limit_exceeded replaced by the row of its retry); a row that only echoes a real
+// outcome (a queue's redelivered message reported `duplicate` after the user's `sent` or
+// `unknown` row) is not counted. Rows is the number of source refs counted. Not safe for
+// concurrent use.
 type Tally struct {
 	Counts map[job.Status]int
 	Rows   int
-	open   map[string]job.Status // refs whose last row a later one replaces
+	last   map[string]job.Status // the counted status of each source ref
 }
 
 // NewTally is an empty tally.
-func NewTally() *Tally { return &Tally{Counts: map[job.Status]int{}, open: map[string]job.Status{}} }
+func NewTally() *Tally { return &Tally{Counts: map[job.Status]int{}, last: map[string]job.Status{}} }
 
-// Add counts one row.
+// Add counts one row, the latest of its source ref so far.
 func (t *Tally) Add(r job.Result) {
-	if prev, ok := t.open[r.SourceRef]; ok {
-		t.Counts[prev]--
-		t.Rows--
-		delete(t.open, r.SourceRef)
+	if r.SourceRef != "" {
+		if prev, ok := t.last[r.SourceRef]; ok {
+			if replaces, decided := Supersedes(prev, r.Status); decided && !replaces {
+				return
+			}
+			t.Counts[prev]--
+			t.Rows--
+		}
+		t.last[r.SourceRef] = r.Status
 	}
 	t.Counts[r.Status]++
 	t.Rows++
-	switch r.Status {
-	case job.StatusUnknown, job.StatusFailed, job.StatusLimitExceeded:
-		if r.SourceRef != "" {
-			t.open[r.SourceRef] = r.Status
-		}
-	}
 }

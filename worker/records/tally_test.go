@@ -23,14 +23,19 @@ func TestTally(t *testing.T) {
 		row("3", job.StatusSent),   // --retry-unknown called it: the last row counts
 		row("4", job.StatusFailed), // failed again: still one failed row
 		row("5", job.StatusAlreadyConfirmed),
-		row("2", job.StatusDuplicate), // a queue's redelivery after a sent row: a row of its own
+		row("2", job.StatusDuplicate), // a queue's redelivery after a sent row: it echoes the send
 		row("6", job.StatusDuplicate),
+		row("7", job.StatusUnknown),
+		row("7", job.StatusDuplicate), // a redelivery after unknown (SIGKILL): the user stays unknown
+		row("8", job.StatusDuplicate),
+		row("8", job.StatusSent), // any real outcome replaces a duplicate
+		row("2", job.StatusRecentlySent),
 	} {
 		tl.Add(r)
 	}
 	require.Equal(t, 7, tl.Rows)
-	for st, n := range map[job.Status]int{job.StatusSent: 2, job.StatusFailed: 1, job.StatusAlreadyConfirmed: 1,
-		job.StatusDuplicate: 3, job.StatusUnknown: 0, job.StatusLimitExceeded: 0} {
+	for st, n := range map[job.Status]int{job.StatusSent: 3, job.StatusFailed: 1, job.StatusAlreadyConfirmed: 1,
+		job.StatusDuplicate: 1, job.StatusUnknown: 1, job.StatusLimitExceeded: 0} {
 		require.Equal(t, n, tl.Counts[st], "%s", st)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/records"
 )
 
 // user is the final row of one user, compact so a million users fit in little memory
@@ -66,15 +67,8 @@ func unixNano(t time.Time) int64 {
 // later and whichever file comes first: the echo is usually the later row, and the
 // replicas' reports come in any order on the command line.
 func (u *user) supersededBy(uStatus job.Status, r job.Result, file, line int) bool {
-	switch {
-	case r.Status == job.StatusDuplicate && uStatus != job.StatusDuplicate:
-		return false
-	case uStatus == job.StatusDuplicate && r.Status != job.StatusDuplicate:
-		return true
-	case uStatus == job.StatusSent && echoesSend(r.Status):
-		return false
-	case echoesSend(uStatus) && r.Status == job.StatusSent:
-		return true
+	if replaces, decided := records.Supersedes(uStatus, r.Status); decided {
+		return replaces
 	}
 	if fin := unixNano(r.FinishedAt); fin != u.finished {
 		return fin > u.finished
@@ -84,6 +78,3 @@ func (u *user) supersededBy(uStatus job.Status, r job.Result, file, line int) bo
 	}
 	return line > int(u.line)
 }
-
-// echoesSend: a row of status s may only echo a send another row records.
-func echoesSend(s job.Status) bool { return s == job.StatusRecentlySent || s == job.StatusUnknown }

@@ -47,8 +47,12 @@ func (s *Source) flushDeletes(batch []op) []op {
 func (s *Source) flushVisibility(batch []op) []op {
 	entries := make([]sqstypes.ChangeMessageVisibilityBatchRequestEntry, len(batch))
 	for i, o := range batch {
+		timeout := o.timeout
+		if o.action == "release" {
+			timeout = s.releaseVisibility() // as it is sent: a receive may have started since
+		}
 		entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: entryID(i),
-			ReceiptHandle: aws.String(o.msg.receipt), VisibilityTimeout: o.timeout}
+			ReceiptHandle: aws.String(o.msg.receipt), VisibilityTimeout: timeout}
 	}
 	ctx, cancel := s.callCtx()
 	out, err := s.api.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(s.cfg.QueueURL), Entries: entries})

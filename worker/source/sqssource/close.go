@@ -35,6 +35,12 @@ func (s *Source) Close(ctx context.Context) error {
 		case <-ctx.Done():
 			s.closeErr = fmt.Errorf("sqs: close: %w", ctx.Err())
 		}
+		// Every message received here is settled at the queue by now (deleted, or its
+		// visibility set): any left in the tracker was not, and comes back only when its
+		// visibility runs out, with one more receive counted.
+		if n := s.held.len(); n > 0 {
+			s.log.Error("messages not released: they reappear when their visibility runs out", "count", n)
+		}
 	})
 	return s.closeErr
 }

@@ -1,10 +1,14 @@
 package sqssource
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Pause stops receiving while this worker can't use what it would receive (Cognito or
 // the ledger table not answering): a receive in flight is cancelled, no other starts,
-// and every message received but not yet handed out is made visible again at once.
+// and every message received but not yet handed out is made visible again (at once, or
+// once the cancelled poll has ended at SQS: release.go).
 // The receive it cost is its only one: nothing is received again until Resume.
 // Messages already handed out are their jobs' to give back (Release). Ready reports
 // reason. Pausing a paused source only updates reason.
@@ -70,6 +74,7 @@ func (s *Source) pollContext() (context.Context, context.CancelFunc, bool) {
 		if resumed == nil {
 			ctx, cancel := context.WithCancel(s.recvCtx)
 			s.cancelPoll = cancel
+			s.pollEnd = s.clock.Now().Add(time.Duration(s.cfg.WaitTimeSeconds) * time.Second)
 			s.pauseMu.Unlock()
 			return ctx, cancel, true
 		}

@@ -44,7 +44,7 @@ func TestSQSPauseReleasesWhatItHolds(t *testing.T) {
 	t.Parallel()
 	f := &sqGatedReceive{sqFake: newSQFake(), started: make(chan struct{}, 100),
 		ended: make(chan error, 100), replies: make(chan []string)}
-	s := sqSource(t, f, func(c *sqssource.Config) { c.MaxInFlight = 4 })
+	s := sqSource(t, f, func(c *sqssource.Config) { c.MaxInFlight = 4; c.Clock = clockwork.NewFakeClock() })
 	sqWithin(t, f.started, "first receive")
 	f.replies <- []string{"one", "two", "three"}
 	j := sqNext(t, s) // handed out
@@ -56,7 +56,9 @@ func TestSQSPauseReleasesWhatItHolds(t *testing.T) {
 	require.EqualError(t, s.Ready(), "not receiving: Cognito unreachable")
 	require.NoError(t, s.Flush(t.Context()))
 	f.snapshot(func(f *sqFake) {
-		require.Equal(t, map[string][]int32{"rh-two": {0}, "rh-three": {0}}, f.vis, "the two not started released, once")
+		// Visible again once the cancelled long poll has ended at SQS (the clock stands
+		// still: WaitTimeSeconds 1 s, + 1 s): it can't take them.
+		require.Equal(t, map[string][]int32{"rh-two": {2}, "rh-three": {2}}, f.vis, "the two not started released, once")
 	})
 	require.Equal(t, 1, s.InFlight(), "only the job handed out holds its message")
 	require.NoError(t, j.Release(t.Context()))

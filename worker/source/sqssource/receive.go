@@ -56,6 +56,7 @@ func (s *Source) receiveLoop() {
 		got := 0
 		if err == nil {
 			got = len(out.Messages)
+			s.pollAnswered()
 		}
 		s.held.unreserve(n - got)
 		if err != nil {

@@ -64,6 +64,9 @@ type Source struct {
 	pauseReason string
 	resumed     chan struct{}
 	cancelPoll  context.CancelFunc
+	// pollEnd is when SQS ends the latest receive at the latest (its start +
+	// WaitTimeSeconds): a receive cancelled here may still be waiting there (release.go).
+	pollEnd time.Time
 
 	// The queue deleted (gone.go): goneSince is the receive loop's; gone closes once it
 	// gives up, goneErr (an error) says why.

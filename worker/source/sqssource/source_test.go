@@ -470,14 +470,19 @@ func TestSQSHeartbeatExtendsOnlyUnsettled(t *testing.T) {
 func TestSQSExitWhenEmptyAndClose(t *testing.T) {
 	t.Parallel()
 	f := newSQFake("one", "two")
-	s := sqSource(t, f, func(c *sqssource.Config) { c.ExitWhenEmpty = true; c.EmptyPolls = 2 })
+	// The clock stands still: the long poll Close cancels may wait at SQS for all of
+	// WaitTimeSeconds (1 s) yet.
+	s := sqSource(t, f, func(c *sqssource.Config) {
+		c.ExitWhenEmpty, c.EmptyPolls, c.Clock = true, 2, clockwork.NewFakeClock()
+	})
 	j := sqNext(t, s)
-	// "two" was received but is never handed out; Close makes it visible again.
+	// "two" was received but is never handed out; Close makes it visible again once the
+	// cancelled poll has ended at SQS (1 s + 1 s), so that poll can't take it.
 	require.NoError(t, j.Ack(t.Context(), job.Result{Status: job.StatusSent}))
 	require.NoError(t, s.Close(t.Context()))
 	f.snapshot(func(f *sqFake) {
 		require.Equal(t, []string{"rh-one"}, f.deleted)
-		require.Equal(t, []int32{0}, f.vis["rh-two"])
+		require.Equal(t, []int32{2}, f.vis["rh-two"])
 	})
 
 	f2 := newSQFake("x")
@@ -682,7 +687,7 @@ func TestSQSStopsReceivingWhenNextCtxEnds(t *testing.T) {
 	t.Parallel()
 	f := &sqGatedReceive{sqFake: newSQFake(), started: make(chan struct{}, 100),
 		ended: make(chan error, 100), replies: make(chan []string)}
-	s := sqSource(t, f, func(c *sqssource.Config) { c.MaxInFlight = 4 })
+	s := sqSource(t, f, func(c *sqssource.Config) { c.MaxInFlight = 4; c.Clock = clockwork.NewFakeClock() })
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 
@@ -707,8 +712,10 @@ func TestSQSStopsReceivingWhenNextCtxEnds(t *testing.T) {
 	require.NoError(t, j.Release(t.Context()))
 	require.NoError(t, s.Close(t.Context()))
 	f.snapshot(func(f *sqFake) {
-		require.Equal(t, []int32{0}, f.vis["rh-two"], "released at Close")
-		require.Equal(t, []int32{0}, f.vis["rh-one"])
+		// The cancelled long poll may still wait at SQS (the clock stands still: all of
+		// WaitTimeSeconds, 1 s): released for when it has ended, so it can't take them.
+		require.Equal(t, []int32{2}, f.vis["rh-two"], "released at Close")
+		require.Equal(t, []int32{2}, f.vis["rh-one"])
 		require.Len(t, f.receives, 2, "only the two answered receives returned messages")
 	})
 	require.Equal(t, 0, s.InFlight())
