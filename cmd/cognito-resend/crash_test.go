@@ -118,7 +118,11 @@ func TestKill9ThenResumeNeverSendsTwice(t *testing.T) {
 			csvPath, users := writeUsersCSV(t, dir, n)
 			env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
 			args := []string{"run", "--csv", csvPath, "--report", "r.csv", "--rate", "3000", "--burst", "50",
-				"--workers", "16", "--backoff-base", "5ms", "--backoff-max", "50ms", "--log-level", "warn"}
+				"--workers", "16", "--backoff-base", "5ms", "--backoff-max", "50ms", "--log-level", "warn",
+				// The safety of kill and resume is under test, not giving up: a user throttled
+				// 8 times in a row (the default) while the suite loads the machine ended
+				// `failed` once, so attempts enough that no user gives up.
+				"--max-attempts", "30"}
 			for i, p := range points {
 				a := args
 				if i > 0 {

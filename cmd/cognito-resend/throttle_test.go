@@ -47,7 +47,9 @@ func TestAdaptiveRateFindsQuota(t *testing.T) {
 // limit above the quota, and the next, taken no sooner than 5 s later, sets the real one:
 // the campaign is judged after 15 s (as docs/fleet.md says), over a run of ~40 s.
 func TestReserveLeavesQuotaFree(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the rate a process reaches in its first seconds sets where --reserve
+	// takes hold, and the package's other process tests competing for the 2 cores moved it
+	// past the bound (41.0/s with the whole suite running, 28–34/s alone).
 	needIntegration(t)
 	const q, n, reserve = 40, 1200, 12
 	sim := quotasim.StartT(t, quotasim.Config{Rate: q, Burst: q, LatencyFixed: 20 * time.Millisecond, Seed: 6})
