@@ -36,5 +36,5 @@ func (e *unreachableError) Unwrap() error        { return e.err }
 // timeout, 5xx, throttle: the SDK's transient errors, or the check's own deadline) rather
 // than an answer (no such table, access denied).
 func noAnswer(ctx context.Context, err error) bool {
-	return pacing.AWSRetryable(err) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil
+	return pacing.AWSTransient(err) || ctx.Err() != nil
 }

@@ -34,7 +34,7 @@ func (c caller) do(ctx context.Context, op string, fn func(ctx context.Context) 
 		cancel()
 		c.metrics.LedgerCall(op, ledgerCode(err))
 		last = err
-		if err != nil && ctx.Err() == nil && (pacing.AWSRetryable(err) || errors.Is(err, context.DeadlineExceeded)) {
+		if err != nil && ctx.Err() == nil && pacing.AWSTransient(err) {
 			return pacing.Retryable(err)
 		}
 		return err

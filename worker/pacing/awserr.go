@@ -17,6 +17,13 @@ func AWSRetryable(err error) bool {
 	return awsretry.IsErrorRetryables(awsretry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 }
 
+// AWSTransient is AWSRetryable, or the call's own per-attempt deadline: the path failed,
+// nothing answered. The ledger table's calls retry on it, and a start-up check that ends
+// on it got no answer.
+func AWSTransient(err error) bool {
+	return AWSRetryable(err) || errors.Is(err, context.DeadlineExceeded)
+}
+
 // AWSErrorCode is the metrics label and log code of an AWS call's error ("" for nil).
 func AWSErrorCode(err error) string {
 	if err == nil {
