@@ -38,6 +38,9 @@ testenv:
 	bash testenv/install.sh
 
 # vet, then every test with the race detector, emulators started by the tests themselves.
+# -p 1: one package's tests at a time, so the rate tests (cmd/cognito-resend's serial
+# TestReserveLeavesQuotaFree) don't share the 2 cores with another package's build of six
+# release binaries.
 # Debian's headless Chromium for the browser tests (report html); needs root or sudo. Without
 # it those tests skip, unless COGNITO_RESEND_BROWSER=required (CI) makes them fail.
 browser:
@@ -46,7 +49,7 @@ browser:
 test: testenv browser
 	$(GO) mod download
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -race -count=1 -p 1 -timeout $(TEST_TIMEOUT) ./...
 
 # Unit tests only (no emulators).
 unit:
