@@ -2,23 +2,36 @@ package campaign
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
 
+// retryPolicy is the retries of every per-call loop the campaign builds from its
+// options (--max-attempts, --backoff-base, --backoff-max): one place.
+func (c *Campaign) retryPolicy() pacing.Policy {
+	return pacing.Policy{Attempts: c.cfg.MaxAttempts, Base: c.cfg.BackoffBase, Max: c.cfg.BackoffMax}
+}
+
+// listedStates are the states a listing of the pool asks for: those Judge may send a
+// message to (UNCONFIRMED: a confirmation code).
+func (c *Campaign) listedStates() []string { return userpool.ListedStates() }
+
 // preparePool does, once and before any resend, what the campaign needs of the user pool:
-// the username case rule (DescribeUserPool when --user-pool-id is known) and the verify
-// stage, whose AdminGetUser check (--verify-users) is tried once (Preflight) so that a
-// missing permission is a usage error, like the pool source's first ListUsers page.
+// the username case rule (DescribeUserPool when --user-pool-id is known), the process's
+// one ListUsers limiter and Lister (the pool source's listing, the --verify-users census
+// and lookups), and the verify stage: with --verify-with listusers a CSV campaign's
+// census of the pool (one listing), a queue's lookups checked once (Preflight); with
+// admin-get-user the AdminGetUser check tried once. A missing permission is a usage
+// error, like the pool source's listing.
 func (c *Campaign) preparePool(ctx context.Context) error {
 	if c.verifier != nil {
 		return nil
 	}
 	cfg := c.cfg
-	policy := pacing.Policy{Attempts: cfg.MaxAttempts, Base: cfg.BackoffBase, Max: cfg.BackoffMax}
-	opts := userpool.CaseOptions{PoolID: cfg.UserPoolID, Flag: cfg.CaseSensitiveUsernames, Policy: policy,
+	opts := userpool.CaseOptions{PoolID: cfg.UserPoolID, Flag: cfg.CaseSensitiveUsernames, Policy: c.retryPolicy(),
 		CallTimeout: cfg.CallTimeout, Logger: c.log}
 	if cfg.UserPoolID != "" {
 		opts.API = newCognito(*c.aws)
@@ -28,17 +41,42 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 		return &config.FieldError{Field: "user-pool-id", Msg: err.Error()}
 	}
 
-	limiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.VerifyRate, Burst: 1, Adaptive: cfg.Adaptive, Clock: c.clock})
-	breaker := &pacing.Breaker{Limiter: limiter} // the run makes it give up on an outage (watchOutage)
+	// One ListUsers limiter for the process (the UserList quota is one, account-wide).
+	listLimiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.ListRate, Burst: 1, Adaptive: cfg.Adaptive, Clock: c.clock})
+	listBreaker := &pacing.Breaker{Limiter: listLimiter} // the run makes it give up on an outage (watchOutage)
+	if cfg.UserPoolID != "" {
+		c.lister = &userpool.Lister{API: newCognito(*c.aws), PoolID: cfg.UserPoolID, Limiter: listLimiter, Breaker: listBreaker,
+			Policy: c.retryPolicy(), PageSize: int32(cfg.PageSize), CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
+	}
+	limiter, breaker := listLimiter, listBreaker
+	if cfg.VerifyWith == userpool.VerifyWithAdminGetUser {
+		limiter = pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.VerifyRate, Burst: 1, Adaptive: cfg.Adaptive, Clock: c.clock})
+		breaker = &pacing.Breaker{Limiter: limiter}
+	}
 	v := &userpool.Verifier{PoolID: cfg.UserPoolID, Limiter: limiter, Breaker: breaker,
 		MaxAttempts: cfg.MaxAttempts, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,
 		CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
 	switch {
 	case cfg.VerifyUsers && cfg.PoolSource():
-		c.log.Info("--verify-users: the pool source's ListUsers already gives each user's status and Enabled flag; no AdminGetUser call is needed",
+		c.log.Info("--verify-users: the pool source's ListUsers already gives each user's status and Enabled flag; no other call is needed",
 			"user_pool_id", cfg.UserPoolID)
-	case cfg.VerifyUsers:
+	case cfg.VerifyUsers && cfg.VerifyWith == userpool.VerifyWithAdminGetUser:
+		c.log.Warn(MAUWarning, "user_pool_id", cfg.UserPoolID)
 		v.API = newCognito(*c.aws)
+		if err := v.Preflight(ctx); err != nil {
+			return err
+		}
+	case cfg.VerifyUsers && cfg.CSV != "":
+		// One census of the pool; a lookup by name only for the users it can't place.
+		cen, err := c.lister.Census(ctx, c.listedStates(), rule.Case)
+		if err != nil {
+			return fmt.Errorf("--verify-users: census of user pool %s: %w", cfg.UserPoolID, err)
+		}
+		c.log.Info("--verify-users: census of the pool by ListUsers (bills no user)", "user_pool_id", cfg.UserPoolID,
+			"states", cen.Statuses, "users", cen.Users, "list_users_calls", cen.Pages)
+		v.Census, v.Lister = cen, c.lister
+	case cfg.VerifyUsers:
+		v.Lister = c.lister // queue mode: a lookup by name per user
 		if err := v.Preflight(ctx); err != nil {
 			return err
 		}
@@ -47,14 +85,33 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 	return nil
 }
 
-// checksUsers reports whether each user is checked with AdminGetUser before the resend.
-func (c *Campaign) checksUsers() bool { return c.cfg.VerifyUsers && !c.cfg.PoolSource() }
+// MAUWarning is what --verify-with admin-get-user costs, said in the log, the prompt
+// and the dry run.
+const MAUWarning = "--verify-with admin-get-user: AdminGetUser makes every user it checks a billed monthly active user " +
+	"of the pool this month (Cognito's quotas page, \"Monthly active users\"; ListUsers does not): " +
+	"--verify-with listusers (the default) reads the same states and bills no one"
 
-// Pace is the users/s the campaign can reach: its ceiling, or --verify-rate when every
-// user is checked with AdminGetUser first and that is slower. The ETA uses it.
+// checksUsers reports whether each user is checked with a call of its own before the
+// resend: AdminGetUser, or a queue's ListUsers lookups (a CSV's census places most
+// users without one; the pool source's listing all of them).
+func (c *Campaign) checksUsers() bool {
+	return c.cfg.VerifyUsers && !c.cfg.PoolSource() && (c.cfg.VerifyWith == userpool.VerifyWithAdminGetUser || c.cfg.CSV == "")
+}
+
+// checkRate is the rate of the per-user check (checksUsers): --verify-rate for
+// AdminGetUser, --list-rate for lookups.
+func (c *Campaign) checkRate() float64 {
+	if c.cfg.VerifyWith == userpool.VerifyWithAdminGetUser {
+		return c.cfg.VerifyRate
+	}
+	return c.cfg.ListRate
+}
+
+// Pace is the users/s the campaign can reach: its ceiling, or the check's rate when
+// every user is checked with a call first and that is slower. The ETA uses it.
 func (c *Campaign) Pace() float64 {
 	if c.checksUsers() {
-		return min(c.ceiling(), c.cfg.VerifyRate)
+		return min(c.ceiling(), c.checkRate())
 	}
 	return c.ceiling()
 }
