@@ -73,6 +73,9 @@ func printVerify(w io.Writer, c campaign.Census) {
 	case c.CheckRate > 0:
 		fmt.Fprintf(w, "checked:     each user first with a ListUsers lookup by name at %g/s (--verify-users); who can't receive a code gets a row, no resend\n", c.CheckRate)
 		fmt.Fprintf(w, "reads:       up to %d ListUsers lookups, one per user; none of them bills a user\n", c.ToSend)
+		if v.NoCensus != "" {
+			fmt.Fprintf(w, "no census:   %s\n", v.NoCensus)
+		}
 	default:
 		fmt.Fprintf(w, "checked:     census of the pool by ListUsers (--verify-users): %d users in %s listed; %d of the CSV's users placed, no call each\n",
 			v.CensusUsers, strings.Join(userpool.ListedStates(), ", "), v.Placed)

@@ -50,6 +50,9 @@ type Campaign struct {
 	verifyBreaker *pacing.Breaker // the verifier's, paused through an outage
 	// lister makes every ListUsers call (one limiter: --list-rate); nil without a pool.
 	lister *userpool.Lister
+	// verifyHow: why a CSV campaign's --verify-users looks each user up instead of
+	// listing the pool (fewerLookups); "" with the census.
+	verifyHow string
 	// snapshot: the pool snapshot this process listed or checked (pool source).
 	snapshot *poolsource.Listing
 	snapPath string

@@ -59,6 +59,9 @@ type VerifyReads struct {
 	// AdminGetUser: the calls --verify-with admin-get-user will make (one per user to
 	// send), each making the user a billed monthly active user.
 	AdminGetUser int
+	// NoCensus says why a CSV campaign looks each user up instead of listing the pool
+	// ("" otherwise).
+	NoCensus string
 }
 
 // PoolListing is the pool source's one listing: how many users, how many ListUsers
@@ -105,7 +108,7 @@ func (c *Campaign) Census(ctx context.Context) (Census, error) {
 	}
 	v := c.verifier
 	if c.cfg.VerifyUsers && !c.cfg.PoolSource() {
-		cen.Verify = &VerifyReads{With: c.cfg.VerifyWith}
+		cen.Verify = &VerifyReads{With: c.cfg.VerifyWith, NoCensus: c.verifyHow}
 		if v.Census != nil {
 			cen.Verify.CensusPages, cen.Verify.CensusUsers = v.Census.Pages, v.Census.Users
 		}

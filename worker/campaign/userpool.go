@@ -1,8 +1,12 @@
 package campaign
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
@@ -66,6 +70,14 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 		if err := v.Preflight(ctx); err != nil {
 			return err
 		}
+	case cfg.VerifyUsers && cfg.CSV != "" && c.fewerLookups(rule) != "":
+		c.verifyHow = c.fewerLookups(rule)
+		c.log.Info("--verify-users: a ListUsers lookup by name per user, no census (bills no user): "+c.verifyHow,
+			"user_pool_id", cfg.UserPoolID)
+		v.Lister = c.lister
+		if err := v.Preflight(ctx); err != nil {
+			return err
+		}
 	case cfg.VerifyUsers && cfg.CSV != "":
 		// One census of the pool; a lookup by name only for the users it can't place.
 		cen, err := c.lister.Census(ctx, c.listedStates(), rule.Case)
@@ -85,6 +97,51 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 	return nil
 }
 
+// fewerLookups says why a CSV campaign looks each user up instead of listing the pool,
+// or "" when the census is the cheaper (or the size of either side is unknown): when the
+// CSV (a file: its lines, an upper bound of its users) has fewer rows than the pages a
+// census could take (the pool's estimated users, every state, 60 a page), a lookup each
+// makes fewer calls and starts sending at once.
+func (c *Campaign) fewerLookups(rule userpool.CaseRule) string {
+	if rule.PoolUsers <= 0 || c.cfg.CSV == "-" {
+		return ""
+	}
+	rows, err := countLines(c.cfg.CSV)
+	pages := (rule.PoolUsers + userpool.PageSizeMax - 1) / userpool.PageSizeMax
+	if err != nil || rows >= pages {
+		return ""
+	}
+	return fmt.Sprintf("the CSV's %d rows are fewer than the up to %d ListUsers pages a census of the pool's ~%d users could take",
+		rows, pages, rule.PoolUsers)
+}
+
+// countLines counts the lines of the file at path.
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 256<<10)
+	n, last := 0, byte('\n')
+	for {
+		k, err := f.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if k > 0 {
+			last = buf[k-1]
+		}
+		if errors.Is(err, io.EOF) {
+			if last != '\n' {
+				n++
+			}
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
 // MAUWarning is what --verify-with admin-get-user costs, said in the log, the prompt
 // and the dry run.
 const MAUWarning = "--verify-with admin-get-user: AdminGetUser makes every user it checks a billed monthly active user " +
@@ -92,10 +149,12 @@ const MAUWarning = "--verify-with admin-get-user: AdminGetUser makes every user 
 	"--verify-with listusers (the default) reads the same states and bills no one"
 
 // checksUsers reports whether each user is checked with a call of its own before the
-// resend: AdminGetUser, or a queue's ListUsers lookups (a CSV's census places most
-// users without one; the pool source's listing all of them).
+// resend: AdminGetUser, or ListUsers lookups (a queue's; a CSV's when fewerLookups
+// chose them; a CSV's census otherwise places most users without one, the pool
+// source's listing all of them).
 func (c *Campaign) checksUsers() bool {
-	return c.cfg.VerifyUsers && !c.cfg.PoolSource() && (c.cfg.VerifyWith == userpool.VerifyWithAdminGetUser || c.cfg.CSV == "")
+	return c.cfg.VerifyUsers && !c.cfg.PoolSource() && (c.cfg.VerifyWith == userpool.VerifyWithAdminGetUser ||
+		c.cfg.CSV == "" || c.verifyHow != "")
 }
 
 // checkRate is the rate of the per-user check (checksUsers): --verify-rate for

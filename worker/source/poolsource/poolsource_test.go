@@ -239,3 +239,30 @@ func TestSnapshotIncomplete(t *testing.T) {
 	_, err = Check(filepath.Join(t.TempDir(), "none"))
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// Read is safe from another goroutine while Next runs (the progress and the summary read
+// it during the run): go test -race.
+func TestSourceReadWhileNext(t *testing.T) {
+	t.Parallel()
+	var users []types.UserType
+	for i := range 500 {
+		users = append(users, mkUser(fmt.Sprintf("u%03d", i), types.UserStatusTypeUnconfirmed, time.Now()))
+	}
+	path := filepath.Join(t.TempDir(), "p")
+	_, err := List(context.Background(), lister(t, &fakePool{users: users}, 60), path, header, Window{})
+	require.NoError(t, err)
+	s, err := Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 1000 { // reads while the drain below runs: the race detector's to judge
+			_ = s.Read()
+		}
+	}()
+	jobs, err := drain(t, s)
+	require.NoError(t, err)
+	<-done
+	require.Len(t, jobs, 500)
+}
