@@ -28,7 +28,7 @@ func TestPoolListedOnce(t *testing.T) {
 	res := runBin(t, dir, env, "", "run", "--user-pool-id", p.ID, "--report", "pool.csv", "--dry-run")
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Contains(t, res.stdout, "to send:     1\n")
-	require.Contains(t, res.stdout, "pool:        2 users (listed now: 1 ListUsers calls; bills no user)")
+	require.Contains(t, res.stdout, "pool:        2 users (listed now: 1 ListUsers call; bills no user)")
 	require.Contains(t, res.stdout, "snapshot:    pool.csv.pool (the run with this --report within 1h0m0s reads it instead of listing the pool again; --resume always does)")
 	require.EqualValues(t, 1, listUsers(), "the dry run listed the pool once")
 	fi, err := os.Stat(snap)
@@ -113,7 +113,7 @@ func TestPromptListsOnceAndWarnsOfMAU(t *testing.T) {
 	sim.Sim.Reset()
 	code, out = runOnPTY(t, dir, env, "n", "run", "--csv", "u.csv", "--report", "lu.csv", "--verify-users", "--user-pool-id", p.ID)
 	require.Equal(t, 2, code, out)
-	require.Contains(t, out, "reads:       4 ListUsers calls: 1 census pages (made) + 3 lookups (in the run); none of them bills a user")
+	require.Contains(t, out, "reads:       4 ListUsers calls: 1 for the census (made), 3 lookups (in the run); none of them bills a user")
 	require.NotContains(t, out, "WARNING")
 	require.Zero(t, sim.Sim.Stats().Op("AdminGetUser").Calls)
 }

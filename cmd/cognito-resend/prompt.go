@@ -40,7 +40,7 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 	}
 	printVerify(w, c)
 	if l := c.Listing; l != nil {
-		how := fmt.Sprintf("listed now: %d ListUsers calls", l.Pages)
+		how := "listed now: " + plural(l.Pages, "ListUsers call")
 		if !l.Listed {
 			how = fmt.Sprintf("read back from the snapshot listed at %s: no ListUsers call", l.ListedAt.UTC().Format(time.RFC3339))
 		}
@@ -58,6 +58,14 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 			c.LimitWaiting, c.LimitDue.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintf(w, "ETA:         %s at %g/s\n", eta(c.ToSend, rate), rate)
+}
+
+// plural is "1 call", "2 calls".
+func plural(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // printVerify says how --verify-users reads each user's state and what it costs.
@@ -80,8 +88,8 @@ func printVerify(w io.Writer, c campaign.Census) {
 		fmt.Fprintf(w, "checked:     census of the pool by ListUsers (--verify-users): %d users in %s listed; %d of the CSV's users placed, no call each\n",
 			v.CensusUsers, strings.Join(userpool.ListedStates(), ", "), v.Placed)
 		fmt.Fprintf(w, "looked up:   %d (not in the census: a ListUsers lookup each tells confirmed, unknown, disabled and admin-created users apart; none is sent a code)\n", v.Lookups)
-		fmt.Fprintf(w, "reads:       %d ListUsers calls: %d census pages (made) + %d lookups (in the run); none of them bills a user\n",
-			v.CensusPages+int64(v.Lookups), v.CensusPages, v.Lookups)
+		fmt.Fprintf(w, "reads:       %s: %d for the census (made), %d lookups (in the run); none of them bills a user\n",
+			plural(v.CensusPages+int64(v.Lookups), "ListUsers call"), v.CensusPages, v.Lookups)
 	}
 }
 

@@ -156,8 +156,8 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 			"each user checked is a billed monthly active user this month\n", o.VerifyCalls)
 	}
 	if o.ListPages+o.ListLookups > 0 {
-		fmt.Fprintf(w, "summary: %d ListUsers calls (%d listing pages, %d lookups by name); none of them bills a user\n",
-			o.ListPages+o.ListLookups, o.ListPages, o.ListLookups)
+		fmt.Fprintf(w, "summary: %s (%d listing pages, %d lookups by name); none of them bills a user\n",
+			plural(o.ListPages+o.ListLookups, "ListUsers call"), o.ListPages, o.ListLookups)
 	}
 	if o.UsernameCase != "" {
 		fmt.Fprintf(w, "summary: %s\n", o.UsernameCase)

@@ -82,7 +82,7 @@ func TestVerifyUsersReportsOnlyTheTruth(t *testing.T) {
 	require.Contains(t, res.stdout, "not to send: 1 (disabled in the pool's listing")
 	require.Contains(t, res.stdout, "checked:     census of the pool by ListUsers (--verify-users): 2 users in UNCONFIRMED listed; 2 of the CSV's users placed, no call each")
 	require.Contains(t, res.stdout, "looked up:   3 (not in the census")
-	require.Contains(t, res.stdout, "reads:       4 ListUsers calls: 1 census pages (made) + 3 lookups (in the run); none of them bills a user")
+	require.Contains(t, res.stdout, "reads:       4 ListUsers calls: 1 for the census (made), 3 lookups (in the run); none of them bills a user")
 	require.NotContains(t, res.stdout, "AdminGetUser")
 	require.Zero(t, sim.Sim.Stats().Op("AdminGetUser").Calls)
 	require.EqualValues(t, 1, sim.Sim.Stats().Op("ListUsers").Calls, "the dry run made the census only")
