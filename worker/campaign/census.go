@@ -83,7 +83,8 @@ func (c *Campaign) Countable() bool { return countable(c.cfg) }
 
 // Census reads the source to its end the way the run will (resume skips, the admit
 // rule, the state a listing gives) and counts, making no ResendConfirmationCode call
-// (nor an AdminGetUser per user: only Prepare's one check of the permission).
+// (nor a per-user check: Prepare's census of the pool, or its one check of the
+// permission, is all --verify-users reads; the lookups it will make are counted).
 func (c *Campaign) Census(ctx context.Context) (Census, error) {
 	if !c.Countable() {
 		return Census{}, ErrNotCountable

@@ -64,7 +64,7 @@ type Outcome struct {
 	// a row included.
 	Attempts int64
 	// Total is the number of rows this run would have written had it reached its end
-	// (-1: unknown — standard input, a pool with --yes, a queue). Rows left:
+	// (-1: unknown — standard input, a queue). Rows left:
 	// Total - Summary.Rows.
 	Total int
 	// Campaign counts the whole campaign's rows, earlier runs and this one (nil: no

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
@@ -80,6 +81,13 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 		}
 	case cfg.VerifyUsers && cfg.CSV != "":
 		// One census of the pool; a lookup by name only for the users it can't place.
+		attrs := []any{"user_pool_id", cfg.UserPoolID, "states", c.listedStates(), "list_rate", cfg.ListRate}
+		if rule.PoolUsers > 0 {
+			pages := (rule.PoolUsers + userpool.PageSizeMax - 1) / userpool.PageSizeMax
+			attrs = append(attrs, "pool_users_estimated", rule.PoolUsers, "list_users_calls_at_most", pages,
+				"takes_at_most", time.Duration(float64(pages)/cfg.ListRate*float64(time.Second)).Round(time.Second).String())
+		}
+		c.log.Info("--verify-users: listing the pool for its census (ListUsers, once; bills no user)", attrs...)
 		cen, err := c.lister.Census(ctx, c.listedStates(), rule.Case)
 		if err != nil {
 			return fmt.Errorf("--verify-users: census of user pool %s: %w", cfg.UserPoolID, err)
