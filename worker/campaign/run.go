@@ -363,10 +363,9 @@ func (a countingAPI) ResendConfirmationCode(ctx context.Context, in *cip.ResendC
 }
 
 // cheaplyCountable: the source is a file, which a census reads in a fraction of a
-// second; standard input can't be read twice, and a pool is not listed twice just for
-// a progress total.
+// second — a CSV, or a pool's snapshot (the pool is listed once, and the run reads the
+// same file); standard input can't be read twice.
 func (c *Campaign) cheaplyCountable() bool {
-	// A pool is listed once into its snapshot, which the census reads as cheaply as a file.
 	return (c.cfg.CSV != "" && c.cfg.CSV != "-") || c.cfg.PoolSource()
 }
 
