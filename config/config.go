@@ -24,7 +24,6 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 	"github.com/cognito-resend/cognito-resend/worker/records"
 	"github.com/cognito-resend/cognito-resend/worker/source/csvsource"
-	"github.com/cognito-resend/cognito-resend/worker/source/poolsource"
 	"github.com/cognito-resend/cognito-resend/worker/source/sqssource"
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
 	"go.yaml.in/yaml/v3"
@@ -97,8 +96,12 @@ type Config struct {
 	CreatedBefore string  `yaml:"created-before"` // same
 
 	// What is true of each user before the resend.
-	VerifyUsers bool    `yaml:"verify-users"` // AdminGetUser before each resend
+	VerifyUsers bool    `yaml:"verify-users"` // each user's state before the resend
 	VerifyRate  float64 `yaml:"verify-rate"`  // AdminGetUser calls/s (UserRead quota)
+	// VerifyWith is how --verify-users learns a user's state: listusers (the default:
+	// ListUsers, which bills no user) or admin-get-user (AdminGetUser per user: each
+	// becomes a billed monthly active user).
+	VerifyWith string `yaml:"verify-with"`
 	// CaseSensitiveUsernames: how usernames compare when the pool's setting can't be
 	// read. nil: not set anywhere (case-insensitive).
 	CaseSensitiveUsernames *bool `yaml:"case-sensitive-usernames,omitempty"`
@@ -177,9 +180,10 @@ func Default() Config {
 
 		Header: csvsource.HeaderDefault,
 
-		ListRate:   poolsource.RateDefault,
+		ListRate:   userpool.ListRateDefault,
 		VerifyRate: userpool.VerifyRateDefault,
-		PageSize:   poolsource.PageSizeDefault,
+		VerifyWith: userpool.VerifyWithDefault,
+		PageSize:   userpool.PageSizeMax,
 		Progress:   "auto",
 
 		ProgressInterval: 10 * time.Second,
@@ -318,10 +322,13 @@ func (c *Config) Validate() error {
 	case !(c.VerifyRate > 0) || c.VerifyRate > userpool.VerifyRateMax:
 		return bad("verify-rate", "must be > 0 and <= %v AdminGetUser calls/s, the account's UserRead quota (got %v)",
 			userpool.VerifyRateMax, c.VerifyRate)
-	case !(c.ListRate > 0) || c.ListRate > 30:
-		return bad("list-rate", "must be > 0 and <= 30 ListUsers calls/s, the account's UserList quota (got %v)", c.ListRate)
-	case c.PageSize < 1 || c.PageSize > 60:
-		return bad("page-size", "must be 1..60 (got %d)", c.PageSize)
+	case c.VerifyWith != userpool.VerifyWithListUsers && c.VerifyWith != userpool.VerifyWithAdminGetUser:
+		return bad("verify-with", "must be %s (ListUsers: bills no user) or %s (AdminGetUser: makes each checked user a billed monthly active user) (got %q)",
+			userpool.VerifyWithListUsers, userpool.VerifyWithAdminGetUser, c.VerifyWith)
+	case !(c.ListRate > 0) || c.ListRate > userpool.ListRateMax:
+		return bad("list-rate", "must be > 0 and <= %v ListUsers calls/s, the account's UserList quota (got %v)", userpool.ListRateMax, c.ListRate)
+	case c.PageSize < 1 || c.PageSize > userpool.PageSizeMax:
+		return bad("page-size", "must be 1..%d (got %d)", userpool.PageSizeMax, c.PageSize)
 	case (c.CreatedAfter != "" || c.CreatedBefore != "") && !c.PoolSource():
 		return bad("created-after", "--created-after/--created-before filter a --user-pool-id campaign")
 	case c.ProgressInterval < 100*time.Millisecond:

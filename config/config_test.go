@@ -121,6 +121,8 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"verify users without a pool", func(c *config.Config) { c.VerifyUsers = true }, "verify-users"},
 		{"verify rate 0", func(c *config.Config) { c.VerifyRate = 0 }, "verify-rate"},
 		{"verify rate above UserRead", func(c *config.Config) { c.VerifyRate = 121 }, "verify-rate"},
+		{"verify with something else", func(c *config.Config) { c.VerifyWith = "AdminGetUser" }, "verify-with"},
+		{"list rate above UserList", func(c *config.Config) { c.ListRate = 31 }, "list-rate"},
 		{"created-after beside a csv", func(c *config.Config) { c.UserPoolID, c.CreatedAfter = "us-east-1_x", "72h" }, "created-after"},
 		{"retry unknown alone", func(c *config.Config) { c.RetryUnknown = true }, "retry-unknown"},
 		{"ledger table name", func(c *config.Config) { c.LedgerTable = "arn:aws:dynamodb:eu-west-1:1:table/t" }, "ledger-table"},
@@ -363,8 +365,12 @@ func TestApply(t *testing.T) {
 		c := config.Default()
 		require.Nil(t, c.CaseSensitiveUsernames, "not set: the pool's setting or the default decides")
 		require.Equal(t, 10.0, c.VerifyRate)
-		doc := "client-id: abc\ncsv: users.csv\nuser-pool-id: us-east-1_x\nverify-users: true\nverify-rate: 25\ncase-sensitive-usernames: false\n"
+		require.Equal(t, "listusers", c.VerifyWith, "ListUsers by default: it bills no user")
+		require.Equal(t, 5.0, c.ListRate)
+		doc := "client-id: abc\ncsv: users.csv\nuser-pool-id: us-east-1_x\nverify-users: true\nverify-rate: 25\ncase-sensitive-usernames: false\n" +
+			"verify-with: admin-get-user\n"
 		require.NoError(t, c.Apply([]byte(doc)))
+		require.Equal(t, "admin-get-user", c.VerifyWith)
 		require.True(t, c.VerifyUsers)
 		require.Equal(t, 25.0, c.VerifyRate)
 		require.NotNil(t, c.CaseSensitiveUsernames, "an explicit false is set")

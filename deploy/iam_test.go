@@ -23,7 +23,8 @@ import (
 // workerPkg is the tree where the AWS calls are declared as interfaces, each by the
 // package that makes them: SQS* for queue mode (worker/source/sqssource, the consumer;
 // worker/source/enqueue, the producer), UserPoolAPI for the pool source
-// (worker/source/poolsource), AdminGetUserAPI (--verify-users) and DescribeUserPoolAPI
+// and --verify-users (ListUsersAPI in worker/userpool: the listing, the census, the
+// lookups), AdminGetUserAPI (--verify-with admin-get-user) and DescribeUserPoolAPI
 // (the username case rule) in worker/userpool, DynamoDB* for the ledger table
 // (worker/dynamoledger: DynamoDBAPI a campaign's calls, DynamoDBReadAPI ledger show's,
 // DynamoDBAdminAPI ledger init's; worker/fleet: DynamoDBFleetAPI, --fleet-rate's
@@ -31,7 +32,7 @@ import (
 // purpose: that call is unauthenticated and no policy may grant it.
 const workerPkg = "../worker"
 
-var interfacePrefixes = []string{"SQS", "UserPoolAPI", "AdminGetUserAPI", "DescribeUserPoolAPI", "DynamoDB"}
+var interfacePrefixes = []string{"SQS", "ListUsersAPI", "AdminGetUserAPI", "DescribeUserPoolAPI", "DynamoDB"}
 
 // iamActionFor maps an SDK method to the IAM action that authorizes it. Batch calls are
 // authorized as their single-message action.
@@ -270,7 +271,7 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 		switch {
 		case strings.HasPrefix(name, "SQS"):
 			sqsIfaces = append(sqsIfaces, name)
-		case name == "UserPoolAPI":
+		case name == "ListUsersAPI":
 			poolIfaces = append(poolIfaces, name)
 		}
 	}
@@ -280,7 +281,7 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 		"the worker packages declare no DescribeUserPoolAPI (the username case rule)")
 	sort.Strings(sqsIfaces)
 	require.NotEmpty(t, sqsIfaces, "the worker packages declare no interface whose name starts with SQS (e.g. `type SQSAPI interface { ReceiveMessage(...) ... }`): queue mode's SQS calls can't be checked against deploy/iam/policy-queue-worker.json and the CloudFormation role. The deploy kit assumes ReceiveMessage, DeleteMessageBatch, ChangeMessageVisibilityBatch, GetQueueAttributes, SendMessage (DLQ) and SendMessageBatch (producer).")
-	require.NotEmpty(t, poolIfaces, "the worker packages declare no UserPoolAPI interface (ListUsers for --user-pool-id): deploy/iam/policy-pool-source.json can't be checked against the code")
+	require.NotEmpty(t, poolIfaces, "the worker packages declare no ListUsersAPI interface (ListUsers for --user-pool-id and --verify-users): deploy/iam/policy-pool-source.json can't be checked against the code")
 	for _, name := range []string{"DynamoDBAPI", "DynamoDBReadAPI", "DynamoDBAdminAPI"} {
 		require.Contains(t, byIface, name, "the ledger table's calls (worker/dynamoledger/api.go) are declared as DynamoDBAPI (a campaign), DynamoDBReadAPI (ledger show) and DynamoDBAdminAPI (ledger init); the policies are checked against them")
 	}
@@ -347,9 +348,10 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	assert.Equal(t, worker.actionSet(), cfnWorker.actionSet(), "CloudFormation's inline policy and iam/policy-queue-worker.json must grant the same actions")
 	assert.Equal(t, []string{"sqs:SendMessage"}, producer.actionSet(), "producer")
 	// The pool source lists (ListUsers) and reads the case rule (DescribeUserPool); a
-	// --verify-users campaign checks each user (AdminGetUser) and reads the case rule.
-	assert.Equal(t, append(byIface["DescribeUserPoolAPI"], byIface["UserPoolAPI"]...), pool.actionSet(), "pool source")
-	assert.Equal(t, append(byIface["AdminGetUserAPI"], byIface["DescribeUserPoolAPI"]...), verify.actionSet(), "verify users")
+	// --verify-users campaign reads each user's state (ListUsers: its census and lookups;
+	// AdminGetUser with --verify-with admin-get-user) and reads the case rule.
+	assert.Equal(t, append(byIface["DescribeUserPoolAPI"], byIface["ListUsersAPI"]...), pool.actionSet(), "pool source")
+	assert.Equal(t, set(byIface["AdminGetUserAPI"], byIface["DescribeUserPoolAPI"], byIface["ListUsersAPI"]), verify.actionSet(), "verify users")
 	assert.Equal(t, verify.actionSet(), cfnVerify.actionSet(), "CloudFormation's QueueWorkerUserPoolPolicy and iam/policy-verify-users.json must grant the same actions")
 	assert.Equal(t, campaignTable, ledgerTable.actionSet(), "policy-ledger-table.json: what a campaign calls on the table (DynamoDBAPI)")
 	assert.Equal(t, set(byIface["DynamoDBAdminAPI"], byIface["DynamoDBReadAPI"]), ledgerAdmin.actionSet(),

@@ -24,8 +24,9 @@
 //	pacing            the shared Limiter (adaptive), the fault Breaker, Policy: the one backoff
 //	cognito           Resender (ResendConfirmationCode), Call (the attempt loop under a limiter,
 //	                  go-retry), Classify, SecretHash
-//	userpool          Verifier (--verify-users: AdminGetUser, Judge, its own limiter), the
-//	                  username case rule (DescribeUserPool)
+//	userpool          Verifier (--verify-users: a census of the pool and ListUsers lookups,
+//	                  or AdminGetUser with its own limiter), Judge, Lister (every ListUsers
+//	                  call, one --list-rate limiter), the username case rule (DescribeUserPool)
 //	engine            the bounded pool: reader → workers → writer → ack; Summary; soft and hard stop
 //	records           report (CSV/JSONL) writer and line parser, rotation, file ledger, resume loader
 //	dynamoledger      the shared ledger table: conditional claims, leases, outcomes; ledger init/show/list
@@ -33,7 +34,7 @@
 //	                  among the replicas alive, each share set as the limiter's ceiling
 //	metrics           Prometheus metrics (the breaker's state included) and the /metrics, /healthz, /readyz server
 //	source/csvsource  a CSV file or stdin
-//	source/poolsource a user pool's UNCONFIRMED users (ListUsers)
+//	source/poolsource a user pool's UNCONFIRMED users, listed once into <report>.pool
 //	source/sqssource  an SQS queue: receive, heartbeat, settle, batch, DLQ, in-flight tracker
 //	source/enqueue    the producer: a CSV into the queue (cognito-resend enqueue)
 //	campaign          the campaign core: builds the AWS clients, sources, limiter, breaker,

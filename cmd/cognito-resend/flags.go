@@ -50,7 +50,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Category: groupSource, Name: "created-after", Usage: "pool mode: only users created at or after this RFC 3339 time, this date (2026-12-04: UTC midnight), or this long ago (72h, 3d)", Sources: env("created-after")},
 		&cli.StringFlag{Category: groupSource, Name: "created-before", Usage: "pool mode: only users created before this RFC 3339 time, this date (UTC midnight), or this long ago (72h, 3d)", Sources: env("created-before")},
 		&cli.IntFlag{Category: groupSource, Name: "page-size", Value: d.PageSize, Usage: "pool mode: users per ListUsers page, 1..60", Sources: env("page-size")},
-		&cli.FloatFlag{Category: groupSource, Name: "list-rate", Value: d.ListRate, Usage: "pool mode: ListUsers calls per second (its own quota, 30/s per account)", Sources: env("list-rate")},
+		&cli.FloatFlag{Category: groupSource, Name: "list-rate", Value: d.ListRate, Usage: "ListUsers calls per second for the whole process: the pool source's listing and the --verify-users census and lookups share it (UserList quota, 30/s per account, not adjustable, shared with your application)", Sources: env("list-rate")},
 
 		// Cognito
 		&cli.StringFlag{Category: groupCognito, Name: "client-id", Usage: "Cognito app client id (required)", Sources: env("client-id", config.EnvClientID)},
@@ -58,7 +58,8 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Category: groupCognito, Name: "region", DefaultText: "the standard AWS chain", Usage: "AWS region of the user pool, e.g. eu-west-1, checked before any call; the chain reads AWS_REGION, AWS_DEFAULT_REGION, then the AWS profile's region", Sources: env("region")},
 		&cli.StringSliceFlag{Category: groupCognito, Name: "metadata", Usage: "KEY=VALUE ClientMetadata for every call (repeatable)", Sources: env("metadata")},
 		&cli.StringFlag{Category: groupCognito, Name: "analytics-endpoint-id", Usage: "Amazon Pinpoint endpoint id for AnalyticsMetadata", Sources: env("analytics-endpoint-id")},
-		&cli.BoolFlag{Category: groupCognito, Name: "verify-users", Usage: "before each resend, check the user with AdminGetUser (needs --user-pool-id and IAM cognito-idp:AdminGetUser): unknown, confirmed, disabled and admin-created users get their row and no resend; without it, PreventUserExistenceErrors can report users who got nothing as sent", Sources: env("verify-users")},
+		&cli.BoolFlag{Category: groupCognito, Name: "verify-users", Usage: "before each resend, check the user's state in the pool (needs --user-pool-id; how: --verify-with): unknown, confirmed, disabled and admin-created users get their row and no resend; without it, PreventUserExistenceErrors can report users who got nothing as sent", Sources: env("verify-users")},
+		&cli.StringFlag{Category: groupCognito, Name: "verify-with", Value: d.VerifyWith, Usage: "--verify-users: how each user's state is read: listusers (a census of the pool by ListUsers, and ListUsers lookups by name for the users it can't place; IAM cognito-idp:ListUsers; bills no user) or admin-get-user (AdminGetUser per user; IAM cognito-idp:AdminGetUser; makes every user checked a billed monthly active user)", Sources: env("verify-with")},
 		&cli.BoolFlag{Category: groupCognito, Name: "case-sensitive-usernames", Usage: "compare usernames case-sensitively (pools created with UsernameConfiguration.CaseSensitive=true); the pool's own setting wins when DescribeUserPool can read it; without either, usernames compare case-insensitively", Sources: env("case-sensitive-usernames")},
 
 		// Safety
@@ -79,7 +80,7 @@ func runFlags() []cli.Flag {
 		&cli.DurationFlag{Category: groupRate, Name: "backoff-base", Value: d.BackoffBase, Usage: "first retry delay (doubles, with jitter)", Sources: env("backoff-base")},
 		&cli.DurationFlag{Category: groupRate, Name: "backoff-max", Value: d.BackoffMax, Usage: "largest retry delay", Sources: env("backoff-max")},
 		&cli.DurationFlag{Category: groupRate, Name: "call-timeout", Value: d.CallTimeout, Usage: "timeout of one Cognito call", Sources: env("call-timeout")},
-		&cli.FloatFlag{Category: groupRate, Name: "verify-rate", Value: d.VerifyRate, Usage: "--verify-users: AdminGetUser calls per second (its own limiter; UserRead quota, 120/s per account, shared with your application)", Sources: env("verify-rate")},
+		&cli.FloatFlag{Category: groupRate, Name: "verify-rate", Value: d.VerifyRate, Usage: "--verify-with admin-get-user: AdminGetUser calls per second (its own limiter; UserRead quota, 120/s per account, shared with your application)", Sources: env("verify-rate")},
 		&cli.DurationFlag{Category: groupRate, Name: "max-outage", Value: d.MaxOutage, Usage: "stop the campaign (exit 3) once Cognito has answered no call for this long (connection refused, DNS failure, timeouts, 5xx); 0 waits out any outage", Sources: env("max-outage")},
 
 		// Report & resume

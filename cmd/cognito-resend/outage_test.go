@@ -420,7 +420,7 @@ func TestVerifyUsersOutageStops(t *testing.T) {
 	csvPath := filepath.Join(dir, "u.csv")
 	require.NoError(t, os.WriteFile(csvPath, []byte("username\n"+strings.Join(users, "\n")+"\n"), 0o600))
 	env := append(append(baseEnv(first.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
-	args := []string{"run", "--csv", csvPath, "--report", "r.csv", "--verify-users", "--user-pool-id", p.ID,
+	args := []string{"run", "--csv", csvPath, "--report", "r.csv", "--verify-users", "--verify-with", "admin-get-user", "--user-pool-id", p.ID,
 		"--rate", "10", "--verify-rate", "10", "--workers", "4", "--backoff-base", "20ms", "--backoff-max", "100ms",
 		"--max-attempts", "2", "--log-format", "text"}
 	cmd, stderr := startBin(t, dir, env, append(args, "--max-outage", "2s")...)

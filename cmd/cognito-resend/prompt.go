@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cognito-resend/cognito-resend/worker/campaign"
+	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
 
 func eta(n int, rate float64) time.Duration {
@@ -37,8 +38,17 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 	if c.Ineligible > 0 {
 		fmt.Fprintf(w, "not to send: %d (disabled in the pool's listing: a row each, no call)\n", c.Ineligible)
 	}
-	if c.CheckRate > 0 {
-		fmt.Fprintf(w, "checked:     each user first with AdminGetUser at %g/s (--verify-users); who can't receive a code gets a row, no resend\n", c.CheckRate)
+	printVerify(w, c)
+	if l := c.Listing; l != nil {
+		how := "listed now: " + plural(l.Pages, "ListUsers call")
+		if !l.Listed {
+			how = fmt.Sprintf("read back from the snapshot listed at %s: no ListUsers call", l.ListedAt.UTC().Format(time.RFC3339))
+		}
+		fmt.Fprintf(w, "pool:        %d users (%s; bills no user)\n", l.Users, how)
+		if l.Snapshot != "" {
+			fmt.Fprintf(w, "snapshot:    %s (the run with this --report within %s reads it instead of listing the pool again; --resume always does)\n",
+				l.Snapshot, campaign.SnapshotFresh)
+		}
 	}
 	if c.UsernameCase != "" {
 		fmt.Fprintf(w, "usernames:   %s\n", strings.TrimPrefix(c.UsernameCase, "usernames "))
@@ -48,6 +58,39 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 			c.LimitWaiting, c.LimitDue.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintf(w, "ETA:         %s at %g/s\n", eta(c.ToSend, rate), rate)
+}
+
+// plural is "1 call", "2 calls".
+func plural(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// printVerify says how --verify-users reads each user's state and what it costs.
+func printVerify(w io.Writer, c campaign.Census) {
+	v := c.Verify
+	switch {
+	case v == nil:
+		return
+	case v.With == userpool.VerifyWithAdminGetUser:
+		fmt.Fprintf(w, "checked:     each user first with AdminGetUser at %g/s (--verify-users); who can't receive a code gets a row, no resend\n", c.CheckRate)
+		fmt.Fprintf(w, "reads:       %d AdminGetUser calls, one per user to send\n", v.AdminGetUser)
+		fmt.Fprintf(w, "WARNING:     %s\n", campaign.MAUWarning)
+	case c.CheckRate > 0:
+		fmt.Fprintf(w, "checked:     each user first with a ListUsers lookup by name at %g/s (--verify-users); who can't receive a code gets a row, no resend\n", c.CheckRate)
+		fmt.Fprintf(w, "reads:       up to %d ListUsers lookups, one per user; none of them bills a user\n", c.ToSend)
+		if v.NoCensus != "" {
+			fmt.Fprintf(w, "no census:   %s\n", v.NoCensus)
+		}
+	default:
+		fmt.Fprintf(w, "checked:     census of the pool by ListUsers (--verify-users): %d users in %s listed; %d of the CSV's users placed, no call each\n",
+			v.CensusUsers, strings.Join(userpool.ListedStates(), ", "), v.Placed)
+		fmt.Fprintf(w, "looked up:   %d (not in the census: a ListUsers lookup each tells confirmed, unknown, disabled and admin-created users apart; none is sent a code)\n", v.Lookups)
+		fmt.Fprintf(w, "reads:       %s: %d for the census (made), %d lookups (in the run); none of them bills a user\n",
+			plural(v.CensusPages+int64(v.Lookups), "ListUsers call"), v.CensusPages, v.Lookups)
+	}
 }
 
 func isTerminal(f any) bool {

@@ -78,6 +78,7 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 		if cen.Header != "" {
 			fmt.Fprintf(ios.stderr, "CSV header: %s\n", cen.Header) // what the count is of
 		}
+		printVerify(ios.stderr, cen) // what --verify-users reads, and what it costs, before the answer
 		if err := confirm(ios.stdin, ios.stderr, cen.ToSend, cen.Again, c.Pace()); err != nil {
 			return usageErr(err)
 		}
@@ -151,7 +152,12 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 			o.Campaign.Rows, statusCounts(o.Campaign.Counts))
 	}
 	if o.VerifyCalls > 0 {
-		fmt.Fprintf(w, "summary: %d AdminGetUser calls (--verify-users: each user checked before the resend, and the start-up check)\n", o.VerifyCalls)
+		fmt.Fprintf(w, "summary: %d AdminGetUser calls (--verify-users: each user checked before the resend, and the start-up check); "+
+			"each user checked is a billed monthly active user this month\n", o.VerifyCalls)
+	}
+	if o.ListPages+o.ListLookups > 0 {
+		fmt.Fprintf(w, "summary: %s (%d listing pages, %d lookups by name); none of them bills a user\n",
+			plural(o.ListPages+o.ListLookups, "ListUsers call"), o.ListPages, o.ListLookups)
 	}
 	if o.UsernameCase != "" {
 		fmt.Fprintf(w, "summary: %s\n", o.UsernameCase)

@@ -61,7 +61,7 @@ func TestVerifyUsersReportsOnlyTheTruth(t *testing.T) {
 	t.Parallel()
 	needIntegration(t)
 	p := verifyPool(t)
-	sim := quotasim.StartT(t, quotasim.Config{Upstream: cognitoURL}) // counts ResendConfirmationCode per user
+	sim := quotasim.StartT(t, quotasim.Config{Upstream: cognitoURL}) // counts ResendConfirmationCode per user, every call per op
 	dir := t.TempDir()
 	env := append(append(baseEnv(sim.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
 
@@ -73,11 +73,19 @@ func TestVerifyUsersReportsOnlyTheTruth(t *testing.T) {
 	require.Equal(t, "sent/", blind["ghost"], "a simulated delivery for a user who does not exist")
 	require.Equal(t, "sent/", blind["dis"], "a simulated delivery for a disabled user")
 
-	// Dry run: says each user is checked first, and the ETA is at the check's pace.
+	// Dry run: the census of the pool (one ListUsers page: una and dis are UNCONFIRMED)
+	// places una and dis; con, adm and ghost each need a lookup in the run; nothing bills.
+	sim.Sim.Reset()
 	res = runBin(t, dir, env, verifyCSV, "run", "--csv", "-", "--dry-run", "--verify-users", "--user-pool-id", p.ID)
 	require.Equal(t, 0, res.code, res.stderr)
-	require.Contains(t, res.stdout, "checked:     each user first with AdminGetUser at 10/s (--verify-users)")
-	require.Contains(t, res.stdout, "ETA:         1s at 10/s")
+	require.Contains(t, res.stdout, "to send:     1\n")
+	require.Contains(t, res.stdout, "not to send: 1 (disabled in the pool's listing")
+	require.Contains(t, res.stdout, "checked:     census of the pool by ListUsers (--verify-users): 2 users in UNCONFIRMED listed; 2 of the CSV's users placed, no call each")
+	require.Contains(t, res.stdout, "looked up:   3 (not in the census")
+	require.Contains(t, res.stdout, "reads:       4 ListUsers calls: 1 for the census (made), 3 lookups (in the run); none of them bills a user")
+	require.NotContains(t, res.stdout, "AdminGetUser")
+	require.Zero(t, sim.Sim.Stats().Op("AdminGetUser").Calls)
+	require.EqualValues(t, 1, sim.Sim.Stats().Op("ListUsers").Calls, "the dry run made the census only")
 
 	sim.Sim.Reset()
 	res = runBin(t, dir, env, verifyCSV, "run", "--csv", "-", "--report", "verified.csv",
@@ -87,7 +95,7 @@ func TestVerifyUsersReportsOnlyTheTruth(t *testing.T) {
 	_, rows := readCSVReport(t, filepath.Join(dir, "verified.csv"))
 	for _, r := range rows {
 		if r["username"] == "adm" {
-			require.Equal(t, "AdminGetUser: admin-created user: needs AdminCreateUser with MessageAction=RESEND, not ResendConfirmationCode",
+			require.Equal(t, "ListUsers: admin-created user: needs AdminCreateUser with MessageAction=RESEND, not ResendConfirmationCode",
 				r["error_message"])
 		}
 		if r["status"] != "sent" {
@@ -97,9 +105,35 @@ func TestVerifyUsersReportsOnlyTheTruth(t *testing.T) {
 	st := sim.Sim.Stats()
 	require.Equal(t, []string{"una"}, st.SortedUsers(), "ResendConfirmationCode was called for una only")
 	require.EqualValues(t, 1, st.Calls)
-	// 5 users and the start-up permission check.
-	require.Contains(t, res.stderr, "summary: 6 AdminGetUser calls (--verify-users: each user checked before the resend, and the start-up check)")
-	require.Contains(t, res.stderr, `"verify_users":true`)
+	require.Zero(t, st.Op("AdminGetUser").Calls, "no user made a billed monthly active user")
+	require.EqualValues(t, 4, st.Op("ListUsers").Calls, "1 census page + 3 lookups (con, adm, ghost)")
+	require.Contains(t, res.stderr, "summary: 4 ListUsers calls (1 listing pages, 3 lookups by name); none of them bills a user")
+	require.NotContains(t, res.stderr, "AdminGetUser calls")
+	require.Contains(t, res.stderr, `"verify_with":"listusers"`)
+
+	// --verify-with admin-get-user: the same rows, an AdminGetUser per user, and the
+	// MAU warning in the dry run and the log.
+	sim.Sim.Reset()
+	res = runBin(t, dir, env, verifyCSV, "run", "--csv", "-", "--dry-run", "--verify-users", "--verify-with", "admin-get-user",
+		"--user-pool-id", p.ID)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "checked:     each user first with AdminGetUser at 10/s (--verify-users)")
+	require.Contains(t, res.stdout, "reads:       5 AdminGetUser calls, one per user to send")
+	require.Contains(t, res.stdout, "WARNING:     --verify-with admin-get-user: AdminGetUser makes every user it checks a billed monthly active user")
+	require.Contains(t, res.stdout, "ETA:         1s at 10/s")
+	sim.Sim.Reset()
+	res = runBin(t, dir, env, verifyCSV, "run", "--csv", "-", "--report", "agu.csv",
+		"--verify-users", "--verify-with", "admin-get-user", "--user-pool-id", p.ID)
+	require.Equal(t, 0, res.code, res.stderr)
+	agu := statusOf(t, filepath.Join(dir, "agu.csv"))
+	require.Equal(t, verified, agu)
+	st = sim.Sim.Stats()
+	require.EqualValues(t, 6, st.Op("AdminGetUser").Calls, "5 users and the start-up permission check")
+	require.Contains(t, st.OpUsers("AdminGetUser"), "una")
+	require.Zero(t, st.Op("ListUsers").Calls)
+	require.Contains(t, res.stderr, "AdminGetUser makes every user it checks a billed monthly active user")
+	require.Contains(t, res.stderr, "summary: 6 AdminGetUser calls (--verify-users: each user checked before the resend, and the start-up check); "+
+		"each user checked is a billed monthly active user this month")
 	// The pace: the check's limiter (10/s) is below --rate's (20/s), and the summary says
 	// which is which instead of "rate now 20.0/s" alone.
 	require.Contains(t, res.stderr, "; limiter rate now 20.0/s, --verify-users check rate now 10.0/s (the lower one sets the pace)")
@@ -124,8 +158,9 @@ func TestPoolSourceDisabledUser(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Equal(t, map[string]string{"una": "sent/", "dis": "disabled/UserDisabled"}, statusOf(t, filepath.Join(dir, "pool.csv")))
 	require.Equal(t, []string{"una"}, sim.Sim.Stats().SortedUsers())
-	require.Contains(t, res.stderr, "no AdminGetUser call is needed", "the listing already answers what AdminGetUser would")
+	require.Contains(t, res.stderr, "no other call is needed", "the listing already answers what AdminGetUser would")
 	require.NotContains(t, res.stderr, "AdminGetUser calls (--verify-users)")
+	require.Zero(t, sim.Sim.Stats().Op("AdminGetUser").Calls)
 }
 
 func TestVerifyUsersUsageErrors(t *testing.T) {
@@ -176,7 +211,8 @@ func TestVerifyUsersAccessDenied(t *testing.T) {
 			InjectAll: denied})
 		dir := t.TempDir()
 		env := append(append(baseEnv(sim.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
-		res := runBin(t, dir, env, verifyCSV, "run", "--csv", "-", "--report", "r.csv", "--verify-users", "--user-pool-id", p.ID)
+		res := runBin(t, dir, env, verifyCSV, "run", "--csv", "-", "--report", "r.csv", "--verify-users", "--user-pool-id", p.ID,
+			"--verify-with", "admin-get-user")
 		require.Equal(t, 2, res.code, res.stderr)
 		require.Contains(t, res.stderr, "--verify-users: AdminGetUser: User: arn:aws:iam::000000000000:user/ops is not authorized to perform: cognito-idp:AdminGetUser (AccessDeniedException)")
 		require.Contains(t, res.stderr, "fix: --verify-users calls cognito-idp:AdminGetUser on user pool "+p.ID)
@@ -194,7 +230,7 @@ func TestVerifyUsersAccessDenied(t *testing.T) {
 		dir := t.TempDir()
 		env := append(append(baseEnv(sim.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
 		res := runBin(t, dir, env, "una\ndis\ncon\n", "run", "--csv", "-", "--report", "r.csv", "--workers", "1",
-			"--verify-users", "--user-pool-id", p.ID)
+			"--verify-users", "--user-pool-id", p.ID, "--verify-with", "admin-get-user")
 		require.Equal(t, 3, res.code, res.stderr)
 		require.Contains(t, res.stderr, "campaign stopped: Cognito answered AccessDeniedException")
 		require.Contains(t, res.stderr, "fix: --verify-users calls cognito-idp:AdminGetUser")
@@ -204,9 +240,15 @@ func TestVerifyUsersAccessDenied(t *testing.T) {
 	t.Run("no credentials", func(t *testing.T) {
 		t.Parallel()
 		env := append(baseEnv(cognitoURL), "COGNITO_CLIENT_ID="+p.ClientID) // none at all
-		res := runBin(t, t.TempDir(), env, verifyCSV, "run", "--csv", "-", "--verify-users", "--user-pool-id", p.ID)
+		res := runBin(t, t.TempDir(), env, verifyCSV, "run", "--csv", "-", "--verify-users", "--user-pool-id", p.ID,
+			"--verify-with", "admin-get-user")
 		require.Equal(t, 2, res.code, res.stderr)
 		require.Contains(t, res.stderr, "cognito-idp:AdminGetUser on user pool "+p.ID)
+		// The default reads with ListUsers: its census is the check, and says what to allow.
+		res = runBin(t, t.TempDir(), env, verifyCSV, "run", "--csv", "-", "--verify-users", "--user-pool-id", p.ID)
+		require.Equal(t, 2, res.code, res.stderr)
+		require.Contains(t, res.stderr, "--verify-users: census of user pool "+p.ID)
+		require.Contains(t, res.stderr, "needs AWS credentials allowed cognito-idp:ListUsers on it")
 	})
 }
 
@@ -327,7 +369,11 @@ func TestQueueVerifyUsers(t *testing.T) {
 		"--empty-polls", "1", "--wait-time-seconds", "1", "--verify-users", "--user-pool-id", p.ID)
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Equal(t, verified, statusOf(t, filepath.Join(dir, "r.csv")))
-	require.Equal(t, []string{cognito.ProbeUsername, "una"}, sim.Sim.Stats().SortedUsers(), "una, and the queue worker's probe")
+	st := sim.Sim.Stats()
+	require.Equal(t, []string{cognito.ProbeUsername, "una"}, st.SortedUsers(), "una, and the queue worker's probe")
+	require.Zero(t, st.Op("AdminGetUser").Calls, "queue mode verifies by ListUsers lookups: no user billed")
+	require.EqualValues(t, 6, st.Op("ListUsers").Calls, "a lookup per message (5) and the start-up check")
+	require.Contains(t, res.stderr, "summary: 6 ListUsers calls (0 listing pages, 6 lookups by name); none of them bills a user")
 	for _, q := range []string{url, dlq} {
 		vis, inv := queueCounts(t, c, q)
 		require.Zero(t, vis+inv, "%s: every message deleted with its row, none in the DLQ", q)

@@ -16,7 +16,9 @@
 //     binds 127.0.0.1 only;
 //   * registers a ResendConfirmationCode target in cognito-local's Targets table
 //     (5.3.0 answers it with HTTP 500 CognitoLocal#Unsupported otherwise), honouring
-//     the app client's PreventUserExistenceErrors as Cognito does.
+//     the app client's PreventUserExistenceErrors as Cognito does;
+//   * replaces ListUsers with one that pages (Limit, PaginationToken) and unescapes a
+//     filter's quoted value, as Cognito does (5.3.0 does neither).
 //
 // The process exits on SIGINT/SIGTERM (and on stdin EOF with --exit-on-stdin-eof).
 "use strict";
@@ -209,6 +211,83 @@ const ResendConfirmationCode =
   };
 
 Targets.ResendConfirmationCode = ResendConfirmationCode;
+
+// ---------------------------------------------------------------------------
+// ListUsers, modelled on the real Cognito behaviour. cognito-local 5.3.0 returns every
+// matching user in one answer (no Limit, no PaginationToken) and takes a filter's quoted
+// value literally, so `username = "a\"b"` never matches the user a"b. This one pages
+// (Limit 1..60, default 60, an opaque PaginationToken), unescapes \" and \\ in the
+// value, and answers `status` with "Enabled"/"Disabled" as Cognito does.
+// ---------------------------------------------------------------------------
+
+const { userToResponseObject } = require("cognito-local/lib/targets/responses");
+
+const FILTER = /^\s*([\w:]+)\s*(\^?=)\s*"((?:[^"\\]|\\.)*)"\s*$/;
+
+function attr(user, name) {
+  return (user.Attributes ?? []).find((a) => a.Name === name)?.Value;
+}
+
+const FILTER_FIELDS = {
+  username: (u) => u.Username,
+  email: (u) => attr(u, "email"),
+  phone_number: (u) => attr(u, "phone_number"),
+  name: (u) => attr(u, "name"),
+  given_name: (u) => attr(u, "given_name"),
+  family_name: (u) => attr(u, "family_name"),
+  preferred_username: (u) => attr(u, "preferred_username"),
+  "cognito:user_status": (u) => (u.UserStatus ?? "").toLowerCase(),
+  status: (u) => (u.Enabled === false ? "Disabled" : "Enabled"),
+  sub: (u) => attr(u, "sub"),
+};
+
+function parseFilter(filter) {
+  if (filter === undefined || filter === null || filter === "") return () => true;
+  const m = FILTER.exec(filter);
+  if (!m) throw new errors.InvalidParameterError("Error while parsing filter");
+  const [, name, type, raw] = m;
+  const field = FILTER_FIELDS[name];
+  if (!field) throw new errors.InvalidParameterError(`Invalid search attribute: ${name}`);
+  let value = raw.replace(/\\(.)/g, "$1");
+  if (name === "cognito:user_status") value = value.toLowerCase();
+  return (u) => {
+    const v = field(u);
+    if (v === undefined || v === null) return false;
+    return type === "=" ? String(v) === value : String(v).startsWith(value);
+  };
+}
+
+const ListUsers =
+  ({ cognito }) =>
+  async (ctx, req) => {
+    const limit = req.Limit ?? 60;
+    if (!Number.isInteger(limit) || limit < 0 || limit > 60) {
+      throw new errors.InvalidParameterError(
+        `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 60`,
+      );
+    }
+    let offset = 0;
+    if (req.PaginationToken !== undefined && req.PaginationToken !== null) {
+      const decoded = Buffer.from(String(req.PaginationToken), "base64url").toString();
+      if (!/^page:\d+$/.test(decoded)) {
+        throw new errors.InvalidParameterError("Invalid pagination token");
+      }
+      offset = Number(decoded.slice(5));
+    }
+    const match = parseFilter(req.Filter);
+    const userPool = await cognito.getUserPool(ctx, req.UserPoolId);
+    const users = (await userPool.listUsers(ctx, undefined))
+      .filter(match)
+      .sort((a, b) => (a.Username < b.Username ? -1 : a.Username > b.Username ? 1 : 0));
+    const page = users.slice(offset, offset + (limit || 60));
+    const out = { Users: page.map(userToResponseObject) };
+    if (offset + page.length < users.length) {
+      out.PaginationToken = Buffer.from(`page:${offset + page.length}`).toString("base64url");
+    }
+    return out;
+  };
+
+Targets.ListUsers = ListUsers;
 
 // ---------------------------------------------------------------------------
 // Server start-up (mirrors cognito-local/lib/bin/start.js, without colours).

@@ -115,3 +115,62 @@ func TestCognitoUserPoolReads(t *testing.T) {
 		require.ErrorAs(t, err, &unf)
 	})
 }
+
+// ListUsers as the launcher serves it (cognito-local 5.3.0 neither pages nor unescapes a
+// filter's value): pages of Limit (at most 60) following PaginationToken, the status
+// filter, and the username filter with the quoting escaped, as --verify-users' census
+// and lookups use them.
+func TestCognitoListUsersPagesAndFilters(t *testing.T) {
+	t.Parallel()
+	srv := emu.Cognito(t)
+	ctx := t.Context()
+	c := emu.NewCognitoClient(srv.Endpoint, noRetry)
+	p, err := emu.NewPool(ctx, srv.Endpoint, emu.PoolOptions{})
+	require.NoError(t, err)
+	names := []string{"u1", "u2", "u3", "u4", "u5", `q"uo\te`}
+	for _, u := range names {
+		require.NoError(t, p.SignUp(ctx, u, "x@example.com"))
+	}
+	require.NoError(t, p.Confirm(ctx, "u5"))
+	require.NoError(t, p.Disable(ctx, "u4"))
+
+	var got []string
+	var token *string
+	pages := 0
+	for {
+		out, err := c.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: aws.String(p.ID), Limit: aws.Int32(2),
+			Filter: aws.String(`cognito:user_status = "UNCONFIRMED"`), PaginationToken: token})
+		require.NoError(t, err)
+		pages++
+		require.LessOrEqual(t, len(out.Users), 2)
+		for _, u := range out.Users {
+			got = append(got, aws.ToString(u.Username))
+		}
+		if out.PaginationToken == nil {
+			break
+		}
+		token = out.PaginationToken
+	}
+	require.ElementsMatch(t, []string{"u1", "u2", "u3", "u4", `q"uo\te`}, got, "every UNCONFIRMED user once, u5 confirmed left out")
+	require.Equal(t, 3, pages, "5 users in pages of 2")
+
+	out, err := c.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: aws.String(p.ID), Filter: aws.String(`username = "q\"uo\\te"`)})
+	require.NoError(t, err)
+	require.Len(t, out.Users, 1, "the escaped quote and backslash match the user's name")
+	require.Equal(t, `q"uo\te`, aws.ToString(out.Users[0].Username))
+	out, err = c.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: aws.String(p.ID), Filter: aws.String(`username = "u4"`)})
+	require.NoError(t, err)
+	require.Len(t, out.Users, 1)
+	require.False(t, out.Users[0].Enabled)
+	require.Equal(t, types.UserStatusTypeUnconfirmed, out.Users[0].UserStatus)
+	out, err = c.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: aws.String(p.ID), Filter: aws.String(`username = "nobody"`)})
+	require.NoError(t, err)
+	require.Empty(t, out.Users)
+	out, err = c.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: aws.String(p.ID), Filter: aws.String(`status = "Disabled"`)})
+	require.NoError(t, err)
+	require.Len(t, out.Users, 1)
+
+	_, err = c.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: aws.String(p.ID), Limit: aws.Int32(61)})
+	var ipe *types.InvalidParameterException
+	require.ErrorAs(t, err, &ipe, "Limit above 60")
+}

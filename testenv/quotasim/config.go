@@ -11,6 +11,9 @@
 // per second, and per client — each process sharing the bucket, named by the SDK's
 // app id in its User-Agent (AWS_SDK_UA_APP_ID), see HeaderClient. StartLive runs a
 // live-traffic client (the account's own application: Poisson arrivals) beside them.
+// Every call is also counted per operation (Stats.PerOp; AdminGetUser and the other
+// Admin* calls per user), and the reads the tool makes of a pool have their categories'
+// buckets apart from the main one (categories.go: UserList 30/s, UserRead 120/s).
 //
 // Control endpoints live under /__sim/ on the same listener:
 //

@@ -23,6 +23,8 @@ import (
 type Sim struct {
 	clock     Clock
 	bucket    *Bucket
+	cats      categoryBuckets // the per-category quotas of untargeted reads (categories.go)
+	ops       opCounters      // calls per operation
 	c         *counters
 	transport *http.Transport
 
@@ -82,6 +84,7 @@ func New(cfg Config) (*Sim, error) {
 	s.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	s.idPrefix = fmt.Sprintf("%08x-%04x-4%03x-8%03x-", s.rng.Uint32(), s.rng.Uint32()&0xffff, s.rng.Uint32()&0xfff, s.rng.Uint32()&0xfff)
 	s.bucket = NewBucket(clock, cfg.Rate, cfg.effectiveBurst())
+	s.cats = newCategoryBuckets(clock)
 	st, err := s.buildState(cfg, nil)
 	if err != nil {
 		return nil, err
@@ -204,11 +207,17 @@ func (s *Sim) Reset() {
 	}
 	st.injAllUsed.Store(0)
 	s.bucket.Refill()
+	s.cats.refill()
+	s.ops.reset()
 	s.c.reset()
 }
 
 // Stats returns a snapshot of the counters, including per-user counters.
-func (s *Sim) Stats() Stats { return s.c.snapshot(true) }
+func (s *Sim) Stats() Stats {
+	st := s.c.snapshot(true)
+	st.PerOp = s.ops.snapshot()
+	return st
+}
 
 // Close releases requests held by timeout faults and idle upstream
 // connections. The Sim keeps serving afterwards, but timeouts no longer hold.
@@ -255,6 +264,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := target[strings.LastIndexByte(target, '.')+1:]
 	if !st.targets[op] && !(st.cfg.LimitAllTargets && op != "") {
 		s.c.passthrough.Add(1)
+		if !s.serveCategory(w, r, op) {
+			return
+		}
 		s.forward(st, w, r, op)
 		return
 	}
@@ -292,6 +304,10 @@ func (s *Sim) serveLimited(st *state, w http.ResponseWriter, r *http.Request, op
 	user := usernameOf(body)
 
 	now := s.clock.Now()
+	perOpUser := ""
+	if namesOneUser(op) || op == DefaultTarget {
+		perOpUser = user
+	}
 	s.c.calls.Add(1)
 	s.c.markCall(now)
 	uc := s.c.user(user)
@@ -299,7 +315,9 @@ func (s *Sim) serveLimited(st *state, w http.ResponseWriter, r *http.Request, op
 	cc := s.c.clients.get(clientOf(r.Header))
 	cc.calls.Add(1)
 
-	if !s.bucket.Allow() {
+	allowed := s.bucket.Allow()
+	s.ops.add(op, perOpUser, !allowed)
+	if !allowed {
 		s.c.throttled.Add(1)
 		uc.throttled.Add(1)
 		cc.throttled.Add(1)
@@ -531,7 +549,9 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		users := r.URL.Query().Get("users")
-		writeJSON(w, http.StatusOK, s.c.snapshot(users != "0" && users != "false"))
+		st := s.c.snapshot(users != "0" && users != "false")
+		st.PerOp = s.ops.snapshot()
+		writeJSON(w, http.StatusOK, st)
 	case controlPrefix + "reset":
 		if r.Method != http.MethodPost {
 			methodNotAllowed(w, "POST")

@@ -43,6 +43,9 @@ type Stats struct {
 	// by wall-clock second (the clock of Config.Clock), from the first
 	// recorded second to the last.
 	PerSecond []SecondStats `json:"per_second"`
+	// PerOp maps each operation (X-Amz-Target's last part) to its calls, limited or
+	// not, throttled ones included (categories.go).
+	PerOp map[string]OpStats `json:"per_op"`
 }
 
 // FaultCounts counts injected faults by kind.

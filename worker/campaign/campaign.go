@@ -13,6 +13,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 	"github.com/cognito-resend/cognito-resend/worker/records"
+	"github.com/cognito-resend/cognito-resend/worker/source/poolsource"
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
 
@@ -47,6 +48,15 @@ type Campaign struct {
 	verifier      *userpool.Verifier
 	verifyLimiter *pacing.Limiter
 	verifyBreaker *pacing.Breaker // the verifier's, paused through an outage
+	// lister makes every ListUsers call (one limiter: --list-rate); nil without a pool.
+	lister *userpool.Lister
+	// verifyHow: why a CSV campaign's --verify-users looks each user up instead of
+	// listing the pool (fewerLookups); "" with the census.
+	verifyHow string
+	// snapshot: the pool snapshot this process listed or checked (pool source).
+	snapshot *poolsource.Listing
+	snapPath string
+	snapTemp bool // a dry run's, removed by Close
 	// filesChecked: Prepare found the report creatable (checkReport).
 	filesChecked bool
 	// metricsLn is --metrics-addr, bound by Prepare before any file is created; the run

@@ -32,10 +32,46 @@ type Census struct {
 	Header string
 	// UsernameCase is the case rule the dedupe follows, and why.
 	UsernameCase string
-	// CheckRate is --verify-rate when each user to send is first checked with
-	// AdminGetUser (--verify-users); 0 otherwise. Users the check rules out get a row and
-	// no resend, so ToSend is an upper bound then.
+	// CheckRate is the rate of the check each user to send first gets with a call of its
+	// own (--verify-users: AdminGetUser at --verify-rate, a queue's lookups at
+	// --list-rate); 0 otherwise. Users the check rules out get a row and no resend, so
+	// ToSend is an upper bound then.
 	CheckRate float64
+	// Verify is what --verify-users reads of the pool (nil without it).
+	Verify *VerifyReads
+	// Listing is the pool source's listing the census counted (nil for other sources).
+	Listing *PoolListing
+}
+
+// VerifyReads is what --verify-users reads of the pool, and what it costs.
+type VerifyReads struct {
+	// With is --verify-with.
+	With string
+	// CensusPages and CensusUsers: the census of the pool (ListUsers, made once before
+	// this count); Placed: the users to send it placed (their rows need no call).
+	CensusPages int64
+	CensusUsers int
+	Placed      int
+	// Lookups: the users it could not place, each looked up by name (ListUsers) in the
+	// run: none of them is in a state a code is for, but the lookup tells
+	// already_confirmed, user_not_found, disabled and not_eligible apart.
+	Lookups int
+	// AdminGetUser: the calls --verify-with admin-get-user will make (one per user to
+	// send), each making the user a billed monthly active user.
+	AdminGetUser int
+	// NoCensus says why a CSV campaign looks each user up instead of listing the pool
+	// ("" otherwise).
+	NoCensus string
+}
+
+// PoolListing is the pool source's one listing: how many users, how many ListUsers
+// calls, when, and whether this process made it (false: read back from the snapshot).
+type PoolListing struct {
+	Snapshot string
+	Users    int
+	Pages    int64
+	ListedAt time.Time
+	Listed   bool
 }
 
 // ErrNotCountable: the source has no end to count toward (a queue).
@@ -47,7 +83,8 @@ func (c *Campaign) Countable() bool { return countable(c.cfg) }
 
 // Census reads the source to its end the way the run will (resume skips, the admit
 // rule, the state a listing gives) and counts, making no ResendConfirmationCode call
-// (nor an AdminGetUser per user: only Prepare's one check of the permission).
+// (nor a per-user check: Prepare's census of the pool, or its one check of the
+// permission, is all --verify-users reads; the lookups it will make are counted).
 func (c *Campaign) Census(ctx context.Context) (Census, error) {
 	if !c.Countable() {
 		return Census{}, ErrNotCountable
@@ -68,7 +105,21 @@ func (c *Campaign) Census(ctx context.Context) (Census, error) {
 	adm := admit.New(c.rule.Case, r.final())
 	cen := Census{Unknown: len(r.unknown), UsernameCase: c.rule.String()}
 	if c.checksUsers() {
-		cen.CheckRate = c.cfg.VerifyRate
+		cen.CheckRate = c.checkRate()
+	}
+	v := c.verifier
+	if c.cfg.VerifyUsers && !c.cfg.PoolSource() {
+		cen.Verify = &VerifyReads{With: c.cfg.VerifyWith, NoCensus: c.verifyHow}
+		if v.Census != nil {
+			cen.Verify.CensusPages, cen.Verify.CensusUsers = v.Census.Pages, v.Census.Users
+		}
+	}
+	if l := c.snapshot; l != nil && c.cfg.PoolSource() {
+		pages, _ := c.ListReads()
+		cen.Listing = &PoolListing{Snapshot: c.snapPath, Users: l.Users, Pages: l.Pages, ListedAt: l.ListedAt, Listed: pages > 0}
+		if c.snapTemp {
+			cen.Listing.Snapshot = ""
+		}
 	}
 	if s.header != nil {
 		cen.Header = s.header.String()
@@ -90,7 +141,25 @@ func (c *Campaign) Census(ctx context.Context) (Census, error) {
 		switch {
 		case send && j.State != nil && !userpool.Judge(*j.State).Send:
 			cen.Ineligible++
+		case send && cen.Verify != nil && v.Census != nil:
+			st, placed := v.Census.Place(j.Username)
+			switch {
+			case !placed:
+				cen.Verify.Lookups++
+			case !userpool.Judge(st).Send:
+				cen.Verify.Placed++
+				cen.Ineligible++
+			default:
+				cen.Verify.Placed++
+				cen.ToSend++
+				if r.retrying(j.SourceRef) {
+					cen.Again++
+				}
+			}
 		case send:
+			if cen.Verify != nil && cen.Verify.With == userpool.VerifyWithAdminGetUser {
+				cen.Verify.AdminGetUser++
+			}
 			cen.ToSend++
 			if r.retrying(j.SourceRef) {
 				cen.Again++

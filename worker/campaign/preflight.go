@@ -93,6 +93,7 @@ func (c *Campaign) takeMetricsListener(ctx context.Context) (net.Listener, error
 // Close releases what Prepare holds and no run took (the --metrics-addr listener), and
 // the report's lock (lockReport).
 func (c *Campaign) Close() error {
+	c.removeTempSnapshot()
 	err := c.lock.Release()
 	c.lock = nil
 	if c.metricsLn == nil {

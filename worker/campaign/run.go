@@ -64,7 +64,7 @@ type Outcome struct {
 	// a row included.
 	Attempts int64
 	// Total is the number of rows this run would have written had it reached its end
-	// (-1: unknown — standard input, a pool with --yes, a queue). Rows left:
+	// (-1: unknown — standard input, a queue). Rows left:
 	// Total - Summary.Rows.
 	Total int
 	// Campaign counts the whole campaign's rows, earlier runs and this one (nil: no
@@ -82,6 +82,10 @@ type Outcome struct {
 	// VerifyRate is the --verify-users limiter's rate at the end (0: no check per user):
 	// the run's pace is the lower of it and Rate.
 	VerifyRate float64
+	// ListPages and ListLookups count this process's ListUsers calls: pages of listings
+	// (the pool source's, the --verify-users census) and lookups of one user by name.
+	// None of them makes a user a billed monthly active user.
+	ListPages, ListLookups int64
 }
 
 // MayHaveCalled are the users left without a row whose call may have reached Cognito
@@ -297,7 +301,9 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		desc = append(desc, "total", total)
 	}
 	if c.checksUsers() {
-		desc = append(desc, "verify_users", true, "verify_rate", cfg.VerifyRate, "verify_user_pool_id", cfg.UserPoolID)
+		desc = append(desc, "verify_users", true, "verify_with", cfg.VerifyWith, "verify_rate", c.checkRate(), "verify_user_pool_id", cfg.UserPoolID)
+	} else if cfg.VerifyUsers && !cfg.PoolSource() {
+		desc = append(desc, "verify_users", true, "verify_with", cfg.VerifyWith, "verify_user_pool_id", cfg.UserPoolID)
 	}
 	desc = append(desc, claims.desc...)
 	if size := cfg.ReportRotateSize(); size > 0 {
@@ -326,11 +332,12 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	if err := report.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("report: %w", err)
 	}
+	pages, lookups := c.ListReads()
 	return &Outcome{Summary: sum, Throttles: limiter.Throttles(), Rate: limiter.Rate(), ReportPath: c.reportPath,
 		UsernameCase: c.rule.String(), VerifyCalls: c.verifier.Calls(),
 		Attempts: attempts.Load(), Total: total, Campaign: whole, Redelivers: s.Redelivers(),
 		Stopped: mayHaveCalled(c.stopped(runErr, s.Redelivers()), len(sum.MayHaveCalled)), LimitDue: limitDue,
-		VerifyRate: c.verifyRate()}, nil
+		VerifyRate: c.verifyRate(), ListPages: pages, ListLookups: lookups}, nil
 }
 
 // verifyRate is the --verify-users limiter's rate now (0: no check per user).
@@ -356,9 +363,11 @@ func (a countingAPI) ResendConfirmationCode(ctx context.Context, in *cip.ResendC
 }
 
 // cheaplyCountable: the source is a file, which a census reads in a fraction of a
-// second; standard input can't be read twice, and a pool is not listed twice just for
-// a progress total.
-func (c *Campaign) cheaplyCountable() bool { return c.cfg.CSV != "" && c.cfg.CSV != "-" }
+// second — a CSV, or a pool's snapshot (the pool is listed once, and the run reads the
+// same file); standard input can't be read twice.
+func (c *Campaign) cheaplyCountable() bool {
+	return (c.cfg.CSV != "" && c.cfg.CSV != "-") || c.cfg.PoolSource()
+}
 
 // total is the progress total: the rows counted by the census plus the unknown rows
 // recorded first, or -1 when the campaign was not counted or its source has no end.

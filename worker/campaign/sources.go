@@ -14,7 +14,6 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
 	"github.com/cognito-resend/cognito-resend/worker/records"
 	"github.com/cognito-resend/cognito-resend/worker/source/csvsource"
-	"github.com/cognito-resend/cognito-resend/worker/source/poolsource"
 	"github.com/cognito-resend/cognito-resend/worker/source/sqssource"
 )
 
@@ -107,26 +106,6 @@ func (s *source) logHeader(log *slog.Logger) {
 	if h := s.header; h != nil {
 		log.Info("csv header", "header", h.Verdict(), "line", h.Line, "reason", h.Reason)
 	}
-}
-
-// openPool lists the pool's UNCONFIRMED users. ListUsers is a signed call (IAM
-// cognito-idp:ListUsers); its first page is fetched here so a missing credential or
-// permission is a usage error before any resend.
-func (c *Campaign) openPool(ctx context.Context) (*source, error) {
-	now := c.clock.Now()
-	after, _ := config.ParseTimeBound(c.cfg.CreatedAfter, now) // validated already
-	before, _ := config.ParseTimeBound(c.cfg.CreatedBefore, now)
-	src, err := poolsource.New(ctx, poolsource.Config{
-		API: newCognito(*c.aws), PoolID: c.cfg.UserPoolID, Rate: c.cfg.ListRate, PageSize: int32(c.cfg.PageSize),
-		CreatedAfter: after, CreatedBefore: before,
-		BackoffBase: c.cfg.BackoffBase, BackoffMax: c.cfg.BackoffMax, MaxAttempts: c.cfg.MaxAttempts,
-		Clock: c.clock,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("--user-pool-id: %w", err)
-	}
-	return &source{Source: src, close: func(context.Context) error { src.Close(); return nil },
-		desc: []any{"user_pool_id", c.cfg.UserPoolID}}, nil
 }
 
 // openSQS opens queue mode: the queue must exist and be readable (checked with

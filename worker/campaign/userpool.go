@@ -1,24 +1,42 @@
 package campaign
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
 
+// retryPolicy is the retries of every per-call loop the campaign builds from its
+// options (--max-attempts, --backoff-base, --backoff-max): one place.
+func (c *Campaign) retryPolicy() pacing.Policy {
+	return pacing.Policy{Attempts: c.cfg.MaxAttempts, Base: c.cfg.BackoffBase, Max: c.cfg.BackoffMax}
+}
+
+// listedStates are the states a listing of the pool asks for: those Judge may send a
+// message to (UNCONFIRMED: a confirmation code).
+func (c *Campaign) listedStates() []string { return userpool.ListedStates() }
+
 // preparePool does, once and before any resend, what the campaign needs of the user pool:
-// the username case rule (DescribeUserPool when --user-pool-id is known) and the verify
-// stage, whose AdminGetUser check (--verify-users) is tried once (Preflight) so that a
-// missing permission is a usage error, like the pool source's first ListUsers page.
+// the username case rule (DescribeUserPool when --user-pool-id is known), the process's
+// one ListUsers limiter and Lister (the pool source's listing, the --verify-users census
+// and lookups), and the verify stage: with --verify-with listusers a CSV campaign's
+// census of the pool (one listing), a queue's lookups checked once (Preflight); with
+// admin-get-user the AdminGetUser check tried once. A missing permission is a usage
+// error, like the pool source's listing.
 func (c *Campaign) preparePool(ctx context.Context) error {
 	if c.verifier != nil {
 		return nil
 	}
 	cfg := c.cfg
-	policy := pacing.Policy{Attempts: cfg.MaxAttempts, Base: cfg.BackoffBase, Max: cfg.BackoffMax}
-	opts := userpool.CaseOptions{PoolID: cfg.UserPoolID, Flag: cfg.CaseSensitiveUsernames, Policy: policy,
+	opts := userpool.CaseOptions{PoolID: cfg.UserPoolID, Flag: cfg.CaseSensitiveUsernames, Policy: c.retryPolicy(),
 		CallTimeout: cfg.CallTimeout, Logger: c.log}
 	if cfg.UserPoolID != "" {
 		opts.API = newCognito(*c.aws)
@@ -28,17 +46,57 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 		return &config.FieldError{Field: "user-pool-id", Msg: err.Error()}
 	}
 
-	limiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.VerifyRate, Burst: 1, Adaptive: cfg.Adaptive, Clock: c.clock})
-	breaker := &pacing.Breaker{Limiter: limiter} // the run makes it give up on an outage (watchOutage)
+	// One ListUsers limiter for the process (the UserList quota is one, account-wide).
+	listLimiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.ListRate, Burst: 1, Adaptive: cfg.Adaptive, Clock: c.clock})
+	listBreaker := &pacing.Breaker{Limiter: listLimiter} // the run makes it give up on an outage (watchOutage)
+	if cfg.UserPoolID != "" {
+		c.lister = &userpool.Lister{API: newCognito(*c.aws), PoolID: cfg.UserPoolID, Limiter: listLimiter, Breaker: listBreaker,
+			Policy: c.retryPolicy(), PageSize: int32(cfg.PageSize), CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
+	}
+	limiter, breaker := listLimiter, listBreaker
+	if cfg.VerifyWith == userpool.VerifyWithAdminGetUser {
+		limiter = pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.VerifyRate, Burst: 1, Adaptive: cfg.Adaptive, Clock: c.clock})
+		breaker = &pacing.Breaker{Limiter: limiter}
+	}
 	v := &userpool.Verifier{PoolID: cfg.UserPoolID, Limiter: limiter, Breaker: breaker,
 		MaxAttempts: cfg.MaxAttempts, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,
 		CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
 	switch {
 	case cfg.VerifyUsers && cfg.PoolSource():
-		c.log.Info("--verify-users: the pool source's ListUsers already gives each user's status and Enabled flag; no AdminGetUser call is needed",
+		c.log.Info("--verify-users: the pool source's ListUsers already gives each user's status and Enabled flag; no other call is needed",
 			"user_pool_id", cfg.UserPoolID)
-	case cfg.VerifyUsers:
+	case cfg.VerifyUsers && cfg.VerifyWith == userpool.VerifyWithAdminGetUser:
+		c.log.Warn(MAUWarning, "user_pool_id", cfg.UserPoolID)
 		v.API = newCognito(*c.aws)
+		if err := v.Preflight(ctx); err != nil {
+			return err
+		}
+	case cfg.VerifyUsers && cfg.CSV != "" && c.fewerLookups(rule) != "":
+		c.verifyHow = c.fewerLookups(rule)
+		c.log.Info("--verify-users: a ListUsers lookup by name per user, no census (bills no user): "+c.verifyHow,
+			"user_pool_id", cfg.UserPoolID)
+		v.Lister = c.lister
+		if err := v.Preflight(ctx); err != nil {
+			return err
+		}
+	case cfg.VerifyUsers && cfg.CSV != "":
+		// One census of the pool; a lookup by name only for the users it can't place.
+		attrs := []any{"user_pool_id", cfg.UserPoolID, "states", c.listedStates(), "list_rate", cfg.ListRate}
+		if rule.PoolUsers > 0 {
+			pages := (rule.PoolUsers + userpool.PageSizeMax - 1) / userpool.PageSizeMax
+			attrs = append(attrs, "pool_users_estimated", rule.PoolUsers, "list_users_calls_at_most", pages,
+				"takes_at_most", time.Duration(float64(pages)/cfg.ListRate*float64(time.Second)).Round(time.Second).String())
+		}
+		c.log.Info("--verify-users: listing the pool for its census (ListUsers, once; bills no user)", attrs...)
+		cen, err := c.lister.Census(ctx, c.listedStates(), rule.Case)
+		if err != nil {
+			return fmt.Errorf("--verify-users: census of user pool %s: %w", cfg.UserPoolID, err)
+		}
+		c.log.Info("--verify-users: census of the pool by ListUsers (bills no user)", "user_pool_id", cfg.UserPoolID,
+			"states", cen.Statuses, "users", cen.Users, "list_users_calls", cen.Pages)
+		v.Census, v.Lister = cen, c.lister
+	case cfg.VerifyUsers:
+		v.Lister = c.lister // queue mode: a lookup by name per user
 		if err := v.Preflight(ctx); err != nil {
 			return err
 		}
@@ -47,14 +105,80 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 	return nil
 }
 
-// checksUsers reports whether each user is checked with AdminGetUser before the resend.
-func (c *Campaign) checksUsers() bool { return c.cfg.VerifyUsers && !c.cfg.PoolSource() }
+// fewerLookups says why a CSV campaign looks each user up instead of listing the pool,
+// or "" when the census is the cheaper (or the size of either side is unknown): when the
+// CSV (a file: its lines, an upper bound of its users) has fewer rows than the pages a
+// census could take (the pool's estimated users, every state, 60 a page), a lookup each
+// makes fewer calls and starts sending at once.
+func (c *Campaign) fewerLookups(rule userpool.CaseRule) string {
+	if rule.PoolUsers <= 0 || c.cfg.CSV == "-" {
+		return ""
+	}
+	rows, err := countLines(c.cfg.CSV)
+	pages := (rule.PoolUsers + userpool.PageSizeMax - 1) / userpool.PageSizeMax
+	if err != nil || rows >= pages {
+		return ""
+	}
+	return fmt.Sprintf("the CSV's %d rows are fewer than the up to %d ListUsers pages a census of the pool's ~%d users could take",
+		rows, pages, rule.PoolUsers)
+}
 
-// Pace is the users/s the campaign can reach: its ceiling, or --verify-rate when every
-// user is checked with AdminGetUser first and that is slower. The ETA uses it.
+// countLines counts the lines of the file at path.
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 256<<10)
+	n, last := 0, byte('\n')
+	for {
+		k, err := f.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if k > 0 {
+			last = buf[k-1]
+		}
+		if errors.Is(err, io.EOF) {
+			if last != '\n' {
+				n++
+			}
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// MAUWarning is what --verify-with admin-get-user costs, said in the log, the prompt
+// and the dry run.
+const MAUWarning = "--verify-with admin-get-user: AdminGetUser makes every user it checks a billed monthly active user " +
+	"of the pool this month (Cognito's quotas page, \"Monthly active users\"; ListUsers does not): " +
+	"--verify-with listusers (the default) reads the same states and bills no one"
+
+// checksUsers reports whether each user is checked with a call of its own before the
+// resend: AdminGetUser, or ListUsers lookups (a queue's; a CSV's when fewerLookups
+// chose them; a CSV's census otherwise places most users without one, the pool
+// source's listing all of them).
+func (c *Campaign) checksUsers() bool {
+	return c.cfg.VerifyUsers && !c.cfg.PoolSource() && (c.cfg.VerifyWith == userpool.VerifyWithAdminGetUser ||
+		c.cfg.CSV == "" || c.verifyHow != "")
+}
+
+// checkRate is the rate of the per-user check (checksUsers): --verify-rate for
+// AdminGetUser, --list-rate for lookups.
+func (c *Campaign) checkRate() float64 {
+	if c.cfg.VerifyWith == userpool.VerifyWithAdminGetUser {
+		return c.cfg.VerifyRate
+	}
+	return c.cfg.ListRate
+}
+
+// Pace is the users/s the campaign can reach: its ceiling, or the check's rate when
+// every user is checked with a call first and that is slower. The ETA uses it.
 func (c *Campaign) Pace() float64 {
 	if c.checksUsers() {
-		return min(c.ceiling(), c.cfg.VerifyRate)
+		return min(c.ceiling(), c.checkRate())
 	}
 	return c.ceiling()
 }

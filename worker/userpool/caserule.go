@@ -30,6 +30,9 @@ type CaseRule struct {
 	Case admit.Case
 	// Why: "pool setting", "--case-sensitive-usernames", or the default and how to change it.
 	Why string
+	// PoolUsers is what the same DescribeUserPool said of the pool's size
+	// (EstimatedNumberOfUsers, every state); -1 when the pool was not read.
+	PoolUsers int
 }
 
 // String is the sentence the census, the summary and the log show.
@@ -73,9 +76,9 @@ func ResolveCase(ctx context.Context, o CaseOptions) (CaseRule, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	fallback := CaseRule{Case: admit.CaseInsensitive, Why: whyDefault}
+	fallback := CaseRule{Case: admit.CaseInsensitive, Why: whyDefault, PoolUsers: -1}
 	if o.Flag != nil {
-		fallback = CaseRule{Case: caseOf(*o.Flag), Why: whyFlag}
+		fallback = CaseRule{Case: caseOf(*o.Flag), Why: whyFlag, PoolUsers: -1}
 	}
 	if o.API == nil || o.PoolID == "" {
 		return fallback, nil
@@ -101,6 +104,7 @@ func ResolveCase(ctx context.Context, o CaseOptions) (CaseRule, error) {
 	if uc := pool.UsernameConfiguration; uc != nil {
 		rule = CaseRule{Case: caseOf(aws.ToBool(uc.CaseSensitive)), Why: whyPool}
 	}
+	rule.PoolUsers = int(pool.EstimatedNumberOfUsers)
 	if o.Flag != nil && caseOf(*o.Flag) != rule.Case {
 		log.Warn(fmt.Sprintf("--case-sensitive-usernames=%v disagrees with the user pool; following the pool", *o.Flag),
 			"user_pool_id", o.PoolID, "rule", rule.String())

@@ -19,6 +19,14 @@ type Verdict struct {
 // CodeDisabled is the error_code of a `disabled` row.
 const CodeDisabled = "UserDisabled"
 
+// CodeUserNotFound is the error_code of a `user_not_found` row, whichever call found no
+// user (AdminGetUser's exception, or a ListUsers lookup that listed none).
+const CodeUserNotFound = "UserNotFoundException"
+
+// ListedStates are the states Judge may send a message to: what a listing of the pool
+// (the pool source, the --verify-users census) asks ListUsers for, one filter each.
+func ListedStates() []string { return []string{string(types.UserStatusTypeUnconfirmed)} }
+
 // Judge is the eligibility rule. In order: a CONFIRMED user needs nothing
 // (already_confirmed, even if disabled); a disabled user would get no code (disabled); an
 // UNCONFIRMED user gets the resend; every other state is not_eligible, with what would

@@ -328,6 +328,7 @@ func TestPreflight(t *testing.T) {
 // fakeDescribe answers DescribeUserPool with a fixed pool, after scripted errors.
 type fakeDescribe struct {
 	uc    *types.UsernameConfigurationType
+	users int32
 	errs  []error
 	calls int
 }
@@ -339,7 +340,24 @@ func (f *fakeDescribe) DescribeUserPool(_ context.Context, in *cip.DescribeUserP
 		f.errs = f.errs[1:]
 		return nil, err
 	}
-	return &cip.DescribeUserPoolOutput{UserPool: &types.UserPoolType{Id: in.UserPoolId, UsernameConfiguration: f.uc}}, nil
+	return &cip.DescribeUserPoolOutput{UserPool: &types.UserPoolType{Id: in.UserPoolId, UsernameConfiguration: f.uc,
+		EstimatedNumberOfUsers: f.users}}, nil
+}
+
+// The same DescribeUserPool tells the pool's size (--verify-users weighs a census of the
+// pool against a lookup per user with it); -1 when the pool was not read.
+func TestResolveCasePoolUsers(t *testing.T) {
+	t.Parallel()
+	rule, err := userpool.ResolveCase(context.Background(), userpool.CaseOptions{API: &fakeDescribe{users: 123_456}, PoolID: "p"})
+	require.NoError(t, err)
+	require.Equal(t, 123_456, rule.PoolUsers)
+	rule, err = userpool.ResolveCase(context.Background(), userpool.CaseOptions{})
+	require.NoError(t, err)
+	require.Equal(t, -1, rule.PoolUsers)
+	denied := sdkWrap(&smithy.GenericAPIError{Code: "AccessDeniedException", Message: "no"}, "r")
+	rule, err = userpool.ResolveCase(context.Background(), userpool.CaseOptions{API: &fakeDescribe{errs: []error{denied}}, PoolID: "p"})
+	require.NoError(t, err)
+	require.Equal(t, -1, rule.PoolUsers)
 }
 
 func TestResolveCase(t *testing.T) {

@@ -30,6 +30,18 @@ const VerifyRateDefault = 10.0
 // VerifyRateMax is the UserRead quota: a --verify-rate above it can only be throttled.
 const VerifyRateMax = 120.0
 
+// --verify-with: how --verify-users learns each user's state.
+const (
+	// VerifyWithListUsers: a census of the pool and ListUsers lookups by name. ListUsers
+	// makes no user a billed monthly active user.
+	VerifyWithListUsers = "listusers"
+	// VerifyWithAdminGetUser: AdminGetUser per user, which Cognito counts as activity
+	// that makes the user a billed monthly active user (the quotas page, "Monthly active
+	// users").
+	VerifyWithAdminGetUser = "admin-get-user"
+	VerifyWithDefault      = VerifyWithListUsers
+)
+
 // AdminGetUserAPI is the call --verify-users makes (IAM cognito-idp:AdminGetUser).
 type AdminGetUserAPI interface {
 	AdminGetUser(ctx context.Context, in *cip.AdminGetUserInput, optFns ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
@@ -43,8 +55,15 @@ var _ AdminGetUserAPI = (*cip.Client)(nil)
 // otherwise, with API set (--verify-users), AdminGetUser asks Cognito. Nothing is sent,
 // so nothing is claimed in the ledger before it.
 type Verifier struct {
-	// API is nil without --verify-users: only known states are judged, the rest go on.
-	API    AdminGetUserAPI
+	// API is AdminGetUser (--verify-with admin-get-user): each user it checks becomes a
+	// billed monthly active user. nil: see Lister.
+	API AdminGetUserAPI
+	// Census (optional) places the users it listed without a call; Lister looks up the
+	// others by name (--verify-with listusers, the default: ListUsers bills no user).
+	// With neither, nor API (no --verify-users), only known states are judged and the
+	// rest go on.
+	Census *Census
+	Lister *Lister
 	PoolID string
 	// Limiter paces AdminGetUser (--verify-rate): its own, never the resend limiter;
 	// the two calls draw on different quotas.
@@ -62,7 +81,8 @@ type Verifier struct {
 	calls atomic.Int64
 }
 
-// Calls is the number of AdminGetUser attempts made so far.
+// Calls is the number of AdminGetUser attempts made so far (ListUsers lookups are the
+// Lister's).
 func (v *Verifier) Calls() int64 { return v.calls.Load() }
 
 // Verify judges j's user. send reports whether the job goes on to the resend; when not,
@@ -81,6 +101,14 @@ func (v *Verifier) verify(stop, kill context.Context, j job.Job, retryUnsent boo
 	res = job.Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: clk.Now().UTC()}
 	if j.State != nil {
 		return v.judged(res, Judge(*j.State), "ListUsers: ", "", clk)
+	}
+	if v.Census != nil {
+		if st, ok := v.Census.Place(j.Username); ok {
+			return v.judged(res, Judge(st), "ListUsers: ", "", clk)
+		}
+	}
+	if v.Lister != nil {
+		return v.lookup(stop, kill, j, res, retryUnsent, clk)
 	}
 	if v.API == nil {
 		return job.Result{}, true
@@ -176,7 +204,7 @@ func (e *PreflightError) Error() string {
 // wrong pool then fail the campaign before its first resend, as the pool source does
 // with its first ListUsers page.
 func (v *Verifier) Preflight(ctx context.Context) error {
-	if v.API == nil {
+	if v.API == nil && v.Lister == nil {
 		return nil
 	}
 	res, send := v.verify(ctx, ctx, job.Job{Username: probeUsername()}, false)
@@ -194,4 +222,33 @@ func probeUsername() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return "cognito-resend-check-" + hex.EncodeToString(b)
+}
+
+// lookup judges j's user by a ListUsers lookup by name: no user is user_not_found.
+func (v *Verifier) lookup(stop, kill context.Context, j job.Job, res job.Result, retryUnsent bool, clk clock.Clock) (job.Result, bool) {
+	u, err := v.Lister.Lookup(stop, kill, j.Username, retryUnsent)
+	if err == nil && u == nil {
+		res.FinishedAt = clk.Now().UTC()
+		res.Status, res.Class, res.ErrorCode = job.StatusUserNotFound, job.ClassPerUser, CodeUserNotFound
+		res.ErrorMessage = "ListUsers: the pool has no user of this name; no code was sent"
+		return res, false
+	}
+	if err == nil {
+		return v.judged(res, Judge(StateOf(*u)), "ListUsers: ", "", clk)
+	}
+	res.FinishedAt = clk.Now().UTC()
+	var le *ListError
+	if !errors.As(err, &le) {
+		res.Class, res.Status, res.ErrorCode = job.ClassCanceled, job.StatusFailed, "Canceled"
+		res.ErrorMessage = "ListUsers: " + err.Error()
+		return res, false // stopped before an answer: not checked yet, given back
+	}
+	res.Class, res.Status, res.ErrorCode, res.Fix = le.Outcome.Class, le.Outcome.Status, le.Outcome.Code, le.Outcome.Fix
+	res.RequestID = cognito.RequestID(le.Err)
+	res.ErrorMessage = "ListUsers: " + cognito.ErrorMessage(le.Err)
+	if le.Outcome.Class == job.ClassRetryable {
+		res.ErrorMessage = fmt.Sprintf("ListUsers gave up after %d attempts: %s; no code was sent",
+			le.Attempts, cognito.ErrorMessage(le.Err))
+	}
+	return res, false
 }

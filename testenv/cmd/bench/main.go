@@ -63,7 +63,7 @@ type options struct {
 }
 
 // lineCount is the number of the last line.
-const lineCount = 12
+const lineCount = 14
 
 func main() {
 	o, err := parseFlags(os.Args[1:])
@@ -215,6 +215,8 @@ func run(ctx context.Context, o *options, out io.Writer) (failed bool, err error
 		{10, lineLive},
 		{11, lineCoordinated},
 		{12, lineLedgerOverhead},
+		{13, lineVerifyReads},
+		{14, linePoolListedOnce},
 	}
 	load0 := loadAvg()
 	var rows []row
@@ -398,9 +400,13 @@ func startChildren(o *options, simURL, name string, a runArgs) ([]*child, error)
 
 func startChild(o *options, simURL, name string, a runArgs) (*child, error) {
 	report := filepath.Join(o.tmp, name+"-report.csv")
-	args := []string{"run", "--csv", a.csv, "--client-id", "benchclient", "--report", report,
+	var args []string
+	if a.csv != "" { // else the source is in extra (--user-pool-id)
+		args = append(args, "--csv", a.csv)
+	}
+	args = append([]string{"run"}, append(args, "--client-id", "benchclient", "--report", report,
 		"--rate", strconv.FormatFloat(a.rate, 'g', -1, 64), "--workers", strconv.Itoa(a.workers),
-		"--adaptive=" + strconv.FormatBool(a.adaptive), "--log-format", "json", "--log-level", "warn"}
+		"--adaptive="+strconv.FormatBool(a.adaptive), "--log-format", "json", "--log-level", "warn")...)
 	if o.yes {
 		args = append(args, "--yes")
 	}

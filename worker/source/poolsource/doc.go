@@ -1,12 +1,17 @@
-// Package poolsource is the user-pool source: it lists a pool's UNCONFIRMED users with
-// ListUsers (signed: IAM cognito-idp:ListUsers), page by page at its own rate, and yields
-// one job per user created inside the optional window, carrying the state the listing
-// gave (Job.State: UserStatus and Enabled) so that a disabled user gets its `disabled`
-// row from the verify stage (userpool.Judge) without a call.
+// Package poolsource is the user-pool source. A pool is listed once: List lists the
+// users in a set of states (UNCONFIRMED; the states Judge may message) through the
+// campaign's userpool.Lister — every ListUsers a cognito.Call under the process's one
+// ListUsers limiter (--list-rate), with the breaker and the one retry helper — into a
+// snapshot file beside the report (SnapshotPath: <report>.pool), keeping the users
+// created inside the optional window. The census (the prompt, --dry-run, the progress
+// total) counts from that file, the run consumes it, and --resume reads it back instead
+// of listing again.
 //
-//	ListUsers pages ──► [poolsource] ──► Job{Username, SourceRef: username, State} ──► admit ─► verify …
+//	ListUsers pages ──► List ──► <report>.pool ──► Source ──► Job{Username, SourceRef: username, State} ──► admit ─► verify …
+//	                                  └──► census (counted from the same file)
 //
-// The first page is fetched before New returns, so a missing permission or a wrong pool
-// id is a usage error before any resend. ListUsers calls go through the pacing package
-// (a Limiter at --list-rate, pacing.Retry on throttles and faults).
+// Each job carries the state the listing gave (Job.State: UserStatus and Enabled), so a
+// disabled user gets its `disabled` row from the verify stage (userpool.Judge) without a
+// call. The snapshot ends with a trailer counting its users; Check tells a complete file
+// from one cut short (ErrIncomplete).
 package poolsource

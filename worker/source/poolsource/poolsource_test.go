@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,19 +20,18 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/worker/clock/clocktest"
 	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
+	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
 
 // fakePool pages a fixed user list like Cognito: Limit per page, opaque tokens.
 type fakePool struct {
-	UserPoolAPI
 	mu      sync.Mutex
 	users   []types.UserType
 	calls   []cip.ListUsersInput
 	errs    []error // returned by the first calls, in order
 	loopTok bool    // answer every page with the same token
 }
-
-var _ UserPoolAPI = (*fakePool)(nil)
 
 func (f *fakePool) ListUsers(_ context.Context, in *cip.ListUsersInput, _ ...func(*cip.Options)) (*cip.ListUsersOutput, error) {
 	f.mu.Lock()
@@ -57,17 +59,21 @@ func (f *fakePool) ListUsers(_ context.Context, in *cip.ListUsersInput, _ ...fun
 	return out, nil
 }
 
-func user(name string, status types.UserStatusType, created time.Time) types.UserType {
-	return types.UserType{Username: aws.String(name), UserStatus: status, UserCreateDate: aws.Time(created)}
+func mkUser(name string, status types.UserStatusType, created time.Time) types.UserType {
+	return types.UserType{Username: aws.String(name), UserStatus: status, UserCreateDate: aws.Time(created), Enabled: true}
 }
 
-// driven is a fake clock that moves on by a minute whenever the source waits on it (its
+// lister is a Lister on a fake clock that moves on by a minute whenever it waits (its
 // limiter, a backoff between retries): these tests are not about when.
-func driven(t *testing.T) *clockwork.FakeClock {
-	c := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
-	clocktest.Drive(t, c, time.Minute)
-	return c
+func lister(t *testing.T, f *fakePool, pageSize int32) *userpool.Lister {
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
+	clocktest.Drive(t, clk, time.Minute)
+	return &userpool.Lister{API: f, PoolID: "pool-1", PageSize: pageSize, Clock: clk,
+		Limiter: pacing.NewLimiter(pacing.LimiterConfig{Rate: 1000, Burst: 1, Clock: clk}),
+		Policy:  pacing.Policy{Attempts: 3, Base: time.Second, Max: time.Second}}
 }
+
+var header = Header{UserPoolID: "pool-1", Statuses: []string{"UNCONFIRMED"}}
 
 func drain(t *testing.T, s job.Source) ([]job.Job, error) {
 	t.Helper()
@@ -86,7 +92,25 @@ func drain(t *testing.T, s job.Source) ([]job.Job, error) {
 	return nil, nil
 }
 
-func TestUserPoolSourcePagesAndFilters(t *testing.T) {
+// listAndOpen lists f into a snapshot and opens it.
+func listAndOpen(t *testing.T, f *fakePool, pageSize int32, w Window) (Listing, []job.Job) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "r.csv.pool")
+	l, err := List(context.Background(), lister(t, f, pageSize), path, header, w)
+	require.NoError(t, err)
+	checked, err := Check(path)
+	require.NoError(t, err)
+	require.Equal(t, l.Users, checked.Users)
+	s, err := Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	jobs, err := drain(t, s)
+	require.NoError(t, err)
+	require.EqualValues(t, len(jobs), s.Read())
+	return l, jobs
+}
+
+func TestListPagesAndFilters(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	f := &fakePool{}
@@ -95,13 +119,9 @@ func TestUserPoolSourcePagesAndFilters(t *testing.T) {
 		if i%5 == 4 {
 			st = types.UserStatusTypeConfirmed // a filter Cognito ignored must not leak through
 		}
-		f.users = append(f.users, user(fmt.Sprintf("u%02d", i), st, t0.Add(time.Duration(i)*time.Hour)))
+		f.users = append(f.users, mkUser(fmt.Sprintf("u%02d", i), st, t0.Add(time.Duration(i)*time.Hour)))
 	}
-	s, err := New(context.Background(), Config{Clock: driven(t), API: f, PoolID: "pool-1", PageSize: 7, Rate: 1000,
-		CreatedAfter: t0.Add(2 * time.Hour), CreatedBefore: t0.Add(20 * time.Hour)})
-	require.NoError(t, err)
-	jobs, err := drain(t, s)
-	require.NoError(t, err)
+	l, jobs := listAndOpen(t, f, 7, Window{After: t0.Add(2 * time.Hour), Before: t0.Add(20 * time.Hour)})
 	var names []string
 	for _, j := range jobs {
 		require.Empty(t, j.Invalid)
@@ -120,67 +140,129 @@ func TestUserPoolSourcePagesAndFilters(t *testing.T) {
 			require.Equal(t, fmt.Sprintf("tok-%d", 7*i), aws.ToString(c.PaginationToken))
 		}
 	}
-	require.Equal(t, 25, s.Listed)
-	require.Equal(t, 11, s.Skipped)
+	require.Equal(t, 14, l.Users)
+	require.Equal(t, 11, l.Skipped)
+	require.EqualValues(t, 4, l.Pages)
 }
 
-func TestUserPoolSourceFirstPageErrors(t *testing.T) {
+// Every state of the set is listed, one filter each; each job carries its state,
+// Enabled included: the verify stage turns a disabled user into its `disabled` row
+// without a call.
+func TestListStatesAndCarriesUserState(t *testing.T) {
+	t.Parallel()
+	on := mkUser("on", types.UserStatusTypeUnconfirmed, time.Now())
+	off := mkUser("off", types.UserStatusTypeUnconfirmed, time.Now())
+	off.Enabled = false
+	odd := mkUser(`we"ird\name`, types.UserStatusTypeUnconfirmed, time.Now())
+	f := &fakePool{users: []types.UserType{on, off, odd}}
+	_, jobs := listAndOpen(t, f, 60, Window{})
+	require.Len(t, jobs, 3)
+	require.Equal(t, &job.UserState{Status: "UNCONFIRMED", Enabled: true}, jobs[0].State)
+	require.Equal(t, &job.UserState{Status: "UNCONFIRMED", Enabled: false}, jobs[1].State)
+	require.Equal(t, `we"ird\name`, jobs[2].Username, "quoted in the file, read back as it was")
+
+	two := Header{UserPoolID: "pool-1", Statuses: []string{"UNCONFIRMED", "FORCE_CHANGE_PASSWORD"}}
+	f = &fakePool{users: []types.UserType{on}}
+	path := filepath.Join(t.TempDir(), "p")
+	_, err := List(context.Background(), lister(t, f, 60), path, two, Window{})
+	require.NoError(t, err)
+	require.Equal(t, []string{`cognito:user_status = "UNCONFIRMED"`, `cognito:user_status = "FORCE_CHANGE_PASSWORD"`},
+		[]string{aws.ToString(f.calls[0].Filter), aws.ToString(f.calls[1].Filter)})
+}
+
+func TestListErrors(t *testing.T) {
 	t.Parallel()
 	cases := map[string]struct {
-		err  error
-		want string
+		err   error
+		want  string
+		calls int
 	}{
-		"pool not found": {&types.ResourceNotFoundException{Message: aws.String("User pool x does not exist.")}, "--user-pool-id"},
-		"not authorized": {&types.NotAuthorizedException{Message: aws.String("no")}, "cognito-idp:ListUsers"},
-		"no credentials": {errors.New("operation error: failed to retrieve credentials: no EC2 IMDS role found"), "cognito-idp:ListUsers"},
+		"pool not found": {&types.ResourceNotFoundException{Message: aws.String("User pool x does not exist.")}, "check --user-pool-id", 1},
+		"not authorized": {&types.NotAuthorizedException{Message: aws.String("no")}, "cognito-idp:ListUsers", 1},
+		"no credentials": {errors.New("operation error: failed to retrieve credentials: no EC2 IMDS role found"), "cognito-idp:ListUsers", 1},
+		"throttled":      {&types.TooManyRequestsException{Message: aws.String("slow down")}, "", 2},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			f := &fakePool{errs: []error{tc.err}}
-			_, err := New(context.Background(), Config{Clock: driven(t), API: f, PoolID: "x", Rate: 1000})
+			f := &fakePool{errs: []error{tc.err}, users: []types.UserType{mkUser("a", types.UserStatusTypeUnconfirmed, time.Now())}}
+			path := filepath.Join(t.TempDir(), "p")
+			_, err := List(context.Background(), lister(t, f, 60), path, header, Window{})
+			require.Len(t, f.calls, tc.calls)
+			if tc.want == "" {
+				require.NoError(t, err, "retried by the one retry helper (cognito.Call)")
+				return
+			}
 			require.ErrorContains(t, err, tc.want)
-			require.Len(t, f.calls, 1, "not retried")
+			_, statErr := os.Stat(path)
+			require.ErrorIs(t, statErr, os.ErrNotExist, "no snapshot from a failed listing")
 		})
 	}
 }
 
-func TestUserPoolSourceRetriesThrottleAndStopsOnRepeatedToken(t *testing.T) {
+func TestListStopsOnRepeatedToken(t *testing.T) {
 	t.Parallel()
-	f := &fakePool{users: []types.UserType{user("a", types.UserStatusTypeUnconfirmed, time.Now())}, loopTok: true,
-		errs: []error{&types.TooManyRequestsException{Message: aws.String("slow down")}}}
-	s, err := New(context.Background(), Config{Clock: driven(t), API: f, PoolID: "p", Rate: 1000})
-	require.NoError(t, err)
-	jobs, err := drain(t, s)
-	require.NoError(t, err)
+	f := &fakePool{users: []types.UserType{mkUser("a", types.UserStatusTypeUnconfirmed, time.Now())}, loopTok: true}
+	l, jobs := listAndOpen(t, f, 60, Window{})
 	require.Len(t, jobs, 2, "the first page, then the repeated token's page once")
-	require.Len(t, f.calls, 3, "throttled once, retried, then one more page")
+	require.Len(t, f.calls, 2)
+	require.Equal(t, 2, l.Users)
 }
 
-func TestUserPoolSourceLaterPageErrorEndsSource(t *testing.T) {
+// A snapshot cut short — no trailer, a trailer that does not count its lines, a torn
+// line — is ErrIncomplete, both to Check and to a Source reading it.
+func TestSnapshotIncomplete(t *testing.T) {
 	t.Parallel()
-	f := &fakePool{users: []types.UserType{user("a", types.UserStatusTypeUnconfirmed, time.Now()),
-		user("b", types.UserStatusTypeUnconfirmed, time.Now())},
-		errs: []error{nil, &types.ResourceNotFoundException{Message: aws.String("gone")}}}
-	s, err := New(context.Background(), Config{Clock: driven(t), API: f, PoolID: "p", PageSize: 1, Rate: 1000})
+	f := &fakePool{users: []types.UserType{mkUser("a", types.UserStatusTypeUnconfirmed, time.Now()),
+		mkUser("b", types.UserStatusTypeUnconfirmed, time.Now())}}
+	path := filepath.Join(t.TempDir(), "p")
+	_, err := List(context.Background(), lister(t, f, 60), path, header, Window{})
 	require.NoError(t, err)
-	jobs, err := drain(t, s)
-	require.ErrorContains(t, err, "not found")
-	require.Len(t, jobs, 1)
+	whole, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.SplitAfter(string(whole), "\n")
+	require.Len(t, lines, 5, "header, 2 users, end, and the empty tail")
+	require.Equal(t, "end 2 users 1 pages 0 skipped\n", lines[3])
+	for name, body := range map[string]string{
+		"no trailer":    lines[0] + lines[1] + lines[2],
+		"a user lost":   lines[0] + lines[1] + lines[3],
+		"torn line":     lines[0] + lines[1] + lines[2][:3],
+		"not snapshot":  "username\nalice\n",
+		"empty":         "",
+		"line past end": string(whole) + lines[1],
+	} {
+		bad := filepath.Join(t.TempDir(), "bad")
+		require.NoError(t, os.WriteFile(bad, []byte(body), 0o600))
+		_, err := Check(bad)
+		require.ErrorIs(t, err, ErrIncomplete, name)
+	}
+	_, err = Check(filepath.Join(t.TempDir(), "none"))
+	require.ErrorIs(t, err, os.ErrNotExist)
 }
 
-// Each job carries the state the listing gave, Enabled included: the verify stage turns a
-// disabled user into its `disabled` row without a call.
-func TestUserPoolSourceCarriesUserState(t *testing.T) {
+// Read is safe from another goroutine while Next runs (the progress and the summary read
+// it during the run): go test -race.
+func TestSourceReadWhileNext(t *testing.T) {
 	t.Parallel()
-	on := user("on", types.UserStatusTypeUnconfirmed, time.Now())
-	on.Enabled = true
-	off := user("off", types.UserStatusTypeUnconfirmed, time.Now())
-	s, err := New(context.Background(), Config{Clock: driven(t), API: &fakePool{users: []types.UserType{on, off}}, PoolID: "p", Rate: 1000})
+	var users []types.UserType
+	for i := range 500 {
+		users = append(users, mkUser(fmt.Sprintf("u%03d", i), types.UserStatusTypeUnconfirmed, time.Now()))
+	}
+	path := filepath.Join(t.TempDir(), "p")
+	_, err := List(context.Background(), lister(t, &fakePool{users: users}, 60), path, header, Window{})
 	require.NoError(t, err)
+	s, err := Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 1000 { // reads while the drain below runs: the race detector's to judge
+			_ = s.Read()
+		}
+	}()
 	jobs, err := drain(t, s)
 	require.NoError(t, err)
-	require.Len(t, jobs, 2)
-	require.Equal(t, &job.UserState{Status: "UNCONFIRMED", Enabled: true}, jobs[0].State)
-	require.Equal(t, &job.UserState{Status: "UNCONFIRMED", Enabled: false}, jobs[1].State)
+	<-done
+	require.Len(t, jobs, 500)
 }

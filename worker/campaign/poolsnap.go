@@ -1,0 +1,136 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/source/poolsource"
+)
+
+// SnapshotFresh is how old a pool snapshot a NEW campaign adopts may be (one a dry run
+// of the same --report wrote): the dry run's numbers are the run's, without a second
+// listing. An older one is listed again (the pool has moved on); --resume always reads
+// its campaign's snapshot back.
+const SnapshotFresh = time.Hour
+
+// snapshotPath is the pool snapshot of this campaign: beside the report; a dry run
+// without --report (whose default report path is new each run) keeps it in a temporary
+// file that Close removes.
+func (c *Campaign) snapshotPath() (string, error) {
+	if c.snapPath != "" {
+		return c.snapPath, nil
+	}
+	if c.cfg.DryRun && c.cfg.Report == "" {
+		f, err := os.CreateTemp("", "cognito-resend-*.pool")
+		if err != nil {
+			return "", err
+		}
+		f.Close()
+		c.snapPath, c.snapTemp = f.Name(), true
+		return c.snapPath, nil
+	}
+	c.snapPath = poolsource.SnapshotPath(c.reportPath)
+	return c.snapPath, nil
+}
+
+// poolSnapshot makes sure the pool snapshot is there and complete, listing the pool
+// (once a process) when it is not: no snapshot; one cut short (its listing was
+// interrupted: nothing was sent from it, and listing again is safe); one of other
+// states or another creation window; one older than SnapshotFresh for a new campaign.
+// A snapshot of ANOTHER pool is listed over when no report exists yet (a dry run of
+// another --user-pool-id), and is a usage error beside an existing report (whose input is
+// this pool: the files were swapped by hand; the tool does not guess which is right).
+func (c *Campaign) poolSnapshot(ctx context.Context) (string, error) {
+	path, err := c.snapshotPath()
+	if err != nil {
+		return "", err
+	}
+	if c.snapshot != nil {
+		return path, nil
+	}
+	cfg := c.cfg
+	want := poolsource.Header{UserPoolID: cfg.UserPoolID, Statuses: c.listedStates(),
+		CreatedAfter: cfg.CreatedAfter, CreatedBefore: cfg.CreatedBefore}
+	l, err := poolsource.Check(path)
+	reason := ""
+	switch {
+	case c.snapTemp || errors.Is(err, fs.ErrNotExist):
+		reason = "no pool snapshot yet"
+	case errors.Is(err, poolsource.ErrIncomplete):
+		c.log.Warn("the pool snapshot is incomplete (its listing was interrupted): listing the pool again",
+			"snapshot", path, "error", err.Error())
+		reason = "incomplete snapshot"
+	case err != nil:
+		return "", &config.FieldError{Field: "user-pool-id", Msg: fmt.Sprintf("pool snapshot %s: %v", path, err)}
+	case l.UserPoolID != cfg.UserPoolID && fileExists(c.reportPath):
+		// The report (its .input checked already) is of this pool, its snapshot of
+		// another: files swapped or copied by hand. Stop and say so rather than guess.
+		return "", &config.FieldError{Field: "user-pool-id", Msg: fmt.Sprintf("the pool snapshot %s beside the report "+
+			"lists user pool %s, not %s: it is not this campaign's listing (moved or copied by hand?). Check --report "+
+			"and --user-pool-id; to list the pool again, remove %s", path, l.UserPoolID, cfg.UserPoolID, path)}
+	case l.UserPoolID != cfg.UserPoolID:
+		c.log.Warn("the pool snapshot beside the report lists another user pool (a dry run of another --user-pool-id?): "+
+			"listing this pool", "snapshot", path, "snapshot_user_pool_id", l.UserPoolID, "user_pool_id", cfg.UserPoolID)
+		reason = "another pool's snapshot, no report yet"
+	case !l.SameListing(want):
+		c.log.Info("the pool snapshot lists other states or another creation window: listing the pool again",
+			"snapshot", path, "states", l.Statuses, "created_after", l.CreatedAfter, "created_before", l.CreatedBefore)
+		reason = "other filters"
+	case !cfg.Resume && c.clock.Since(l.ListedAt) > SnapshotFresh:
+		c.log.Info(fmt.Sprintf("the pool snapshot is older than %s: listing the pool again", SnapshotFresh),
+			"snapshot", path, "listed_at", l.ListedAt.UTC().Format(time.RFC3339))
+		reason = "stale snapshot"
+	default:
+		c.log.Info("pool snapshot read back: the pool is not listed again", "snapshot", path, "users", l.Users,
+			"listed_at", l.ListedAt.UTC().Format(time.RFC3339))
+		c.snapshot = &l
+		return path, nil
+	}
+	now := c.clock.Now()
+	after, _ := config.ParseTimeBound(cfg.CreatedAfter, now) // validated already
+	before, _ := config.ParseTimeBound(cfg.CreatedBefore, now)
+	want.ListedAt = now.UTC()
+	c.log.Info("listing the user pool (ListUsers, once: the census and the run read the snapshot)", "user_pool_id",
+		cfg.UserPoolID, "states", want.Statuses, "list_rate", cfg.ListRate, "snapshot", path, "why", reason)
+	l, err = poolsource.List(ctx, c.lister, path, want, poolsource.Window{After: after, Before: before})
+	if err != nil {
+		return "", fmt.Errorf("--user-pool-id: %w", err)
+	}
+	c.log.Info("user pool listed", "users", l.Users, "skipped", l.Skipped, "list_users_calls", l.Pages, "snapshot", path)
+	c.snapshot = &l
+	return path, nil
+}
+
+// openPool opens the pool snapshot (listing the pool first when poolSnapshot must).
+func (c *Campaign) openPool(ctx context.Context) (*source, error) {
+	path, err := c.poolSnapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	src, err := poolsource.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--user-pool-id: %w", err)
+	}
+	return &source{Source: src, close: func(context.Context) error { src.Close(); return nil },
+		desc: []any{"user_pool_id", c.cfg.UserPoolID, "snapshot", path}}, nil
+}
+
+// removeTempSnapshot removes a dry run's temporary snapshot.
+func (c *Campaign) removeTempSnapshot() {
+	if c.snapTemp {
+		_ = os.Remove(c.snapPath)
+	}
+}
+
+// ListReads is the ListUsers calls this process made (listings and lookups).
+func (c *Campaign) ListReads() (pages, lookups int64) {
+	if c.lister == nil {
+		return 0, 0
+	}
+	return c.lister.Pages(), c.lister.Lookups()
+}

@@ -1,0 +1,46 @@
+package campaign
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/userpool"
+)
+
+// A CSV campaign's --verify-users lists the pool (the census) unless the CSV has fewer
+// rows than the pages that listing could take: then a lookup per user is fewer calls.
+func TestFewerLookups(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small.csv")
+	require.NoError(t, os.WriteFile(small, []byte("username\na\nb\nc"), 0o600)) // 4 lines, the last without \n
+	n, err := countLines(small)
+	require.NoError(t, err)
+	require.Equal(t, 4, n)
+	big := filepath.Join(dir, "big.csv")
+	require.NoError(t, os.WriteFile(big, []byte(strings.Repeat("u\n", 200)), 0o600))
+
+	for _, tt := range []struct {
+		csv       string
+		poolUsers int
+		want      string // "" = the census
+	}{
+		{small, 600_000, "the CSV's 4 rows are fewer than the up to 10000 ListUsers pages a census of the pool's ~600000 users could take"},
+		{small, 240, ""}, // 4 pages: as many as the rows
+		{small, 181, ""}, // 4 pages (181/60 rounded up): not fewer
+		{big, 600_000, "the CSV's 200 rows are fewer than the up to 10000 ListUsers pages a census of the pool's ~600000 users could take"},
+		{big, 12_000, ""}, // 200 pages
+		{small, 0, ""},    // the pool's size unknown (or empty)
+		{small, -1, ""},   // the pool not read
+		{"-", 600_000, ""},
+		{filepath.Join(dir, "missing.csv"), 600_000, ""},
+	} {
+		c := &Campaign{cfg: config.Config{CSV: tt.csv}}
+		require.Equal(t, tt.want, c.fewerLookups(userpool.CaseRule{PoolUsers: tt.poolUsers}), "%s, %d users", tt.csv, tt.poolUsers)
+	}
+}
