@@ -127,6 +127,10 @@ func (c *Campaign) campaignID() string {
 	if c.cfg.CampaignID != "" {
 		return c.cfg.CampaignID
 	}
+	if c.cfg.Lambda {
+		// Every execution environment of the function is one campaign.
+		return "lambda:" + nonEmpty(c.env.FunctionName, "cognito-resend")
+	}
 	var src string
 	switch {
 	case c.cfg.CSV == "-":
