@@ -35,6 +35,8 @@ type Handler struct {
 	// SettleMargin: zero is SettleMarginDefault.
 	SettleMargin time.Duration
 	Config       Config
+	// FunctionName is the metrics' FunctionName dimension (AWS_LAMBDA_FUNCTION_NAME).
+	FunctionName string
 	Logger       *slog.Logger
 	Clock        clock.Clock
 }
@@ -79,6 +81,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}
 	}
 	all := AllSystemic(items)
+	emitMetrics(log, h.FunctionName, clk.Now(), items, len(resp.BatchItemFailures), all)
 	attrs := []any{"messages", len(items), "failures", len(resp.BatchItemFailures), "fifo", b.FIFO(),
 		"took", clk.Since(started).Round(time.Millisecond).String()}
 	for _, st := range job.Statuses {

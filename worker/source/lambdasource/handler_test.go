@@ -1,8 +1,12 @@
 package lambdasource_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -212,7 +216,7 @@ func TestHandlerAllSystemicIsAnError(t *testing.T) {
 	wait(t, f.api.called, "dave", "erin")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	require.NoError(t, f.clk.BlockUntilContext(ctx, 4)) // stop, kill, two backoffs
+	require.NoError(t, f.clk.BlockUntilContext(ctx, 4))                            // stop, kill, two backoffs
 	f.clk.Advance(time.Minute - lambdasource.SettleMarginDefault - 10*time.Second) // the soft stop
 
 	r := <-resp
@@ -289,3 +293,36 @@ func TestHandlerTooLittleTime(t *testing.T) {
 	require.Zero(t, f.api.count("alice"))
 }
 
+// Each batch writes one Embedded Metric Format line: the _aws block names the metrics,
+// and their values are top-level keys.
+func TestHandlerEmitsEMF(t *testing.T) {
+	t.Parallel()
+	f := newFixture(nil, []string{"bob"}, 0)
+	var buf bytes.Buffer
+	f.h.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+	f.h.FunctionName = "fn"
+	resp, errc := f.handle(events.SQSEvent{Records: []events.SQSMessage{msg("m1", "alice", arn, "1"), msg("m2", "bob", arn, "1")}})
+	<-resp
+	require.NoError(t, <-errc)
+	var line map[string]any
+	for l := range strings.SplitSeq(buf.String(), "\n") {
+		if strings.Contains(l, `"_aws"`) {
+			require.NoError(t, json.Unmarshal([]byte(l), &line))
+		}
+	}
+	require.NotNil(t, line, buf.String())
+	cw := line["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+	require.Equal(t, lambdasource.MetricsNamespace, cw["Namespace"])
+	var names []string
+	for _, m := range cw["Metrics"].([]any) {
+		name := m.(map[string]any)["Name"].(string)
+		names = append(names, name)
+		require.Contains(t, line, name, "the value of %s", name)
+	}
+	require.Contains(t, names, "RecentlySent")
+	require.Equal(t, "fn", line["FunctionName"])
+	require.EqualValues(t, 2, line["Messages"])
+	require.EqualValues(t, 1, line["Sent"])
+	require.EqualValues(t, 1, line["BatchItemFailures"])
+	require.EqualValues(t, 0, line["BatchErrors"])
+}
