@@ -117,7 +117,7 @@ func (env *Env) serveNext(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
 	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
-	h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:"+env.esm.cfg.FunctionName)
+	h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:REGION:ACCOUNT_ID:function:"+env.esm.cfg.FunctionName)
 	h.Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
 	_, _ = w.Write(inv.payload)
 }

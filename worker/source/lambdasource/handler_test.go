@@ -137,7 +137,7 @@ func msg(id, body, arn string, receives string) events.SQSMessage {
 		Attributes: map[string]string{"ApproximateReceiveCount": receives}}
 }
 
-const arn = "arn:aws:sqs:eu-west-1:000000000000:resend"
+const arn = "arn:aws:sqs:REGION:ACCOUNT_ID:resend"
 
 func failures(resp events.SQSEventResponse) []string {
 	ids := []string{}
