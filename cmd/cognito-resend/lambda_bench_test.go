@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -22,12 +24,16 @@ import (
 // 10, a non-race build of the binary started as bootstrap, the quota simulator far above
 // the environments' rates so that the figure is the pipeline's, not Cognito's quota.
 // Run on its own: COGNITO_RESEND_LAMBDA_BENCH=1 go test -run TestLambdaThroughputQ20 -v ./cmd/cognito-resend/
+// (COGNITO_RESEND_LAMBDA_BENCH_Q=N: N environments and 100 × N users instead).
 func TestLambdaThroughputQ20(t *testing.T) {
 	if os.Getenv("COGNITO_RESEND_LAMBDA_BENCH") == "" {
 		t.Skip("a measurement, not a check: set COGNITO_RESEND_LAMBDA_BENCH=1")
 	}
 	needIntegration(t)
-	const users, q = 2000, 20
+	users, q := 2000, 20
+	if v, err := strconv.Atoi(os.Getenv("COGNITO_RESEND_LAMBDA_BENCH_Q")); err == nil && v > 0 {
+		q, users = v, 100*v // the queue depth scales with the environments: 10 batches each
+	}
 	bin := filepath.Join(t.TempDir(), "bootstrap")
 	build := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -51,7 +57,7 @@ func TestLambdaThroughputQ20(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 
 	fnEnv := append(slices.Clone(env), "COGNITO_RESEND_LEDGER_TABLE=ledger", "COGNITO_RESEND_RATE=50",
-		"COGNITO_RESEND_WORKERS=8", "COGNITO_RESEND_MAX_RECEIVE_COUNT=10", "COGNITO_RESEND_LOG_LEVEL=warn")
+		"COGNITO_RESEND_WORKERS=8", "COGNITO_RESEND_MAX_RECEIVE_COUNT=10", "COGNITO_RESEND_LOG_LEVEL="+cmp.Or(os.Getenv("COGNITO_RESEND_LAMBDA_BENCH_LOG_LEVEL"), "warn"))
 	logs := &envLogs{}
 	start := time.Now()
 	esm, err := lambdaesm.Start(t.Context(), lambdaesm.Config{
@@ -66,13 +72,16 @@ func TestLambdaThroughputQ20(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(esm.Close)
 	deadline := time.Now().Add(5 * time.Minute)
-	for sim.Sim.Stats().Successes < users {
+	for sim.Sim.Stats().Successes < int64(users) {
 		require.True(t, time.Now().Before(deadline), "not drained: %+v\n%s", esm.Stats(), logs)
 		time.Sleep(20 * time.Millisecond) // polling other processes' progress
 	}
 	took := time.Since(start)
 	st := esm.Stats()
 	esm.Close()
+	if os.Getenv("COGNITO_RESEND_LAMBDA_BENCH_LOG_LEVEL") != "" {
+		t.Logf("the first environment's log:\n%s", logs.bufs[0].String())
+	}
 	cold := st.ColdStarts
 	sort.Slice(cold, func(i, j int) bool { return cold[i] < cold[j] })
 	t.Logf("Q=%d: %d users sent in %s = %.1f users/s (from the ESM's start, cold starts included); %d invocations, "+

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -60,6 +61,34 @@ func (l *envLogs) String() string {
 		fmt.Fprintf(&b, "--- process %d\n%s\n", i, s)
 	}
 	return b.String()
+}
+
+// settled reads the environments' JSON log lines: per username, the status of the last
+// "message" line whose batch item succeeded (its message was deleted).
+func (l *envLogs) settled(t *testing.T) map[string]string {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]string{}
+	for _, buf := range l.bufs {
+		for line := range strings.SplitSeq(buf.String(), "\n") {
+			var m struct {
+				Msg, BatchItem, Username, Status string
+			}
+			if json.Unmarshal([]byte(line), &struct {
+				Msg       *string `json:"msg"`
+				BatchItem *string `json:"batch_item"`
+				Username  *string `json:"username"`
+				Status    *string `json:"status"`
+			}{&m.Msg, &m.BatchItem, &m.Username, &m.Status}) != nil {
+				continue
+			}
+			if m.Msg == "message" && m.BatchItem == "ok" {
+				out[m.Username] = m.Status
+			}
+		}
+	}
+	return out
 }
 
 // lambdaQueue is a queue whose messages go to its DLQ after maxReceive receives, with
@@ -182,6 +211,11 @@ func TestLambdaEndToEndKillAndTimeout(t *testing.T) {
 		default:
 			t.Fatalf("%s: a %q row", u, rs[0])
 		}
+	}
+	// The per-message log lines: every user's message ended in a line that settled it.
+	settled := logs.settled(t)
+	for _, u := range users {
+		require.Contains(t, []string{"sent", "recently_sent", "unknown"}, settled[u], "%s: no log line settled its message", u)
 	}
 	// Only a claim taken by an environment that died, between the claim and its request
 	// reaching the simulator, leaves a user unsent: at most the two batches' users.
