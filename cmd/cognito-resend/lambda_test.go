@@ -229,3 +229,23 @@ func TestLambdaEndToEndKillAndTimeout(t *testing.T) {
 	t.Logf("%d users, %d environments: %d unknown (%d of them never reached the simulator); ESM %+v; simulator %d calls, %d throttled; %s",
 		len(users), lambdaConcurrency, unknown, unknownUnsent, stats, st.Calls, st.Throttled, time.Since(start).Round(time.Second))
 }
+
+// A bad setting fails the cold start, loudly and once: the process started as bootstrap
+// inside Lambda exits 2 naming the option before it asks for an invocation, and never
+// prints the client secret.
+func TestLambdaBadSettingFailsTheInit(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	const secret = "never-print-this-secret-7f3a"
+	env := append(baseEnv("http://127.0.0.1:1"), "COGNITO_CLIENT_ID=client", "COGNITO_CLIENT_SECRET="+secret,
+		"COGNITO_RESEND_LEDGER_TABLE=ledger", "COGNITO_RESEND_RATE=0", "AWS_LAMBDA_RUNTIME_API=127.0.0.1:1",
+		"AWS_LAMBDA_FUNCTION_NAME=fn")
+	cmd := exec.Command(bootstrapOf(t))
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, string(out))
+	require.Equal(t, exitUsage, ee.ExitCode(), string(out))
+	require.Contains(t, string(out), "--rate: must be a finite number > 0", string(out))
+	require.NotContains(t, string(out), secret)
+}
