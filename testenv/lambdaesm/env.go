@@ -3,15 +3,16 @@ package lambdaesm
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -75,13 +76,18 @@ func (env *Env) RuntimeAPI() string { return env.ln.Addr().String() }
 
 // Kill sends SIGKILL to the environment's process (a crash: its invocation fails as a
 // whole; the next one starts a new process).
-func (env *Env) Kill() error { return env.signal(syscall.SIGKILL) }
+func (env *Env) Kill() error { return env.signal(os.Kill) }
 
-// Freeze sends SIGSTOP to the process: its invocation times out, and the ESM then ends
-// the environment (SIGKILL) as Lambda does.
-func (env *Env) Freeze() error { return env.signal(syscall.SIGSTOP) }
+// Freeze sends SIGSTOP to the process (Unix only): its invocation times out, and the ESM
+// then ends the environment (SIGKILL) as Lambda does.
+func (env *Env) Freeze() error {
+	if sigStop == nil {
+		return errors.New("lambdaesm: Freeze needs SIGSTOP (Unix)")
+	}
+	return env.signal(sigStop)
+}
 
-func (env *Env) signal(sig syscall.Signal) error {
+func (env *Env) signal(sig os.Signal) error {
 	env.mu.Lock()
 	defer env.mu.Unlock()
 	if env.cmd == nil {
@@ -176,7 +182,7 @@ func (env *Env) kill() {
 	if cmd == nil {
 		return
 	}
-	_ = signal(cmd.Process, syscall.SIGKILL)
+	_ = signal(cmd.Process, os.Kill)
 	<-exited
 }
 

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -250,7 +249,7 @@ func listen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
 
 var errExited = errors.New("runtime process exited")
 
-func signal(p *os.Process, sig syscall.Signal) error {
+func signal(p *os.Process, sig os.Signal) error {
 	if p == nil {
 		return errors.New("no process")
 	}
