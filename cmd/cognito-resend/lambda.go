@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"path/filepath"
 	"time"
 
@@ -58,7 +61,7 @@ func runLambda(stop context.Context, cmd *cli.Command, ios streams) error {
 	}
 	cfg.Lambda = true
 	if err := cfg.Validate(); err != nil {
-		return usageErr(err)
+		return initFailed(ios, usageErr(err))
 	}
 	if ios.getenv(envRuntimeAPI) == "" {
 		return usageErr(errors.New("not inside AWS Lambda (" + envRuntimeAPI + " is not set): deploy the bootstrap of " +
@@ -72,7 +75,7 @@ func runLambda(stop context.Context, cmd *cli.Command, ios streams) error {
 	c := campaign.Open(cfg, campaign.Env{Logger: log, Clock: clock.Real(), FunctionName: ios.getenv(envFunctionName)})
 	f, err := campaign.OpenFunction(stop, c)
 	if err != nil {
-		return startErr(err) // the init fails, loudly: Lambda reports it and retries the cold start
+		return initFailed(ios, startErr(err)) // Lambda reports it and retries the cold start
 	}
 	log.Info("lambda function ready", f.Describe()...)
 	go lambda.StartWithOptions(f.Handle, lambda.WithContext(context.WithoutCancel(stop)))
@@ -80,4 +83,29 @@ func runLambda(stop context.Context, cmd *cli.Command, ios streams) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(stop), 500*time.Millisecond)
 	defer cancel()
 	return f.Close(ctx)
+}
+
+// initFailed tells Lambda's Runtime API why the cold start failed (POST
+// /runtime/init/error: the init error shows the option at fault, not only an exit
+// status) and returns err, whose exit code ends the process. Outside Lambda it does
+// nothing. The message is a configuration error's: it never holds the secret.
+func initFailed(ios streams, err error) error {
+	api := ios.getenv(envRuntimeAPI)
+	if api == "" {
+		return err
+	}
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false) // the message as the operator wrote the option: "> 0", not "\u003e 0"
+	_ = enc.Encode(map[string]string{"errorMessage": err.Error(), "errorType": "Cognito-Resend.Configuration"})
+	req, rerr := http.NewRequest(http.MethodPost, "http://"+api+"/2018-06-01/runtime/init/error", &body)
+	if rerr != nil {
+		return err
+	}
+	req.Header.Set("Lambda-Runtime-Function-Error-Type", "Cognito-Resend.Configuration")
+	client := &http.Client{Timeout: 2 * time.Second}
+	if resp, perr := client.Do(req); perr == nil {
+		_ = resp.Body.Close()
+	}
+	return err
 }

@@ -248,4 +248,26 @@ func TestLambdaBadSettingFailsTheInit(t *testing.T) {
 	require.Equal(t, exitUsage, ee.ExitCode(), string(out))
 	require.Contains(t, string(out), "--rate: must be a finite number > 0", string(out))
 	require.NotContains(t, string(out), secret)
+
+	// Inside the Runtime API: the init error is posted (Lambda shows it); a message makes
+	// the ESM start the environment again, which fails the same way and answers nothing.
+	fq := emu.SQS(t)
+	c := emu.NewSQSClient(fq.Endpoint)
+	queue, _, arn := lambdaQueue(t, c, "lambda-bad-init", 5, 30*time.Second)
+	esm, err := lambdaesm.Start(t.Context(), lambdaesm.Config{SQS: c, QueueURL: queue, QueueARN: arn,
+		Timeout: 10 * time.Second, MaxConcurrency: 1, Command: func(int) *exec.Cmd {
+			c := exec.Command(bootstrapOf(t))
+			c.Env = slices.Clone(env)
+			return c
+		}})
+	require.NoError(t, err)
+	t.Cleanup(esm.Close)
+	_, err = c.SendMessage(t.Context(), &sqs.SendMessageInput{QueueUrl: aws.String(queue), MessageBody: aws.String("alice")})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(esm.Stats().InitErrors) >= 2 }, 30*time.Second, 20*time.Millisecond)
+	st := esm.Stats()
+	require.Contains(t, st.InitErrors[0], `"errorType":"Cognito-Resend.Configuration"`)
+	require.Contains(t, st.InitErrors[0], "--rate: must be a finite number > 0")
+	require.NotContains(t, st.InitErrors[0], secret)
+	require.Zero(t, st.Responses)
 }

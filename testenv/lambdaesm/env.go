@@ -63,7 +63,8 @@ func newEnv(e *ESM, i int) (*Env, error) {
 		env.serveAnswer(w, r, true)
 	})
 	mux.HandleFunc("POST /2018-06-01/runtime/init/error", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		e.count(func(s *Stats) { s.InitErrors = append(s.InitErrors, string(body)) })
 		w.WriteHeader(http.StatusAccepted)
 	})
 	env.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}

@@ -53,6 +53,7 @@ type Stats struct {
 	InvalidResponse int
 	Deleted         int
 	ColdStarts      []time.Duration // process start to its first /next
+	InitErrors      []string        // the bodies of /runtime/init/error
 	Messages        int             // messages delivered (with redeliveries)
 }
 
@@ -110,6 +111,7 @@ func (e *ESM) Stats() Stats {
 	defer e.mu.Unlock()
 	s := e.stats
 	s.ColdStarts = append([]time.Duration(nil), s.ColdStarts...)
+	s.InitErrors = append([]string(nil), s.InitErrors...)
 	return s
 }
 
