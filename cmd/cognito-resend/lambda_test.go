@@ -271,3 +271,46 @@ func TestLambdaBadSettingFailsTheInit(t *testing.T) {
 	require.NotContains(t, st.InitErrors[0], secret)
 	require.Zero(t, st.Responses)
 }
+
+// --fleet-rate in Lambda mode: four environments joined in the ledger table share one
+// budget; the simulator, whose quota is far above it, sees the fleet rate, not four times
+// --rate.
+func TestLambdaFleetRate(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	const fleetRate = 12.0
+	fq := emu.SQS(t)
+	c := emu.NewSQSClient(fq.Endpoint)
+	dynamo := newLedgerTable(t)
+	sim := quotasim.StartT(t, quotasim.Config{Rate: 500, Burst: 500, LatencyFixed: 10 * time.Millisecond, Seed: 21})
+	queue, _, arn := lambdaQueue(t, c, "lambda-fleet", 10, 30*time.Second)
+	users := make([]string, 400)
+	for i := range users {
+		users[i] = fmt.Sprintf("fleet-%04d", i)
+	}
+	dir := t.TempDir()
+	writeUsers(t, dir, "users.csv", users)
+	env := append(sqsEnv(sim.URL, fq.Endpoint, "client"), emu.DynamoEnv(dynamo)...)
+	res := runBin(t, dir, env, "", "enqueue", "--csv", "users.csv", "--sqs-queue-url", queue)
+	require.Equal(t, 0, res.code, res.stderr)
+	fnEnv := append(slices.Clone(env), "COGNITO_RESEND_LEDGER_TABLE=ledger", "COGNITO_RESEND_FLEET_RATE=12",
+		"COGNITO_RESEND_FLEET_NAME=fn", "COGNITO_RESEND_CALL_TIMEOUT=2s")
+	logs := &envLogs{}
+	esm, err := lambdaesm.Start(t.Context(), lambdaesm.Config{SQS: c, QueueURL: queue, QueueARN: arn, FunctionName: "fn",
+		Timeout: 15 * time.Second, BatchSize: 10, MaxConcurrency: 4,
+		Command: func(int) *exec.Cmd {
+			cmd := exec.Command(bootstrapOf(t))
+			cmd.Dir, cmd.Env, cmd.Stderr = t.TempDir(), slices.Clone(fnEnv), logs.add()
+			return cmd
+		}})
+	require.NoError(t, err)
+	t.Cleanup(esm.Close)
+	require.Eventually(t, func() bool { return sim.Sim.Stats().Successes >= 40 }, time.Minute, 20*time.Millisecond, "%s", logs)
+	time.Sleep(2 * time.Second) // every environment joined and at its share
+	from := sim.Sim.Stats().Successes
+	time.Sleep(5 * time.Second) // measuring a rate over wall time
+	perSec := float64(sim.Sim.Stats().Successes-from) / 5
+	t.Logf("4 environments, --fleet-rate %g: %.1f calls/s at the simulator; ESM %+v", fleetRate, perSec, esm.Stats())
+	require.LessOrEqual(t, perSec, fleetRate*1.2, "the fleet stays within its budget (4 × --rate would be 80/s)")
+	require.GreaterOrEqual(t, perSec, fleetRate*0.5, "the fleet uses its budget")
+}
