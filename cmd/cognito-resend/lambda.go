@@ -1,15 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"net/http"
 	"path/filepath"
-	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/urfave/cli/v3"
 
 	"github.com/cognito-resend/cognito-resend/worker/campaign"
@@ -78,34 +73,12 @@ func runLambda(stop context.Context, cmd *cli.Command, ios streams) error {
 		return initFailed(ios, startErr(err)) // Lambda reports it and retries the cold start
 	}
 	log.Info("lambda function ready", f.Describe()...)
-	go lambda.StartWithOptions(f.Handle, lambda.WithContext(context.WithoutCancel(stop)))
-	<-stop.Done() // SIGTERM: the environment shuts down, with no invocation in flight
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(stop), 500*time.Millisecond)
-	defer cancel()
-	return f.Close(ctx)
+	return f.Serve(stop) // until SIGTERM: the environment shuts down, with no invocation in flight
 }
 
-// initFailed tells Lambda's Runtime API why the cold start failed (POST
-// /runtime/init/error: the init error shows the option at fault, not only an exit
-// status) and returns err, whose exit code ends the process. Outside Lambda it does
-// nothing. The message is a configuration error's: it never holds the secret.
+// initFailed tells Lambda's Runtime API why the cold start failed
+// (campaign.ReportInitError) and returns err, whose exit code ends the process.
 func initFailed(ios streams, err error) error {
-	api := ios.getenv(envRuntimeAPI)
-	if api == "" {
-		return err
-	}
-	var body bytes.Buffer
-	enc := json.NewEncoder(&body)
-	enc.SetEscapeHTML(false) // the message as the operator wrote the option: "> 0", not "\u003e 0"
-	_ = enc.Encode(map[string]string{"errorMessage": err.Error(), "errorType": "Cognito-Resend.Configuration"})
-	req, rerr := http.NewRequest(http.MethodPost, "http://"+api+"/2018-06-01/runtime/init/error", &body)
-	if rerr != nil {
-		return err
-	}
-	req.Header.Set("Lambda-Runtime-Function-Error-Type", "Cognito-Resend.Configuration")
-	client := &http.Client{Timeout: 2 * time.Second}
-	if resp, perr := client.Do(req); perr == nil {
-		_ = resp.Body.Close()
-	}
+	campaign.ReportInitError(ios.getenv(envRuntimeAPI), err)
 	return err
 }

@@ -1,11 +1,15 @@
 package campaign
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
@@ -148,3 +152,45 @@ type discardReport struct{}
 
 func (discardReport) Write(job.Result) error { return nil }
 func (discardReport) Sync() error            { return nil }
+
+// Serve runs the Lambda runtime's invoke loop (aws-lambda-go, on AWS_LAMBDA_RUNTIME_API)
+// until stop (SIGTERM: the environment shuts down, no invocation in flight), then leaves
+// the fleet within the settle budget. The loop exits the process itself when the
+// Runtime API fails.
+func (f *Function) Serve(stop context.Context) error {
+	go lambda.StartWithOptions(f.Handle, lambda.WithContext(context.WithoutCancel(stop)))
+	<-stop.Done()
+	settle, cancel := settleContext(stop)
+	defer cancel()
+	return f.Close(settle)
+}
+
+// InitErrorType is the errorType of a cold start that failed on its configuration.
+const InitErrorType = "Cognito-Resend.Configuration"
+
+// ReportInitError posts why the cold start failed to the Runtime API at api
+// (POST /runtime/init/error: Lambda shows the option at fault, not only an exit status).
+// Best effort, bounded; nothing without api (outside Lambda). The message is a
+// configuration error's: it never holds the secret.
+func ReportInitError(api string, err error) {
+	if api == "" || err == nil {
+		return
+	}
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false) // the message as the operator wrote the option: "> 0", not "\u003e 0"
+	_ = enc.Encode(map[string]string{"errorMessage": err.Error(), "errorType": InitErrorType})
+	req, rerr := http.NewRequest(http.MethodPost, "http://"+api+"/2018-06-01/runtime/init/error", &body)
+	if rerr != nil {
+		return
+	}
+	req.Header.Set("Lambda-Runtime-Function-Error-Type", InitErrorType)
+	client := &http.Client{Timeout: initErrorTimeout}
+	if resp, perr := client.Do(req); perr == nil {
+		_ = resp.Body.Close()
+	}
+}
+
+// initErrorTimeout bounds the init error's post: a Runtime API that does not answer
+// must not hold the failing process.
+const initErrorTimeout = 2 * time.Second
