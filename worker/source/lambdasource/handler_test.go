@@ -28,7 +28,18 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/source/lambdasource"
 )
 
-var start = time.Date(2026, 12, 5, 4, 0, 0, 0, time.UTC)
+var start = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+
+// fakeDeadline is an invocation's context whose deadline is on the fake clock: Handle
+// reads it, and never waits on it in real time (the real context never ends).
+type fakeDeadline struct {
+	context.Context
+	at time.Time
+}
+
+func (f fakeDeadline) Deadline() (time.Time, bool) { return f.at, true }
+
+func invocation(at time.Time) context.Context { return fakeDeadline{Context: context.Background(), at: at} }
 
 // fakeCognito answers ResendConfirmationCode: throttled users are always throttled, every
 // other user is sent; every call is counted by user and announced on called.
@@ -149,10 +160,9 @@ func failures(resp events.SQSEventResponse) []string {
 
 // handle runs the handler with a deadline 60 s away on the fake clock, in the background.
 func (f *fixture) handle(ev events.SQSEvent) (<-chan events.SQSEventResponse, <-chan error) {
-	ctx, cancel := context.WithDeadline(context.Background(), f.clk.Now().Add(time.Minute))
+	ctx := invocation(f.clk.Now().Add(time.Minute))
 	resp, errc := make(chan events.SQSEventResponse, 1), make(chan error, 1)
 	go func() {
-		defer cancel()
 		r, err := f.h.Handle(ctx, ev)
 		resp <- r
 		errc <- err
@@ -286,9 +296,7 @@ func TestHandlerFIFOStopsAtFirstFailure(t *testing.T) {
 func TestHandlerTooLittleTime(t *testing.T) {
 	t.Parallel()
 	f := newFixture(nil, nil, 0)
-	ctx, cancel := context.WithDeadline(context.Background(), f.clk.Now().Add(5*time.Second))
-	defer cancel()
-	_, err := f.h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{msg("m1", "alice", arn, "1")}})
+	_, err := f.h.Handle(invocation(f.clk.Now().Add(5*time.Second)), events.SQSEvent{Records: []events.SQSMessage{msg("m1", "alice", arn, "1")}})
 	require.ErrorIs(t, err, lambdasource.ErrSystemic)
 	require.Zero(t, f.api.count("alice"))
 }
