@@ -155,6 +155,13 @@ type Config struct {
 	FleetName      string        `yaml:"fleet-name"`
 	FleetHeartbeat time.Duration `yaml:"fleet-heartbeat"`
 
+	// Lambda mode (`cognito-resend lambda`, docs/lambda.md): the SQS event source mapping
+	// delivers the messages; no other source. Lambda is set by the command, never by a file.
+	Lambda bool `yaml:"-"`
+	// MaxReceiveCount is the queue's redrive policy maxReceiveCount (0: no DLQ): a poison
+	// message is a batch item failure while the redrive can still move it to the DLQ.
+	MaxReceiveCount int `yaml:"max-receive-count"`
+
 	// Logging
 	LogLevel  string `yaml:"log-level"`
 	LogFormat string `yaml:"log-format"`
@@ -207,9 +214,9 @@ func Default() Config {
 }
 
 // PoolSource reports whether the user pool is the source: --user-pool-id without --csv or
-// --sqs-queue-url.
+// --sqs-queue-url (in Lambda mode the event source mapping is the source).
 func (c *Config) PoolSource() bool {
-	return c.UserPoolID != "" && c.CSV == "" && c.SQSQueueURL == ""
+	return c.UserPoolID != "" && c.CSV == "" && c.SQSQueueURL == "" && !c.Lambda
 }
 
 // DefaultQueueReportMaxSize is --report-max-size in queue mode when it is not given:
@@ -307,12 +314,15 @@ func bad(field, format string, args ...any) error {
 
 // Validate checks the configuration and names the first bad field.
 func (c *Config) Validate() error {
+	if err := c.validateLambda(); err != nil {
+		return err
+	}
 	switch {
 	case c.ClientID == "":
 		return bad("client-id", "required (or set %s)", EnvClientID)
 	case strings.TrimSpace(c.ClientID) != c.ClientID || len(c.ClientID) > 128:
 		return bad("client-id", "must be 1-128 characters without surrounding spaces")
-	case c.CSV == "" && c.SQSQueueURL == "" && c.UserPoolID == "":
+	case c.CSV == "" && c.SQSQueueURL == "" && c.UserPoolID == "" && !c.Lambda:
 		return bad("csv", "a source is required: --csv FILE (or - for standard input), --user-pool-id ID or --sqs-queue-url URL")
 	case c.SQSQueueURL != "" && c.CSV != "":
 		return bad("sqs-queue-url", "choose one source: --csv, --user-pool-id or --sqs-queue-url "+

@@ -68,7 +68,14 @@ var subRefRE = regexp.MustCompile(`\$\{([^!}][^}]*)\}`)
 // Every !Ref, !GetAtt, !Sub ${...}, !If and Condition names something the template
 // defines (or an AWS:: pseudo parameter).
 func TestCloudFormationReferencesResolve(t *testing.T) {
-	tmpl := cfnTemplate(t)
+	checkReferences(t, cfnFile)
+}
+
+// checkReferences checks the references of the CloudFormation template file.
+func checkReferences(t *testing.T, cfnFile string) {
+	docs := yamlNodes(t, cfnFile)
+	require.Len(t, docs, 1)
+	tmpl := docs[0]
 	checkNoDuplicateKeys(t, cfnFile, tmpl)
 	params := map[string]bool{}
 	for _, k := range mapKeys(path(tmpl, "Parameters")) {

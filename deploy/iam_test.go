@@ -213,6 +213,12 @@ func loadJSONPolicy(t *testing.T, file string) policy {
 // AWS::IAM::Role and AWS::IAM::Policy / ManagedPolicy documents, by logical id.
 func cfnPolicies(t *testing.T) map[string]policy {
 	t.Helper()
+	return cfnPoliciesOf(t, cfnFile)
+}
+
+// cfnPoliciesOf is cfnPolicies of the template file.
+func cfnPoliciesOf(t *testing.T, cfnFile string) map[string]policy {
+	t.Helper()
 	docs := yamlNodes(t, cfnFile)
 	require.Len(t, docs, 1)
 	res := path(docs[0], "Resources")

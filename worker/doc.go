@@ -5,12 +5,16 @@
 //	          │                                                                                                     │
 //	source/csvsource ─┐                                claim: records.Ledger (file: intent, fsync)              │
 //	source/poolsource ├─► Job ─► admit ─► engine ─► userpool ─► or dynamoledger (table) ─► pacing.Limiter ─► cognito ─┤
-//	source/sqssource ─┘  (job)   valid?    │        Verifier    won? recently_sent /       (every attempt)   Resender, │
-//	      ▲                      new user? │        can it get  busy / unknown             pacing.Breaker    Classify  │
-//	      │                                ▼        a code?                                                         │
+//	source/sqssource ─┤  (job)   valid?    │        Verifier    won? recently_sent /       (every attempt)   Resender, │
+//	source/lambdasource┘         new user? │        can it get  busy / unknown             pacing.Breaker    Classify  │
+//	      ▲                                ▼        a code?                                                         │
 //	      └── Job.Ack (delete, backoff) ◄── Ledger.Finish ◄── records report writer (group commit, fsync) ◄── Result ┘
 //	                                                     │
 //	                                                  metrics (/metrics, /healthz, /readyz)
+//
+// Lambda mode (cognito-resend lambda) is the same pipeline: each invocation's batch is a
+// source/lambdasource Batch run through the engine, and Ack/Release/Defer become the
+// batch item failures instead of SQS calls.
 //
 // One pipeline for every source: Source → admit (validate, dedupe) → verify (can the
 // user get a code?) → a look at the ledger (sent? held?) → limiter → claim (ledger, once
@@ -36,9 +40,13 @@
 //	source/csvsource  a CSV file or stdin
 //	source/poolsource a user pool's UNCONFIRMED users, listed once into <report>.pool
 //	source/sqssource  an SQS queue: receive, heartbeat, settle, batch, DLQ, in-flight tracker
+//	source/lambdasource Lambda mode: one SQS event source batch as jobs, the batch item
+//	                  failures (poison rule vs the DLQ, FIFO), the deadline guard, EMF metrics
 //	source/enqueue    the producer: a CSV into the queue (cognito-resend enqueue)
 //	campaign          the campaign core: builds the AWS clients, sources, limiter, breaker,
-//	                  resender and records from a config.Config; census; run; outcome
+//	                  resender and records from a config.Config; census; run; outcome;
+//	                  Lambda mode's Function (those parts once per execution environment,
+//	                  one engine run per invocation)
 //	reportset         cognito-resend report: many reports read back (records.ScanReport) as one
 //	                  campaign, one row per user; summary, retry CSV, HTML page
 //

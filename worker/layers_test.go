@@ -20,9 +20,10 @@ var layers = map[string]int{
 	"worker/userpool": 3, "worker/metrics": 3, "worker/source/csvsource": 3,
 	"worker/records": 4, "worker/dynamoledger": 4, "worker/source/sqssource": 4, "worker/source/poolsource": 4,
 	"worker/engine": 5, "worker/fleet": 5, "worker/source/enqueue": 5, "worker/reportset": 5,
-	"config":             6,
-	"worker/campaign":    7,
-	"cmd/cognito-resend": 8,
+	"worker/source/lambdasource": 5,
+	"config":                     6,
+	"worker/campaign":            7,
+	"cmd/cognito-resend":         8,
 }
 
 func TestLayers(t *testing.T) {

@@ -2,10 +2,13 @@
 //
 //	dist/cognito-resend_<version>_<os>_<arch>.tar.gz   linux, darwin (amd64, arm64)
 //	dist/cognito-resend_<version>_windows_<arch>.zip   windows (amd64, arm64)
+//	dist/cognito-resend_<version>_lambda_<arch>.zip    AWS Lambda, provided.al2023 (arm64, amd64)
 //	dist/SHA256SUMS                                    sha256sum -c format
 //
 // Each archive holds one directory, cognito-resend_<version>_<os>_<arch>/, with the
-// binary, README.md and LICENSE.
+// binary, README.md and LICENSE. A Lambda zip holds only `bootstrap` at its root (the
+// linux binary built with -tags lambda.norpc, which Lambda's provided.al2023 runs as
+// `cognito-resend lambda`: docs/lambda.md), as Lambda wants it.
 //
 // Reproducible: the same commit gives byte-identical archives. The binaries are built
 // with CGO_ENABLED=0, -trimpath, -buildvcs=false, an empty build id and fixed
@@ -56,6 +59,17 @@ var Targets = []Target{
 	{"linux", "amd64"}, {"linux", "arm64"},
 	{"darwin", "amd64"}, {"darwin", "arm64"},
 	{"windows", "amd64"}, {"windows", "arm64"},
+}
+
+// LambdaArchs are the architectures of the Lambda zips (Lambda's arm64 and x86_64).
+var LambdaArchs = []string{"arm64", "amd64"}
+
+// lambdaTags drops aws-lambda-go's net/rpc entry point (the retired go1.x runtime's).
+const lambdaTags = "lambda.norpc"
+
+// LambdaArchiveName is the file name of an architecture's Lambda zip.
+func LambdaArchiveName(version, arch string) string {
+	return fmt.Sprintf("%s_%s_lambda_%s.zip", project, strings.TrimPrefix(version, "v"), arch)
 }
 
 // Docs are the files every archive carries beside the binary, from the repository root.
@@ -117,6 +131,12 @@ func run(dist, version string, check bool, out io.Writer) error {
 			}
 			fmt.Fprintf(out, "ok  %s/%s\n", t.OS, t.Arch)
 		}
+		for _, arch := range LambdaArchs {
+			if err := build(st, Target{"linux", arch}, filepath.Join(tmp, "lambda-"+arch, "bootstrap"), lambdaTags); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "ok  lambda/%s\n", arch)
+		}
 		return nil
 	}
 	if strings.HasSuffix(st.Version, "-dirty") {
@@ -145,6 +165,28 @@ func run(dist, version string, check bool, out io.Writer) error {
 		}
 		name := ArchiveName(st.Version, t)
 		data, err := archive(st, t, exe, docs)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dist, name), data, 0o644); err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		byName[name] = hex.EncodeToString(sum[:])
+		names = append(names, name)
+		fmt.Fprintf(out, "%-52s %9d bytes\n", name, len(data))
+	}
+	for _, arch := range LambdaArchs {
+		bin := filepath.Join(tmp, "lambda-"+arch, "bootstrap")
+		if err := build(st, Target{"linux", arch}, bin, lambdaTags); err != nil {
+			return err
+		}
+		exe, err := os.ReadFile(bin)
+		if err != nil {
+			return err
+		}
+		name := LambdaArchiveName(st.Version, arch)
+		data, err := lambdaZip(st, exe)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -233,8 +275,12 @@ func LDFlags(st Stamp) string {
 		st.Version, st.Commit, st.Date.Format(time.RFC3339))
 }
 
-func build(st Stamp, t Target, out string) error {
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", LDFlags(st), "-o", out, mainPkg)
+func build(st Stamp, t Target, out string, tags ...string) error {
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", LDFlags(st)}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	cmd := exec.Command("go", append(args, "-o", out, mainPkg)...)
 	// Everything that changes the output is fixed here, whatever the caller's environment.
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+t.OS, "GOARCH="+t.Arch,
 		"GOAMD64=v1", "GOARM64=v8.0", "GOFLAGS=-mod=readonly", "GOEXPERIMENT=")
@@ -282,6 +328,25 @@ func archive(st Stamp, t Target, exe []byte, docs map[string][]byte) ([]byte, er
 		return zipArchive(st.Date, dir, files)
 	}
 	return tarGz(st.Date, dir, files)
+}
+
+// lambdaZip is a Lambda deployment package: bootstrap, executable, at the root.
+func lambdaZip(st Stamp, exe []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate, Modified: st.Date}
+	h.SetMode(0o755)
+	w, err := zw.CreateHeader(h)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(exe); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func tarGz(mtime time.Time, dir string, files []entry) ([]byte, error) {

@@ -157,6 +157,25 @@ func TestArchiveLayout(t *testing.T) {
 	}
 }
 
+// A Lambda zip is bootstrap alone, executable, at the root, with the stamp's date.
+func TestLambdaZipLayout(t *testing.T) {
+	st := Stamp{Version: "v1.2.3", Commit: strings.Repeat("ab", 20), Date: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	a, err := lambdaZip(st, []byte("binary"))
+	require.NoError(t, err)
+	b, err := lambdaZip(st, []byte("binary"))
+	require.NoError(t, err)
+	require.Equal(t, a, b, "same input, same bytes")
+	require.Equal(t, "cognito-resend_1.2.3_lambda_arm64.zip", LambdaArchiveName(st.Version, "arm64"))
+	entries := readZip(t, a)
+	require.Len(t, entries, 1)
+	require.Equal(t, "bootstrap", entries[0].Name)
+	require.Equal(t, os.FileMode(0o755), entries[0].Mode)
+	require.True(t, entries[0].ModTime.Equal(st.Date))
+	require.Equal(t, []byte("binary"), entries[0].Data)
+}
+
+var lambdaRE = regexp.MustCompile(`^cognito-resend_(.+)_lambda_(amd64|arm64)\.zip$`)
+
 var archiveRE = regexp.MustCompile(`^cognito-resend_(.+)_(linux|darwin|windows)_(amd64|arm64)\.(tar\.gz|zip)$`)
 
 // `make release` twice from the same commit gives identical SHA256SUMS; every archive
@@ -203,11 +222,27 @@ func TestMakeReleaseIsReproducible(t *testing.T) {
 	require.NoError(t, err)
 
 	seen := map[Target]bool{}
+	lambdaSeen := map[string]bool{}
 	version := ""
 	sc := bufio.NewScanner(bytes.NewReader(sums[0]))
 	for sc.Scan() {
 		sum, name, ok := strings.Cut(sc.Text(), "  ")
 		require.True(t, ok, "SHA256SUMS line %q: want `<sha256>  <file>`", sc.Text())
+		if lm := lambdaRE.FindStringSubmatch(name); lm != nil {
+			data, err := os.ReadFile(filepath.Join(dists[0], name))
+			require.NoError(t, err)
+			got := sha256.Sum256(data)
+			require.Equal(t, hex.EncodeToString(got[:]), sum, "%s: SHA256SUMS", name)
+			entries := readZip(t, data)
+			require.Len(t, entries, 1, name)
+			require.Equal(t, "bootstrap", entries[0].Name, name)
+			require.Equal(t, os.FileMode(0o755), entries[0].Mode, name)
+			require.True(t, entries[0].ModTime.Equal(date), name)
+			checkBinary(t, Target{"linux", lm[2]}, entries[0].Data)
+			lambdaSeen[lm[2]] = true
+			t.Logf("%-52s %9d bytes", name, len(data))
+			continue
+		}
 		m := archiveRE.FindStringSubmatch(name)
 		require.NotNil(t, m, "unexpected file in SHA256SUMS: %s", name)
 		if version == "" {
@@ -253,6 +288,7 @@ func TestMakeReleaseIsReproducible(t *testing.T) {
 	}
 	require.NoError(t, sc.Err())
 	require.Len(t, seen, len(Targets), "one archive per target: %v", Targets)
+	require.Len(t, lambdaSeen, len(LambdaArchs), "one Lambda zip per architecture: %v", LambdaArchs)
 	if _, ok := seen[Target{runtime.GOOS, runtime.GOARCH}]; !ok {
 		t.Logf("no release binary for this host (%s/%s): version output not run", runtime.GOOS, runtime.GOARCH)
 	}

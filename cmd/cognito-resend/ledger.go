@@ -14,6 +14,8 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/campaign"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
+	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/records"
 )
 
 // ledgerFlags are the options of `ledger init` and `ledger show`; they mean what they
@@ -54,7 +56,7 @@ func ledgerOptions(cmd *cli.Command) (config.Config, error) {
 func newCmdLedger(ios streams) *cli.Command {
 	return &cli.Command{
 		Name:  "ledger",
-		Usage: "the shared ledger table (--ledger-table): create it, ask it whether a user was sent a code, list users by state",
+		Usage: "the shared ledger table (--ledger-table): create it, ask it whether a user was sent a code, list users by state, export a campaign's report",
 		Commands: []*cli.Command{{
 			Name:      "init",
 			Usage:     "create the ledger table (on demand, key pk+sk, TTL on expires_at) or check an existing one",
@@ -84,6 +86,17 @@ func newCmdLedger(ios streams) *cli.Command {
 				&cli.BoolFlag{Name: "json", Usage: "one JSON object per record and line (keys: username, state, outcome, error_code, attempts, campaign, replica, …_at)"}),
 			Action: func(ctx context.Context, cmd *cli.Command) error {
 				return ledgerList(ctx, cmd, ios)
+			},
+		}, {
+			Name:      "export",
+			Usage:     "a campaign's report rebuilt from the table (a Lambda campaign's): one row per user with an outcome; cognito-resend report reads it",
+			UsageText: "cognito-resend ledger export --ledger-table NAME --campaign ID --output report.csv|.jsonl [--client-id ID]",
+			Flags: append(ledgerFlags(false),
+				&cli.StringFlag{Name: "campaign", Usage: "the campaign (required; Lambda mode: lambda:<function name>, or its --campaign-id)"},
+				&cli.StringFlag{Name: "client-id", Usage: "only this app client's users", Sources: env("client-id", config.EnvClientID)},
+				&cli.StringFlag{Name: "output", Usage: "the report to write, .csv or .jsonl (required; never overwritten)"}),
+			Action: func(ctx context.Context, cmd *cli.Command) error {
+				return ledgerExport(ctx, cmd, ios)
 			},
 		}},
 	}
@@ -202,6 +215,56 @@ func ledgerList(ctx context.Context, cmd *cli.Command, ios streams) error {
 	if listed.More {
 		fmt.Fprintf(out, "more records match: raise --limit (now %d) or narrow with --campaign\n", cmd.Int("limit"))
 	}
+	return nil
+}
+
+// ledgerExport writes a campaign's rows from the table as a report, and says on stderr
+// how many users have no row yet; exit 2 for a bad option or a table that is not there,
+// 1 when the table can't be read.
+func ledgerExport(ctx context.Context, cmd *cli.Command, ios streams) error {
+	out := cmd.String("output")
+	if out == "" {
+		return usageErr(&config.FieldError{Field: "output", Msg: "required: the report to write (.csv or .jsonl)"})
+	}
+	if _, err := records.FormatForPath(out); err != nil {
+		return usageErr(&config.FieldError{Field: "output", Msg: err.Error()})
+	}
+	a, err := openLedgerAdmin(ctx, cmd, ios)
+	if err != nil {
+		return err
+	}
+	now := clock.Real().Now()
+	ex, err := a.Export(ctx, cmd.String("campaign"), now)
+	var fe *config.FieldError
+	switch {
+	case errors.As(err, &fe) || errors.Is(err, dynamoledger.ErrTable):
+		return usageErr(err)
+	case err != nil:
+		return failedErr(ios, err)
+	}
+	w, err := records.OpenReport(out, false)
+	if err != nil {
+		return usageErr(err)
+	}
+	counts := map[job.Status]int{}
+	for _, r := range ex.Rows {
+		counts[r.Status]++
+		if err := w.Write(r); err != nil {
+			_ = w.Close()
+			return writeErr(ios.stderr, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return writeErr(ios.stderr, err)
+	}
+	var parts []string
+	for _, st := range job.Statuses {
+		if counts[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", st, counts[st]))
+		}
+	}
+	fmt.Fprintf(ios.stderr, "%s: %d users of campaign %s (%s) from table %s in %s; %d being sent now, %d given back without an outcome yet (their messages are in the queue or its DLQ)\n",
+		out, len(ex.Rows), cmd.String("campaign"), strings.Join(parts, ", "), cmd.String("ledger-table"), a.Region(), len(ex.InProgress), len(ex.Pending))
 	return nil
 }
 

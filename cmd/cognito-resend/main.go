@@ -82,7 +82,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	}()
 
 	app := newApp(streams{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, notes: out}, kill)
-	err := app.Run(stop, args)
+	err := app.Run(stop, lambdaArgs(args, getenv))
 	if err == nil {
 		return exitOK
 	}
@@ -137,6 +137,7 @@ func newApp(ios streams, kill context.Context) *cli.Command {
 			newCmdEnqueue(ios),
 			newCmdReport(ios),
 			newCmdLedger(ios),
+			newCmdLambda(ios),
 		},
 	}
 	wireUsageErrors(app)

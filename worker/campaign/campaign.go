@@ -23,6 +23,10 @@ type Env struct {
 	Stdin  io.Reader
 	Logger *slog.Logger // nil: discard
 	Clock  clock.Clock  // nil: the system clock
+	// FunctionName is the Lambda function's name (AWS_LAMBDA_FUNCTION_NAME): in Lambda
+	// mode the campaign id is "lambda:<name>" unless --campaign-id says otherwise, the
+	// same in every execution environment.
+	FunctionName string
 }
 
 // Campaign is one configured campaign: count it (Census), then run it (Run).

@@ -127,6 +127,10 @@ func (c *Campaign) campaignID() string {
 	if c.cfg.CampaignID != "" {
 		return c.cfg.CampaignID
 	}
+	if c.cfg.Lambda {
+		// Every execution environment of the function is one campaign.
+		return "lambda:" + nonEmpty(c.env.FunctionName, "cognito-resend")
+	}
 	var src string
 	switch {
 	case c.cfg.CSV == "-":
@@ -229,4 +233,15 @@ func (a *LedgerAdmin) Show(ctx context.Context, usernames []string) ([]dynamoled
 	// never a bare "create it", which could make a second, empty ledger elsewhere.
 	shown, err := dynamoledger.Show(ctx, a.api, a.cfg.LedgerTable, a.region, a.cfg.ClientID, rule.Case, usernames)
 	return shown, a.explain(ctx, err)
+}
+
+// Export rebuilds a campaign's report from the table (a Lambda campaign's report):
+// see dynamoledger.Export. --client-id, when given, keeps its users only.
+func (a *LedgerAdmin) Export(ctx context.Context, campaignID string, now time.Time) (dynamoledger.Exported, error) {
+	if strings.TrimSpace(campaignID) == "" {
+		return dynamoledger.Exported{}, &config.FieldError{Field: "campaign", Msg: "required: the campaign id (Lambda mode: lambda:<function name>, or its --campaign-id)"}
+	}
+	ex, err := dynamoledger.Export(ctx, a.api, a.cfg.LedgerTable, a.region, dynamoledger.ExportOptions{Campaign: campaignID,
+		ClientID: a.cfg.ClientID, Now: now, Clock: a.env.Clock})
+	return ex, a.explain(ctx, err)
 }

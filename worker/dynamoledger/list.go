@@ -79,13 +79,31 @@ func List(ctx context.Context, api DynamoDBReadAPI, table, region string, opts L
 	if limit <= 0 {
 		limit = ListLimitDefault
 	}
-	call := caller{table: table, region: region, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Or(opts.Clock)}
 	filter, names, values := listFilter(opts)
 	var out Listed
+	scanned, err := scanRecords(ctx, api, table, region, opts.Clock, filter, names, values, func(r Record) bool {
+		if len(out.Records) == limit {
+			out.More = true
+			return false
+		}
+		out.Records = append(out.Records, r)
+		return true
+	})
+	out.Scanned = scanned
+	return out, err
+}
+
+// scanRecords scans table for the items filter selects, page by page (each page a call
+// through the one retry layer), handing each to each until it returns false or the table
+// ends; it returns the items read. A table that does not exist is a *MissingError.
+func scanRecords(ctx context.Context, api DynamoDBReadAPI, table, region string, clk clock.Clock, filter string,
+	names map[string]string, values map[string]types.AttributeValue, each func(Record) bool) (int, error) {
+	call := caller{table: table, region: region, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Or(clk)}
+	scanned := 0
 	var start map[string]types.AttributeValue
 	for {
 		var page *dynamodb.ScanOutput
-		err := call.do(ctx, "list", func(ctx context.Context) error {
+		err := call.do(ctx, "scan", func(ctx context.Context) error {
 			var err error
 			page, err = api.Scan(ctx, &dynamodb.ScanInput{
 				TableName: aws.String(table), FilterExpression: aws.String(filter),
@@ -95,18 +113,16 @@ func List(ctx context.Context, api DynamoDBReadAPI, table, region string, opts L
 			return err
 		})
 		if err != nil {
-			return out, missing(err, call)
+			return scanned, missing(err, call)
 		}
-		out.Scanned += int(page.ScannedCount)
+		scanned += int(page.ScannedCount)
 		for _, it := range page.Items {
-			if len(out.Records) == limit {
-				out.More = true
-				return out, nil
+			if !each(parseRecord(it)) {
+				return scanned, nil
 			}
-			out.Records = append(out.Records, parseRecord(it))
 		}
 		if start = page.LastEvaluatedKey; len(start) == 0 {
-			return out, nil
+			return scanned, nil
 		}
 	}
 }

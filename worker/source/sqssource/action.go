@@ -15,7 +15,7 @@ import (
 // deleted, a poison one after its copy to the DLQ.
 func (s *Source) ack(ctx context.Context, m *message, r job.Result) error {
 	switch {
-	case isPoison(r):
+	case IsPoison(r):
 		if s.dlqURL != "" {
 			if err := s.toDLQ(ctx, m, r.ErrorMessage); err != nil {
 				// Not deleted: it comes back later and SQS's own redrive moves it.
@@ -33,12 +33,12 @@ func (s *Source) ack(ctx context.Context, m *message, r job.Result) error {
 	return s.settle(ctx, m, opVisibility, s.retryLater(m), "retry_later")
 }
 
-// isPoison is queue mode's one poison rule: a message whose row is invalid_input can't
+// IsPoison is queue mode's one poison rule (Lambda mode's too: lambdasource): a message whose row is invalid_input can't
 // yield a Cognito call — a plain body or a JSON username Cognito would reject, an empty
 // one, malformed JSON, a bad SNS envelope, or a username Cognito itself called invalid.
 // The producer has a bug: the operator finds the message in the DLQ, unchanged, with its
 // report row.
-func isPoison(r job.Result) bool { return r.Status == job.StatusInvalidInput }
+func IsPoison(r job.Result) bool { return r.Status == job.StatusInvalidInput }
 
 // retryLater is m's visibility after exhausted retries: RetryDelay, doubled per earlier
 // receive (exact: the operator reads it back in the queue).

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/cognito-resend/cognito-resend/worker/campaign"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
+)
+
+// Lambda's environment (docs/lambda.md).
+const (
+	envRuntimeAPI   = "AWS_LAMBDA_RUNTIME_API"
+	envFunctionName = "AWS_LAMBDA_FUNCTION_NAME"
+	// bootstrapName is the name provided.al2023 runs: the same binary started as it, with
+	// no arguments, is `cognito-resend lambda`.
+	bootstrapName = "bootstrap"
+)
+
+// lambdaArgs turns the arguments of a process Lambda started into `lambda`: the binary
+// named bootstrap without arguments (provided.al2023), or any name without arguments
+// inside a Lambda environment (AWS_LAMBDA_RUNTIME_API set, e.g. a container image's
+// entry point). Everything else is left alone.
+func lambdaArgs(args []string, getenv func(string) string) []string {
+	if len(args) == 1 && (filepath.Base(args[0]) == bootstrapName || getenv(envRuntimeAPI) != "") {
+		return []string{args[0], "lambda"}
+	}
+	return args
+}
+
+// newCmdLambda is `cognito-resend lambda`: the Lambda function on an SQS event source
+// mapping. Its options are run's, read from the environment (COGNITO_RESEND_<FLAG>,
+// COGNITO_CLIENT_ID, COGNITO_CLIENT_SECRET) and validated once, at cold start.
+func newCmdLambda(ios streams) *cli.Command {
+	return &cli.Command{
+		Name:  "lambda",
+		Usage: "run as an AWS Lambda function on an SQS event source mapping (the binary named bootstrap runs this; see docs/lambda.md)",
+		UsageText: "cognito-resend lambda   (inside Lambda, with COGNITO_CLIENT_ID, COGNITO_RESEND_LEDGER_TABLE, ... " +
+			"in the function's environment)",
+		Flags: append(runFlags(),
+			&cli.IntFlag{Category: groupQueue, Name: "max-receive-count", Usage: "Lambda mode: the queue's redrive policy maxReceiveCount (0: the queue has no DLQ): a poison message is a batch item failure while the redrive can still move it to the DLQ, else it is logged and deleted", Sources: env("max-receive-count")}),
+		CustomHelpTemplate: groupedHelpTemplate(""),
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			return runLambda(ctx, cmd, ios)
+		},
+	}
+}
+
+func runLambda(stop context.Context, cmd *cli.Command, ios streams) error {
+	cfg, err := buildConfig(cmd, ios.getenv)
+	if err != nil {
+		return usageErr(err)
+	}
+	cfg.Lambda = true
+	if err := cfg.Validate(); err != nil {
+		return initFailed(ios, usageErr(err))
+	}
+	if ios.getenv(envRuntimeAPI) == "" {
+		return usageErr(errors.New("not inside AWS Lambda (" + envRuntimeAPI + " is not set): deploy the bootstrap of " +
+			"the lambda zip (deploy/lambda/); to drain a queue from here, use run --sqs-queue-url"))
+	}
+	cfg.LogFormat = "json" // CloudWatch Logs Insights reads JSON lines
+	log := newLogger(cfg, ios.stderr)
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
+	c := campaign.Open(cfg, campaign.Env{Logger: log, Clock: clock.Real(), FunctionName: ios.getenv(envFunctionName)})
+	f, err := campaign.OpenFunction(stop, c)
+	if err != nil {
+		return initFailed(ios, startErr(err)) // Lambda reports it and retries the cold start
+	}
+	log.Info("lambda function ready", f.Describe()...)
+	return f.Serve(stop) // until SIGTERM: the environment shuts down, with no invocation in flight
+}
+
+// initFailed tells Lambda's Runtime API why the cold start failed
+// (campaign.ReportInitError) and returns err, whose exit code ends the process.
+func initFailed(ios streams, err error) error {
+	campaign.ReportInitError(ios.getenv(envRuntimeAPI), err)
+	return err
+}

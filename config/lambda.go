@@ -1,0 +1,31 @@
+package config
+
+// validateLambda checks what Lambda mode needs and refuses what it can't honour: the
+// event source mapping is the source, there is no disk to keep a report or a file ledger
+// on between invocations, and nothing to serve metrics on. Outside Lambda mode
+// --max-receive-count has no meaning.
+func (c *Config) validateLambda() error {
+	if !c.Lambda {
+		if c.MaxReceiveCount != 0 {
+			return bad("max-receive-count", "is for Lambda mode (cognito-resend lambda): the queue worker reads the queue's redrive policy itself")
+		}
+		return nil
+	}
+	switch {
+	case c.CSV != "" || c.SQSQueueURL != "":
+		return bad("sqs-queue-url", "Lambda mode takes its messages from the event source mapping: no --csv or --sqs-queue-url")
+	case c.LedgerTable == "":
+		return bad("ledger-table", "required in Lambda mode (COGNITO_RESEND_LEDGER_TABLE): there is no disk to resume from, "+
+			"and only the table keeps concurrent and retried invocations from sending a user a second code")
+	case c.Report != "" || c.Resume:
+		return bad("report", "Lambda mode writes no report file: each message is a JSON log line and its outcome is in the "+
+			"ledger table (cognito-resend ledger export)")
+	case c.MetricsAddr != "":
+		return bad("metrics-addr", "Lambda mode serves nothing: its metrics are Embedded Metric Format log lines")
+	case c.DryRun:
+		return bad("dry-run", "a Lambda function can't dry-run a batch: dry-run the CSV you enqueue instead")
+	case c.MaxReceiveCount < 0 || c.MaxReceiveCount > 1000:
+		return bad("max-receive-count", "must be 0 (the queue has no DLQ) or the redrive policy's maxReceiveCount, 1..1000 (got %d)", c.MaxReceiveCount)
+	}
+	return nil
+}

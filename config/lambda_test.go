@@ -1,0 +1,44 @@
+package config
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Lambda mode's validation: the table is required, a file source, a report, a metrics
+// address and a dry run are refused, and --max-receive-count is Lambda mode's alone.
+func TestValidateLambda(t *testing.T) {
+	t.Parallel()
+	base := func() Config {
+		c := Default()
+		c.Lambda, c.ClientID, c.LedgerTable = true, "client", "ledger"
+		return c
+	}
+	ok := base()
+	require.NoError(t, ok.Validate())
+	withPool := base()
+	withPool.UserPoolID = "us-east-1_abc"
+	require.NoError(t, withPool.Validate(), "the pool names --verify-users' and the case rule's pool")
+	require.False(t, withPool.PoolSource())
+
+	for field, mod := range map[string]func(*Config){
+		"ledger-table":      func(c *Config) { c.LedgerTable = "" },
+		"sqs-queue-url":     func(c *Config) { c.SQSQueueURL = "https://sqs.REGION.amazonaws.com/ACCOUNT_ID/q" },
+		"report":            func(c *Config) { c.Report = "r.csv" },
+		"metrics-addr":      func(c *Config) { c.MetricsAddr = ":9090" },
+		"dry-run":           func(c *Config) { c.DryRun = true },
+		"max-receive-count": func(c *Config) { c.MaxReceiveCount = -1 },
+	} {
+		c := base()
+		mod(&c)
+		var fe *FieldError
+		require.ErrorAs(t, c.Validate(), &fe, field)
+		require.Equal(t, field, fe.Field)
+	}
+	c := Default()
+	c.ClientID, c.CSV, c.MaxReceiveCount = "client", "users.csv", 5
+	var fe *FieldError
+	require.ErrorAs(t, c.Validate(), &fe)
+	require.Equal(t, "max-receive-count", fe.Field)
+}
