@@ -34,6 +34,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
@@ -384,6 +385,7 @@ type child struct {
 	start  time.Time // just before exec
 	done   chan struct{}
 	err    error
+	peakKB atomic.Int64 // the child's own peak RSS, where watchPeak reads it (Linux)
 }
 
 type runArgs struct {
@@ -451,6 +453,7 @@ func startChild(o *options, simURL, name string, a runArgs) (*child, error) {
 		return nil, err
 	}
 	go func() { c.err = cmd.Wait(); close(c.done) }()
+	go c.watchPeak()
 	return c, nil
 }
 
