@@ -17,7 +17,7 @@ const heapSlackDefault = 16 << 20
 // paceGC keeps the heap within heapSlackDefault of its live size: after each collection
 // it sets the GC percent to slack/live (never above Go's default 100, never below 5), so
 // a small heap is collected as usual and a big one before its garbage passes the slack.
-// A big heap also gets a soft memory limit a few slacks above its live size, so the
+// A big heap also gets a soft memory limit two slacks above its live size, so the
 // runtime returns the pages it freed (a table's old copy once it grew) to the system
 // promptly instead of keeping ~10 % over its goal; it moves with the live heap each
 // collection, so it never holds a growing campaign back. GOGC or GOMEMLIMIT in the
@@ -38,7 +38,7 @@ func paceGC(getenv func(string) string) {
 				debug.SetGCPercent(pct)
 				limit := int64(math.MaxInt64)
 				if pct < 100 {
-					limit = int64(live + 4*heapSlackDefault)
+					limit = int64(live + 2*heapSlackDefault)
 				}
 				debug.SetMemoryLimit(limit)
 			}
