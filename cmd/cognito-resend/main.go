@@ -51,6 +51,7 @@ func usageErr(err error) error   { return &exitError{code: exitUsage, err: err} 
 func stoppedErr(err error) error { return &exitError{code: exitStopped, err: err} }
 
 func main() {
+	paceGC(os.Getenv)
 	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 }
 

@@ -80,3 +80,20 @@ func BenchmarkSetAdd(b *testing.B) {
 		s.Add(names[i%len(names)])
 	}
 }
+
+// TestU64SetStaysFull: the table is what grows with a campaign, so it is kept between
+// 7/10 and 7/8 full (12-byte slots: 13.7-17.1 bytes a key) at every size past its first.
+func TestU64SetStaysFull(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 2))
+	var s u64set
+	for n := 1; n <= 300_000; n++ {
+		s.add(r.Uint64(), 0)
+		if len(s.slots) <= minSlots {
+			continue
+		}
+		load := float64(s.n) / float64(len(s.slots))
+		require.LessOrEqual(t, load, 7.0/8, "n %d: %d slots", n, len(s.slots))
+		require.GreaterOrEqual(t, load, 0.69, "n %d: %d slots", n, len(s.slots))
+	}
+}

@@ -240,7 +240,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 			case tally != nil:
 				tally.Record(res) // the supersede rule, its Tally included
 			case whole != nil:
-				whole.Add(res) // a queue: counts only (its worker runs for days)
+				r.state.Count(res) // a queue: counts only (its worker runs for days)
 			}
 			if res.Status == job.StatusLimitExceeded {
 				if due := res.FinishedAt.Add(job.LimitWindow); due.After(limitDue) {

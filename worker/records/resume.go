@@ -24,11 +24,10 @@ type ResumeState struct {
 	// Final holds the usernames whose latest row settles them: they are never called
 	// again. Each is tagged with that row's admit.RefTag, which a duplicate names.
 	Final *admit.Set
-	// lines holds every source ref with a row, tagged with its latest row (tagStatus…).
-	lines *admit.Set
-	// names holds every source ref with a row (or an intent), tagged with a fingerprint
-	// of its username: what binds the report to its input line by line (Matches).
-	names *admit.Set
+	// lines holds every source ref with a row, tagged with its latest row (tagStatus…),
+	// and every source ref with a row (or an intent) with a fingerprint of its username:
+	// what binds the report to its input line by line (Matches).
+	lines *lineBook
 	seed  maphash.Seed
 	path  string // the report
 	// Unknown are intents with no row: the process stopped between the call and its
@@ -66,9 +65,13 @@ type ResumeOptions struct {
 	Redelivers bool
 	// Case is how usernames compare (default admit.CaseInsensitive).
 	Case admit.Case
+	// CSVLines: the source refs are a CSV's line numbers, kept in arrays indexed by line
+	// (lineBook): 5 bytes a line instead of ~30.
+	CSVLines bool
 }
 
-// A line's tag: the status of its latest row (its index in job.Statuses plus one),
+// A line's tag: the status Tally counts for it (its latest row's, under the supersede
+// rule; its index in job.Statuses plus one),
 // whether that row's user is called again, whether it is a limit_exceeded within its
 // hour, and how many of its rows closed an intent (the count LoadResume pairs with the
 // ledger's start records).
@@ -115,8 +118,8 @@ func (st *ResumeState) retries(row job.Result) bool {
 // them) of its user.
 func (st *ResumeState) Record(row job.Result) {
 	retry := st.retries(row)
-	old, had := st.lines.Get(row.SourceRef)
-	st.Tally.Add(row)
+	old, had := st.lines.tag(row.SourceRef)
+	counted := st.count(row, old, had)
 	if had {
 		if old&tagRetry != 0 {
 			st.Retry--
@@ -129,7 +132,7 @@ func (st *ResumeState) Record(row job.Result) {
 	if !admitRow(row) && calls < tagMaxCalls {
 		calls++
 	}
-	tag := statusTag(row.Status) | calls<<tagCallShift
+	tag := statusTag(counted) | calls<<tagCallShift
 	if retry {
 		tag |= tagRetry
 		st.Retry++
@@ -141,8 +144,8 @@ func (st *ResumeState) Record(row job.Result) {
 			st.LimitDue = due
 		}
 	}
-	st.lines.Put(row.SourceRef, tag)
-	st.names.Put(row.SourceRef, st.fingerprint(row.Username))
+	st.lines.setTag(row.SourceRef, tag)
+	st.lines.setFingerprint(row.SourceRef, st.fingerprint(row.Username))
 	if admitRow(row) {
 		return
 	}
@@ -153,15 +156,35 @@ func (st *ResumeState) Record(row job.Result) {
 	}
 }
 
+// count folds row into Tally under the supersede rule and returns the status its line
+// now counts (old, had: the line's tag).
+func (st *ResumeState) count(row job.Result, old uint32, had bool) job.Status {
+	if row.SourceRef == "" {
+		st.Tally.Add(row)
+		return row.Status
+	}
+	return st.Tally.fold(tagStatus(old), had, row.Status)
+}
+
+// Count folds row into Tally alone, under the supersede rule: a queue worker's rows,
+// whose lines are not skipped nor their users settled by Record.
+func (st *ResumeState) Count(row job.Result) {
+	old, had := st.lines.tag(row.SourceRef)
+	counted := st.count(row, old, had)
+	if row.SourceRef != "" {
+		st.lines.setTag(row.SourceRef, old&^tagStatusMask|statusTag(counted))
+	}
+}
+
 // Done reports whether the line ref has a row that settles it: a finite source skips it.
 func (st *ResumeState) Done(ref string) bool {
-	tag, ok := st.lines.Get(ref)
+	tag, ok := st.lines.tag(ref)
 	return ok && tag&tagRetry == 0
 }
 
 // Retrying reports whether the line ref has a row and its user is called again.
 func (st *ResumeState) Retrying(ref string) bool {
-	tag, ok := st.lines.Get(ref)
+	tag, ok := st.lines.tag(ref)
 	return ok && tag&tagRetry != 0
 }
 
@@ -169,7 +192,7 @@ func (st *ResumeState) Retrying(ref string) bool {
 // for that line do; a line without either matches anything (it is new work). Usernames
 // compare exactly: a line is the same line only if it is the same text.
 func (st *ResumeState) Matches(ref, username string) bool {
-	fp, ok := st.names.Get(ref)
+	fp, ok := st.lines.fingerprint(ref)
 	return !ok || fp == st.fingerprint(username)
 }
 
@@ -193,14 +216,15 @@ func (st *ResumeState) RowUsername(ref string) string {
 	return name
 }
 
-// fingerprint is 32 bits of a username's hash: a different user at a line goes
-// unnoticed once in four billion, and a million lines cost a few MB.
+// fingerprint is 32 bits of a username's hash, never 0 (lineBook's "none"): a
+// different user at a line goes unnoticed once in four billion, and a million lines
+// cost 4 MB.
 func (st *ResumeState) fingerprint(username string) uint32 {
-	return uint32(maphash.String(st.seed, username))
+	return max(uint32(maphash.String(st.seed, username)), 1)
 }
 
 // Lines is the number of lines with a row.
-func (st *ResumeState) Lines() int { return st.lines.Len() }
+func (st *ResumeState) Lines() int { return st.lines.len() }
 
 // LoadResume reads a campaign's report and ledger.
 func LoadResume(reportPath string, opts ResumeOptions) (*ResumeState, error) {
@@ -210,8 +234,8 @@ func LoadResume(reportPath string, opts ResumeOptions) (*ResumeState, error) {
 	if _, err := os.Stat(reportPath); err != nil {
 		return nil, fmt.Errorf("--resume needs the campaign's report: %w", err)
 	}
-	st := &ResumeState{Final: admit.NewSet(opts.Case), lines: admit.NewSet(admit.CaseSensitive),
-		names: admit.NewSet(admit.CaseSensitive), seed: maphash.MakeSeed(), path: reportPath,
+	st := &ResumeState{Final: admit.NewSet(opts.Case), lines: newLineBook(opts.CSVLines),
+		seed: maphash.MakeSeed(), path: reportPath,
 		Tally: NewTally(), opts: opts}
 	var err error
 	st.Rows, st.Skipped, err = ReadRows(reportPath, st.Record)
@@ -234,12 +258,12 @@ func LoadResume(reportPath string, opts ResumeOptions) (*ResumeState, error) {
 	pending := map[string][]LedgerRecord{}
 	var order []string
 	useRow := func(ref string, delta int) bool {
-		tag, ok := st.lines.Get(ref)
+		tag, ok := st.lines.tag(ref)
 		calls := int(tag >> tagCallShift)
 		if !ok || calls+delta < 0 || calls+delta > tagMaxCalls {
 			return false
 		}
-		st.lines.Put(ref, tag&(1<<tagCallShift-1)|uint32(calls+delta)<<tagCallShift)
+		st.lines.setTag(ref, tag&(1<<tagCallShift-1)|uint32(calls+delta)<<tagCallShift)
 		return true
 	}
 	err = eachLine(lf, func(_ int, line []byte, _ bool) {
@@ -249,8 +273,8 @@ func LoadResume(reportPath string, opts ResumeOptions) (*ResumeState, error) {
 		}
 		switch rec.Event {
 		case LedgerStart:
-			if _, ok := st.names.Get(rec.SourceRef); !ok {
-				st.names.Put(rec.SourceRef, st.fingerprint(rec.Username))
+			if _, ok := st.lines.fingerprint(rec.SourceRef); !ok {
+				st.lines.setFingerprint(rec.SourceRef, st.fingerprint(rec.Username))
 			}
 			if useRow(rec.SourceRef, -1) {
 				return

@@ -219,3 +219,23 @@ func TestLoadResumePairsIntentsWithRows(t *testing.T) {
 	require.True(t, st.Retrying("2"), "a: two calls, two rows")
 	require.True(t, st.Retrying("4"), "c: its second start was abandoned")
 }
+
+// TestResumeCountFoldsRedeliveries: a queue worker's rows are counted by Count under
+// the supersede rule against the rows of the report it resumed: a message redelivered
+// after its `sent` row (reported `duplicate`) is not counted again, a retried message
+// replaces its `failed` row, a new message adds one.
+func TestResumeCountFoldsRedeliveries(t *testing.T) {
+	t.Parallel()
+	p := writeReport(t,
+		"a,sent,1,,,EMAIL,x,email,,m1,,",
+		"b,failed,8,TooManyRequestsException,gave up,,,,,m2,,",
+	)
+	st, err := records.LoadResume(p, records.ResumeOptions{Redelivers: true})
+	require.NoError(t, err)
+	require.Equal(t, 2, st.Tally.Rows)
+	st.Count(job.Result{Username: "a", SourceRef: "m1", Status: job.StatusDuplicate})
+	st.Count(job.Result{Username: "b", SourceRef: "m2", Status: job.StatusSent})
+	st.Count(job.Result{Username: "c", SourceRef: "m3", Status: job.StatusSent})
+	require.Equal(t, 3, st.Tally.Rows)
+	require.Equal(t, map[job.Status]int{job.StatusSent: 3, job.StatusFailed: 0}, st.Tally.Counts)
+}

@@ -20,16 +20,27 @@ func NewTally() *Tally { return &Tally{Counts: map[job.Status]int{}, last: map[s
 
 // Add counts one row, the latest of its source ref so far.
 func (t *Tally) Add(r job.Result) {
-	if r.SourceRef != "" {
-		if prev, ok := t.last[r.SourceRef]; ok {
-			if replaces, decided := Supersedes(prev, r.Status); decided && !replaces {
-				return
-			}
-			t.Counts[prev]--
-			t.Rows--
-		}
-		t.last[r.SourceRef] = r.Status
+	if r.SourceRef == "" {
+		t.fold("", false, r.Status)
+		return
 	}
-	t.Counts[r.Status]++
+	prev, had := t.last[r.SourceRef]
+	t.last[r.SourceRef] = t.fold(prev, had, r.Status)
+}
+
+// fold counts a row of status next on a source ref whose counted status is prev (had:
+// it has one) and returns the ref's counted status now: next, or prev when the
+// supersede rule keeps it. A ResumeState keeps each line's counted status in its own
+// line tag: a Tally of its own would hold every source ref again, as a string.
+func (t *Tally) fold(prev job.Status, had bool, next job.Status) job.Status {
+	if had {
+		if replaces, decided := Supersedes(prev, next); decided && !replaces {
+			return prev
+		}
+		t.Counts[prev]--
+		t.Rows--
+	}
+	t.Counts[next]++
 	t.Rows++
+	return next
 }
