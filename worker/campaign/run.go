@@ -242,10 +242,8 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 			case whole != nil:
 				r.state.Count(res) // a queue: counts only (its worker runs for days)
 			}
-			if res.Status == job.StatusLimitExceeded {
-				if due := res.FinishedAt.Add(job.LimitWindow); due.After(limitDue) {
-					limitDue = due
-				}
+			if due := res.LimitDue(); due.After(limitDue) {
+				limitDue = due
 			}
 		},
 		// Acks after the stop share the settle budget.

@@ -140,7 +140,7 @@ func (st *ResumeState) Record(row job.Result) {
 	if row.Status == job.StatusLimitExceeded && !row.RetryDue(st.opts.Now) {
 		tag |= tagWaiting
 		st.LimitWaiting++
-		if due := row.FinishedAt.Add(job.LimitWindow); due.After(st.LimitDue) {
+		if due := row.LimitDue(); due.After(st.LimitDue) {
 			st.LimitDue = due
 		}
 	}
