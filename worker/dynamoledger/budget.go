@@ -1,0 +1,90 @@
+package dynamoledger
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/cognito-resend/cognito-resend/worker/budget"
+	"github.com/cognito-resend/cognito-resend/worker/dynamoledger/attr"
+)
+
+// The daily budget's counters share the table: one item per window, pk = "budget#daily",
+// sk = "window#<window start, RFC 3339 UTC>", its count in `spent`. Every campaign and
+// replica on the table takes from the same item, so --daily-budget holds for all of
+// them together (each with the same --budget-reset).
+const (
+	// BudgetPartition is the pk of the budget's counters (deploy/iam: LeadingKeys).
+	BudgetPartition = "budget#daily"
+	budgetSKPrefix  = "window#"
+	attrSpent       = "spent"
+	// budgetKeep: a window's counter is deleted (TTL) this long after the window ends.
+	budgetKeep = 7 * 24 * time.Hour
+)
+
+var _ budget.Counter = (*Budget)(nil)
+
+// Budget is the table's budget.Counter. Take is one conditional update (ADD 1 if the
+// count is below the limit), decided by DynamoDB: two replicas never both take the last
+// send. A Take whose answer is lost may be retried and count twice (the budget errs on
+// the side of sending less); a Give is made once and never retried, so it can never give
+// back twice.
+type Budget struct{ l *Ledger }
+
+// Budget is the daily budget's counter on this ledger's table.
+func (l *Ledger) Budget() *Budget { return &Budget{l: l} }
+
+func budgetKey(window time.Time) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrPK: attr.S(BudgetPartition),
+		AttrSK: attr.S(budgetSKPrefix + window.UTC().Format(time.RFC3339)),
+	}
+}
+
+// Take adds one send to window's count unless it has reached limit.
+func (b *Budget) Take(ctx context.Context, window time.Time, limit int) (bool, error) {
+	values := map[string]types.AttributeValue{":one": attr.N(1), ":limit": attr.N(int64(limit)),
+		":exp": attr.N(window.Add(24*time.Hour + budgetKeep).Unix())}
+	names := map[string]string{"#spent": attrSpent, "#expires_at": AttrExpiresAt}
+	err := b.l.update(ctx, "budget_take", budgetKey(window), "ADD #spent :one SET #expires_at = :exp",
+		"attribute_not_exists(#spent) OR #spent < :limit", names, values)
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Give takes back one send of window, never below 0: one attempt, not retried.
+func (b *Budget) Give(ctx context.Context, window time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, b.l.call.timeout)
+	defer cancel()
+	_, err := b.l.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(b.l.cfg.Table),
+		Key: budgetKey(window), UpdateExpression: aws.String("ADD #spent :minus"),
+		ConditionExpression:       aws.String("#spent > :zero"),
+		ExpressionAttributeNames:  map[string]string{"#spent": attrSpent},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": attr.N(-1), ":zero": attr.N(0)}})
+	b.l.call.metrics.LedgerCall("budget_give", ledgerCode(err))
+	if err != nil && !isConditionFailed(err) {
+		return err
+	}
+	return nil
+}
+
+// Spent is window's count (strongly consistent).
+func (b *Budget) Spent(ctx context.Context, window time.Time) (int, error) {
+	var out *dynamodb.GetItemOutput
+	err := b.l.call.do(ctx, "budget_read", func(ctx context.Context) error {
+		var err error
+		out, err = b.l.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(b.l.cfg.Table),
+			Key: budgetKey(window), ConsistentRead: aws.Bool(true)})
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	n, _ := attr.GetN(out.Item, attrSpent)
+	return int(n), nil
+}
