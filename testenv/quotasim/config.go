@@ -116,6 +116,11 @@ type Config struct {
 	Inject map[string]InjectedError
 	// InjectAll, when set, is answered to every admitted call (after per-user injection).
 	InjectAll *InjectedError
+	// DailyEmailLimit, when > 0, is the account's daily email cap (Cognito's default
+	// email sends 50 a day): once that many ResendConfirmationCode calls have succeeded,
+	// every later one is answered LimitExceededException "Exceeded daily email limit for
+	// the operation or the account." (re-armed by /__sim/reset or a new configuration).
+	DailyEmailLimit int `json:"daily_email_limit,omitempty"`
 	// Seed seeds the fault/jitter RNG; 0 picks a time-based seed.
 	Seed int64
 	// LimitAllTargets applies limiting, faults and counting to every

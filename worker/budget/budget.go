@@ -12,8 +12,9 @@ import (
 // Counter counts the sends of each window. Take is atomic: it never lets the window's
 // count pass limit.
 type Counter interface {
-	// Take adds one send to window's count unless it has reached limit (false).
-	Take(ctx context.Context, window time.Time, limit int) (bool, error)
+	// Take adds one send to window's count unless it has reached limit (false); n is the
+	// count after it.
+	Take(ctx context.Context, window time.Time, limit int) (n int, ok bool, err error)
 	// Give takes back one send of window (never below 0).
 	Give(ctx context.Context, window time.Time) error
 	// Spent is window's count.
@@ -44,6 +45,28 @@ type Budget struct {
 	Schedule Schedule
 	Counter  Counter
 	Clock    clock.Clock
+
+	mu     sync.Mutex
+	seen   int       // the count last seen (Take, Status), for the gauge
+	seenOf time.Time // its window
+}
+
+// Seen is the count of the current window last seen by this process (the metrics'
+// gauge: it makes no call).
+func (b *Budget) Seen() int {
+	start, _ := b.Schedule.Window(clock.Or(b.Clock).Now())
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.seenOf.Equal(start) {
+		return 0
+	}
+	return b.seen
+}
+
+func (b *Budget) see(window time.Time, n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.seen, b.seenOf = n, window
 }
 
 // Take takes one send from the current window before a call: it returns the window
@@ -53,10 +76,11 @@ func (b *Budget) Take(ctx context.Context) (time.Time, error) {
 	if b.Limit <= 0 {
 		return start, nil
 	}
-	ok, err := b.Counter.Take(ctx, start, b.Limit)
+	n, ok, err := b.Counter.Take(ctx, start, b.Limit)
 	if err != nil {
 		return start, err
 	}
+	b.see(start, n)
 	if !ok {
 		return start, &SpentError{Limit: b.Limit, Spent: b.Limit, Next: next}
 	}
@@ -85,6 +109,9 @@ func (b *Budget) Status(ctx context.Context) (start, next time.Time, spent int, 
 		return start, next, 0, nil
 	}
 	spent, err = b.Counter.Spent(ctx, start)
+	if err == nil {
+		b.see(start, spent)
+	}
 	return start, next, spent, err
 }
 
@@ -100,7 +127,7 @@ func NewLocal(window time.Time, spent int) *Local {
 	return &Local{spent: map[time.Time]int{window.UTC(): spent}}
 }
 
-func (l *Local) Take(_ context.Context, window time.Time, limit int) (bool, error) {
+func (l *Local) Take(_ context.Context, window time.Time, limit int) (int, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.spent == nil {
@@ -108,7 +135,7 @@ func (l *Local) Take(_ context.Context, window time.Time, limit int) (bool, erro
 	}
 	w := window.UTC()
 	if l.spent[w] >= limit {
-		return false, nil
+		return l.spent[w], false, nil
 	}
 	l.spent[w]++
 	for k := range l.spent { // past windows are done with
@@ -116,7 +143,7 @@ func (l *Local) Take(_ context.Context, window time.Time, limit int) (bool, erro
 			delete(l.spent, k)
 		}
 	}
-	return true, nil
+	return l.spent[w], true, nil
 }
 
 func (l *Local) Give(_ context.Context, window time.Time) error {

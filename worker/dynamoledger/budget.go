@@ -45,16 +45,29 @@ func budgetKey(window time.Time) map[string]types.AttributeValue {
 }
 
 // Take adds one send to window's count unless it has reached limit.
-func (b *Budget) Take(ctx context.Context, window time.Time, limit int) (bool, error) {
-	values := map[string]types.AttributeValue{":one": attr.N(1), ":limit": attr.N(int64(limit)),
-		":exp": attr.N(window.Add(24*time.Hour + budgetKeep).Unix())}
-	names := map[string]string{"#spent": attrSpent, "#expires_at": AttrExpiresAt}
-	err := b.l.update(ctx, "budget_take", budgetKey(window), "ADD #spent :one SET #expires_at = :exp",
-		"attribute_not_exists(#spent) OR #spent < :limit", names, values)
-	if isConditionFailed(err) {
-		return false, nil
+// n is the count after the take (UPDATED_NEW), or limit when refused: a refused
+// condition returns nothing (and dynalite ignores ReturnValuesOnConditionCheckFailure).
+func (b *Budget) Take(ctx context.Context, window time.Time, limit int) (int, bool, error) {
+	var out *dynamodb.UpdateItemOutput
+	err := b.l.call.do(ctx, "budget_take", func(ctx context.Context) error {
+		var err error
+		out, err = b.l.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(b.l.cfg.Table),
+			Key: budgetKey(window), UpdateExpression: aws.String("ADD #spent :one SET #expires_at = :exp"),
+			ConditionExpression:      aws.String("attribute_not_exists(#spent) OR #spent < :limit"),
+			ExpressionAttributeNames: map[string]string{"#spent": attrSpent, "#expires_at": AttrExpiresAt},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": attr.N(1), ":limit": attr.N(int64(limit)),
+				":exp": attr.N(window.Add(24*time.Hour + budgetKeep).Unix())},
+			ReturnValues: types.ReturnValueUpdatedNew})
+		return err
+	})
+	switch {
+	case isConditionFailed(err):
+		return limit, false, nil
+	case err != nil:
+		return 0, false, err
 	}
-	return err == nil, err
+	n, _ := attr.GetN(out.Attributes, attrSpent)
+	return int(n), true, nil
 }
 
 // Give takes back one send of window, never below 0: one attempt, not retried.
