@@ -18,8 +18,12 @@ type fakeIdler struct {
 	events []string
 }
 
-func (f *fakeIdler) Idle(reason string) { f.mu.Lock(); f.events = append(f.events, "idle: "+reason); f.mu.Unlock() }
-func (f *fakeIdler) Wake()              { f.mu.Lock(); f.events = append(f.events, "wake"); f.mu.Unlock() }
+func (f *fakeIdler) Idle(reason string) {
+	f.mu.Lock()
+	f.events = append(f.events, "idle: "+reason)
+	f.mu.Unlock()
+}
+func (f *fakeIdler) Wake() { f.mu.Lock(); f.events = append(f.events, "wake"); f.mu.Unlock() }
 func (f *fakeIdler) get() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
