@@ -16,9 +16,12 @@ func printPlan(w io.Writer, p *campaign.BudgetPlan, prefix string) {
 	if p == nil {
 		return
 	}
-	days := "1 window (today's)"
-	if p.Windows > 1 {
-		days = fmt.Sprintf("%d windows (days): the last opens %s", p.Windows, p.Last.UTC().Format(time.RFC3339))
+	days := "all in this window"
+	switch {
+	case p.Windows == 0:
+		days = "nothing to send"
+	case p.Windows > 1 || p.Last.After(p.Next.AddDate(0, 0, -1)):
+		days = fmt.Sprintf("%d windows (days), the last opening %s", p.Windows, p.Last.UTC().Format(time.RFC3339))
 	}
 	if prefix == "" {
 		prefix = "daily budget: "
@@ -47,7 +50,7 @@ func printSpent(w io.Writer, o *campaign.Outcome, se *budget.SpentError) {
 		"continues then (a daily CronJob: docs/long-campaigns.md); exit 4: budget spent, more to do\n",
 		se.Next.UTC().Format(time.RFC3339), span(max(se.Next.Sub(now), 0).Round(time.Minute)), o.Budget.Reset, o.ReportPath)
 	if o.Budget.Limit > 0 && o.Total >= 0 {
-		if n := budget.Windows(max(o.Total-o.Summary.Rows, 0), o.Budget.Limit, 0); n > 0 {
+		if n, _ := budget.Windows(max(o.Total-o.Summary.Rows, 0), o.Budget.Limit, 0); n > 0 {
 			fmt.Fprintf(w, "summary: at %d a window, the rows left take %d more window(s)\n", o.Budget.Limit, n)
 		}
 	}

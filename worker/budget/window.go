@@ -50,15 +50,21 @@ func (s Schedule) String() string {
 	return fmt.Sprintf("%02d:%02d UTC", int(s.Reset/time.Hour), int(s.Reset%time.Hour/time.Minute))
 }
 
-// Windows is how many windows n sends take at limit a window, spent of the current one
-// already used (0 when limit is 0: no budget).
-func Windows(n, limit, spent int) int {
+// Windows is how many windows n sends are made in at limit a window, spent of the
+// current one already used (0 when limit is 0: no budget), and in which of them, counted
+// from the current one (0), the last sends are made.
+func Windows(n, limit, spent int) (windows, last int) {
 	if limit <= 0 || n <= 0 {
-		return 0
+		return 0, 0
 	}
 	left := max(limit-spent, 0)
-	if n <= left {
-		return 1
+	switch {
+	case n <= left:
+		return 1, 0
+	case left == 0: // nothing more today: from the next window on
+		windows = (n + limit - 1) / limit
+		return windows, windows
 	}
-	return 1 + (n-left+limit-1)/limit
+	windows = 1 + (n-left+limit-1)/limit
+	return windows, windows - 1
 }

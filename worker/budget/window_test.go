@@ -43,11 +43,12 @@ func TestWindowAcrossReset(t *testing.T) {
 }
 
 func TestWindows(t *testing.T) {
-	require.Equal(t, 0, Windows(30, 0, 0))
-	require.Equal(t, 3, Windows(30, 10, 0))
-	require.Equal(t, 1, Windows(5, 10, 5))
-	require.Equal(t, 4, Windows(30, 10, 5)) // 5 today, then 10, 10, 5
-	require.Equal(t, 4, Windows(30, 10, 10))
+	w := func(n, limit, spent int) [2]int { a, b := Windows(n, limit, spent); return [2]int{a, b} }
+	require.Equal(t, [2]int{0, 0}, w(30, 0, 0))
+	require.Equal(t, [2]int{3, 2}, w(30, 10, 0))
+	require.Equal(t, [2]int{1, 0}, w(5, 10, 5))
+	require.Equal(t, [2]int{4, 3}, w(30, 10, 5))  // 5 today, then 10, 10, 5
+	require.Equal(t, [2]int{3, 3}, w(30, 10, 10)) // none today, then 10, 10, 10
 }
 
 // TestBudgetSpendsAndRefillsAtTheReset: with the fake clock, the budget is spent after

@@ -46,8 +46,8 @@ func (c *Campaign) newBudget(r *resumed, table *dynamoledger.Ledger) *budget.Bud
 type BudgetPlan struct {
 	Limit, Spent int       // the budget, and what the current window has spent
 	Next         time.Time // when the next window opens
-	Windows      int       // windows the campaign takes (this one included)
-	Last         time.Time // when the last of them opens (the current one's start if 1)
+	Windows      int       // windows the campaign sends in (this one, unless it is spent)
+	Last         time.Time // when the last of them opens (the current one's start if it is the only one)
 	Reset        string    // --budget-reset, "HH:MM UTC"
 }
 
@@ -71,10 +71,9 @@ func (c *Campaign) BudgetPlan(ctx context.Context, n int) (*BudgetPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &BudgetPlan{Limit: b.Limit, Spent: spent, Next: next, Windows: budget.Windows(n, b.Limit, spent),
-		Reset: b.Schedule.String()}
-	p.Last = start.AddDate(0, 0, max(p.Windows-1, 0))
-	return p, nil
+	windows, last := budget.Windows(n, b.Limit, spent)
+	return &BudgetPlan{Limit: b.Limit, Spent: spent, Next: next, Windows: windows, Reset: b.Schedule.String(),
+		Last: start.AddDate(0, 0, last)}, nil
 }
 
 // idler is the queue source's side of the budget's pause (*sqssource.Source).
