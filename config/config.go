@@ -576,6 +576,11 @@ func (c *Config) Warnings() []string {
 			"are throttled (--adaptive cuts the rate back) and your application's calls in the category are too",
 			c.ceilingFlag(), r, cognito.QuotaCategory, cognito.QuotaDefault))
 	}
+	if c.DailyBudget > 0 && c.SQSQueueURL != "" && c.LedgerTable == "" {
+		w = append(w, fmt.Sprintf("--daily-budget %d without --ledger-table is counted by this process alone (from its "+
+			"report): every replica of the queue sends up to %[1]d a window; give them --ledger-table to share one budget",
+			c.DailyBudget))
+	}
 	return w
 }
 

@@ -780,3 +780,15 @@ func TestValidateReserveNamesTheCeiling(t *testing.T) {
 	c.FleetRate, c.Reserve = 0, 25
 	require.ErrorContains(t, c.Validate(), "below --rate (20)")
 }
+
+// A queue worker's --daily-budget without the table is per process: said at start.
+func TestDailyBudgetPerProcessWarning(t *testing.T) {
+	c := config.Default()
+	c.DailyBudget = 40
+	require.Empty(t, c.Warnings(), "a CSV campaign's budget is its report's")
+	c.SQSQueueURL = "http://127.0.0.1:1/000000000000/q"
+	require.Len(t, c.Warnings(), 1)
+	require.Contains(t, c.Warnings()[0], "every replica of the queue sends up to 40 a window")
+	c.LedgerTable = "ledger"
+	require.Empty(t, c.Warnings(), "the table shares one budget")
+}
