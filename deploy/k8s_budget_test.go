@@ -41,10 +41,10 @@ func TestDailyBudgetCronJob(t *testing.T) {
 
 			sched, err := budget.ParseReset(get("budget-reset"))
 			require.NoError(t, err, "%s: --budget-reset", w)
-			min, hour, ok := strings.Cut(path(w.Obj.Node, "spec", "schedule").Value, " ")
+			minute, hour, ok := strings.Cut(path(w.Obj.Node, "spec", "schedule").Value, " ")
 			require.True(t, ok)
 			hour, _, _ = strings.Cut(hour, " ")
-			m, errM := strconv.Atoi(min)
+			m, errM := strconv.Atoi(minute)
 			h, errH := strconv.Atoi(hour)
 			require.NoError(t, errM, "%s: schedule minute", w)
 			require.NoError(t, errH, "%s: schedule hour", w)
