@@ -378,6 +378,7 @@ func (r *run) work(kill context.Context, j job.Job) {
 // attempt may have reached Cognito). A queue's job waits at its queue until the next
 // window; any other stops the run with se (exit 4: budget spent, more to do).
 func (r *run) spent(j job.Job, c *claim, mayHaveCalled bool, se *budget.SpentError) {
+	r.doneWaiting(j)
 	if j.Defer == nil {
 		if r.dispatch.Err() == nil {
 			r.log.Info("daily budget spent: stopping", "next_window", se.Next.UTC().Format(time.RFC3339), "cap", se.Cap)
