@@ -72,18 +72,18 @@ func (b *Budget) Take(ctx context.Context, window time.Time, limit int) (int, bo
 
 // Give takes back one send of window, never below 0: one attempt, not retried.
 func (b *Budget) Give(ctx context.Context, window time.Time) error {
-	ctx, cancel := context.WithTimeout(ctx, b.l.call.timeout)
-	defer cancel()
-	_, err := b.l.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(b.l.cfg.Table),
-		Key: budgetKey(window), UpdateExpression: aws.String("ADD #spent :minus"),
-		ConditionExpression:       aws.String("#spent > :zero"),
-		ExpressionAttributeNames:  map[string]string{"#spent": attrSpent},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": attr.N(-1), ":zero": attr.N(0)}})
-	b.l.call.metrics.LedgerCall("budget_give", ledgerCode(err))
-	if err != nil && !isConditionFailed(err) {
+	err := b.l.call.once(ctx, "budget_give", func(ctx context.Context) error {
+		_, err := b.l.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(b.l.cfg.Table),
+			Key: budgetKey(window), UpdateExpression: aws.String("ADD #spent :minus"),
+			ConditionExpression:       aws.String("#spent > :zero"),
+			ExpressionAttributeNames:  map[string]string{"#spent": attrSpent},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":minus": attr.N(-1), ":zero": attr.N(0)}})
 		return err
+	})
+	if isConditionFailed(err) {
+		return nil // nothing to give back: never below 0
 	}
-	return nil
+	return err
 }
 
 // Spent is window's count (strongly consistent).
