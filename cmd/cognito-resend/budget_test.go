@@ -180,3 +180,28 @@ func TestQueueDailyCapPauses(t *testing.T) {
 	require.Equal(t, 10-counts["sent"], visible+notVisible, "every message not sent stays in the queue")
 	require.Zero(t, inDLQ)
 }
+
+// TestDailyBudgetPoolCampaign: a pool campaign (cognito-local behind the simulator) under
+// --daily-budget 3 of its 7 unconfirmed users: 3 sends, exit 4; --resume in the same
+// window sends none; the dry run says how many windows.
+func TestDailyBudgetPoolCampaign(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	p := newPool(t, false, []string{"bp-1", "bp-2", "bp-3", "bp-4", "bp-5", "bp-6", "bp-7"}, nil)
+	sim := quotasim.StartT(t, quotasim.Config{Upstream: cognitoURL})
+	dir := t.TempDir()
+	env := append(append(baseEnv(sim.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
+	args := []string{"run", "--user-pool-id", p.ID, "--report", "pool.csv", "--daily-budget", "3", "--log-format", "text"}
+	res := runBin(t, dir, env, "", args...)
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 3, sim.Sim.Stats().Successes)
+	require.Contains(t, res.stderr, "summary: stopped: daily budget spent: 3 of 3 sent in this window (this run: 3)")
+	require.Contains(t, res.stderr, "summary: the next window opens "+nextWindow())
+	res = runBin(t, dir, env, "", append(args, "--resume")...)
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 3, sim.Sim.Stats().Calls, "no call in the same window")
+	res = runBin(t, dir, env, "", append(args, "--resume", "--dry-run")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "to send:     4")
+	require.Contains(t, res.stdout, "budget:      3 a window from 00:00 UTC, 3 spent in this one: 2 windows (days)")
+}
