@@ -374,7 +374,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		Attempts: attempts.Load(), Total: total, Campaign: whole, Redelivers: s.Redelivers(),
 		Stopped: mayHaveCalled(c.stopped(runErr, s.Redelivers()), len(sum.MayHaveCalled)), LimitDue: limitDue,
 		VerifyRate: c.verifyRate(), ListPages: pages, ListLookups: lookups,
-		Budget:     BudgetState{Limit: bud.Limit, Spent: bud.Seen(), Next: bud.Next(), Reset: bud.Schedule.String()}}, nil
+		Budget: BudgetState{Limit: bud.Limit, Spent: bud.Seen(), Next: bud.Next(), Reset: bud.Schedule.String()}}, nil
 }
 
 // verifyRate is the --verify-users limiter's rate now (0: no check per user).
