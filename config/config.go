@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/cognito-resend/cognito-resend/worker/budget"
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 	"github.com/cognito-resend/cognito-resend/worker/engine"
@@ -161,6 +162,10 @@ type Config struct {
 	// MaxReceiveCount is the queue's redrive policy maxReceiveCount (0: no DLQ): a poison
 	// message is a batch item failure while the redrive can still move it to the DLQ.
 	MaxReceiveCount int `yaml:"max-receive-count"`
+	// Daily send budget (docs/long-campaigns.md): at most DailyBudget messages per
+	// window, the windows beginning at BudgetReset (HH:MM UTC) every day. 0: no budget.
+	DailyBudget int    `yaml:"daily-budget"`
+	BudgetReset string `yaml:"budget-reset"`
 
 	// Logging
 	LogLevel  string `yaml:"log-level"`
@@ -207,6 +212,8 @@ func Default() Config {
 		Cooldown:        dynamoledger.CooldownDefault,
 		LedgerLease:     dynamoledger.LeaseDefault,
 		LedgerRetention: dynamoledger.RetentionDefault,
+
+		BudgetReset: budget.ResetDefault,
 
 		FleetRate:      fleet.RateDefault,
 		FleetHeartbeat: fleet.HeartbeatDefault, // --fleet-name has none: see Validate
@@ -431,6 +438,10 @@ func (c *Config) Validate() error {
 		return bad("backoff-max", "must be >= --backoff-base (got %s)", c.BackoffMax)
 	case c.CallTimeout <= 0:
 		return bad("call-timeout", "must be > 0 (got %s)", c.CallTimeout)
+	case c.DailyBudget < 0:
+		return bad("daily-budget", "must be >= 0 messages per window (0: no budget; got %d)", c.DailyBudget)
+	case c.ValidateBudgetReset() != nil:
+		return c.ValidateBudgetReset()
 	case c.MaxOutage < 0:
 		return bad("max-outage", "must be >= 0 (0 waits out any outage; got %s)", c.MaxOutage)
 	case c.AnalyticsEndpointID != "" && strings.TrimSpace(c.AnalyticsEndpointID) == "":
@@ -565,6 +576,11 @@ func (c *Config) Warnings() []string {
 			"are throttled (--adaptive cuts the rate back) and your application's calls in the category are too",
 			c.ceilingFlag(), r, cognito.QuotaCategory, cognito.QuotaDefault))
 	}
+	if c.DailyBudget > 0 && c.SQSQueueURL != "" && c.LedgerTable == "" {
+		w = append(w, fmt.Sprintf("--daily-budget %d without --ledger-table is counted by this process alone (from its "+
+			"report): every replica of the queue sends up to %[1]d a window; give them --ledger-table to share one budget",
+			c.DailyBudget))
+	}
 	return w
 }
 
@@ -620,4 +636,18 @@ func (c *Config) ceilingFlag() string {
 		return "--fleet-rate"
 	}
 	return "--rate"
+}
+
+// Schedule is --budget-reset's windows (Validate has checked its form).
+func (c *Config) Schedule() budget.Schedule {
+	s, _ := budget.ParseReset(c.BudgetReset)
+	return s
+}
+
+// ValidateBudgetReset checks --budget-reset: HH:MM in UTC.
+func (c *Config) ValidateBudgetReset() error {
+	if _, err := budget.ParseReset(c.BudgetReset); err != nil {
+		return bad("budget-reset", "%v", err)
+	}
+	return nil
 }

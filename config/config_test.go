@@ -98,6 +98,9 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"backoff max below base", func(c *config.Config) { c.BackoffMax = c.BackoffBase - 1 }, "backoff-max"},
 		{"call timeout 0", func(c *config.Config) { c.CallTimeout = 0 }, "call-timeout"},
 		{"max outage negative", func(c *config.Config) { c.MaxOutage = -time.Second }, "max-outage"},
+		{"daily budget negative", func(c *config.Config) { c.DailyBudget = -1 }, "daily-budget"},
+		{"budget reset not HH:MM", func(c *config.Config) { c.BudgetReset = "9am" }, "budget-reset"},
+		{"budget reset out of range", func(c *config.Config) { c.BudgetReset = "24:00" }, "budget-reset"},
 		{"region with spaces", func(c *config.Config) { c.Region = "eu west 1" }, "region"},
 		{"region typo", func(c *config.Config) { c.Region = "eu-west-1x" }, "region"},
 		{"blank analytics id", func(c *config.Config) { c.AnalyticsEndpointID = "   " }, "analytics-endpoint-id"},
@@ -776,4 +779,16 @@ func TestValidateReserveNamesTheCeiling(t *testing.T) {
 	require.ErrorContains(t, c.Validate(), "below --fleet-rate (10)")
 	c.FleetRate, c.Reserve = 0, 25
 	require.ErrorContains(t, c.Validate(), "below --rate (20)")
+}
+
+// A queue worker's --daily-budget without the table is per process: said at start.
+func TestDailyBudgetPerProcessWarning(t *testing.T) {
+	c := config.Default()
+	c.DailyBudget = 40
+	require.Empty(t, c.Warnings(), "a CSV campaign's budget is its report's")
+	c.SQSQueueURL = "http://127.0.0.1:1/000000000000/q"
+	require.Len(t, c.Warnings(), 1)
+	require.Contains(t, c.Warnings()[0], "every replica of the queue sends up to 40 a window")
+	c.LedgerTable = "ledger"
+	require.Empty(t, c.Warnings(), "the table shares one budget")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 	"github.com/cognito-resend/cognito-resend/worker/fleet"
 )
 
@@ -73,7 +74,9 @@ func userPartitionPrefix(t *testing.T) string {
 					left = b.X
 				}
 				id, ok := left.(*ast.Ident)
-				assert.True(t, ok && id.Name == "userPrefix", "%s: a partition key that does not start with userPrefix: the ledger policies allow user#* only",
+				// The daily budget's counters (BudgetPartition) have a policy of their own.
+				assert.True(t, ok && (id.Name == "userPrefix" || id.Name == "BudgetPartition"),
+					"%s: a partition key that does not start with userPrefix (nor is BudgetPartition): the ledger policies allow user#* only",
 					fset.Position(n.Pos()))
 			}
 			return true
@@ -155,7 +158,15 @@ func TestLedgerGrantsAreLimitedToTheirPartitions(t *testing.T) {
 	byPartition["fleets"] = append(jsonGrants(t, filepath.Join(iamDir, "policy-fleet-rate.json")),
 		cfnGrants(t, cfnFile+" QueueWorkerFleetPolicy", mapGetSeq(path(res, "QueueWorkerFleetPolicy", "Properties", "PolicyDocument", "Statement")))...)
 
-	want := map[string][]string{"users": users, "fleets": fleets}
+	// --daily-budget's counters (worker/dynamoledger/budget.go): their own partitions and policy.
+	budgets := []string{strings.SplitAfter(dynamoledger.BudgetPartition, "#")[0] + "*"}
+	for _, other := range [][]string{users, fleets} {
+		require.False(t, strings.HasPrefix(budgets[0], strings.TrimSuffix(other[0], "*")) || strings.HasPrefix(other[0], strings.TrimSuffix(budgets[0], "*")),
+			"the budgets' (%s) and %s partitions overlap", budgets, other)
+	}
+	byPartition["budgets"] = append(jsonGrants(t, filepath.Join(iamDir, "policy-daily-budget.json")),
+		cfnGrants(t, cfnFile+" DailyBudgetPolicy", mapGetSeq(path(res, "DailyBudgetPolicy", "Properties", "PolicyDocument", "Statement")))...)
+	want := map[string][]string{"users": users, "fleets": fleets, "budgets": budgets}
 	for part, gs := range byPartition {
 		items := 0
 		for _, g := range gs {

@@ -303,7 +303,7 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	fleetRate := loadJSONPolicy(t, filepath.Join(iamDir, "policy-fleet-rate.json"))
 	cfn := cfnPolicies(t)
 
-	var cfnWorker, cfnVerify, cfnFleet, cfnCampaign, cfnCampaignPool *policy
+	var cfnWorker, cfnVerify, cfnFleet, cfnCampaign, cfnCampaignPool, cfnBudget *policy
 	var cfnKeda []policy
 	for id, p := range cfn {
 		switch {
@@ -321,6 +321,8 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 			cfnVerify = &p
 		case id == "QueueWorkerFleetPolicy":
 			cfnFleet = &p
+		case id == "DailyBudgetPolicy":
+			cfnBudget = &p
 		default:
 			t.Errorf("%s: an identity policy this test does not know; say whose it is", p.Name)
 		}
@@ -328,6 +330,10 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	require.NotNil(t, cfnWorker, "%s: QueueWorkerRole has no inline policy", cfnFile)
 	require.NotNil(t, cfnVerify, "%s: no QueueWorkerUserPoolPolicy (--verify-users in queue mode)", cfnFile)
 	require.NotNil(t, cfnFleet, "%s: no QueueWorkerFleetPolicy (--fleet-rate in queue mode)", cfnFile)
+	require.NotNil(t, cfnBudget, "%s: no DailyBudgetPolicy (--daily-budget with --ledger-table)", cfnFile)
+	dailyBudget := loadJSONPolicy(t, filepath.Join(iamDir, "policy-daily-budget.json"))
+	assert.Equal(t, dailyBudget.actionSet(), cfnBudget.actionSet(), "CloudFormation's DailyBudgetPolicy and iam/policy-daily-budget.json must grant the same actions")
+	assert.Subset(t, byIface["DynamoDBAPI"], dailyBudget.actionSet(), "policy-daily-budget.json: calls a campaign makes (DynamoDBAPI)")
 	require.NotNil(t, cfnCampaign, "%s: CampaignRole (the campaign Jobs' service account) has no inline policy", cfnFile)
 	require.NotNil(t, cfnCampaignPool, "%s: no CampaignUserPoolPolicy (a pool campaign, --verify-users)", cfnFile)
 

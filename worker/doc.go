@@ -26,6 +26,10 @@
 //	clock             the one clock (github.com/jonboulle/clockwork): timestamps, timers, tickers
 //	admit             the admit rule: username validation, the dedupe key set, Admitter
 //	pacing            the shared Limiter (adaptive), the fault Breaker, Policy: the one backoff
+//	budget            the daily send budget (--daily-budget): its windows (Schedule.Window, the
+//	                  one rule), Budget (a send taken before the call, given back if none
+//	                  went out), SpentError (exit 4, a queue's pause); counted by Local
+//	                  (the report's) or dynamoledger.Budget (the table's)
 //	cognito           Resender (ResendConfirmationCode), Call (the attempt loop under a limiter,
 //	                  go-retry), Classify, SecretHash
 //	userpool          Verifier (--verify-users: a census of the pool and ListUsers lookups,
@@ -50,7 +54,7 @@
 //	reportset         cognito-resend report: many reports read back (records.ScanReport) as one
 //	                  campaign, one row per user; summary, retry CSV, HTML page
 //
-// Layers: job and clock import nothing of the project; admit, pacing, cognito, userpool
+// Layers: job and clock import nothing of the project; admit, pacing, budget, cognito, userpool
 // and metrics build on them; records, dynamoledger, the sources and the engine on those;
 // fleet on dynamoledger; campaign on everything; reportset on records; cmd/cognito-resend
 // on campaign, reportset, config and the shared types (job, clock) it renders. Interfaces are declared

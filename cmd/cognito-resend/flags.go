@@ -81,6 +81,9 @@ func runFlags() []cli.Flag {
 		&cli.DurationFlag{Category: groupRate, Name: "backoff-max", Value: d.BackoffMax, Usage: "largest retry delay", Sources: env("backoff-max")},
 		&cli.DurationFlag{Category: groupRate, Name: "call-timeout", Value: d.CallTimeout, Usage: "timeout of one Cognito call", Sources: env("call-timeout")},
 		&cli.FloatFlag{Category: groupRate, Name: "verify-rate", Value: d.VerifyRate, Usage: "--verify-with admin-get-user: AdminGetUser calls per second (its own limiter; UserRead quota, 120/s per account, shared with your application)", Sources: env("verify-rate")},
+		// Daily send budget (docs/long-campaigns.md)
+		&cli.IntFlag{Category: groupRate, Name: "daily-budget", Value: d.DailyBudget, Usage: "messages sent per window (a day from --budget-reset), counted in the report, or in --ledger-table for every campaign sharing it; once spent a CSV or pool campaign stops with exit 4 (--resume it in the next window), a queue worker stops receiving until the next window; 0: no budget", Sources: env("daily-budget")},
+		&cli.StringFlag{Category: groupRate, Name: "budget-reset", Value: d.BudgetReset, Usage: "HH:MM UTC at which each daily window begins (--daily-budget, and the wait after Cognito's daily email limit answers)", Sources: env("budget-reset")},
 		&cli.DurationFlag{Category: groupRate, Name: "max-outage", Value: d.MaxOutage, Usage: "stop the campaign (exit 3) once Cognito has answered no call for this long (connection refused, DNS failure, timeouts, 5xx); 0 waits out any outage", Sources: env("max-outage")},
 
 		// Report & resume

@@ -33,6 +33,7 @@ const (
 	exitFailed  = 1 // some rows failed
 	exitUsage   = 2 // usage or configuration error, found before any call
 	exitStopped = 3 // campaign stopped: systemic error or interrupted
+	exitBudget  = 4 // the daily budget (or Cognito's daily cap) is spent, more to do: --resume in the next window
 )
 
 // hardExitAfter is how long the process may take to end after the second signal.

@@ -116,7 +116,7 @@ func progressAttrs(done, failed, total int, rate, limiterRate float64) []any {
 	}
 	attrs = append(attrs, "total", total, "percent", fmt.Sprintf("%.1f", percent))
 	if left := max(total-done, 0); rate > 0 { // none while no row comes (an outage)
-		attrs = append(attrs, "eta", eta(left, rate).String())
+		attrs = append(attrs, "eta", span(eta(left, rate)))
 	}
 	return attrs
 }

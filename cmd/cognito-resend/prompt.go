@@ -57,7 +57,7 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 		fmt.Fprintf(w, "waiting:     %d limit_exceeded within their hour, not called (all past it at %s)\n",
 			c.LimitWaiting, c.LimitDue.UTC().Format(time.RFC3339))
 	}
-	fmt.Fprintf(w, "ETA:         %s at %g/s\n", eta(c.ToSend, rate), rate)
+	fmt.Fprintf(w, "ETA:         %s at %g/s\n", span(eta(c.ToSend, rate)), rate)
 }
 
 // plural is "1 call", "2 calls".
@@ -109,7 +109,7 @@ func confirm(in io.Reader, out io.Writer, n, again int, rate float64) error {
 		users += fmt.Sprintf(" (%d of them again)", again)
 	}
 	fmt.Fprintf(out, "About to resend confirmation codes to %s at %g/s (about %s). Continue? [y/N] ",
-		users, rate, eta(n, rate))
+		users, rate, span(eta(n, rate)))
 	line, err := bufio.NewReader(in).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err

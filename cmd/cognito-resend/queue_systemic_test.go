@@ -15,13 +15,14 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 )
 
-// dailyCap is Cognito's answer once the account's daily email quota is spent: a
-// systemic error (cognito.Classify), the same for every user.
-var dailyCap = quotasim.InjectedError{Type: "LimitExceededException",
-	Message: "Exceeded daily email limit for the operation or the account."}
+// wrongSecret is a systemic answer (cognito.Classify), the same for every user: the app
+// client wants a secret. (The daily email cap was this test's answer before it became
+// the budget found the hard way: TestQueueDailyCapPauses.)
+var wrongSecret = quotasim.InjectedError{Type: "NotAuthorizedException",
+	Message: "Unable to verify secret hash for client c"}
 
 // TestQueueSystemicStopReleasesAll is the SRE trial's point 1: 10 users on a queue with
-// maxReceiveCount 3, Cognito answering every call with the daily email cap. The worker
+// maxReceiveCount 3, Cognito answering every call with a systemic error. The worker
 // stops (exit 3); every message it held and did not settle is visible again at once
 // (before: 6 of 10 stayed invisible, and each restart cost them a receive).
 func TestQueueSystemicStopReleasesAll(t *testing.T) {
@@ -29,12 +30,12 @@ func TestQueueSystemicStopReleasesAll(t *testing.T) {
 	needIntegration(t)
 	q := newFauxQueue(t, "dailycap", 3)
 	dir := t.TempDir()
-	sim := quotasim.StartT(t, quotasim.Config{InjectAll: &dailyCap})
+	sim := quotasim.StartT(t, quotasim.Config{InjectAll: &wrongSecret})
 	env := sqsEnv(sim.URL, q.sqs, "c")
 	enqueueUsers(t, dir, env, q.url, "dailycap", 10)
 	res := runBin(t, dir, env, "", "run", "--sqs-queue-url", q.url, "--report", "r.csv", "--wait-time-seconds", "1",
 		"--log-format", "json")
-	t.Logf("daily cap: exit %d, %d calls; last lines:\n%s", res.code, sim.Sim.Stats().Calls, lastLines(res.stderr, 4))
+	t.Logf("systemic: exit %d, %d calls; last lines:\n%s", res.code, sim.Sim.Stats().Calls, lastLines(res.stderr, 4))
 	require.Equal(t, 3, res.code, res.stderr)
 	require.Contains(t, res.stderr, "summary: stopped: messages without a row were not attempted and are visible again; "+
 		"each restart receives them once more, and past the queue's maxReceiveCount they move to the dead-letter queue: "+

@@ -64,7 +64,12 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 		if err != nil {
 			return usageErr(err)
 		}
+		plan, err := c.BudgetPlan(stop, cen.ToSend)
+		if err != nil {
+			return startErr(err)
+		}
 		printCensus(ios.stdout, cen, c.Pace())
+		printPlan(ios.stdout, plan, "budget:      ")
 		return nil
 	}
 	if !cfg.Yes && c.Countable() {
@@ -79,6 +84,11 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 			fmt.Fprintf(ios.stderr, "CSV header: %s\n", cen.Header) // what the count is of
 		}
 		printVerify(ios.stderr, cen) // what --verify-users reads, and what it costs, before the answer
+		plan, err := c.BudgetPlan(stop, cen.ToSend)
+		if err != nil {
+			return startErr(err)
+		}
+		printPlan(ios.stderr, plan, "")
 		if err := confirm(ios.stdin, ios.stderr, cen.ToSend, cen.Again, c.Pace()); err != nil {
 			return usageErr(err)
 		}
@@ -94,6 +104,9 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 	printSummary(&text, out)
 	ios.notes.say(slog.LevelInfo, "summary", text.String())
 	switch {
+	case out.Spent() != nil:
+		// Not a fault: the summary says what is left and when the next window opens.
+		return &exitError{code: exitBudget, err: nil}
 	case out.Stopped != nil:
 		return stoppedErr(out.Stopped)
 	case out.Redelivers && stop.Err() != nil:
@@ -175,7 +188,9 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 		fmt.Fprintf(w, "summary: %d users may have been sent a code but have no row (%s): %s; %s\n",
 			len(maybe), why, nameSome(maybe, maxNamed), next)
 	}
-	if o.Stopped != nil {
+	if se := o.Spent(); se != nil {
+		printSpent(w, o, se)
+	} else if o.Stopped != nil {
 		next := cmp.Or(o.Continue(), "the same command with --resume --report "+o.ReportPath+" continues")
 		switch {
 		case o.Redelivers && len(maybe) > 0:

@@ -116,6 +116,11 @@ type Config struct {
 	Inject map[string]InjectedError
 	// InjectAll, when set, is answered to every admitted call (after per-user injection).
 	InjectAll *InjectedError
+	// DailyEmailLimit, when > 0, is the account's daily email cap (Cognito's default
+	// email sends 50 a day): once that many ResendConfirmationCode calls have succeeded,
+	// every later one is answered LimitExceededException "Exceeded daily email limit for
+	// the operation or the account." (re-armed by /__sim/reset or a new configuration).
+	DailyEmailLimit int
 	// Seed seeds the fault/jitter RNG; 0 picks a time-based seed.
 	Seed int64
 	// LimitAllTargets applies limiting, faults and counting to every
@@ -141,6 +146,9 @@ func (c Config) Validate() error {
 	}
 	if c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) {
 		errs = append(errs, fmt.Errorf("rate %v: must be >= 0", c.Rate))
+	}
+	if c.DailyEmailLimit < 0 {
+		errs = append(errs, fmt.Errorf("daily email limit %d: must be >= 0 (0: none)", c.DailyEmailLimit))
 	}
 	if c.LatencyFixed < 0 || c.LatencyJitter < 0 || c.MaxHold < 0 {
 		errs = append(errs, errors.New("latency, jitter and max hold must be >= 0"))
@@ -244,6 +252,7 @@ type configJSON struct {
 	Seed            *int64                    `json:"seed,omitempty"`
 	LimitAllTargets *bool                     `json:"limit_all_targets,omitempty"`
 	Targets         *[]string                 `json:"targets,omitempty"`
+	DailyEmailLimit *int                      `json:"daily_email_limit,omitempty"`
 }
 
 // MarshalJSON writes every field (so the result fully describes the config).
@@ -270,13 +279,14 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		Seed            int64                    `json:"seed"`
 		LimitAllTargets bool                     `json:"limit_all_targets"`
 		Targets         []string                 `json:"targets"`
+		DailyEmailLimit int                      `json:"daily_email_limit"`
 	}
 	targets := c.Targets
 	if targets == nil {
 		targets = []string{}
 	}
 	return json.Marshal(full{c.Upstream, c.Rate, c.Burst, lf, lj, c.P5xx, c.P503, c.PTimeout, c.PReset,
-		mh, inj, c.InjectAll, c.Seed, c.LimitAllTargets, targets})
+		mh, inj, c.InjectAll, c.Seed, c.LimitAllTargets, targets, c.DailyEmailLimit})
 }
 
 // UnmarshalJSON merges: only the fields present in the JSON change the
@@ -314,6 +324,7 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 	}
 	setS(&c.Seed, w.Seed)
 	setS(&c.LimitAllTargets, w.LimitAllTargets)
+	setS(&c.DailyEmailLimit, w.DailyEmailLimit)
 	if w.Targets != nil {
 		c.Targets = nil
 		if len(*w.Targets) > 0 {

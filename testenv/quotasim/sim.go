@@ -51,7 +51,12 @@ type state struct {
 	faulty     bool            // any fault probability > 0
 	cum        [4]float64      // cumulative probabilities: reset, timeout, 503, 5xx
 	random     bool            // faults or jitter need the RNG
+	emailsSent *atomic.Int64   // sends counted against DailyEmailLimit
 }
+
+// DailyEmailLimitMessage is Cognito's answer once the account's daily email cap is spent.
+const DailyEmailLimitMessage = "Exceeded daily email limit for the operation or the account. If a higher limit is " +
+	"required, please configure your user pool to use your own Amazon SES configuration for sending email."
 
 // New validates cfg and returns a simulator.
 func New(cfg Config) (*Sim, error) {
@@ -115,6 +120,10 @@ func (s *Sim) buildState(cfg Config, prev *state) (*state, error) {
 		for u := range cfg.Inject {
 			st.injUsed[u] = new(atomic.Int64)
 		}
+	}
+	st.emailsSent = new(atomic.Int64)
+	if prev != nil && prev.cfg.DailyEmailLimit == cfg.DailyEmailLimit {
+		st.emailsSent = prev.emailsSent
 	}
 	if prev != nil && reflect.DeepEqual(prev.cfg.InjectAll, cfg.InjectAll) {
 		st.injAllUsed = prev.injAllUsed
@@ -206,6 +215,7 @@ func (s *Sim) Reset() {
 		a.Store(0)
 	}
 	st.injAllUsed.Store(0)
+	st.emailsSent.Store(0) // a new day
 	s.bucket.Refill()
 	s.cats.refill()
 	s.ops.reset()
@@ -361,6 +371,11 @@ func (s *Sim) serveLimited(st *state, w http.ResponseWriter, r *http.Request, op
 			s.writeAWSError(w, inj.status(), inj.Type, inj.message())
 			return
 		}
+	}
+	if lim := st.cfg.DailyEmailLimit; lim > 0 && op == DefaultTarget && st.emailsSent.Add(1) > int64(lim) {
+		s.c.injected("LimitExceededException")
+		s.writeAWSError(w, http.StatusBadRequest, "LimitExceededException", DailyEmailLimitMessage)
+		return
 	}
 	if st.faulty && u < st.cum[3] {
 		switch {

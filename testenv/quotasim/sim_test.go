@@ -484,3 +484,19 @@ func TestUsernameOf(t *testing.T) {
 	require.Equal(t, "", usernameOf(nil))
 	require.Equal(t, "", usernameOf([]byte(`not json`)))
 }
+
+// TestDailyEmailLimit: after DailyEmailLimit sends, every call is the daily cap's answer;
+// Reset (a new day) re-arms it.
+func TestDailyEmailLimit(t *testing.T) {
+	t.Parallel()
+	sim, srv := newSimServer(t, Config{DailyEmailLimit: 2})
+	c := srv.Client()
+	require.Equal(t, 200, resend(t, c, srv.URL, "a").status)
+	require.Equal(t, 200, resend(t, c, srv.URL, "b").status)
+	capped := resend(t, c, srv.URL, "c")
+	require.Equal(t, 400, capped.status)
+	require.Contains(t, capped.body, "Exceeded daily email limit")
+	require.EqualValues(t, 2, sim.Stats().Successes)
+	sim.Reset()
+	require.Equal(t, 200, resend(t, c, srv.URL, "c").status)
+}

@@ -28,10 +28,11 @@ import (
 type claimLedger struct {
 	engine.Ledger
 	renewEvery time.Duration
-	lease      time.Duration   // 0 with the file: intents don't expire
-	inFlight   int             // claims written at once; 0 with the file: no bound
-	owner      string          // this replica in the table; "" with the file
-	file       *records.Ledger // nil with a table
+	lease      time.Duration        // 0 with the file: intents don't expire
+	inFlight   int                  // claims written at once; 0 with the file: no bound
+	owner      string               // this replica in the table; "" with the file
+	file       *records.Ledger      // nil with a table
+	table      *dynamoledger.Ledger // nil with the file
 	desc       []any
 }
 
@@ -79,7 +80,7 @@ func (c *Campaign) openTable(log *slog.Logger, m *metrics.Metrics) (*claimLedger
 	if err != nil {
 		return nil, err
 	}
-	return &claimLedger{Ledger: l, renewEvery: dynamoledger.RenewInterval(l.Lease()), lease: l.Lease(),
+	return &claimLedger{Ledger: l, table: l, renewEvery: dynamoledger.RenewInterval(l.Lease()), lease: l.Lease(),
 		inFlight: dynamoledger.ClaimsInFlightDefault, owner: l.Owner(),
 		desc: []any{"ledger_table", c.cfg.LedgerTable, "ledger_region", c.ledgerRegion(), "replica", l.Owner(), "campaign", c.campaignID(),
 			"cooldown", c.cfg.Cooldown.String(), "ledger_retention", c.cfg.LedgerRetention.String(),

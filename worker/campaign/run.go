@@ -11,6 +11,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/budget"
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/engine"
 	"github.com/cognito-resend/cognito-resend/worker/job"
@@ -86,6 +87,26 @@ type Outcome struct {
 	// (the pool source's, the --verify-users census) and lookups of one user by name.
 	// None of them makes a user a billed monthly active user.
 	ListPages, ListLookups int64
+	// Budget is the daily budget at the end (Limit 0: no --daily-budget).
+	Budget BudgetState
+}
+
+// BudgetState is the daily budget as a run ended.
+type BudgetState struct {
+	Limit int       // --daily-budget (0: none)
+	Spent int       // the current window's sends, as last seen by this process
+	Next  time.Time // when the next window opens
+	Reset string    // --budget-reset, "HH:MM UTC"
+}
+
+// Spent is the *budget.SpentError that stopped the campaign (nil: it was not the budget
+// nor Cognito's daily cap): exit 4, more to do in the next window.
+func (o *Outcome) Spent() *budget.SpentError {
+	var se *budget.SpentError
+	if errors.As(o.Stopped, &se) {
+		return se
+	}
+	return nil
 }
 
 // MayHaveCalled are the users left without a row whose call may have reached Cognito
@@ -181,6 +202,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		claims = &claimLedger{Ledger: fileLedger, file: fileLedger}
 	}
 	defer claims.close() //nolint:errcheck // closed (and checked) below; this covers early returns
+	bud := c.newBudget(r, claims.table)
 
 	// --fleet-rate replaces --rate: the limiter's ceiling is this replica's share of it,
 	// set by the fleet (joinFleet, below) before the first call; the adaptive controller
@@ -242,14 +264,19 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 			case whole != nil:
 				r.state.Count(res) // a queue: counts only (its worker runs for days)
 			}
-			if res.Status == job.StatusLimitExceeded {
-				if due := res.FinishedAt.Add(job.LimitWindow); due.After(limitDue) {
-					limitDue = due
-				}
+			if due := res.LimitDue(); due.After(limitDue) {
+				limitDue = due
 			}
 		},
 		// Acks after the stop share the settle budget.
 		SettleTimeout: SettleBudget,
+		Budget:        bud,
+	}
+	if q, ok := s.pauser.(idler); ok {
+		// A queue worker waits out a spent budget (or the daily cap) without receiving.
+		pause := &budgetPause{src: q, clock: c.clock, log: log}
+		defer pause.stop()
+		eng.OnSpent = pause.spent
 	}
 	if h, ok := progress.(HeldObserver); ok {
 		eng.OnHeld = h.Held
@@ -269,6 +296,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		m.WatchRate(limiter.Rate)
 		m.WatchBreaker(breaker.Open)
 		m.WatchOutage(c.outageSeconds(breaker))
+		m.WatchBudget(bud.Limit, bud.Seen, bud.Next)
 		if c.checksUsers() {
 			m.WatchVerifyRate(c.verifyLimiter.Rate)
 		}
@@ -306,6 +334,14 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		desc = append(desc, "verify_users", true, "verify_with", cfg.VerifyWith, "verify_user_pool_id", cfg.UserPoolID)
 	}
 	desc = append(desc, claims.desc...)
+	if bud.Limit > 0 {
+		_, _, spent, err := bud.Status(run)
+		if err != nil {
+			log.Warn("daily budget: the window's count could not be read", "error", err)
+		}
+		desc = append(desc, "daily_budget", bud.Limit, "budget_reset", bud.Schedule.String(), "window_spent", spent,
+			"next_window", bud.Next().UTC().Format(time.RFC3339))
+	}
 	if size := cfg.ReportRotateSize(); size > 0 {
 		desc = append(desc, "report_max_size", config.ByteSize(size).String(), "report_keep", cfg.ReportKeep)
 	}
@@ -337,7 +373,8 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		UsernameCase: c.rule.String(), VerifyCalls: c.verifier.Calls(),
 		Attempts: attempts.Load(), Total: total, Campaign: whole, Redelivers: s.Redelivers(),
 		Stopped: mayHaveCalled(c.stopped(runErr, s.Redelivers()), len(sum.MayHaveCalled)), LimitDue: limitDue,
-		VerifyRate: c.verifyRate(), ListPages: pages, ListLookups: lookups}, nil
+		VerifyRate: c.verifyRate(), ListPages: pages, ListLookups: lookups,
+		Budget: BudgetState{Limit: bud.Limit, Spent: bud.Seen(), Next: bud.Next(), Reset: bud.Schedule.String()}}, nil
 }
 
 // verifyRate is the --verify-users limiter's rate now (0: no check per user).
@@ -397,9 +434,13 @@ func mayHaveCalled(stopped error, n int) error {
 func (c *Campaign) stopped(runErr error, redelivers bool) error {
 	var sys *engine.SystemicError
 	var outage *pacing.OutageError
+	var spent *budget.SpentError
 	switch {
 	case runErr == nil:
 		return nil
+	case errors.As(runErr, &spent):
+		// Not a fault: more to do in the next window (exit 4).
+		return &stopError{msg: spent.Error(), cause: runErr}
 	case errors.As(runErr, &sys):
 		return &stopError{msg: "campaign stopped: " + runErr.Error(), cause: runErr}
 	case errors.As(runErr, &outage):

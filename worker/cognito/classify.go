@@ -88,8 +88,10 @@ func Classify(err error) Outcome {
 		return withFault(Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: internal.ErrorCode(), Fault: true}, err)
 	case errors.As(err, &limit):
 		if strings.Contains(strings.ToLower(limit.ErrorMessage()), msgDailyEmailLimit) {
-			return Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: limit.ErrorCode(),
-				Fix: "the account's daily email quota is spent; wait for tomorrow or configure Amazon SES (DEVELOPER email sending) for the user pool, then --resume"}
+			// Not the user's fault and not a failure: the window's sends are spent (exit 4, or
+			// a queue worker's pause until the next window).
+			return Outcome{Class: job.ClassSpent, Status: job.StatusFailed, Code: limit.ErrorCode(),
+				Fix: "the account's daily email quota is spent: --resume in the next window (--budget-reset), or configure Amazon SES (DEVELOPER email sending) for the user pool"}
 		}
 		return Outcome{Class: job.ClassPerUser, Status: job.StatusLimitExceeded, Code: limit.ErrorCode()}
 	case errors.As(err, &invalid):

@@ -76,7 +76,7 @@ func TestClassify(t *testing.T) {
 		{"InternalError", &types.InternalErrorException{Message: m("oops")}, retry("InternalErrorException", false, true)},
 		{"LimitExceeded attempt limit", &types.LimitExceededException{Message: m(msgAttemptLimit)}, perUser(job.StatusLimitExceeded, "LimitExceededException")},
 		{"LimitExceeded without message", &types.LimitExceededException{}, perUser(job.StatusLimitExceeded, "LimitExceededException")},
-		{"LimitExceeded daily email", &types.LimitExceededException{Message: m(msgDailyEmail)}, systemic("LimitExceededException")},
+		{"LimitExceeded daily email", &types.LimitExceededException{Message: m(msgDailyEmail)}, want{class: job.ClassSpent, status: job.StatusFailed, code: "LimitExceededException", fix: true}},
 		{"InvalidParameter already confirmed", &types.InvalidParameterException{Message: m("User is already confirmed.")}, perUser(job.StatusAlreadyConfirmed, "InvalidParameterException")},
 		{"InvalidParameter auto verification off", &types.InvalidParameterException{Message: m("Cannot resend codes. Auto verification not turned on.")}, systemic("InvalidParameterException")},
 		{"InvalidParameter other", &types.InvalidParameterException{Message: m("1 validation error detected: Value at 'username' failed to satisfy constraint")}, perUser(job.StatusInvalidInput, "InvalidParameterException")},
@@ -95,7 +95,7 @@ func TestClassify(t *testing.T) {
 
 		{"fmt wrapped UserNotFound", fmt.Errorf("resend: %w", &types.UserNotFoundException{Message: m("x")}), perUser(job.StatusUserNotFound, "UserNotFoundException")},
 		{"SDK wrapped TooManyRequests", sdkWrap(&types.TooManyRequestsException{Message: m("Rate exceeded")}, 400, "r1"), retry("TooManyRequestsException", true, false)},
-		{"SDK wrapped daily email limit", sdkWrap(&types.LimitExceededException{Message: m(msgDailyEmail)}, 400, "r1"), systemic("LimitExceededException")},
+		{"SDK wrapped daily email limit", sdkWrap(&types.LimitExceededException{Message: m(msgDailyEmail)}, 400, "r1"), want{class: job.ClassSpent, status: job.StatusFailed, code: "LimitExceededException", fix: true}},
 		{"SDK wrapped attempt limit", sdkWrap(&types.LimitExceededException{Message: m(msgAttemptLimit)}, 400, "r1"), perUser(job.StatusLimitExceeded, "LimitExceededException")},
 		{"SDK wrapped already confirmed", sdkWrap(&types.InvalidParameterException{Message: m("User is already confirmed.")}, 400, "r1"), perUser(job.StatusAlreadyConfirmed, "InvalidParameterException")},
 		{"SDK wrapped NotAuthorized", sdkWrap(&types.NotAuthorizedException{Message: m("x")}, 400, "r1"), systemic("NotAuthorizedException")},

@@ -263,15 +263,19 @@ func TestResenderPerUserNotRetried(t *testing.T) {
 func TestResenderSystemic(t *testing.T) {
 	t.Parallel()
 
-	for name, err := range map[string]error{
-		"daily email limit": &types.LimitExceededException{Message: aws.String(msgDailyEmail)},
-		"not authorized":    &types.NotAuthorizedException{Message: aws.String("Unable to verify secret hash for client client123")},
+	for name, c := range map[string]struct {
+		err   error
+		class job.ErrorClass
+	}{
+		"daily email limit": {&types.LimitExceededException{Message: aws.String(msgDailyEmail)}, job.ClassSpent},
+		"not authorized":    {&types.NotAuthorizedException{Message: aws.String("Unable to verify secret hash for client client123")}, job.ClassSystemic},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			err := c.err
 			api := newFakeCognito(answer{err: sdkWrap(err, 400, "req-sys")}, ok200())
 			res := newTestResender(api, newFakeClock()).Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
-			require.Equal(t, job.ClassSystemic, res.Class)
+			require.Equal(t, c.class, res.Class)
 			require.Equal(t, job.StatusFailed, res.Status)
 			require.Equal(t, cognito.Classify(err).Code, res.ErrorCode)
 			require.Equal(t, cognito.Classify(err).Fix, res.Fix)

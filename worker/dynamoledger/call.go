@@ -48,6 +48,20 @@ func (c caller) do(ctx context.Context, op string, fn func(ctx context.Context) 
 	return err
 }
 
+// once runs fn (one call named op) a single time under the call's timeout: a write that
+// must not be repeated (the budget's give-back: a retry whose first attempt landed would
+// give back twice).
+func (c caller) once(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+	callCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	err := fn(callCtx)
+	c.metrics.LedgerCall(op, ledgerCode(err))
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("%s: %s: %w", c.where(), op, err)
+	}
+	return err
+}
+
 func (c caller) where() string { return where(c.table, c.region) }
 
 // where names a table in errors: its name and region ("table ledger in eu-west-1").

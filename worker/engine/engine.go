@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/budget"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/records"
@@ -78,6 +79,14 @@ type Engine struct {
 	// OnHeld, when set, observes the users waiting on another owner's claim: how many,
 	// and the one waited on longest (its holder and lease). Called from the workers.
 	OnHeld func(n int, oldest job.Verdict)
+	// Budget, when set, is the daily send budget: taken before each user's first call,
+	// given back when no message went out. Spent (or Cognito's daily cap answered, a
+	// ClassSpent result), a finite source's run stops with a *budget.SpentError; a
+	// queue's job waits at its queue until the next window (Job.Defer) and OnSpent
+	// is told, so that the source stops receiving until then.
+	Budget Budget
+	// OnSpent observes each queue job put off by a spent budget (called from workers).
+	OnSpent func(*budget.SpentError)
 	// SettleTimeout bounds each ack/release call made after a stop.
 	SettleTimeout time.Duration
 	// BatchSize caps the rows written between two fsyncs (group commit).
@@ -323,32 +332,80 @@ func (r *run) work(kill context.Context, j job.Job) {
 			return
 		}
 	}
-	if r.e.Ledger == nil {
+	if r.e.Ledger == nil && r.e.Budget == nil {
 		r.settleJob(j, nil, r.process(j, func() job.Result { return r.e.Processor.Resend(r.dispatch, kill, j, nil) }))
 		return
 	}
-	// A user sent recently, or held by another owner, costs a ledger read, not a token.
-	v, err := r.e.Ledger.Peek(r.dispatch, j)
-	if err != nil {
-		r.ledgerFailed(j, err, false)
-		return
-	}
-	if v.Kind != job.Won {
-		r.verdict(j, v)
-		return
+	if r.e.Ledger != nil {
+		// A user sent recently, or held by another owner, costs a ledger read, not a token.
+		v, err := r.e.Ledger.Peek(r.dispatch, j)
+		if err != nil {
+			r.ledgerFailed(j, err, false)
+			return
+		}
+		if v.Kind != job.Won {
+			r.verdict(j, v)
+			return
+		}
 	}
 	jobStop, cancel := context.WithCancelCause(r.dispatch)
 	defer cancel(nil)
 	g := &gate{r: r, j: j, cancel: cancel}
 	res := r.process(j, func() job.Result { return r.e.Processor.Resend(jobStop, kill, j, g.pass) })
+	if g.taken && res.Class != job.ClassNone && !res.Ambiguous {
+		// No message went out (released before the call, or a definite non-send): the
+		// send goes back to its window.
+		ctx, cancel := r.settle()
+		if err := r.e.Budget.Give(ctx, g.window); err != nil {
+			r.log.Warn("budget: a send not made could not be given back", "username", j.Username, "error", err)
+		}
+		cancel()
+	}
 	switch {
 	case g.err != nil:
-		r.ledgerFailed(j, g.err, true)
+		r.ledgerFailed(j, g.err, g.claimed)
 	case g.refused:
 		r.verdict(j, g.v)
+	case g.spent != nil:
+		r.spent(j, nil, false, g.spent)
 	default:
 		r.settleJob(j, g.c, res) // g.c nil: no token came (a stop), nothing was claimed
 	}
+}
+
+// spent puts off a job that may not call before the next window (the budget spent, or
+// Cognito's daily cap answered): no row. Its claim (c) is given back (kept when an
+// attempt may have reached Cognito). A queue's job waits at its queue until the next
+// window; any other stops the run with se (exit 4: budget spent, more to do).
+func (r *run) spent(j job.Job, c *claim, mayHaveCalled bool, se *budget.SpentError) {
+	r.doneWaiting(j)
+	if j.Defer == nil {
+		if r.dispatch.Err() == nil {
+			r.log.Info("daily budget spent: stopping", "next_window", se.Next.UTC().Format(time.RFC3339), "cap", se.Cap)
+		}
+		r.fail(se)
+		r.release(j, c, mayHaveCalled)
+		return
+	}
+	if c != nil {
+		r.held.drop(c)
+		ctx, cancel := r.settle()
+		r.e.Ledger.Release(ctx, j, mayHaveCalled)
+		cancel()
+	}
+	if r.e.OnSpent != nil {
+		r.e.OnSpent(se)
+	}
+	r.deferJob(j, max(r.clk.Until(se.Next), 0))
+}
+
+// capSpent is the SpentError of Cognito's daily cap answered now.
+func (r *run) capSpent() *budget.SpentError {
+	next := budget.Schedule{}.Next(r.clk.Now()) // no budget configured: windows at 00:00 UTC
+	if r.e.Budget != nil {
+		next = r.e.Budget.Next()
+	}
+	return &budget.SpentError{Next: next, Cap: true}
 }
 
 // gate is a job's Processor gate: the claim once the first rate token is in hand, and
@@ -358,20 +415,60 @@ type gate struct {
 	j      job.Job
 	cancel context.CancelCauseFunc
 
+	passed  bool        // the first attempt's gate was passed: claimed, budget taken
 	c       *claim      // the claim, once won
+	claimed bool        // a claim was attempted (it may have been written)
 	refused bool        // the claim found v
 	v       job.Verdict //
-	err     error       // the ledger could not be written
+	err     error       // the ledger (or the budget's counter) could not be written
+	taken   bool        // a send was taken from the budget's window
+	window  time.Time   //
+	spent   *budget.SpentError
 }
 
 func (g *gate) pass(int) error {
 	r := g.r
-	if g.c != nil {
-		if !r.held.live(g.c, r.clk.Now(), r.e.Lease) {
+	if g.passed {
+		if g.c != nil && !r.held.live(g.c, r.clk.Now(), r.e.Lease) {
 			return ErrLeaseLapsed
 		}
 		return nil
 	}
+	if r.e.Ledger != nil {
+		if err := g.claim(); err != nil {
+			return err
+		}
+	}
+	if r.e.Budget != nil {
+		w, err := r.e.Budget.Take(r.dispatch)
+		if err != nil {
+			// No call: the claim goes back (ledgerFailed or spent release it).
+			if g.c != nil {
+				r.held.drop(g.c)
+				g.c = nil
+			}
+			var se *budget.SpentError
+			if errors.As(err, &se) {
+				g.spent = se
+				if g.claimed {
+					ctx, cancel := r.settle()
+					r.e.Ledger.Release(ctx, g.j, false)
+					cancel()
+				}
+			} else {
+				g.err = fmt.Errorf("daily budget: %w", err)
+			}
+			return err
+		}
+		g.taken, g.window = true, w
+	}
+	g.passed = true
+	return nil
+}
+
+// claim claims the user once the first rate token is in hand.
+func (g *gate) claim() error {
+	r := g.r
 	if r.slots != nil {
 		select {
 		case r.slots <- struct{}{}:
@@ -381,6 +478,7 @@ func (g *gate) pass(int) error {
 		}
 	}
 	asked := r.clk.Now() // the lease runs from here at the latest
+	g.claimed = true
 	v, err := r.e.Ledger.Claim(r.dispatch, g.j)
 	switch {
 	case err != nil:
@@ -424,7 +522,7 @@ func (r *run) ledgerFailed(j job.Job, err error, claimed bool) {
 		// Calling without a durable claim would break the no-second-code promise.
 		r.fail(fmt.Errorf("%w: %w", ErrLedger, err))
 	}
-	if claimed {
+	if claimed && r.e.Ledger != nil {
 		ctx, cancel := r.settle()
 		r.e.Ledger.Release(ctx, j, false)
 		cancel()
@@ -491,6 +589,11 @@ func (r *run) settleJob(j job.Job, c *claim, res job.Result) {
 		return
 	case res.Class == job.ClassCanceled:
 		r.release(j, c, res.Ambiguous)
+		return
+	case res.Class == job.ClassSpent:
+		// Cognito's daily cap: nothing was sent, and nothing will be before the next
+		// window. Not the user's fault: no row, like the budget found spent.
+		r.spent(j, c, res.Ambiguous, r.capSpent())
 		return
 	case res.Class == job.ClassSystemic:
 		// The user isn't at fault: no row, give the job back, stop the campaign.

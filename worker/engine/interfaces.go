@@ -2,9 +2,23 @@ package engine
 
 import (
 	"context"
+	"time"
 
 	"github.com/cognito-resend/cognito-resend/worker/job"
 )
+
+// Budget is the daily send budget (*budget.Budget): one send is taken from the current
+// window before a user's first call (after the claim), and given back when no message
+// went out (a release before the call, a definite non-send).
+type Budget interface {
+	// Take returns the window the send was taken from, a *budget.SpentError when the
+	// window's budget is spent, or another error when the counter can't be written.
+	Take(ctx context.Context) (time.Time, error)
+	// Give gives back a send taken from window.
+	Give(ctx context.Context, window time.Time) error
+	// Next is when the next window opens (the daily cap's wait).
+	Next() time.Time
+}
 
 // Processor turns a job into a result; *cognito.Resender is the real one.
 type Processor interface {

@@ -9,6 +9,10 @@ const (
 	ClassPerUser                     // final for this user (status says which)
 	ClassSystemic                    // configuration or account problem: stop the campaign
 	ClassCanceled                    // the run is stopping; the job was not finished
+	// ClassSpent is the account's daily sending cap (LimitExceededException "Exceeded
+	// daily email limit"): nothing was sent, and nothing will be before the next window
+	// (the daily budget found the hard way: stop with exit 4, or pause a queue worker).
+	ClassSpent
 )
 
 func (c ErrorClass) String() string {
@@ -23,6 +27,8 @@ func (c ErrorClass) String() string {
 		return "systemic"
 	case ClassCanceled:
 		return "canceled"
+	case ClassSpent:
+		return "spent"
 	}
 	return "unknown"
 }

@@ -135,15 +135,25 @@ func (r Result) Redeliver() bool {
 // --limit-exceeded-delay is at least it.
 const LimitWindow = time.Hour
 
+// LimitDue is when a limit_exceeded row's user is past Cognito's per-user window and
+// may be called again (zero for any other status): the one rule for that time, which
+// --retry-failed, the resume census and the summary's hint all read.
+func (r Result) LimitDue() time.Time {
+	if r.Status != StatusLimitExceeded {
+		return time.Time{}
+	}
+	return r.FinishedAt.Add(LimitWindow)
+}
+
 // RetryDue is --retry-failed's rule: whether a resumed campaign calls again the user
 // whose latest row is r, at now. A failed row is due; a limit_exceeded row once
-// LimitWindow has passed since it was written; no other status is.
+// LimitDue; no other status is.
 func (r Result) RetryDue(now time.Time) bool {
 	switch r.Status {
 	case StatusFailed:
 		return true
 	case StatusLimitExceeded:
-		return !now.Before(r.FinishedAt.Add(LimitWindow))
+		return !now.Before(r.LimitDue())
 	}
 	return false
 }

@@ -79,3 +79,14 @@ func TestResultRetryDue(t *testing.T) {
 	}
 	require.Equal(t, time.Hour, job.LimitWindow)
 }
+
+// TestLimitDue: the one rule for when a limit_exceeded user may be called again, which
+// RetryDue reads too.
+func TestLimitDue(t *testing.T) {
+	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	r := job.Result{Status: job.StatusLimitExceeded, FinishedAt: at}
+	require.Equal(t, at.Add(job.LimitWindow), r.LimitDue())
+	require.False(t, r.RetryDue(r.LimitDue().Add(-time.Nanosecond)))
+	require.True(t, r.RetryDue(r.LimitDue()))
+	require.True(t, job.Result{Status: job.StatusSent, FinishedAt: at}.LimitDue().IsZero())
+}

@@ -290,3 +290,25 @@ func (m *Metrics) WatchOutage(seconds func() float64) {
 		Name: "cognito_outage_seconds", Help: "Seconds since the first fault (connection error, timeout, 5xx) of an outage: Cognito has answered no call since; 0 while it answers."},
 		seconds))
 }
+
+// WatchBudget exports the daily send budget (--daily-budget): daily_budget (0: none),
+// daily_budget_spent (the current window's sends, as last seen by this process: with a
+// ledger table, the fleet's count at this replica's last take), and
+// daily_budget_next_window_timestamp_seconds (when the next window opens: a queue worker
+// that paused for a spent budget receives again then).
+func (m *Metrics) WatchBudget(limit int, spent func() int, next func() time.Time) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "daily_budget",
+			Help: "Messages this campaign may send per window (--daily-budget; 0: no budget)."},
+			func() float64 { return float64(limit) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "daily_budget_spent",
+			Help: "Sends of the current window, as last seen by this process."},
+			func() float64 { return float64(spent()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "daily_budget_next_window_timestamp_seconds",
+			Help: "When the next budget window opens (--budget-reset), Unix seconds."},
+			func() float64 { return float64(next().Unix()) }),
+	)
+}

@@ -40,6 +40,9 @@ type ResumeState struct {
 	// LimitDue is when the last of them is past it.
 	LimitWaiting int
 	LimitDue     time.Time
+	// WindowSent counts the rows of the daily budget's current window (ResumeOptions.Window)
+	// that are sends, or may be (sent, unknown): what a restart has already spent.
+	WindowSent int
 	// Rows is the number of valid rows read; Skipped counts torn or foreign lines.
 	Rows, Skipped int
 	// Tally counts the rows by status, a retried user's last row replacing its earlier
@@ -68,6 +71,9 @@ type ResumeOptions struct {
 	// CSVLines: the source refs are a CSV's line numbers, kept in arrays indexed by line
 	// (lineBook): 5 bytes a line instead of ~30.
 	CSVLines bool
+	// Window is when the daily budget's current window began (zero: no budget): the
+	// rows finished since count toward WindowSent.
+	Window time.Time
 }
 
 // A line's tag: the status Tally counts for it (its latest row's, under the supersede
@@ -117,6 +123,10 @@ func (st *ResumeState) retries(row job.Result) bool {
 // Record applies the supersede rule to row, the latest of its line and (if it speaks for
 // them) of its user.
 func (st *ResumeState) Record(row job.Result) {
+	if !st.opts.Window.IsZero() && (row.Status == job.StatusSent || row.Status == job.StatusUnknown) &&
+		!row.FinishedAt.Before(st.opts.Window) {
+		st.WindowSent++
+	}
 	retry := st.retries(row)
 	old, had := st.lines.tag(row.SourceRef)
 	counted := st.count(row, old, had)
@@ -140,7 +150,7 @@ func (st *ResumeState) Record(row job.Result) {
 	if row.Status == job.StatusLimitExceeded && !row.RetryDue(st.opts.Now) {
 		tag |= tagWaiting
 		st.LimitWaiting++
-		if due := row.FinishedAt.Add(job.LimitWindow); due.After(st.LimitDue) {
+		if due := row.LimitDue(); due.After(st.LimitDue) {
 			st.LimitDue = due
 		}
 	}

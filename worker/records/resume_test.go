@@ -239,3 +239,23 @@ func TestResumeCountFoldsRedeliveries(t *testing.T) {
 	require.Equal(t, 3, st.Tally.Rows)
 	require.Equal(t, map[job.Status]int{job.StatusSent: 3, job.StatusFailed: 0}, st.Tally.Counts)
 }
+
+// TestLoadResumeCountsTheWindowsSends: a restart knows what the current window has
+// spent: the sent and unknown rows finished since the window began, by their timestamps.
+func TestLoadResumeCountsTheWindowsSends(t *testing.T) {
+	t.Parallel()
+	p := writeReport(t,
+		"old,sent,1,,,,,,,1,2026-12-04T23:59:00Z,2026-12-04T23:59:59Z",
+		"a,sent,1,,,,,,,2,2026-12-05T00:00:00Z,2026-12-05T00:00:00Z",
+		"b,sent,1,,,,,,,3,2026-12-05T08:00:00Z,2026-12-05T08:00:01Z",
+		"c,unknown,0,Unknown,,,,,,4,2026-12-05T08:00:00Z,2026-12-05T08:00:01Z",
+		"d,user_not_found,1,,,,,,,5,2026-12-05T08:00:00Z,2026-12-05T08:00:01Z",
+		"e,limit_exceeded,1,,,,,,,6,2026-12-05T08:00:00Z,2026-12-05T08:00:01Z",
+	)
+	st, err := records.LoadResume(p, records.ResumeOptions{Window: time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	require.Equal(t, 3, st.WindowSent)
+	none, err := records.LoadResume(p, records.ResumeOptions{})
+	require.NoError(t, err)
+	require.Zero(t, none.WindowSent, "no budget: nothing counted")
+}

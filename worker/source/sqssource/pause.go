@@ -12,9 +12,20 @@ import (
 // The receive it cost is its only one: nothing is received again until Resume.
 // Messages already handed out are their jobs' to give back (Release). Ready reports
 // reason. Pausing a paused source only updates reason.
-func (s *Source) Pause(reason string) {
+func (s *Source) Pause(reason string) { s.stopFor(&s.pauseReason, reason) }
+
+// Idle stops receiving as Pause does, while the worker is well and only waits (the
+// daily budget spent until the next window): Ready stays nil. Receiving goes on once
+// neither an Idle nor a Pause holds it (Wake, Resume).
+func (s *Source) Idle(reason string) { s.stopFor(&s.idleReason, reason) }
+
+// Wake receives again after Idle (unless a Pause still holds the source).
+func (s *Source) Wake() { s.goOn(&s.idleReason) }
+
+// stopFor sets why (the pause's or the idle's reason) and stops receiving.
+func (s *Source) stopFor(why *string, reason string) {
 	s.pauseMu.Lock()
-	s.pauseReason = reason
+	*why = reason
 	if s.resumed == nil {
 		s.resumed = make(chan struct{})
 	}
@@ -48,14 +59,17 @@ func (s *Source) release(m *message) error {
 }
 
 // Resume receives again after Pause.
-func (s *Source) Resume() {
+func (s *Source) Resume() { s.goOn(&s.pauseReason) }
+
+// goOn clears why, and receives again when nothing else holds the source.
+func (s *Source) goOn(why *string) {
 	s.pauseMu.Lock()
 	defer s.pauseMu.Unlock()
-	if s.resumed != nil {
+	*why = ""
+	if s.resumed != nil && s.pauseReason == "" && s.idleReason == "" {
 		close(s.resumed)
 		s.resumed = nil
 	}
-	s.pauseReason = ""
 }
 
 // paused is why receiving is paused ("" when it is not).
@@ -63,6 +77,13 @@ func (s *Source) paused() string {
 	s.pauseMu.Lock()
 	defer s.pauseMu.Unlock()
 	return s.pauseReason
+}
+
+// holding reports whether a Pause or an Idle holds the source: nothing is received.
+func (s *Source) holding() bool {
+	s.pauseMu.Lock()
+	defer s.pauseMu.Unlock()
+	return s.pauseReason != "" || s.idleReason != ""
 }
 
 // pollContext waits while the source is paused, then returns the context of one receive,

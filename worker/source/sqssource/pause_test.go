@@ -130,3 +130,27 @@ func TestSQSReadyDuringTheFirstLongPoll(t *testing.T) {
 	sqWithin(t, f.started, "the first long poll")
 	require.NoError(t, s.Ready())
 }
+
+// Idle (the daily budget spent) stops receiving like Pause, yet the worker stays ready;
+// a Pause during an Idle holds the source until both are lifted, in either order.
+func TestSQSIdleStaysReady(t *testing.T) {
+	t.Parallel()
+	f := &sqGatedReceive{sqFake: newSQFake(), started: make(chan struct{}, 100),
+		ended: make(chan error, 100), replies: make(chan []string)}
+	s := sqSource(t, f, func(c *sqssource.Config) { c.Clock = clockwork.NewFakeClock() })
+	sqWithin(t, f.started, "first receive")
+	s.Idle("daily budget spent until 2026-12-06T00:00:00Z")
+	require.ErrorIs(t, sqWithin(t, f.ended, "the long poll in flight is cancelled"), context.Canceled)
+	require.NoError(t, s.Ready(), "idle is well: ready")
+	s.Pause("Cognito unreachable")
+	require.EqualError(t, s.Ready(), "not receiving: Cognito unreachable")
+	s.Resume()
+	require.NoError(t, s.Ready())
+	select {
+	case <-f.started:
+		t.Fatal("a receive started while idle")
+	case <-time.After(100 * time.Millisecond): // bounded: no receive may start
+	}
+	s.Wake()
+	sqWithin(t, f.started, "receiving again")
+}

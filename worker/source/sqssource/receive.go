@@ -63,8 +63,8 @@ func (s *Source) receiveLoop() {
 			if s.recvCtx.Err() != nil {
 				return
 			}
-			if pollCtx.Err() != nil && s.paused() != "" {
-				continue // Pause cancelled the long poll: nothing failed
+			if pollCtx.Err() != nil && s.holding() {
+				continue // Pause (or Idle) cancelled the long poll: nothing failed
 			}
 			s.cfg.Metrics.SQSCall("ReceiveMessage", pacing.AWSErrorCode(err))
 			fails++
@@ -97,11 +97,11 @@ func (s *Source) receiveLoop() {
 		}
 		empty = 0
 		s.cfg.Metrics.Received(got)
-		paused := s.paused()
+		paused := s.holding()
 		for _, sm := range out.Messages {
 			m := s.newMessage(sm, now)
 			s.held.hold(m)
-			if paused != "" {
+			if paused {
 				// Answered as Pause came: give them back at once rather than hold them.
 				_ = s.release(m)
 				continue

@@ -62,8 +62,11 @@ type Source struct {
 	// Pause and Resume (pause.go): resumed is open while paused.
 	pauseMu     sync.Mutex
 	pauseReason string
-	resumed     chan struct{}
-	cancelPoll  context.CancelFunc
+	// idleReason is set while the source idles (Idle: the daily budget spent): it does
+	// not receive, yet is ready.
+	idleReason string
+	resumed    chan struct{}
+	cancelPoll context.CancelFunc
 	// pollEnd is when SQS ends the latest receive at the latest (its start +
 	// WaitTimeSeconds): a receive cancelled here may still be waiting there (release.go).
 	pollEnd time.Time

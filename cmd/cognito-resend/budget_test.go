@@ -1,0 +1,207 @@
+package main
+
+import (
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
+	"github.com/cognito-resend/cognito-resend/worker/budget"
+	"github.com/cognito-resend/cognito-resend/worker/cognito"
+)
+
+// Process tests of the daily send budget (docs/long-campaigns.md): the built binary, the
+// quota simulator (its success count is the truth about sends), dynalite for the table.
+
+// nextWindow is the next window's opening as the summary names it (windows at 00:00 UTC).
+func nextWindow() string {
+	return budget.Schedule{}.Next(time.Now()).Format(time.RFC3339)
+}
+
+// rowCounts is status → rows of a CSV report.
+func rowCounts(t *testing.T, path string) map[string]int {
+	t.Helper()
+	_, rows := readCSVReport(t, path)
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r["status"]]++
+	}
+	return out
+}
+
+// TestDailyBudgetStopsWithExit4: --daily-budget 10 on 30 users sends exactly 10 and exits
+// 4, its summary naming what is left and the next window; --resume in the same window
+// sends nothing (the report's rows of the window are what was spent) and exits 4 again.
+func TestDailyBudgetStopsWithExit4(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	list := writeUsers(t, dir, "users.csv", userRange(0, 30))
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	args := []string{"run", "--csv", list, "--report", "r.csv", "--daily-budget", "10", "--rate", "100", "--log-format", "text"}
+
+	res := runBin(t, dir, env, "", args...)
+	t.Logf("first run: exit %d; summary:\n%s", res.code, res.stderr[strings.Index(res.stderr, "summary: "):])
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 10, sim.Sim.Stats().Successes, "exactly the budget, counted at the simulator")
+	require.Contains(t, res.stderr, "summary: stopped: daily budget spent: 10 of 10 sent in this window (this run: 10); 20 of 30 rows left, not attempted (no row)")
+	require.Contains(t, res.stderr, "summary: the next window opens "+nextWindow())
+	require.Contains(t, res.stderr, "the same command with --resume --report r.csv continues then")
+	require.Contains(t, res.stderr, "summary: at 10 a window, the rows left take 2 more window(s)")
+	require.NotContains(t, res.stderr, "cognito-resend: ", "exit 4 is not an error")
+	require.Equal(t, map[string]int{"sent": 10}, rowCounts(t, filepath.Join(dir, "r.csv")))
+
+	res = runBin(t, dir, env, "", append(args, "--resume")...)
+	t.Logf("second run, same window: exit %d; summary:\n%s", res.code, res.stderr[strings.Index(res.stderr, "summary: "):])
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 10, sim.Sim.Stats().Calls, "no call: the window's 10 sends are in the report")
+	require.Contains(t, res.stderr, "summary: stopped: daily budget spent: 10 of 10 sent in this window (this run: 0); 20 of 20 rows left")
+	require.Equal(t, map[string]int{"sent": 10}, rowCounts(t, filepath.Join(dir, "r.csv")))
+
+	// The dry run says how many windows the rest takes.
+	res = runBin(t, dir, env, "", append(args, "--resume", "--dry-run")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "budget:      10 a window from 00:00 UTC, 10 spent in this one: 2 windows (days), the last opening "+budget.Schedule{}.Next(time.Now()).AddDate(0, 0, 1).Format(time.RFC3339))
+}
+
+// TestDailyBudgetSharedByTheTable: two campaigns started together on one ledger table,
+// each of 30 users, one --daily-budget 10: 10 sends in all, both exit 4.
+func TestDailyBudgetSharedByTheTable(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	dynamo := newLedgerTable(t)
+	sim := quotasim.StartT(t, quotasim.Config{LatencyFixed: 3 * time.Millisecond})
+	env := ledgerEnv(sim.URL, dynamo)
+	dirA, dirB := t.TempDir(), t.TempDir()
+	listA, listB := writeUsers(t, dirA, "a.csv", userRange(0, 30)), writeUsers(t, dirB, "b.csv", userRange(100, 130))
+	var wg sync.WaitGroup
+	results := make([]runResult, 2)
+	for i, c := range []struct{ dir, csv string }{{dirA, listA}, {dirB, listB}} {
+		wg.Go(func() {
+			results[i] = runBin(t, c.dir, env, "", "run", "--csv", c.csv, "--report", "r.csv", "--ledger-table", "ledger",
+				"--daily-budget", "10", "--rate", "100", "--workers", "4", "--log-level", "warn")
+		})
+	}
+	wg.Wait()
+	sent := 0
+	for i, r := range results {
+		require.Equal(t, 4, r.code, r.stderr)
+		n := rowCounts(t, filepath.Join([]string{dirA, dirB}[i], "r.csv"))["sent"]
+		t.Logf("campaign %d: exit %d, %d sent", i, r.code, n)
+		sent += n
+	}
+	require.EqualValues(t, 10, sim.Sim.Stats().Successes, "one budget for both campaigns, counted at the simulator")
+	require.Equal(t, 10, sent)
+}
+
+// TestDailyCapIsExit4: Cognito's daily email cap answered (the simulator's
+// DailyEmailLimit 5) stops a campaign with exit 4, not 3: no user is `failed`, the users
+// not sent have no row, and --resume calls them in the next window.
+func TestDailyCapIsExit4(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{DailyEmailLimit: 5})
+	dir := t.TempDir()
+	list := writeUsers(t, dir, "users.csv", userRange(0, 20))
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	res := runBin(t, dir, env, "", "run", "--csv", list, "--report", "r.csv", "--rate", "100", "--workers", "4", "--log-format", "text")
+	t.Logf("daily cap: exit %d; summary:\n%s", res.code, res.stderr[strings.Index(res.stderr, "summary: "):])
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 5, sim.Sim.Stats().Successes)
+	counts := rowCounts(t, filepath.Join(dir, "r.csv"))
+	require.Zero(t, counts["failed"], "the daily cap fails no user: %v", counts)
+	require.Equal(t, map[string]int{"sent": 5}, counts)
+	require.Contains(t, res.stderr, "summary: stopped: Cognito's daily email limit is reached")
+	require.Contains(t, res.stderr, "15 of 20 rows left, not attempted (no row: none failed)")
+	require.Contains(t, res.stderr, "summary: the next window opens "+nextWindow())
+
+	// The next day (the simulator's counters reset): --resume sends the rest.
+	sim.Sim.Reset()
+	res = runBin(t, dir, env, "", "run", "--csv", list, "--report", "r.csv", "--rate", "100", "--resume", "--log-format", "text")
+	require.Equal(t, 4, res.code, "the cap again after 5 more: %s", res.stderr)
+	require.Equal(t, map[string]int{"sent": 10}, rowCounts(t, filepath.Join(dir, "r.csv")))
+}
+
+// TestQueueDailyCapPauses: a queue worker meeting Cognito's daily cap (the simulator's
+// DailyEmailLimit 3) neither exits nor crash-loops: it stops receiving until the next
+// window, /readyz stays ready, the gauges say when it receives again, and the messages
+// not sent stay in the queue (none in the DLQ, maxReceiveCount 3) — through 3 restarts
+// too. (Before: exit 3, and every restart received the messages once more until the DLQ
+// had them.) The resumption at the next window is TestBudgetPauseWakesAtTheNextWindow's.
+func TestQueueDailyCapPauses(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	q := newFauxQueue(t, "dailycap", 3)
+	dir := t.TempDir()
+	sim := quotasim.StartT(t, quotasim.Config{DailyEmailLimit: 3})
+	env := sqsEnv(sim.URL, q.sqs, "c")
+	enqueueUsers(t, dir, env, q.url, "dailycap", 10)
+	args := []string{"run", "--sqs-queue-url", q.url, "--report", "r.csv", "--wait-time-seconds", "1",
+		"--visibility-timeout", "20s", "--rate", "20", "--workers", "2", "--metrics-addr", "127.0.0.1:0", "--log-format", "json"}
+	w := startWorker(t, dir, env, args...)
+	w.waitSent(t, sim, 3)
+	require.Eventually(t, func() bool {
+		return strings.Contains(w.stderr.String(), "Cognito's daily email limit reached: not receiving until the next window")
+	}, 20*time.Second, 20*time.Millisecond, w.stderr.String())
+	require.False(t, w.exitedWithin(3*time.Second), "a queue worker waits for the next window: %s", w.stderr.String())
+	code, body := w.get(t, "/readyz")
+	require.Equal(t, 200, code, "waiting for the next window is not a fault: %s", body)
+	_, metricsBody := w.get(t, "/metrics")
+	next := budget.Schedule{}.Next(time.Now()).Unix()
+	require.Regexp(t, `cognito_resend_daily_budget_next_window_timestamp_seconds `+regexp.QuoteMeta(strconv.FormatFloat(float64(next), 'g', -1, 64)), metricsBody)
+	calls := userCalls(sim)
+	time.Sleep(2 * time.Second) // wall time of the process under test: idle, no call, no receive
+	require.Equal(t, calls, userCalls(sim), "no call while waiting")
+	require.Equal(t, 0, w.stop(t), w.stderr.String())
+
+	for i := range 3 { // a crash loop, or pods rescheduled
+		w := startWorker(t, dir, env, append(args, "--resume")...)
+		require.False(t, w.exitedWithin(3*time.Second), "restart %d: %s", i+1, w.stderr.String())
+		require.Equal(t, 0, w.stop(t))
+	}
+	visible, notVisible := queueCounts(t, q.c, q.url)
+	inDLQ, _ := queueCounts(t, q.c, q.dlq)
+	t.Logf("after the cap and 3 restarts: %d sent, %d calls in all, %d visible, %d waiting for the next window, %d in the DLQ",
+		sim.Sim.Stats().Successes, userCalls(sim), visible, notVisible, inDLQ)
+	counts := rowCounts(t, filepath.Join(dir, "r.csv"))
+	require.Zero(t, counts["failed"], "%v", counts)
+	// The worker's first-answer probe is one of the simulator's 3 sends (its username
+	// is no user's: Cognito would send it nothing).
+	st := sim.Sim.Stats()
+	require.EqualValues(t, 3, st.Successes)
+	require.EqualValues(t, 3-st.PerUser[cognito.ProbeUsername].Successes, counts["sent"])
+	require.Equal(t, 10-counts["sent"], visible+notVisible, "every message not sent stays in the queue")
+	require.Zero(t, inDLQ)
+}
+
+// TestDailyBudgetPoolCampaign: a pool campaign (cognito-local behind the simulator) under
+// --daily-budget 3 of its 7 unconfirmed users: 3 sends, exit 4; --resume in the same
+// window sends none; the dry run says how many windows.
+func TestDailyBudgetPoolCampaign(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	p := newPool(t, false, []string{"bp-1", "bp-2", "bp-3", "bp-4", "bp-5", "bp-6", "bp-7"}, nil)
+	sim := quotasim.StartT(t, quotasim.Config{Upstream: cognitoURL})
+	dir := t.TempDir()
+	env := append(append(baseEnv(sim.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
+	args := []string{"run", "--user-pool-id", p.ID, "--report", "pool.csv", "--daily-budget", "3", "--log-format", "text"}
+	res := runBin(t, dir, env, "", args...)
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 3, sim.Sim.Stats().Successes)
+	require.Contains(t, res.stderr, "summary: stopped: daily budget spent: 3 of 3 sent in this window (this run: 3)")
+	require.Contains(t, res.stderr, "summary: the next window opens "+nextWindow())
+	res = runBin(t, dir, env, "", append(args, "--resume")...)
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 3, sim.Sim.Stats().Calls, "no call in the same window")
+	res = runBin(t, dir, env, "", append(args, "--resume", "--dry-run")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "to send:     4")
+	require.Contains(t, res.stdout, "budget:      3 a window from 00:00 UTC, 3 spent in this one: 2 windows (days)")
+}
