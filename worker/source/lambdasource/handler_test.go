@@ -39,7 +39,9 @@ type fakeDeadline struct {
 
 func (f fakeDeadline) Deadline() (time.Time, bool) { return f.at, true }
 
-func invocation(at time.Time) context.Context { return fakeDeadline{Context: context.Background(), at: at} }
+func invocation(at time.Time) context.Context {
+	return fakeDeadline{Context: context.Background(), at: at}
+}
 
 // fakeCognito answers ResendConfirmationCode: throttled users are always throttled, every
 // other user is sent; every call is counted by user and announced on called.
