@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
@@ -34,7 +35,7 @@ func (c caller) do(ctx context.Context, op string, fn func(ctx context.Context) 
 		cancel()
 		c.metrics.LedgerCall(op, ledgerCode(err))
 		last = err
-		if err != nil && ctx.Err() == nil && pacing.AWSTransient(err) {
+		if err != nil && ctx.Err() == nil && awserr.Transient(err) {
 			return pacing.Retryable(err)
 		}
 		return err
@@ -82,7 +83,7 @@ func ledgerCode(err error) string {
 	if err == nil || isConditionFailed(err) {
 		return ""
 	}
-	return pacing.AWSErrorCode(err)
+	return awserr.Label(err)
 }
 
 func isConditionFailed(err error) bool {

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 )
 
@@ -281,6 +281,5 @@ func enableTTL(ctx context.Context, api DynamoDBAdminAPI, c caller, table string
 }
 
 func unknownOperation(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "UnknownOperationException"
+	return awserr.Code(err) == "UnknownOperationException"
 }

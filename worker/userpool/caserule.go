@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
@@ -96,7 +97,7 @@ func ResolveCase(ctx context.Context, o CaseOptions) (CaseRule, error) {
 		if cognito.IsCredentialsError(err) {
 			why = "not allowed to read the pool's username case setting (IAM cognito-idp:DescribeUserPool)"
 		}
-		log.Warn(why+"; "+fallback.String(), "user_pool_id", o.PoolID, "error_code", cmp.Or(cognito.ErrorCode(err), "Error"),
+		log.Warn(why+"; "+fallback.String(), "user_pool_id", o.PoolID, "error_code", cmp.Or(awserr.Code(err), "Error"),
 			"error", cognito.ErrorMessage(err))
 		return fallback, nil
 	}

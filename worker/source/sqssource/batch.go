@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/cognito-resend/cognito-resend/worker/pacing"
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 )
 
 // The schedule of a failed batch entry (and of a call made once, dlq.go): 200 ms
@@ -91,14 +91,20 @@ func visibilityIDs(es []sqstypes.ChangeMessageVisibilityBatchResultEntry) []*str
 	return ids
 }
 
+// staleReceipt reports whether a batch entry's error code says its receipt handle no
+// longer names a message this worker holds: SQS's answer, not a failure to retry.
+func staleReceipt(code string) bool {
+	return code == "ReceiptHandleIsInvalid" || code == "InvalidParameterValue" || code == "MessageNotInflight"
+}
+
 // afterBatch finishes the entries that succeeded or failed for good and returns those
-// to retry: transient failures (whole call, or an entry that is not the sender's fault)
-// up to EntryAttempts, each not before a backoff that grows per attempt (the settler
-// requeues them; it never sleeps). An invalid receipt handle (the message was already
+// to retry: a failed call's entries, and failed entries awserr.Transient judges worth
+// another attempt (AWS's fault, a throttle), up to EntryAttempts, each not before a
+// backoff that grows per attempt (the settler requeues them; it never sleeps). An invalid receipt handle (the message was already
 // deleted, or its visibility ran out and someone else received it) is logged and
 // counted, not fatal.
 func (s *Source) afterBatch(call string, batch []op, ok []bool, failed []sqstypes.BatchResultErrorEntry, callErr error) []op {
-	s.cfg.Metrics.SQSCall(call, pacing.AWSErrorCode(callErr))
+	s.cfg.Metrics.SQSCall(call, awserr.Label(callErr))
 	var retry []op
 	again := func(o op, code, msg string) {
 		o.attempts++
@@ -119,7 +125,7 @@ func (s *Source) afterBatch(call string, batch []op, ok []bool, failed []sqstype
 	if callErr != nil {
 		s.log.Warn(call+" failed", "error", callErr, "entries", len(batch))
 		for _, o := range batch {
-			again(o, pacing.AWSErrorCode(callErr), callErr.Error())
+			again(o, awserr.Label(callErr), callErr.Error())
 		}
 		return retry
 	}
@@ -137,18 +143,18 @@ func (s *Source) afterBatch(call string, batch []op, ok []bool, failed []sqstype
 			done[o.action]++
 			s.held.finish(o.msg)
 		case isFailed:
-			code := aws.ToString(f.Code)
+			code, msg := aws.ToString(f.Code), aws.ToString(f.Message)
 			s.cfg.Metrics.SQSEntryError(call, code)
 			switch {
-			case code == "ReceiptHandleIsInvalid" || code == "InvalidParameterValue" || code == "MessageNotInflight":
+			case staleReceipt(code):
 				s.log.Warn(call+": receipt handle no longer valid (already settled, or its visibility ran out)",
-					"message_id", o.msg.id, "action", o.action, "code", code, "error", aws.ToString(f.Message))
+					"message_id", o.msg.id, "action", o.action, "code", code, "error", msg)
 				s.held.finish(o.msg)
-			case f.SenderFault:
-				s.log.Error(call+" entry rejected", "message_id", o.msg.id, "action", o.action, "code", code, "error", aws.ToString(f.Message))
-				s.held.finish(o.msg)
+			case awserr.Transient(awserr.Entry(code, msg, f.SenderFault)):
+				again(o, code, msg)
 			default:
-				again(o, code, aws.ToString(f.Message))
+				s.log.Error(call+" entry rejected", "message_id", o.msg.id, "action", o.action, "code", code, "error", msg)
+				s.held.finish(o.msg)
 			}
 		default: // neither successful nor failed: treat as transient
 			again(o, "Missing", "entry missing from the batch response")

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/cognito-resend/cognito-resend/worker/pacing"
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 )
 
 // heartbeatLoop extends held messages before their visibility runs out, every
@@ -55,7 +55,7 @@ func (s *Source) extendBatch(now time.Time, batch []*message, secs []int32) {
 	ctx, cancel := s.callCtx()
 	out, err := s.api.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(s.cfg.QueueURL), Entries: entries})
 	cancel()
-	s.cfg.Metrics.SQSCall("ChangeMessageVisibilityBatch", pacing.AWSErrorCode(err))
+	s.cfg.Metrics.SQSCall("ChangeMessageVisibilityBatch", awserr.Label(err))
 	ok := make([]bool, n)
 	if err == nil {
 		ok = succeeded(n, visibilityIDs(out.Successful))

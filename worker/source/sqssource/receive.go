@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
@@ -66,7 +67,7 @@ func (s *Source) receiveLoop() {
 			if pollCtx.Err() != nil && s.holding() {
 				continue // Pause (or Idle) cancelled the long poll: nothing failed
 			}
-			s.cfg.Metrics.SQSCall("ReceiveMessage", pacing.AWSErrorCode(err))
+			s.cfg.Metrics.SQSCall("ReceiveMessage", awserr.Label(err))
 			fails++
 			s.consecErrs.Store(int32(fails))
 			if s.queueGone(err, now) {

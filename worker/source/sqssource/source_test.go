@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/clock/clocktest"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
 	"github.com/cognito-resend/cognito-resend/worker/source/sqssource"
@@ -757,4 +758,20 @@ func TestSQSStartRetriesTransientFailuresOnly(t *testing.T) {
 	_, err = sqssource.New(t.Context(), sqssource.Config{API: f, QueueURL: "https://q/1/q", EntryAttempts: 2})
 	require.ErrorContains(t, err, "slow down")
 	require.Equal(t, 2, f.calls, "EntryAttempts bounds the attempts")
+}
+
+// A call's own per-attempt deadline (CallTimeout) is the path failing, not an answer:
+// retried as every AWS caller retries it (awserr.Transient), and the attempt's error is
+// shaped as the SDK returns it (a CanceledError the SDK's own rule would not retry).
+func TestSQSStartRetriesItsOwnDeadline(t *testing.T) {
+	t.Parallel()
+	ownDeadline := &smithy.OperationError{ServiceID: "SQS", OperationName: "GetQueueAttributes",
+		Err: &smithy.CanceledError{Err: context.DeadlineExceeded}}
+	f := &sqFlakyAttributes{sqFake: newSQFake(), errs: []error{ownDeadline}}
+	clk := clockwork.NewFakeClock()
+	clocktest.Drive(t, clk, time.Minute)
+	s, err := sqssource.New(t.Context(), sqssource.Config{API: f, QueueURL: "https://q/1/q", Clock: clk})
+	require.NoError(t, err)
+	require.NoError(t, s.Close(t.Context()))
+	require.Equal(t, 2, f.calls, "the attempt that ran out of time, then the answer")
 }
