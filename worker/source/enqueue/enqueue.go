@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -143,7 +142,7 @@ func Enqueue(ctx context.Context, cfg Config, src job.Source, adm *admit.Admitte
 				return sum, err
 			}
 		}
-		e := sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(len(batch))), MessageBody: aws.String(body)}
+		e := sqstypes.SendMessageBatchRequestEntry{Id: sqssource.EntryID(len(batch)), MessageBody: aws.String(body)}
 		if fifo {
 			k := UserKey(cfg.Case, j.Username)
 			e.MessageGroupId, e.MessageDeduplicationId = aws.String(k), aws.String(k)

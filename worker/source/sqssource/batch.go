@@ -27,7 +27,7 @@ func (s *Source) callCtx() (context.Context, context.CancelFunc) {
 func (s *Source) flushDeletes(batch []op) []op {
 	entries := make([]sqstypes.DeleteMessageBatchRequestEntry, len(batch))
 	for i, o := range batch {
-		entries[i] = sqstypes.DeleteMessageBatchRequestEntry{Id: entryID(i), ReceiptHandle: aws.String(o.msg.receipt)}
+		entries[i] = sqstypes.DeleteMessageBatchRequestEntry{Id: EntryID(i), ReceiptHandle: aws.String(o.msg.receipt)}
 	}
 	ctx, cancel := s.callCtx()
 	out, err := s.api.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(s.cfg.QueueURL), Entries: entries})
@@ -51,7 +51,7 @@ func (s *Source) flushVisibility(batch []op) []op {
 		if o.action == "release" {
 			timeout = s.releaseVisibility() // as it is sent: a receive may have started since
 		}
-		entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: entryID(i),
+		entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: EntryID(i),
 			ReceiptHandle: aws.String(o.msg.receipt), VisibilityTimeout: timeout}
 	}
 	ctx, cancel := s.callCtx()
@@ -63,8 +63,9 @@ func (s *Source) flushVisibility(batch []op) []op {
 	return s.afterBatch("ChangeMessageVisibilityBatch", batch, succeeded(len(batch), visibilityIDs(out.Successful)), out.Failed, nil)
 }
 
-// entryID is the id of the i-th entry of a batch request: its index.
-func entryID(i int) *string { return aws.String(strconv.Itoa(i)) }
+// EntryID is the id of the i-th entry of a batch request (every SQS batch call of the
+// project, the producer's SendMessageBatch included): its index.
+func EntryID(i int) *string { return aws.String(strconv.Itoa(i)) }
 
 // batchIndex reads the id of a batch entry ("0".."n-1": its index in the request).
 func batchIndex(id *string, n int) (int, bool) {

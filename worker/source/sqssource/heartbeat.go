@@ -1,7 +1,6 @@
 package sqssource
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,7 +48,7 @@ func (s *Source) extendBatch(now time.Time, batch []*message, secs []int32) {
 	n := len(batch)
 	entries := make([]sqstypes.ChangeMessageVisibilityBatchRequestEntry, n)
 	for i, m := range batch {
-		entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)),
+		entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: EntryID(i),
 			ReceiptHandle: aws.String(m.receipt), VisibilityTimeout: secs[i]}
 	}
 	ctx, cancel := s.callCtx()
