@@ -269,7 +269,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 			}
 		},
 		// Acks after the stop share the settle budget.
-		SettleTimeout: SettleBudget,
+		SettleTimeout: engine.SettleBudget,
 		Budget:        bud,
 	}
 	if q, ok := s.pauser.(idler); ok {
