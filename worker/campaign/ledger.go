@@ -130,7 +130,7 @@ func (c *Campaign) campaignID() string {
 	}
 	if c.cfg.Lambda {
 		// Every execution environment of the function is one campaign.
-		return "lambda:" + nonEmpty(c.env.FunctionName, "cognito-resend")
+		return "lambda:" + cmp.Or(c.env.FunctionName, "cognito-resend")
 	}
 	var src string
 	switch {

@@ -33,8 +33,8 @@ type Policy struct {
 
 // schedule is p's sequence of delays, without an end.
 func (p Policy) schedule() retry.Backoff {
-	base := cmpOr(p.Base, BackoffBaseDefault)
-	b := retry.WithCappedDuration(max(cmpOr(p.Max, BackoffMaxDefault), base), retry.NewExponential(base))
+	base := positiveOr(p.Base, BackoffBaseDefault)
+	b := retry.WithCappedDuration(max(positiveOr(p.Max, BackoffMaxDefault), base), retry.NewExponential(base))
 	if !p.Exact {
 		b = retry.WithJitterPercent(50, b)
 	}
