@@ -1,8 +1,11 @@
 package worker_test
 
 import (
+	"go/ast"
+	"go/parser"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -65,7 +68,8 @@ func TestLayers(t *testing.T) {
 }
 
 // cmd/cognito-resend wires flags to config and campaign and renders what comes back: it
-// builds no AWS client and makes no AWS call of its own.
+// builds no AWS client and makes no AWS call of its own, and validates no option (config's
+// Validate, ValidateEnqueue and ValidateLedger do).
 func TestCmdWiresOnly(t *testing.T) {
 	t.Parallel()
 
@@ -79,5 +83,76 @@ func TestCmdWiresOnly(t *testing.T) {
 				t.Errorf("%s imports %s: AWS clients and calls belong in worker/campaign and below", file, path)
 			}
 		}
+		for _, v := range validationIn(f) {
+			t.Errorf("%s:%d: %s: validation belongs in config (Validate, ValidateEnqueue, ValidateLedger)", file, v.line, v.call)
+		}
 	}
+}
+
+// The check finds what it must: an option error built by hand, a package's own validity
+// check called; not a Config's validation method.
+func TestValidationInFindsEveryForm(t *testing.T) {
+	t.Parallel()
+
+	src := `package main
+import (
+	"github.com/cognito-resend/cognito-resend/config"
+	dl "github.com/cognito-resend/cognito-resend/worker/dynamoledger"
+)
+func f(cfg config.Config) error {
+	if msg := dl.ValidTableName(cfg.LedgerTable); msg != "" {
+		return &config.FieldError{Field: "ledger-table", Msg: msg}
+	}
+	_ = config.FieldError{}
+	return cfg.ValidateLedger(config.LedgerInit)
+}`
+	f, err := parser.ParseFile(fset, "main.go", src, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range validationIn(f) {
+		got = append(got, v.call)
+	}
+	want := []string{"dl.ValidTableName", "config.FieldError", "config.FieldError"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("found %v, want %v", got, want)
+	}
+}
+
+// validationIn lists f's option validation: a config.FieldError built (config names the
+// bad field), and a call of another package's Valid… function (dynamoledger.ValidTableName,
+// fleet.ValidName, …), in source order.
+func validationIn(f *ast.File) []clockCall {
+	pkgs := map[string]string{} // name in the file → import path
+	for _, imp := range f.Imports {
+		path, _ := strconv.Unquote(imp.Path.Value)
+		name := path[strings.LastIndex(path, "/")+1:]
+		if imp.Name != nil {
+			name = imp.Name.Name
+		}
+		pkgs[name] = path
+	}
+	var found []clockCall
+	ast.Inspect(f, func(n ast.Node) bool {
+		var sel *ast.SelectorExpr
+		switch n := n.(type) {
+		case *ast.CompositeLit:
+			if s, ok := n.Type.(*ast.SelectorExpr); ok && s.Sel.Name == "FieldError" {
+				sel = s
+			}
+		case *ast.CallExpr:
+			if s, ok := n.Fun.(*ast.SelectorExpr); ok && strings.HasPrefix(s.Sel.Name, "Valid") {
+				sel = s
+			}
+		}
+		if sel == nil {
+			return true
+		}
+		if id, ok := sel.X.(*ast.Ident); ok && pkgs[id.Name] != "" {
+			found = append(found, clockCall{call: id.Name + "." + sel.Sel.Name, line: fset.Position(sel.Pos()).Line})
+		}
+		return true
+	})
+	return found
 }
