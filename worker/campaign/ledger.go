@@ -165,6 +165,9 @@ type LedgerAdmin struct {
 // OpenLedgerAdmin loads the AWS configuration for the ledger commands (cfg checked by
 // config's ValidateLedger); an error is a usage error.
 func OpenLedgerAdmin(ctx context.Context, cfg config.Config, env Env) (*LedgerAdmin, error) {
+	if env.Clock == nil {
+		panic("campaign.OpenLedgerAdmin: Env.Clock is required") // the table calls' retries wait on it
+	}
 	ac, _, err := loadAWS(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -209,7 +209,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	// steers below it (the rate is min(ceiling, the controller's)).
 	limiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: c.ceiling(), Burst: cfg.Burst, Adaptive: cfg.Adaptive,
 		Reserve: cfg.Reserve, Clock: c.clock})
-	breaker := &pacing.Breaker{Limiter: limiter, OnTrip: m.BreakerTripped}
+	breaker := &pacing.Breaker{Limiter: limiter, OnTrip: m.BreakerTripped, Clock: c.clock}
 	c.watchOutage(breaker, abort)
 	c.watchOutage(c.verifyBreaker, abort) // --verify-users calls the same endpoint first
 	var attempts, inFlight atomic.Int64

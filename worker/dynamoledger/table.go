@@ -188,7 +188,7 @@ func Init(ctx context.Context, api DynamoDBAdminAPI, table string, opts InitOpti
 	if wait <= 0 {
 		wait = WaitActiveDefault
 	}
-	c := caller{table: table, region: opts.Region, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Real()} // a one-off command
+	c := caller{table: table, region: opts.Region, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clk}
 	var res InitResult
 	err := c.do(ctx, "create_table", func(ctx context.Context) error {
 		_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
