@@ -156,3 +156,28 @@ func validationIn(f *ast.File) []clockCall {
 	})
 	return found
 }
+
+// Metrics sit behind small recorder interfaces declared by the packages that count
+// (sqssource.Recorder, dynamoledger.Recorder, metrics.Call read of a cognito.Outcome):
+// only the assembly (campaign) and cmd import worker/metrics, and metrics imports no
+// mechanism but job's types.
+func TestMetricsBehindRecorders(t *testing.T) {
+	t.Parallel()
+
+	for file, f := range productFiles(t) {
+		pkg := filepath.ToSlash(filepath.Dir(file))
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			dep, ok := strings.CutPrefix(path, module)
+			if !ok {
+				continue
+			}
+			if dep == "worker/metrics" && pkg != "worker/campaign" && !strings.HasPrefix(pkg, "cmd/") {
+				t.Errorf("%s imports worker/metrics: declare the recorder it uses and let campaign pass *metrics.Metrics", file)
+			}
+			if pkg == "worker/metrics" && dep != "worker/job" {
+				t.Errorf("%s imports %s: metrics reads other packages through small interfaces and funcs", file, dep)
+			}
+		}
+	}
+}

@@ -238,7 +238,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	if r.state != nil {
 		whole = r.state.Tally
 	}
-	c.verifier.OnAttempt = m.ObserveVerify
+	c.verifier.OnAttempt = func(o cognito.Outcome, latency time.Duration) { m.ObserveVerify(o, latency) }
 	eng := &engine.Engine{
 		Source:    s,
 		Processor: processor,
