@@ -2,10 +2,8 @@ package worker_test
 
 import (
 	"go/ast"
-	"go/parser"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -106,18 +104,7 @@ func f(cfg config.Config) error {
 	_ = config.FieldError{}
 	return cfg.ValidateLedger(config.LedgerInit)
 }`
-	f, err := parser.ParseFile(fset, "main.go", src, parser.SkipObjectResolution)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, v := range validationIn(f) {
-		got = append(got, v.call)
-	}
-	want := []string{"dl.ValidTableName", "config.FieldError", "config.FieldError"}
-	if !slices.Equal(got, want) {
-		t.Fatalf("found %v, want %v", got, want)
-	}
+	requireFinds(t, src, validationIn, "dl.ValidTableName", "config.FieldError", "config.FieldError")
 }
 
 // validationIn lists f's option validation: a config.FieldError built (config names the
