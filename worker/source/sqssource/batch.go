@@ -99,22 +99,15 @@ func staleReceipt(code string) bool {
 }
 
 // afterBatch finishes the entries that succeeded or failed for good and returns those
-// to retry: a failed call's entries, and failed entries awserr.Transient judges worth
-// another attempt (AWS's fault, a throttle), up to EntryAttempts, each not before a
+// to retry: the entries of a call, and failed entries, that awserr.Transient judges worth
+// another attempt (a path that failed, AWS's fault, a throttle), up to EntryAttempts, each not before a
 // backoff that grows per attempt (the settler requeues them; it never sleeps). An invalid receipt handle (the message was already
 // deleted, or its visibility ran out and someone else received it) is logged and
 // counted, not fatal.
 func (s *Source) afterBatch(call string, batch []op, ok []bool, failed []sqstypes.BatchResultErrorEntry, callErr error) []op {
 	s.cfg.Metrics.SQSCall(call, awserr.Label(callErr))
 	var retry []op
-	again := func(o op, code, msg string) {
-		o.attempts++
-		if o.attempts < s.cfg.EntryAttempts {
-			o.notBefore = s.clock.Now().Add(s.retry.Delay(o.attempts))
-			o.due = o.notBefore
-			retry = append(retry, o)
-			return
-		}
+	giveUp := func(o op, code, msg string) {
 		after := "; the message reappears when its visibility runs out"
 		if noSuchQueueCode(code) {
 			after = "; the queue does not exist any more: the message went with it"
@@ -123,10 +116,24 @@ func (s *Source) afterBatch(call string, batch []op, ok []bool, failed []sqstype
 			"message_id", o.msg.id, "action", o.action, "code", code, "error", msg)
 		s.held.finish(o.msg)
 	}
+	again := func(o op, code, msg string) {
+		o.attempts++
+		if o.attempts >= s.cfg.EntryAttempts {
+			giveUp(o, code, msg)
+			return
+		}
+		o.notBefore = s.clock.Now().Add(s.retry.Delay(o.attempts))
+		o.due = o.notBefore
+		retry = append(retry, o)
+	}
 	if callErr != nil {
 		s.log.Warn(call+" failed", "error", callErr, "entries", len(batch))
 		for _, o := range batch {
-			again(o, awserr.Label(callErr), callErr.Error())
+			if awserr.Transient(callErr) {
+				again(o, awserr.Label(callErr), callErr.Error())
+			} else {
+				giveUp(o, awserr.Label(callErr), callErr.Error()) // an answer: the same call gets the same
+			}
 		}
 		return retry
 	}
