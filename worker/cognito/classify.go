@@ -176,10 +176,6 @@ func IsCredentialsError(err error) bool {
 		strings.Contains(msg, "no EC2 IMDS role found") || strings.Contains(msg, "anonymous credentials")
 }
 
-// ErrorCode is awserr.Code, kept for userpool/verifier.go (being rewritten on another
-// branch): call awserr.Code; this goes once that branch is merged.
-func ErrorCode(err error) string { return awserr.Code(err) }
-
 // ErrorMessage is the text of err for the report: Cognito's own message when there is one.
 func ErrorMessage(err error) string {
 	if err == nil {
