@@ -56,6 +56,17 @@ func TestValidateLedger(t *testing.T) {
 	require.EqualError(t, ledger(func(c *config.Config) { c.Ledger.Limit = 0 }).ValidateLedger(config.LedgerList), "--limit: must be 1..100000 (got 0)")
 	require.Error(t, ledger(func(*config.Config) {}).ValidateLedger("drop"))
 
+	export := func(mut func(*config.Config)) error {
+		return ledger(func(c *config.Config) {
+			c.Ledger.Campaign, c.Ledger.Output = "lambda:resend", "r.csv"
+			mut(c)
+		}).ValidateLedger(config.LedgerExport)
+	}
+	require.NoError(t, export(func(*config.Config) {}))
+	require.ErrorContains(t, export(func(c *config.Config) { c.Ledger.Campaign = " " }), "--campaign: required")
+	require.ErrorContains(t, export(func(c *config.Config) { c.Ledger.Output = "" }), "--output: required")
+	require.ErrorContains(t, export(func(c *config.Config) { c.Ledger.Output = "r.txt" }), "--output: ")
+
 	q := config.LedgerQuery{Users: []string{" alice ", "bob"}, State: " SENT "}
 	require.Equal(t, []string{"alice", "bob"}, q.Usernames())
 	require.Equal(t, "sent", q.ListState())
