@@ -71,7 +71,9 @@ func TestReportRotation(t *testing.T) {
 	t.Run("validate names the field", func(t *testing.T) {
 		t.Parallel()
 		size := func(b config.ByteSize) *config.ByteSize { return &b }
-		queue := func(c *config.Config) { c.CSV, c.SQSQueueURL = "", "q" }
+		queue := func(c *config.Config) {
+			c.CSV, c.SQSQueueURL = "", "https://sqs.us-east-1.amazonaws.com/000000000000/q"
+		}
 		for _, tc := range []struct {
 			name  string
 			mut   func(*config.Config)

@@ -170,6 +170,10 @@ type Config struct {
 	// Logging
 	LogLevel  string `yaml:"log-level"`
 	LogFormat string `yaml:"log-format"`
+
+	// Ledger is what a ledger command (show, list) asks of the table: arguments and
+	// options of those commands only (commands.go), never a config file's.
+	Ledger LedgerQuery `yaml:"-"`
 }
 
 // Default is the configuration before file, environment and flags. Every default of a
@@ -446,6 +450,8 @@ func (c *Config) Validate() error {
 		return bad("max-outage", "must be >= 0 (0 waits out any outage; got %s)", c.MaxOutage)
 	case c.AnalyticsEndpointID != "" && strings.TrimSpace(c.AnalyticsEndpointID) == "":
 		return bad("analytics-endpoint-id", "must not be blank")
+	case c.SQSQueueURL != "" && checkQueueURL(c.SQSQueueURL) != nil:
+		return checkQueueURL(c.SQSQueueURL)
 	case c.MetricsAddr != "" && checkListenAddr(c.MetricsAddr) != nil:
 		return bad("metrics-addr", "%v", checkListenAddr(c.MetricsAddr))
 	}

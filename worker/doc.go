@@ -25,6 +25,8 @@
 //	job               Job, Result, Status (Known, Conclusive), ErrorClass, Result.Redeliver, Source
 //	clock             the one clock (github.com/jonboulle/clockwork): timestamps, timers, tickers
 //	admit             the admit rule: username validation, the dedupe key set, Admitter
+//	awserr            the one AWS error rule: Code, Label (metrics), Transient (the SDK's
+//	                  transient errors, AWS's faults, the call's own deadline)
 //	pacing            the shared Limiter (adaptive), the fault Breaker, Policy: the one backoff
 //	budget            the daily send budget (--daily-budget): its windows (Schedule.Window, the
 //	                  one rule), Budget (a send taken before the call, given back if none
@@ -54,7 +56,7 @@
 //	reportset         cognito-resend report: many reports read back (records.ScanReport) as one
 //	                  campaign, one row per user; summary, retry CSV, HTML page
 //
-// Layers: job and clock import nothing of the project; admit, pacing, budget, cognito, userpool
+// Layers: job and clock import nothing of the project; admit, awserr, pacing, budget, cognito, userpool
 // and metrics build on them; records, dynamoledger, the sources and the engine on those;
 // fleet on dynamoledger; campaign on everything; reportset on records; cmd/cognito-resend
 // on campaign, reportset, config and the shared types (job, clock) it renders. Interfaces are declared

@@ -89,15 +89,21 @@ func f(ctx context.Context) {
 	var d stdtime.Duration
 	_ = d
 }`
+	requireFinds(t, src, systemClockCalls, "time.Now", "time.After", "context.WithTimeout")
+}
+
+// requireFinds fails t unless find finds exactly want in the Go source src, in order:
+// the checks of the house rules are tested on what they must catch.
+func requireFinds[C interface{ name() string }](t *testing.T, src string, find func(*ast.File) []C, want ...string) {
+	t.Helper()
 	f, err := parser.ParseFile(fset, "p.go", src, parser.SkipObjectResolution)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, c := range systemClockCalls(f) {
-		got = append(got, c.call)
+	for _, c := range find(f) {
+		got = append(got, c.name())
 	}
-	want := []string{"time.Now", "time.After", "context.WithTimeout"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("found %v, want %v", got, want)
 	}
@@ -107,6 +113,8 @@ type clockCall struct {
 	call string // e.g. "time.Now"
 	line int
 }
+
+func (c clockCall) name() string { return c.call }
 
 // systemClockCalls lists f's uses of timeCalls, in source order.
 func systemClockCalls(f *ast.File) []clockCall {

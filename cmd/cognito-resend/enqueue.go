@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v3"
 
@@ -32,17 +31,7 @@ func enqueueConfig(cmd *cli.Command) (config.Config, error) {
 	cfg.Header = csvsource.Header(cmd.String("header"))
 	cfg.SQSQueueURL = cmd.String("sqs-queue-url")
 	applySubcommandOptions(cmd, &cfg)
-	switch {
-	case cfg.CSV == "":
-		return cfg, &config.FieldError{Field: "csv", Msg: "required: a CSV file, or - for standard input"}
-	case cfg.SQSQueueURL == "":
-		return cfg, &config.FieldError{Field: "sqs-queue-url", Msg: "required"}
-	case !strings.HasPrefix(cfg.SQSQueueURL, "https://") && !strings.HasPrefix(cfg.SQSQueueURL, "http://"):
-		return cfg, &config.FieldError{Field: "sqs-queue-url", Msg: fmt.Sprintf("must be a queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), got %q", cfg.SQSQueueURL)}
-	case cfg.ValidateHeader() != nil:
-		return cfg, cfg.ValidateHeader()
-	}
-	return cfg, cfg.ValidateLogging()
+	return cfg, cfg.ValidateEnqueue()
 }
 
 // newCmdEnqueue is `cognito-resend enqueue`.
@@ -76,10 +65,9 @@ func runEnqueue(ctx context.Context, cmd *cli.Command, ios streams) error {
 	case err != nil && ctx.Err() != nil:
 		return stoppedErr(errors.New("enqueue interrupted; rows after the last enqueued one were not sent"))
 	case err != nil:
-		fmt.Fprintln(ios.stderr, "cognito-resend: enqueue stopped:", err)
-		return &exitError{code: exitFailed, err: err}
+		return failedErr(fmt.Errorf("enqueue stopped: %w", err))
 	case sum.Failed > 0:
-		return &exitError{code: exitFailed, err: fmt.Errorf("%d messages were not enqueued", sum.Failed)}
+		return failedErr(nil) // the summary line says how many
 	}
 	return nil
 }

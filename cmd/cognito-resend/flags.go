@@ -177,13 +177,9 @@ func setFlagsYAML(cmd *cli.Command) ([]byte, error) {
 		}
 		switch name {
 		case "metadata":
-			md := map[string]string{}
-			for _, kv := range cmd.StringSlice(name) {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || strings.TrimSpace(k) == "" {
-					return nil, &config.FieldError{Field: name, Msg: fmt.Sprintf("expected KEY=VALUE, got %q", kv)}
-				}
-				md[strings.TrimSpace(k)] = v
+			md, err := config.ParseKeyValues(name, cmd.StringSlice(name))
+			if err != nil {
+				return nil, err
 			}
 			m[name] = md
 		default:

@@ -94,10 +94,8 @@ func TestFleetRateSplitsAndSurvivesAKill(t *testing.T) {
 		require.Contains(t, r.stderr.String(), `"level":"WARN","msg":"--rate has no effect beside --fleet-rate`)
 	}
 
-	// Five seconds at the simulator: the fleet sends the fleet rate (not 3 × --rate).
-	from := sim.Sim.Stats().Successes
-	time.Sleep(5 * time.Second) // measuring a rate over wall time
-	fleetPerSec := float64(sim.Sim.Stats().Successes-from) / 5
+	// Five whole seconds at the simulator: the fleet sends the fleet rate (not 3 × --rate).
+	fleetPerSec := successesOver(t, sim, 5)
 	t.Logf("three replicas: %.1f calls/s at the simulator (fleet rate %g)", fleetPerSec, fleetRate)
 	require.InDelta(t, fleetRate, fleetPerSec, 0.15*fleetRate)
 
@@ -163,7 +161,12 @@ func TestFleetRateAdaptiveCutsBelowTheShare(t *testing.T) {
 	})
 	r.metric = scrapeMetrics(t, r.stderr)
 	require.Eventually(t, func() bool { return r.gauge(t, "cognito_resend_fleet_share") == share }, 30*time.Second, 20*time.Millisecond)
-	time.Sleep(8 * time.Second) // a rate over wall time: the controller finds the quota
+	// The controller finds the quota: judged over 4 whole seconds after a 4 s warm-up at
+	// the simulator (polled with a deadline, not slept).
+	require.Eventually(t, func() bool {
+		from, to, ok := sim.Sim.Stats().JudgedSeconds(4 * time.Second)
+		return ok && to-from >= 4
+	}, 60*time.Second, 100*time.Millisecond, "4 s judged after a 4 s warm-up")
 	limiter, err := strconv.ParseFloat(r.metric("cognito_resend_limiter_rate"), 64)
 	require.NoError(t, err)
 	require.Equal(t, share, r.gauge(t, "cognito_resend_fleet_share"), "alone in the fleet: all of it")
@@ -283,4 +286,31 @@ func replicaID(t *testing.T, log string) string {
 	m := replicaField.FindStringSubmatch(log)
 	require.NotNil(t, m, log)
 	return m[1]
+}
+
+// successesOver is the simulator's successes per second over the next n whole seconds it
+// records: polled (bounded) until they are recorded, not slept.
+func successesOver(t *testing.T, sim *quotasim.Server, n int64) float64 {
+	t.Helper()
+	st := sim.Sim.Stats()
+	var first int64 // the first whole second after now
+	if len(st.PerSecond) > 0 {
+		first = st.PerSecond[len(st.PerSecond)-1].Unix + 1
+	}
+	var succ int64
+	require.Eventually(t, func() bool {
+		st := sim.Sim.Stats()
+		if first == 0 && len(st.PerSecond) > 0 {
+			first = st.PerSecond[0].Unix + 1
+		}
+		succ = 0
+		for _, ps := range st.PerSecond {
+			if ps.Unix >= first && ps.Unix < first+n {
+				succ += ps.Successes
+			}
+		}
+		// Second first+n-1 is whole once a later one is being recorded.
+		return first != 0 && len(st.PerSecond) > 0 && st.PerSecond[len(st.PerSecond)-1].Unix >= first+n
+	}, time.Duration(n+30)*time.Second, 100*time.Millisecond, "%d whole seconds at the simulator", n)
+	return float64(succ) / float64(n)
 }

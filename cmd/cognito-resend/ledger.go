@@ -34,8 +34,8 @@ func ledgerFlags(withClient bool) []cli.Flag {
 	return fs
 }
 
-// ledgerOptions is the configuration of a ledger command.
-func ledgerOptions(cmd *cli.Command) (config.Config, error) {
+// ledgerOptions is the configuration of a ledger command (config.LedgerInit, …).
+func ledgerOptions(cmd *cli.Command, command string) (config.Config, error) {
 	cfg := config.Default()
 	cfg.LedgerTable = cmd.String("ledger-table")
 	cfg.LedgerRegion = cmd.String("ledger-region")
@@ -43,13 +43,15 @@ func ledgerOptions(cmd *cli.Command) (config.Config, error) {
 	if cmd.IsSet("client-id") {
 		cfg.ClientID = cmd.String("client-id")
 	}
-	if cfg.LedgerTable == "" {
-		return cfg, &config.FieldError{Field: "ledger-table", Msg: "required"}
+	switch command {
+	case config.LedgerShow:
+		cfg.Ledger.Users = cmd.Args().Slice()
+	case config.LedgerList:
+		cfg.Ledger.State, cfg.Ledger.Campaign, cfg.Ledger.Limit = cmd.String("state"), cmd.String("campaign"), int(cmd.Int("limit"))
+	case config.LedgerExport:
+		cfg.Ledger.Campaign, cfg.Ledger.Output = cmd.String("campaign"), cmd.String("output")
 	}
-	if err := cfg.ValidateLedgerRegion(); err != nil {
-		return cfg, err
-	}
-	return cfg, cfg.ValidateLogging()
+	return cfg, cfg.ValidateLedger(command)
 }
 
 // newCmdLedger is `cognito-resend ledger init|show|list`.
@@ -102,8 +104,8 @@ func newCmdLedger(ios streams) *cli.Command {
 	}
 }
 
-func openLedgerAdmin(ctx context.Context, cmd *cli.Command, ios streams) (*campaign.LedgerAdmin, error) {
-	cfg, err := ledgerOptions(cmd)
+func openLedgerAdmin(ctx context.Context, cmd *cli.Command, command string, ios streams) (*campaign.LedgerAdmin, error) {
+	cfg, err := ledgerOptions(cmd, command)
 	if err != nil {
 		return nil, usageErr(err)
 	}
@@ -117,7 +119,7 @@ func openLedgerAdmin(ctx context.Context, cmd *cli.Command, ios streams) (*campa
 // ledgerInit: exit 0 when the table is ready (created, or there with the right key
 // schema), 2 naming what differs in a table of another shape, 1 when DynamoDB fails.
 func ledgerInit(ctx context.Context, cmd *cli.Command, ios streams) error {
-	a, err := openLedgerAdmin(ctx, cmd, ios)
+	a, err := openLedgerAdmin(ctx, cmd, config.LedgerInit, ios)
 	if err != nil {
 		return err
 	}
@@ -127,7 +129,7 @@ func ledgerInit(ctx context.Context, cmd *cli.Command, ios streams) error {
 	case errors.As(err, &se):
 		return usageErr(err)
 	case err != nil:
-		return failedErr(ios, err)
+		return failedErr(err)
 	}
 	table := cmd.String("ledger-table") + " in " + a.Region()
 	if res.Created {
@@ -143,18 +145,12 @@ func ledgerInit(ctx context.Context, cmd *cli.Command, ios streams) error {
 
 // ledgerShow prints one line per username; exit 1 when the table can't be read.
 func ledgerShow(ctx context.Context, cmd *cli.Command, ios streams) error {
-	a, err := openLedgerAdmin(ctx, cmd, ios)
+	a, err := openLedgerAdmin(ctx, cmd, config.LedgerShow, ios)
 	if err != nil {
 		return err
 	}
-	users := cmd.Args().Slice()
-	for i, u := range users {
-		users[i] = strings.TrimSpace(u)
-	}
-	shown, err := a.Show(ctx, users)
-	var fe *config.FieldError
-	switch {
-	case errors.As(err, &fe) || (err != nil && len(users) == 0) || errors.Is(err, dynamoledger.ErrTable):
+	shown, err := a.Show(ctx)
+	if errors.Is(err, dynamoledger.ErrTable) {
 		return usageErr(err) // a table that is not there (in that region) is the operator's to fix
 	}
 	now := clock.Real().Now()
@@ -162,7 +158,7 @@ func ledgerShow(ctx context.Context, cmd *cli.Command, ios streams) error {
 		fmt.Fprintln(ios.stdout, sh.Line(now))
 	}
 	if err != nil {
-		return failedErr(ios, err)
+		return failedErr(err)
 	}
 	return nil
 }
@@ -171,28 +167,23 @@ func ledgerShow(ctx context.Context, cmd *cli.Command, ios streams) error {
 // many, and whether more match), or JSON lines; exit 2 for a bad --state or a table that
 // is not there, 1 when the table can't be read.
 func ledgerList(ctx context.Context, cmd *cli.Command, ios streams) error {
-	if cmd.String("state") == "" {
-		return usageErr(&config.FieldError{Field: "state", Msg: "required: " + dynamoledger.ValidListState("")})
-	}
-	a, err := openLedgerAdmin(ctx, cmd, ios)
+	a, err := openLedgerAdmin(ctx, cmd, config.LedgerList, ios)
 	if err != nil {
 		return err
 	}
 	now := clock.Real().Now()
-	listed, err := a.List(ctx, dynamoledger.ListOptions{State: cmd.String("state"), Campaign: cmd.String("campaign"),
-		Limit: int(cmd.Int("limit")), Now: now})
-	var fe *config.FieldError
+	listed, err := a.List(ctx, now)
 	switch {
-	case errors.As(err, &fe) || errors.Is(err, dynamoledger.ErrTable):
+	case errors.Is(err, dynamoledger.ErrTable):
 		return usageErr(err)
 	case err != nil:
-		return failedErr(ios, err)
+		return failedErr(err)
 	}
 	if cmd.Bool("json") {
 		enc := json.NewEncoder(ios.stdout)
 		for _, r := range listed.Records {
 			if err := enc.Encode(r.JSON(now)); err != nil {
-				return writeErr(ios.stderr, err)
+				return writeErr(err)
 			}
 		}
 	} else if len(listed.Records) > 0 {
@@ -202,7 +193,7 @@ func ledgerList(ctx context.Context, cmd *cli.Command, ios streams) error {
 			fmt.Fprintln(tw, strings.Join(r.Row(now), "\t"))
 		}
 		if err := tw.Flush(); err != nil {
-			return writeErr(ios.stderr, err)
+			return writeErr(err)
 		}
 	}
 	// The count goes to stderr with --json, so that stdout stays JSON lines.
@@ -222,25 +213,18 @@ func ledgerList(ctx context.Context, cmd *cli.Command, ios streams) error {
 // how many users have no row yet; exit 2 for a bad option or a table that is not there,
 // 1 when the table can't be read.
 func ledgerExport(ctx context.Context, cmd *cli.Command, ios streams) error {
-	out := cmd.String("output")
-	if out == "" {
-		return usageErr(&config.FieldError{Field: "output", Msg: "required: the report to write (.csv or .jsonl)"})
-	}
-	if _, err := records.FormatForPath(out); err != nil {
-		return usageErr(&config.FieldError{Field: "output", Msg: err.Error()})
-	}
-	a, err := openLedgerAdmin(ctx, cmd, ios)
+	a, err := openLedgerAdmin(ctx, cmd, config.LedgerExport, ios)
 	if err != nil {
 		return err
 	}
+	out := cmd.String("output")
 	now := clock.Real().Now()
-	ex, err := a.Export(ctx, cmd.String("campaign"), now)
-	var fe *config.FieldError
+	ex, err := a.Export(ctx, now)
 	switch {
-	case errors.As(err, &fe) || errors.Is(err, dynamoledger.ErrTable):
+	case errors.Is(err, dynamoledger.ErrTable):
 		return usageErr(err)
 	case err != nil:
-		return failedErr(ios, err)
+		return failedErr(err)
 	}
 	w, err := records.OpenReport(out, false)
 	if err != nil {
@@ -251,11 +235,11 @@ func ledgerExport(ctx context.Context, cmd *cli.Command, ios streams) error {
 		counts[r.Status]++
 		if err := w.Write(r); err != nil {
 			_ = w.Close()
-			return writeErr(ios.stderr, err)
+			return writeErr(err)
 		}
 	}
 	if err := w.Close(); err != nil {
-		return writeErr(ios.stderr, err)
+		return writeErr(err)
 	}
 	var parts []string
 	for _, st := range job.Statuses {
@@ -266,11 +250,4 @@ func ledgerExport(ctx context.Context, cmd *cli.Command, ios streams) error {
 	fmt.Fprintf(ios.stderr, "%s: %d users of campaign %s (%s) from table %s in %s; %d being sent now, %d given back without an outcome yet (their messages are in the queue or its DLQ)\n",
 		out, len(ex.Rows), cmd.String("campaign"), strings.Join(parts, ", "), cmd.String("ledger-table"), a.Region(), len(ex.InProgress), len(ex.Pending))
 	return nil
-}
-
-// failedErr is exit 1 with its message (run prints none for exit 1: a campaign's
-// failed rows are in its summary).
-func failedErr(ios streams, err error) error {
-	fmt.Fprintln(ios.stderr, "cognito-resend:", err)
-	return &exitError{code: exitFailed, err: err}
 }

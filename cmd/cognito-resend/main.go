@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -48,8 +49,21 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
+// A command's action returns its error as one of these; run prints it (the one place
+// that prints a command's error: nothing when err is nil, as when a summary said it) and
+// exits with its code.
 func usageErr(err error) error   { return &exitError{code: exitUsage, err: err} }
 func stoppedErr(err error) error { return &exitError{code: exitStopped, err: err} }
+func failedErr(err error) error  { return &exitError{code: exitFailed, err: err} }
+
+// writeErr is a failure to write an output (a full disk, a closed pipe): exit 1; nil
+// stays nil.
+func writeErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return failedErr(fmt.Errorf("writing the output failed: %w", err))
+}
 
 func main() {
 	paceGC(os.Getenv)
@@ -91,7 +105,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	var ee *exitError
 	if errors.As(err, &ee) {
 		switch {
-		case ee.err == nil || ee.code == exitFailed:
+		case ee.err == nil:
 		case ee.code == exitUsage:
 			printError(&notes{w: stderr}, ee.err.Error()) // a mistake: one plain line, nothing ran
 		default:

@@ -91,16 +91,6 @@ func createOutput(path string, inputs []string, stdout io.Writer) (w io.Writer, 
 	}, nil
 }
 
-// writeErr is a failure to write an output (a full disk, a closed pipe): said on stderr,
-// exit 1.
-func writeErr(stderr io.Writer, err error) error {
-	if err == nil {
-		return nil
-	}
-	fmt.Fprintln(stderr, "cognito-resend: writing the output failed:", err)
-	return &exitError{code: exitFailed, err: err}
-}
-
 // noReport is the error when not one of the files is a report: each is a CSV with
 // another header (an input CSV, say), or holds lines but no row. A summary of zeros would
 // say the campaign did nothing. Among reports, such a file is named and skipped.

@@ -33,7 +33,7 @@ func newCmdReportHTML(ios streams) *cli.Command {
 				return err
 			}
 			err = set.WriteHTML(w, reportset.PageOptions{Title: cmd.String("title"), Generator: "cognito-resend " + version})
-			if err := writeErr(ios.stderr, errors.Join(err, closeOut(err))); err != nil {
+			if err := writeErr(errors.Join(err, closeOut(err))); err != nil {
 				return err
 			}
 			if out := cmd.String("output"); out != "-" {

@@ -25,9 +25,9 @@ func newCmdReportSummary(ios streams) *cli.Command {
 			if cmd.Bool("json") {
 				enc := json.NewEncoder(ios.stdout)
 				enc.SetIndent("", "  ")
-				return writeErr(ios.stderr, enc.Encode(sum))
+				return writeErr(enc.Encode(sum))
 			}
-			return writeErr(ios.stderr, sum.WriteTable(ios.stdout))
+			return writeErr(sum.WriteTable(ios.stdout))
 		},
 	}
 }

@@ -54,12 +54,12 @@ func newCmdReportUsers(ios streams) *cli.Command {
 				return err
 			}
 			n, err := set.WriteUsersCSV(w, statuses)
-			if err := writeErr(ios.stderr, err); err != nil {
+			if err := writeErr(err); err != nil {
 				_ = closeOut(err)
 				return err
 			}
 			fmt.Fprintf(ios.stderr, "cognito-resend: %d users\n", n)
-			return writeErr(ios.stderr, closeOut(nil))
+			return writeErr(closeOut(nil))
 		},
 	}
 }

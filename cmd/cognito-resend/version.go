@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -37,7 +38,7 @@ func printVersion(stdout io.Writer) {
 			d = s.Value
 		}
 	}
-	fmt.Fprintf(stdout, "cognito-resend %s\ncommit: %s\ndate: %s\n", version, orUnknown(c), orUnknown(d))
+	fmt.Fprintf(stdout, "cognito-resend %s\ncommit: %s\ndate: %s\n", version, cmp.Or(c, "unknown"), cmp.Or(d, "unknown"))
 	if !ok {
 		return
 	}
@@ -48,11 +49,4 @@ func printVersion(stdout io.Writer) {
 			fmt.Fprintf(stdout, "%s: %s\n", s.Key, s.Value)
 		}
 	}
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
-	}
-	return s
 }

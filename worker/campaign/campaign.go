@@ -22,7 +22,7 @@ type Env struct {
 	// Stdin is read for --csv -.
 	Stdin  io.Reader
 	Logger *slog.Logger // nil: discard
-	Clock  clock.Clock  // nil: the system clock
+	Clock  clock.Clock  // required: every wait and timestamp (cmd passes clock.Real())
 	// FunctionName is the Lambda function's name (AWS_LAMBDA_FUNCTION_NAME): in Lambda
 	// mode the campaign id is "lambda:<name>" unless --campaign-id says otherwise, the
 	// same in every execution environment.
@@ -71,7 +71,10 @@ type Campaign struct {
 // Open prepares the campaign of cfg (validated). It calls nothing and opens nothing: the
 // census and the run do.
 func Open(cfg config.Config, env Env) *Campaign {
-	c := &Campaign{cfg: cfg, env: env, log: env.Logger, clock: clock.Or(env.Clock)}
+	if env.Clock == nil {
+		panic("campaign.Open: Env.Clock is required") // a silent system clock would undo a test's fake clock
+	}
+	c := &Campaign{cfg: cfg, env: env, log: env.Logger, clock: env.Clock}
 	c.started = c.clock.Now()
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

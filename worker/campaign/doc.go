@@ -15,7 +15,7 @@
 //	                                                                      ├─ engine (unknown rows first)
 //	                                                                      ├─ metrics server
 //	                                                                      └─ shutdown: hard stop after
-//	                                                                         --shutdown-timeout, SettleBudget
+//	                                                                         --shutdown-timeout, engine.SettleBudget
 //
 // A source says whether it redelivers (job.Source.Redelivers, the SQS source): that
 // decides which earlier rows make a user final, whether to skip recorded lines, whether

@@ -5,7 +5,6 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/admit"
-	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/source/enqueue"
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
@@ -22,6 +21,9 @@ type Producer struct {
 // OpenProducer opens the CSV and the SQS client of cfg (--csv, --sqs-queue-url,
 // --region); an error is a usage error.
 func OpenProducer(ctx context.Context, cfg config.Config, env Env) (*Producer, error) {
+	if env.Clock == nil {
+		panic("campaign.OpenProducer: Env.Clock is required") // the retries wait on it
+	}
 	ac, _, err := loadAWS(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -45,5 +47,5 @@ func (p *Producer) Run(ctx context.Context) (enqueue.Summary, error) {
 		p.env.Logger.Info("enqueue starting", "csv", p.cfg.CSV, "username_case", p.rule.String())
 	}
 	return enqueue.Enqueue(ctx, enqueue.Config{API: p.api, QueueURL: p.cfg.SQSQueueURL, Case: p.rule.Case,
-		Logger: p.env.Logger, Clock: clock.Or(p.env.Clock)}, p.src, admit.New(p.rule.Case, nil))
+		Logger: p.env.Logger, Clock: p.env.Clock}, p.src, admit.New(p.rule.Case, nil))
 }

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -130,7 +129,7 @@ func (c *Campaign) campaignID() string {
 	}
 	if c.cfg.Lambda {
 		// Every execution environment of the function is one campaign.
-		return "lambda:" + nonEmpty(c.env.FunctionName, "cognito-resend")
+		return "lambda:" + cmp.Or(c.env.FunctionName, "cognito-resend")
 	}
 	var src string
 	switch {
@@ -163,11 +162,11 @@ type LedgerAdmin struct {
 	}
 }
 
-// OpenLedgerAdmin loads the AWS configuration for the ledger commands; an error is a
-// usage error.
+// OpenLedgerAdmin loads the AWS configuration for the ledger commands (cfg checked by
+// config's ValidateLedger); an error is a usage error.
 func OpenLedgerAdmin(ctx context.Context, cfg config.Config, env Env) (*LedgerAdmin, error) {
-	if msg := dynamoledger.ValidTableName(cfg.LedgerTable); msg != "" {
-		return nil, &config.FieldError{Field: "ledger-table", Msg: msg}
+	if env.Clock == nil {
+		panic("campaign.OpenLedgerAdmin: Env.Clock is required") // the table calls' retries wait on it
 	}
 	ac, _, err := loadAWS(ctx, cfg)
 	if err != nil {
@@ -206,29 +205,18 @@ func (a *LedgerAdmin) explain(ctx context.Context, err error) error {
 	return err
 }
 
-// List reads the user records opts selects (a Scan of the table): see dynamoledger.List.
-// --client-id, when given, keeps its users only.
-func (a *LedgerAdmin) List(ctx context.Context, opts dynamoledger.ListOptions) (dynamoledger.Listed, error) {
-	opts.State = strings.ToLower(strings.TrimSpace(opts.State)) // SENT, as ledger show prints it, is sent
-	if msg := dynamoledger.ValidListState(opts.State); msg != "" {
-		return dynamoledger.Listed{}, &config.FieldError{Field: "state", Msg: fmt.Sprintf("%s (got %q)", msg, opts.State)}
-	}
-	if opts.Limit < 1 || opts.Limit > dynamoledger.ListLimitMax {
-		return dynamoledger.Listed{}, &config.FieldError{Field: "limit", Msg: fmt.Sprintf("must be 1..%d (got %d)", dynamoledger.ListLimitMax, opts.Limit)}
-	}
-	opts.ClientID, opts.Clock = a.cfg.ClientID, a.env.Clock
-	listed, err := dynamoledger.List(ctx, a.api, a.cfg.LedgerTable, a.region, opts)
+// List reads the user records cfg.Ledger selects (a Scan of the table), judged at now:
+// see dynamoledger.List. --client-id, when given, keeps its users only.
+func (a *LedgerAdmin) List(ctx context.Context, now time.Time) (dynamoledger.Listed, error) {
+	q := a.cfg.Ledger
+	listed, err := dynamoledger.List(ctx, a.api, a.cfg.LedgerTable, a.region, dynamoledger.ListOptions{
+		State: q.ListState(), Campaign: q.Campaign, Limit: q.Limit, Now: now, ClientID: a.cfg.ClientID, Clock: a.env.Clock})
 	return listed, a.explain(ctx, err)
 }
 
-// Show reads the records of usernames.
-func (a *LedgerAdmin) Show(ctx context.Context, usernames []string) ([]dynamoledger.Shown, error) {
-	if a.cfg.ClientID == "" {
-		return nil, &config.FieldError{Field: "client-id", Msg: "required (or set " + config.EnvClientID + "): users are keyed by app client"}
-	}
-	if len(usernames) == 0 {
-		return nil, errors.New("name at least one USERNAME")
-	}
+// Show reads the records of the usernames of cfg.Ledger.
+func (a *LedgerAdmin) Show(ctx context.Context) ([]dynamoledger.Shown, error) {
+	usernames := a.cfg.Ledger.Usernames()
 	rule, _ := userpool.ResolveCase(ctx, userpool.CaseOptions{Flag: a.cfg.CaseSensitiveUsernames}) // no pool: no call, no error
 	// A missing table (in that region) comes back with the region advice of missingTable:
 	// never a bare "create it", which could make a second, empty ledger elsewhere.
@@ -238,11 +226,8 @@ func (a *LedgerAdmin) Show(ctx context.Context, usernames []string) ([]dynamoled
 
 // Export rebuilds a campaign's report from the table (a Lambda campaign's report):
 // see dynamoledger.Export. --client-id, when given, keeps its users only.
-func (a *LedgerAdmin) Export(ctx context.Context, campaignID string, now time.Time) (dynamoledger.Exported, error) {
-	if strings.TrimSpace(campaignID) == "" {
-		return dynamoledger.Exported{}, &config.FieldError{Field: "campaign", Msg: "required: the campaign id (Lambda mode: lambda:<function name>, or its --campaign-id)"}
-	}
-	ex, err := dynamoledger.Export(ctx, a.api, a.cfg.LedgerTable, a.region, dynamoledger.ExportOptions{Campaign: campaignID,
+func (a *LedgerAdmin) Export(ctx context.Context, now time.Time) (dynamoledger.Exported, error) {
+	ex, err := dynamoledger.Export(ctx, a.api, a.cfg.LedgerTable, a.region, dynamoledger.ExportOptions{Campaign: a.cfg.Ledger.Campaign,
 		ClientID: a.cfg.ClientID, Now: now, Clock: a.env.Clock})
 	return ex, a.explain(ctx, err)
 }

@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -33,7 +34,7 @@ func (c *Campaign) outageFix(e *pacing.OutageError) string {
 		}
 	}
 	return fmt.Sprintf("check %s, the network path to %s (firewall, VPC endpoint, NAT) and any proxy (%s); "+
-		"then run again with --resume", where, nonEmpty(e.Endpoint, "it"), proxy)
+		"then run again with --resume", where, cmp.Or(e.Endpoint, "it"), proxy)
 }
 
 // watchOutage makes b give up after --max-outage without an answer (or at once on a
@@ -62,11 +63,4 @@ func hostOf(endpoint string) string {
 		return endpoint
 	}
 	return u.Host
-}
-
-func nonEmpty(s, fallback string) string {
-	if s != "" {
-		return s
-	}
-	return fallback
 }

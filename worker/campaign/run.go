@@ -209,7 +209,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	// steers below it (the rate is min(ceiling, the controller's)).
 	limiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: c.ceiling(), Burst: cfg.Burst, Adaptive: cfg.Adaptive,
 		Reserve: cfg.Reserve, Clock: c.clock})
-	breaker := &pacing.Breaker{Limiter: limiter, OnTrip: m.BreakerTripped}
+	breaker := &pacing.Breaker{Limiter: limiter, OnTrip: m.BreakerTripped, Clock: c.clock}
 	c.watchOutage(breaker, abort)
 	c.watchOutage(c.verifyBreaker, abort) // --verify-users calls the same endpoint first
 	var attempts, inFlight atomic.Int64
@@ -238,7 +238,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	if r.state != nil {
 		whole = r.state.Tally
 	}
-	c.verifier.OnAttempt = m.ObserveVerify
+	c.verifier.OnAttempt = func(o cognito.Outcome, latency time.Duration) { m.ObserveVerify(o, latency) }
 	eng := &engine.Engine{
 		Source:    s,
 		Processor: processor,
@@ -269,7 +269,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 			}
 		},
 		// Acks after the stop share the settle budget.
-		SettleTimeout: SettleBudget,
+		SettleTimeout: engine.SettleBudget,
 		Budget:        bud,
 	}
 	if q, ok := s.pauser.(idler); ok {

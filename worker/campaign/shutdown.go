@@ -5,12 +5,8 @@ import (
 	"time"
 
 	"github.com/cognito-resend/cognito-resend/worker/clock"
+	"github.com/cognito-resend/cognito-resend/worker/engine"
 )
-
-// SettleBudget bounds the work after the engine has stopped (flush deletes, release
-// unstarted messages, close files) and each ack made after a stop: a stop ends within
-// --shutdown-timeout + SettleBudget.
-const SettleBudget = 5 * time.Second
 
 // hardStop derives the context that aborts calls in flight: it ends with kill (a second
 // signal), or ShutdownTimeout after stop (the first), on the clock.
@@ -23,9 +19,10 @@ func hardStop(stop, kill context.Context, after time.Duration, clk clock.Clock) 
 	return kill, cancel
 }
 
-// settleContext is the settle budget: it outlives stop. It is the deadline of the network
+// settleContext is the settle budget (engine.SettleBudget, the engine's too): it outlives
+// stop. It is the deadline of the network
 // calls made after the engine stopped (flush deletes, releases, leaving the fleet), so it
 // is on the machine's clock (CONTRIBUTING.md, "One clock").
 func settleContext(stop context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(stop), SettleBudget)
+	return context.WithTimeout(context.WithoutCancel(stop), engine.SettleBudget)
 }

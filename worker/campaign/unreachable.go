@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/cognito-resend/cognito-resend/worker/pacing"
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 )
 
 // ErrUnreachable marks a start that failed because an AWS service the campaign needs
@@ -36,5 +36,5 @@ func (e *unreachableError) Unwrap() error        { return e.err }
 // timeout, 5xx, throttle: the SDK's transient errors, or the check's own deadline) rather
 // than an answer (no such table, access denied).
 func noAnswer(ctx context.Context, err error) bool {
-	return pacing.AWSTransient(err) || ctx.Err() != nil
+	return awserr.Transient(err) || ctx.Err() != nil
 }

@@ -37,7 +37,7 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 	}
 	cfg := c.cfg
 	opts := userpool.CaseOptions{PoolID: cfg.UserPoolID, Flag: cfg.CaseSensitiveUsernames, Policy: c.retryPolicy(),
-		CallTimeout: cfg.CallTimeout, Logger: c.log}
+		CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
 	if cfg.UserPoolID != "" {
 		opts.API = newCognito(*c.aws)
 	}
@@ -48,7 +48,7 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 
 	// One ListUsers limiter for the process (the UserList quota is one, account-wide).
 	listLimiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.ListRate, Burst: 1, Adaptive: cfg.Adaptive, Clock: c.clock})
-	listBreaker := &pacing.Breaker{Limiter: listLimiter} // the run makes it give up on an outage (watchOutage)
+	listBreaker := &pacing.Breaker{Limiter: listLimiter, Clock: c.clock} // the run makes it give up on an outage (watchOutage)
 	if cfg.UserPoolID != "" {
 		c.lister = &userpool.Lister{API: newCognito(*c.aws), PoolID: cfg.UserPoolID, Limiter: listLimiter, Breaker: listBreaker,
 			Policy: c.retryPolicy(), PageSize: int32(cfg.PageSize), CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
@@ -56,7 +56,7 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 	limiter, breaker := listLimiter, listBreaker
 	if cfg.VerifyWith == userpool.VerifyWithAdminGetUser {
 		limiter = pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.VerifyRate, Burst: 1, Adaptive: cfg.Adaptive, Clock: c.clock})
-		breaker = &pacing.Breaker{Limiter: limiter}
+		breaker = &pacing.Breaker{Limiter: limiter, Clock: c.clock}
 	}
 	v := &userpool.Verifier{PoolID: cfg.UserPoolID, Limiter: limiter, Breaker: breaker,
 		MaxAttempts: cfg.MaxAttempts, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,

@@ -1,6 +1,7 @@
 package cognito
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
@@ -121,11 +123,11 @@ func Classify(err error) Outcome {
 		return Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: forbidden.ErrorCode(),
 			Fix: "a WAF web ACL on the user pool blocked the request; allow this client's address or pause the campaign"}
 	case errors.As(err, &emailRole), errors.As(err, &smsRole), errors.As(err, &smsTrust):
-		return Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: ErrorCode(err),
+		return Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: awserr.Code(err),
 			Fix: "the user pool's email/SMS role is misconfigured; fix the pool's messaging role, then --resume"}
 	case errors.As(err, &delivery), errors.As(err, &lambdaUnexp), errors.As(err, &lambdaResp),
 		errors.As(err, &lambdaValid):
-		return Outcome{Class: job.ClassPerUser, Status: job.StatusFailed, Code: ErrorCode(err)}
+		return Outcome{Class: job.ClassPerUser, Status: job.StatusFailed, Code: awserr.Code(err)}
 	}
 
 	// Not a modelled exception: transport-level faults and the run's own cancellation.
@@ -143,7 +145,7 @@ func Classify(err error) Outcome {
 	}
 	var respErr *awshttp.ResponseError
 	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
-		return withFault(Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: nonEmpty(ErrorCode(err), "HTTP5xx"), Fault: true}, err)
+		return withFault(Outcome{Class: job.ClassRetryable, Status: job.StatusFailed, Code: cmp.Or(awserr.Code(err), "HTTP5xx"), Fault: true}, err)
 	}
 	var sendErr *smithyhttp.RequestSendError
 	if errors.As(err, &sendErr) || isConnError(err) {
@@ -163,7 +165,7 @@ func IsCredentialsError(err error) bool {
 	if err == nil {
 		return false
 	}
-	switch ErrorCode(err) {
+	switch awserr.Code(err) {
 	case "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException",
 		"ExpiredTokenException", "MissingAuthenticationTokenException":
 		return true
@@ -172,15 +174,6 @@ func IsCredentialsError(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "failed to retrieve credentials") ||
 		strings.Contains(msg, "no EC2 IMDS role found") || strings.Contains(msg, "anonymous credentials")
-}
-
-// ErrorCode is the AWS error code err carries (smithy.APIError), or "" when it has none.
-func ErrorCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	return ""
 }
 
 // ErrorMessage is the text of err for the report: Cognito's own message when there is one.
@@ -256,7 +249,7 @@ func withFault(o Outcome, err error) Outcome {
 			o.Endpoint = r.Request.URL.Host
 		}
 		o.Cause = fmt.Sprintf("HTTP %d", respErr.HTTPStatusCode())
-		if code := ErrorCode(err); code != "" && code != "UnknownError" { // the SDK's name for a bodyless answer
+		if code := awserr.Code(err); code != "" && code != "UnknownError" { // the SDK's name for a bodyless answer
 			o.Cause += " " + code + ": " + ErrorMessage(err)
 		}
 	case errors.Is(err, context.DeadlineExceeded):
@@ -265,11 +258,4 @@ func withFault(o Outcome, err error) Outcome {
 		o.Cause = err.Error()
 	}
 	return o
-}
-
-func nonEmpty(s, fallback string) string {
-	if s != "" {
-		return s
-	}
-	return fallback
 }

@@ -8,10 +8,17 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
-	"github.com/cognito-resend/cognito-resend/worker/metrics"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
+
+// Recorder counts the table calls (worker/metrics implements it).
+type Recorder interface {
+	// LedgerCall counts one table call; errCode is "" when it succeeded (a lost
+	// condition is an answer).
+	LedgerCall(op, errCode string)
+}
 
 // caller makes table calls through the project's one retry layer: each attempt bounded
 // by timeout, failed ones retried with policy's backoff while the SDK classifies the
@@ -21,7 +28,7 @@ type caller struct {
 	region  string // for the errors: "" when not known
 	timeout time.Duration
 	policy  pacing.Policy
-	metrics *metrics.Metrics
+	metrics Recorder    // nil: nothing recorded
 	clock   clock.Clock // the retries' waits
 }
 
@@ -32,9 +39,9 @@ func (c caller) do(ctx context.Context, op string, fn func(ctx context.Context) 
 		callCtx, cancel := context.WithTimeout(ctx, c.timeout)
 		err := fn(callCtx)
 		cancel()
-		c.metrics.LedgerCall(op, ledgerCode(err))
+		c.count(op, err)
 		last = err
-		if err != nil && ctx.Err() == nil && pacing.AWSTransient(err) {
+		if err != nil && ctx.Err() == nil && awserr.Transient(err) {
 			return pacing.Retryable(err)
 		}
 		return err
@@ -55,11 +62,18 @@ func (c caller) once(ctx context.Context, op string, fn func(ctx context.Context
 	callCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	err := fn(callCtx)
-	c.metrics.LedgerCall(op, ledgerCode(err))
+	c.count(op, err)
 	if err != nil && !isConditionFailed(err) {
 		return fmt.Errorf("%s: %s: %w", c.where(), op, err)
 	}
 	return err
+}
+
+// count records one call named op that ended with err (nothing without a recorder).
+func (c caller) count(op string, err error) {
+	if c.metrics != nil {
+		c.metrics.LedgerCall(op, ledgerCode(err))
+	}
 }
 
 func (c caller) where() string { return where(c.table, c.region) }
@@ -82,7 +96,7 @@ func ledgerCode(err error) string {
 	if err == nil || isConditionFailed(err) {
 		return ""
 	}
-	return pacing.AWSErrorCode(err)
+	return awserr.Label(err)
 }
 
 func isConditionFailed(err error) bool {
@@ -98,7 +112,7 @@ type Caller struct{ c caller }
 // NewCaller returns a Caller on table in region (named in its errors), waiting between
 // retries on clk: zero timeout and policy get CallTimeoutDefault and RetryDefault; m may
 // be nil.
-func NewCaller(table, region string, timeout time.Duration, policy pacing.Policy, m *metrics.Metrics, clk clock.Clock) Caller {
+func NewCaller(table, region string, timeout time.Duration, policy pacing.Policy, m Recorder, clk clock.Clock) Caller {
 	if timeout <= 0 {
 		timeout = CallTimeoutDefault
 	}

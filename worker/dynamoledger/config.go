@@ -7,7 +7,6 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
-	"github.com/cognito-resend/cognito-resend/worker/metrics"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
 
@@ -76,7 +75,7 @@ type Config struct {
 	CallTimeout time.Duration
 	Retry       pacing.Policy
 	Logger      *slog.Logger
-	Metrics     *metrics.Metrics
+	Metrics     Recorder // nil: nothing recorded
 	Clock       clock.Clock
 }
 

@@ -16,12 +16,17 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger/attr"
 	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
 
-// claimRounds bounds the put → read → judge rounds of one claim: a record that keeps
-// changing under us (released, expired, taken between our put and our read) makes the
-// job come back later instead.
-const claimRounds = 4
+// claimRounds bounds the put → read → judge rounds of one claim, with a short pause
+// between them: a record that keeps changing under us (released, expired, taken between
+// our put and our read) makes the job come back later instead.
+var claimRounds = pacing.Policy{Attempts: 4, Base: 20 * time.Millisecond, Max: 80 * time.Millisecond}
+
+// errRecordChanged is a round of Claim that found the record changed between its put
+// and its read-back: the next round claims again.
+var errRecordChanged = errors.New("the record changed between the claim and its read-back")
 
 // Ledger is the shared claim table: the engine's Ledger for a fleet, for campaigns that
 // share users, and for "run it again tomorrow". A user is claimed with one conditional
@@ -97,53 +102,66 @@ func (l *Ledger) Claim(ctx context.Context, j job.Job) (job.Verdict, error) {
 	key := userKey(l.cfg.ClientID, l.cfg.Case, j.Username)
 	pk := pkOf(key)
 	claimID := newClaimID()
-	for range claimRounds {
-		now := l.clock.Now()
-		cond, names, values := l.rule.condition(now)
-		err := l.put(ctx, "claim", l.claimItem(key, j, claimID, now), cond, names, values)
-		if err == nil {
-			l.hold(pk, claimID)
-			return job.Verdict{Kind: job.Won}, nil
-		}
-		if !isConditionFailed(err) {
-			// The put may still land (a stalled table answers later): Release gives it back.
-			l.mu.Lock()
-			l.unanswered[pk] = claimID
-			l.mu.Unlock()
-			return job.Verdict{}, err
-		}
-		rec, found, err := l.get(ctx, key)
-		if err != nil {
-			return job.Verdict{}, err
-		}
-		now = l.clock.Now()
-		switch {
-		case found && rec.ClaimID == claimID:
-			l.hold(pk, claimID) // our put landed; its answer was lost and retried
-			return job.Verdict{Kind: job.Won}, nil
-		case !found || l.rule.claimable(rec, now):
-			continue // changed between the put and the read: claim again
-		}
-		if v, blocks := l.judge(ctx, key, rec, now); blocks {
-			return v, nil
-		}
-		err = l.put(ctx, "take_over", l.claimItem(key, j, claimID, now),
-			"#claim_id = :old AND (#state = :unknown OR (#state = :in_progress AND #lease_until < :now))",
-			map[string]string{"#claim_id": attrClaimID, "#state": attrState, "#lease_until": attrLeaseUntil},
-			map[string]types.AttributeValue{":old": attr.S(rec.ClaimID), ":unknown": attr.S(string(StateUnknown)),
-				":in_progress": attr.S(string(StateInProgress)), ":now": attr.Ms(now)})
-		switch {
-		case err == nil:
-			l.log.Warn("--retry-unknown: taking over a claim whose call may have reached Cognito",
-				"username", j.Username, "previous_owner", rec.Owner, "previous_campaign", rec.Campaign)
-			l.hold(pk, claimID)
-			return job.Verdict{Kind: job.Won}, nil
-		case !isConditionFailed(err):
-			return job.Verdict{}, err
-		}
+	var v job.Verdict
+	err := pacing.Retry(ctx, l.clock, claimRounds, func(ctx context.Context) error {
+		var err error
+		v, err = l.claimRound(ctx, j, key, pk, claimID)
+		return err
+	})
+	if !errors.Is(err, errRecordChanged) {
+		return v, err
 	}
 	l.log.Info("record kept changing while claiming; trying again later", "username", j.Username)
 	return job.Verdict{Kind: job.Busy, At: l.clock.Now().Add(RenewInterval(l.cfg.Lease))}, nil
+}
+
+// claimRound is one put → read → judge round of Claim: a verdict, or errRecordChanged
+// (marked retryable) when the record changed between the put and the read.
+func (l *Ledger) claimRound(ctx context.Context, j job.Job, key map[string]types.AttributeValue, pk, claimID string) (job.Verdict, error) {
+	now := l.clock.Now()
+	cond, names, values := l.rule.condition(now)
+	err := l.put(ctx, "claim", l.claimItem(key, j, claimID, now), cond, names, values)
+	if err == nil {
+		l.hold(pk, claimID)
+		return job.Verdict{Kind: job.Won}, nil
+	}
+	if !isConditionFailed(err) {
+		// The put may still land (a stalled table answers later): Release gives it back.
+		l.mu.Lock()
+		l.unanswered[pk] = claimID
+		l.mu.Unlock()
+		return job.Verdict{}, err
+	}
+	rec, found, err := l.get(ctx, key)
+	if err != nil {
+		return job.Verdict{}, err
+	}
+	now = l.clock.Now()
+	switch {
+	case found && rec.ClaimID == claimID:
+		l.hold(pk, claimID) // our put landed; its answer was lost and retried
+		return job.Verdict{Kind: job.Won}, nil
+	case !found || l.rule.claimable(rec, now):
+		return job.Verdict{}, pacing.Retryable(errRecordChanged) // claim again
+	}
+	if v, blocks := l.judge(ctx, key, rec, now); blocks {
+		return v, nil
+	}
+	err = l.put(ctx, "take_over", l.claimItem(key, j, claimID, now),
+		"#claim_id = :old AND (#state = :unknown OR (#state = :in_progress AND #lease_until < :now))",
+		map[string]string{"#claim_id": attrClaimID, "#state": attrState, "#lease_until": attrLeaseUntil},
+		map[string]types.AttributeValue{":old": attr.S(rec.ClaimID), ":unknown": attr.S(string(StateUnknown)),
+			":in_progress": attr.S(string(StateInProgress)), ":now": attr.Ms(now)})
+	switch {
+	case err == nil:
+		l.log.Warn("--retry-unknown: taking over a claim whose call may have reached Cognito",
+			"username", j.Username, "previous_owner", rec.Owner, "previous_campaign", rec.Campaign)
+		l.hold(pk, claimID)
+		return job.Verdict{Kind: job.Won}, nil
+	case !isConditionFailed(err):
+		return job.Verdict{}, err
+	}
+	return job.Verdict{}, pacing.Retryable(errRecordChanged) // the old claim changed: claim again
 }
 
 // Peek reads j's record and judges it as a lost claim would (judge), writing nothing

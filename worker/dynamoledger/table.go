@@ -12,9 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
 
 // tableName is DynamoDB's rule for a table name.
@@ -158,6 +159,13 @@ type InitOptions struct {
 	Clock  clock.Clock
 }
 
+// activePoll is how often `ledger init` reads a new table's status until it is ACTIVE
+// (InitOptions.WaitActive bounds it).
+var activePoll = pacing.Policy{Base: 500 * time.Millisecond, Max: 500 * time.Millisecond, Exact: true}
+
+// errNotActive is a status read that found the table not yet ACTIVE.
+var errNotActive = errors.New("the table is not ACTIVE yet")
+
 // InitResult is what `ledger init` did.
 type InitResult struct {
 	Created bool   // false: the table existed with the right key schema
@@ -180,7 +188,7 @@ func Init(ctx context.Context, api DynamoDBAdminAPI, table string, opts InitOpti
 	if wait <= 0 {
 		wait = WaitActiveDefault
 	}
-	c := caller{table: table, region: opts.Region, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Real()} // a one-off command
+	c := caller{table: table, region: opts.Region, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clk}
 	var res InitResult
 	err := c.do(ctx, "create_table", func(ctx context.Context) error {
 		_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
@@ -209,27 +217,35 @@ func Init(ctx context.Context, api DynamoDBAdminAPI, table string, opts InitOpti
 	}
 
 	deadline := clk.Now().Add(wait)
-	for {
+	poll := activePoll
+	poll.Attempts = int((wait+poll.Base-1)/poll.Base) + 1 // the deadline ends it first
+	var status types.TableStatus
+	err = pacing.Retry(ctx, clk, poll, func(ctx context.Context) error {
 		t, err := describe(ctx, api, c, table)
 		if err != nil {
-			return res, err
+			return err
 		}
 		if d := schemaDiffs(t); len(d) > 0 {
-			return res, &SchemaError{Table: table, Region: c.region, Diffs: d}
+			return &SchemaError{Table: table, Region: c.region, Diffs: d}
 		}
-		if t.TableStatus == types.TableStatusActive || t.TableStatus == types.TableStatusUpdating {
+		status = t.TableStatus
+		if status == types.TableStatusActive || status == types.TableStatusUpdating {
 			if b := t.BillingModeSummary; b != nil && b.BillingMode == types.BillingModeProvisioned {
 				res.Warnings = append(res.Warnings, "billing is PROVISIONED, not on demand: claims are throttled "+
 					"(and retried) when a campaign outruns the provisioned writes")
 			}
-			break
+			return nil
 		}
 		if !clk.Now().Before(deadline) {
-			return res, tableErr("%s is still %s after %s", named(table, c.region), t.TableStatus, wait)
+			return errNotActive
 		}
-		if err := clock.Sleep(ctx, clk, 500*time.Millisecond); err != nil {
-			return res, err
-		}
+		return pacing.Retryable(errNotActive)
+	})
+	if errors.Is(err, errNotActive) {
+		return res, tableErr("%s is still %s after %s", named(table, c.region), status, wait)
+	}
+	if err != nil {
+		return res, err
 	}
 
 	res.TTL, err = enableTTL(ctx, api, c, table)
@@ -281,6 +297,5 @@ func enableTTL(ctx context.Context, api DynamoDBAdminAPI, c caller, table string
 }
 
 func unknownOperation(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "UnknownOperationException"
+	return awserr.Code(err) == "UnknownOperationException"
 }

@@ -105,6 +105,7 @@ func TestEngineBusyDefersAtTheSource(t *testing.T) {
 	f := newEngineFixture()
 	var mu sync.Mutex
 	var deferred []time.Duration
+	firstDefer := make(chan struct{})
 	mk := func(ref string) job.Job {
 		j := f.job("alice", ref, true)
 		j.Defer = func(_ context.Context, d time.Duration) error {
@@ -112,14 +113,22 @@ func TestEngineBusyDefersAtTheSource(t *testing.T) {
 			defer mu.Unlock()
 			deferred = append(deferred, d)
 			f.log.add("defer:%s", ref)
+			if len(deferred) == 1 {
+				close(firstDefer)
+			}
 			return nil
 		}
 		return j
 	}
 	f.src.jobs = []job.Job{mk("0"), mk("1")}
 	f.src.before = func(i int) { // the redelivery comes after the deferral
-		for i == 1 && f.log.count("defer:") == 0 {
-			time.Sleep(time.Millisecond)
+		if i != 1 {
+			return
+		}
+		select {
+		case <-firstDefer:
+		case <-time.After(10 * time.Second):
+			t.Error("no deferral within 10 s")
 		}
 	}
 	f.engine.Workers = 1
@@ -235,9 +244,8 @@ func TestEngineRenewsHeldClaims(t *testing.T) {
 		f.engine.Ledger = &fakeLedger{log: f.log}
 		done := make(chan error, 1)
 		go func() { _, err := f.engine.Run(context.Background(), context.Background()); done <- err }()
-		for f.log.count("process:") == 0 {
-			time.Sleep(time.Millisecond) // the job is in its call
-		}
+		require.Eventually(t, func() bool { return f.log.count("process:") > 0 }, 10*time.Second, time.Millisecond,
+			"the job is in its call")
 		for i := range 8 { // 8 ticks of interval/4: the claim is due twice
 			require.NoError(t, f.clock.BlockUntilContext(t.Context(), 1))
 			f.clock.Advance(750 * time.Millisecond)

@@ -23,8 +23,11 @@ const (
 	WorkersDefault = 8
 	// BatchSizeDefault caps the rows of one group commit.
 	BatchSizeDefault = 256
-	// SettleTimeoutDefault bounds each ack or release made after a stop.
-	SettleTimeoutDefault = 10 * time.Second
+	// SettleBudget is the settle budget: the deadline of each ack, release and ledger
+	// finish made after a stop, and of the campaign's work after the engine stopped
+	// (flush deletes, release unstarted messages, leave the fleet): a stop ends within
+	// --shutdown-timeout + SettleBudget. Engine.SettleTimeout's default.
+	SettleBudget = 5 * time.Second
 	// HeldRecheckDefault is Engine.HeldRecheck: a held user is looked at again after at
 	// most this long (one ledger read, no rate token).
 	HeldRecheckDefault = time.Second
@@ -87,7 +90,7 @@ type Engine struct {
 	Budget Budget
 	// OnSpent observes each queue job put off by a spent budget (called from workers).
 	OnSpent func(*budget.SpentError)
-	// SettleTimeout bounds each ack/release call made after a stop.
+	// SettleTimeout bounds each ack/release call made after a stop (SettleBudget).
 	SettleTimeout time.Duration
 	// BatchSize caps the rows written between two fsyncs (group commit).
 	BatchSize int
@@ -154,7 +157,7 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 	}
 	settleTimeout := e.SettleTimeout
 	if settleTimeout <= 0 {
-		settleTimeout = SettleTimeoutDefault
+		settleTimeout = SettleBudget
 	}
 	r := &run{e: e, clk: clk, log: e.logger(), adm: e.Admitter, held: newClaims(), waits: newWaits(),
 		defs:    newDeferrals(clk),
@@ -225,9 +228,7 @@ func (r *run) release(j job.Job, c *claim, mayHaveCalled bool) {
 	r.adm.Forget(j.Username)
 	if c != nil {
 		r.held.drop(c)
-		ctx, cancel := r.settle()
-		r.e.Ledger.Release(ctx, j, mayHaveCalled)
-		cancel()
+		r.releaseClaim(j, mayHaveCalled)
 	}
 	r.mu.Lock()
 	r.sum.Released++
@@ -236,6 +237,14 @@ func (r *run) release(j job.Job, c *claim, mayHaveCalled bool) {
 	}
 	r.mu.Unlock()
 	r.giveBack(j)
+}
+
+// releaseClaim gives j's claim back to the ledger under the settle budget (a stop may
+// have come): released when no call may have reached Cognito, else kept (Ledger.Release).
+func (r *run) releaseClaim(j job.Job, mayHaveCalled bool) {
+	ctx, cancel := r.settle()
+	defer cancel()
+	r.e.Ledger.Release(ctx, j, mayHaveCalled)
 }
 
 // giveBack makes a job available again at its source (its Release).
@@ -389,9 +398,7 @@ func (r *run) spent(j job.Job, c *claim, mayHaveCalled bool, se *budget.SpentErr
 	}
 	if c != nil {
 		r.held.drop(c)
-		ctx, cancel := r.settle()
-		r.e.Ledger.Release(ctx, j, mayHaveCalled)
-		cancel()
+		r.releaseClaim(j, mayHaveCalled)
 	}
 	if r.e.OnSpent != nil {
 		r.e.OnSpent(se)
@@ -451,9 +458,7 @@ func (g *gate) pass(int) error {
 			if errors.As(err, &se) {
 				g.spent = se
 				if g.claimed {
-					ctx, cancel := r.settle()
-					r.e.Ledger.Release(ctx, g.j, false)
-					cancel()
+					r.releaseClaim(g.j, false)
 				}
 			} else {
 				g.err = fmt.Errorf("daily budget: %w", err)
@@ -523,9 +528,7 @@ func (r *run) ledgerFailed(j job.Job, err error, claimed bool) {
 		r.fail(fmt.Errorf("%w: %w", ErrLedger, err))
 	}
 	if claimed && r.e.Ledger != nil {
-		ctx, cancel := r.settle()
-		r.e.Ledger.Release(ctx, j, false)
-		cancel()
+		r.releaseClaim(j, false)
 	}
 	r.release(j, nil, false)
 }
@@ -576,9 +579,7 @@ func (r *run) settleJob(j job.Job, c *claim, res job.Result) {
 		// No attempt could have reached Cognito: give the claim back and claim it again
 		// (it may be someone else's now).
 		r.held.drop(c)
-		ctx, cancel := r.settle()
-		r.e.Ledger.Release(ctx, j, false)
-		cancel()
+		r.releaseClaim(j, false)
 		r.reclaim(j)
 		return
 	case res.Class == job.ClassCanceled && c != nil && r.held.isLost(c) && r.dispatch.Err() == nil:

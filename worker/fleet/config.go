@@ -10,7 +10,7 @@ import (
 	"unicode"
 
 	"github.com/cognito-resend/cognito-resend/worker/clock"
-	"github.com/cognito-resend/cognito-resend/worker/metrics"
+	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
 
@@ -68,7 +68,7 @@ type Config struct {
 	CallTimeout time.Duration
 	Retry       pacing.Policy
 	Logger      *slog.Logger
-	Metrics     *metrics.Metrics
+	Metrics     dynamoledger.Recorder // the heartbeats' table calls; nil: nothing recorded
 	Clock       clock.Clock
 }
 

@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -38,17 +39,9 @@ var Statuses = []Status{
 	StatusRecentlySent,
 }
 
-// Known reports whether s is one of the statuses above: a report line whose status is
+// Known reports whether s is one of Statuses: a report line whose status is
 // not known is not a row of ours.
-func (s Status) Known() bool {
-	switch s {
-	case StatusSent, StatusAlreadyConfirmed, StatusUserNotFound, StatusDisabled, StatusNotEligible,
-		StatusInvalidInput, StatusDuplicate, StatusLimitExceeded, StatusFailed, StatusUnknown,
-		StatusRecentlySent:
-		return true
-	}
-	return false
-}
+func (s Status) Known() bool { return slices.Contains(Statuses, s) }
 
 // Conclusive reports whether a row with this status settles its user for good, whatever
 // the source: calling them again is pointless (already_confirmed, user_not_found,

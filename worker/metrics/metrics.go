@@ -3,7 +3,6 @@ package metrics
 import (
 	"time"
 
-	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -95,32 +94,32 @@ func (m *Metrics) ObserveResult(r job.Result) {
 	m.jobs.WithLabelValues(string(r.Status)).Inc()
 }
 
+// Call is what the metrics read of one Cognito call's outcome (cognito.Outcome): its
+// class, its code ("" when it succeeded), whether it was throttled.
+type Call interface {
+	Observed() (class job.ErrorClass, code string, throttle bool)
+}
+
 // ObserveAttempt counts one Cognito call (Resender.OnAttempt).
-func (m *Metrics) ObserveAttempt(o cognito.Outcome, latency time.Duration) {
+func (m *Metrics) ObserveAttempt(o Call, latency time.Duration) {
 	if m == nil {
 		return
 	}
-	m.calls.WithLabelValues(callLabels(o)...).Inc()
-	if o.Throttle {
+	class, code, throttle := o.Observed()
+	m.calls.WithLabelValues(class.String(), code).Inc()
+	if throttle {
 		m.throttles.Inc()
 	}
 	m.latency.Observe(latency.Seconds())
 }
 
-// callLabels are the class and code labels of one call's outcome ("" code = success).
-func callLabels(o cognito.Outcome) []string {
-	if o.Class == job.ClassNone {
-		return []string{o.Class.String(), ""}
-	}
-	return []string{o.Class.String(), o.Code}
-}
-
 // ObserveVerify counts one AdminGetUser call of --verify-users (Verifier.OnAttempt).
-func (m *Metrics) ObserveVerify(o cognito.Outcome, latency time.Duration) {
+func (m *Metrics) ObserveVerify(o Call, latency time.Duration) {
 	if m == nil {
 		return
 	}
-	m.verify.WithLabelValues(callLabels(o)...).Inc()
+	class, code, _ := o.Observed()
+	m.verify.WithLabelValues(class.String(), code).Inc()
 	m.verifyLat.Observe(latency.Seconds())
 }
 

@@ -33,8 +33,8 @@ type Policy struct {
 
 // schedule is p's sequence of delays, without an end.
 func (p Policy) schedule() retry.Backoff {
-	base := cmpOr(p.Base, BackoffBaseDefault)
-	b := retry.WithCappedDuration(max(cmpOr(p.Max, BackoffMaxDefault), base), retry.NewExponential(base))
+	base := positiveOr(p.Base, BackoffBaseDefault)
+	b := retry.WithCappedDuration(max(positiveOr(p.Max, BackoffMaxDefault), base), retry.NewExponential(base))
 	if !p.Exact {
 		b = retry.WithJitterPercent(50, b)
 	}
@@ -60,6 +60,13 @@ func (p Policy) Delay(n int) time.Duration {
 // spending one of p.Attempts. It returns the last attempt's error, unwrapped, or the
 // context's cause when ctx ends first.
 func Retry(ctx context.Context, clk clock.Clock, p Policy, fn func(ctx context.Context) error) error {
+	return RetryNotify(ctx, clk, p, fn, nil)
+}
+
+// RetryNotify is Retry that tells notify (when not nil) of each failed attempt it will
+// try again, and how long it waits first: for a loop that logs its retries.
+func RetryNotify(ctx context.Context, clk clock.Clock, p Policy, fn func(ctx context.Context) error,
+	notify func(err error, wait time.Duration)) error {
 	if clk == nil {
 		panic("pacing.Retry: nil clock") // a silent system clock would undo every test's fake clock
 	}
@@ -82,6 +89,9 @@ func Retry(ctx context.Context, clk clock.Clock, p Policy, fn func(ctx context.C
 			left--
 		}
 		d, _ := sched.Next()
+		if notify != nil {
+			notify(m.err, d)
+		}
 		if err := clock.Sleep(ctx, clk, d); err != nil {
 			return err
 		}

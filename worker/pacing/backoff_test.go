@@ -172,3 +172,30 @@ func TestRetryUncounted(t *testing.T) {
 	require.Equal(t, 5, calls)
 	require.NoError(t, pacing.RetryableUncounted(nil))
 }
+
+// RetryNotify tells its caller of each attempt it will try again and the wait before
+// it (the queue's receive loop logs them), and nothing of the last one.
+func TestRetryNotify(t *testing.T) {
+	t.Parallel()
+
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
+	errFlaky := errors.New("flaky")
+	p := pacing.Policy{Attempts: 3, Base: time.Second, Max: 4 * time.Second, Exact: true}
+	var heard []time.Duration
+	done := make(chan error, 1)
+	go func() {
+		done <- pacing.RetryNotify(t.Context(), clk, p, func(context.Context) error { return pacing.Retryable(errFlaky) },
+			func(err error, wait time.Duration) {
+				require.Equal(t, errFlaky, err, "the attempt's own error, unmarked")
+				heard = append(heard, wait)
+			})
+	}()
+	for _, d := range []time.Duration{time.Second, 2 * time.Second} {
+		bctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		require.NoError(t, clk.BlockUntilContext(bctx, 1))
+		cancel()
+		clk.Advance(d)
+	}
+	require.ErrorIs(t, <-done, errFlaky)
+	require.Equal(t, []time.Duration{time.Second, 2 * time.Second}, heard)
+}

@@ -142,7 +142,7 @@ func (b *Breaker) Observe(o Observation) {
 	} else {
 		b.nxdomain = 0
 	}
-	threshold := cmpOr(b.Threshold, BreakerThresholdDefault)
+	threshold := positiveOr(b.Threshold, BreakerThresholdDefault)
 	if b.consecutive < threshold {
 		b.mu.Unlock()
 		return
@@ -158,9 +158,9 @@ func (b *Breaker) Observe(o Observation) {
 	b.consecutive = 0
 	first := b.delay == 0
 	if first {
-		b.delay = cmpOr(b.Base, BreakerBaseDefault)
+		b.delay = positiveOr(b.Base, BreakerBaseDefault)
 	} else {
-		b.delay = min(b.delay*2, cmpOr(b.Max, BreakerMaxDefault))
+		b.delay = min(b.delay*2, positiveOr(b.Max, BreakerMaxDefault))
 	}
 	d, outageFor := b.delay, clk.Since(b.since)
 	b.pauseEnd = clk.Now().Add(d)
@@ -261,8 +261,9 @@ func (b *Breaker) logger() *slog.Logger {
 	return b.Logger
 }
 
-// cmpOr is cmp.Or for a positive setting: v, or def when v is zero or less.
-func cmpOr[T int | time.Duration](v, def T) T {
+// positiveOr is a setting with its default: v, or def when v is zero or less (unlike
+// cmp.Or, a negative v gets the default too).
+func positiveOr[T int | time.Duration](v, def T) T {
 	if v <= 0 {
 		return def
 	}

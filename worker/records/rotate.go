@@ -15,6 +15,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
 
 // RotatingJournal is the part of the ledger a RotatingReport drives: the ledger is
@@ -53,9 +54,10 @@ type RotateOptions struct {
 	Logger  *slog.Logger
 }
 
-// rotateRetry is how long a failed rotation waits before it is tried again (the rows
-// keep going to the current file meanwhile).
-const rotateRetry = time.Minute
+// rotateRetry is the schedule of a failed rotation: tried again a minute later, at the
+// first Sync after that (the rows keep going to the current file meanwhile). The writer
+// never sleeps on it: the delay is scheduled (pacing.Policy.Delay), not waited.
+var rotateRetry = pacing.Policy{Base: time.Minute, Max: time.Minute, Exact: true}
 
 // RotatingReport is a Writer that rotates its file by size, for long-lived queue
 // workers. Rotation happens inside Sync, after the rows written so far are durable: a
@@ -138,9 +140,10 @@ func (r *RotatingReport) Sync() error {
 		return nil // not full (a failed stat only postpones the rotation)
 	}
 	if err := r.rotate(now); err != nil {
-		r.retryAt = now.Add(rotateRetry)
+		d := rotateRetry.Delay(1)
+		r.retryAt = now.Add(d)
 		r.opts.Logger.Warn("report rotation failed; writing on to the current report, retrying later",
-			"report", r.path, "error", err, "retry_in", rotateRetry.String())
+			"report", r.path, "error", err, "retry_in", d.String())
 	}
 	return nil
 }

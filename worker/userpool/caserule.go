@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
@@ -62,6 +64,7 @@ type CaseOptions struct {
 	Policy      pacing.Policy // retries of DescribeUserPool
 	CallTimeout time.Duration // zero: cognito.CallTimeoutDefault
 	Logger      *slog.Logger  // the warnings go here
+	Clock       clock.Clock   // the retries' waits: required with a pool
 }
 
 // ResolveCase decides the campaign's case rule. With a pool it reads
@@ -83,6 +86,9 @@ func ResolveCase(ctx context.Context, o CaseOptions) (CaseRule, error) {
 	if o.API == nil || o.PoolID == "" {
 		return fallback, nil
 	}
+	if o.Clock == nil {
+		panic("userpool.ResolveCase: CaseOptions.Clock is required to read a pool") // a silent system clock would undo a test's fake clock
+	}
 	pool, err := describe(ctx, o)
 	var notFound *types.ResourceNotFoundException
 	switch {
@@ -96,7 +102,7 @@ func ResolveCase(ctx context.Context, o CaseOptions) (CaseRule, error) {
 		if cognito.IsCredentialsError(err) {
 			why = "not allowed to read the pool's username case setting (IAM cognito-idp:DescribeUserPool)"
 		}
-		log.Warn(why+"; "+fallback.String(), "user_pool_id", o.PoolID, "error_code", cmp.Or(cognito.ErrorCode(err), "Error"),
+		log.Warn(why+"; "+fallback.String(), "user_pool_id", o.PoolID, "error_code", cmp.Or(awserr.Code(err), "Error"),
 			"error", cognito.ErrorMessage(err))
 		return fallback, nil
 	}
@@ -122,8 +128,8 @@ func caseOf(sensitive bool) admit.Case {
 // describe is one DescribeUserPool through cognito.Call: retried on throttles and
 // faults, unpaced (one call at the start).
 func describe(ctx context.Context, o CaseOptions) (*types.UserPoolType, error) {
-	call := cognito.Call{Op: "DescribeUserPool", Limiter: pacing.NewLimiter(pacing.LimiterConfig{}),
-		Policy: o.Policy, CallTimeout: o.CallTimeout, Logger: o.Logger}
+	call := cognito.Call{Op: "DescribeUserPool", Limiter: pacing.NewLimiter(pacing.LimiterConfig{Clock: o.Clock}),
+		Policy: o.Policy, CallTimeout: o.CallTimeout, Logger: o.Logger, Clock: o.Clock}
 	var out *cip.DescribeUserPoolOutput
 	ran := call.Run(ctx, ctx, "", func(ctx context.Context) (err error) {
 		out, err = o.API.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(o.PoolID)})

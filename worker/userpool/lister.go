@@ -14,6 +14,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/job"
@@ -190,7 +191,7 @@ func (l *Lister) classify(err error) cognito.Outcome {
 	case err == nil:
 		return cognito.Outcome{Class: job.ClassNone}
 	case cognito.IsCredentialsError(err), errors.As(err, &notAuth):
-		return cognito.Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: cmp.Or(cognito.ErrorCode(err), "NoCredentials"),
+		return cognito.Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: cmp.Or(awserr.Code(err), "NoCredentials"),
 			Fix: fmt.Sprintf("listing user pool %s needs AWS credentials allowed cognito-idp:ListUsers on it "+
 				"(deploy/iam/policy-pool-source.json, deploy/iam/policy-verify-users.json)", l.PoolID)}
 	case errors.As(err, &notFound):

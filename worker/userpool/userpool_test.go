@@ -348,14 +348,14 @@ func (f *fakeDescribe) DescribeUserPool(_ context.Context, in *cip.DescribeUserP
 // pool against a lookup per user with it); -1 when the pool was not read.
 func TestResolveCasePoolUsers(t *testing.T) {
 	t.Parallel()
-	rule, err := userpool.ResolveCase(context.Background(), userpool.CaseOptions{API: &fakeDescribe{users: 123_456}, PoolID: "p"})
+	rule, err := userpool.ResolveCase(context.Background(), userpool.CaseOptions{API: &fakeDescribe{users: 123_456}, PoolID: "p", Clock: clockwork.NewFakeClock()})
 	require.NoError(t, err)
 	require.Equal(t, 123_456, rule.PoolUsers)
 	rule, err = userpool.ResolveCase(context.Background(), userpool.CaseOptions{})
 	require.NoError(t, err)
 	require.Equal(t, -1, rule.PoolUsers)
 	denied := sdkWrap(&smithy.GenericAPIError{Code: "AccessDeniedException", Message: "no"}, "r")
-	rule, err = userpool.ResolveCase(context.Background(), userpool.CaseOptions{API: &fakeDescribe{errs: []error{denied}}, PoolID: "p"})
+	rule, err = userpool.ResolveCase(context.Background(), userpool.CaseOptions{API: &fakeDescribe{errs: []error{denied}}, PoolID: "p", Clock: clockwork.NewFakeClock()})
 	require.NoError(t, err)
 	require.Equal(t, -1, rule.PoolUsers)
 }
@@ -392,8 +392,10 @@ func TestResolveCase(t *testing.T) {
 			"usernames compared case-sensitively (pool setting)", ""},
 	} {
 		var logs bytes.Buffer
-		o := userpool.CaseOptions{Flag: tt.flag, Policy: pacing.Policy{Attempts: 3, Base: time.Nanosecond, Max: time.Nanosecond},
-			Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+		clk := clockwork.NewFakeClockAt(clockStart)
+		clocktest.Drive(t, clk, time.Second)
+		o := userpool.CaseOptions{Flag: tt.flag, Policy: pacing.Policy{Attempts: 3, Base: time.Second, Max: time.Second},
+			Logger: slog.New(slog.NewTextHandler(&logs, nil)), Clock: clk}
 		if tt.api != nil {
 			o.API, o.PoolID = tt.api, "us-east-1_pool"
 		}
@@ -416,9 +418,13 @@ func TestResolveCase(t *testing.T) {
 		}
 	}
 
-	_, err := userpool.ResolveCase(context.Background(), userpool.CaseOptions{PoolID: "us-east-1_gone",
+	_, err := userpool.ResolveCase(context.Background(), userpool.CaseOptions{PoolID: "us-east-1_gone", Clock: clockwork.NewFakeClock(),
 		API: &fakeDescribe{errs: []error{sdkWrap(&types.ResourceNotFoundException{Message: aws.String("User pool us-east-1_gone does not exist.")}, "r")}}})
 	require.EqualError(t, err, "user pool us-east-1_gone not found (check --user-pool-id and --region): User pool us-east-1_gone does not exist.")
+
+	require.Panics(t, func() {
+		_, _ = userpool.ResolveCase(context.Background(), userpool.CaseOptions{PoolID: "us-east-1_pool", API: &fakeDescribe{}})
+	}, "reading a pool needs a clock: no silent system clock")
 }
 
 var _ cognito.Limiter = (*recLimiter)(nil)

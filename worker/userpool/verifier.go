@@ -16,6 +16,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/job"
@@ -172,7 +173,7 @@ func (v *Verifier) classify(err error) cognito.Outcome {
 	case err == nil:
 		return cognito.Outcome{Class: job.ClassNone}
 	case cognito.IsCredentialsError(err), errors.As(err, &notAuth):
-		return cognito.Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: cmp.Or(cognito.ErrorCode(err), "NoCredentials"),
+		return cognito.Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: cmp.Or(awserr.Code(err), "NoCredentials"),
 			Fix: fmt.Sprintf("--verify-users calls cognito-idp:AdminGetUser on user pool %s: allow it for these AWS credentials "+
 				"(deploy/iam/policy-verify-users.json), or run without --verify-users", v.PoolID)}
 	case errors.As(err, &notFound):

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
@@ -142,7 +142,7 @@ func Enqueue(ctx context.Context, cfg Config, src job.Source, adm *admit.Admitte
 				return sum, err
 			}
 		}
-		e := sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(len(batch))), MessageBody: aws.String(body)}
+		e := sqstypes.SendMessageBatchRequestEntry{Id: sqssource.EntryID(len(batch)), MessageBody: aws.String(body)}
 		if fifo {
 			k := UserKey(cfg.Case, j.Username)
 			e.MessageGroupId, e.MessageDeduplicationId = aws.String(k), aws.String(k)
@@ -164,8 +164,8 @@ func sendBatch(ctx context.Context, cfg Config, log *slog.Logger, entries []sqst
 	pending := append([]sqstypes.SendMessageBatchRequestEntry(nil), entries...)
 	sent, attempt := 0, 0
 	var callErr error // the last whole-call failure
-	// A failed call, or failed entries that were not the sender's fault, go again (only
-	// the failed entries) with backoff: pacing.Retry is the one retry layer (the SQS
+	// A call or entries that failed transiently (awserr.Transient) go again (only the
+	// failed entries) with backoff: pacing.Retry is the one retry layer (the SQS
 	// client has aws.NopRetryer).
 	policy := pacing.Policy{Attempts: cfg.MaxAttempts, Base: cfg.BackoffBase, Max: BackoffMaxDefault}
 	err := pacing.Retry(ctx, cfg.Clock, policy, func(ctx context.Context) error {
@@ -173,6 +173,9 @@ func sendBatch(ctx context.Context, cfg Config, log *slog.Logger, entries []sqst
 		out, err := cfg.API.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(cfg.QueueURL), Entries: pending})
 		if err != nil {
 			callErr = err
+			if ctx.Err() != nil || !awserr.Transient(err) {
+				return err // an answer (access denied, no such queue): another attempt gets the same
+			}
 			if attempt < cfg.MaxAttempts {
 				log.Warn("SendMessageBatch failed, retrying", "error", err, "attempt", attempt)
 			}
@@ -190,7 +193,7 @@ func sendBatch(ctx context.Context, cfg Config, log *slog.Logger, entries []sqst
 			if !ok {
 				continue
 			}
-			if f.SenderFault || attempt >= cfg.MaxAttempts {
+			if !awserr.Transient(awserr.Entry(aws.ToString(f.Code), aws.ToString(f.Message), f.SenderFault)) || attempt >= cfg.MaxAttempts {
 				log.Error("message not enqueued", "code", aws.ToString(f.Code), "error", aws.ToString(f.Message),
 					"sender_fault", f.SenderFault, "attempts", attempt)
 				continue

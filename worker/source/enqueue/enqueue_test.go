@@ -3,6 +3,7 @@ package enqueue_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
@@ -115,12 +117,33 @@ func TestEnqueueGivesUpAfterMaxAttempts(t *testing.T) {
 	})
 	t.Run("whole call", func(t *testing.T) {
 		t.Parallel()
-		api := &scriptedSend{steps: []sendStep{{callErr: errors.New("endpoint down")}}}
+		down := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("endpoint down")}
+		api := &scriptedSend{steps: []sendStep{{callErr: down}}}
 		sum, err := enqueueUsers(t, api, "ann", "bob")
-		require.ErrorContains(t, err, "SendMessageBatch: endpoint down")
+		require.ErrorContains(t, err, "SendMessageBatch: dial tcp: endpoint down")
 		require.Equal(t, 2, sum.Failed)
 		require.Len(t, api.calls, 3)
 	})
+}
+
+// An answer is not retried: a call AWS refused (no permission, no such queue) fails at
+// once, and an entry it rejected as the sender's fault is counted, not sent again; one
+// rule (awserr.Transient) decides, as for every AWS call.
+func TestEnqueueDoesNotRetryAnswers(t *testing.T) {
+	t.Parallel()
+	denied := &smithy.GenericAPIError{Code: "AccessDenied", Message: "not authorized to perform sqs:SendMessage", Fault: smithy.FaultClient}
+	api := &scriptedSend{steps: []sendStep{{callErr: denied}}}
+	sum, err := enqueueUsers(t, api, "ann", "bob")
+	require.ErrorContains(t, err, "SendMessageBatch: api error AccessDenied")
+	require.Equal(t, 2, sum.Failed)
+	require.Len(t, api.calls, 1, "access denied is an answer: the same call gets the same")
+
+	throttled := &smithy.GenericAPIError{Code: "RequestThrottled", Message: "slow down"}
+	api = &scriptedSend{steps: []sendStep{{callErr: throttled}, {}}}
+	sum, err = enqueueUsers(t, api, "ann", "bob")
+	require.NoError(t, err)
+	require.Equal(t, enqueue.Summary{Enqueued: 2}, sum)
+	require.Len(t, api.calls, 2, "a throttle is retried")
 }
 
 // fifoIDs records the FIFO dedupe ids of every entry sent.

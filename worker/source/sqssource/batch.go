@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/cognito-resend/cognito-resend/worker/pacing"
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 )
 
 // The schedule of a failed batch entry (and of a call made once, dlq.go): 200 ms
@@ -27,7 +27,7 @@ func (s *Source) callCtx() (context.Context, context.CancelFunc) {
 func (s *Source) flushDeletes(batch []op) []op {
 	entries := make([]sqstypes.DeleteMessageBatchRequestEntry, len(batch))
 	for i, o := range batch {
-		entries[i] = sqstypes.DeleteMessageBatchRequestEntry{Id: entryID(i), ReceiptHandle: aws.String(o.msg.receipt)}
+		entries[i] = sqstypes.DeleteMessageBatchRequestEntry{Id: EntryID(i), ReceiptHandle: aws.String(o.msg.receipt)}
 	}
 	ctx, cancel := s.callCtx()
 	out, err := s.api.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(s.cfg.QueueURL), Entries: entries})
@@ -51,7 +51,7 @@ func (s *Source) flushVisibility(batch []op) []op {
 		if o.action == "release" {
 			timeout = s.releaseVisibility() // as it is sent: a receive may have started since
 		}
-		entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: entryID(i),
+		entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: EntryID(i),
 			ReceiptHandle: aws.String(o.msg.receipt), VisibilityTimeout: timeout}
 	}
 	ctx, cancel := s.callCtx()
@@ -63,8 +63,9 @@ func (s *Source) flushVisibility(batch []op) []op {
 	return s.afterBatch("ChangeMessageVisibilityBatch", batch, succeeded(len(batch), visibilityIDs(out.Successful)), out.Failed, nil)
 }
 
-// entryID is the id of the i-th entry of a batch request: its index.
-func entryID(i int) *string { return aws.String(strconv.Itoa(i)) }
+// EntryID is the id of the i-th entry of a batch request (every SQS batch call of the
+// project, the producer's SendMessageBatch included): its index.
+func EntryID(i int) *string { return aws.String(strconv.Itoa(i)) }
 
 // batchIndex reads the id of a batch entry ("0".."n-1": its index in the request).
 func batchIndex(id *string, n int) (int, bool) {
@@ -91,23 +92,22 @@ func visibilityIDs(es []sqstypes.ChangeMessageVisibilityBatchResultEntry) []*str
 	return ids
 }
 
+// staleReceipt reports whether a batch entry's error code says its receipt handle no
+// longer names a message this worker holds: SQS's answer, not a failure to retry.
+func staleReceipt(code string) bool {
+	return code == "ReceiptHandleIsInvalid" || code == "InvalidParameterValue" || code == "MessageNotInflight"
+}
+
 // afterBatch finishes the entries that succeeded or failed for good and returns those
-// to retry: transient failures (whole call, or an entry that is not the sender's fault)
-// up to EntryAttempts, each not before a backoff that grows per attempt (the settler
-// requeues them; it never sleeps). An invalid receipt handle (the message was already
+// to retry: the entries of a call, and failed entries, that awserr.Transient judges worth
+// another attempt (a path that failed, AWS's fault, a throttle), up to EntryAttempts, each not before a
+// backoff that grows per attempt (the settler requeues them; it never sleeps). An invalid receipt handle (the message was already
 // deleted, or its visibility ran out and someone else received it) is logged and
 // counted, not fatal.
 func (s *Source) afterBatch(call string, batch []op, ok []bool, failed []sqstypes.BatchResultErrorEntry, callErr error) []op {
-	s.cfg.Metrics.SQSCall(call, pacing.AWSErrorCode(callErr))
+	s.cfg.Metrics.SQSCall(call, awserr.Label(callErr))
 	var retry []op
-	again := func(o op, code, msg string) {
-		o.attempts++
-		if o.attempts < s.cfg.EntryAttempts {
-			o.notBefore = s.clock.Now().Add(s.retry.Delay(o.attempts))
-			o.due = o.notBefore
-			retry = append(retry, o)
-			return
-		}
+	giveUp := func(o op, code, msg string) {
 		after := "; the message reappears when its visibility runs out"
 		if noSuchQueueCode(code) {
 			after = "; the queue does not exist any more: the message went with it"
@@ -116,10 +116,24 @@ func (s *Source) afterBatch(call string, batch []op, ok []bool, failed []sqstype
 			"message_id", o.msg.id, "action", o.action, "code", code, "error", msg)
 		s.held.finish(o.msg)
 	}
+	again := func(o op, code, msg string) {
+		o.attempts++
+		if o.attempts >= s.cfg.EntryAttempts {
+			giveUp(o, code, msg)
+			return
+		}
+		o.notBefore = s.clock.Now().Add(s.retry.Delay(o.attempts))
+		o.due = o.notBefore
+		retry = append(retry, o)
+	}
 	if callErr != nil {
 		s.log.Warn(call+" failed", "error", callErr, "entries", len(batch))
 		for _, o := range batch {
-			again(o, pacing.AWSErrorCode(callErr), callErr.Error())
+			if awserr.Transient(callErr) {
+				again(o, awserr.Label(callErr), callErr.Error())
+			} else {
+				giveUp(o, awserr.Label(callErr), callErr.Error()) // an answer: the same call gets the same
+			}
 		}
 		return retry
 	}
@@ -137,18 +151,18 @@ func (s *Source) afterBatch(call string, batch []op, ok []bool, failed []sqstype
 			done[o.action]++
 			s.held.finish(o.msg)
 		case isFailed:
-			code := aws.ToString(f.Code)
+			code, msg := aws.ToString(f.Code), aws.ToString(f.Message)
 			s.cfg.Metrics.SQSEntryError(call, code)
 			switch {
-			case code == "ReceiptHandleIsInvalid" || code == "InvalidParameterValue" || code == "MessageNotInflight":
+			case staleReceipt(code):
 				s.log.Warn(call+": receipt handle no longer valid (already settled, or its visibility ran out)",
-					"message_id", o.msg.id, "action", o.action, "code", code, "error", aws.ToString(f.Message))
+					"message_id", o.msg.id, "action", o.action, "code", code, "error", msg)
 				s.held.finish(o.msg)
-			case f.SenderFault:
-				s.log.Error(call+" entry rejected", "message_id", o.msg.id, "action", o.action, "code", code, "error", aws.ToString(f.Message))
-				s.held.finish(o.msg)
+			case awserr.Transient(awserr.Entry(code, msg, f.SenderFault)):
+				again(o, code, msg)
 			default:
-				again(o, code, aws.ToString(f.Message))
+				s.log.Error(call+" entry rejected", "message_id", o.msg.id, "action", o.action, "code", code, "error", msg)
+				s.held.finish(o.msg)
 			}
 		default: // neither successful nor failed: treat as transient
 			again(o, "Missing", "entry missing from the batch response")

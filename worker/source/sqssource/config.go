@@ -9,7 +9,6 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/job"
-	"github.com/cognito-resend/cognito-resend/worker/metrics"
 )
 
 // SQSAPI is every SQS call the queue consumer makes (the deploy IAM policy is derived
@@ -93,7 +92,7 @@ type Config struct {
 	// answered that the queue does not exist.
 	QueueGoneAfter time.Duration
 	Logger         *slog.Logger
-	Metrics        *metrics.Metrics
+	Metrics        Recorder // nil: nothing recorded
 	Clock          clock.Clock
 }
 
@@ -131,6 +130,9 @@ func (c *Config) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = noRecorder{}
 	}
 	c.Clock = clock.Or(c.Clock)
 }

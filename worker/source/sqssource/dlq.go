@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
 
@@ -23,8 +24,8 @@ func (s *Source) callOnce(ctx context.Context, op string, call func(ctx context.
 		cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 		defer cancel()
 		err := call(cctx)
-		s.cfg.Metrics.SQSCall(op, pacing.AWSErrorCode(err))
-		if err != nil && ctx.Err() == nil && pacing.AWSRetryable(err) {
+		s.cfg.Metrics.SQSCall(op, awserr.Label(err))
+		if err != nil && ctx.Err() == nil && awserr.Transient(err) {
 			return pacing.Retryable(err)
 		}
 		return err

@@ -7,7 +7,7 @@ import (
 
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/cognito-resend/cognito-resend/worker/pacing"
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 )
 
 // QueueGoneAfterDefault is how long every receive must have answered that the queue
@@ -26,7 +26,7 @@ func isNoSuchQueue(err error) bool {
 	if errors.As(err, &missing) {
 		return true
 	}
-	return noSuchQueueCode(pacing.AWSErrorCode(err))
+	return noSuchQueueCode(awserr.Label(err))
 }
 
 // noSuchQueueCode reports whether an error code (of a call or a batch entry) says the
@@ -49,7 +49,7 @@ func (s *Source) queueGone(err error, now time.Time) bool {
 		return false
 	}
 	s.goneErr.Store(fmt.Errorf("sqs queue %s: %w: every receive for %s answered %s", s.cfg.QueueURL, ErrQueueGone,
-		now.Sub(s.goneSince).Round(time.Second), pacing.AWSErrorCode(err)))
+		now.Sub(s.goneSince).Round(time.Second), awserr.Label(err)))
 	s.log.Error("the queue does not exist any more: stopping this worker", "queue", s.cfg.QueueURL,
 		"error", err, "failing_for", now.Sub(s.goneSince).Round(time.Second).String())
 	close(s.gone)

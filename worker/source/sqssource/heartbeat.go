@@ -1,14 +1,13 @@
 package sqssource
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/cognito-resend/cognito-resend/worker/pacing"
+	"github.com/cognito-resend/cognito-resend/worker/awserr"
 )
 
 // heartbeatLoop extends held messages before their visibility runs out, every
@@ -49,13 +48,13 @@ func (s *Source) extendBatch(now time.Time, batch []*message, secs []int32) {
 	n := len(batch)
 	entries := make([]sqstypes.ChangeMessageVisibilityBatchRequestEntry, n)
 	for i, m := range batch {
-		entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)),
+		entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: EntryID(i),
 			ReceiptHandle: aws.String(m.receipt), VisibilityTimeout: secs[i]}
 	}
 	ctx, cancel := s.callCtx()
 	out, err := s.api.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(s.cfg.QueueURL), Entries: entries})
 	cancel()
-	s.cfg.Metrics.SQSCall("ChangeMessageVisibilityBatch", pacing.AWSErrorCode(err))
+	s.cfg.Metrics.SQSCall("ChangeMessageVisibilityBatch", awserr.Label(err))
 	ok := make([]bool, n)
 	if err == nil {
 		ok = succeeded(n, visibilityIDs(out.Successful))

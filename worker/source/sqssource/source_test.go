@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/clock/clocktest"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
 	"github.com/cognito-resend/cognito-resend/worker/source/sqssource"
@@ -757,4 +759,44 @@ func TestSQSStartRetriesTransientFailuresOnly(t *testing.T) {
 	_, err = sqssource.New(t.Context(), sqssource.Config{API: f, QueueURL: "https://q/1/q", EntryAttempts: 2})
 	require.ErrorContains(t, err, "slow down")
 	require.Equal(t, 2, f.calls, "EntryAttempts bounds the attempts")
+}
+
+// A call's own per-attempt deadline (CallTimeout) is the path failing, not an answer:
+// retried as every AWS caller retries it (awserr.Transient), and the attempt's error is
+// shaped as the SDK returns it (a CanceledError the SDK's own rule would not retry).
+func TestSQSStartRetriesItsOwnDeadline(t *testing.T) {
+	t.Parallel()
+	ownDeadline := &smithy.OperationError{ServiceID: "SQS", OperationName: "GetQueueAttributes",
+		Err: &smithy.CanceledError{Err: context.DeadlineExceeded}}
+	f := &sqFlakyAttributes{sqFake: newSQFake(), errs: []error{ownDeadline}}
+	clk := clockwork.NewFakeClock()
+	clocktest.Drive(t, clk, time.Minute)
+	s, err := sqssource.New(t.Context(), sqssource.Config{API: f, QueueURL: "https://q/1/q", Clock: clk})
+	require.NoError(t, err)
+	require.NoError(t, s.Close(t.Context()))
+	require.Equal(t, 2, f.calls, "the attempt that ran out of time, then the answer")
+}
+
+// sqDeniedDelete refuses every DeleteMessageBatch call: the role lacks sqs:DeleteMessage.
+type sqDeniedDelete struct {
+	*sqFake
+	calls atomic.Int64
+}
+
+func (f *sqDeniedDelete) DeleteMessageBatch(context.Context, *sqs.DeleteMessageBatchInput, ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
+	f.calls.Add(1)
+	return nil, &smithy.GenericAPIError{Code: "AccessDenied", Message: "not authorized to perform sqs:DeleteMessage", Fault: smithy.FaultClient}
+}
+
+// A batch call AWS refused is an answer (awserr.Transient): its entries are given up at
+// once (the messages reappear when their visibility runs out), not sent again.
+func TestSQSBatchCallRefusedIsNotRetried(t *testing.T) {
+	t.Parallel()
+	f := &sqDeniedDelete{sqFake: newSQFake("one")}
+	s := sqSource(t, f, func(c *sqssource.Config) { c.MaxInFlight = 1 })
+	j := sqNext(t, s)
+	require.NoError(t, j.Ack(t.Context(), job.Result{Status: job.StatusSent}))
+	require.NoError(t, s.Flush(t.Context()))
+	require.Eventually(t, func() bool { return s.InFlight() == 0 }, 10*time.Second, time.Millisecond, "given up: not held")
+	require.EqualValues(t, 1, f.calls.Load(), "refused once, not retried")
 }
