@@ -179,11 +179,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		"COGNITO_CLIENT_ID="+pool.ClientID)
 	env = append(env, emu.DynamoEnv(dynamo.Endpoint)...)
 	step := func(args ...string) error {
-		fmt.Fprintf(out, "\n$ cognito-resend %s\n", strings.Join(args, " "))
+		fmt.Fprintf(out, "\n$ cognito-resend %s\n", strings.ReplaceAll(strings.Join(args, " "), queue, "$QUEUE_URL"))
 		cmd := exec.CommandContext(ctx, bin, args...)
 		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = o.dir, env, out, out
 		return cmd.Run()
 	}
+	fmt.Fprintf(out, "== queue %s ($QUEUE_URL) with its DLQ %s-dlq after %d receives, visibility %s; ledger table %s\n",
+		queueName, queueName, maxReceive, visibility, ledgerTable)
 	if err := step("ledger", "init", "--ledger-table", ledgerTable, "--log-level", "warn"); err != nil {
 		return fmt.Errorf("ledger init: %w", err)
 	}
@@ -202,8 +204,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		fmt.Sprintf("COGNITO_RESEND_MAX_RECEIVE_COUNT=%d", maxReceive), "COGNITO_RESEND_LOG_LEVEL=info")
 	var mu sync.Mutex
 	logs := make([][]*bytes.Buffer, o.envs) // per environment, per process (cold start)
-	fmt.Fprintf(out, "\n== %d users (+ %s, not in the pool) through %d Lambda environments (bootstrap = %s; batch 10, timeout %s, visibility %s, maxReceiveCount %d)\n",
-		o.users, unknownUser, o.envs, o.bin, fnTimeout, visibility, maxReceive)
+	fmt.Fprintf(out, "\n== %d users (+ %s, not in the pool) through %d Lambda environments (bootstrap = %s; batch 10, timeout %s, rate %s/s each)\n",
+		o.users, unknownUser, o.envs, o.bin, fnTimeout, o.rate)
 	started := time.Now()
 	esm, err := lambdaesm.Start(ctx, lambdaesm.Config{
 		SQS: sqsClient, QueueURL: queue, QueueARN: attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)],
