@@ -95,7 +95,9 @@ func OpenFunction(ctx context.Context, c *Campaign) (*Function, error) {
 	}
 	f.member = member
 	f.handler = &lambdasource.Handler{Run: f.run, CallTimeout: cfg.CallTimeout,
-		Config: lambdasource.Config{MaxReceiveCount: cfg.MaxReceiveCount}, FunctionName: c.env.FunctionName, Logger: log, Clock: c.clock}
+		Config:       lambdasource.Config{MaxReceiveCount: cfg.MaxReceiveCount, LimitExceededDelay: cfg.LimitExceededDelay},
+		FunctionName: c.env.FunctionName, Logger: log, Clock: c.clock,
+		SQS: newSQS(*c.aws, "")} // the call's region is the queue's (its ARN)
 	f.desc = append([]any{"region", c.target.Region, "endpoint", c.target.Endpoint, "rate", limiter.Rate(),
 		"workers", cfg.Workers, "username_case", c.rule.String(), "max_receive_count", cfg.MaxReceiveCount}, claims.desc...)
 	if member != nil {

@@ -51,6 +51,11 @@ type Item struct {
 	Reason       Reason     // "" with Settled: a success
 	Row          job.Result // the report row, when there is one (Ack)
 	HasRow       bool
+	// VisibleIn is the visibility timeout (seconds) put on a limit_exceeded failure: it
+	// comes back then (0: after the queue's own visibility timeout).
+	VisibleIn int32
+
+	receiptHandle, eventSourceARN string
 }
 
 // Failed reports whether the message is a batch item failure.
@@ -61,6 +66,10 @@ type Config struct {
 	// MaxReceiveCount is the queue's redrive policy maxReceiveCount (0: the queue has no
 	// DLQ): see the poison rule in doc.go.
 	MaxReceiveCount int
+	// LimitExceededDelay is how long a limit_exceeded message stays invisible
+	// (--limit-exceeded-delay, as in queue mode; 0 with Handler.SQS nil: the queue's
+	// visibility timeout).
+	LimitExceededDelay time.Duration
 }
 
 // Batch is a job.Source over one invocation's messages. Next hands them out in order and
@@ -90,7 +99,7 @@ func New(ev events.SQSEvent, cfg Config) *Batch {
 			b.fifo = true
 		}
 		n, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
-		b.items[i] = Item{MessageID: m.MessageId, ReceiveCount: max(n, 1)}
+		b.items[i] = Item{MessageID: m.MessageId, ReceiveCount: max(n, 1), receiptHandle: m.ReceiptHandle, eventSourceARN: m.EventSourceARN}
 		b.jobs[i] = b.jobOf(i, m)
 		b.items[i].Username = b.jobs[i].Username
 	}
