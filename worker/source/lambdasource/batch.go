@@ -27,6 +27,10 @@ const (
 	ReasonHeld Reason = "held"
 	// ReasonLimit: Cognito's per-user hourly limit (limit_exceeded).
 	ReasonLimit Reason = "limit_exceeded"
+	// ReasonSpent: the daily budget (--daily-budget) or Cognito's daily email cap is
+	// spent: it waits for the next window (Batch.Spent), not systemic — the event source
+	// backing off would not bring the window sooner, the message's visibility does.
+	ReasonSpent Reason = "budget_spent"
 	// ReasonRetry: the retries were spent (throttling, faults): systemic.
 	ReasonRetry Reason = "retries_spent"
 	// ReasonReleased: taken and given back without a row (the deadline, a systemic stop):
@@ -56,6 +60,7 @@ type Item struct {
 	VisibleIn int32
 
 	receiptHandle, eventSourceARN string
+	next                          time.Time // ReasonSpent: when the next window opens
 }
 
 // Failed reports whether the message is a batch item failure.
@@ -126,6 +131,22 @@ func (b *Batch) jobOf(i int, m events.SQSMessage) job.Job {
 		return nil
 	}
 	return j
+}
+
+// Spent marks job j (of this batch) as waiting for the budget's next window: the engine
+// calls it (Engine.OnSpent) before j's Defer, whose "held" it overrides.
+func (b *Batch) Spent(j job.Job, next time.Time) {
+	for i := range b.jobs {
+		if b.jobs[i].SourceRef == j.SourceRef {
+			b.mu.Lock()
+			if !b.items[i].Settled {
+				b.items[i].next = next
+			}
+			b.mu.Unlock()
+			b.settle(i, ReasonSpent, nil)
+			return
+		}
+	}
 }
 
 // ackReason is the queue outcome of a message whose row is durable.

@@ -84,7 +84,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	}
 	items := b.Items()
 	resp := Response(items)
-	visible := h.putOff(ctx, items, clk.Since(started))
+	visible := h.putOff(ctx, items, clk.Now(), clk.Since(started))
 	counts := map[string]int{}
 	putOff := 0
 	for i := range items {

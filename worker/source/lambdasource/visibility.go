@@ -29,35 +29,48 @@ const batchingWindowMax = 5 * time.Minute
 // visibilityTimeout bounds the ChangeMessageVisibilityBatch calls, within the settle margin.
 const visibilityTimeout = 2 * time.Second
 
-// putOff sets the visibility of the batch's limit_exceeded failures to the queue worker's
-// redelivery rule (--limit-exceeded-delay, bounded by SQS's 12 h: sqssource), so that they
-// come back once Cognito's hour has passed instead of every visibility timeout, each
-// receive counting toward maxReceiveCount. It returns the seconds set per message id; a
-// message it could not put off comes back after the visibility timeout, as before (logged).
-func (h *Handler) putOff(ctx context.Context, items []Item, sinceStart time.Duration) map[string]int32 {
-	if h.SQS == nil || h.Config.LimitExceededDelay <= 0 {
+// putOff sets the visibility of the batch's failures that must wait, by the queue
+// worker's rules (bounded by SQS's 12 h: sqssource.VisibilitySeconds): limit_exceeded for
+// --limit-exceeded-delay, so that it comes back once Cognito's hour has passed; a spent
+// daily budget (or Cognito's daily cap) until the next window — instead of every
+// visibility timeout, each receive counting toward maxReceiveCount. It returns the
+// seconds set per message id; a message it could not put off comes back after the
+// visibility timeout, as before (logged).
+func (h *Handler) putOff(ctx context.Context, items []Item, now time.Time, sinceStart time.Duration) map[string]int32 {
+	if h.SQS == nil {
 		return nil
 	}
 	var due []Item
+	wait := map[string]time.Duration{}
 	for _, it := range items {
-		if it.Failed() && it.Reason == ReasonLimit && it.receiptHandle != "" {
-			due = append(due, it)
+		if !it.Failed() || it.receiptHandle == "" {
+			continue
 		}
+		switch {
+		case it.Reason == ReasonLimit && h.Config.LimitExceededDelay > 0:
+			wait[it.MessageID] = h.Config.LimitExceededDelay
+		case it.Reason == ReasonSpent && it.next.After(now):
+			wait[it.MessageID] = it.next.Sub(now)
+		default:
+			continue
+		}
+		due = append(due, it)
 	}
 	if len(due) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), visibilityTimeout)
 	defer cancel()
-	secs := sqssource.VisibilitySeconds(h.Config.LimitExceededDelay, sinceStart+batchingWindowMax)
 	set := map[string]int32{}
 	url, region, err := h.queueURL(ctx, due[0].eventSourceARN)
 	for len(due) > 0 && err == nil {
 		n := min(10, len(due))
 		entries := make([]sqstypes.ChangeMessageVisibilityBatchRequestEntry, n)
+		secs := make([]int32, n)
 		for i, it := range due[:n] {
+			secs[i] = sqssource.VisibilitySeconds(wait[it.MessageID], sinceStart+batchingWindowMax)
 			entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)),
-				ReceiptHandle: aws.String(it.receiptHandle), VisibilityTimeout: secs}
+				ReceiptHandle: aws.String(it.receiptHandle), VisibilityTimeout: secs[i]}
 		}
 		var out *sqs.ChangeMessageVisibilityBatchOutput
 		out, err = h.SQS.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: entries}, inRegion(region))
@@ -66,19 +79,19 @@ func (h *Handler) putOff(ctx context.Context, items []Item, sinceStart time.Dura
 		}
 		for _, ok := range out.Successful {
 			if i, e := strconv.Atoi(aws.ToString(ok.Id)); e == nil && i < n {
-				set[due[i].MessageID] = secs
+				set[due[i].MessageID] = secs[i]
 			}
 		}
 		for _, f := range out.Failed {
 			if i, e := strconv.Atoi(aws.ToString(f.Id)); e == nil && i < n {
-				h.logger().Warn("could not put a limit_exceeded message off: it comes back after the queue's visibility timeout",
+				h.logger().Warn("could not put a message off: it comes back after the queue's visibility timeout",
 					"message_id", due[i].MessageID, "error_code", aws.ToString(f.Code), "error", aws.ToString(f.Message))
 			}
 		}
 		due = due[n:]
 	}
 	if err != nil {
-		h.logger().Warn("could not put limit_exceeded messages off (sqs:GetQueueUrl, sqs:ChangeMessageVisibility): they come back after the queue's visibility timeout",
+		h.logger().Warn("could not put messages off (sqs:GetQueueUrl, sqs:ChangeMessageVisibility): they come back after the queue's visibility timeout",
 			"messages", len(due), "error", err.Error())
 	}
 	return set

@@ -15,6 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cognito-resend/cognito-resend/worker/budget"
+	"github.com/cognito-resend/cognito-resend/worker/cognito"
+	"github.com/cognito-resend/cognito-resend/worker/engine"
+	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
+	"github.com/cognito-resend/cognito-resend/worker/source/lambdasource"
 )
 
 // fakeVisibility records GetQueueUrl and ChangeMessageVisibilityBatch.
@@ -122,6 +129,45 @@ func TestHandlerPutOffFailsSoftly(t *testing.T) {
 	r := <-resp
 	require.NoError(t, <-errc)
 	require.Equal(t, []string{"m-lisa"}, failures(r))
-	require.True(t, strings.Contains(logs.String(), "could not put limit_exceeded messages off"), logs.String())
+	require.True(t, strings.Contains(logs.String(), "could not put messages off"), logs.String())
 	require.Contains(t, logs.String(), `"visible_in":0`)
+}
+
+// spentBudget is a daily budget whose window is spent until next.
+type spentBudget struct{ next time.Time }
+
+func (b spentBudget) Take(context.Context) (time.Time, error) {
+	return time.Time{}, &budget.SpentError{Next: b.next}
+}
+func (spentBudget) Give(context.Context, time.Time) error { return nil }
+func (b spentBudget) Next() time.Time                     { return b.next }
+
+// A spent daily budget: the batch's messages wait for the next window — each made
+// invisible until it opens — as item failures (not a batch error: the event source
+// backing off would not bring the window sooner); nobody is called.
+func TestHandlerPutsBudgetSpentOffToTheNextWindow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(nil, nil, 5)
+	vis := &fakeVisibility{changed: map[string]int32{}}
+	f.h.SQS = vis
+	next := start.Add(5 * time.Hour)
+	resender := &cognito.Resender{API: f.api, ClientID: "client", Limiter: pacing.NewLimiter(pacing.LimiterConfig{Clock: f.clk}),
+		MaxAttempts: 3, BackoffBase: time.Second, BackoffMax: time.Second, CallTimeout: 10 * time.Second, Clock: f.clk}
+	f.h.Run = func(stop, kill context.Context, src job.Source) error {
+		b := src.(*lambdasource.Batch)
+		_, err := (&engine.Engine{Source: src, Processor: resender, Report: nopReport{}, Workers: 4, Clock: f.clk,
+			Ledger: f.ledger, Budget: spentBudget{next: next},
+			OnSpent: func(j job.Job, se *budget.SpentError) { b.Spent(j, se.Next) }}).Run(stop, kill)
+		return err
+	}
+	var logs bytes.Buffer
+	f.h.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	resp, errc := f.handle(events.SQSEvent{Records: []events.SQSMessage{
+		withReceipt(msg("m1", "alice", arn, "1")), withReceipt(msg("m2", "bob", arn, "2"))}})
+	r := <-resp
+	require.NoError(t, <-errc, "not a batch error")
+	require.ElementsMatch(t, []string{"m1", "m2"}, failures(r))
+	require.Equal(t, map[string]int32{"rh-m1": 5 * 3600, "rh-m2": 5 * 3600}, vis.changed)
+	require.Zero(t, f.api.count("alice")+f.api.count("bob"))
+	require.Contains(t, logs.String(), `"reason":"budget_spent","receive_count":1,"visible_in":18000`)
 }
