@@ -11,7 +11,7 @@ DIST ?= dist
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build release cross testenv browser test unit lint demo sandbox bench queue-bench fuzz clean
+.PHONY: all build release cross testenv browser test unit lint demo sandbox lambda-demo bench queue-bench fuzz clean
 
 all: build
 
@@ -70,6 +70,15 @@ demo: build testenv
 sandbox: build testenv
 	$(GO) build -o bin/demoenv ./testenv/cmd/demoenv
 	bin/demoenv --sandbox $(SANDBOX_FLAGS)
+
+# Try Lambda mode: the emulators, a queue + DLQ + ledger table, the demo users enqueued, the
+# built binary as bootstrap in N environments behind testenv/lambdaesm (a Runtime API + SQS
+# event source mapping); prints each environment's log lines summarised, then ledger export
+# and report summary of the campaign; stops everything (also on Ctrl-C).
+# LAMBDA_DEMO_FLAGS='--users 200 --envs 5'. See docs/lambda.md "Try it locally".
+lambda-demo: build testenv
+	$(GO) build -o bin/lambdademo ./testenv/cmd/lambdademo
+	bin/lambdademo --bin $(BIN) $(LAMBDA_DEMO_FLAGS)
 
 # Go hot-path benchmarks, then the end-to-end table of BENCHMARKS.md (about 14 minutes),
 # with the pictures of the multi-process lines in bench-out/;

@@ -3,6 +3,8 @@ package deploy_test
 import (
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -154,6 +156,7 @@ func TestLambdaTemplateEventSource(t *testing.T) {
 }
 
 // The execution role grants exactly: the event source's three SQS actions on the queue,
+// the function's own SQS calls (lambdasource.VisibilityAPI: the limit_exceeded put-off),
 // the ledger table's actions of deploy/iam/policy-ledger-table.json, the fleet's of
 // policy-fleet-rate.json, the pool's of policy-verify-users.json, and writing its own
 // log group; nothing on "*".
@@ -163,11 +166,12 @@ func TestLambdaTemplateRole(t *testing.T) {
 	fleetRate := loadJSONPolicy(t, filepath.Join(iamDir, "policy-fleet-rate.json"))
 	verify := loadJSONPolicy(t, filepath.Join(iamDir, "policy-verify-users.json"))
 	want := map[string][]string{
-		"FunctionRole/logs":         {"logs:CreateLogStream", "logs:PutLogEvents"},
-		"FunctionRole/event-source": {"sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"},
-		"FunctionRole/ledger-table": ledger.actionSet(),
-		"FleetPolicy":               fleetRate.actionSet(),
-		"UserPoolPolicy":            verify.actionSet(),
+		"FunctionRole/logs":           {"logs:CreateLogStream", "logs:PutLogEvents"},
+		"FunctionRole/event-source":   {"sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"},
+		"FunctionRole/limit-exceeded": sqsActionsOf(reflect.TypeFor[lambdasource.VisibilityAPI]()),
+		"FunctionRole/ledger-table":   ledger.actionSet(),
+		"FleetPolicy":                 fleetRate.actionSet(),
+		"UserPoolPolicy":              verify.actionSet(),
 	}
 	require.ElementsMatch(t, sortedKeys(want), sortedKeys(pols), "the template's identity policies")
 	for id, p := range pols {
@@ -178,4 +182,15 @@ func TestLambdaTemplateRole(t *testing.T) {
 			}
 		}
 	}
+}
+
+// sqsActionsOf is the IAM actions of an interface's SQS calls: each method is an SQS
+// operation, a Batch one authorized by its single action.
+func sqsActionsOf(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumMethod() {
+		out = append(out, "sqs:"+strings.TrimSuffix(t.Method(i).Name, "Batch"))
+	}
+	slices.Sort(out)
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/budget"
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/engine"
 	"github.com/cognito-resend/cognito-resend/worker/fleet"
@@ -35,6 +36,7 @@ type Function struct {
 	member   *fleet.Member
 	claims   *claimLedger
 	limiter  *pacing.Limiter
+	budget   *budget.Budget // --daily-budget on the table's counter (Limit 0: none)
 	resender *cognito.Resender
 	desc     []any
 }
@@ -67,7 +69,7 @@ func OpenFunction(ctx context.Context, c *Campaign) (*Function, error) {
 			log.Error("Cognito unreachable for longer than --max-outage: batches fail and the event source backs off",
 				"endpoint", e.Endpoint, "error", e.Cause)
 		}}
-	f := &Function{c: c, claims: claims, limiter: limiter}
+	f := &Function{c: c, claims: claims, limiter: limiter, budget: c.newBudget(nil, claims.table)}
 	f.resender = &cognito.Resender{
 		API:                 newCognito(*c.aws),
 		ClientID:            cfg.ClientID,
@@ -95,9 +97,14 @@ func OpenFunction(ctx context.Context, c *Campaign) (*Function, error) {
 	}
 	f.member = member
 	f.handler = &lambdasource.Handler{Run: f.run, CallTimeout: cfg.CallTimeout,
-		Config: lambdasource.Config{MaxReceiveCount: cfg.MaxReceiveCount}, FunctionName: c.env.FunctionName, Logger: log, Clock: c.clock}
+		Config:       lambdasource.Config{MaxReceiveCount: cfg.MaxReceiveCount, LimitExceededDelay: cfg.LimitExceededDelay},
+		FunctionName: c.env.FunctionName, Logger: log, Clock: c.clock,
+		SQS: newSQS(*c.aws, "")} // the call's region is the queue's (its ARN)
 	f.desc = append([]any{"region", c.target.Region, "endpoint", c.target.Endpoint, "rate", limiter.Rate(),
 		"workers", cfg.Workers, "username_case", c.rule.String(), "max_receive_count", cfg.MaxReceiveCount}, claims.desc...)
+	if f.budget.Limit > 0 {
+		f.desc = append(f.desc, "daily_budget", f.budget.Limit)
+	}
 	if member != nil {
 		f.desc = append(f.desc, "fleet", member.Name(), "fleet_rate", member.Budget(), "fleet_replicas", member.Alive())
 	}
@@ -138,6 +145,12 @@ func (f *Function) run(stop, kill context.Context, src job.Source) error {
 		Lease:          f.claims.lease,
 		ClaimsInFlight: f.claims.inFlight,
 		SettleTimeout:  LambdaSettleTimeout,
+		Budget:         f.budget,
+	}
+	// A spent budget (or Cognito's daily cap): the job's message waits for the next
+	// window (its visibility), not the queue's visibility timeout.
+	if b, ok := src.(*lambdasource.Batch); ok {
+		eng.OnSpent = func(j job.Job, se *budget.SpentError) { b.Spent(j, se.Next) }
 	}
 	_, err := eng.Run(stop, kill)
 	if errors.Is(err, engine.ErrInterrupted) {

@@ -276,7 +276,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		// A queue worker waits out a spent budget (or the daily cap) without receiving.
 		pause := &budgetPause{src: q, clock: c.clock, log: log}
 		defer pause.stop()
-		eng.OnSpent = pause.spent
+		eng.OnSpent = func(_ job.Job, se *budget.SpentError) { pause.spent(se) }
 	}
 	if h, ok := progress.(HeldObserver); ok {
 		eng.OnHeld = h.Held

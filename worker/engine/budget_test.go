@@ -114,7 +114,7 @@ func TestEngineBudgetQueueJobsWaitForTheNextWindow(t *testing.T) {
 	f.engine.Ledger = &fakeLedger{log: f.log}
 	f.engine.Budget = f.budget(2)
 	var told int
-	f.engine.OnSpent = func(se *budget.SpentError) {
+	f.engine.OnSpent = func(_ job.Job, se *budget.SpentError) {
 		mu.Lock()
 		told++
 		mu.Unlock()

@@ -88,8 +88,9 @@ type Engine struct {
 	// queue's job waits at its queue until the next window (Job.Defer) and OnSpent
 	// is told, so that the source stops receiving until then.
 	Budget Budget
-	// OnSpent observes each queue job put off by a spent budget (called from workers).
-	OnSpent func(*budget.SpentError)
+	// OnSpent observes each queue job put off by a spent budget (called from workers),
+	// before its Defer.
+	OnSpent func(job.Job, *budget.SpentError)
 	// SettleTimeout bounds each ack/release call made after a stop (SettleBudget).
 	SettleTimeout time.Duration
 	// BatchSize caps the rows written between two fsyncs (group commit).
@@ -401,7 +402,7 @@ func (r *run) spent(j job.Job, c *claim, mayHaveCalled bool, se *budget.SpentErr
 		r.releaseClaim(j, mayHaveCalled)
 	}
 	if r.e.OnSpent != nil {
-		r.e.OnSpent(se)
+		r.e.OnSpent(j, se)
 	}
 	r.deferJob(j, max(r.clk.Until(se.Next), 0))
 }

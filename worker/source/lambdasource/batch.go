@@ -27,6 +27,10 @@ const (
 	ReasonHeld Reason = "held"
 	// ReasonLimit: Cognito's per-user hourly limit (limit_exceeded).
 	ReasonLimit Reason = "limit_exceeded"
+	// ReasonSpent: the daily budget (--daily-budget) or Cognito's daily email cap is
+	// spent: it waits for the next window (Batch.Spent), not systemic — the event source
+	// backing off would not bring the window sooner, the message's visibility does.
+	ReasonSpent Reason = "budget_spent"
 	// ReasonRetry: the retries were spent (throttling, faults): systemic.
 	ReasonRetry Reason = "retries_spent"
 	// ReasonReleased: taken and given back without a row (the deadline, a systemic stop):
@@ -51,6 +55,12 @@ type Item struct {
 	Reason       Reason     // "" with Settled: a success
 	Row          job.Result // the report row, when there is one (Ack)
 	HasRow       bool
+	// VisibleIn is the visibility timeout (seconds) put on a limit_exceeded failure: it
+	// comes back then (0: after the queue's own visibility timeout).
+	VisibleIn int32
+
+	receiptHandle, eventSourceARN string
+	next                          time.Time // ReasonSpent: when the next window opens
 }
 
 // Failed reports whether the message is a batch item failure.
@@ -61,6 +71,10 @@ type Config struct {
 	// MaxReceiveCount is the queue's redrive policy maxReceiveCount (0: the queue has no
 	// DLQ): see the poison rule in doc.go.
 	MaxReceiveCount int
+	// LimitExceededDelay is how long a limit_exceeded message stays invisible
+	// (--limit-exceeded-delay, as in queue mode; 0 with Handler.SQS nil: the queue's
+	// visibility timeout).
+	LimitExceededDelay time.Duration
 }
 
 // Batch is a job.Source over one invocation's messages. Next hands them out in order and
@@ -90,7 +104,7 @@ func New(ev events.SQSEvent, cfg Config) *Batch {
 			b.fifo = true
 		}
 		n, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
-		b.items[i] = Item{MessageID: m.MessageId, ReceiveCount: max(n, 1)}
+		b.items[i] = Item{MessageID: m.MessageId, ReceiveCount: max(n, 1), receiptHandle: m.ReceiptHandle, eventSourceARN: m.EventSourceARN}
 		b.jobs[i] = b.jobOf(i, m)
 		b.items[i].Username = b.jobs[i].Username
 	}
@@ -117,6 +131,22 @@ func (b *Batch) jobOf(i int, m events.SQSMessage) job.Job {
 		return nil
 	}
 	return j
+}
+
+// Spent marks job j (of this batch) as waiting for the budget's next window: the engine
+// calls it (Engine.OnSpent) before j's Defer, whose "held" it overrides.
+func (b *Batch) Spent(j job.Job, next time.Time) {
+	for i := range b.jobs {
+		if b.jobs[i].SourceRef == j.SourceRef {
+			b.mu.Lock()
+			if !b.items[i].Settled {
+				b.items[i].next = next
+			}
+			b.mu.Unlock()
+			b.settle(i, ReasonSpent, nil)
+			return
+		}
+	}
 }
 
 // ackReason is the queue outcome of a message whose row is durable.

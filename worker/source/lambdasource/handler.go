@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -39,15 +40,25 @@ type Handler struct {
 	FunctionName string
 	Logger       *slog.Logger
 	Clock        clock.Clock
+	// SQS puts limit_exceeded messages off until their due time (Config.LimitExceededDelay);
+	// nil: they come back after the queue's visibility timeout.
+	SQS VisibilityAPI
+
+	mu   sync.Mutex
+	urls map[string]string // event source ARN → queue URL
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return h.Logger
 }
 
 // Handle is the function's handler: events.SQSEvent in, the batch item failures out.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	clk := clock.Or(h.Clock)
-	log := h.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := h.logger()
 	margin := h.SettleMargin
 	if margin <= 0 {
 		margin = SettleMarginDefault
@@ -73,9 +84,16 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	}
 	items := b.Items()
 	resp := Response(items)
+	visible := h.putOff(ctx, items, clk.Now(), clk.Since(started))
 	counts := map[string]int{}
-	for _, it := range items {
-		logItem(log, it)
+	putOff := 0
+	for i := range items {
+		it := &items[i]
+		if s, ok := visible[it.MessageID]; ok {
+			it.VisibleIn = s
+			putOff++
+		}
+		logItem(log, *it)
 		if it.HasRow {
 			counts[string(it.Row.Status)]++
 		}
@@ -88,6 +106,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		if counts[string(st)] > 0 {
 			attrs = append(attrs, string(st), counts[string(st)])
 		}
+	}
+	if putOff > 0 {
+		attrs = append(attrs, "put_off", putOff)
 	}
 	if runErr != nil {
 		attrs = append(attrs, "stopped", runErr.Error())
@@ -126,7 +147,7 @@ func logItem(log *slog.Logger, it Item) {
 		username = it.Username
 	}
 	log.Info("message", "message_id", it.MessageID, "batch_item", item, "reason", string(it.Reason),
-		"receive_count", it.ReceiveCount,
+		"receive_count", it.ReceiveCount, "visible_in", it.VisibleIn,
 		"username", username, "status", string(r.Status), "attempts", r.Attempts, "error_code", r.ErrorCode,
 		"error_message", r.ErrorMessage, "delivery_medium", r.DeliveryMedium, "destination", r.Destination,
 		"attribute_name", r.AttributeName, "request_id", r.RequestID, "source_ref", it.MessageID,

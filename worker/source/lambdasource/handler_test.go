@@ -47,6 +47,7 @@ func invocation(at time.Time) context.Context {
 // other user is sent; every call is counted by user and announced on called.
 type fakeCognito struct {
 	throttled map[string]bool
+	limited   map[string]bool // answered LimitExceededException (Cognito's per-user limit)
 	mu        sync.Mutex
 	calls     map[string]int
 	called    chan string
@@ -63,6 +64,12 @@ func (f *fakeCognito) ResendConfirmationCode(_ context.Context, in *cip.ResendCo
 			Err: &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
 				Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 400}},
 				Err:      &types.TooManyRequestsException{Message: aws.String("Rate exceeded")}}, RequestID: "r"}}
+	}
+	if f.limited[u] {
+		return nil, &smithy.OperationError{ServiceID: "Cognito Identity Provider", OperationName: "ResendConfirmationCode",
+			Err: &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+				Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 400}},
+				Err:      &types.LimitExceededException{Message: aws.String("Attempt limit exceeded, please try after some time.")}}, RequestID: "r"}}
 	}
 	return &cip.ResendConfirmationCodeOutput{CodeDeliveryDetails: &types.CodeDeliveryDetailsType{
 		DeliveryMedium: types.DeliveryMediumTypeEmail, Destination: aws.String("a***@e***")}}, nil
@@ -125,7 +132,7 @@ type fixture struct {
 func newFixture(throttled, held []string, maxReceive int) *fixture {
 	clk := clockwork.NewFakeClockAt(start)
 	f := &fixture{clk: clk,
-		api:    &fakeCognito{throttled: map[string]bool{}, calls: map[string]int{}, called: make(chan string, 100)},
+		api:    &fakeCognito{throttled: map[string]bool{}, limited: map[string]bool{}, calls: map[string]int{}, called: make(chan string, 100)},
 		ledger: &fakeLedger{clk: clk, held: map[string]bool{}, peeked: make(chan string, 100), finished: map[string]job.Status{}, released: map[string]bool{}}}
 	for _, u := range throttled {
 		f.api.throttled[u] = true

@@ -47,10 +47,16 @@ func (s *Source) retryLater(m *message) int32 {
 	return s.visibility(m, p.Delay(m.receiveCount))
 }
 
-// visibility is d in whole seconds, within SQS's 12 h since m's receipt (a minute to
-// spare).
+// visibility is d in whole seconds, within SQS's 12 h since m's receipt.
 func (s *Source) visibility(m *message, d time.Duration) int32 {
-	left := MaxVisibility - s.clock.Now().Sub(m.receivedAt) - time.Minute
+	return VisibilitySeconds(d, s.clock.Now().Sub(m.receivedAt))
+}
+
+// VisibilitySeconds is a message's visibility timeout to come back after d, in whole
+// seconds, bounded by SQS's 12 h since its receipt (sinceReceipt ago; a minute to spare).
+// Queue mode's and Lambda mode's (lambdasource) one rule for it.
+func VisibilitySeconds(d, sinceReceipt time.Duration) int32 {
+	left := MaxVisibility - sinceReceipt - time.Minute
 	d = max(min(d, left, MaxVisibility), 0)
 	return int32((d + time.Second - 1) / time.Second)
 }
