@@ -86,8 +86,18 @@ func TestInvitationsFromCSVWithVerification(t *testing.T) {
 	dir := t.TempDir()
 	env := append(append(baseEnv(sim.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
 	csv := "una\ncon\ndis\nadm\nada\nadx\nghost\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "users.csv"), []byte(csv), 0o600))
 
-	res := runBin(t, dir, env, csv, "run", "--csv", "-", "--report", "r.csv", "--user-pool-id", p.ID,
+	// The census of the pool (ListUsers, both states) tells which message each user gets.
+	res := runBin(t, dir, env, "", "run", "--csv", "users.csv", "--user-pool-id", p.ID, "--verify-users",
+		"--invitations", "--invitation-delivery", "EMAIL", "--dry-run")
+	require.Equal(t, 0, res.code, res.stderr)
+	t.Logf("dry run:\n%s", res.stdout)
+	require.Contains(t, res.stdout, "  by message: 1 confirmation code and 2 invitations\n")
+	require.Contains(t, res.stdout, "in UNCONFIRMED, FORCE_CHANGE_PASSWORD listed")
+	sim.Sim.Reset()
+
+	res = runBin(t, dir, env, csv, "run", "--csv", "-", "--report", "r.csv", "--user-pool-id", p.ID,
 		"--verify-users", "--invitations", "--invitation-delivery", "EMAIL")
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Equal(t, map[string]string{
@@ -105,6 +115,7 @@ func TestInvitationsFromCSVWithVerification(t *testing.T) {
 	require.Equal(t, map[string]int64{"adm": 1, "ada": 1}, callsPerUser(st, "AdminCreateUser"),
 		"AdminCreateUser RESEND for the enabled admin-created users only, once each")
 	require.Contains(t, res.stderr, "summary: 1 confirmation code and 2 invitations sent; 2 AdminCreateUser RESEND attempts")
+	require.Zero(t, st.Op("AdminGetUser").Calls, "verification by ListUsers: no user made a billed MAU")
 	// The invitation went out through cognito-local's message delivery.
 	_, rows := readCSVReport(t, filepath.Join(dir, "r.csv"))
 	for _, r := range rows {

@@ -508,3 +508,11 @@ func TestVerifierMessage(t *testing.T) {
 	require.True(t, send)
 	require.Equal(t, job.MessageInvitation, res.Message)
 }
+
+// A listing of the pool asks for the states the rule may send a message to.
+func TestRuleListedStates(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"UNCONFIRMED"}, userpool.ListedStates())
+	require.Equal(t, []string{"UNCONFIRMED"}, userpool.Rule{}.ListedStates())
+	require.Equal(t, []string{"UNCONFIRMED", "FORCE_CHANGE_PASSWORD"}, userpool.Rule{Invitations: true}.ListedStates())
+}
