@@ -127,7 +127,7 @@ func TestClassifyInvite(t *testing.T) {
 		{"per-user limit", sdkWrap(&types.LimitExceededException{Message: aws.String("Attempt limit exceeded")}, 400, "r"),
 			job.ClassPerUser, job.StatusLimitExceeded, ""},
 		{"daily email cap", sdkWrap(&types.LimitExceededException{Message: aws.String("Exceeded daily email limit for the operation or the account.")}, 400, "r"),
-			job.ClassSystemic, job.StatusFailed, "daily email quota"},
+			job.ClassSpent, job.StatusFailed, "daily email quota"},
 		{"5xx", sdkWrap(&types.InternalErrorException{Message: aws.String("boom")}, 500, "r"),
 			job.ClassRetryable, job.StatusFailed, ""},
 		{"access denied", sdkWrap(&smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: cognito-idp:AdminCreateUser"}, 400, "r"),
