@@ -103,6 +103,14 @@ type Config struct {
 	// ListUsers, which bills no user) or admin-get-user (AdminGetUser per user: each
 	// becomes a billed monthly active user).
 	VerifyWith string `yaml:"verify-with"`
+	// Invitations (docs/invitations.md): an admin-created user (FORCE_CHANGE_PASSWORD)
+	// gets their invitation resent, AdminCreateUser with MessageAction=RESEND.
+	Invitations bool `yaml:"invitations"`
+	// InvitationDelivery is EMAIL or SMS (DesiredDeliveryMediums); "": unset, Cognito's
+	// own default applies (SMS, says the AdminCreateUser API reference).
+	InvitationDelivery string  `yaml:"invitation-delivery"`
+	InvitationRate     float64 `yaml:"invitation-rate"` // AdminCreateUser calls/s (UserCreation quota)
+
 	// CaseSensitiveUsernames: how usernames compare when the pool's setting can't be
 	// read. nil: not set anywhere (case-insensitive).
 	CaseSensitiveUsernames *bool `yaml:"case-sensitive-usernames,omitempty"`
@@ -201,6 +209,8 @@ func Default() Config {
 		VerifyWith: userpool.VerifyWithDefault,
 		PageSize:   userpool.PageSizeMax,
 		Progress:   "auto",
+
+		InvitationRate: cognito.InvitationRateDefault,
 
 		ProgressInterval: 10 * time.Second,
 
@@ -455,6 +465,9 @@ func (c *Config) Validate() error {
 	case c.MetricsAddr != "" && checkListenAddr(c.MetricsAddr) != nil:
 		return bad("metrics-addr", "%v", checkListenAddr(c.MetricsAddr))
 	}
+	if err := c.validateInvitations(); err != nil {
+		return err
+	}
 	if c.Region != "" {
 		if err := CheckRegion(c.Region); err != nil {
 			return bad("region", "%v", err)
@@ -656,4 +669,35 @@ func (c *Config) ValidateBudgetReset() error {
 		return bad("budget-reset", "%v", err)
 	}
 	return nil
+}
+
+// validateInvitations checks the --invitations options (docs/invitations.md).
+func (c *Config) validateInvitations() error {
+	switch {
+	case c.Invitations && c.UserPoolID == "":
+		return bad("invitations", "needs --user-pool-id: the user pool whose admin-created users get their invitation "+
+			"(AdminCreateUser is an administrator's call on a pool, not an app client's)")
+	case c.Invitations && !c.PoolSource() && !c.VerifyUsers:
+		return bad("invitations", "beside --csv or --sqs-queue-url needs --verify-users: the user's state "+
+			"(FORCE_CHANGE_PASSWORD or UNCONFIRMED) decides which message they get, and only verification knows it")
+	case c.InvitationDelivery != "" && !c.Invitations:
+		return bad("invitation-delivery", "only makes sense with --invitations")
+	case c.InvitationDelivery != "" && c.InvitationMedium() == "":
+		return bad("invitation-delivery", "must be EMAIL or SMS, or unset for Cognito's default (got %q)",
+			c.InvitationDelivery)
+	case !(c.InvitationRate > 0) || math.IsInf(c.InvitationRate, 0) || c.InvitationRate > cognito.InvitationRateMax:
+		return bad("invitation-rate", "must be > 0 and <= %v AdminCreateUser calls/s, the account's UserCreation quota, "+
+			"shared with your application's SignUp and ConfirmSignUp (got %v)", cognito.InvitationRateMax, c.InvitationRate)
+	}
+	return nil
+}
+
+// InvitationMedium is --invitation-delivery, upper-cased: EMAIL, SMS, or "" (unset or
+// not one of them).
+func (c *Config) InvitationMedium() string {
+	switch m := strings.ToUpper(strings.TrimSpace(c.InvitationDelivery)); m {
+	case "EMAIL", "SMS":
+		return m
+	}
+	return ""
 }

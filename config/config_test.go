@@ -792,3 +792,45 @@ func TestDailyBudgetPerProcessWarning(t *testing.T) {
 	c.LedgerTable = "ledger"
 	require.Empty(t, c.Warnings(), "the table shares one budget")
 }
+
+// The --invitations options: a pool to call AdminCreateUser on, verification beside a
+// CSV or a queue (the state picks the message), a delivery medium of Cognito's, and a
+// rate within the UserCreation quota.
+func TestValidateInvitations(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		mut  func(*config.Config)
+		want string // "" = valid
+	}{
+		{"csv without pool", func(c *config.Config) { c.Invitations = true }, "--invitations: needs --user-pool-id"},
+		{"csv without verify", func(c *config.Config) { c.Invitations, c.UserPoolID = true, "us-east-1_p" },
+			"--invitations: beside --csv or --sqs-queue-url needs --verify-users"},
+		{"csv with verify", func(c *config.Config) { c.Invitations, c.UserPoolID, c.VerifyUsers = true, "us-east-1_p", true }, ""},
+		{"pool source", func(c *config.Config) { c.Invitations, c.UserPoolID, c.CSV = true, "us-east-1_p", "" }, ""},
+		{"delivery sms", func(c *config.Config) {
+			c.Invitations, c.UserPoolID, c.CSV, c.InvitationDelivery = true, "us-east-1_p", "", "sms"
+		}, ""},
+		{"delivery fax", func(c *config.Config) {
+			c.Invitations, c.UserPoolID, c.CSV, c.InvitationDelivery = true, "us-east-1_p", "", "FAX"
+		}, `--invitation-delivery: must be EMAIL or SMS, or unset for Cognito's default (got "FAX")`},
+		{"delivery without invitations", func(c *config.Config) { c.InvitationDelivery = "EMAIL" },
+			"--invitation-delivery: only makes sense with --invitations"},
+		{"rate 0", func(c *config.Config) { c.InvitationRate = 0 }, "--invitation-rate: must be > 0 and <= 50"},
+		{"rate NaN", func(c *config.Config) { c.InvitationRate = math.NaN() }, "--invitation-rate"},
+		{"rate above the quota", func(c *config.Config) { c.InvitationRate = 51 }, "--invitation-rate"},
+	} {
+		c := validConfig()
+		tt.mut(&c)
+		err := c.Validate()
+		if tt.want == "" {
+			require.NoError(t, err, tt.name)
+			continue
+		}
+		require.ErrorContains(t, err, tt.want, tt.name)
+	}
+	c := validConfig()
+	require.Equal(t, 10.0, c.InvitationRate, "InvitationRateDefault")
+	c.InvitationDelivery = " email "
+	require.Equal(t, "EMAIL", c.InvitationMedium())
+}

@@ -28,11 +28,12 @@ import (
 // (the username case rule) in worker/userpool, DynamoDB* for the ledger table
 // (worker/dynamoledger: DynamoDBAPI a campaign's calls, DynamoDBReadAPI ledger show's,
 // DynamoDBAdminAPI ledger init's; worker/fleet: DynamoDBFleetAPI, --fleet-rate's
-// heartbeats). cognito.API (ResendConfirmationCode) is left out on
+// heartbeats), InviteAPI (--invitations: AdminCreateUser) in worker/cognito.
+// cognito.API (ResendConfirmationCode) is left out on
 // purpose: that call is unauthenticated and no policy may grant it.
 const workerPkg = "../worker"
 
-var interfacePrefixes = []string{"SQS", "ListUsersAPI", "AdminGetUserAPI", "DescribeUserPoolAPI", "DynamoDB"}
+var interfacePrefixes = []string{"SQS", "ListUsersAPI", "AdminGetUserAPI", "DescribeUserPoolAPI", "DynamoDB", "InviteAPI"}
 
 // iamActionFor maps an SDK method to the IAM action that authorizes it. Batch calls are
 // authorized as their single-message action.
@@ -48,6 +49,7 @@ var iamActionFor = map[string]string{
 	"SendMessageBatch":             "sqs:SendMessage",
 	"ListUsers":                    "cognito-idp:ListUsers",
 	"AdminGetUser":                 "cognito-idp:AdminGetUser",
+	"AdminCreateUser":              "cognito-idp:AdminCreateUser",
 	"DescribeUserPool":             "cognito-idp:DescribeUserPool",
 	"GetItem":                      "dynamodb:GetItem",
 	"PutItem":                      "dynamodb:PutItem",
@@ -303,7 +305,8 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	fleetRate := loadJSONPolicy(t, filepath.Join(iamDir, "policy-fleet-rate.json"))
 	cfn := cfnPolicies(t)
 
-	var cfnWorker, cfnVerify, cfnFleet, cfnCampaign, cfnCampaignPool, cfnBudget *policy
+	invite := loadJSONPolicy(t, filepath.Join(iamDir, "policy-invitations.json"))
+	var cfnWorker, cfnVerify, cfnFleet, cfnCampaign, cfnCampaignPool, cfnBudget, cfnInvite *policy
 	var cfnKeda []policy
 	for id, p := range cfn {
 		switch {
@@ -323,6 +326,8 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 			cfnFleet = &p
 		case id == "DailyBudgetPolicy":
 			cfnBudget = &p
+		case id == "InvitationsPolicy":
+			cfnInvite = &p
 		default:
 			t.Errorf("%s: an identity policy this test does not know; say whose it is", p.Name)
 		}
@@ -336,9 +341,10 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	assert.Subset(t, byIface["DynamoDBAPI"], dailyBudget.actionSet(), "policy-daily-budget.json: calls a campaign makes (DynamoDBAPI)")
 	require.NotNil(t, cfnCampaign, "%s: CampaignRole (the campaign Jobs' service account) has no inline policy", cfnFile)
 	require.NotNil(t, cfnCampaignPool, "%s: no CampaignUserPoolPolicy (a pool campaign, --verify-users)", cfnFile)
+	require.NotNil(t, cfnInvite, "%s: no InvitationsPolicy (--invitations)", cfnFile)
 
 	union := map[string]bool{}
-	for _, p := range []policy{worker, producer, pool, verify, ledgerTable, ledgerAdmin, fleetRate, *cfnWorker, *cfnVerify, *cfnFleet, *cfnCampaign, *cfnCampaignPool} {
+	for _, p := range []policy{worker, producer, pool, verify, ledgerTable, ledgerAdmin, fleetRate, invite, *cfnWorker, *cfnVerify, *cfnFleet, *cfnCampaign, *cfnCampaignPool, *cfnInvite} {
 		for a := range p.Actions {
 			union[a] = true
 		}
@@ -372,6 +378,9 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 	assert.Equal(t, set(byIface["DynamoDBFleetAPI"]), fleetRate.actionSet(), "policy-fleet-rate.json: what --fleet-rate calls on the table (DynamoDBFleetAPI)")
 	assert.Equal(t, fleetRate.actionSet(), cfnFleet.actionSet(), "CloudFormation's QueueWorkerFleetPolicy and iam/policy-fleet-rate.json must grant the same actions")
 	assert.Equal(t, ledgerTable.actionSet(), cfnCampaign.actionSet(), "CloudFormation's CampaignRole and iam/policy-ledger-table.json must grant the same actions")
+	assert.Equal(t, []string{"cognito-idp:AdminCreateUser"}, byIface["InviteAPI"], "--invitations: cognito.InviteAPI")
+	assert.Equal(t, byIface["InviteAPI"], invite.actionSet(), "policy-invitations.json: --invitations (InviteAPI)")
+	assert.Equal(t, invite.actionSet(), cfnInvite.actionSet(), "CloudFormation's InvitationsPolicy and iam/policy-invitations.json must grant the same actions")
 	assert.Equal(t, set(pool.actionSet(), verify.actionSet()), cfnCampaignPool.actionSet(), "CloudFormation's CampaignUserPoolPolicy: a pool campaign (policy-pool-source.json) and --verify-users (policy-verify-users.json)")
 	var workerTable []string
 	for _, a := range worker.actionSet() {
@@ -383,7 +392,7 @@ func TestIAMActionsAreExactlyTheCodesCalls(t *testing.T) {
 		}
 	}
 	assert.Equal(t, campaignTable, workerTable, "policy-queue-worker.json: the queue workers use the ledger table (DynamoDBAPI)")
-	for _, p := range append([]policy{worker, producer, pool, verify, keda, ledgerTable, ledgerAdmin, fleetRate, *cfnWorker, *cfnVerify, *cfnFleet, *cfnCampaign, *cfnCampaignPool}, cfnKeda...) {
+	for _, p := range append([]policy{worker, producer, pool, verify, keda, ledgerTable, ledgerAdmin, fleetRate, invite, *cfnWorker, *cfnVerify, *cfnFleet, *cfnCampaign, *cfnCampaignPool, *cfnInvite}, cfnKeda...) {
 		for a, res := range p.Actions {
 			assert.NotContains(t, a, "*", "%s: wildcard action %s", p.Name, a)
 			assert.NotEqual(t, "cognito-idp:ResendConfirmationCode", a, "%s: the resend call is unauthenticated; granting it is noise", p.Name)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: the main job end to end on local emulators. Starts cognito-local, creates a
-# pool and an app client with a secret, signs up users (confirming some), writes a CSV
+# pool and an app client with a secret, signs up users (confirming some), creates 5
+# admin-created users who never got their invitation (--invitations), writes a CSV
 # that also holds an unknown user, a duplicate and an invalid name, runs the campaign,
 # prints the summary and the report, then stops the emulators.
 set -euo pipefail
@@ -10,7 +11,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/cognito-resend-demo.XXXXXX")
 go build -o "$work/demoenv" ./testenv/cmd/demoenv
 
 mkfifo "$work/ctl"
-"$work/demoenv" --sqs --users 50 --confirm 10 --csv "$work/users.csv" --env-file "$work/demo.env" \
+"$work/demoenv" --sqs --users 50 --confirm 10 --invitees 5 --csv "$work/users.csv" --env-file "$work/demo.env" \
   --secret-file "$work/client-secret" <"$work/ctl" >"$work/demoenv.out" 2>"$work/demoenv.log" &
 pid=$!
 exec 3>"$work/ctl" # demoenv runs until this fd closes
@@ -61,6 +62,25 @@ echo "== exit code: $pcode"
 echo "== status counts:"
 tail -n +2 "$work/pool-report.csv" | cut -d, -f2 | sort | uniq -c
 echo "report: $work/pool-report.csv"
+
+# Invitations: the pool's admin-created users (FORCE_CHANGE_PASSWORD, never invited) get
+# their invitation again (AdminCreateUser MessageAction=RESEND: a new temporary password),
+# its UNCONFIRMED users a confirmation code, each at its own rate. The report's last
+# column, message, says which went out.
+echo
+echo "== cognito-resend run --user-pool-id \$COGNITO_USER_POOL_ID --invitations --invitation-delivery EMAIL --dry-run"
+./bin/cognito-resend run --user-pool-id "$COGNITO_USER_POOL_ID" --invitations --invitation-delivery EMAIL --dry-run \
+  --log-format text --log-level warn
+echo "== cognito-resend run --user-pool-id \$COGNITO_USER_POOL_ID --invitations --invitation-delivery EMAIL --report invite-report.csv --yes"
+icode=0
+./bin/cognito-resend run --user-pool-id "$COGNITO_USER_POOL_ID" --invitations --invitation-delivery EMAIL --yes \
+  --progress none --client-secret-file "$work/client-secret" --report "$work/invite-report.csv" \
+  --log-format text --log-level warn || icode=$?
+echo "== exit code: $icode"
+echo "== status and message counts:"
+tail -n +2 "$work/invite-report.csv" | awk -F, '{print $2, $NF}' | sort | uniq -c
+./bin/cognito-resend report summary "$work/invite-report.csv" | sed -n '/^STATUS/,/^invitations/p' | grep -Ev '^[a-z_]+ +0 ' || true
+echo "report: $work/invite-report.csv"
 
 # Queue mode: the same CSV through SQS (fauxqs). The producer validates and dedupes, the
 # worker drains the queue and exits once it stays empty. (Users of the CSV part get a

@@ -266,7 +266,7 @@ func TestReportCommandsRefuseWhatIsNotAReport(t *testing.T) {
 	t.Parallel()
 	needIntegration(t)
 	dir := t.TempDir()
-	header := strings.Join(wantColumns, ",")
+	header := strings.Join(wantColumnsV1, ",")
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "r.csv"), []byte(header+"\n"+
 		"ann,failed,3,InternalErrorException,boom,,,,,2,2026-01-01T00:00:00Z,2026-01-01T00:00:01Z\n"), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "users.csv"), []byte("username\nann\nbob\n"), 0o600))

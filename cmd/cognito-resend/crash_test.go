@@ -183,7 +183,7 @@ func TestResumeRetryUnknown(t *testing.T) {
 	csvPath, users := writeUsersCSV(t, dir, 3)
 	// A ledger with an intent for line 3 and no row: the process died mid-call.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "r.csv"),
-		[]byte(strings.Join(wantColumns, ",")+"\nuser-00000,sent,1,,,EMAIL,u***,email,,2,2026-01-01T00:00:00Z,2026-01-01T00:00:00Z\nuser-00001,se"), 0o600))
+		[]byte(strings.Join(wantColumnsV1, ",")+"\nuser-00000,sent,1,,,EMAIL,u***,email,,2,2026-01-01T00:00:00Z,2026-01-01T00:00:00Z\nuser-00001,se"), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "r.csv.ledger"),
 		[]byte(`{"event":"start","username":"user-00000","source_ref":"2","at":"x"}`+"\n"+
 			`{"event":"start","username":"user-00001","source_ref":"3","at":"x"}`+"\n"+`{"event":"sta`), 0o600))
@@ -337,7 +337,7 @@ func TestResumeUnknownRowsCountedInSummaryAndMetrics(t *testing.T) {
 	dir := t.TempDir()
 	// Line 2 has its row; lines 3 and 4 have an intent and no row: the process died mid-call.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "r.csv"),
-		[]byte(strings.Join(wantColumns, ",")+"\nann,sent,1,,,EMAIL,a***,email,,2,2026-01-01T00:00:00Z,2026-01-01T00:00:00Z\n"), 0o600))
+		[]byte(strings.Join(wantColumnsV1, ",")+"\nann,sent,1,,,EMAIL,a***,email,,2,2026-01-01T00:00:00Z,2026-01-01T00:00:00Z\n"), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "r.csv.ledger"),
 		[]byte(`{"event":"start","username":"ann","source_ref":"2","at":"x"}`+"\n"+
 			`{"event":"start","username":"bob","source_ref":"3","at":"x"}`+"\n"+

@@ -132,6 +132,8 @@ var describedDefaults = map[string]string{
 	"ledger-table":    "the file ledger beside the report",
 	"campaign-id":     "the source and the start time",
 	"ledger-region":   "--region",
+	// unset: DesiredDeliveryMediums left out, Cognito's default applies
+	"invitation-delivery": "unset, Cognito's own (SMS)",
 }
 
 var renderedDefault = regexp.MustCompile(`\(default: (.*?)\)(?: \[\$|$)`)

@@ -159,7 +159,11 @@ func newPool(t *testing.T, secret bool, unconfirmed, confirmed []string) *emu.Po
 
 var wantColumns = []string{"username", "status", "attempts", "error_code", "error_message",
 	"delivery_medium", "destination", "attribute_name", "request_id", "source_ref",
-	"started_at", "finished_at"}
+	"started_at", "finished_at", "message"}
+
+// wantColumnsV1 is the header of reports written before the message column: the
+// fixtures of earlier campaigns use it, and they still resume.
+var wantColumnsV1 = wantColumns[:12]
 
 func TestCampaignEndToEnd(t *testing.T) {
 	t.Parallel()

@@ -24,12 +24,19 @@ func eta(n int, rate float64) time.Duration {
 }
 
 func printCensus(w io.Writer, c campaign.Census, rate float64) {
-	fmt.Fprintf(w, "dry run: no ResendConfirmationCode call was made\n")
+	if c.WithInvitations {
+		fmt.Fprintf(w, "dry run: no ResendConfirmationCode or AdminCreateUser call was made\n")
+	} else {
+		fmt.Fprintf(w, "dry run: no ResendConfirmationCode call was made\n")
+	}
 	if c.Header != "" {
 		fmt.Fprintf(w, "header:      %s\n", c.Header)
 	}
 	fmt.Fprintf(w, "rows read:   %d\n", c.Read)
 	fmt.Fprintf(w, "to send:     %d\n", c.ToSend)
+	if c.WithInvitations && c.Split() {
+		fmt.Fprintf(w, "  by message: %s\n", messages(c.Confirmations, c.Invitations))
+	}
 	if c.Again > 0 {
 		fmt.Fprintf(w, "  again:     %d (called before: their latest row is failed, limit_exceeded or unknown)\n", c.Again)
 	}
@@ -50,12 +57,21 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 				l.Snapshot, campaign.SnapshotFresh)
 		}
 	}
+	if c.WithInvitations {
+		fmt.Fprintf(w, "invitations: admin-created users (FORCE_CHANGE_PASSWORD) get their invitation again (AdminCreateUser RESEND): a NEW temporary password, the old one stops working\n")
+	}
 	if c.UsernameCase != "" {
 		fmt.Fprintf(w, "usernames:   %s\n", strings.TrimPrefix(c.UsernameCase, "usernames "))
 	}
 	if c.LimitWaiting > 0 {
 		fmt.Fprintf(w, "waiting:     %d limit_exceeded within their hour, not called (all past it at %s)\n",
 			c.LimitWaiting, c.LimitDue.UTC().Format(time.RFC3339))
+	}
+	if c.WithInvitations && c.Split() && c.Invitations > 0 && c.InvitationRate > 0 {
+		// Each message at its own limiter's pace, side by side: the slower one ends last.
+		fmt.Fprintf(w, "ETA:         %s (confirmation codes at %g/s, invitations at %g/s beside them)\n",
+			span(max(eta(c.Confirmations, rate), eta(c.Invitations, c.InvitationRate))), rate, c.InvitationRate)
+		return
 	}
 	fmt.Fprintf(w, "ETA:         %s at %g/s\n", span(eta(c.ToSend, rate)), rate)
 }
@@ -86,7 +102,7 @@ func printVerify(w io.Writer, c campaign.Census) {
 		}
 	default:
 		fmt.Fprintf(w, "checked:     census of the pool by ListUsers (--verify-users): %d users in %s listed; %d of the CSV's users placed, no call each\n",
-			v.CensusUsers, strings.Join(userpool.ListedStates(), ", "), v.Placed)
+			v.CensusUsers, strings.Join(v.States, ", "), v.Placed)
 		fmt.Fprintf(w, "looked up:   %d (not in the census: a ListUsers lookup each tells confirmed, unknown, disabled and admin-created users apart; none is sent a code)\n", v.Lookups)
 		fmt.Fprintf(w, "reads:       %s: %d for the census (made), %d lookups (in the run); none of them bills a user\n",
 			plural(v.CensusPages+int64(v.Lookups), "ListUsers call"), v.CensusPages, v.Lookups)
@@ -101,15 +117,28 @@ func isTerminal(f any) bool {
 // errDeclined: the operator answered no at the prompt.
 var errDeclined = errors.New("not confirmed; nothing was sent")
 
-// confirm asks the operator on the terminal about n users, again of them called before.
-// Anything but y/yes is a no.
-func confirm(in io.Reader, out io.Writer, n, again int, rate float64) error {
+// messages says how many of each message go out: "120 confirmation codes and 30
+// invitations".
+func messages(confirmations, invitations int) string {
+	return plural(int64(confirmations), "confirmation code") + " and " + plural(int64(invitations), "invitation")
+}
+
+// confirm asks the operator on the terminal about the census's users to send, again of
+// them called before. Anything but y/yes is a no.
+func confirm(in io.Reader, out io.Writer, c campaign.Census, rate float64) error {
+	n, again := c.ToSend, c.Again
 	users := fmt.Sprintf("%d users", n)
 	if again > 0 {
 		users += fmt.Sprintf(" (%d of them again)", again)
 	}
-	fmt.Fprintf(out, "About to resend confirmation codes to %s at %g/s (about %s). Continue? [y/N] ",
-		users, rate, span(eta(n, rate)))
+	what := "resend confirmation codes to " + users
+	switch {
+	case c.WithInvitations && c.Split():
+		what = fmt.Sprintf("send %s to %s", messages(c.Confirmations, c.Invitations), users)
+	case c.WithInvitations:
+		what = "resend confirmation codes or invitations (each user's state decides) to " + users
+	}
+	fmt.Fprintf(out, "About to %s at %g/s (about %s). Continue? [y/N] ", what, rate, span(eta(n, rate)))
 	line, err := bufio.NewReader(in).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err

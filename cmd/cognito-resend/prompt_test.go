@@ -25,18 +25,35 @@ func TestETARoundsUpToWholeSeconds(t *testing.T) {
 func TestConfirmCountsUsersCalledAgain(t *testing.T) {
 	t.Parallel()
 	var out strings.Builder
-	require.ErrorIs(t, confirm(strings.NewReader("n\n"), &out, 5, 2, 10), errDeclined)
+	require.ErrorIs(t, confirm(strings.NewReader("n\n"), &out, campaign.Census{ToSend: 5, Again: 2}, 10), errDeclined)
 	require.Equal(t, "About to resend confirmation codes to 5 users (2 of them again) at 10/s (about 1s). Continue? [y/N] ", out.String())
 	out.Reset()
-	require.NoError(t, confirm(strings.NewReader("y\n"), &out, 3, 0, 10))
+	require.NoError(t, confirm(strings.NewReader("y\n"), &out, campaign.Census{ToSend: 3}, 10))
 	require.Equal(t, "About to resend confirmation codes to 3 users at 10/s (about 1s). Continue? [y/N] ", out.String())
 	// What README says: y or yes, in any case, continues; anything else is a no.
 	for _, yes := range []string{"Y\n", "yes\n", "YES\n", " y \n"} {
-		require.NoError(t, confirm(strings.NewReader(yes), io.Discard, 3, 0, 10), yes)
+		require.NoError(t, confirm(strings.NewReader(yes), io.Discard, campaign.Census{ToSend: 3}, 10), yes)
 	}
 	for _, no := range []string{"\n", "yep\n", "ja\n", "", "no\n"} {
-		require.ErrorIs(t, confirm(strings.NewReader(no), io.Discard, 3, 0, 10), errDeclined, no)
+		require.ErrorIs(t, confirm(strings.NewReader(no), io.Discard, campaign.Census{ToSend: 3}, 10), errDeclined, no)
 	}
+}
+
+// With --invitations the prompt says how many of each message go out, when the source
+// knows each user's state (the pool's listing), and that the state decides otherwise.
+func TestConfirmCountsMessages(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	require.NoError(t, confirm(strings.NewReader("y\n"), &out,
+		campaign.Census{ToSend: 150, Confirmations: 120, Invitations: 30, WithInvitations: true}, 10))
+	require.Equal(t, "About to send 120 confirmation codes and 30 invitations to 150 users at 10/s (about 15s). Continue? [y/N] ", out.String())
+	out.Reset()
+	require.NoError(t, confirm(strings.NewReader("y\n"), &out,
+		campaign.Census{ToSend: 1, Confirmations: 0, Invitations: 1, WithInvitations: true}, 10))
+	require.Equal(t, "About to send 0 confirmation codes and 1 invitation to 1 users at 10/s (about 1s). Continue? [y/N] ", out.String())
+	out.Reset()
+	require.NoError(t, confirm(strings.NewReader("y\n"), &out, campaign.Census{ToSend: 7, WithInvitations: true}, 10))
+	require.Equal(t, "About to resend confirmation codes or invitations (each user's state decides) to 7 users at 10/s (about 1s). Continue? [y/N] ", out.String())
 }
 
 func TestRetryHint(t *testing.T) {

@@ -89,7 +89,7 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 			return startErr(err)
 		}
 		printPlan(ios.stderr, plan, "")
-		if err := confirm(ios.stdin, ios.stderr, cen.ToSend, cen.Again, c.Pace()); err != nil {
+		if err := confirm(ios.stdin, ios.stderr, cen, c.Pace()); err != nil {
 			return usageErr(err)
 		}
 	}
@@ -171,6 +171,10 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 	if o.ListPages+o.ListLookups > 0 {
 		fmt.Fprintf(w, "summary: %s (%d listing pages, %d lookups by name); none of them bills a user\n",
 			plural(o.ListPages+o.ListLookups, "ListUsers call"), o.ListPages, o.ListLookups)
+	}
+	if o.InvitationRate > 0 {
+		fmt.Fprintf(w, "summary: %s sent; %d AdminCreateUser RESEND attempts (--invitations, invitation rate now %.1f/s)\n",
+			messages(o.Sent[job.MessageConfirmation], o.Sent[job.MessageInvitation]), o.Invitations, o.InvitationRate)
 	}
 	if o.UsernameCase != "" {
 		fmt.Fprintf(w, "summary: %s\n", o.UsernameCase)

@@ -95,7 +95,7 @@ func TestVerifyUsersReportsOnlyTheTruth(t *testing.T) {
 	_, rows := readCSVReport(t, filepath.Join(dir, "verified.csv"))
 	for _, r := range rows {
 		if r["username"] == "adm" {
-			require.Equal(t, "ListUsers: admin-created user: needs AdminCreateUser with MessageAction=RESEND, not ResendConfirmationCode",
+			require.Equal(t, "ListUsers: admin-created user: needs AdminCreateUser with MessageAction=RESEND, not ResendConfirmationCode (run with --invitations)",
 				r["error_message"])
 		}
 		if r["status"] != "sent" {

@@ -19,6 +19,8 @@
 //     the app client's PreventUserExistenceErrors as Cognito does;
 //   * replaces ListUsers with one that pages (Limit, PaginationToken) and unescapes a
 //     filter's quoted value, as Cognito does (5.3.0 does neither).
+//   * wraps AdminCreateUser so that MessageAction=RESEND resends an invitation (5.3.0
+//     answers it with CognitoLocal#Unsupported).
 //
 // The process exits on SIGINT/SIGTERM (and on stdin EOF with --exit-on-stdin-eof).
 "use strict";
@@ -288,6 +290,86 @@ const ListUsers =
   };
 
 Targets.ListUsers = ListUsers;
+
+// ---------------------------------------------------------------------------
+// AdminCreateUser with MessageAction=RESEND (5.3.0 answers it with
+// CognitoLocal#Unsupported): resend an admin-created user's invitation, as Cognito
+// does. The user must exist (UserNotFoundException) and still be FORCE_CHANGE_PASSWORD
+// (UnsupportedUserStateException otherwise); a new temporary password replaces the
+// old one and goes out through cognito-local's message delivery ("AdminCreateUser",
+// so the CustomMessage_AdminCreateUser trigger sees ClientMetadata), on
+// DesiredDeliveryMediums or, unset, Cognito's documented default: SMS. Every other
+// MessageAction is cognito-local's own AdminCreateUser.
+// ---------------------------------------------------------------------------
+
+const TEMP_PASSWORD_ALPHABET =
+  "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!";
+
+function temporaryPassword() {
+  if (process.env.CODE) return process.env.CODE;
+  let out = "";
+  for (const b of crypto.randomBytes(8)) out += TEMP_PASSWORD_ALPHABET[b % TEMP_PASSWORD_ALPHABET.length];
+  return out;
+}
+
+function invitationDelivery(mediums, user) {
+  const attr = (name) => (user.Attributes ?? []).find((a) => a.Name === name)?.Value;
+  if (mediums.includes("SMS") && attr("phone_number")) {
+    return { AttributeName: "phone_number", DeliveryMedium: "SMS", Destination: attr("phone_number") };
+  }
+  if (mediums.includes("EMAIL") && attr("email")) {
+    return { AttributeName: "email", DeliveryMedium: "EMAIL", Destination: attr("email") };
+  }
+  return null;
+}
+
+const cognitoLocalAdminCreateUser = Targets.AdminCreateUser;
+
+const AdminCreateUser = (services) => {
+  const create = cognitoLocalAdminCreateUser(services);
+  const { cognito, clock, messages } = services;
+  return async (ctx, req) => {
+    if (!req || req.MessageAction !== "RESEND") return create(ctx, req);
+    // Throws ResourceNotFoundException for an unknown pool.
+    const userPool = await cognito.getUserPool(ctx, req.UserPoolId);
+    const user = await userPool.getUserByUsername(ctx, req.Username);
+    if (!user) {
+      throw new errors.UserNotFoundError("User does not exist.");
+    }
+    if (user.UserStatus !== "FORCE_CHANGE_PASSWORD") {
+      throw new UnsupportedUserStateError(`Resend not possible. ${user.Username} status is not FORCE_CHANGE_PASSWORD.`);
+    }
+    const deliveryDetails = invitationDelivery(req.DesiredDeliveryMediums ?? ["SMS"], user);
+    if (!deliveryDetails) {
+      throw new errors.InvalidParameterError("User has no attribute matching desired delivery mediums");
+    }
+    const password = temporaryPassword();
+    const now = clock.get();
+    const saved = { ...user, Password: password, UserLastModifiedDate: now };
+    await userPool.saveUser(ctx, saved);
+    await messages.deliver(
+      ctx,
+      "AdminCreateUser",
+      null,
+      userPool.options.Id,
+      saved,
+      password,
+      req.ClientMetadata,
+      deliveryDetails,
+    );
+    return { User: userToResponseObject(saved) };
+  };
+};
+
+// UnsupportedUserStateException is not in cognito-local's errors; its CognitoError
+// serialises any code.
+class UnsupportedUserStateError extends errors.CognitoError {
+  constructor(message) {
+    super("UnsupportedUserStateException", message);
+  }
+}
+
+Targets.AdminCreateUser = AdminCreateUser;
 
 // ---------------------------------------------------------------------------
 // Server start-up (mirrors cognito-local/lib/bin/start.js, without colours).

@@ -8,8 +8,9 @@ import (
 	"sync"
 )
 
-// The per-category request rate quotas of the operations the tool reads the pool with
-// (Cognito's "Quotas" page, per account and region; the main bucket is the resend's):
+// The per-category request rate quotas of the operations the tool reads the pool with,
+// and of the invitations it sends (Cognito's "Quotas" page, per account and region; the
+// main bucket is the resend's):
 // each category is a bucket of its own, shared by its operations, applied to a call that
 // Config.Targets does not already limit. A throttled call gets the same
 // TooManyRequestsException as the main bucket's.
@@ -19,6 +20,9 @@ var categoryQuotas = map[string]struct {
 }{
 	"UserList": {30, []string{"ListUsers", "ListUsersInGroup"}}, // not adjustable
 	"UserRead": {120, []string{"AdminGetUser", "GetUser"}},
+	// --invitations' AdminCreateUser (MessageAction=RESEND), shared with the application's
+	// sign-ups; adjustable, 50/s by default.
+	"UserCreation": {50, []string{"AdminCreateUser", "SignUp", "ConfirmSignUp", "AdminConfirmSignUp"}},
 }
 
 // categoryOf maps an operation to its category's bucket (built by New).

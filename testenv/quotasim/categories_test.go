@@ -47,3 +47,26 @@ func TestCategoryBucketsAndPerOpCounts(t *testing.T) {
 	require.Empty(t, sim.Stats().PerOp)
 	require.Equal(t, 200, post(t, c, srv.URL, "ListUsers", "").status, "Reset refills the category buckets")
 }
+
+// --invitations' AdminCreateUser draws on the UserCreation bucket (50/s), apart from the
+// resend's, and is counted per user.
+func TestUserCreationCategory(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	sim, srv := newSimServer(t, Config{Rate: 1, Burst: 1, Clock: clk})
+	c := srv.Client()
+	for i := range 51 {
+		want := 200
+		if i == 50 {
+			want = 400 // the 51st within the second: UserCreation is 50/s
+		}
+		require.Equal(t, want, post(t, c, srv.URL, "AdminCreateUser", []string{"x", "y"}[i%2]).status, "AdminCreateUser %d", i+1)
+	}
+	require.Equal(t, 200, post(t, c, srv.URL, "ResendConfirmationCode", "a").status, "the resend's own bucket is untouched")
+	require.Equal(t, 400, post(t, c, srv.URL, "SignUp", "z").status, "the application's sign-ups share the bucket")
+	clk.Advance(time.Second)
+	require.Equal(t, 200, post(t, c, srv.URL, "AdminCreateUser", "x").status, "refilled after a second")
+	st := sim.Stats()
+	require.Equal(t, map[string]int64{"x": 27, "y": 25}, st.Op("AdminCreateUser").PerUser)
+	require.Equal(t, int64(1), st.Op("AdminCreateUser").Throttled)
+}

@@ -32,6 +32,14 @@ type Census struct {
 	Header string
 	// UsernameCase is the case rule the dedupe follows, and why.
 	UsernameCase string
+	// Confirmations and Invitations split ToSend by message when each user's state is
+	// known before the run (the pool source's listing, the --verify-users census); both 0
+	// otherwise. Invitations > 0 only with --invitations.
+	Confirmations, Invitations int
+	// WithInvitations: --invitations is on (the dry run names AdminCreateUser too);
+	// InvitationRate is then --invitation-rate, the invitations' own pace.
+	WithInvitations bool
+	InvitationRate  float64
 	// CheckRate is the rate of the check each user to send first gets with a call of its
 	// own (--verify-users: AdminGetUser at --verify-rate, a queue's lookups at
 	// --list-rate); 0 otherwise. Users the check rules out get a row and no resend, so
@@ -52,6 +60,9 @@ type VerifyReads struct {
 	CensusPages int64
 	CensusUsers int
 	Placed      int
+	// States are the user states the census listed (with --invitations
+	// FORCE_CHANGE_PASSWORD too).
+	States []string
 	// Lookups: the users it could not place, each looked up by name (ListUsers) in the
 	// run: none of them is in a state a code is for, but the lookup tells
 	// already_confirmed, user_not_found, disabled and not_eligible apart.
@@ -103,13 +114,16 @@ func (c *Campaign) Census(ctx context.Context) (Census, error) {
 	}
 	r.skipRecorded(s, c.lineMismatch(r, false))
 	adm := admit.New(c.rule.Case, r.final())
-	cen := Census{Unknown: len(r.unknown), UsernameCase: c.rule.String()}
+	cen := Census{Unknown: len(r.unknown), UsernameCase: c.rule.String(), WithInvitations: c.cfg.Invitations}
+	if c.cfg.Invitations {
+		cen.InvitationRate = c.cfg.InvitationRate
+	}
 	if c.checksUsers() {
 		cen.CheckRate = c.checkRate()
 	}
 	v := c.verifier
 	if c.cfg.VerifyUsers && !c.cfg.PoolSource() {
-		cen.Verify = &VerifyReads{With: c.cfg.VerifyWith, NoCensus: c.verifyHow}
+		cen.Verify = &VerifyReads{With: c.cfg.VerifyWith, NoCensus: c.verifyHow, States: c.listedStates()}
 		if v.Census != nil {
 			cen.Verify.CensusPages, cen.Verify.CensusUsers = v.Census.Pages, v.Census.Users
 		}
@@ -139,19 +153,20 @@ func (c *Campaign) Census(ctx context.Context) (Census, error) {
 		cen.Read++
 		row, send := adm.Admit(j)
 		switch {
-		case send && j.State != nil && !userpool.Judge(*j.State).Send:
+		case send && j.State != nil && !c.eligibility().Judge(*j.State).Send:
 			cen.Ineligible++
 		case send && cen.Verify != nil && v.Census != nil:
 			st, placed := v.Census.Place(j.Username)
 			switch {
 			case !placed:
 				cen.Verify.Lookups++
-			case !userpool.Judge(st).Send:
+			case !c.eligibility().Judge(st).Send:
 				cen.Verify.Placed++
 				cen.Ineligible++
 			default:
 				cen.Verify.Placed++
 				cen.ToSend++
+				cen.countMessage(c.eligibility().Judge(st).Message)
 				if r.retrying(j.SourceRef) {
 					cen.Again++
 				}
@@ -161,6 +176,9 @@ func (c *Campaign) Census(ctx context.Context) (Census, error) {
 				cen.Verify.AdminGetUser++
 			}
 			cen.ToSend++
+			if j.State != nil {
+				cen.countMessage(c.eligibility().Judge(*j.State).Message)
+			}
 			if r.retrying(j.SourceRef) {
 				cen.Again++
 			}
@@ -170,4 +188,16 @@ func (c *Campaign) Census(ctx context.Context) (Census, error) {
 			cen.Duplicates++
 		}
 	}
+}
+
+// Split reports whether ToSend is known by message (Confirmations + Invitations).
+func (c Census) Split() bool { return c.Confirmations+c.Invitations == c.ToSend && c.ToSend > 0 }
+
+// countMessage counts one user to send by the message their state calls for.
+func (c *Census) countMessage(m job.Message) {
+	if m == job.MessageInvitation {
+		c.Invitations++
+		return
+	}
+	c.Confirmations++
 }

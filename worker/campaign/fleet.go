@@ -6,14 +6,13 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/worker/fleet"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
-	"github.com/cognito-resend/cognito-resend/worker/pacing"
 )
 
 // joinFleet makes this replica a member of its --fleet-rate fleet in the ledger table
 // and hands it the limiter's ceiling; nil without --fleet-rate. The member must Leave
 // once no call can start any more (also after an error).
 func (c *Campaign) joinFleet(ctx context.Context, log *slog.Logger, m *metrics.Metrics, replica string,
-	limiter *pacing.Limiter) (*fleet.Member, error) {
+	limiter fleet.Ceiling) (*fleet.Member, error) {
 	if c.cfg.FleetRate <= 0 {
 		return nil, nil
 	}

@@ -128,16 +128,16 @@ func (v gatedVerifier) Verify(stop, kill context.Context, j job.Job) (job.Result
 	return v.Verifier.Verify(ctx, kill, j)
 }
 
-// guardQueue puts a queue worker behind an outageGate: it returns the processor and
+// guardQueue puts a queue worker behind an outageGate (r probes Cognito): it returns the processor (p) and
 // verifier the engine runs, makes the breakers hold the gate when they trip and outlast
 // --max-outage (a host name that does not exist still ends the run, through abort), and
 // starts the first probe: the source was opened paused (openSQS). Other sources get
 // their processor and verifier back unchanged.
-func (c *Campaign) guardQueue(run context.Context, s *source, r *cognito.Resender, abort context.CancelCauseFunc,
-	breakers ...*pacing.Breaker) (engine.Processor, engine.Verifier) {
+func (c *Campaign) guardQueue(run context.Context, s *source, r *cognito.Resender, p engine.Processor,
+	abort context.CancelCauseFunc, breakers ...*pacing.Breaker) (engine.Processor, engine.Verifier) {
 	var verifier engine.Verifier = c.verifier
 	if s.pauser == nil {
-		return r, verifier
+		return p, verifier
 	}
 	g := newOutageGate(run, s.pauser, func(stop context.Context) (int, error) {
 		return r.Probe(stop, pacing.Policy{Base: pacing.BreakerBaseDefault, Max: pacing.BreakerMaxDefault})
@@ -170,5 +170,5 @@ func (c *Campaign) guardQueue(run context.Context, s *source, r *cognito.Resende
 		verifier = gatedVerifier{Verifier: c.verifier, gate: g}
 	}
 	g.hold(reasonFirstAnswer)
-	return gatedProcessor{Processor: r, gate: g}, verifier
+	return gatedProcessor{Processor: p, gate: g}, verifier
 }

@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -87,6 +88,13 @@ type Outcome struct {
 	// (the pool source's, the --verify-users census) and lookups of one user by name.
 	// None of them makes a user a billed monthly active user.
 	ListPages, ListLookups int64
+	// Invitations counts every AdminCreateUser RESEND attempt (--invitations; the
+	// start-up check not included); InvitationRate is its limiter's rate at the end (0:
+	// no --invitations).
+	Invitations    int64
+	InvitationRate float64
+	// Sent counts this run's sent rows by message.
+	Sent map[job.Message]int
 	// Budget is the daily budget at the end (Limit 0: no --daily-budget).
 	Budget BudgetState
 }
@@ -232,9 +240,12 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 			m.ObserveAttempt(o, latency)
 		},
 	}
+	inv := c.openInvitations(m, abort) // --invitations: AdminCreateUser RESEND, its own limiter
 	// A queue worker holds no message while Cognito does not answer (gate.go).
-	processor, verifier := c.guardQueue(run, s, resender, abort, breaker, c.verifyBreaker)
-	var whole *records.Tally // the campaign so far, when this run continues one
+	processor, verifier := c.guardQueue(run, s, resender, inv.processor(resender), abort,
+		append([]*pacing.Breaker{breaker, c.verifyBreaker}, inv.breakers()...)...)
+	sent := map[job.Message]int{} // the writer goroutine's, read once the engine is done
+	var whole *records.Tally      // the campaign so far, when this run continues one
 	if r.state != nil {
 		whole = r.state.Tally
 	}
@@ -257,6 +268,9 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		Initial:        r.unknown,
 		OnResult: func(res job.Result) {
 			m.ObserveResult(res)
+			if res.Status == job.StatusSent {
+				sent[res.Message.Or()]++
+			}
 			progress.Observe(res)
 			switch {
 			case tally != nil:
@@ -283,7 +297,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	}
 	// The fleet: the others count this replica before its first call; it leaves once
 	// its calls have stopped, and on every early return.
-	member, err := c.joinFleet(run, log, m, claims.owner, limiter)
+	member, err := c.joinFleet(run, log, m, claims.owner, c.ceilings(limiter, inv))
 	if member != nil {
 		defer member.Leave(context.WithoutCancel(stop)) //nolint:errcheck // logged; left below, this covers early returns
 	}
@@ -333,6 +347,10 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	} else if cfg.VerifyUsers && !cfg.PoolSource() {
 		desc = append(desc, "verify_users", true, "verify_with", cfg.VerifyWith, "verify_user_pool_id", cfg.UserPoolID)
 	}
+	if inv != nil {
+		desc = append(desc, "invitations", true, "invitation_rate", inv.rate(),
+			"invitation_delivery", cmp.Or(cfg.InvitationMedium(), "unset (Cognito's default: SMS)"))
+	}
 	desc = append(desc, claims.desc...)
 	if bud.Limit > 0 {
 		_, _, spent, err := bud.Status(run)
@@ -374,6 +392,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 		Attempts: attempts.Load(), Total: total, Campaign: whole, Redelivers: s.Redelivers(),
 		Stopped: mayHaveCalled(c.stopped(runErr, s.Redelivers()), len(sum.MayHaveCalled)), LimitDue: limitDue,
 		VerifyRate: c.verifyRate(), ListPages: pages, ListLookups: lookups,
+		Invitations: inv.calls(), InvitationRate: inv.rate(), Sent: sent,
 		Budget: BudgetState{Limit: bud.Limit, Spent: bud.Seen(), Next: bud.Next(), Reset: bud.Schedule.String()}}, nil
 }
 

@@ -20,9 +20,10 @@ func (c *Campaign) retryPolicy() pacing.Policy {
 	return pacing.Policy{Attempts: c.cfg.MaxAttempts, Base: c.cfg.BackoffBase, Max: c.cfg.BackoffMax}
 }
 
-// listedStates are the states a listing of the pool asks for: those Judge may send a
-// message to (UNCONFIRMED: a confirmation code).
-func (c *Campaign) listedStates() []string { return userpool.ListedStates() }
+// listedStates are the states a listing of the pool asks for: those the campaign's rule
+// may send a message to (UNCONFIRMED: a confirmation code; with --invitations
+// FORCE_CHANGE_PASSWORD: an invitation).
+func (c *Campaign) listedStates() []string { return c.eligibility().ListedStates() }
 
 // preparePool does, once and before any resend, what the campaign needs of the user pool:
 // the username case rule (DescribeUserPool when --user-pool-id is known), the process's
@@ -58,7 +59,7 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 		limiter = pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.VerifyRate, Burst: 1, Adaptive: cfg.Adaptive, Clock: c.clock})
 		breaker = &pacing.Breaker{Limiter: limiter, Clock: c.clock}
 	}
-	v := &userpool.Verifier{PoolID: cfg.UserPoolID, Limiter: limiter, Breaker: breaker,
+	v := &userpool.Verifier{PoolID: cfg.UserPoolID, Rule: c.eligibility(), Limiter: limiter, Breaker: breaker,
 		MaxAttempts: cfg.MaxAttempts, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,
 		CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
 	switch {
@@ -100,6 +101,9 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 		if err := v.Preflight(ctx); err != nil {
 			return err
 		}
+	}
+	if err := c.preflightInvitations(ctx); err != nil {
+		return err
 	}
 	c.rule, c.verifier, c.verifyLimiter, c.verifyBreaker = &rule, v, limiter, breaker
 	return nil
@@ -191,3 +195,6 @@ func (c *Campaign) ceiling() float64 {
 	}
 	return c.cfg.Rate
 }
+
+// eligibility is the campaign's eligibility rule: which message each user state gets.
+func (c *Campaign) eligibility() userpool.Rule { return userpool.Rule{Invitations: c.cfg.Invitations} }

@@ -75,7 +75,8 @@ type Resender struct {
 // when an earlier attempt may have reached Cognito.
 func (r *Resender) Resend(stop, kill context.Context, j job.Job, gate func(n int) error) job.Result {
 	clk := clock.Or(r.Clock)
-	res := job.Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: clk.Now().UTC()}
+	res := job.Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: clk.Now().UTC(),
+		Message: job.MessageConfirmation}
 	in := r.input(j)
 	call := Call{Op: "ResendConfirmationCode", Limiter: r.Limiter, Breaker: r.Breaker,
 		Policy:      pacing.Policy{Attempts: r.MaxAttempts, Base: r.BackoffBase, Max: r.BackoffMax},

@@ -107,7 +107,7 @@ func TestResenderSuccess(t *testing.T) {
 	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice", SourceRef: "7"}, nil)
 
 	require.Equal(t, job.Result{
-		Username: "alice", Status: job.StatusSent, Attempts: 1,
+		Username: "alice", Message: job.MessageConfirmation, Status: job.StatusSent, Attempts: 1,
 		DeliveryMedium: "EMAIL", Destination: "a***@e***", AttributeName: "email",
 		RequestID: "req-ok", SourceRef: "7",
 		StartedAt: clockStart, FinishedAt: clockStart, Class: job.ClassNone,
@@ -251,7 +251,7 @@ func TestResenderPerUserNotRetried(t *testing.T) {
 			api := newFakeCognito(answer{err: sdkWrap(tt.err, 400, "req-pu")}, ok200())
 			res := newTestResender(api, newFakeClock()).Resend(context.Background(), context.Background(), job.Job{Username: "alice", SourceRef: "3"}, nil)
 			require.Equal(t, job.Result{
-				Username: "alice", Status: tt.status, Attempts: 1, ErrorCode: tt.code, ErrorMessage: tt.msg,
+				Username: "alice", Message: job.MessageConfirmation, Status: tt.status, Attempts: 1, ErrorCode: tt.code, ErrorMessage: tt.msg,
 				RequestID: "req-pu", SourceRef: "3", StartedAt: clockStart, FinishedAt: clockStart,
 				Class: job.ClassPerUser,
 			}, res)
@@ -368,7 +368,7 @@ func TestResenderStop(t *testing.T) {
 		cancel()
 		res := newTestResender(api, newFakeClock()).Resend(stop, context.Background(), job.Job{Username: "alice", SourceRef: "9"}, nil)
 		require.Equal(t, job.Result{
-			Username: "alice", Status: job.StatusFailed, Attempts: 0, ErrorCode: "Canceled",
+			Username: "alice", Message: job.MessageConfirmation, Status: job.StatusFailed, Attempts: 0, ErrorCode: "Canceled",
 			SourceRef: "9", StartedAt: clockStart, FinishedAt: clockStart, Class: job.ClassCanceled,
 		}, res)
 		require.Empty(t, api.calls())

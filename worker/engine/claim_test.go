@@ -38,7 +38,7 @@ func TestEngineVerdictRowsWithoutACall(t *testing.T) {
 	rows := f.report.byRef()
 	require.Equal(t, job.Result{Username: "alice", SourceRef: "0", Status: job.StatusRecentlySent, ErrorCode: "RecentlySent",
 		ErrorMessage: `sent a code at 2025-03-04T04:06:07Z (campaign "spring", replica "host/1/ab"); not sent again within the cooldown`,
-		StartedAt:    clockStart, FinishedAt: clockStart, Class: job.ClassPerUser}, rows["0"])
+		StartedAt:    clockStart, FinishedAt: clockStart, Class: job.ClassPerUser, Message: job.MessageConfirmation}, rows["0"])
 	require.Equal(t, job.StatusUnknown, rows["1"].Status)
 	require.Contains(t, rows["1"].ErrorMessage, `campaign "autumn", replica "host/2/cd"`)
 	require.Contains(t, rows["1"].ErrorMessage, "--retry-unknown")

@@ -335,6 +335,9 @@ func (r *run) work(kill context.Context, j job.Job) {
 		res := r.process(j, func() job.Result {
 			res, ok := r.e.Verifier.Verify(r.dispatch, kill, j)
 			send = ok
+			if ok && res.Message != "" {
+				j.Message = res.Message // which message the user's state calls for
+			}
 			return res
 		})
 		if !send {

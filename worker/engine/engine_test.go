@@ -947,3 +947,29 @@ func TestEngineVerifier(t *testing.T) {
 		require.Equal(t, 1, sum.Released)
 	})
 }
+
+// The message the verify stage chose (the user's state) is the one the processor is
+// asked to send, and the claim is taken for: the job carries it from verify to the call.
+func TestEngineVerifierChoosesTheMessage(t *testing.T) {
+	t.Parallel()
+	f := newEngineFixture("alice", "adam")
+	var mu sync.Mutex
+	got := map[string]job.Message{}
+	f.engine.Verifier = verifierFunc(func(_, _ context.Context, j job.Job) (job.Result, bool) {
+		if j.Username == "adam" {
+			return job.Result{Message: job.MessageInvitation}, true
+		}
+		return job.Result{Message: job.MessageConfirmation}, true
+	})
+	f.engine.Processor = processorFunc(func(_, _ context.Context, j job.Job) job.Result {
+		mu.Lock()
+		got[j.Username] = j.Message
+		mu.Unlock()
+		return job.Result{Username: j.Username, SourceRef: j.SourceRef, Status: job.StatusSent, Attempts: 1, Message: j.Message}
+	})
+	f.engine.Ledger = &fakeLedger{log: f.log}
+	_, err := f.run(t, context.Background())
+	require.NoError(t, err)
+	require.Equal(t, map[string]job.Message{"alice": job.MessageConfirmation, "adam": job.MessageInvitation}, got)
+	require.Equal(t, job.MessageInvitation, f.report.byRef()["1"].Message)
+}

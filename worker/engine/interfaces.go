@@ -33,7 +33,8 @@ type Processor interface {
 // user can receive a sign-up code before anything is claimed or sent.
 // *userpool.Verifier is the real one (--verify-users, and the pool source's listing).
 type Verifier interface {
-	// Verify reports whether the job goes on to the resend; when not, res is its row, or
+	// Verify reports whether the job goes on to the resend (then res.Message, when set,
+	// is the message the user's state calls for: job.Job.Message); when not, res is its row, or
 	// a ClassCanceled / ClassSystemic result handled like the processor's.
 	Verify(stop, kill context.Context, j job.Job) (res job.Result, send bool)
 }

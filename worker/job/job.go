@@ -71,6 +71,9 @@ type Job struct {
 	// State, when set, is what the source already knows of the user (the pool source
 	// lists it): the verify stage judges it without an AdminGetUser call.
 	State *UserState
+	// Message is what the user is to be sent, once judged (verify stage); "" is a
+	// confirmation code (MessageConfirmation).
+	Message Message
 
 	// Ack is called once the job's report row is durably written. It settles the job at
 	// the source (SQS: delete or change visibility). Optional.
@@ -104,6 +107,11 @@ type Result struct {
 	SourceRef      string
 	StartedAt      time.Time
 	FinishedAt     time.Time
+	// Message is the message the row is about (sent, or attempted, or held back by the
+	// ledger): confirmation or invitation; "" for a row no message was decided for
+	// (already_confirmed, user_not_found, …) and for rows of reports written before the
+	// column existed.
+	Message Message
 
 	// Class is how the last error was classified; not written to the report, used by
 	// sources (SQS picks the visibility backoff from it) and metrics.

@@ -54,7 +54,8 @@ var ErrClaimLost = errors.New("claim lost: another owner met the user after our 
 // Row is the report row of a verdict that settles the job without a call
 // (RecentlySent, Expired); now stamps it.
 func (v Verdict) Row(j Job, now time.Time) Result {
-	r := Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: now, FinishedAt: now, Class: ClassPerUser}
+	r := Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: now, FinishedAt: now, Class: ClassPerUser,
+		Message: j.Message.Or()}
 	who := fmt.Sprintf("campaign %q, replica %q", v.Campaign, v.Owner)
 	switch v.Kind {
 	case RecentlySent:

@@ -33,6 +33,8 @@ type Metrics struct {
 
 	ledgerCalls  *prometheus.CounterVec
 	ledgerErrors *prometheus.CounterVec
+
+	invitations invitations // --invitations (invitations.go)
 }
 
 // New registers the run's metrics in a fresh registry (with Go and process
@@ -83,6 +85,7 @@ func New() *Metrics {
 	for _, s := range job.Statuses {
 		m.jobs.WithLabelValues(string(s))
 	}
+	m.invitations = newInvitations(reg)
 	return m
 }
 
@@ -92,6 +95,9 @@ func (m *Metrics) ObserveResult(r job.Result) {
 		return
 	}
 	m.jobs.WithLabelValues(string(r.Status)).Inc()
+	if r.Message == job.MessageInvitation {
+		m.invitations.jobs.WithLabelValues(string(r.Status)).Inc()
+	}
 }
 
 // Call is what the metrics read of one Cognito call's outcome (cognito.Outcome): its

@@ -67,6 +67,9 @@ type LedgerRecord struct {
 	Username  string      `json:"username"`
 	SourceRef string      `json:"source_ref"`
 	At        string      `json:"at"`
+	// Message is what the call was to send (confirmation or invitation): the `unknown`
+	// row of an intent without an outcome says it. Absent in older ledgers.
+	Message job.Message `json:"message,omitempty"`
 }
 
 type ledgerReq struct {
@@ -96,7 +99,7 @@ func OpenLedger(path string, appendMode bool, clk clock.Clock) (*Ledger, error) 
 
 func (l *Ledger) record(ev LedgerEvent, j job.Job) []byte {
 	b, _ := json.Marshal(LedgerRecord{Event: ev, Username: j.Username, SourceRef: j.SourceRef,
-		At: l.clock.Now().UTC().Format(time.RFC3339Nano)})
+		At: l.clock.Now().UTC().Format(time.RFC3339Nano), Message: j.Message.Or()})
 	return append(b, '\n')
 }
 

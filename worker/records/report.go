@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,11 +17,22 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/job"
 )
 
-// Columns are the report's columns, in order (CSV header and JSONL key order).
+// Columns are the report's columns, in order (CSV header and JSONL key order). message
+// (confirmation or invitation, --invitations) came last, after the others, so that
+// readers of the older reports keep finding every column where it was.
 var Columns = []string{
 	"username", "status", "attempts", "error_code", "error_message", "delivery_medium",
 	"destination", "attribute_name", "request_id", "source_ref", "started_at", "finished_at",
+	"message",
 }
+
+// ColumnsV1 are the columns of reports written before the message column: they still
+// read back, and a resumed campaign appends rows of the same width to them (the file
+// keeps one header).
+var ColumnsV1 = Columns[:12:12]
+
+// isHeader reports whether rec is the header of a report of ours, of either width.
+func isHeader(rec []string) bool { return slices.Equal(rec, Columns) || slices.Equal(rec, ColumnsV1) }
 
 // Writer records results. Write buffers; Sync makes everything written so far
 // durable (flush + fsync). Only one goroutine may use it.
@@ -66,7 +78,12 @@ func OpenReport(path string, appendMode bool) (Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open report: %w", err)
 	}
-	return newWriter(f, format, size == 0)
+	w, err := newWriter(f, format, size == 0)
+	if err == nil && size > 0 && format == FormatCSV && csvHeaderWidth(path) == len(ColumnsV1) {
+		// A report begun before the message column: its rows stay as wide as its header.
+		w.(*csvReport).rec = make([]string, len(ColumnsV1))
+	}
+	return w, err
 }
 
 // NewWriter writes a report to w (tests, stdout). The header is written for CSV.
@@ -145,6 +162,9 @@ func (c *csvReport) Write(r job.Result) error {
 	c.rec[9] = r.SourceRef
 	c.rec[10] = fmtTime(r.StartedAt)
 	c.rec[11] = fmtTime(r.FinishedAt)
+	if len(c.rec) > 12 {
+		c.rec[12] = string(r.Message)
+	}
 	for i, v := range c.rec {
 		if strings.ContainsAny(v, "\r\n") {
 			v = oneLine.Replace(v)
@@ -181,6 +201,8 @@ type jsonRow struct {
 	SourceRef      string     `json:"source_ref"`
 	StartedAt      string     `json:"started_at"`
 	FinishedAt     string     `json:"finished_at"`
+	// Message: "" in the rows no message was decided for.
+	Message job.Message `json:"message"`
 }
 
 type jsonlReport struct {
@@ -193,7 +215,7 @@ func (j *jsonlReport) Write(r job.Result) error {
 		Username: r.Username, Status: r.Status, Attempts: r.Attempts, ErrorCode: r.ErrorCode,
 		ErrorMessage: r.ErrorMessage, DeliveryMedium: r.DeliveryMedium, Destination: r.Destination,
 		AttributeName: r.AttributeName, RequestID: r.RequestID, SourceRef: r.SourceRef,
-		StartedAt: fmtTime(r.StartedAt), FinishedAt: fmtTime(r.FinishedAt),
+		StartedAt: fmtTime(r.StartedAt), FinishedAt: fmtTime(r.FinishedAt), Message: r.Message,
 	})
 }
 

@@ -17,7 +17,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/records"
 )
 
-const reportHeader = "username,status,attempts,error_code,error_message,delivery_medium,destination,attribute_name,request_id,source_ref,started_at,finished_at"
+const reportHeader = "username,status,attempts,error_code,error_message,delivery_medium,destination,attribute_name,request_id,source_ref,started_at,finished_at,message"
 
 func sampleResult() job.Result {
 	plus2 := time.FixedZone("UTC+2", 2*3600)
@@ -58,8 +58,8 @@ func TestCSVReport(t *testing.T) {
 	require.NoError(t, w.Sync())
 
 	want := reportHeader + "\n" +
-		"alice,failed,3,CodeDeliveryFailureException,\"bad, \"\"quoted\"\" message\",EMAIL,a***@e***,email,req-1,42,2025-03-04T05:06:07Z,2025-03-04T05:06:08.5Z\n" +
-		"bob,sent,1,,,,,,,,,\n"
+		"alice,failed,3,CodeDeliveryFailureException,\"bad, \"\"quoted\"\" message\",EMAIL,a***@e***,email,req-1,42,2025-03-04T05:06:07Z,2025-03-04T05:06:08.5Z,\n" +
+		"bob,sent,1,,,,,,,,,,\n"
 	require.Equal(t, want, buf.String())
 
 	recs, err := csv.NewReader(strings.NewReader(buf.String())).ReadAll()
@@ -69,7 +69,7 @@ func TestCSVReport(t *testing.T) {
 	// Every record stays on one physical line (resume parses line by line).
 	require.Equal(t, "bad, \"quoted\" message", recs[1][4])
 	require.Len(t, strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n"), 3)
-	for _, ts := range recs[1][10:] {
+	for _, ts := range recs[1][10:12] {
 		parsed, err := time.Parse(time.RFC3339, ts)
 		require.NoError(t, err)
 		require.Equal(t, time.UTC, parsed.Location())
@@ -86,7 +86,7 @@ func TestCSVReportOneLine(t *testing.T) {
 	require.NoError(t, w.Write(job.Result{Username: "a\r\nb", Status: job.StatusInvalidInput, ErrorMessage: "x\ry\nz\r\n"}))
 	require.NoError(t, w.Write(job.Result{Username: "c", Status: job.StatusSent}))
 	require.NoError(t, w.Sync())
-	require.Equal(t, reportHeader+"\na b,invalid_input,0,,x y z ,,,,,,,\nc,sent,0,,,,,,,,,\n", buf.String())
+	require.Equal(t, reportHeader+"\na b,invalid_input,0,,x y z ,,,,,,,,\nc,sent,0,,,,,,,,,,\n", buf.String())
 }
 
 func TestJSONLReport(t *testing.T) {
@@ -101,8 +101,8 @@ func TestJSONLReport(t *testing.T) {
 
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	require.Len(t, lines, 2) // no header
-	require.Equal(t, `{"username":"alice","status":"failed","attempts":3,"error_code":"CodeDeliveryFailureException","error_message":"bad, \"quoted\"\nmessage","delivery_medium":"EMAIL","destination":"a***@e***","attribute_name":"email","request_id":"req-1","source_ref":"42","started_at":"2025-03-04T05:06:07Z","finished_at":"2025-03-04T05:06:08.5Z"}`, lines[0])
-	require.Equal(t, `{"username":"bob","status":"sent","attempts":1,"error_code":"","error_message":"","delivery_medium":"","destination":"","attribute_name":"","request_id":"","source_ref":"","started_at":"","finished_at":""}`, lines[1])
+	require.Equal(t, `{"username":"alice","status":"failed","attempts":3,"error_code":"CodeDeliveryFailureException","error_message":"bad, \"quoted\"\nmessage","delivery_medium":"EMAIL","destination":"a***@e***","attribute_name":"email","request_id":"req-1","source_ref":"42","started_at":"2025-03-04T05:06:07Z","finished_at":"2025-03-04T05:06:08.5Z","message":""}`, lines[0])
+	require.Equal(t, `{"username":"bob","status":"sent","attempts":1,"error_code":"","error_message":"","delivery_medium":"","destination":"","attribute_name":"","request_id":"","source_ref":"","started_at":"","finished_at":"","message":""}`, lines[1])
 
 	// Key order is exactly ReportColumns, for every line.
 	for _, line := range lines {
@@ -164,7 +164,7 @@ func TestOpenReport(t *testing.T) {
 		require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
 		require.NoError(t, w.Write(job.Result{Username: "alice", Status: job.StatusSent, Attempts: 1}))
 		require.NoError(t, w.Sync())
-		require.Equal(t, reportHeader+"\nalice,sent,1,,,,,,,,,\n", readFile(t, path))
+		require.Equal(t, reportHeader+"\nalice,sent,1,,,,,,,,,,\n", readFile(t, path))
 		require.NoError(t, w.Close())
 	})
 	t.Run("close flushes", func(t *testing.T) {
@@ -174,7 +174,7 @@ func TestOpenReport(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, w.Write(job.Result{Username: "alice", Status: job.StatusSent}))
 		require.NoError(t, w.Close())
-		require.Equal(t, `{"username":"alice","status":"sent","attempts":0,"error_code":"","error_message":"","delivery_medium":"","destination":"","attribute_name":"","request_id":"","source_ref":"","started_at":"","finished_at":""}`+"\n", readFile(t, path))
+		require.Equal(t, `{"username":"alice","status":"sent","attempts":0,"error_code":"","error_message":"","delivery_medium":"","destination":"","attribute_name":"","request_id":"","source_ref":"","started_at":"","finished_at":"","message":""}`+"\n", readFile(t, path))
 	})
 	t.Run("refuses existing file", func(t *testing.T) {
 		t.Parallel()
@@ -218,17 +218,17 @@ func TestOpenReport(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, w.Write(job.Result{Username: "bob", Status: job.StatusSent, Attempts: 2}))
 		require.NoError(t, w.Close())
-		require.Equal(t, reportHeader+"\nalice,sent,1,,,,,,,,,\nbob,sent,2,,,,,,,,,\n", readFile(t, path))
+		require.Equal(t, reportHeader+"\nalice,sent,1,,,,,,,,,,\nbob,sent,2,,,,,,,,,,\n", readFile(t, path))
 	})
 	t.Run("append ends a torn CSV line", func(t *testing.T) {
 		t.Parallel()
 		path := filepath.Join(t.TempDir(), "r.csv")
-		require.NoError(t, os.WriteFile(path, []byte(reportHeader+"\nalice,sent,1,,,,,,,,,\nbob,se"), 0o600))
+		require.NoError(t, os.WriteFile(path, []byte(reportHeader+"\nalice,sent,1,,,,,,,,,,\nbob,se"), 0o600))
 		w, err := records.OpenReport(path, true)
 		require.NoError(t, err)
 		require.NoError(t, w.Write(job.Result{Username: "carol", Status: job.StatusSent, Attempts: 1}))
 		require.NoError(t, w.Close())
-		require.Equal(t, reportHeader+"\nalice,sent,1,,,,,,,,,\nbob,se\ncarol,sent,1,,,,,,,,,\n", readFile(t, path))
+		require.Equal(t, reportHeader+"\nalice,sent,1,,,,,,,,,,\nbob,se\ncarol,sent,1,,,,,,,,,,\n", readFile(t, path))
 	})
 	t.Run("append ends a torn JSONL line", func(t *testing.T) {
 		t.Parallel()
@@ -243,6 +243,37 @@ func TestOpenReport(t *testing.T) {
 		require.Equal(t, `{"username":"al`, lines[0])
 		require.True(t, strings.HasPrefix(lines[1], `{"username":"bob","status":"sent",`), lines[1])
 		require.Equal(t, "", lines[2])
+	})
+	t.Run("append to a report begun before the message column keeps its width", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "r.csv")
+		old := strings.TrimSuffix(reportHeader, ",message") + "\nalice,sent,1,,,,,,,,,\n"
+		require.NoError(t, os.WriteFile(path, []byte(old), 0o600))
+		w, err := records.OpenReport(path, true)
+		require.NoError(t, err)
+		require.NoError(t, w.Write(job.Result{Username: "bob", Status: job.StatusSent, Attempts: 1, Message: job.MessageInvitation}))
+		require.NoError(t, w.Close())
+		require.Equal(t, old+"bob,sent,1,,,,,,,,,\n", readFile(t, path), "one header, one width: old readers keep reading it")
+		var got []job.Result
+		rows, skipped, err := records.ReadRows(path, func(r job.Result) { got = append(got, r) })
+		require.NoError(t, err)
+		require.Equal(t, 2, rows)
+		require.Zero(t, skipped)
+		require.Equal(t, job.Message(""), got[1].Message)
+	})
+	t.Run("the message column reads back", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "r.csv")
+		w, err := records.OpenReport(path, false)
+		require.NoError(t, err)
+		require.NoError(t, w.Write(job.Result{Username: "adam", Status: job.StatusSent, Attempts: 1, Message: job.MessageInvitation}))
+		require.NoError(t, w.Write(job.Result{Username: "alice", Status: job.StatusSent, Attempts: 1, Message: job.MessageConfirmation}))
+		require.NoError(t, w.Close())
+		require.Equal(t, reportHeader+"\nadam,sent,1,,,,,,,,,,invitation\nalice,sent,1,,,,,,,,,,confirmation\n", readFile(t, path))
+		var got []job.Message
+		_, _, err = records.ReadRows(path, func(r job.Result) { got = append(got, r.Message) })
+		require.NoError(t, err)
+		require.Equal(t, []job.Message{job.MessageInvitation, job.MessageConfirmation}, got)
 	})
 	t.Run("append to a missing file creates it with header", func(t *testing.T) {
 		t.Parallel()

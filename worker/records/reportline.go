@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +36,7 @@ func parseRow(format Format, line []byte) (job.Result, bool) {
 	switch format {
 	case FormatCSV:
 		f, ok := csvFields(line)
-		if !ok || len(f) != len(Columns) || slices.Equal(f, Columns) {
+		if !ok || (len(f) != len(Columns) && len(f) != len(ColumnsV1)) || isHeader(f) {
 			return job.Result{}, false
 		}
 		for i, v := range f {
@@ -47,6 +46,9 @@ func parseRow(format Format, line []byte) (job.Result, bool) {
 		rec = jsonRow{Username: f[0], Status: job.Status(f[1]), Attempts: attempts, ErrorCode: f[3],
 			ErrorMessage: f[4], DeliveryMedium: f[5], Destination: f[6], AttributeName: f[7],
 			RequestID: f[8], SourceRef: f[9], StartedAt: f[10], FinishedAt: f[11]}
+		if len(f) > 12 {
+			rec.Message = job.Message(f[12])
+		}
 	case FormatJSONL:
 		if json.Unmarshal(line, &rec) != nil {
 			return job.Result{}, false
@@ -60,7 +62,8 @@ func parseRow(format Format, line []byte) (job.Result, bool) {
 	return job.Result{Username: rec.Username, Status: rec.Status, Attempts: rec.Attempts,
 		ErrorCode: rec.ErrorCode, ErrorMessage: rec.ErrorMessage, DeliveryMedium: rec.DeliveryMedium,
 		Destination: rec.Destination, AttributeName: rec.AttributeName, RequestID: rec.RequestID,
-		SourceRef: rec.SourceRef, StartedAt: parseTime(rec.StartedAt), FinishedAt: parseTime(rec.FinishedAt)}, true
+		SourceRef: rec.SourceRef, StartedAt: parseTime(rec.StartedAt), FinishedAt: parseTime(rec.FinishedAt),
+		Message: rec.Message}, true
 }
 
 // csvFields splits one CSV line. Without a quote, that is splitting at commas (what
@@ -124,7 +127,7 @@ func ScanReport(path string, fn func(Line)) error {
 		l := Line{N: n, Torn: torn}
 		if n == 1 && format == FormatCSV {
 			rec, err := csv.NewReader(strings.NewReader(string(line))).Read()
-			if l.Header = err == nil && slices.Equal(rec, Columns); l.Header {
+			if l.Header = err == nil && isHeader(rec); l.Header {
 				fn(l)
 				return
 			}
@@ -186,7 +189,7 @@ func checkCSVHeader(path string) error {
 		return nil // killed before the header reached the disk: OpenReport writes it
 	}
 	rec, err := csv.NewReader(strings.NewReader(line)).Read()
-	if err != nil || !slices.Equal(rec, Columns) {
+	if err != nil || !isHeader(rec) {
 		return fmt.Errorf("report %s: its header is not cognito-resend's (%s); refusing to append", path, strings.Join(Columns, ","))
 	}
 	return nil
@@ -209,4 +212,22 @@ func eachLine(r io.Reader, fn func(n int, line []byte, torn bool)) error {
 			return err
 		}
 	}
+}
+
+// csvHeaderWidth is the number of columns of the CSV header at path (0: none readable).
+func csvHeaderWidth(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0
+	}
+	rec, err := csv.NewReader(strings.NewReader(line)).Read()
+	if err != nil || !isHeader(rec) {
+		return 0
+	}
+	return len(rec)
 }

@@ -1,6 +1,7 @@
 package records_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -258,4 +259,16 @@ func TestLoadResumeCountsTheWindowsSends(t *testing.T) {
 	none, err := records.LoadResume(p, records.ResumeOptions{})
 	require.NoError(t, err)
 	require.Zero(t, none.WindowSent, "no budget: nothing counted")
+}
+
+// An intent records which message its call was to send; its `unknown` row says it. An
+// intent of an older ledger, without it, reads back as no message.
+func TestUnknownRowKeepsTheMessage(t *testing.T) {
+	t.Parallel()
+	var rec records.LedgerRecord
+	require.NoError(t, json.Unmarshal([]byte(`{"event":"start","username":"adam","source_ref":"adam","at":"x","message":"invitation"}`), &rec))
+	require.Equal(t, job.MessageInvitation, records.UnknownResult(rec, nil).Message)
+	rec = records.LedgerRecord{}
+	require.NoError(t, json.Unmarshal([]byte(`{"event":"start","username":"ann","source_ref":"2","at":"x"}`), &rec))
+	require.Equal(t, job.Message(""), records.UnknownResult(rec, nil).Message)
 }

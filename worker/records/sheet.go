@@ -51,7 +51,7 @@ var UsersColumns = []string{"username", "final_status"}
 // for a file cognito-resend wrote for people (a CSV report, a `report users` list), nil
 // for any other, whose cells are read as written.
 func SheetReader(header []string) func(string) string {
-	if slices.Equal(header, Columns) || slices.Equal(header, UsersColumns) {
+	if isHeader(header) || slices.Equal(header, UsersColumns) {
 		return SheetValue
 	}
 	return nil

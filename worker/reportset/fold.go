@@ -20,6 +20,7 @@ type user struct {
 	status   uint16 // index into Set.statuses
 	code     uint16 // index into Set.codes; 0 is no code
 	message  int32  // index into Set.messages; -1 is none
+	invite   bool   // the final row's message column says invitation
 }
 
 // intern is a small table of distinct strings (statuses, error codes).

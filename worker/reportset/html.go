@@ -46,10 +46,11 @@ func (s *Set) WriteHTML(w io.Writer, opts PageOptions) error {
 	}
 	sum := s.Summary()
 	p := page{Opts: opts, S: sum, Span: humanSpan(sum.Span()),
-		Sent: sum.Statuses[job.StatusSent], Failed: sum.Statuses[job.StatusFailed]}
+		Sent: sum.Statuses[job.StatusSent], Failed: sum.Statuses[job.StatusFailed],
+		Invitations: sum.InvitationUsers(), InvitationsSent: sum.Invitations[job.StatusSent]}
 	for _, st := range sum.StatusOrder() {
 		n := sum.Statuses[st]
-		p.Outcomes = append(p.Outcomes, outcome{Status: string(st), Users: n,
+		p.Outcomes = append(p.Outcomes, outcome{Status: string(st), Users: n, Invitations: sum.Invitations[st],
 			Width: barWidth * float64(n) / float64(max(sum.Users, 1)), Color: statusColor(st)})
 	}
 	for i, c := range sum.TopErrorCodes() {
@@ -86,6 +87,8 @@ type page struct {
 	Span                     string
 	Sent                     int
 	Failed                   int
+	Invitations              int // users whose final row is an invitation's (0: no --invitations)
+	InvitationsSent          int
 	Outcomes                 []outcome
 	Codes                    []codeRow
 	MoreCodes                int
@@ -94,10 +97,11 @@ type page struct {
 }
 
 type outcome struct {
-	Status string
-	Users  int
-	Width  float64
-	Color  string
+	Status      string
+	Users       int
+	Invitations int // of Users, those whose final row is an invitation's
+	Width       float64
+	Color       string
 }
 
 type codeRow struct {

@@ -132,3 +132,26 @@ func TestWriteHTMLChartAxes(t *testing.T) {
 		}
 	}
 }
+
+// The page counts the invitations apart when the campaign has any, and says nothing of
+// them otherwise.
+func TestHTMLCountsInvitations(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	adam := row("adam", job.StatusSent, 11)
+	adam.Message = job.MessageInvitation
+	una := row("una", job.StatusSent, 10)
+	una.Message = job.MessageConfirmation
+	set, err := reportset.Read(writeReport(t, dir, "r.csv", []job.Result{una, adam}, ""))
+	require.NoError(t, err)
+	var b bytes.Buffer
+	require.NoError(t, set.WriteHTML(&b, reportset.PageOptions{}))
+	require.Contains(t, b.String(), `<div class="v" data-k="invitations.sent">1</div><div class="l">invitations sent (of the users sent)</div>`)
+	require.Contains(t, b.String(), `<td class="n" data-k="invitations.sent">1</td>`)
+
+	set, err = reportset.Read(writeReport(t, dir, "old.csv", []job.Result{row("una", job.StatusSent, 10)}, ""))
+	require.NoError(t, err)
+	b.Reset()
+	require.NoError(t, set.WriteHTML(&b, reportset.PageOptions{}))
+	require.NotContains(t, b.String(), "invitations")
+}

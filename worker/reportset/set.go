@@ -173,6 +173,7 @@ func (s *Set) set(u *user, r job.Result, file, line int) {
 	u.file, u.line = int32(file), int32(line)
 	u.status = s.statuses.id(string(r.Status))
 	u.code = s.codes.id(r.ErrorCode)
+	u.invite = r.Message == job.MessageInvitation
 	switch {
 	case r.ErrorCode == "":
 		u.message = -1

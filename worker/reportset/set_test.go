@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -78,7 +79,42 @@ func TestSummaryAcrossFiles(t *testing.T) {
 	for k := range keys {
 		got = append(got, k)
 	}
-	require.ElementsMatch(t, []string{"files", "rows", "users", "superseded_rows", "statuses", "error_codes",
+	require.ElementsMatch(t, []string{"files", "rows", "users", "superseded_rows", "statuses", "invitations", "error_codes",
 		"attempts", "first_started_at", "last_finished_at", "span_seconds", "sends_per_second",
 		"attempts_per_second", "malformed_lines", "malformed"}, got)
+}
+
+// With --invitations, the summary counts the invitations apart: by the final row's
+// message column, so a user whose invitation failed and was then sent counts once, sent.
+func TestSummaryCountsInvitationsApart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	inv := func(r job.Result) job.Result { r.Message = job.MessageInvitation; return r }
+	conf := func(r job.Result) job.Result { r.Message = job.MessageConfirmation; return r }
+	a := writeReport(t, dir, "a.csv", []job.Result{
+		conf(row("una", job.StatusSent, 10)),
+		inv(row("adam", job.StatusFailed, 11)),
+		inv(row("ada", job.StatusSent, 12)),
+		row("con", job.StatusAlreadyConfirmed, 13),
+	}, "")
+	b := writeReport(t, dir, "b.jsonl", []job.Result{inv(row("adam", job.StatusSent, 20))}, "")
+	set, err := reportset.Read(a, b)
+	require.NoError(t, err)
+	sum := set.Summary()
+	require.Equal(t, 3, sum.Statuses[job.StatusSent])
+	require.Equal(t, 2, sum.Invitations[job.StatusSent])
+	require.Zero(t, sum.Invitations[job.StatusFailed], "adam's failed row was superseded")
+	require.Equal(t, 2, sum.InvitationUsers())
+	var out strings.Builder
+	require.NoError(t, sum.WriteTable(&out))
+	require.Contains(t, out.String(), "\ninvitations  2  (users whose final row is an invitation, AdminCreateUser RESEND; 2 sent)")
+	require.Regexp(t, `sent\s+3\s+75\.0%\s+2\s+1\n`, out.String())
+
+	// A campaign without invitations prints the table as before.
+	old := writeReport(t, dir, "old.csv", []job.Result{row("una", job.StatusSent, 10)}, "")
+	set, err = reportset.Read(old)
+	require.NoError(t, err)
+	out.Reset()
+	require.NoError(t, set.Summary().WriteTable(&out))
+	require.NotContains(t, out.String(), "INVITATIONS")
 }

@@ -25,6 +25,10 @@ type Summary struct {
 	// Statuses counts users by final status: every status this version writes (0 when
 	// none), then any other status found.
 	Statuses map[job.Status]int `json:"statuses"`
+	// Invitations counts, by final status, the users whose final row is an invitation's
+	// (message column `invitation`, --invitations); Statuses counts them too. Every
+	// status this version writes is there (0 when none).
+	Invitations map[job.Status]int `json:"invitations"`
 	// ErrorCodes counts users by the error code of their final row ("" is not counted).
 	ErrorCodes map[string]int `json:"error_codes"`
 	// Attempts is the Cognito calls every row records, superseded rows included.
@@ -48,7 +52,7 @@ type Summary struct {
 func (s *Set) Summary() Summary {
 	sum := Summary{
 		Files: s.Files, Rows: s.rows, Users: len(s.users), SupersededRows: s.superseded,
-		Statuses: map[job.Status]int{}, ErrorCodes: map[string]int{}, Attempts: s.attempts,
+		Statuses: map[job.Status]int{}, Invitations: map[job.Status]int{}, ErrorCodes: map[string]int{}, Attempts: s.attempts,
 		MalformedLines: s.MalformedLines(), Malformed: s.Malformed,
 	}
 	if sum.Files == nil {
@@ -59,10 +63,14 @@ func (s *Set) Summary() Summary {
 	}
 	for _, st := range job.Statuses {
 		sum.Statuses[st] = 0
+		sum.Invitations[st] = 0
 	}
 	for i := range s.users {
 		u := &s.users[i]
 		sum.Statuses[s.status(u)]++
+		if u.invite {
+			sum.Invitations[s.status(u)]++
+		}
 		if u.code != 0 {
 			sum.ErrorCodes[s.code(u)]++
 		}
@@ -120,4 +128,13 @@ func (s Summary) TopErrorCodes() []CodeCount {
 	}
 	slices.SortStableFunc(out, func(a, b CodeCount) int { return cmp.Compare(b.Users, a.Users) })
 	return out
+}
+
+// InvitationUsers is the number of users whose final row is an invitation's.
+func (s Summary) InvitationUsers() int {
+	n := 0
+	for _, c := range s.Invitations {
+		n += c
+	}
+	return n
 }

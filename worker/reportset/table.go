@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/cognito-resend/cognito-resend/worker/job"
 )
 
 // WriteTable writes the summary for a person at a terminal: totals, then users by status
@@ -22,9 +24,22 @@ func (s Summary) WriteTable(w io.Writer) error {
 	p("sends/s\t%.3f\t(users sent / span)", s.SendsPerSecond)
 	p("attempts/s\t%.3f", s.AttemptsPerSecond)
 	p("")
-	p("STATUS\tUSERS\t")
-	for _, st := range s.StatusOrder() {
-		p("%s\t%d\t%s", st, s.Statuses[st], pct(s.Statuses[st], s.Users))
+	inv := s.InvitationUsers()
+	if inv == 0 {
+		p("STATUS\tUSERS\t")
+		for _, st := range s.StatusOrder() {
+			p("%s\t%d\t%s", st, s.Statuses[st], pct(s.Statuses[st], s.Users))
+		}
+	} else {
+		// --invitations: the invitations apart, beside the confirmation codes and the rest.
+		p("STATUS\tUSERS\t\tINVITATIONS\tOTHERS")
+		for _, st := range s.StatusOrder() {
+			p("%s\t%d\t%s\t%d\t%d", st, s.Statuses[st], pct(s.Statuses[st], s.Users), s.Invitations[st],
+				s.Statuses[st]-s.Invitations[st])
+		}
+		p("")
+		p("invitations\t%d\t(users whose final row is an invitation, AdminCreateUser RESEND; %d sent)", inv,
+			s.Invitations[job.StatusSent])
 	}
 	if codes := s.TopErrorCodes(); len(codes) > 0 {
 		p("")

@@ -8,8 +8,10 @@ import (
 
 // Verdict is what a user's state means for the resend.
 type Verdict struct {
-	// Send: the user is UNCONFIRMED and enabled, the one state a sign-up code is for.
-	Send bool
+	// Send: the user is to be sent Message: UNCONFIRMED and enabled (a confirmation
+	// code), or FORCE_CHANGE_PASSWORD and enabled with --invitations (an invitation).
+	Send    bool
+	Message job.Message
 	// Otherwise the row: its status, error_code and the reason (what would help instead).
 	Status job.Status
 	Code   string
@@ -23,15 +25,37 @@ const CodeDisabled = "UserDisabled"
 // user (AdminGetUser's exception, or a ListUsers lookup that listed none).
 const CodeUserNotFound = "UserNotFoundException"
 
-// ListedStates are the states Judge may send a message to: what a listing of the pool
-// (the pool source, the --verify-users census) asks ListUsers for, one filter each.
-func ListedStates() []string { return []string{string(types.UserStatusTypeUnconfirmed)} }
+// ListedStates are the states Judge may send a message to without --invitations: what a
+// listing of the pool (the pool source, the --verify-users census) asks ListUsers for,
+// one filter each.
+func ListedStates() []string { return Rule{}.ListedStates() }
 
-// Judge is the eligibility rule. In order: a CONFIRMED user needs nothing
-// (already_confirmed, even if disabled); a disabled user would get no code (disabled); an
-// UNCONFIRMED user gets the resend; every other state is not_eligible, with what would
-// help instead. error_code is Cognito's UserStatus (or UserDisabled).
-func Judge(st job.UserState) Verdict {
+// Rule is the eligibility rule of a campaign: which message each state gets.
+type Rule struct {
+	// Invitations (--invitations): a FORCE_CHANGE_PASSWORD user gets their invitation
+	// resent; without it they are not_eligible, as before.
+	Invitations bool
+}
+
+// ListedStates are the states r may send a message to, one ListUsers filter each:
+// UNCONFIRMED, and with --invitations FORCE_CHANGE_PASSWORD.
+func (r Rule) ListedStates() []string {
+	if r.Invitations {
+		return []string{string(types.UserStatusTypeUnconfirmed), string(types.UserStatusTypeForceChangePassword)}
+	}
+	return []string{string(types.UserStatusTypeUnconfirmed)}
+}
+
+// Judge is the eligibility rule without --invitations.
+func Judge(st job.UserState) Verdict { return Rule{}.Judge(st) }
+
+// Judge is the eligibility rule, the one place a user's state picks their message. In
+// order: a CONFIRMED user needs nothing (already_confirmed, even if disabled); a disabled
+// user would get nothing (disabled); an UNCONFIRMED user gets a confirmation code; a
+// FORCE_CHANGE_PASSWORD user gets an invitation with --invitations; every other state is
+// not_eligible, with what would help instead. error_code is Cognito's UserStatus (or
+// UserDisabled).
+func (r Rule) Judge(st job.UserState) Verdict {
 	status := types.UserStatusType(st.Status)
 	switch {
 	case status == types.UserStatusTypeConfirmed:
@@ -41,7 +65,9 @@ func Judge(st job.UserState) Verdict {
 		return Verdict{Status: job.StatusDisabled, Code: CodeDisabled,
 			Reason: "the user is disabled (Enabled=false): no code would be delivered; re-enable it (AdminEnableUser) and run again"}
 	case status == types.UserStatusTypeUnconfirmed:
-		return Verdict{Send: true}
+		return Verdict{Send: true, Message: job.MessageConfirmation}
+	case status == types.UserStatusTypeForceChangePassword && r.Invitations:
+		return Verdict{Send: true, Message: job.MessageInvitation}
 	}
 	return Verdict{Status: job.StatusNotEligible, Code: st.Status, Reason: notEligibleReason(status)}
 }
@@ -49,7 +75,7 @@ func Judge(st job.UserState) Verdict {
 func notEligibleReason(s types.UserStatusType) string {
 	switch s {
 	case types.UserStatusTypeForceChangePassword:
-		return "admin-created user: needs AdminCreateUser with MessageAction=RESEND, not ResendConfirmationCode"
+		return "admin-created user: needs AdminCreateUser with MessageAction=RESEND, not ResendConfirmationCode (run with --invitations)"
 	case types.UserStatusTypeResetRequired:
 		return "password reset required: the user needs a ForgotPassword code (or AdminResetUserPassword), not a sign-up code"
 	case types.UserStatusTypeExternalProvider:

@@ -456,3 +456,63 @@ func TestVerifierUnsentFaults(t *testing.T) {
 	require.ErrorContains(t, err, "gave up after 3 attempts")
 	require.Equal(t, 3, api.n(), "the start-up check spends its attempts")
 }
+
+// With --invitations the rule picks each user's message from their state: a confirmation
+// code for UNCONFIRMED, an invitation for FORCE_CHANGE_PASSWORD; a disabled or confirmed
+// user still gets nothing, and without it FORCE_CHANGE_PASSWORD stays not_eligible.
+func TestRuleInvitations(t *testing.T) {
+	t.Parallel()
+	inv := userpool.Rule{Invitations: true}
+	for _, tt := range []struct {
+		status  string
+		enabled bool
+		rule    userpool.Rule
+		send    bool
+		msg     job.Message
+		row     job.Status
+	}{
+		{"UNCONFIRMED", true, inv, true, job.MessageConfirmation, ""},
+		{"FORCE_CHANGE_PASSWORD", true, inv, true, job.MessageInvitation, ""},
+		{"FORCE_CHANGE_PASSWORD", false, inv, false, "", job.StatusDisabled},
+		{"CONFIRMED", true, inv, false, "", job.StatusAlreadyConfirmed},
+		{"RESET_REQUIRED", true, inv, false, "", job.StatusNotEligible},
+		{"UNCONFIRMED", false, inv, false, "", job.StatusDisabled},
+		{"FORCE_CHANGE_PASSWORD", true, userpool.Rule{}, false, "", job.StatusNotEligible},
+		{"UNCONFIRMED", true, userpool.Rule{}, true, job.MessageConfirmation, ""},
+	} {
+		v := tt.rule.Judge(job.UserState{Status: tt.status, Enabled: tt.enabled})
+		name := tt.status + map[bool]string{true: "/enabled", false: "/disabled"}[tt.enabled] +
+			map[bool]string{true: "/--invitations"}[tt.rule.Invitations]
+		require.Equal(t, tt.send, v.Send, name)
+		require.Equal(t, tt.msg, v.Message, name)
+		require.Equal(t, tt.row, v.Status, name)
+	}
+	require.Contains(t, userpool.Judge(job.UserState{Status: "FORCE_CHANGE_PASSWORD", Enabled: true}).Reason, "--invitations")
+}
+
+// The verifier hands the chosen message on with send, for a listed state and for
+// AdminGetUser's answer alike.
+func TestVerifierMessage(t *testing.T) {
+	t.Parallel()
+	api := &fakeUsers{users: pool}
+	v, _ := newVerifier(t, api)
+	v.Rule = userpool.Rule{Invitations: true}
+	res, send := v.Verify(context.Background(), context.Background(), job.Job{Username: "adam"})
+	require.True(t, send)
+	require.Equal(t, job.MessageInvitation, res.Message)
+	res, send = v.Verify(context.Background(), context.Background(), job.Job{Username: "alice"})
+	require.True(t, send)
+	require.Equal(t, job.MessageConfirmation, res.Message)
+	res, send = v.Verify(context.Background(), context.Background(),
+		job.Job{Username: "zed", State: &job.UserState{Status: "FORCE_CHANGE_PASSWORD", Enabled: true}})
+	require.True(t, send)
+	require.Equal(t, job.MessageInvitation, res.Message)
+}
+
+// A listing of the pool asks for the states the rule may send a message to.
+func TestRuleListedStates(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"UNCONFIRMED"}, userpool.ListedStates())
+	require.Equal(t, []string{"UNCONFIRMED"}, userpool.Rule{}.ListedStates())
+	require.Equal(t, []string{"UNCONFIRMED", "FORCE_CHANGE_PASSWORD"}, userpool.Rule{Invitations: true}.ListedStates())
+}

@@ -66,6 +66,8 @@ type Verifier struct {
 	Census *Census
 	Lister *Lister
 	PoolID string
+	// Rule is the eligibility rule (--invitations).
+	Rule Rule
 	// Limiter paces AdminGetUser (--verify-rate): its own, never the resend limiter;
 	// the two calls draw on different quotas.
 	Limiter cognito.Limiter
@@ -86,7 +88,9 @@ type Verifier struct {
 // Lister's).
 func (v *Verifier) Calls() int64 { return v.calls.Load() }
 
-// Verify judges j's user. send reports whether the job goes on to the resend; when not,
+// Verify judges j's user. send reports whether the job goes on to the resend, and then
+// res.Message says which message it is to be sent ("" when nothing judged it: a
+// confirmation code); when not,
 // res is its report row (per-user: user_not_found, already_confirmed, disabled,
 // not_eligible, or failed when AdminGetUser could not answer), or a ClassCanceled or
 // ClassSystemic result for the engine to give back. No ResendConfirmationCode call is
@@ -101,11 +105,11 @@ func (v *Verifier) verify(stop, kill context.Context, j job.Job, retryUnsent boo
 	clk := clock.Or(v.Clock)
 	res = job.Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: clk.Now().UTC()}
 	if j.State != nil {
-		return v.judged(res, Judge(*j.State), "ListUsers: ", "", clk)
+		return v.judged(res, v.Rule.Judge(*j.State), "ListUsers: ", "", clk)
 	}
 	if v.Census != nil {
 		if st, ok := v.Census.Place(j.Username); ok {
-			return v.judged(res, Judge(st), "ListUsers: ", "", clk)
+			return v.judged(res, v.Rule.Judge(st), "ListUsers: ", "", clk)
 		}
 	}
 	if v.Lister != nil {
@@ -123,7 +127,7 @@ func (v *Verifier) verify(stop, kill context.Context, j job.Job, retryUnsent boo
 	})
 	if ran.OK() {
 		id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
-		return v.judged(res, Judge(job.UserState{Status: string(out.UserStatus), Enabled: out.Enabled}),
+		return v.judged(res, v.Rule.Judge(job.UserState{Status: string(out.UserStatus), Enabled: out.Enabled}),
 			"AdminGetUser: ", id, clk)
 	}
 	res.FinishedAt = clk.Now().UTC()
@@ -143,7 +147,7 @@ func (v *Verifier) verify(stop, kill context.Context, j job.Job, retryUnsent boo
 // judged is the row of a user who is not to be sent (or send=true).
 func (v *Verifier) judged(res job.Result, vd Verdict, from, requestID string, clk clock.Clock) (job.Result, bool) {
 	if vd.Send {
-		return job.Result{}, true
+		return job.Result{Message: vd.Message}, true
 	}
 	res.FinishedAt = clk.Now().UTC()
 	res.Status, res.ErrorCode, res.ErrorMessage = vd.Status, vd.Code, from+vd.Reason
@@ -235,7 +239,7 @@ func (v *Verifier) lookup(stop, kill context.Context, j job.Job, res job.Result,
 		return res, false
 	}
 	if err == nil {
-		return v.judged(res, Judge(StateOf(*u)), "ListUsers: ", "", clk)
+		return v.judged(res, v.Rule.Judge(StateOf(*u)), "ListUsers: ", "", clk)
 	}
 	res.FinishedAt = clk.Now().UTC()
 	var le *ListError

@@ -41,6 +41,7 @@ type options struct {
 	users        int
 	confirm      int
 	specialUsers bool
+	invitees     int
 	secretFile   string
 	csvFile      string
 	envFile      string
@@ -74,6 +75,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.users, "users", 50, "number of users to sign up (demo-user-001 ...)")
 	fs.IntVar(&o.confirm, "confirm", 10, "how many of the users to confirm (the first K)")
 	fs.BoolVar(&o.specialUsers, "special-users", false, "also create "+adminCreatedUser+" (FORCE_CHANGE_PASSWORD) and "+disabledUser+" (unconfirmed, disabled)")
+	fs.IntVar(&o.invitees, "invitees", 0, "also create this many admin-created users, never invited ("+inviteeStem+"001 ...: FORCE_CHANGE_PASSWORD, MessageAction=SUPPRESS), not in the CSV: what a pool campaign with --invitations sends their invitation to")
 	fs.StringVar(&o.secretFile, "secret-file", "", "write the app client secret here (mode 0600)")
 	fs.StringVar(&o.csvFile, "csv", "", "write a CSV of usernames (with edge cases) here")
 	fs.StringVar(&o.envFile, "env-file", "", "write KEY=VALUE lines (endpoints, ids, dummy credentials) here; load with: set -a; . FILE; set +a")
@@ -102,6 +104,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.users < 1 || o.users > 999 {
 		return o, fmt.Errorf("--users must be between 1 and 999, got %d", o.users)
+	}
+	if o.invitees < 0 || o.invitees > 999 {
+		return o, fmt.Errorf("--invitees must be between 0 and 999, got %d", o.invitees)
 	}
 	if o.confirm < 0 || o.confirm > o.users {
 		return o, fmt.Errorf("--confirm must be between 0 and --users (%d), got %d", o.users, o.confirm)

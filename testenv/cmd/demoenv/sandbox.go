@@ -42,7 +42,8 @@ func printSandbox(w io.Writer, o options, e *environment) {
 	}{
 		{e.users.unconfirmed, "UNCONFIRMED: a code is due"},
 		{e.users.confirmed, "CONFIRMED: nothing to do"},
-		{e.users.adminCreated, "FORCE_CHANGE_PASSWORD: admin-created, needs AdminCreateUser RESEND instead"},
+		{e.users.adminCreated, "FORCE_CHANGE_PASSWORD: admin-created, needs AdminCreateUser RESEND instead (--invitations)"},
+		{e.users.invitees, "FORCE_CHANGE_PASSWORD: admin-created, never invited, not in the CSV (--invitations)"},
 		{e.users.disabled, "UNCONFIRMED but disabled"},
 	} {
 		if len(row.names) > 0 {
@@ -61,6 +62,8 @@ func printSandbox(w io.Writer, o options, e *environment) {
 	p(`  bin/cognito-resend run --csv "$USERS_CSV" --dry-run`)
 	p(`  bin/cognito-resend run --csv "$USERS_CSV" --report "$SANDBOX_DIR/report.csv"`)
 	p(`  bin/cognito-resend run --user-pool-id "$COGNITO_USER_POOL_ID" --report "$SANDBOX_DIR/pool-report.csv"`)
+	p(`  bin/cognito-resend run --user-pool-id "$COGNITO_USER_POOL_ID" --invitations --invitation-delivery EMAIL \`)
+	p(`      --report "$SANDBOX_DIR/invite-report.csv"`)
 	p(`  bin/cognito-resend enqueue --csv "$USERS_CSV" --sqs-queue-url "$SQS_QUEUE_URL"`)
 	p(`  bin/cognito-resend run --sqs-queue-url "$SQS_QUEUE_URL" --exit-when-empty --wait-time-seconds 1 \`)
 	p(`      --report "$SANDBOX_DIR/queue-report.csv"`)

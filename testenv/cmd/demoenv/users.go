@@ -15,6 +15,8 @@ const (
 	spacedUser       = "demo user with space"
 	adminCreatedUser = usernameStem + "admin-created"
 	disabledUser     = usernameStem + "disabled"
+	// inviteeStem names the --invitees users: admin-created, never invited.
+	inviteeStem = "demo-invitee-"
 )
 
 // users are the pool's users by state, in creation order.
@@ -23,6 +25,9 @@ type users struct {
 	unconfirmed  []string // the rest of --users
 	adminCreated []string // FORCE_CHANGE_PASSWORD, with --special-users
 	disabled     []string // unconfirmed and disabled, with --special-users
+	// invitees are admin-created (FORCE_CHANGE_PASSWORD) and never invited (--invitees);
+	// not in the CSV (all): the pool's --invitations demo.
+	invitees []string
 }
 
 // all is every user in the pool, in CSV order.
@@ -49,6 +54,13 @@ func createUsers(ctx context.Context, pool *emu.Pool, o options) (users, error) 
 		} else {
 			u.unconfirmed = append(u.unconfirmed, name)
 		}
+	}
+	for i := 1; i <= o.invitees; i++ {
+		name := fmt.Sprintf("%s%03d", inviteeStem, i)
+		if err := pool.AdminCreate(ctx, name, name+"@example.com"); err != nil {
+			return u, err
+		}
+		u.invitees = append(u.invitees, name)
 	}
 	if !o.specialUsers {
 		return u, nil
