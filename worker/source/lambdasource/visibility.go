@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/source/sqssource"
 )
 
@@ -59,7 +60,7 @@ func (h *Handler) putOff(ctx context.Context, items []Item, now time.Time, since
 	if len(due) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), visibilityTimeout)
+	ctx, cancel := clock.WithTimeout(context.WithoutCancel(ctx), clock.Or(h.Clock), visibilityTimeout)
 	defer cancel()
 	set := map[string]int32{}
 	url, region, err := h.queueURL(ctx, due[0].eventSourceARN)
