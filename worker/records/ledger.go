@@ -166,6 +166,9 @@ func (*Ledger) Renew(context.Context, job.Job) error { return nil }
 // Finish does nothing: the report row, durable already, is the outcome.
 func (*Ledger) Finish(context.Context, job.Job, job.Result) error { return nil }
 
+// RowIsOutcome says that Finish does nothing: the engine need not call it.
+func (*Ledger) RowIsOutcome() bool { return true }
+
 // Release abandons the intent of a job given back before any call could have reached
 // Cognito; an intent whose call may have landed stays (unknown on resume).
 func (l *Ledger) Release(_ context.Context, j job.Job, mayHaveCalled bool) {
