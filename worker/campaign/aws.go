@@ -56,6 +56,7 @@ func loadAWS(ctx context.Context, cfg config.Config) (aws.Config, Target, error)
 	if err != nil {
 		return ac, Target{}, fmt.Errorf("AWS configuration: %w", err)
 	}
+	keepConnections(&ac, cfg.Workers)
 	t := Target{Region: ac.Region}
 	if cfg.Region == "" {
 		t.RegionSource = chainRegionSource(ac.Region)

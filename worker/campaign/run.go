@@ -383,6 +383,9 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	if err := claims.close(); err != nil && runErr == nil {
 		runErr = err
 	}
+	if fileLedger != nil && sum != nil {
+		logLedgerCost(log, fileLedger.Stats(), cfg.Workers, sum.Finished.Sub(sum.Started))
+	}
 	if err := report.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("report: %w", err)
 	}

@@ -48,11 +48,13 @@ func (instantProcessor) Resend(_, _ context.Context, j job.Job, gate func(int) e
 
 // BenchmarkEngine runs CSV → engine (8 workers) → CSV report, with a processor that does
 // no I/O: the engine's own cost per job. "file" writes a real report (flush + fsync per
-// group); "discard" writes to io.Discard (no fsync), which isolates the group commit.
+// group); "discard" writes to io.Discard (no fsync), which isolates the group commit;
+// "discard+ledger" adds the file ledger's intents (one fsync a group of claims) and its
+// outcome step (the row is the outcome).
 func BenchmarkEngine(b *testing.B) {
 	const rows = 20_000
 	data := benchCSV(rows)
-	for _, sink := range []string{"file", "discard"} {
+	for _, sink := range []string{"file", "discard", "discard+ledger"} {
 		b.Run(sink, func(b *testing.B) {
 			dir := b.TempDir()
 			b.ReportAllocs()
@@ -70,8 +72,17 @@ func BenchmarkEngine(b *testing.B) {
 				runs++
 				cr := &countingReport{Writer: rep}
 				e := &engine.Engine{Source: src, Processor: instantProcessor{}, Report: cr, Workers: 8}
+				var l *records.Ledger
+				if sink == "discard+ledger" {
+					l, err = records.OpenLedger(fmt.Sprintf("%s/r%d.csv.ledger", dir, runs), false, nil)
+					require.NoError(b, err)
+					e.Ledger = l
+				}
 				sum, err := e.Run(context.Background(), context.Background())
 				require.NoError(b, err)
+				if l != nil {
+					require.NoError(b, l.Close())
+				}
 				require.NoError(b, rep.Close())
 				if sum.Rows != rows {
 					b.Fatalf("%d rows", sum.Rows)

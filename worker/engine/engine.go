@@ -711,6 +711,9 @@ func (r *run) finish(group []settled) []error {
 	if r.e.Ledger == nil {
 		return errs
 	}
+	if o, ok := r.e.Ledger.(rowIsOutcome); ok && o.RowIsOutcome() {
+		return errs // nothing to record: no goroutine nor settle budget a row
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(r.e.Workers, 1))
 	for i, s := range group {

@@ -75,3 +75,10 @@ type Ledger interface {
 	// `unknown`. Best effort: a release that fails leaves the claim to expire.
 	Release(ctx context.Context, j job.Job, mayHaveCalled bool)
 }
+
+// rowIsOutcome is implemented by a Ledger whose Finish records nothing because the
+// durable report row is the outcome (the file ledger): the writer then skips the finish
+// step instead of running a no-op per row.
+type rowIsOutcome interface {
+	RowIsOutcome() bool
+}

@@ -20,6 +20,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -394,6 +395,7 @@ type runArgs struct {
 	burst    int
 	adaptive bool
 	workers  int
+	logLevel string // --log-level; "" is warn
 	extra    []string
 	env      []string // added to the clean environment
 }
@@ -415,7 +417,7 @@ func startChild(o *options, simURL, name string, a runArgs) (*child, error) {
 	}
 	args = append([]string{"run"}, append(args, "--client-id", "benchclient", "--report", report,
 		"--rate", strconv.FormatFloat(a.rate, 'g', -1, 64), "--workers", strconv.Itoa(a.workers),
-		"--adaptive="+strconv.FormatBool(a.adaptive), "--log-format", "json", "--log-level", "warn")...)
+		"--adaptive="+strconv.FormatBool(a.adaptive), "--log-format", "json", "--log-level", cmp.Or(a.logLevel, "warn"))...)
 	if o.yes {
 		args = append(args, "--yes")
 	}
@@ -727,7 +729,8 @@ func lineOverhead(ctx context.Context, o *options) []row {
 	if err != nil {
 		return errRow(n, name, target, err)
 	}
-	res, err := instantRun(ctx, o, "line5", o.overheadN, o.workers)
+	// INFO: the run's last lines include the intent ledger's cost (ledgerCost).
+	res, err := instantRun(ctx, o, "line5", o.overheadN, o.workers, "info")
 	if err != nil {
 		return errRow(n, name, target, err)
 	}
@@ -738,11 +741,13 @@ func lineOverhead(ctx context.Context, o *options) []row {
 	fsync := (before + after) / 2
 	perFsync := res.jobsPerSec * fsync.Seconds()
 	return []row{{n, fmt.Sprintf("%s (%d users, %d workers)", name, o.overheadN, o.workers), target,
-		fmt.Sprintf("%.0f jobs/s × fsync %.3f ms (probe before %.3f, after %.3f) = %.2f jobs per fsync-time "+
-			"(first call → exit %s; process %s, user+sys CPU %s, max RSS %.1f MB)",
+		fmt.Sprintf("%.0f jobs/s × fsync %.3f ms (probe before %.3f, after %.3f) = %.2f jobs per fsync-time; "+
+			"CPU %.0f µs a job (user+sys %s); %s "+
+			"(first call → exit %s; process %s, max RSS %.1f MB)",
 			res.jobsPerSec, ms(fsync), ms(before), ms(after), perFsync,
+			float64(res.cpuPerJob)/float64(time.Microsecond), res.cpu.Round(time.Millisecond), res.ledger,
 			res.firstToExit.Round(time.Millisecond), res.wall.Round(time.Millisecond),
-			res.cpu.Round(time.Millisecond), float64(res.maxRSSKB)/1024), passIf(res.jobsPerSec >= 5000 && perFsync >= 3)}}
+			float64(res.maxRSSKB)/1024), passIf(res.jobsPerSec >= 5000 && perFsync >= 3)}}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -752,7 +757,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func lineMemory(ctx context.Context, o *options) []row {
 	const n, name = "6", "memory: CSV through instant responder"
 	target := "peak RSS ≤ 100 MB"
-	res, err := instantRun(ctx, o, "line6", o.memoryN, o.memoryW)
+	res, err := instantRun(ctx, o, "line6", o.memoryN, o.memoryW, "")
 	if err != nil {
 		return errRow(n, name, target, err)
 	}
@@ -768,9 +773,11 @@ type instantResult struct {
 	wall        time.Duration
 	cpu         time.Duration
 	maxRSSKB    int64
+	cpuPerJob   time.Duration
+	ledger      ledgerCost // with --log-level info
 }
 
-func instantRun(ctx context.Context, o *options, label string, users, workers int) (instantResult, error) {
+func instantRun(ctx context.Context, o *options, label string, users, workers int, logLevel string) (instantResult, error) {
 	simCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	srv, err := startSim(simCtx, quotasim.Config{}) // instant mode, unlimited
@@ -783,7 +790,9 @@ func instantRun(ctx context.Context, o *options, label string, users, workers in
 		return instantResult{}, err
 	}
 	logf("%s: %d users against the instant responder %s", label, users, srv.URL)
-	c, err := startChild(o, srv.URL, label, offArgs(csv, workers))
+	a := offArgs(csv, workers)
+	a.logLevel = logLevel
+	c, err := startChild(o, srv.URL, label, a)
 	if err != nil {
 		return instantResult{}, err
 	}
@@ -803,8 +812,10 @@ func instantRun(ctx context.Context, o *options, label string, users, workers in
 		wall:        exit.Sub(c.start),
 		cpu:         ps.UserTime() + ps.SystemTime(),
 		maxRSSKB:    c.maxRSSKB(),
+		ledger:      parseLedgerCost(c.stderr.String()),
 	}
 	r.jobsPerSec = float64(users) / r.firstToExit.Seconds()
+	r.cpuPerJob = r.cpu / time.Duration(users)
 	return r, nil
 }
 

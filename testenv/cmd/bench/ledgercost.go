@@ -1,0 +1,44 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// ledgerCost is the child's "intent ledger: cost of durability" line (INFO, at the end of
+// a run with the file ledger): how many intents, in how many fsyncs, how long a group's
+// write and fsync took in the run, and the share of the workers' time spent waiting for
+// their intents to be durable — the ledger's part of the critical path, measured by the
+// ledger itself.
+type ledgerCost struct {
+	found           bool
+	Records         int64   `json:"ledger_records"`
+	Fsyncs          int64   `json:"ledger_fsyncs"`
+	RecordsPerFsync float64 `json:"records_per_fsync"`
+	FsyncMs         float64 `json:"fsync_ms_mean"`
+	WaitShare       float64 `json:"workers_waiting_on_ledger"`
+}
+
+// parseLedgerCost finds the line in a child's stderr (JSON logs).
+func parseLedgerCost(stderr string) ledgerCost {
+	for l := range strings.SplitSeq(stderr, "\n") {
+		var c struct {
+			Msg string `json:"msg"`
+			ledgerCost
+		}
+		if json.Unmarshal([]byte(l), &c) == nil && c.Msg == "intent ledger: cost of durability" {
+			c.found = true
+			return c.ledgerCost
+		}
+	}
+	return ledgerCost{}
+}
+
+func (c ledgerCost) String() string {
+	if !c.found {
+		return "the ledger's cost: not logged"
+	}
+	return fmt.Sprintf("workers waited on the ledger %.0f%% of their time (%d intents in %d fsyncs, %.2f an fsync; "+
+		"a group's write+fsync %.3f ms in the run)", 100*c.WaitShare, c.Records, c.Fsyncs, c.RecordsPerFsync, c.FsyncMs)
+}
