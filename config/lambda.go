@@ -24,6 +24,11 @@ func (c *Config) validateLambda() error {
 		return bad("metrics-addr", "Lambda mode serves nothing: its metrics are Embedded Metric Format log lines")
 	case c.DryRun:
 		return bad("dry-run", "a Lambda function can't dry-run a batch: dry-run the CSV you enqueue instead")
+	case c.Invitations:
+		// Refused, not ignored: the function would otherwise send admin-created users
+		// nothing and say so only in their rows.
+		return bad("invitations", "not available in Lambda mode yet: resend invitations with the queue worker "+
+			"(run --sqs-queue-url … --invitations) or a CSV campaign (docs/invitations.md)")
 	case c.MaxReceiveCount < 0 || c.MaxReceiveCount > 1000:
 		return bad("max-receive-count", "must be 0 (the queue has no DLQ) or the redrive policy's maxReceiveCount, 1..1000 (got %d)", c.MaxReceiveCount)
 	}

@@ -29,6 +29,9 @@ func TestValidateLambda(t *testing.T) {
 		"metrics-addr":      func(c *Config) { c.MetricsAddr = ":9090" },
 		"dry-run":           func(c *Config) { c.DryRun = true },
 		"max-receive-count": func(c *Config) { c.MaxReceiveCount = -1 },
+		"invitations": func(c *Config) {
+			c.UserPoolID, c.VerifyUsers, c.Invitations = "us-east-1_abc", true, true
+		},
 	} {
 		c := base()
 		mod(&c)

@@ -38,7 +38,7 @@ func (c *Campaign) openInvitations(m *metrics.Metrics, abort context.CancelCause
 	// Adaptive like the resend limiter; no --reserve: that is the resend quota's.
 	inv.limiter = pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.InvitationRate, Burst: 1, Adaptive: cfg.Adaptive,
 		Clock: c.clock})
-	inv.breaker = &pacing.Breaker{Limiter: inv.limiter, OnTrip: m.BreakerTripped}
+	inv.breaker = &pacing.Breaker{Limiter: inv.limiter, OnTrip: m.BreakerTripped, Clock: c.clock}
 	c.watchOutage(inv.breaker, abort)
 	inv.inviter = c.newInviter(inv.limiter, inv.breaker)
 	inv.inviter.OnAttempt = func(o cognito.Outcome, latency time.Duration) {

@@ -70,21 +70,7 @@ func OpenFunction(ctx context.Context, c *Campaign) (*Function, error) {
 				"endpoint", e.Endpoint, "error", e.Cause)
 		}}
 	f := &Function{c: c, claims: claims, limiter: limiter, budget: c.newBudget(nil, claims.table)}
-	f.resender = &cognito.Resender{
-		API:                 newCognito(*c.aws),
-		ClientID:            cfg.ClientID,
-		ClientSecret:        cfg.ClientSecret.Reveal(),
-		Metadata:            cfg.Metadata,
-		AnalyticsEndpointID: cfg.AnalyticsEndpointID,
-		Limiter:             limiter,
-		Breaker:             breaker,
-		MaxAttempts:         cfg.MaxAttempts,
-		BackoffBase:         cfg.BackoffBase,
-		BackoffMax:          cfg.BackoffMax,
-		CallTimeout:         cfg.CallTimeout,
-		Logger:              log,
-		Clock:               c.clock,
-	}
+	f.resender = c.newResender(newCognito(*c.aws), limiter, breaker, log)
 	// The fleet: joined once; its heartbeats run while the environment runs (a frozen
 	// environment stops counting after three missed heartbeats, and counts again on
 	// its next invocation).

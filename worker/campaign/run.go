@@ -221,24 +221,10 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome,
 	c.watchOutage(breaker, abort)
 	c.watchOutage(c.verifyBreaker, abort) // --verify-users calls the same endpoint first
 	var attempts, inFlight atomic.Int64
-	resender := &cognito.Resender{
-		API:                 countingAPI{API: newCognito(*c.aws), n: &inFlight}, // aws: loaded by openSource
-		ClientID:            cfg.ClientID,
-		ClientSecret:        cfg.ClientSecret.Reveal(),
-		Metadata:            cfg.Metadata,
-		AnalyticsEndpointID: cfg.AnalyticsEndpointID,
-		Limiter:             limiter,
-		Breaker:             breaker,
-		MaxAttempts:         cfg.MaxAttempts,
-		BackoffBase:         cfg.BackoffBase,
-		BackoffMax:          cfg.BackoffMax,
-		CallTimeout:         cfg.CallTimeout,
-		Logger:              log,
-		Clock:               c.clock,
-		OnAttempt: func(o cognito.Outcome, latency time.Duration) {
-			attempts.Add(1)
-			m.ObserveAttempt(o, latency)
-		},
+	resender := c.newResender(countingAPI{API: newCognito(*c.aws), n: &inFlight}, limiter, breaker, log) // aws: loaded by openSource
+	resender.OnAttempt = func(o cognito.Outcome, latency time.Duration) {
+		attempts.Add(1)
+		m.ObserveAttempt(o, latency)
 	}
 	inv := c.openInvitations(m, abort) // --invitations: AdminCreateUser RESEND, its own limiter
 	// A queue worker holds no message while Cognito does not answer (gate.go).
