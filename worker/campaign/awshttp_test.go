@@ -52,5 +52,9 @@ func TestCognitoClientKeepsAConnectionPerWorker(t *testing.T) {
 		}
 		calls.Wait()
 	}
-	require.Equal(t, int64(workers), dials.Load(), "connections dialled in %d rounds of %d calls", rounds, workers)
+	// A connection goes back to the idle pool just after its caller has read the answer,
+	// so a round can start before the last few are back and dial a handful anew: allow a
+	// quarter over one a worker; the SDK's pool alone dials 64+3×54 = 226.
+	require.LessOrEqual(t, dials.Load(), int64(workers*5/4), "connections dialled in %d rounds of %d calls", rounds, workers)
+	require.GreaterOrEqual(t, dials.Load(), int64(workers))
 }
