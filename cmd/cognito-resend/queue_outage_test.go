@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cognito-resend/cognito-resend/testenv/emu"
@@ -431,6 +432,15 @@ func TestQueueTableDeletedExits3(t *testing.T) {
 		"--wait-time-seconds", "1", "--log-format", "json")
 	require.Eventually(t, func() bool { return countLines(filepath.Join(dir, "r.csv")) == 3 }, 30*time.Second,
 		20*time.Millisecond)
+	// Idle means both messages acked, which comes after their outcomes are in the table:
+	// deleted before that, the error names the outcome's write, not the table.
+	require.Eventually(t, func() bool {
+		out, err := q.c.GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(q.url),
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+				sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+		return err == nil && out.Attributes["ApproximateNumberOfMessages"] == "0" &&
+			out.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+	}, 30*time.Second, 20*time.Millisecond, "the worker never acked its two messages")
 	_, err := emu.NewDynamoClient(dynamo).DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("ledger")})
 	require.NoError(t, err)
 	deleted := time.Now()
