@@ -96,7 +96,12 @@ func (c *Campaign) Countable() bool { return countable(c.cfg) }
 // rule, the state a listing gives) and counts, making no ResendConfirmationCode call
 // (nor a per-user check: Prepare's census of the pool, or its one check of the
 // permission, is all --verify-users reads; the lookups it will make are counted).
-func (c *Campaign) Census(ctx context.Context) (Census, error) {
+func (c *Campaign) Census(ctx context.Context) (cen Census, err error) {
+	defer func() {
+		if err != nil {
+			c.discardSnapshot() // refused or stopped: no orphan <report>.pool
+		}
+	}()
 	if !c.Countable() {
 		return Census{}, ErrNotCountable
 	}
@@ -114,7 +119,7 @@ func (c *Campaign) Census(ctx context.Context) (Census, error) {
 	}
 	r.skipRecorded(s, c.lineMismatch(r, false))
 	adm := admit.New(c.rule.Case, r.final())
-	cen := Census{Unknown: len(r.unknown), UsernameCase: c.rule.String(), WithInvitations: c.cfg.Invitations}
+	cen = Census{Unknown: len(r.unknown), UsernameCase: c.rule.String(), WithInvitations: c.cfg.Invitations}
 	if c.cfg.Invitations {
 		cen.InvitationRate = c.cfg.InvitationRate
 	}
