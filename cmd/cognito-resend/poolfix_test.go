@@ -113,3 +113,38 @@ func TestSignalDuringListingExits3(t *testing.T) {
 	require.NoFileExists(t, filepath.Join(dir, "pool.csv"))
 	require.Zero(t, sim.Sim.Stats().Op("ResendConfirmationCode").Calls)
 }
+
+// The same command twice without --report, the second started while the first lists
+// the pool: the second is refused at once (the first's lock says what it reads), before
+// any listing of its own, and leaves no file.
+func TestSameCommandWhileListingRefusedAtOnce(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	p := verifyPool(t)
+	sim := quotasim.StartT(t, quotasim.Config{Upstream: cognitoURL})
+	dir := t.TempDir()
+	env := append(append(baseEnv(sim.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
+	args := []string{"run", "--user-pool-id", p.ID, "--yes", "--page-size", "1", "--list-rate", "0.2"}
+	first, stderr := startBin(t, dir, env, args...)
+	deadline := time.Now().Add(20 * time.Second)
+	for sim.Sim.Stats().Op("ListUsers").Calls < 1 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(1100 * time.Millisecond) // another second: another default report name
+	listed := sim.Sim.Stats().Op("ListUsers").Calls
+	before, err := os.ReadDir(dir)
+	require.NoError(t, err)
+
+	res := runBin(t, dir, env, "", args...)
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, "not given, but a run from user pool "+p.ID+" is in progress (pid ")
+	require.Contains(t, res.stderr, "Wait for it to end; to continue that campaign then: --resume --report cognito-resend-report-")
+	require.Equal(t, listed, sim.Sim.Stats().Op("ListUsers").Calls, "the second run listed nothing")
+	after, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Equal(t, len(before), len(after), "the refused run left no file")
+
+	require.NoError(t, first.Process.Signal(syscall.SIGINT))
+	_ = first.Wait()
+	require.Equal(t, 3, first.ProcessState.ExitCode(), stderr.String())
+}

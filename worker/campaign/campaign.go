@@ -45,9 +45,12 @@ type Campaign struct {
 	// csvChanged: the CSV is not the report's (or the report has no record of it):
 	// checkResumed checks its lines before any listing.
 	inputChecked, csvChanged bool
-	lock         *records.Lock // the report's, held from Prepare (lockReport)
-	resumed      *resumed      // loaded once, by the census or the run
-	census       *Census       // set once counted
+	lock                     *records.Lock // the report's, held from Prepare (lockReport)
+	// rerunInput is what checkRerun found this run (without --report) reads: recorded in
+	// its lock for the same command started again (records.RunningOf).
+	rerunInput *records.Input
+	resumed    *resumed // loaded once, by the census or the run
+	census     *Census  // set once counted
 	// Set by Prepare (preparePool), once: the username case rule, the verify stage and
 	// its own limiter.
 	rule          *userpool.CaseRule

@@ -249,6 +249,19 @@ func (c *Campaign) checkRerun() error {
 		}
 	}
 	dir := filepath.Dir(DefaultReportPath(c.started))
+	c.rerunInput = &now // in this run's lock: the same command started again is refused at once
+	if running := records.RunningOf(dir, now, c.reportPath); len(running) > 0 {
+		// Its report and .input come after its listing: its lock says what it reads.
+		r := running[0]
+		err := &config.FieldError{Field: "report", Msg: fmt.Sprintf("not given, but a run from %s is in progress "+
+			"(%s, report %s): running alongside it would call its users a second time. Wait for it to end; to "+
+			"continue that campaign then: --resume --report %s", now.String(), r.Holder, r.Report, r.Report)}
+		if cfg.DryRun {
+			c.log.Warn("the run would be refused: " + err.Error())
+			return nil
+		}
+		return err
+	}
 	found := records.ReportsOf(dir, now)
 	if len(found) == 0 {
 		return nil
