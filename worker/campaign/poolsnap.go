@@ -146,7 +146,7 @@ func (c *Campaign) listingCost() string {
 	}
 	pages := (c.rule.PoolUsers + userpool.PageSizeMax - 1) / userpool.PageSizeMax
 	return fmt.Sprintf("about %d pages (the pool's ~%d users) at --list-rate %g/s: ~%s", pages, c.rule.PoolUsers, rate,
-		time.Duration(float64(pages)/rate*float64(time.Second)).Round(time.Second))
+		max(time.Second, time.Duration(float64(pages)/rate*float64(time.Second)).Round(time.Second)))
 }
 
 // discardSnapshot removes the snapshot this process listed where there was none, when
