@@ -92,7 +92,8 @@ func printVerify(w io.Writer, c campaign.Census) {
 		return
 	case v.With == userpool.VerifyWithAdminGetUser:
 		fmt.Fprintf(w, "checked:     each user first with AdminGetUser at %g/s (--verify-users); who can't receive a code gets a row, no resend\n", c.CheckRate)
-		fmt.Fprintf(w, "reads:       %d AdminGetUser calls, one per user to send\n", v.AdminGetUser)
+		fmt.Fprintf(w, "reads:       %d AdminGetUser calls, one per user to send (in the run), and 1 made now to check the "+
+			"permission (for a name no one has: bills no user)\n", v.AdminGetUser)
 		fmt.Fprintf(w, "WARNING:     %s\n", campaign.MAUWarning)
 	case c.CheckRate > 0:
 		fmt.Fprintf(w, "checked:     each user first with a ListUsers lookup by name at %g/s (--verify-users); who can't receive a code gets a row, no resend\n", c.CheckRate)

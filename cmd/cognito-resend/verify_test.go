@@ -175,6 +175,11 @@ func TestVerifyUsersUsageErrors(t *testing.T) {
 		{[]string{"run", "--csv", "-", "--verify-users", "--user-pool-id", "us-east-1_x", "--verify-rate", "500"}, "--verify-rate: must be > 0 and <= 120"},
 		{[]string{"run", "--csv", "-", "--user-pool-id", "us-east-1_x", "--created-after", "72h"}, "--created-after"},
 		{[]string{"run", "--csv", "-", "--sqs-queue-url", "http://127.0.0.1:1/0/q"}, "--sqs-queue-url: choose one source"},
+		// Alone it checks nothing: said, not silently accepted.
+		{[]string{"run", "--csv", "-", "--user-pool-id", "us-east-1_x", "--verify-with", "admin-get-user"},
+			"--verify-with: says how --verify-users reads each user's state, but --verify-users is not set: nothing would be checked. Add --verify-users"},
+		{[]string{"run", "--csv", "-", "--verify-users", "--user-pool-id", "us-east-1_x", "--verify-with", "GetUser"},
+			"--verify-with: must be listusers (ListUsers: bills no user) or admin-get-user"},
 	} {
 		res := runBin(t, t.TempDir(), env, "u\n", tc.args...)
 		require.Equal(t, 2, res.code, res.stderr)
