@@ -76,13 +76,15 @@ func TestVerifyUsersReportsOnlyTheTruth(t *testing.T) {
 	// Dry run: the census of the pool (one ListUsers page: una and dis are UNCONFIRMED)
 	// places una and dis; con, adm and ghost each need a lookup in the run; nothing bills.
 	sim.Sim.Reset()
-	res = runBin(t, dir, env, verifyCSV, "run", "--csv", "-", "--dry-run", "--verify-users", "--user-pool-id", p.ID)
+	res = runBin(t, dir, env, verifyCSV, "run", "--csv", "-", "--dry-run", "--verify-users", "--user-pool-id", p.ID, "--list-rate", "0.5")
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Contains(t, res.stdout, "to send:     1\n")
 	require.Contains(t, res.stdout, "not to send: 1 (disabled in the pool's listing")
 	require.Contains(t, res.stdout, "checked:     census of the pool by ListUsers (--verify-users): 2 users in UNCONFIRMED listed; 2 of the CSV's users placed, no call each")
 	require.Contains(t, res.stdout, "looked up:   3 (not in the census")
 	require.Contains(t, res.stdout, "reads:       4 ListUsers calls: 1 for the census (made), 3 lookups (in the run); none of them bills a user")
+	// The lookups at --list-rate 0.5 are the run's time: the ETA counts them (1 send at 20/s: 1s alone).
+	require.Contains(t, res.stdout, "ETA:         7s at 20/s (6s of it: 3 ListUsers lookups at --list-rate 0.5)")
 	require.NotContains(t, res.stdout, "AdminGetUser")
 	require.Zero(t, sim.Sim.Stats().Op("AdminGetUser").Calls)
 	require.EqualValues(t, 1, sim.Sim.Stats().Op("ListUsers").Calls, "the dry run made the census only")
