@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,4 +148,27 @@ func TestSameCommandWhileListingRefusedAtOnce(t *testing.T) {
 	require.NoError(t, first.Process.Signal(syscall.SIGINT))
 	_ = first.Wait()
 	require.Equal(t, 3, first.ProcessState.ExitCode(), stderr.String())
+}
+
+// A CSV much smaller than the pool is looked up user by user, no census: the sandbox's
+// cognito-local now answers DescribeUserPool with a true estimate, so the path runs here
+// as on AWS (1 CSV row < the 2 pages a census of 64 users could take).
+func TestSmallCSVNoCensus(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	p := verifyPool(t) // 4 users
+	ctx := t.Context()
+	for i := range 60 {
+		u := fmt.Sprintf("pad%02d", i)
+		require.NoError(t, p.SignUp(ctx, u, u+"@example.com"))
+	}
+	sim := quotasim.StartT(t, quotasim.Config{Upstream: cognitoURL})
+	dir := t.TempDir()
+	env := append(append(baseEnv(sim.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "two.csv"), []byte("una\n"), 0o600))
+	res := runBin(t, dir, env, "", "run", "--csv", "two.csv", "--dry-run", "--verify-users", "--user-pool-id", p.ID)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "checked:     each user first with a ListUsers lookup by name at 5/s (--verify-users)")
+	require.Contains(t, res.stdout, "no census:   the CSV's 1 rows are fewer than the up to 2 ListUsers pages a census of the pool's ~64 users could take")
+	require.EqualValues(t, 1, sim.Sim.Stats().Op("ListUsers").Calls, "the start-up check only: no census")
 }
