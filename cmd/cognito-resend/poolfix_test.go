@@ -56,7 +56,7 @@ func TestPoolSnapshotChangedOrGone(t *testing.T) {
 	res = runBin(t, dir, env, "", append(args, "--resume")...)
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Contains(t, res.stderr, "no pool snapshot beside pool.csv (moved or deleted?): listing the pool again: ")
-	require.Contains(t, res.stderr, "--list-rate 5/s")
+	require.Contains(t, res.stderr, "listing the pool again: about 1 page (the pool's ~4 users) at --list-rate 5/s: ~1s")
 	require.EqualValues(t, 1, listUsers())
 	require.Zero(t, sim.Sim.Stats().Op("ResendConfirmationCode").Calls)
 }

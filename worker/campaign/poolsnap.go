@@ -145,7 +145,11 @@ func (c *Campaign) listingCost() string {
 		return fmt.Sprintf("ListUsers at --list-rate %g/s (the pool's size is not known)", rate)
 	}
 	pages := (c.rule.PoolUsers + userpool.PageSizeMax - 1) / userpool.PageSizeMax
-	return fmt.Sprintf("about %d pages (the pool's ~%d users) at --list-rate %g/s: ~%s", pages, c.rule.PoolUsers, rate,
+	unit := "pages"
+	if pages == 1 {
+		unit = "page"
+	}
+	return fmt.Sprintf("about %d %s (the pool's ~%d users) at --list-rate %g/s: ~%s", pages, unit, c.rule.PoolUsers, rate,
 		max(time.Second, time.Duration(float64(pages)/rate*float64(time.Second)).Round(time.Second)))
 }
 
