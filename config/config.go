@@ -206,7 +206,6 @@ func Default() Config {
 
 		ListRate:   userpool.ListRateDefault,
 		VerifyRate: userpool.VerifyRateDefault,
-		VerifyWith: userpool.VerifyWithDefault,
 		PageSize:   userpool.PageSizeMax,
 		Progress:   "auto",
 
@@ -321,6 +320,35 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 // rotating after every group of rows.
 const minReportMaxSize ByteSize = 1 << 10
 
+// normalizeVerifyWith takes --verify-with as written or in the API's spelling, any case
+// (ListUsers, AdminGetUser), and refuses it without --verify-users: alone it would do
+// nothing, and an operator who typed it believes users are checked. Unset, it is the
+// default (listusers) once --verify-users is on. The pool source ignores it: its
+// listing already gives each user's state.
+func (c *Config) normalizeVerifyWith() error {
+	v := c.VerifyWith
+	switch strings.NewReplacer("-", "", "_", "").Replace(strings.ToLower(strings.TrimSpace(v))) {
+	case "":
+		v = ""
+	case "listusers":
+		v = userpool.VerifyWithListUsers
+	case "admingetuser":
+		v = userpool.VerifyWithAdminGetUser
+	default:
+		return bad("verify-with", "must be %s (ListUsers: bills no user) or %s (AdminGetUser: makes each checked user "+
+			"a billed monthly active user) (got %q)", userpool.VerifyWithListUsers, userpool.VerifyWithAdminGetUser, c.VerifyWith)
+	}
+	switch {
+	case v != "" && !c.VerifyUsers:
+		return bad("verify-with", "says how --verify-users reads each user's state, but --verify-users is not set: "+
+			"nothing would be checked. Add --verify-users (with --user-pool-id), or drop --verify-with")
+	case v == "" && c.VerifyUsers:
+		v = userpool.VerifyWithDefault
+	}
+	c.VerifyWith = v
+	return nil
+}
+
 // FieldError names the option that is wrong, by its flag name.
 type FieldError struct {
 	Field string
@@ -338,6 +366,9 @@ func (c *Config) Validate() error {
 	if err := c.validateLambda(); err != nil {
 		return err
 	}
+	if err := c.normalizeVerifyWith(); err != nil {
+		return err
+	}
 	switch {
 	case c.ClientID == "":
 		return bad("client-id", "required (or set %s)", EnvClientID)
@@ -353,9 +384,6 @@ func (c *Config) Validate() error {
 	case !(c.VerifyRate > 0) || c.VerifyRate > userpool.VerifyRateMax:
 		return bad("verify-rate", "must be > 0 and <= %v AdminGetUser calls/s, the account's UserRead quota (got %v)",
 			userpool.VerifyRateMax, c.VerifyRate)
-	case c.VerifyWith != userpool.VerifyWithListUsers && c.VerifyWith != userpool.VerifyWithAdminGetUser:
-		return bad("verify-with", "must be %s (ListUsers: bills no user) or %s (AdminGetUser: makes each checked user a billed monthly active user) (got %q)",
-			userpool.VerifyWithListUsers, userpool.VerifyWithAdminGetUser, c.VerifyWith)
 	case !(c.ListRate > 0) || c.ListRate > userpool.ListRateMax:
 		return bad("list-rate", "must be > 0 and <= %v ListUsers calls/s, the account's UserList quota (got %v)", userpool.ListRateMax, c.ListRate)
 	case c.PageSize < 1 || c.PageSize > userpool.PageSizeMax:

@@ -368,7 +368,11 @@ func TestApply(t *testing.T) {
 		c := config.Default()
 		require.Nil(t, c.CaseSensitiveUsernames, "not set: the pool's setting or the default decides")
 		require.Equal(t, 10.0, c.VerifyRate)
-		require.Equal(t, "listusers", c.VerifyWith, "ListUsers by default: it bills no user")
+		require.Empty(t, c.VerifyWith, "not set: listusers once --verify-users is on")
+		on := config.Default()
+		require.NoError(t, on.Apply([]byte("client-id: abc\ncsv: u.csv\nuser-pool-id: us-east-1_x\nverify-users: true\n")))
+		require.NoError(t, on.Validate())
+		require.Equal(t, "listusers", on.VerifyWith, "ListUsers by default: it bills no user")
 		require.Equal(t, 5.0, c.ListRate)
 		doc := "client-id: abc\ncsv: users.csv\nuser-pool-id: us-east-1_x\nverify-users: true\nverify-rate: 25\ncase-sensitive-usernames: false\n" +
 			"verify-with: admin-get-user\n"
@@ -833,4 +837,27 @@ func TestValidateInvitations(t *testing.T) {
 	require.Equal(t, 10.0, c.InvitationRate, "InvitationRateDefault")
 	c.InvitationDelivery = " email "
 	require.Equal(t, "EMAIL", c.InvitationMedium())
+}
+
+// --verify-with takes the API's spelling in any case, says the accepted values when
+// wrong, and is refused without --verify-users (alone it checks nothing).
+func TestVerifyWith(t *testing.T) {
+	t.Parallel()
+	base := "client-id: abc\ncsv: u.csv\nuser-pool-id: us-east-1_x\n"
+	for in, want := range map[string]string{"ListUsers": "listusers", "listusers": "listusers", "AdminGetUser": "admin-get-user",
+		"admin-get-user": "admin-get-user", "ADMIN_GET_USER": "admin-get-user"} {
+		c := config.Default()
+		require.NoError(t, c.Apply([]byte(base+"verify-users: true\nverify-with: "+in+"\n")))
+		require.NoError(t, c.Validate(), in)
+		require.Equal(t, want, c.VerifyWith, in)
+		require.NoError(t, c.Validate(), "validated twice: the same")
+	}
+	c := config.Default()
+	require.NoError(t, c.Apply([]byte(base+"verify-users: true\nverify-with: getuser\n")))
+	require.EqualError(t, c.Validate(), `--verify-with: must be listusers (ListUsers: bills no user) or admin-get-user `+
+		`(AdminGetUser: makes each checked user a billed monthly active user) (got "getuser")`)
+	c = config.Default()
+	require.NoError(t, c.Apply([]byte(base+"verify-with: listusers\n")))
+	require.EqualError(t, c.Validate(), "--verify-with: says how --verify-users reads each user's state, but --verify-users "+
+		"is not set: nothing would be checked. Add --verify-users (with --user-pool-id), or drop --verify-with")
 }

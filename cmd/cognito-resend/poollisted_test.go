@@ -108,7 +108,8 @@ func TestPromptListsOnceAndWarnsOfMAU(t *testing.T) {
 		"--verify-with", "admin-get-user", "--user-pool-id", p.ID)
 	require.Equal(t, 2, code, out)
 	require.Contains(t, out, "WARNING:     --verify-with admin-get-user: AdminGetUser makes every user it checks a billed monthly active user")
-	require.Contains(t, out, "reads:       5 AdminGetUser calls, one per user to send")
+	require.Contains(t, out, "reads:       5 AdminGetUser calls, one per user to send (in the run), and 1 made now to check the permission (for a name no one has: bills no user)")
+	require.EqualValues(t, 1, sim.Sim.Stats().Op("AdminGetUser").Calls, "the start-up check the reads line names")
 
 	sim.Sim.Reset()
 	code, out = runOnPTY(t, dir, env, "n", "run", "--csv", "u.csv", "--report", "lu.csv", "--verify-users", "--user-pool-id", p.ID)

@@ -15,13 +15,8 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
 
-func eta(n int, rate float64) time.Duration {
-	if rate <= 0 {
-		return 0
-	}
-	d := time.Duration(float64(n) / rate * float64(time.Second))
-	return (d + time.Second - 1).Truncate(time.Second) // whole seconds, rounded up
-}
+// eta is n users at rate, in whole seconds rounded up (campaign.Census.ETA).
+func eta(n int, rate float64) time.Duration { return campaign.Census{ToSend: n}.ETA(rate) }
 
 func printCensus(w io.Writer, c campaign.Census, rate float64) {
 	if c.WithInvitations {
@@ -68,12 +63,19 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 			c.LimitWaiting, c.LimitDue.UTC().Format(time.RFC3339))
 	}
 	if c.WithInvitations && c.Split() && c.Invitations > 0 && c.InvitationRate > 0 {
-		// Each message at its own limiter's pace, side by side: the slower one ends last.
-		fmt.Fprintf(w, "ETA:         %s (confirmation codes at %g/s, invitations at %g/s beside them)\n",
-			span(max(eta(c.Confirmations, rate), eta(c.Invitations, c.InvitationRate))), rate, c.InvitationRate)
+		fmt.Fprintf(w, "ETA:         %s (confirmation codes at %g/s, invitations at %g/s beside them)%s\n",
+			span(c.ETA(rate)), rate, c.InvitationRate, lookupsPart(c))
 		return
 	}
-	fmt.Fprintf(w, "ETA:         %s at %g/s\n", span(eta(c.ToSend, rate)), rate)
+	fmt.Fprintf(w, "ETA:         %s at %g/s%s\n", span(c.ETA(rate)), rate, lookupsPart(c))
+}
+
+// lookupsPart says what of the ETA is the census's lookups ("" without any).
+func lookupsPart(c campaign.Census) string {
+	if c.Verify == nil || c.Verify.Lookups == 0 || c.Verify.ListRate <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s of it: %d ListUsers lookups at --list-rate %g)", span(c.LookupsETA()), c.Verify.Lookups, c.Verify.ListRate)
 }
 
 // plural is "1 call", "2 calls".
@@ -92,7 +94,8 @@ func printVerify(w io.Writer, c campaign.Census) {
 		return
 	case v.With == userpool.VerifyWithAdminGetUser:
 		fmt.Fprintf(w, "checked:     each user first with AdminGetUser at %g/s (--verify-users); who can't receive a code gets a row, no resend\n", c.CheckRate)
-		fmt.Fprintf(w, "reads:       %d AdminGetUser calls, one per user to send\n", v.AdminGetUser)
+		fmt.Fprintf(w, "reads:       %d AdminGetUser calls, one per user to send (in the run), and 1 made now to check the "+
+			"permission (for a name no one has: bills no user)\n", v.AdminGetUser)
 		fmt.Fprintf(w, "WARNING:     %s\n", campaign.MAUWarning)
 	case c.CheckRate > 0:
 		fmt.Fprintf(w, "checked:     each user first with a ListUsers lookup by name at %g/s (--verify-users); who can't receive a code gets a row, no resend\n", c.CheckRate)
@@ -138,7 +141,7 @@ func confirm(in io.Reader, out io.Writer, c campaign.Census, rate float64) error
 	case c.WithInvitations:
 		what = "resend confirmation codes or invitations (each user's state decides) to " + users
 	}
-	fmt.Fprintf(out, "About to %s at %g/s (about %s). Continue? [y/N] ", what, rate, span(eta(n, rate)))
+	fmt.Fprintf(out, "About to %s at %g/s (about %s%s). Continue? [y/N] ", what, rate, span(c.ETA(rate)), lookupsPart(c))
 	line, err := bufio.NewReader(in).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err

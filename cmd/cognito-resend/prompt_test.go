@@ -22,6 +22,19 @@ func TestETARoundsUpToWholeSeconds(t *testing.T) {
 	require.Equal(t, "1m0s", eta(1200, 20).String())
 }
 
+// The ETA counts the census's lookups at --list-rate (they hold the workers before the
+// sends: the trial's prompt said 40s for a run of 53.6s).
+func TestETACountsLookups(t *testing.T) {
+	t.Parallel()
+	cen := campaign.Census{ToSend: 200, Verify: &campaign.VerifyReads{Lookups: 67, ListRate: 5}}
+	require.Equal(t, "54s", cen.ETA(5).String())
+	require.Equal(t, "14s", cen.LookupsETA().String())
+	var out strings.Builder
+	require.ErrorIs(t, confirm(strings.NewReader("n\n"), &out, cen, 5), errDeclined)
+	require.Equal(t, "About to resend confirmation codes to 200 users at 5/s (about 54s (14s of it: 67 ListUsers lookups at "+
+		"--list-rate 5)). Continue? [y/N] ", out.String())
+}
+
 func TestConfirmCountsUsersCalledAgain(t *testing.T) {
 	t.Parallel()
 	var out strings.Builder

@@ -49,6 +49,10 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 	}
 	c := campaign.Open(cfg, campaign.Env{Stdin: ios.stdin, Logger: log, Clock: clock.Real()})
 	defer c.Close() //nolint:errcheck // releases what Prepare holds and no run took
+	// A signal before the run started (during the pool's listing or census, say) is a
+	// stop, exit 3 (README "Exit codes"), not a usage error.
+	usageErr := func(err error) error { return stoppedEarly(stop, err, usageErr) }
+	startErr := func(err error) error { return stoppedEarly(stop, err, startErr) }
 	// Every check that can fail before a call, before the prompt and in the dry run too.
 	if err := c.Prepare(stop); err != nil {
 		return startErr(err)

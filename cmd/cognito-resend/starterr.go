@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
 
 	"github.com/cognito-resend/cognito-resend/worker/campaign"
 )
@@ -14,4 +16,14 @@ func startErr(err error) error {
 		return stoppedErr(err)
 	}
 	return usageErr(err)
+}
+
+// stoppedEarly is an error before the run started: exit 3 with what to do next when a
+// signal stopped it (nothing was sent), else what orElse makes of it.
+func stoppedEarly(stop context.Context, err error, orElse func(error) error) error {
+	if stop.Err() == nil || err == nil {
+		return orElse(err)
+	}
+	return stoppedErr(fmt.Errorf("stopped by a signal before the run started (%v): nothing was sent; "+
+		"run the same command again to start it", err))
 }

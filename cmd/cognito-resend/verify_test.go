@@ -76,13 +76,15 @@ func TestVerifyUsersReportsOnlyTheTruth(t *testing.T) {
 	// Dry run: the census of the pool (one ListUsers page: una and dis are UNCONFIRMED)
 	// places una and dis; con, adm and ghost each need a lookup in the run; nothing bills.
 	sim.Sim.Reset()
-	res = runBin(t, dir, env, verifyCSV, "run", "--csv", "-", "--dry-run", "--verify-users", "--user-pool-id", p.ID)
+	res = runBin(t, dir, env, verifyCSV, "run", "--csv", "-", "--dry-run", "--verify-users", "--user-pool-id", p.ID, "--list-rate", "0.5")
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Contains(t, res.stdout, "to send:     1\n")
 	require.Contains(t, res.stdout, "not to send: 1 (disabled in the pool's listing")
 	require.Contains(t, res.stdout, "checked:     census of the pool by ListUsers (--verify-users): 2 users in UNCONFIRMED listed; 2 of the CSV's users placed, no call each")
 	require.Contains(t, res.stdout, "looked up:   3 (not in the census")
 	require.Contains(t, res.stdout, "reads:       4 ListUsers calls: 1 for the census (made), 3 lookups (in the run); none of them bills a user")
+	// The lookups at --list-rate 0.5 are the run's time: the ETA counts them (1 send at 20/s: 1s alone).
+	require.Contains(t, res.stdout, "ETA:         7s at 20/s (6s of it: 3 ListUsers lookups at --list-rate 0.5)")
 	require.NotContains(t, res.stdout, "AdminGetUser")
 	require.Zero(t, sim.Sim.Stats().Op("AdminGetUser").Calls)
 	require.EqualValues(t, 1, sim.Sim.Stats().Op("ListUsers").Calls, "the dry run made the census only")
@@ -175,6 +177,11 @@ func TestVerifyUsersUsageErrors(t *testing.T) {
 		{[]string{"run", "--csv", "-", "--verify-users", "--user-pool-id", "us-east-1_x", "--verify-rate", "500"}, "--verify-rate: must be > 0 and <= 120"},
 		{[]string{"run", "--csv", "-", "--user-pool-id", "us-east-1_x", "--created-after", "72h"}, "--created-after"},
 		{[]string{"run", "--csv", "-", "--sqs-queue-url", "http://127.0.0.1:1/0/q"}, "--sqs-queue-url: choose one source"},
+		// Alone it checks nothing: said, not silently accepted.
+		{[]string{"run", "--csv", "-", "--user-pool-id", "us-east-1_x", "--verify-with", "admin-get-user"},
+			"--verify-with: says how --verify-users reads each user's state, but --verify-users is not set: nothing would be checked. Add --verify-users"},
+		{[]string{"run", "--csv", "-", "--verify-users", "--user-pool-id", "us-east-1_x", "--verify-with", "GetUser"},
+			"--verify-with: must be listusers (ListUsers: bills no user) or admin-get-user"},
 	} {
 		res := runBin(t, t.TempDir(), env, "u\n", tc.args...)
 		require.Equal(t, 2, res.code, res.stderr)

@@ -18,7 +18,9 @@
 //     (5.3.0 answers it with HTTP 500 CognitoLocal#Unsupported otherwise), honouring
 //     the app client's PreventUserExistenceErrors as Cognito does;
 //   * replaces ListUsers with one that pages (Limit, PaginationToken) and unescapes a
-//     filter's quoted value, as Cognito does (5.3.0 does neither).
+//     filter's quoted value, as Cognito does (5.3.0 does neither);
+//   * answers DescribeUserPool's EstimatedNumberOfUsers with the pool's user count
+//     (5.3.0 answers 0);
 //   * wraps AdminCreateUser so that MessageAction=RESEND resends an invitation (5.3.0
 //     answers it with CognitoLocal#Unsupported).
 //
@@ -290,6 +292,23 @@ const ListUsers =
   };
 
 Targets.ListUsers = ListUsers;
+
+// DescribeUserPool: cognito-local 5.3.0 answers EstimatedNumberOfUsers 0 whatever the
+// pool holds; Cognito gives an estimate of its users (every state). This one counts
+// them, so a small CSV against a bigger pool takes the lookups path (no census) here as
+// it would on AWS.
+const DescribeUserPoolCounted = Targets.DescribeUserPool;
+Targets.DescribeUserPool = (services) => {
+  const describe = DescribeUserPoolCounted(services);
+  return async (ctx, req) => {
+    const out = await describe(ctx, req);
+    const userPool = await services.cognito.getUserPool(ctx, req.UserPoolId);
+    if (out.UserPool && userPool) {
+      out.UserPool.EstimatedNumberOfUsers = (await userPool.listUsers(ctx, undefined)).length;
+    }
+    return out;
+  };
+};
 
 // ---------------------------------------------------------------------------
 // AdminCreateUser with MessageAction=RESEND (5.3.0 answers it with

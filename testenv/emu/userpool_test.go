@@ -173,4 +173,10 @@ func TestCognitoListUsersPagesAndFilters(t *testing.T) {
 	_, err = c.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: aws.String(p.ID), Limit: aws.Int32(61)})
 	var ipe *types.InvalidParameterException
 	require.ErrorAs(t, err, &ipe, "Limit above 60")
+
+	// DescribeUserPool estimates the pool's users, every state (cognito-local 5.3.0: 0):
+	// the "no census" path of a small CSV can be seen here.
+	d, err := c.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(p.ID)})
+	require.NoError(t, err)
+	require.EqualValues(t, len(names), d.UserPool.EstimatedNumberOfUsers)
 }

@@ -41,11 +41,16 @@ type Campaign struct {
 	started    time.Time
 	// tableChecked: Prepare found --ledger-table usable.
 	tableChecked bool
-	// inputChecked: Prepare found the resumed report made from this input (checkInput).
-	inputChecked bool
-	lock         *records.Lock // the report's, held from Prepare (lockReport)
-	resumed      *resumed      // loaded once, by the census or the run
-	census       *Census       // set once counted
+	// inputChecked: Prepare found the resumed report made from this input (checkInput);
+	// csvChanged: the CSV is not the report's (or the report has no record of it):
+	// checkResumed checks its lines before any listing.
+	inputChecked, csvChanged bool
+	lock                     *records.Lock // the report's, held from Prepare (lockReport)
+	// rerunInput is what checkRerun found this run (without --report) reads: recorded in
+	// its lock for the same command started again (records.RunningOf).
+	rerunInput *records.Input
+	resumed    *resumed // loaded once, by the census or the run
+	census     *Census  // set once counted
 	// Set by Prepare (preparePool), once: the username case rule, the verify stage and
 	// its own limiter.
 	rule          *userpool.CaseRule
@@ -61,6 +66,8 @@ type Campaign struct {
 	snapshot *poolsource.Listing
 	snapPath string
 	snapTemp bool // a dry run's, removed by Close
+	// snapCreated: this process listed the pool where no snapshot was (discardSnapshot).
+	snapCreated bool
 	// filesChecked: Prepare found the report creatable (checkReport).
 	filesChecked bool
 	// metricsLn is --metrics-addr, bound by Prepare before any file is created; the run
@@ -117,6 +124,15 @@ func (c *Campaign) Prepare(ctx context.Context) error {
 		return err
 	}
 	if err := c.checkInput(); err != nil {
+		return err
+	}
+	if err := c.caseRule(ctx); err != nil {
+		return err
+	}
+	// What can refuse a resume (the report's rows, a CSV edited since) before any
+	// listing of the pool: a refusal after a census of minutes is a tired operator's
+	// lost time.
+	if err := c.checkResumed(ctx); err != nil {
 		return err
 	}
 	if err := c.preparePool(ctx); err != nil {

@@ -73,6 +73,34 @@ type VerifyReads struct {
 	// NoCensus says why a CSV campaign looks each user up instead of listing the pool
 	// ("" otherwise).
 	NoCensus string
+	// ListRate is --list-rate, the Lookups' pace.
+	ListRate float64
+}
+
+// ETA is how long the run of this census takes at pace (Campaign.Pace): its sends (with
+// --invitations, the codes at pace and the invitations at theirs, side by side), and
+// the ListUsers lookups by name of the users the census of the pool could not place, at
+// --list-rate (they hold the pipeline's workers: measured, the two add up), in whole
+// seconds rounded up. The one estimate the dry run and the prompt give.
+func (cen Census) ETA(pace float64) time.Duration {
+	var secs float64
+	switch {
+	case cen.WithInvitations && cen.Split() && cen.Invitations > 0 && cen.InvitationRate > 0 && pace > 0:
+		// Each message at its own limiter's pace, side by side: the slower one ends last.
+		secs = max(float64(cen.Confirmations)/pace, float64(cen.Invitations)/cen.InvitationRate)
+	case pace > 0:
+		secs = float64(cen.ToSend) / pace
+	}
+	if v := cen.Verify; v != nil && v.Lookups > 0 && v.ListRate > 0 {
+		secs += float64(v.Lookups) / v.ListRate
+	}
+	d := time.Duration(secs * float64(time.Second))
+	return (d + time.Second - 1).Truncate(time.Second)
+}
+
+// LookupsETA is the lookups' part of ETA (0 without any).
+func (cen Census) LookupsETA() time.Duration {
+	return cen.ETA(0)
 }
 
 // PoolListing is the pool source's one listing: how many users, how many ListUsers
@@ -96,7 +124,12 @@ func (c *Campaign) Countable() bool { return countable(c.cfg) }
 // rule, the state a listing gives) and counts, making no ResendConfirmationCode call
 // (nor a per-user check: Prepare's census of the pool, or its one check of the
 // permission, is all --verify-users reads; the lookups it will make are counted).
-func (c *Campaign) Census(ctx context.Context) (Census, error) {
+func (c *Campaign) Census(ctx context.Context) (cen Census, err error) {
+	defer func() {
+		if err != nil {
+			c.discardSnapshot() // refused or stopped: no orphan <report>.pool
+		}
+	}()
 	if !c.Countable() {
 		return Census{}, ErrNotCountable
 	}
@@ -114,7 +147,7 @@ func (c *Campaign) Census(ctx context.Context) (Census, error) {
 	}
 	r.skipRecorded(s, c.lineMismatch(r, false))
 	adm := admit.New(c.rule.Case, r.final())
-	cen := Census{Unknown: len(r.unknown), UsernameCase: c.rule.String(), WithInvitations: c.cfg.Invitations}
+	cen = Census{Unknown: len(r.unknown), UsernameCase: c.rule.String(), WithInvitations: c.cfg.Invitations}
 	if c.cfg.Invitations {
 		cen.InvitationRate = c.cfg.InvitationRate
 	}
@@ -123,7 +156,7 @@ func (c *Campaign) Census(ctx context.Context) (Census, error) {
 	}
 	v := c.verifier
 	if c.cfg.VerifyUsers && !c.cfg.PoolSource() {
-		cen.Verify = &VerifyReads{With: c.cfg.VerifyWith, NoCensus: c.verifyHow, States: c.listedStates()}
+		cen.Verify = &VerifyReads{With: c.cfg.VerifyWith, NoCensus: c.verifyHow, States: c.listedStates(), ListRate: c.cfg.ListRate}
 		if v.Census != nil {
 			cen.Verify.CensusPages, cen.Verify.CensusUsers = v.Census.Pages, v.Census.Users
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/source/poolsource"
+	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
 
 // SnapshotFresh is how old a pool snapshot a NEW campaign adopts may be (one a dry run
@@ -59,12 +60,27 @@ func (c *Campaign) poolSnapshot(ctx context.Context) (string, error) {
 	l, err := poolsource.Check(path)
 	reason := ""
 	switch {
-	case c.snapTemp || errors.Is(err, fs.ErrNotExist):
+	case c.snapTemp:
+		reason = "no pool snapshot yet"
+	case errors.Is(err, fs.ErrNotExist) && cfg.Resume && fileExists(c.reportPath):
+		// The campaign listed the pool when it started: its snapshot was deleted, or the
+		// report moved without it. Listing again is safe (users with rows are skipped)
+		// but costs the listing's time: say so.
+		c.log.Warn(fmt.Sprintf("no pool snapshot beside %s (moved or deleted?): listing the pool again: %s",
+			c.reportPath, c.listingCost()), "snapshot", path)
+		reason = "no pool snapshot beside the report"
+	case errors.Is(err, fs.ErrNotExist):
 		reason = "no pool snapshot yet"
 	case errors.Is(err, poolsource.ErrIncomplete):
 		c.log.Warn("the pool snapshot is incomplete (its listing was interrupted): listing the pool again",
 			"snapshot", path, "error", err.Error())
 		reason = "incomplete snapshot"
+	case errors.Is(err, poolsource.ErrChanged):
+		// Never trusted: a hand edit that kept the count would skip users silently.
+		// Listing again is safe: users with rows are skipped on resume.
+		c.log.Warn(fmt.Sprintf("the pool snapshot %s was changed or damaged since it was written: it is not read; "+
+			"listing the pool again: %s", path, c.listingCost()), "snapshot", path, "error", err.Error())
+		reason = "changed snapshot"
 	case err != nil:
 		return "", &config.FieldError{Field: "user-pool-id", Msg: fmt.Sprintf("pool snapshot %s: %v", path, err)}
 	case l.UserPoolID != cfg.UserPoolID && fileExists(c.reportPath):
@@ -97,6 +113,7 @@ func (c *Campaign) poolSnapshot(ctx context.Context) (string, error) {
 	want.ListedAt = now.UTC()
 	c.log.Info("listing the user pool (ListUsers, once: the census and the run read the snapshot)", "user_pool_id",
 		cfg.UserPoolID, "states", want.Statuses, "list_rate", cfg.ListRate, "snapshot", path, "why", reason)
+	c.snapCreated = c.snapCreated || !existsPath(path)
 	l, err = poolsource.List(ctx, c.lister, path, want, poolsource.Window{After: after, Before: before})
 	if err != nil {
 		return "", fmt.Errorf("--user-pool-id: %w", err)
@@ -118,6 +135,32 @@ func (c *Campaign) openPool(ctx context.Context) (*source, error) {
 	}
 	return &source{Source: src, close: func(context.Context) error { src.Close(); return nil },
 		desc: []any{"user_pool_id", c.cfg.UserPoolID, "snapshot", path}}, nil
+}
+
+// listingCost is what listing the pool takes: about how many ListUsers pages (the pool's
+// estimated users, DescribeUserPool, 60 a page) at --list-rate, and how long.
+func (c *Campaign) listingCost() string {
+	rate := c.cfg.ListRate
+	if c.rule == nil || c.rule.PoolUsers <= 0 {
+		return fmt.Sprintf("ListUsers at --list-rate %g/s (the pool's size is not known)", rate)
+	}
+	pages := (c.rule.PoolUsers + userpool.PageSizeMax - 1) / userpool.PageSizeMax
+	unit := "pages"
+	if pages == 1 {
+		unit = "page"
+	}
+	return fmt.Sprintf("about %d %s (the pool's ~%d users) at --list-rate %g/s: ~%s", pages, unit, c.rule.PoolUsers, rate,
+		max(time.Second, time.Duration(float64(pages)/rate*float64(time.Second)).Round(time.Second)))
+}
+
+// discardSnapshot removes the snapshot this process listed where there was none, when
+// the campaign is refused (exit 2) after its listing: nothing was sent from it, and the
+// corrected command lists again (poolsnap_test: no orphan <report>.pool).
+func (c *Campaign) discardSnapshot() {
+	if c.snapCreated && !c.snapTemp {
+		_ = os.Remove(c.snapPath)
+		c.snapshot, c.snapCreated = nil, false
+	}
 }
 
 // removeTempSnapshot removes a dry run's temporary snapshot.

@@ -80,6 +80,9 @@ func (c *Campaign) lockReport() error {
 	if err != nil {
 		return err
 	}
+	if c.rerunInput != nil {
+		_ = l.RecordInput(*c.rerunInput) // best effort: without it a second run is refused after its listing
+	}
 	c.lock = l
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,6 +142,7 @@ func (c *Campaign) checkInput() error {
 	}
 	now := c.input()
 	if !ok {
+		c.csvChanged = true
 		c.log.Warn("the report has no record of its input (made by an earlier version, or its first run was "+
 			"killed at the start): its source is not checked; each CSV line with a row is still checked against "+
 			"that row's username", "report", c.reportPath, "input", records.InputPath(c.reportPath))
@@ -157,11 +159,41 @@ func (c *Campaign) checkInput() error {
 		c.log.Info("the CSV is the report's with lines added at its end: they are new work",
 			"csv", c.cfg.CSV, "report_made_from", rec.CSV)
 	case "changed":
+		c.csvChanged = true
 		c.log.Warn("the CSV is not the file the report was made from: each line with a row is checked against it",
 			"csv", c.cfg.CSV, "report_made_from", rec.CSV, "size", rec.Size, "sha256", rec.SHA256)
 	}
 	c.inputChecked = true
 	return nil
+}
+
+// checkResumed loads the resume state (Prepare: before any listing of the pool, so a
+// report that can't be resumed is refused first) and, when the CSV is not the file the
+// report was made from, reads it once against the report's rows: a line that names
+// another user than its row is refused before the census, the prompt and any call.
+func (c *Campaign) checkResumed(ctx context.Context) error {
+	if !countable(c.cfg) {
+		return nil // a queue: its resume state is loaded by the run
+	}
+	r, err := c.resume(false) // a CSV or a pool: lines are not redelivered
+	if err != nil || r.state == nil || !c.csvChanged || c.cfg.CSV == "-" {
+		return err
+	}
+	s, err := openCSV(ctx, c.cfg.CSV, c.cfg.Header, nil)
+	if err != nil {
+		return err
+	}
+	defer s.close(ctx) //nolint:errcheck // read-only pass
+	r.skipRecorded(s, c.lineMismatch(r, false))
+	for {
+		_, err := s.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // lineMismatch is the usage error of a CSV line that names another user than the
@@ -217,6 +249,19 @@ func (c *Campaign) checkRerun() error {
 		}
 	}
 	dir := filepath.Dir(DefaultReportPath(c.started))
+	c.rerunInput = &now // in this run's lock: the same command started again is refused at once
+	if running := records.RunningOf(dir, now, c.reportPath); len(running) > 0 {
+		// Its report and .input come after its listing: its lock says what it reads.
+		r := running[0]
+		err := &config.FieldError{Field: "report", Msg: fmt.Sprintf("not given, but a run from %s is in progress "+
+			"(%s, report %s): running alongside it would call its users a second time. Wait for it to end; to "+
+			"continue that campaign then: --resume --report %s", now.String(), r.Holder, r.Report, r.Report)}
+		if cfg.DryRun {
+			c.log.Warn("the run would be refused: " + err.Error())
+			return nil
+		}
+		return err
+	}
 	found := records.ReportsOf(dir, now)
 	if len(found) == 0 {
 		return nil

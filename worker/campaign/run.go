@@ -149,7 +149,12 @@ func (e *stopError) Unwrap() error { return e.cause }
 // --shutdown-timeout), kill the hard stop (abort them). An error means the campaign
 // could not start (a usage error: nothing was called); otherwise the Outcome says how
 // it ended.
-func (c *Campaign) Run(stop, kill context.Context, progress Progress) (*Outcome, error) {
+func (c *Campaign) Run(stop, kill context.Context, progress Progress) (out *Outcome, err error) {
+	defer func() {
+		if err != nil {
+			c.discardSnapshot() // could not start: no orphan <report>.pool
+		}
+	}()
 	cfg, log := c.cfg, c.log
 	if progress == nil {
 		progress = noProgress{}

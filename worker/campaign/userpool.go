@@ -37,15 +37,7 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 		return nil
 	}
 	cfg := c.cfg
-	opts := userpool.CaseOptions{PoolID: cfg.UserPoolID, Flag: cfg.CaseSensitiveUsernames, Policy: c.retryPolicy(),
-		CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
-	if cfg.UserPoolID != "" {
-		opts.API = newCognito(*c.aws)
-	}
-	rule, err := userpool.ResolveCase(ctx, opts)
-	if err != nil {
-		return &config.FieldError{Field: "user-pool-id", Msg: err.Error()}
-	}
+	rule := *c.rule // caseRule, before
 
 	// One ListUsers limiter for the process (the UserList quota is one, account-wide).
 	listLimiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.ListRate, Burst: 1, Adaptive: cfg.Adaptive, Clock: c.clock})
@@ -105,7 +97,28 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 	if err := c.preflightInvitations(ctx); err != nil {
 		return err
 	}
-	c.rule, c.verifier, c.verifyLimiter, c.verifyBreaker = &rule, v, limiter, breaker
+	c.verifier, c.verifyLimiter, c.verifyBreaker = v, limiter, breaker
+	return nil
+}
+
+// caseRule reads the username case rule (DescribeUserPool when --user-pool-id is known:
+// its estimated users too), once: the resume state is loaded under it, before any
+// listing.
+func (c *Campaign) caseRule(ctx context.Context) error {
+	if c.rule != nil {
+		return nil
+	}
+	cfg := c.cfg
+	opts := userpool.CaseOptions{PoolID: cfg.UserPoolID, Flag: cfg.CaseSensitiveUsernames, Policy: c.retryPolicy(),
+		CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
+	if cfg.UserPoolID != "" {
+		opts.API = newCognito(*c.aws)
+	}
+	rule, err := userpool.ResolveCase(ctx, opts)
+	if err != nil {
+		return &config.FieldError{Field: "user-pool-id", Msg: err.Error()}
+	}
+	c.rule = &rule
 	return nil
 }
 

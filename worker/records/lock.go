@@ -1,9 +1,11 @@
 package records
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -55,7 +57,8 @@ func LockReport(reportPath string, now time.Time) (*Lock, error) {
 			holder, _ := os.ReadFile(path)
 			_ = f.Close()
 			if errors.Is(err, errLocked) {
-				return nil, &InUseError{Report: reportPath, Holder: strings.TrimSpace(string(holder))}
+				first, _, _ := strings.Cut(string(holder), "\n")
+				return nil, &InUseError{Report: reportPath, Holder: strings.TrimSpace(first)}
 			}
 			return nil, fmt.Errorf("lock the report (%s): %w", path, err)
 		}
@@ -90,4 +93,73 @@ func (l *Lock) Release() error {
 	err := releaseLock(l.f, l.path)
 	l.f = nil
 	return err
+}
+
+// lockInputPrefix starts the lock file's line that says what the holding run reads
+// (RecordInput): a run of the same input without --report finds it (RunningOf) before
+// it lists or counts anything.
+const lockInputPrefix = "input "
+
+// RecordInput writes what the run holding l reads into its lock file, after who holds
+// it: the same command started again while this one lists the pool (its report and
+// .input not written yet) is refused at once (RunningOf), not after its own listing.
+func (l *Lock) RecordInput(in Input) error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(l.f, "%s%s\n", lockInputPrefix, b)
+	return err
+}
+
+// Running is a run in progress on a report of dir (its lock held by another process).
+type Running struct {
+	Report string
+	Holder string // "pid 1234, started …"
+}
+
+// RunningOf lists the runs in progress in dir whose lock records the input now
+// (SameInput), but for the report except (this run's own). Probing a lock takes it for
+// an instant: a run starting on that very report in that instant is told it is in use.
+func RunningOf(dir string, now Input, except string) []Running {
+	locks, _ := filepath.Glob(filepath.Join(dir, "*.lock"))
+	var out []Running
+	for _, path := range locks {
+		report := strings.TrimSuffix(path, ".lock")
+		if filepath.Clean(report) == filepath.Clean(except) {
+			continue
+		}
+		body, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		first, rest, _ := strings.Cut(string(body), "\n")
+		line, _, _ := strings.Cut(rest, "\n")
+		var in Input
+		if !strings.HasPrefix(line, lockInputPrefix) ||
+			json.Unmarshal([]byte(strings.TrimPrefix(line, lockInputPrefix)), &in) != nil || !in.SameInput(now) {
+			continue
+		}
+		if !held(path) {
+			continue // its run ended without removing it (killed): nothing runs
+		}
+		if dir == "." {
+			report = filepath.Base(report)
+		}
+		out = append(out, Running{Report: report, Holder: strings.TrimSpace(first)})
+	}
+	return out
+}
+
+// held reports whether another process holds the lock file at path.
+func held(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close() // gives back what the probe took
+	return errors.Is(tryLock(f), errLocked)
 }

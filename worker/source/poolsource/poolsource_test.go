@@ -209,32 +209,48 @@ func TestListStopsOnRepeatedToken(t *testing.T) {
 	require.Equal(t, 2, l.Users)
 }
 
-// A snapshot cut short — no trailer, a trailer that does not count its lines, a torn
-// line — is ErrIncomplete, both to Check and to a Source reading it.
-func TestSnapshotIncomplete(t *testing.T) {
+// A snapshot cut short — no trailer, a torn last line — is ErrIncomplete; one whose
+// trailer does not match its lines — a user lost, two names swapped (the same count), a
+// name edited, a line past the end, an earlier version's trailer without a checksum —
+// is ErrChanged: to Check, and to a Source reading it.
+func TestSnapshotIncompleteOrChanged(t *testing.T) {
 	t.Parallel()
 	f := &fakePool{users: []types.UserType{mkUser("a", types.UserStatusTypeUnconfirmed, time.Now()),
 		mkUser("b", types.UserStatusTypeUnconfirmed, time.Now())}}
 	path := filepath.Join(t.TempDir(), "p")
 	_, err := List(context.Background(), lister(t, f, 60), path, header, Window{})
 	require.NoError(t, err)
+	_, err = Check(path)
+	require.NoError(t, err)
 	whole, err := os.ReadFile(path)
 	require.NoError(t, err)
 	lines := strings.SplitAfter(string(whole), "\n")
 	require.Len(t, lines, 5, "header, 2 users, end, and the empty tail")
-	require.Equal(t, "end 2 users 1 pages 0 skipped\n", lines[3])
-	for name, body := range map[string]string{
-		"no trailer":    lines[0] + lines[1] + lines[2],
-		"a user lost":   lines[0] + lines[1] + lines[3],
-		"torn line":     lines[0] + lines[1] + lines[2][:3],
-		"not snapshot":  "username\nalice\n",
-		"empty":         "",
-		"line past end": string(whole) + lines[1],
+	require.Regexp(t, `^end 2 users 1 pages 0 skipped sha256 [0-9a-f]{64}\n$`, lines[3])
+	for name, c := range map[string]struct {
+		body string
+		want error
+	}{
+		"no trailer":     {lines[0] + lines[1] + lines[2], ErrIncomplete},
+		"torn line":      {lines[0] + lines[1] + lines[2][:3], ErrIncomplete},
+		"not snapshot":   {"username\nalice\n", ErrIncomplete},
+		"empty":          {"", ErrIncomplete},
+		"a user lost":    {lines[0] + lines[1] + lines[3], ErrChanged},
+		"names swapped":  {lines[0] + lines[2] + lines[1] + lines[3], ErrChanged},
+		"name edited":    {lines[0] + strings.Replace(lines[1], `"a"`, `"z"`, 1) + lines[2] + lines[3], ErrChanged},
+		"line past end":  {string(whole) + lines[1], ErrChanged},
+		"no checksum":    {lines[0] + lines[1] + lines[2] + "end 2 users 1 pages 0 skipped\n", ErrChanged},
+		"header changed": {strings.Replace(lines[0], "pool-1", "pool-2", 1) + lines[1] + lines[2] + lines[3], ErrChanged},
 	} {
 		bad := filepath.Join(t.TempDir(), "bad")
-		require.NoError(t, os.WriteFile(bad, []byte(body), 0o600))
+		require.NoError(t, os.WriteFile(bad, []byte(c.body), 0o600))
 		_, err := Check(bad)
-		require.ErrorIs(t, err, ErrIncomplete, name)
+		require.ErrorIs(t, err, c.want, name)
+		if s, err := Open(bad); err == nil {
+			_, err = drain(t, s)
+			s.Close()
+			require.Error(t, err, name+": a Source reading it")
+		}
 	}
 	_, err = Check(filepath.Join(t.TempDir(), "none"))
 	require.ErrorIs(t, err, os.ErrNotExist)

@@ -2,10 +2,14 @@ package poolsource
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"strconv"
@@ -25,10 +29,13 @@ import (
 //	cognito-resend pool snapshot {"version":1,"user_pool_id":…,"statuses":[…],…}
 //	0e "alice"     status index in statuses, e (enabled) or d (disabled), the quoted username
 //	…
-//	end 2 users 1 pages 1 skipped 0
+//	end 2 users 1 pages 1 skipped sha256 9f86d0…
 //
 // The trailer is written last, and the file is renamed into place once synced: a file
-// without it (a copy cut short, a full disk) is incomplete, and is listed again.
+// without it (a copy cut short, a full disk) is incomplete, and is listed again. The
+// trailer carries the SHA-256 of every line before it: a snapshot whose lines were
+// edited, swapped or lost since (a hand edit that kept the count) is changed, never
+// read as the campaign's users, and is listed again too.
 
 // SnapshotPath is where the pool snapshot of the report at reportPath lives.
 func SnapshotPath(reportPath string) string { return reportPath + ".pool" }
@@ -64,9 +71,18 @@ type Listing struct {
 	Pages          int64
 }
 
-// ErrIncomplete is a snapshot without its trailer, or whose trailer does not count its
-// lines: the listing that wrote it did not finish.
+// ErrIncomplete is a snapshot without its trailer: the listing that wrote it did not
+// finish (or a copy of it was cut short).
 var ErrIncomplete = errors.New("the pool snapshot is incomplete")
+
+// ErrChanged is a snapshot with a trailer that does not match its lines (their count or
+// their SHA-256), or lines that are not a snapshot's: it was changed or damaged since it
+// was written (an earlier version's trailer, without a checksum, can't be checked
+// either).
+var ErrChanged = errors.New("the pool snapshot was changed or damaged since it was written")
+
+// snapshotVersion 2: the trailer carries the checksum.
+const snapshotVersion = 2
 
 // Window bounds UserCreateDate (zero: unbounded).
 type Window struct{ After, Before time.Time }
@@ -82,7 +98,7 @@ func (w Window) holds(created time.Time) bool {
 // beside it, synced, then renamed into place, so path holds either the old file or a
 // complete new one.
 func List(ctx context.Context, lister *userpool.Lister, path string, h Header, w Window) (Listing, error) {
-	h.Version = 1
+	h.Version = snapshotVersion
 	index := map[types.UserStatusType]int{}
 	for i, st := range h.Statuses {
 		index[types.UserStatusType(st)] = i
@@ -94,7 +110,8 @@ func List(ctx context.Context, lister *userpool.Lister, path string, h Header, w
 	}
 	defer os.Remove(tmp) // after the rename: nothing
 	defer f.Close()
-	bw := bufio.NewWriterSize(f, 64<<10)
+	sum := sha256.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(f, sum), 64<<10)
 	head, _ := json.Marshal(h)
 	fmt.Fprintf(bw, "%s%s\n", snapshotMagic, head)
 	l := Listing{Header: h}
@@ -117,8 +134,11 @@ func List(ctx context.Context, lister *userpool.Lister, path string, h Header, w
 	if err != nil {
 		return Listing{}, err
 	}
-	fmt.Fprintf(bw, "end %d users %d pages %d skipped\n", l.Users, l.Pages, l.Skipped)
 	if err := bw.Flush(); err != nil {
+		return Listing{}, err
+	}
+	// The trailer, after every line it sums (f directly: not into the sum).
+	if _, err := fmt.Fprintf(f, "end %d users %d pages %d skipped sha256 %x\n", l.Users, l.Pages, l.Skipped, sum.Sum(nil)); err != nil {
 		return Listing{}, err
 	}
 	if err := f.Sync(); err != nil {
@@ -131,12 +151,13 @@ func List(ctx context.Context, lister *userpool.Lister, path string, h Header, w
 }
 
 // Check reads the snapshot at path to its end: its header and counts when complete,
-// ErrIncomplete when its trailer is missing or wrong, an error wrapping os.ErrNotExist
-// when there is none.
+// ErrIncomplete when it has no trailer, ErrChanged when
+// the trailer does not match the lines before it, an error wrapping os.ErrNotExist when
+// there is none.
 func Check(path string) (Listing, error) {
 	r, err := openSnapshot(path)
 	if err != nil {
-		return Listing{}, err
+		return Listing{}, cutShort(path, err)
 	}
 	defer r.close()
 	for {
@@ -145,12 +166,34 @@ func Check(path string) (Listing, error) {
 			return r.listing, nil
 		}
 		if err != nil {
-			return r.listing, err
+			return r.listing, cutShort(path, err)
 		}
 	}
 }
 
-// snapshotReader reads a snapshot's users one by one.
+// cutShort turns a snapshot found wrong into ErrIncomplete when it has no end line at
+// all (its listing did not finish, or a copy of it was cut short): only a snapshot with
+// a trailer that does not match is changed.
+func cutShort(path string, err error) error {
+	if !errors.Is(err, ErrChanged) {
+		return err
+	}
+	f, ferr := os.Open(path)
+	if ferr != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if bytes.HasPrefix(sc.Bytes(), []byte("end ")) {
+			return err
+		}
+	}
+	return fmt.Errorf("%s: no end line: %w", path, ErrIncomplete)
+}
+
+// snapshotReader reads a snapshot's users one by one, summing the lines it reads.
 type snapshotReader struct {
 	f       *os.File
 	sc      *bufio.Scanner
@@ -158,6 +201,7 @@ type snapshotReader struct {
 	listing Listing
 	lines   int
 	ended   bool
+	sum     hash.Hash
 }
 
 func openSnapshot(path string) (*snapshotReader, error) {
@@ -167,39 +211,56 @@ func openSnapshot(path string) (*snapshotReader, error) {
 	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	r := &snapshotReader{f: f, sc: sc, path: path}
+	r := &snapshotReader{f: f, sc: sc, path: path, sum: sha256.New()}
 	if !sc.Scan() || !strings.HasPrefix(sc.Text(), snapshotMagic) {
 		f.Close()
-		return nil, fmt.Errorf("%s is not a pool snapshot: %w", path, ErrIncomplete)
+		if err := sc.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%s: its first line is not a pool snapshot's: %w", path, ErrChanged)
 	}
+	r.summed(sc.Bytes())
 	if err := json.Unmarshal([]byte(strings.TrimPrefix(sc.Text(), snapshotMagic)), &r.listing.Header); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: header: %v: %w", path, err, ErrIncomplete)
+		return nil, fmt.Errorf("%s: header: %v: %w", path, err, ErrChanged)
 	}
 	return r, nil
 }
 
 func (r *snapshotReader) close() { r.f.Close() }
 
+// summed adds a line (and its newline) to the checksum.
+func (r *snapshotReader) summed(line []byte) {
+	r.sum.Write(line)
+	r.sum.Write([]byte{'\n'})
+}
+
 // next returns the next user's name and state; io.EOF after a complete snapshot's last.
 func (r *snapshotReader) next() (user, error) {
 	for r.sc.Scan() {
 		line := r.sc.Text()
 		if r.ended {
-			return user{}, fmt.Errorf("%s: a line after the end: %w", r.path, ErrIncomplete)
+			return user{}, fmt.Errorf("%s: a line after the end line: %w", r.path, ErrChanged)
 		}
 		if strings.HasPrefix(line, "end ") {
 			var l Listing
-			if _, err := fmt.Sscanf(line, "end %d users %d pages %d skipped", &l.Users, &l.Pages, &l.Skipped); err != nil ||
-				l.Users != r.lines {
-				return user{}, fmt.Errorf("%s: its end counts %q, %d users read: %w", r.path, line, r.lines, ErrIncomplete)
+			var sum string
+			if _, err := fmt.Sscanf(line, "end %d users %d pages %d skipped sha256 %s", &l.Users, &l.Pages, &l.Skipped, &sum); err != nil {
+				return user{}, fmt.Errorf("%s: its end line %q carries no checksum of its lines: %w", r.path, line, ErrChanged)
+			}
+			if l.Users != r.lines {
+				return user{}, fmt.Errorf("%s: its end line counts %d users, %d read: %w", r.path, l.Users, r.lines, ErrChanged)
+			}
+			if got := hex.EncodeToString(r.sum.Sum(nil)); got != sum {
+				return user{}, fmt.Errorf("%s: its lines' SHA-256 is %s, its end line says %s: %w", r.path, got, sum, ErrChanged)
 			}
 			r.listing.Users, r.listing.Pages, r.listing.Skipped, r.ended = l.Users, l.Pages, l.Skipped, true
 			continue
 		}
+		r.summed(r.sc.Bytes())
 		u, ok := r.parse(line)
 		if !ok {
-			return user{}, fmt.Errorf("%s: line %d is not a user: %w", r.path, r.lines+2, ErrIncomplete)
+			return user{}, fmt.Errorf("%s: line %d is not a user: %w", r.path, r.lines+2, ErrChanged)
 		}
 		r.lines++
 		return u, nil
@@ -208,7 +269,7 @@ func (r *snapshotReader) next() (user, error) {
 		return user{}, err
 	}
 	if !r.ended {
-		return user{}, fmt.Errorf("%s: no end line: %w", r.path, ErrIncomplete)
+		return user{}, fmt.Errorf("%s: no end line: %w", r.path, ErrIncomplete) // cut short since Check
 	}
 	return user{}, io.EOF
 }
