@@ -3,7 +3,7 @@
 //
 //	          ┌──────────────────── campaign: Open → Census → Run (assembly, resume, shutdown) ─────────────────────┐
 //	          │                                                                                                     │
-//	source/csvsource ─┐                                claim: records.Ledger (file: intent, fsync)              │
+//	source/csvsource ─┐                                claim: records.IntentLog (file: intent, fsync)              │
 //	source/poolsource ├─► Job ─► admit ─► engine ─► userpool ─► or dynamoledger (table) ─► pacing.Limiter ─► cognito ─┤
 //	source/sqssource ─┤  (job)   valid?    │        Verifier    won? recently_sent /       (every attempt)   Resender, │
 //	source/lambdasource┘         new user? │        can it get  busy / unknown             pacing.Breaker    Classify  │

@@ -67,7 +67,7 @@ func runLambda(stop context.Context, cmd *cli.Command, ios streams) error {
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
 	}
-	c := campaign.Open(cfg, campaign.Env{Logger: log, Clock: clock.Real(), FunctionName: ios.getenv(envFunctionName)})
+	c := campaign.New(cfg, campaign.Env{Logger: log, Clock: clock.Real(), FunctionName: ios.getenv(envFunctionName)})
 	f, err := campaign.OpenFunction(stop, c)
 	if err != nil {
 		return initFailed(ios, startErr(err)) // Lambda reports it and retries the cold start

@@ -12,11 +12,11 @@ import (
 type heldState struct {
 	mu     sync.Mutex
 	n      int
-	oldest job.Verdict
+	oldest job.ClaimVerdict
 }
 
 // Held records the users waiting on other owners' claims (campaign.HeldObserver).
-func (p *progress) Held(n int, oldest job.Verdict) {
+func (p *progress) Held(n int, oldest job.ClaimVerdict) {
 	p.held.mu.Lock()
 	p.held.n, p.held.oldest = n, oldest
 	p.held.mu.Unlock()

@@ -23,9 +23,9 @@ func TestProgressNamesHeldUsers(t *testing.T) {
 	p := &progress{mode: "none", log: slog.New(slog.NewJSONHandler(&buf, nil)), interval: time.Second, clock: clk}
 	p.Start(30, func() float64 { return 10 })
 	until := time.Date(2026, 12, 5, 1, 2, 3, 0, time.UTC)
-	p.Held(3, job.Verdict{Kind: job.Busy, At: until, Owner: "host/1/ab", Campaign: "spring"})
+	p.Held(3, job.ClaimVerdict{Kind: job.Busy, At: until, Owner: "host/1/ab", Campaign: "spring"})
 	p.logLine()
-	p.Held(0, job.Verdict{})
+	p.Held(0, job.ClaimVerdict{})
 	p.Observe(job.Result{Status: job.StatusSent}) // a row: the next line is not an idle one
 	clk.Advance(time.Second)
 	p.logLine()

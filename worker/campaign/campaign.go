@@ -75,11 +75,11 @@ type Campaign struct {
 	metricsLn net.Listener
 }
 
-// Open prepares the campaign of cfg (validated). It calls nothing and opens nothing: the
+// New prepares the campaign of cfg (validated). It calls nothing and opens nothing: the
 // census and the run do.
-func Open(cfg config.Config, env Env) *Campaign {
+func New(cfg config.Config, env Env) *Campaign {
 	if env.Clock == nil {
-		panic("campaign.Open: Env.Clock is required") // a silent system clock would undo a test's fake clock
+		panic("campaign.New: Env.Clock is required") // a silent system clock would undo a test's fake clock
 	}
 	c := &Campaign{cfg: cfg, env: env, log: env.Logger, clock: env.Clock}
 	c.started = c.clock.Now()

@@ -110,10 +110,10 @@ type gatedProcessor struct {
 	gate *outageGate
 }
 
-func (p gatedProcessor) Resend(stop, kill context.Context, j job.Job, claim func(n int) error) job.Result {
+func (p gatedProcessor) Send(stop, kill context.Context, j job.Job, claim func(n int) error) job.Result {
 	ctx, cancel := p.gate.jobStop(stop)
 	defer cancel()
-	return p.Processor.Resend(ctx, kill, j, claim)
+	return p.Processor.Send(ctx, kill, j, claim)
 }
 
 // gatedVerifier is the --verify-users check of a queue worker, given back the same way.

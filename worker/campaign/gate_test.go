@@ -33,7 +33,7 @@ func (f *fakePauser) get() []string {
 // waitingProcessor is a job that waits for its stop (a rate token in an outage).
 type waitingProcessor struct{ started chan struct{} }
 
-func (p waitingProcessor) Resend(stop, _ context.Context, j job.Job, _ func(int) error) job.Result {
+func (p waitingProcessor) Send(stop, _ context.Context, j job.Job, _ func(int) error) job.Result {
 	p.started <- struct{}{}
 	<-stop.Done()
 	return job.Result{Username: j.Username, Class: job.ClassCanceled}
@@ -59,7 +59,7 @@ func TestOutageGate(t *testing.T) {
 	proc := gatedProcessor{Processor: waitingProcessor{started: make(chan struct{}, 1)}, gate: g}
 
 	res := make(chan job.Result, 1)
-	go func() { res <- proc.Resend(t.Context(), t.Context(), job.Job{Username: "alice"}, nil) }()
+	go func() { res <- proc.Send(t.Context(), t.Context(), job.Job{Username: "alice"}, nil) }()
 	<-proc.Processor.(waitingProcessor).started
 	g.hold("Cognito unreachable (x)")
 	select {
@@ -78,7 +78,7 @@ func TestOutageGate(t *testing.T) {
 
 	// After the outage a job runs until the run's stop.
 	stop, cancel := context.WithCancel(t.Context())
-	go func() { res <- proc.Resend(stop, t.Context(), job.Job{Username: "bob"}, nil) }()
+	go func() { res <- proc.Send(stop, t.Context(), job.Job{Username: "bob"}, nil) }()
 	<-proc.Processor.(waitingProcessor).started
 	select {
 	case <-res:

@@ -124,7 +124,7 @@ func (c *Campaign) preflightInvitations(ctx context.Context) error {
 		return nil
 	}
 	lim := pacing.NewLimiter(pacing.LimiterConfig{Rate: c.cfg.InvitationRate, Burst: 1, Clock: c.clock})
-	res := c.newInviter(lim, nil).Resend(ctx, ctx, job.Job{Username: invitationProbe()}, nil)
+	res := c.newInviter(lim, nil).Send(ctx, ctx, job.Job{Username: invitationProbe()}, nil)
 	switch {
 	case res.Status == job.StatusUserNotFound:
 		return nil

@@ -30,7 +30,7 @@ type claimLedger struct {
 	lease      time.Duration        // 0 with the file: intents don't expire
 	inFlight   int                  // claims written at once; 0 with the file: no bound
 	owner      string               // this replica in the table; "" with the file
-	file       *records.Ledger      // nil with a table
+	file       *records.IntentLog   // nil with a table
 	table      *dynamoledger.Ledger // nil with the file
 	desc       []any
 }

@@ -13,7 +13,7 @@ import (
 // ledger is a table (fileLedger false), its file ledger (intents), appending when
 // resuming; in queue mode with rotation, the report (and its ledger) rotate by size in
 // the engine's writer goroutine, after a group of rows is durable.
-func (c *Campaign) openRecords(r *resumed, log *slog.Logger, fileLedger bool) (records.Writer, *records.Ledger, error) {
+func (c *Campaign) openRecords(r *resumed, log *slog.Logger, fileLedger bool) (records.Writer, *records.IntentLog, error) {
 	resume := r.state != nil
 	if records.ModeNote != "" {
 		log.Warn(records.ModeNote, "report", c.reportPath)
@@ -43,7 +43,7 @@ func (c *Campaign) openRecords(r *resumed, log *slog.Logger, fileLedger bool) (r
 
 // rotating makes the report (with its ledger, when not nil) rotate by size in queue
 // mode.
-func (c *Campaign) rotating(report records.Writer, ledger *records.Ledger, log *slog.Logger) (records.Writer, *records.Ledger, error) {
+func (c *Campaign) rotating(report records.Writer, ledger *records.IntentLog, log *slog.Logger) (records.Writer, *records.IntentLog, error) {
 	size := c.cfg.ReportRotateSize()
 	if size <= 0 {
 		return report, ledger, nil

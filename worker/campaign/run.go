@@ -41,7 +41,7 @@ type Progress interface {
 // HeldObserver is a Progress that also shows the users waiting on other owners' claims
 // (engine.Engine.OnHeld).
 type HeldObserver interface {
-	Held(n int, oldest job.Verdict)
+	Held(n int, oldest job.ClaimVerdict)
 }
 
 // noProgress renders nothing.

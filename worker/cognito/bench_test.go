@@ -67,7 +67,7 @@ func BenchmarkResendInstant(b *testing.B) {
 		i := 0
 		for pb.Next() {
 			i++
-			res := r.Resend(ctx, ctx, job.Job{Username: "user-" + strconv.Itoa(i)}, nil)
+			res := r.Send(ctx, ctx, job.Job{Username: "user-" + strconv.Itoa(i)}, nil)
 			if res.Status != job.StatusSent {
 				b.Errorf("status %s: %s", res.Status, res.ErrorMessage)
 				return

@@ -43,7 +43,7 @@ func TestResenderGate(t *testing.T) {
 		api := newFakeCognito(ok200())
 		r := newTestResender(api, drivenClock(t))
 		r.Limiter = &recordingLimiter{log: &events}
-		res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice", SourceRef: "2"},
+		res := r.Send(context.Background(), context.Background(), job.Job{Username: "alice", SourceRef: "2"},
 			func(n int) error { events = append(events, fmt.Sprint("gate:", n)); return refuse })
 		require.Equal(t, []string{"token", "gate:1"}, events, "the gate runs after the token")
 		require.Empty(t, api.calls())
@@ -58,7 +58,7 @@ func TestResenderGate(t *testing.T) {
 		api := newFakeCognito(answer{err: sdkWrap(&types.InternalErrorException{Message: aws.String("boom")}, 500, "req-500")})
 		r := newTestResender(api, drivenClock(t))
 		r.Limiter = &recordingLimiter{log: &events}
-		res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, func(n int) error {
+		res := r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, func(n int) error {
 			events = append(events, fmt.Sprint("gate:", n))
 			if n > 1 {
 				return refuse
@@ -78,7 +78,7 @@ func TestResenderGate(t *testing.T) {
 		api := newFakeCognito(throttled(), ok200())
 		r := newTestResender(api, drivenClock(t))
 		r.Limiter = &recordingLimiter{log: &events}
-		res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"},
+		res := r.Send(context.Background(), context.Background(), job.Job{Username: "alice"},
 			func(n int) error { events = append(events, fmt.Sprint("gate:", n)); return nil })
 		require.Equal(t, []string{"token", "gate:1", "token", "gate:2"}, events)
 		require.Equal(t, job.StatusSent, res.Status)

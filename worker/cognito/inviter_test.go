@@ -56,7 +56,7 @@ func TestInviterSendsResend(t *testing.T) {
 	inv, _ := newTestInviter(t, api)
 	inv.Metadata = map[string]string{"campaign": "spring", "lang": "en"}
 	gates := 0
-	res := inv.Resend(context.Background(), context.Background(),
+	res := inv.Send(context.Background(), context.Background(),
 		job.Job{Username: "adam", SourceRef: "4", ClientMetadata: map[string]string{"lang": "de"}, Message: job.MessageInvitation},
 		func(int) error { gates++; return nil })
 	require.Equal(t, 1, gates, "the claim gate ran before the attempt")
@@ -77,7 +77,7 @@ func TestInviterSendsResend(t *testing.T) {
 	api = &fakeInvites{}
 	inv, _ = newTestInviter(t, api)
 	inv.Mediums = []types.DeliveryMediumType{types.DeliveryMediumTypeEmail}
-	res = inv.Resend(context.Background(), context.Background(), job.Job{Username: "adam"}, nil)
+	res = inv.Send(context.Background(), context.Background(), job.Job{Username: "adam"}, nil)
 	require.Equal(t, []types.DeliveryMediumType{types.DeliveryMediumTypeEmail}, api.ins[0].DesiredDeliveryMediums)
 	require.Equal(t, "EMAIL", res.DeliveryMedium)
 	require.Equal(t, "a***@e***", res.Destination, "masked as Cognito masks a confirmation's destination")
@@ -91,7 +91,7 @@ func TestInviterRetriesAndClassifies(t *testing.T) {
 	throttle := sdkWrap(&types.TooManyRequestsException{Message: aws.String("Rate exceeded")}, 400, "req-t")
 	api := &fakeInvites{errs: []error{throttle}}
 	inv, lim := newTestInviter(t, api)
-	res := inv.Resend(context.Background(), context.Background(), job.Job{Username: "adam"}, nil)
+	res := inv.Send(context.Background(), context.Background(), job.Job{Username: "adam"}, nil)
 	require.Equal(t, job.StatusSent, res.Status)
 	require.Equal(t, 2, res.Attempts)
 	require.Equal(t, int64(1), lim.Throttles(), "the throttle steered the invitation limiter")
@@ -99,7 +99,7 @@ func TestInviterRetriesAndClassifies(t *testing.T) {
 	state := sdkWrap(&types.UnsupportedUserStateException{Message: aws.String("User is not in FORCE_CHANGE_PASSWORD state")}, 400, "req-s")
 	api = &fakeInvites{errs: []error{state}}
 	inv, _ = newTestInviter(t, api)
-	res = inv.Resend(context.Background(), context.Background(), job.Job{Username: "adam"}, nil)
+	res = inv.Send(context.Background(), context.Background(), job.Job{Username: "adam"}, nil)
 	require.Len(t, api.ins, 1)
 	require.Equal(t, job.StatusNotEligible, res.Status)
 	require.Equal(t, job.ClassPerUser, res.Class)
@@ -154,7 +154,7 @@ func TestInviterNamesTheDeliveryFix(t *testing.T) {
 	t.Parallel()
 	noPhone := sdkWrap(&types.InvalidParameterException{Message: aws.String("User has no attribute matching desired delivery mediums")}, 400, "r")
 	inv, _ := newTestInviter(t, &fakeInvites{errs: []error{noPhone}})
-	res := inv.Resend(context.Background(), context.Background(), job.Job{Username: "adam"}, nil)
+	res := inv.Send(context.Background(), context.Background(), job.Job{Username: "adam"}, nil)
 	require.Equal(t, job.StatusFailed, res.Status)
 	require.Equal(t, job.ClassPerUser, res.Class)
 	require.Equal(t, "AdminCreateUser: User has no attribute matching desired delivery mediums (unset, DesiredDeliveryMediums is SMS: "+
@@ -162,6 +162,6 @@ func TestInviterNamesTheDeliveryFix(t *testing.T) {
 
 	inv, _ = newTestInviter(t, &fakeInvites{errs: []error{noPhone}})
 	inv.Mediums = []types.DeliveryMediumType{types.DeliveryMediumTypeSms}
-	res = inv.Resend(context.Background(), context.Background(), job.Job{Username: "adam"}, nil)
+	res = inv.Send(context.Background(), context.Background(), job.Job{Username: "adam"}, nil)
 	require.Equal(t, "AdminCreateUser: User has no attribute matching desired delivery mediums", res.ErrorMessage, "asked for SMS: no hint")
 }

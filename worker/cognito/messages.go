@@ -15,9 +15,9 @@ type Messages struct {
 }
 
 // Resend sends j's message.
-func (m Messages) Resend(stop, kill context.Context, j job.Job, gate func(n int) error) job.Result {
+func (m Messages) Send(stop, kill context.Context, j job.Job, gate func(n int) error) job.Result {
 	if j.Message == job.MessageInvitation {
-		return m.Invitation.Resend(stop, kill, j, gate)
+		return m.Invitation.Send(stop, kill, j, gate)
 	}
-	return m.Confirmation.Resend(stop, kill, j, gate)
+	return m.Confirmation.Send(stop, kill, j, gate)
 }

@@ -73,7 +73,7 @@ type Resender struct {
 // stop: the job comes back with ClassCanceled); kill also aborts a call in flight. gate
 // (optional) is Call.Gate: a refused attempt also comes back with ClassCanceled, Ambiguous
 // when an earlier attempt may have reached Cognito.
-func (r *Resender) Resend(stop, kill context.Context, j job.Job, gate func(n int) error) job.Result {
+func (r *Resender) Send(stop, kill context.Context, j job.Job, gate func(n int) error) job.Result {
 	clk := clock.Or(r.Clock)
 	res := job.Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: clk.Now().UTC(),
 		Message: job.MessageConfirmation}

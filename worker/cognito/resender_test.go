@@ -104,7 +104,7 @@ func TestResenderSuccess(t *testing.T) {
 	clock := newFakeClock()
 	api := newFakeCognito(ok200())
 	r := newTestResender(api, clock)
-	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice", SourceRef: "7"}, nil)
+	res := r.Send(context.Background(), context.Background(), job.Job{Username: "alice", SourceRef: "7"}, nil)
 
 	require.Equal(t, job.Result{
 		Username: "alice", Message: job.MessageConfirmation, Status: job.StatusSent, Attempts: 1,
@@ -129,7 +129,7 @@ func TestResenderSuccessWithoutDetails(t *testing.T) {
 	t.Parallel()
 
 	api := newFakeCognito(answer{out: &cip.ResendConfirmationCodeOutput{}})
-	res := newTestResender(api, newFakeClock()).Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
+	res := newTestResender(api, newFakeClock()).Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 	require.Equal(t, job.StatusSent, res.Status)
 	require.Equal(t, "", res.DeliveryMedium)
 	require.Equal(t, "", res.RequestID)
@@ -150,7 +150,7 @@ func TestResenderThrottleThenSuccess(t *testing.T) {
 		outcomes = append(outcomes, o)
 		mu.Unlock()
 	}
-	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
+	res := r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 
 	require.Equal(t, job.StatusSent, res.Status)
 	require.Equal(t, job.ClassNone, res.Class)
@@ -174,7 +174,7 @@ func TestResenderThrottleForever(t *testing.T) {
 	api := newFakeCognito(throttled())
 	r := newTestResender(api, drivenClock(t))
 	r.MaxAttempts = 4
-	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
+	res := r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 
 	require.Equal(t, job.StatusFailed, res.Status)
 	require.Equal(t, job.ClassRetryable, res.Class)
@@ -194,7 +194,7 @@ func TestResenderMaxAttemptsOne(t *testing.T) {
 		api := newFakeCognito(throttled())
 		r := newTestResender(api, newFakeClock())
 		r.MaxAttempts = n
-		res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
+		res := r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, 1, res.Attempts, "MaxAttempts=%d", n)
 		require.Len(t, api.calls(), 1)
 	}
@@ -219,7 +219,7 @@ func TestResenderFaultRetriedAndBreaker(t *testing.T) {
 			pausedAfter = paused(limiterOf(r))
 			clock.Advance(d) // let the retry through
 		}}
-	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
+	res := r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 
 	require.Equal(t, []time.Duration{time.Second}, trips)
 	require.True(t, pausedAfter, "the trip paused the shared limiter")
@@ -249,7 +249,7 @@ func TestResenderPerUserNotRetried(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			api := newFakeCognito(answer{err: sdkWrap(tt.err, 400, "req-pu")}, ok200())
-			res := newTestResender(api, newFakeClock()).Resend(context.Background(), context.Background(), job.Job{Username: "alice", SourceRef: "3"}, nil)
+			res := newTestResender(api, newFakeClock()).Send(context.Background(), context.Background(), job.Job{Username: "alice", SourceRef: "3"}, nil)
 			require.Equal(t, job.Result{
 				Username: "alice", Message: job.MessageConfirmation, Status: tt.status, Attempts: 1, ErrorCode: tt.code, ErrorMessage: tt.msg,
 				RequestID: "req-pu", SourceRef: "3", StartedAt: clockStart, FinishedAt: clockStart,
@@ -274,7 +274,7 @@ func TestResenderSystemic(t *testing.T) {
 			t.Parallel()
 			err := c.err
 			api := newFakeCognito(answer{err: sdkWrap(err, 400, "req-sys")}, ok200())
-			res := newTestResender(api, newFakeClock()).Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
+			res := newTestResender(api, newFakeClock()).Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 			require.Equal(t, c.class, res.Class)
 			require.Equal(t, job.StatusFailed, res.Status)
 			require.Equal(t, cognito.Classify(err).Code, res.ErrorCode)
@@ -294,7 +294,7 @@ func TestResenderInput(t *testing.T) {
 		api := newFakeCognito(ok200())
 		r := newTestResender(api, newFakeClock())
 		r.ClientSecret = []byte("s3cr3t")
-		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
+		r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, "kOPeHzvKtscBvBM4zlIffwOT074cplXWBq9MCfoDa4k=", aws.ToString(api.calls()[0].SecretHash))
 		require.Equal(t, cognito.SecretHash([]byte("s3cr3t"), "alice", "client123"), aws.ToString(api.calls()[0].SecretHash))
 	})
@@ -303,7 +303,7 @@ func TestResenderInput(t *testing.T) {
 		api := newFakeCognito(ok200())
 		r := newTestResender(api, newFakeClock())
 		r.ClientSecret = []byte{}
-		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
+		r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		require.Nil(t, api.calls()[0].SecretHash)
 	})
 	t.Run("metadata merge", func(t *testing.T) {
@@ -311,7 +311,7 @@ func TestResenderInput(t *testing.T) {
 		api := newFakeCognito(ok200())
 		r := newTestResender(api, newFakeClock())
 		r.Metadata = map[string]string{"campaign": "spring", "lang": "en"}
-		r.Resend(context.Background(), context.Background(), job.Job{
+		r.Send(context.Background(), context.Background(), job.Job{
 			Username: "alice", ClientMetadata: map[string]string{"lang": "fr", "tier": "gold"},
 		}, nil)
 		require.Equal(t, map[string]string{"campaign": "spring", "lang": "fr", "tier": "gold"}, api.calls()[0].ClientMetadata)
@@ -322,7 +322,7 @@ func TestResenderInput(t *testing.T) {
 		api := newFakeCognito(ok200())
 		r := newTestResender(api, newFakeClock())
 		r.Metadata = map[string]string{"campaign": "spring"}
-		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
+		r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, map[string]string{"campaign": "spring"}, api.calls()[0].ClientMetadata)
 	})
 	t.Run("job metadata only", func(t *testing.T) {
@@ -330,7 +330,7 @@ func TestResenderInput(t *testing.T) {
 		api := newFakeCognito(ok200())
 		r := newTestResender(api, newFakeClock())
 		job := job.Job{Username: "alice", ClientMetadata: map[string]string{"k": "v"}}
-		r.Resend(context.Background(), context.Background(), job, nil)
+		r.Send(context.Background(), context.Background(), job, nil)
 		require.Equal(t, map[string]string{"k": "v"}, api.calls()[0].ClientMetadata)
 	})
 	t.Run("analytics and user context", func(t *testing.T) {
@@ -338,7 +338,7 @@ func TestResenderInput(t *testing.T) {
 		api := newFakeCognito(ok200())
 		r := newTestResender(api, newFakeClock())
 		r.AnalyticsEndpointID = "endpoint-1"
-		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice", UserContextData: "ENC=="}, nil)
+		r.Send(context.Background(), context.Background(), job.Job{Username: "alice", UserContextData: "ENC=="}, nil)
 		in := api.calls()[0]
 		require.NotNil(t, in.AnalyticsMetadata)
 		require.Equal(t, "endpoint-1", aws.ToString(in.AnalyticsMetadata.AnalyticsEndpointId))
@@ -351,7 +351,7 @@ func TestResenderInput(t *testing.T) {
 		api := newFakeCognito(throttled(), ok200())
 		r := newTestResender(api, drivenClock(t))
 		r.ClientSecret = []byte("s3cr3t")
-		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
+		r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		calls := api.calls()
 		require.Len(t, calls, 2)
 		require.Equal(t, calls[0], calls[1])
@@ -366,7 +366,7 @@ func TestResenderStop(t *testing.T) {
 		api := newFakeCognito(ok200())
 		stop, cancel := context.WithCancel(context.Background())
 		cancel()
-		res := newTestResender(api, newFakeClock()).Resend(stop, context.Background(), job.Job{Username: "alice", SourceRef: "9"}, nil)
+		res := newTestResender(api, newFakeClock()).Send(stop, context.Background(), job.Job{Username: "alice", SourceRef: "9"}, nil)
 		require.Equal(t, job.Result{
 			Username: "alice", Message: job.MessageConfirmation, Status: job.StatusFailed, Attempts: 0, ErrorCode: "Canceled",
 			SourceRef: "9", StartedAt: clockStart, FinishedAt: clockStart, Class: job.ClassCanceled,
@@ -381,7 +381,7 @@ func TestResenderStop(t *testing.T) {
 		limiterOf(r).PauseFor(time.Hour)
 		stop, cancel := context.WithCancel(context.Background())
 		done := make(chan job.Result, 1)
-		go func() { done <- r.Resend(stop, context.Background(), job.Job{Username: "alice"}, nil) }()
+		go func() { done <- r.Send(stop, context.Background(), job.Job{Username: "alice"}, nil) }()
 		cancel()
 		res := <-done
 		require.Equal(t, job.ClassCanceled, res.Class)
@@ -395,7 +395,7 @@ func TestResenderStop(t *testing.T) {
 			cancel() // soft stop arrives while the call is in flight
 			return nil, sdkWrap(&types.TooManyRequestsException{Message: aws.String("Rate exceeded")}, 400, "r")
 		}}, ok200())
-		res := newTestResender(api, newFakeClock()).Resend(stop, context.Background(), job.Job{Username: "alice"}, nil)
+		res := newTestResender(api, newFakeClock()).Send(stop, context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.ClassCanceled, res.Class, "a throttled user was not reached: give it back")
 		require.Equal(t, 1, res.Attempts)
 		require.Equal(t, "TooManyRequestsException", res.ErrorCode)
@@ -411,7 +411,7 @@ func TestResenderStop(t *testing.T) {
 			}
 			return sentOutput("req-ok"), nil
 		}})
-		res := newTestResender(api, newFakeClock()).Resend(stop, context.Background(), job.Job{Username: "alice"}, nil)
+		res := newTestResender(api, newFakeClock()).Send(stop, context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.StatusSent, res.Status)
 		require.Equal(t, job.ClassNone, res.Class)
 		require.Equal(t, 1, res.Attempts)
@@ -424,7 +424,7 @@ func TestResenderStop(t *testing.T) {
 			<-ctx.Done()
 			return nil, &smithy.OperationError{Err: ctx.Err()}
 		}})
-		res := newTestResender(api, newFakeClock()).Resend(context.Background(), kill, job.Job{Username: "alice"}, nil)
+		res := newTestResender(api, newFakeClock()).Send(context.Background(), kill, job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.ClassCanceled, res.Class)
 		require.Equal(t, "Canceled", res.ErrorCode)
 		require.Equal(t, 1, res.Attempts)
@@ -437,7 +437,7 @@ func TestResenderStop(t *testing.T) {
 		api := newFakeCognito(answer{fn: func(ctx context.Context) (*cip.ResendConfirmationCodeOutput, error) {
 			return nil, &smithy.OperationError{Err: ctx.Err()}
 		}})
-		res := newTestResender(api, newFakeClock()).Resend(context.Background(), kill, job.Job{Username: "alice"}, nil)
+		res := newTestResender(api, newFakeClock()).Send(context.Background(), kill, job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.ClassCanceled, res.Class)
 		require.Equal(t, "Canceled", res.ErrorCode)
 		require.Equal(t, 1, res.Attempts)
@@ -454,7 +454,7 @@ func TestResenderCallTimeout(t *testing.T) {
 	r := newTestResender(api, drivenClock(t))
 	r.CallTimeout = time.Millisecond
 	r.MaxAttempts = 2
-	res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
+	res := r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 	require.Equal(t, job.ClassRetryable, res.Class)
 	require.Equal(t, job.StatusFailed, res.Status)
 	require.Equal(t, "Timeout", res.ErrorCode)
@@ -472,7 +472,7 @@ func TestResenderTimes(t *testing.T) {
 		clock.Advance(1500 * time.Millisecond)
 		return sentOutput(""), nil
 	}})
-	res := newTestResender(api, clock).Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
+	res := newTestResender(api, clock).Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 	require.Equal(t, clockStart, res.StartedAt)
 	require.Equal(t, clockStart.Add(1500*time.Millisecond), res.FinishedAt)
 	require.Equal(t, time.UTC, res.StartedAt.Location())
@@ -493,7 +493,7 @@ func TestResendAbortedByKillIsAmbiguous(t *testing.T) {
 	stop, cancelStop := context.WithCancel(context.Background())
 	kill, cancelKill := context.WithCancel(context.Background())
 	done := make(chan job.Result)
-	go func() { done <- r.Resend(stop, kill, job.Job{Username: "alice", SourceRef: "2"}, nil) }()
+	go func() { done <- r.Send(stop, kill, job.Job{Username: "alice", SourceRef: "2"}, nil) }()
 	<-inCall
 	cancelStop()
 	cancelKill()
@@ -524,7 +524,7 @@ func TestResenderUnsentFaults(t *testing.T) {
 		api := newFakeCognito(append(script, throttled(), ok200())...)
 		r := newTestResender(api, drivenClock(t))
 		r.MaxAttempts = 2
-		res := r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
+		res := r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.StatusSent, res.Status)
 		require.Equal(t, 12, res.Attempts)
 		require.False(t, res.Ambiguous, "no refused attempt reached Cognito")
@@ -541,7 +541,7 @@ func TestResenderUnsentFaults(t *testing.T) {
 		}})
 		r := newTestResender(api, drivenClock(t))
 		r.MaxAttempts = 3
-		res := r.Resend(stop, context.Background(), job.Job{Username: "alice"}, nil)
+		res := r.Send(stop, context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.ClassCanceled, res.Class, "given back to the source, no row")
 		require.False(t, res.Ambiguous, "abandoned in the ledger: --resume calls it")
 		require.Equal(t, 20, res.Attempts)
@@ -556,7 +556,7 @@ func TestResenderUnsentFaults(t *testing.T) {
 				cancel()
 				return nil, refusedAnswer().err
 			}})
-		res := newTestResender(api, drivenClock(t)).Resend(stop, context.Background(), job.Job{Username: "alice"}, nil)
+		res := newTestResender(api, drivenClock(t)).Send(stop, context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.ClassCanceled, res.Class)
 		require.True(t, res.Ambiguous, "the 503 may have sent a code")
 	})
@@ -566,7 +566,7 @@ func TestResenderUnsentFaults(t *testing.T) {
 		api := newFakeCognito(refusedAnswer(), ok200())
 		r := newTestResender(api, drivenClock(t))
 		r.Breaker = breakerFunc(func(o pacing.Observation) { got = append(got, o) })
-		r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
+		r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, []pacing.Observation{
 			{Class: job.ClassRetryable, Fault: true, Endpoint: "127.0.0.1:1", Cause: "dial tcp: connect: connection refused"},
 			{Class: job.ClassNone},
@@ -688,8 +688,8 @@ func TestResenderObservesAnswersNotFaults(t *testing.T) {
 	lim := &obsLimiter{}
 	r.Limiter = lim
 
-	require.Equal(t, job.StatusSent, r.Resend(context.Background(), context.Background(), job.Job{Username: "alice"}, nil).Status)
-	require.Equal(t, job.StatusUserNotFound, r.Resend(context.Background(), context.Background(), job.Job{Username: "bob"}, nil).Status)
+	require.Equal(t, job.StatusSent, r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil).Status)
+	require.Equal(t, job.StatusUserNotFound, r.Send(context.Background(), context.Background(), job.Job{Username: "bob"}, nil).Status)
 	require.Equal(t, []observed{
 		{clockStart, true}, // the throttle
 		// the success after the throttle, a backoff wait, the fault (not reported) and another wait

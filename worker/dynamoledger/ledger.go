@@ -98,11 +98,11 @@ func (l *Ledger) letGo(pk, claimID string) {
 // item on every endpoint) and says why: recently sent, busy (a live lease), or expired
 // (a lease that ran out: the user may have a code) — which --retry-unknown takes over
 // with a condition on the old claim instead.
-func (l *Ledger) Claim(ctx context.Context, j job.Job) (job.Verdict, error) {
+func (l *Ledger) Claim(ctx context.Context, j job.Job) (job.ClaimVerdict, error) {
 	key := userKey(l.cfg.ClientID, l.cfg.Case, j.Username)
 	pk := pkOf(key)
 	claimID := newClaimID()
-	var v job.Verdict
+	var v job.ClaimVerdict
 	err := pacing.Retry(ctx, l.clock, claimRounds, func(ctx context.Context) error {
 		var err error
 		v, err = l.claimRound(ctx, j, key, pk, claimID)
@@ -112,37 +112,37 @@ func (l *Ledger) Claim(ctx context.Context, j job.Job) (job.Verdict, error) {
 		return v, err
 	}
 	l.log.Info("record kept changing while claiming; trying again later", "username", j.Username)
-	return job.Verdict{Kind: job.Busy, At: l.clock.Now().Add(RenewInterval(l.cfg.Lease))}, nil
+	return job.ClaimVerdict{Kind: job.Busy, At: l.clock.Now().Add(RenewInterval(l.cfg.Lease))}, nil
 }
 
 // claimRound is one put → read → judge round of Claim: a verdict, or errRecordChanged
 // (marked retryable) when the record changed between the put and the read.
-func (l *Ledger) claimRound(ctx context.Context, j job.Job, key map[string]types.AttributeValue, pk, claimID string) (job.Verdict, error) {
+func (l *Ledger) claimRound(ctx context.Context, j job.Job, key map[string]types.AttributeValue, pk, claimID string) (job.ClaimVerdict, error) {
 	now := l.clock.Now()
 	cond, names, values := l.rule.condition(now)
 	err := l.put(ctx, "claim", l.claimItem(key, j, claimID, now), cond, names, values)
 	if err == nil {
 		l.hold(pk, claimID)
-		return job.Verdict{Kind: job.Won}, nil
+		return job.ClaimVerdict{Kind: job.Won}, nil
 	}
 	if !isConditionFailed(err) {
 		// The put may still land (a stalled table answers later): Release gives it back.
 		l.mu.Lock()
 		l.unanswered[pk] = claimID
 		l.mu.Unlock()
-		return job.Verdict{}, err
+		return job.ClaimVerdict{}, err
 	}
 	rec, found, err := l.get(ctx, key)
 	if err != nil {
-		return job.Verdict{}, err
+		return job.ClaimVerdict{}, err
 	}
 	now = l.clock.Now()
 	switch {
 	case found && rec.ClaimID == claimID:
 		l.hold(pk, claimID) // our put landed; its answer was lost and retried
-		return job.Verdict{Kind: job.Won}, nil
+		return job.ClaimVerdict{Kind: job.Won}, nil
 	case !found || l.rule.claimable(rec, now):
-		return job.Verdict{}, pacing.Retryable(errRecordChanged) // claim again
+		return job.ClaimVerdict{}, pacing.Retryable(errRecordChanged) // claim again
 	}
 	if v, blocks := l.judge(ctx, key, rec, now); blocks {
 		return v, nil
@@ -157,52 +157,52 @@ func (l *Ledger) claimRound(ctx context.Context, j job.Job, key map[string]types
 		l.log.Warn("--retry-unknown: taking over a claim whose call may have reached Cognito",
 			"username", j.Username, "previous_owner", rec.Owner, "previous_campaign", rec.Campaign)
 		l.hold(pk, claimID)
-		return job.Verdict{Kind: job.Won}, nil
+		return job.ClaimVerdict{Kind: job.Won}, nil
 	case !isConditionFailed(err):
-		return job.Verdict{}, err
+		return job.ClaimVerdict{}, err
 	}
-	return job.Verdict{}, pacing.Retryable(errRecordChanged) // the old claim changed: claim again
+	return job.ClaimVerdict{}, pacing.Retryable(errRecordChanged) // the old claim changed: claim again
 }
 
 // Peek reads j's record and judges it as a lost claim would (judge), writing nothing
 // that says a call may have been made: the engine looks before it takes a rate token,
 // so a user sent recently or held by another owner costs one read, and a held user can
 // be looked at again often. Won means: no record blocks a claim now (the claim decides).
-func (l *Ledger) Peek(ctx context.Context, j job.Job) (job.Verdict, error) {
+func (l *Ledger) Peek(ctx context.Context, j job.Job) (job.ClaimVerdict, error) {
 	key := userKey(l.cfg.ClientID, l.cfg.Case, j.Username)
 	rec, found, err := l.get(ctx, key)
 	if err != nil {
-		return job.Verdict{}, err
+		return job.ClaimVerdict{}, err
 	}
 	now := l.clock.Now()
 	if !found || l.rule.claimable(rec, now) {
-		return job.Verdict{Kind: job.Won}, nil
+		return job.ClaimVerdict{Kind: job.Won}, nil
 	}
 	if v, blocks := l.judge(ctx, key, rec, now); blocks {
 		return v, nil
 	}
-	return job.Verdict{Kind: job.Won}, nil // --retry-unknown: the claim takes it over
+	return job.ClaimVerdict{Kind: job.Won}, nil // --retry-unknown: the claim takes it over
 }
 
 // judge is the verdict on a record that blocks a plain claim: recently sent, busy (a
 // live lease), or expired. blocks is false only for an expired record under
 // --retry-unknown, which the claim takes over.
-func (l *Ledger) judge(ctx context.Context, key map[string]types.AttributeValue, rec Record, now time.Time) (v job.Verdict, blocks bool) {
+func (l *Ledger) judge(ctx context.Context, key map[string]types.AttributeValue, rec Record, now time.Time) (v job.ClaimVerdict, blocks bool) {
 	switch {
 	case rec.State == StateSent:
-		return job.Verdict{Kind: job.RecentlySent, At: rec.SentAt, Owner: rec.Owner, Campaign: rec.Campaign}, true
+		return job.ClaimVerdict{Kind: job.RecentlySent, At: rec.SentAt, Owner: rec.Owner, Campaign: rec.Campaign}, true
 	case rec.State == StateInProgress && rec.LeaseUntil.After(now):
-		return job.Verdict{Kind: job.Busy, At: rec.LeaseUntil, Owner: rec.Owner, Campaign: rec.Campaign}, true
+		return job.ClaimVerdict{Kind: job.Busy, At: rec.LeaseUntil, Owner: rec.Owner, Campaign: rec.Campaign}, true
 	}
 	// IN_PROGRESS with a lease that ran out, UNKNOWN, or a state this version does not
 	// know: the user may have been sent a code.
 	if l.cfg.RetryUnknown {
-		return job.Verdict{}, false
+		return job.ClaimVerdict{}, false
 	}
 	if rec.State == StateInProgress {
 		l.markUnknown(ctx, key, rec, now)
 	}
-	return job.Verdict{Kind: job.Expired, At: rec.LeaseUntil, Owner: rec.Owner, Campaign: rec.Campaign}, true
+	return job.ClaimVerdict{Kind: job.Expired, At: rec.LeaseUntil, Owner: rec.Owner, Campaign: rec.Campaign}, true
 }
 
 // claimItem is the record of a new claim: IN_PROGRESS, always with a lease (a record

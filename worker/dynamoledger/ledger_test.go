@@ -71,7 +71,7 @@ func (f *fixture) show(t *testing.T, user string) dynamoledger.Shown {
 	return sh[0]
 }
 
-func claim(t *testing.T, l *dynamoledger.Ledger, user string) job.Verdict {
+func claim(t *testing.T, l *dynamoledger.Ledger, user string) job.ClaimVerdict {
 	t.Helper()
 	v, err := l.Claim(t.Context(), job.Job{Username: user})
 	require.NoError(t, err)
@@ -90,7 +90,7 @@ func TestClaimVerdicts(t *testing.T) {
 	// One wins; the other is told the user is busy until the winner's lease ends.
 	require.Equal(t, job.Won, claim(t, a, "Alice").Kind)
 	v := claim(t, b, "alice")
-	require.Equal(t, job.Verdict{Kind: job.Busy, At: t0.Add(30 * time.Second), Owner: "a", Campaign: "campaign-a"}, v,
+	require.Equal(t, job.ClaimVerdict{Kind: job.Busy, At: t0.Add(30 * time.Second), Owner: "a", Campaign: "campaign-a"}, v,
 		"usernames compare case-insensitively")
 	require.Equal(t, dynamoledger.StateInProgress, f.show(t, "ALICE").Record.State)
 
@@ -98,7 +98,7 @@ func TestClaimVerdicts(t *testing.T) {
 	f.clock.Advance(2 * time.Second)
 	require.NoError(t, a.Finish(t.Context(), job.Job{Username: "Alice"}, sentResult("Alice", f.clock.Now())))
 	v = claim(t, b, "alice")
-	require.Equal(t, job.Verdict{Kind: job.RecentlySent, At: t0.Add(2 * time.Second), Owner: "a", Campaign: "campaign-a"}, v)
+	require.Equal(t, job.ClaimVerdict{Kind: job.RecentlySent, At: t0.Add(2 * time.Second), Owner: "a", Campaign: "campaign-a"}, v)
 	rec := f.show(t, "alice").Record
 	require.Equal(t, dynamoledger.StateSent, rec.State)
 	require.Equal(t, t0.Add(2*time.Second+24*time.Hour), rec.ExpiresAt, "expires the cooldown after the send")
@@ -106,8 +106,11 @@ func TestClaimVerdicts(t *testing.T) {
 
 	// A later campaign, after the cooldown: claims it.
 	f.clock.Advance(24*time.Hour + time.Second)
-	require.Equal(t, job.Verdict{Kind: job.Busy, At: f.clock.Now().Add(30 * time.Second), Owner: "b", Campaign: "campaign-b"},
-		func() job.Verdict { require.Equal(t, job.Won, claim(t, b, "alice").Kind); return claim(t, a, "alice") }())
+	require.Equal(t, job.ClaimVerdict{Kind: job.Busy, At: f.clock.Now().Add(30 * time.Second), Owner: "b", Campaign: "campaign-b"},
+		func() job.ClaimVerdict {
+			require.Equal(t, job.Won, claim(t, b, "alice").Kind)
+			return claim(t, a, "alice")
+		}())
 }
 
 // An operator's shorter --cooldown resends sooner than the writer's; never later than
@@ -143,7 +146,7 @@ func TestExpiredClaim(t *testing.T) {
 
 	next := f.ledger(t, "next", nil)
 	v := claim(t, next, "dan")
-	require.Equal(t, job.Verdict{Kind: job.Expired, At: t0.Add(30 * time.Second), Owner: "dead", Campaign: "campaign-dead"}, v)
+	require.Equal(t, job.ClaimVerdict{Kind: job.Expired, At: t0.Add(30 * time.Second), Owner: "dead", Campaign: "campaign-dead"}, v)
 	require.Equal(t, dynamoledger.StateUnknown, f.show(t, "dan").Record.State, "marked UNKNOWN for ledger show")
 	require.Equal(t, job.Expired, claim(t, next, "dan").Kind, "and stays unknown")
 

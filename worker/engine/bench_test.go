@@ -37,7 +37,7 @@ var benchTime = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 // instantProcessor answers every job sent at once: the engine's own cost per job.
 type instantProcessor struct{}
 
-func (instantProcessor) Resend(_, _ context.Context, j job.Job, gate func(int) error) job.Result {
+func (instantProcessor) Send(_, _ context.Context, j job.Job, gate func(int) error) job.Result {
 	if gate != nil {
 		_ = gate(1) // the benchmark's ledger always wins
 	}
@@ -72,7 +72,7 @@ func BenchmarkEngine(b *testing.B) {
 				runs++
 				cr := &countingReport{Writer: rep}
 				e := &engine.Engine{Source: src, Processor: instantProcessor{}, Report: cr, Workers: 8}
-				var l *records.Ledger
+				var l *records.IntentLog
 				if sink == "discard+ledger" {
 					l, err = records.OpenLedger(fmt.Sprintf("%s/r%d.csv.ledger", dir, runs), false, nil)
 					require.NoError(b, err)

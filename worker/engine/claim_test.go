@@ -23,14 +23,14 @@ func TestEngineVerdictRowsWithoutACall(t *testing.T) {
 
 	sentAt := clockStart.Add(-time.Hour)
 	f := newEngineFixture("alice", "bob", "carol")
-	f.engine.Ledger = &fakeLedger{log: f.log, verdict: func(j job.Job) job.Verdict {
+	f.engine.Ledger = &fakeLedger{log: f.log, verdict: func(j job.Job) job.ClaimVerdict {
 		switch j.Username {
 		case "alice":
-			return job.Verdict{Kind: job.RecentlySent, At: sentAt, Owner: "host/1/ab", Campaign: "spring"}
+			return job.ClaimVerdict{Kind: job.RecentlySent, At: sentAt, Owner: "host/1/ab", Campaign: "spring"}
 		case "bob":
-			return job.Verdict{Kind: job.Expired, At: sentAt, Owner: "host/2/cd", Campaign: "autumn"}
+			return job.ClaimVerdict{Kind: job.Expired, At: sentAt, Owner: "host/2/cd", Campaign: "autumn"}
 		}
-		return job.Verdict{Kind: job.Won}
+		return job.ClaimVerdict{Kind: job.Won}
 	}}
 	sum, err := f.run(t, context.Background())
 	require.NoError(t, err)
@@ -133,12 +133,12 @@ func TestEngineBusyDefersAtTheSource(t *testing.T) {
 	}
 	f.engine.Workers = 1
 	claims := 0
-	f.engine.Ledger = &fakeLedger{log: f.log, verdict: func(job.Job) job.Verdict {
+	f.engine.Ledger = &fakeLedger{log: f.log, verdict: func(job.Job) job.ClaimVerdict {
 		claims++
 		if claims == 1 {
-			return job.Verdict{Kind: job.Busy, At: clockStart.Add(7 * time.Second), Owner: "other"}
+			return job.ClaimVerdict{Kind: job.Busy, At: clockStart.Add(7 * time.Second), Owner: "other"}
 		}
-		return job.Verdict{Kind: job.Won}
+		return job.ClaimVerdict{Kind: job.Won}
 	}}
 	sum, err := f.run(t, context.Background())
 	require.NoError(t, err)
@@ -163,16 +163,16 @@ func TestEngineBusyDefersInTheEngine(t *testing.T) {
 	f.engine.Workers = 2
 	var mu sync.Mutex
 	aliceClaims := 0
-	f.engine.Ledger = &fakeLedger{log: f.log, verdict: func(j job.Job) job.Verdict {
+	f.engine.Ledger = &fakeLedger{log: f.log, verdict: func(j job.Job) job.ClaimVerdict {
 		mu.Lock()
 		defer mu.Unlock()
 		if j.Username == "alice" {
 			aliceClaims++
 			if aliceClaims < 3 {
-				return job.Verdict{Kind: job.Busy, At: f.clock.Now().Add(10 * time.Second)}
+				return job.ClaimVerdict{Kind: job.Busy, At: f.clock.Now().Add(10 * time.Second)}
 			}
 		}
-		return job.Verdict{Kind: job.Won}
+		return job.ClaimVerdict{Kind: job.Won}
 	}}
 	done := make(chan struct{})
 	var sum *engine.Summary
@@ -206,11 +206,11 @@ func TestEngineStopWithDeferredJobs(t *testing.T) {
 	f := newEngineFixture("alice", "bob")
 	f.src.jobs[0].Release = nil
 	f.src.block = true // a source that doesn't end: the stop ends the run
-	f.engine.Ledger = &fakeLedger{log: f.log, verdict: func(j job.Job) job.Verdict {
+	f.engine.Ledger = &fakeLedger{log: f.log, verdict: func(j job.Job) job.ClaimVerdict {
 		if j.Username == "alice" {
-			return job.Verdict{Kind: job.Busy, At: f.clock.Now().Add(time.Minute)}
+			return job.ClaimVerdict{Kind: job.Busy, At: f.clock.Now().Add(time.Minute)}
 		}
-		return job.Verdict{Kind: job.Won}
+		return job.ClaimVerdict{Kind: job.Won}
 	}}
 	stop, cancel := context.WithCancel(context.Background())
 	f.engine.OnResult = func(r job.Result) {
@@ -268,14 +268,14 @@ func TestEngineRenewsHeldClaims(t *testing.T) {
 		var mu sync.Mutex
 		f.engine.Ledger = &fakeLedger{log: f.log,
 			renewErr: func(job.Job) error { return job.ErrClaimLost },
-			verdict: func(job.Job) job.Verdict {
+			verdict: func(job.Job) job.ClaimVerdict {
 				mu.Lock()
 				defer mu.Unlock()
 				claims++
 				if claims == 1 {
-					return job.Verdict{Kind: job.Won}
+					return job.ClaimVerdict{Kind: job.Won}
 				}
-				return job.Verdict{Kind: job.Expired, At: clockStart, Owner: "other"}
+				return job.ClaimVerdict{Kind: job.Expired, At: clockStart, Owner: "other"}
 			}}
 		done := make(chan error, 1)
 		go func() { _, err := f.engine.Run(context.Background(), context.Background()); done <- err }()

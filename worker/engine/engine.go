@@ -81,7 +81,7 @@ type Engine struct {
 	OnResult func(job.Result)
 	// OnHeld, when set, observes the users waiting on another owner's claim: how many,
 	// and the one waited on longest (its holder and lease). Called from the workers.
-	OnHeld func(n int, oldest job.Verdict)
+	OnHeld func(n int, oldest job.ClaimVerdict)
 	// Budget, when set, is the daily send budget: taken before each user's first call,
 	// given back when no message went out. Spent (or Cognito's daily cap answered, a
 	// ClassSpent result), a finite source's run stops with a *budget.SpentError; a
@@ -346,7 +346,7 @@ func (r *run) work(kill context.Context, j job.Job) {
 		}
 	}
 	if r.e.Ledger == nil && r.e.Budget == nil {
-		r.settleJob(j, nil, r.process(j, func() job.Result { return r.e.Processor.Resend(r.dispatch, kill, j, nil) }))
+		r.settleJob(j, nil, r.process(j, func() job.Result { return r.e.Processor.Send(r.dispatch, kill, j, nil) }))
 		return
 	}
 	if r.e.Ledger != nil {
@@ -364,7 +364,7 @@ func (r *run) work(kill context.Context, j job.Job) {
 	jobStop, cancel := context.WithCancelCause(r.dispatch)
 	defer cancel(nil)
 	g := &gate{r: r, j: j, cancel: cancel}
-	res := r.process(j, func() job.Result { return r.e.Processor.Resend(jobStop, kill, j, g.pass) })
+	res := r.process(j, func() job.Result { return r.e.Processor.Send(jobStop, kill, j, g.pass) })
 	if g.taken && res.Class != job.ClassNone && !res.Ambiguous {
 		// No message went out (released before the call, or a definite non-send): the
 		// send goes back to its window.
@@ -426,14 +426,14 @@ type gate struct {
 	j      job.Job
 	cancel context.CancelCauseFunc
 
-	passed  bool        // the first attempt's gate was passed: claimed, budget taken
-	c       *claim      // the claim, once won
-	claimed bool        // a claim was attempted (it may have been written)
-	refused bool        // the claim found v
-	v       job.Verdict //
-	err     error       // the ledger (or the budget's counter) could not be written
-	taken   bool        // a send was taken from the budget's window
-	window  time.Time   //
+	passed  bool             // the first attempt's gate was passed: claimed, budget taken
+	c       *claim           // the claim, once won
+	claimed bool             // a claim was attempted (it may have been written)
+	refused bool             // the claim found v
+	v       job.ClaimVerdict //
+	err     error            // the ledger (or the budget's counter) could not be written
+	taken   bool             // a send was taken from the budget's window
+	window  time.Time        //
 	spent   *budget.SpentError
 }
 
@@ -503,7 +503,7 @@ func (g *gate) claim() error {
 
 // logHeld says that j's user waits on another owner's claim, and on whom the wait is
 // longest.
-func (r *run) logHeld(j job.Job, v job.Verdict, n int, oldest job.Verdict) {
+func (r *run) logHeld(j job.Job, v job.ClaimVerdict, n int, oldest job.ClaimVerdict) {
 	r.log.Info("user held by another owner's claim; looking again soon", "username", j.Username,
 		"holder_campaign", v.Campaign, "holder_replica", v.Owner, "holder_lease_until", v.At.UTC().Format(time.RFC3339Nano),
 		"users_held", n, "oldest_holder_campaign", oldest.Campaign, "oldest_holder_replica", oldest.Owner,
@@ -539,7 +539,7 @@ func (r *run) ledgerFailed(j job.Job, err error, claimed bool) {
 
 // verdict settles or defers a job whose claim found someone else's record: a row
 // without a call (RecentlySent, Expired), or a look again soon (Busy).
-func (r *run) verdict(j job.Job, v job.Verdict) {
+func (r *run) verdict(j job.Job, v job.ClaimVerdict) {
 	if v.Kind != job.Busy {
 		r.doneWaiting(j)
 		reason := ""

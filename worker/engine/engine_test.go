@@ -118,7 +118,7 @@ func gated(j job.Job) job.Result {
 	return job.Result{Username: j.Username, SourceRef: j.SourceRef, Status: job.StatusFailed, Class: job.ClassCanceled}
 }
 
-func (p *fakeProcessor) Resend(stop, kill context.Context, j job.Job, gate func(int) error) job.Result {
+func (p *fakeProcessor) Send(stop, kill context.Context, j job.Job, gate func(int) error) job.Result {
 	p.log.add("token:%s", j.SourceRef) // a real processor waits for its rate token here
 	if gate != nil {
 		if err := gate(1); err != nil {
@@ -199,35 +199,35 @@ type fakeLedger struct {
 	log       *eventLog
 	intendErr error
 	finishErr error
-	verdict   func(j job.Job) job.Verdict
+	verdict   func(j job.Job) job.ClaimVerdict
 	renewErr  func(j job.Job) error
 	// peek, when set, answers Peek (default Won: the claim decides); peekErr fails it.
-	peek    func(j job.Job) job.Verdict
+	peek    func(j job.Job) job.ClaimVerdict
 	peekErr error
 }
 
 var _ engine.Ledger = (*fakeLedger)(nil)
 
-func (fl *fakeLedger) Peek(_ context.Context, j job.Job) (job.Verdict, error) {
+func (fl *fakeLedger) Peek(_ context.Context, j job.Job) (job.ClaimVerdict, error) {
 	fl.log.add("peek:%s", j.SourceRef)
 	if fl.peekErr != nil {
-		return job.Verdict{}, fl.peekErr
+		return job.ClaimVerdict{}, fl.peekErr
 	}
 	if fl.peek != nil {
 		return fl.peek(j), nil
 	}
-	return job.Verdict{Kind: job.Won}, nil
+	return job.ClaimVerdict{Kind: job.Won}, nil
 }
 
-func (fl *fakeLedger) Claim(_ context.Context, j job.Job) (job.Verdict, error) {
+func (fl *fakeLedger) Claim(_ context.Context, j job.Job) (job.ClaimVerdict, error) {
 	fl.log.add("intend:%s", j.SourceRef)
 	if fl.intendErr != nil {
-		return job.Verdict{}, fl.intendErr
+		return job.ClaimVerdict{}, fl.intendErr
 	}
 	if fl.verdict != nil {
 		return fl.verdict(j), nil
 	}
-	return job.Verdict{Kind: job.Won}, nil
+	return job.ClaimVerdict{Kind: job.Won}, nil
 }
 
 func (fl *fakeLedger) Renew(_ context.Context, j job.Job) error {
@@ -857,7 +857,7 @@ func TestEngineStopsWhenLedgerFails(t *testing.T) {
 
 type processorFunc func(stop, kill context.Context, j job.Job) job.Result
 
-func (p processorFunc) Resend(stop, kill context.Context, j job.Job, gate func(int) error) job.Result {
+func (p processorFunc) Send(stop, kill context.Context, j job.Job, gate func(int) error) job.Result {
 	if gate != nil {
 		if err := gate(1); err != nil {
 			return gated(j)

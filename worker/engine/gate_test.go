@@ -25,7 +25,7 @@ import (
 // gatedProcessor is a processor that gets the gate itself.
 type gatedProcessor func(stop, kill context.Context, j job.Job, gate func(int) error) job.Result
 
-func (p gatedProcessor) Resend(stop, kill context.Context, j job.Job, gate func(int) error) job.Result {
+func (p gatedProcessor) Send(stop, kill context.Context, j job.Job, gate func(int) error) job.Result {
 	return p(stop, kill, j, gate)
 }
 
@@ -95,17 +95,17 @@ func TestEngineVerdictsBeforeAndAfterTheToken(t *testing.T) {
 	t.Parallel()
 	f := newEngineFixture("peeked", "refused", "won")
 	f.engine.Ledger = &fakeLedger{log: f.log,
-		peek: func(j job.Job) job.Verdict {
+		peek: func(j job.Job) job.ClaimVerdict {
 			if j.Username == "peeked" {
-				return job.Verdict{Kind: job.RecentlySent, At: clockStart, Owner: "o", Campaign: "c"}
+				return job.ClaimVerdict{Kind: job.RecentlySent, At: clockStart, Owner: "o", Campaign: "c"}
 			}
-			return job.Verdict{Kind: job.Won}
+			return job.ClaimVerdict{Kind: job.Won}
 		},
-		verdict: func(j job.Job) job.Verdict {
+		verdict: func(j job.Job) job.ClaimVerdict {
 			if j.Username == "refused" { // sent by another owner between the look and the claim
-				return job.Verdict{Kind: job.RecentlySent, At: clockStart, Owner: "o", Campaign: "c"}
+				return job.ClaimVerdict{Kind: job.RecentlySent, At: clockStart, Owner: "o", Campaign: "c"}
 			}
-			return job.Verdict{Kind: job.Won}
+			return job.ClaimVerdict{Kind: job.Won}
 		}}
 	sum, err := f.run(t, context.Background())
 	require.NoError(t, err)
@@ -200,10 +200,10 @@ func TestEngineHeldUserLookedAtAgainSoon(t *testing.T) {
 	}
 	var logs syncBuffer
 	f.engine.Logger = jsonLogger(&logs)
-	holder := job.Verdict{Kind: job.Busy, At: clockStart.Add(30 * time.Second), Owner: "host/1/ab", Campaign: "spring"}
+	holder := job.ClaimVerdict{Kind: job.Busy, At: clockStart.Add(30 * time.Second), Owner: "host/1/ab", Campaign: "spring"}
 	var mu sync.Mutex
 	looks := 0
-	f.engine.Ledger = &fakeLedger{log: f.log, peek: func(j job.Job) job.Verdict {
+	f.engine.Ledger = &fakeLedger{log: f.log, peek: func(j job.Job) job.ClaimVerdict {
 		mu.Lock()
 		defer mu.Unlock()
 		if j.Username == "alice" {
@@ -212,10 +212,10 @@ func TestEngineHeldUserLookedAtAgainSoon(t *testing.T) {
 				return holder
 			}
 		}
-		return job.Verdict{Kind: job.Won}
+		return job.ClaimVerdict{Kind: job.Won}
 	}}
 	var held []int
-	f.engine.OnHeld = func(n int, oldest job.Verdict) {
+	f.engine.OnHeld = func(n int, oldest job.ClaimVerdict) {
 		mu.Lock()
 		defer mu.Unlock()
 		held = append(held, n)
@@ -252,8 +252,8 @@ func TestEngineLogsEveryUnknown(t *testing.T) {
 	f.engine.Logger = jsonLogger(&logs)
 	f.engine.Initial = []job.Result{{Username: "carol", SourceRef: "7", Status: job.StatusUnknown, ErrorCode: "Unknown",
 		ErrorMessage: "the run stopped after the call was started"}}
-	f.engine.Ledger = &fakeLedger{log: f.log, peek: func(job.Job) job.Verdict {
-		return job.Verdict{Kind: job.Expired, At: clockStart, Owner: "o", Campaign: "c"}
+	f.engine.Ledger = &fakeLedger{log: f.log, peek: func(job.Job) job.ClaimVerdict {
+		return job.ClaimVerdict{Kind: job.Expired, At: clockStart, Owner: "o", Campaign: "c"}
 	}}
 	sum, err := f.run(t, context.Background())
 	require.NoError(t, err)
@@ -274,9 +274,9 @@ func TestEngineBoundsClaimsInFlight(t *testing.T) {
 	f.engine.Workers = 6
 	f.engine.ClaimsInFlight = 2
 	stalled := make(chan struct{}) // the ledger answers no claim until closed
-	f.engine.Ledger = &fakeLedger{log: f.log, verdict: func(job.Job) job.Verdict {
+	f.engine.Ledger = &fakeLedger{log: f.log, verdict: func(job.Job) job.ClaimVerdict {
 		<-stalled
-		return job.Verdict{Kind: job.Won}
+		return job.ClaimVerdict{Kind: job.Won}
 	}}
 	done := make(chan *engine.Summary, 1)
 	go func() { sum, _ := f.engine.Run(context.Background(), context.Background()); done <- sum }()

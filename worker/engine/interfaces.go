@@ -22,11 +22,11 @@ type Budget interface {
 
 // Processor turns a job into a result; *cognito.Resender is the real one.
 type Processor interface {
-	// Resend runs j's calls. gate, when not nil, must be called once each attempt's rate
+	// Send runs j's calls. gate, when not nil, must be called once each attempt's rate
 	// token is in hand and before the attempt is made (n counts attempts from 1); an
 	// error from it means: make no attempt, return (a ClassCanceled result, Ambiguous if
 	// an earlier attempt may have reached Cognito). The engine claims the user in it.
-	Resend(stop, kill context.Context, j job.Job, gate func(n int) error) job.Result
+	Send(stop, kill context.Context, j job.Job, gate func(n int) error) job.Result
 }
 
 // Verifier is the verify stage, between admit and the claim: it decides whether a job's
@@ -51,7 +51,7 @@ type Report interface {
 // token is in hand, so that a claim (or intent) always means "a call may follow at once"
 // — and no restart, no other replica and no later campaign sharing the ledger sends them
 // a second code.
-// *records.Ledger (the file beside the report: every claim wins, intents without a row
+// *records.IntentLog (the file beside the report: every claim wins, intents without a row
 // are `unknown` on resume) and *dynamoledger.Ledger (the shared DynamoDB table) are the
 // real ones.
 type Ledger interface {
@@ -59,10 +59,10 @@ type Ledger interface {
 	// would find now: a verdict that settles or defers the job (RecentlySent, Expired,
 	// Busy) before it takes a rate token, or Won when the claim should be tried (the
 	// claim still decides). An error means the ledger can't be read: the campaign stops.
-	Peek(ctx context.Context, j job.Job) (job.Verdict, error)
-	// Claim returns once the claim is durable (Won) or refused (why: job.Verdict). An
+	Peek(ctx context.Context, j job.Job) (job.ClaimVerdict, error)
+	// Claim returns once the claim is durable (Won) or refused (why: job.ClaimVerdict). An
 	// error means the ledger can't be written: the campaign stops, nothing is called.
-	Claim(ctx context.Context, j job.Job) (job.Verdict, error)
+	Claim(ctx context.Context, j job.Job) (job.ClaimVerdict, error)
 	// Renew extends the lease of a claim held while the job retries;
 	// job.ErrClaimLost when it is no longer ours, another error when the ledger can't be
 	// written.

@@ -15,14 +15,14 @@ type waits struct {
 }
 
 type heldBy struct {
-	v     job.Verdict
+	v     job.ClaimVerdict
 	since time.Time
 }
 
 func newWaits() *waits { return &waits{by: map[string]heldBy{}} }
 
 // add records that ref's user is held as v; first is true when ref was not waiting yet.
-func (w *waits) add(ref string, v job.Verdict, now time.Time) (first bool, n int, oldest job.Verdict) {
+func (w *waits) add(ref string, v job.ClaimVerdict, now time.Time) (first bool, n int, oldest job.ClaimVerdict) {
 	w.mu.Lock()
 	h, ok := w.by[ref]
 	if !ok {
@@ -45,7 +45,7 @@ func (w *waits) done(ref string) bool {
 }
 
 // oldest is how many wait, and the holder of the one waiting longest.
-func (w *waits) oldest() (int, job.Verdict) {
+func (w *waits) oldest() (int, job.ClaimVerdict) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var o heldBy

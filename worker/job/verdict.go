@@ -37,8 +37,8 @@ func (k VerdictKind) String() string {
 	return "?"
 }
 
-// Verdict is the answer to a claim.
-type Verdict struct {
+// ClaimVerdict is the answer to a claim.
+type ClaimVerdict struct {
 	Kind VerdictKind
 	// At is when the user was sent (RecentlySent), when the live lease ends (Busy), or
 	// when the lease ran out (Expired).
@@ -53,7 +53,7 @@ var ErrClaimLost = errors.New("claim lost: another owner met the user after our 
 
 // Row is the report row of a verdict that settles the job without a call
 // (RecentlySent, Expired); now stamps it.
-func (v Verdict) Row(j Job, now time.Time) Result {
+func (v ClaimVerdict) Row(j Job, now time.Time) Result {
 	r := Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: now, FinishedAt: now, Class: ClassPerUser,
 		Message: j.Message.Or()}
 	who := fmt.Sprintf("campaign %q, replica %q", v.Campaign, v.Owner)

@@ -42,7 +42,7 @@ func (l *jobList) Next(ctx context.Context) (job.Job, error) {
 // sender answers every job sent.
 type sender struct{}
 
-func (sender) Resend(_, _ context.Context, j job.Job, gate func(int) error) job.Result {
+func (sender) Send(_, _ context.Context, j job.Job, gate func(int) error) job.Result {
 	if gate != nil {
 		if err := gate(1); err != nil {
 			return job.Result{Username: j.Username, SourceRef: j.SourceRef, Class: job.ClassCanceled}

@@ -17,14 +17,14 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/job"
 )
 
-// Ledger is the intent journal beside the report (<report>.ledger, JSON Lines, 0600).
+// IntentLog is the intent journal beside the report (<report>.ledger, JSON Lines, 0600).
 // Before a user's first call — once its rate token is in hand — a "start" record is made
 // durable; the report row made
 // durable afterwards is the outcome. A user with a start but no row — the process was
 // killed between the two — may or may not have been sent a code, so --resume reports
 // them `unknown` instead of calling again. Records from concurrent workers are written
 // and fsync'd together (group commit): one fsync covers every intent waiting for it.
-type Ledger struct {
+type IntentLog struct {
 	f     *os.File // touched only by loop (and Close, after it ended)
 	path  string
 	clock clock.Clock
@@ -67,7 +67,7 @@ type LedgerStats struct {
 }
 
 // Stats returns the ledger's counters.
-func (l *Ledger) Stats() LedgerStats {
+func (l *IntentLog) Stats() LedgerStats {
 	return LedgerStats{Records: l.records.Load(), Syncs: l.syncs.Load(),
 		SyncTime: time.Duration(l.syncNs.Load()), Waited: time.Duration(l.waitedNs.Load())}
 }
@@ -107,7 +107,7 @@ func LedgerPath(reportPath string) string { return reportPath + ".ledger" }
 
 // OpenLedger creates the ledger with mode 0600, or appends to it (resume). A new
 // campaign refuses an existing ledger: it belongs to a campaign that was started.
-func OpenLedger(path string, appendMode bool, clk clock.Clock) (*Ledger, error) {
+func OpenLedger(path string, appendMode bool, clk clock.Clock) (*IntentLog, error) {
 	clk = clock.Or(clk)
 	f, _, err := openLog(path, appendMode)
 	if errors.Is(err, os.ErrExist) {
@@ -116,19 +116,19 @@ func OpenLedger(path string, appendMode bool, clk clock.Clock) (*Ledger, error) 
 	if err != nil {
 		return nil, fmt.Errorf("open ledger: %w", err)
 	}
-	l := &Ledger{f: f, path: path, clock: clk, reqs: make(chan ledgerReq, 1024), done: make(chan struct{})}
+	l := &IntentLog{f: f, path: path, clock: clk, reqs: make(chan ledgerReq, 1024), done: make(chan struct{})}
 	go l.loop()
 	return l, nil
 }
 
-func (l *Ledger) record(ev LedgerEvent, j job.Job) []byte {
+func (l *IntentLog) record(ev LedgerEvent, j job.Job) []byte {
 	b, _ := json.Marshal(LedgerRecord{Event: ev, Username: j.Username, SourceRef: j.SourceRef,
 		At: l.clock.Now().UTC().Format(time.RFC3339Nano), Message: j.Message.Or()})
 	return append(b, '\n')
 }
 
 // Intend makes a start record durable before the job's call.
-func (l *Ledger) Intend(ctx context.Context, j job.Job) error {
+func (l *IntentLog) Intend(ctx context.Context, j job.Job) error {
 	t0 := l.clock.Now()
 	defer func() { l.waitedNs.Add(int64(l.clock.Since(t0))) }()
 	req := ledgerReq{line: l.record(LedgerStart, j), done: make(chan error, 1)}
@@ -146,35 +146,35 @@ func (l *Ledger) Intend(ctx context.Context, j job.Job) error {
 
 // Abandon records that the job was given back without any call that could have
 // reached Cognito, so a resume may call it. It does not wait for the disk.
-func (l *Ledger) Abandon(j job.Job) {
+func (l *IntentLog) Abandon(j job.Job) {
 	l.Settle(j.SourceRef)
 	_ = l.send(context.Background(), ledgerReq{line: l.record(LedgerAbandon, j)})
 }
 
 // Peek finds nothing to wait for: a file is one campaign's alone.
-func (*Ledger) Peek(context.Context, job.Job) (job.Verdict, error) {
-	return job.Verdict{Kind: job.Won}, nil
+func (*IntentLog) Peek(context.Context, job.Job) (job.ClaimVerdict, error) {
+	return job.ClaimVerdict{Kind: job.Won}, nil
 }
 
 // Claim is the engine's claim step on the file: the intent, made durable once the call's
 // rate token is in hand, just before the call. A file is one campaign's alone, so every
 // claim wins; a resume reports an intent without a row `unknown`.
-func (l *Ledger) Claim(ctx context.Context, j job.Job) (job.Verdict, error) {
-	return job.Verdict{Kind: job.Won}, l.Intend(ctx, j)
+func (l *IntentLog) Claim(ctx context.Context, j job.Job) (job.ClaimVerdict, error) {
+	return job.ClaimVerdict{Kind: job.Won}, l.Intend(ctx, j)
 }
 
 // Renew does nothing: an intent has no lease.
-func (*Ledger) Renew(context.Context, job.Job) error { return nil }
+func (*IntentLog) Renew(context.Context, job.Job) error { return nil }
 
 // Finish does nothing: the report row, durable already, is the outcome.
-func (*Ledger) Finish(context.Context, job.Job, job.Result) error { return nil }
+func (*IntentLog) Finish(context.Context, job.Job, job.Result) error { return nil }
 
 // RowIsOutcome says that Finish does nothing: the engine need not call it.
-func (*Ledger) RowIsOutcome() bool { return true }
+func (*IntentLog) RowIsOutcome() bool { return true }
 
 // Release abandons the intent of a job given back before any call could have reached
 // Cognito; an intent whose call may have landed stays (unknown on resume).
-func (l *Ledger) Release(_ context.Context, j job.Job, mayHaveCalled bool) {
+func (l *IntentLog) Release(_ context.Context, j job.Job, mayHaveCalled bool) {
 	if !mayHaveCalled {
 		l.Abandon(j)
 	}
@@ -183,7 +183,7 @@ func (l *Ledger) Release(_ context.Context, j job.Job, mayHaveCalled bool) {
 // TrackPending makes the ledger remember, in memory, the intents that have no durable
 // row yet (Settle forgets them), so that Rotate can carry them into the fresh file. Call
 // it before the first Intend; without it Rotate carries nothing over.
-func (l *Ledger) TrackPending() {
+func (l *IntentLog) TrackPending() {
 	l.pmu.Lock()
 	defer l.pmu.Unlock()
 	if l.pending == nil {
@@ -191,7 +191,7 @@ func (l *Ledger) TrackPending() {
 	}
 }
 
-func (l *Ledger) track(ref string, line []byte) {
+func (l *IntentLog) track(ref string, line []byte) {
 	l.pmu.Lock()
 	defer l.pmu.Unlock()
 	if l.pending != nil {
@@ -201,7 +201,7 @@ func (l *Ledger) track(ref string, line []byte) {
 }
 
 // Settle forgets the intents of these source refs: their rows are durable.
-func (l *Ledger) Settle(refs ...string) {
+func (l *IntentLog) Settle(refs ...string) {
 	l.pmu.Lock()
 	defer l.pmu.Unlock()
 	if l.pending != nil {
@@ -212,7 +212,7 @@ func (l *Ledger) Settle(refs ...string) {
 }
 
 // pendingLines are the start records of the intents without a row, oldest first.
-func (l *Ledger) pendingLines() [][]byte {
+func (l *IntentLog) pendingLines() [][]byte {
 	l.pmu.Lock()
 	ps := make([]pendingIntent, 0, len(l.pending))
 	for _, p := range l.pending {
@@ -233,7 +233,7 @@ func (l *Ledger) pendingLines() [][]byte {
 // every record queued before Rotate is durable in the old file, every record after it
 // goes to the new one, and the intents still without a row (TrackPending) are copied
 // into the new file first. If it fails the ledger carries on in its current file.
-func (l *Ledger) Rotate(rotatedPath string) error {
+func (l *IntentLog) Rotate(rotatedPath string) error {
 	req := ledgerReq{rotate: rotatedPath, done: make(chan error, 1)}
 	if err := l.send(context.Background(), req); err != nil {
 		return err
@@ -242,7 +242,7 @@ func (l *Ledger) Rotate(rotatedPath string) error {
 }
 
 // rotate runs in loop.
-func (l *Ledger) rotate(rotatedPath string) error {
+func (l *IntentLog) rotate(rotatedPath string) error {
 	fresh, tmp, err := createTemp(l.path)
 	if err != nil {
 		return fmt.Errorf("ledger rotation: %w", err)
@@ -269,13 +269,13 @@ func (l *Ledger) rotate(rotatedPath string) error {
 	return nil
 }
 
-func (l *Ledger) firstErr() error {
+func (l *IntentLog) firstErr() error {
 	l.errMu.Lock()
 	defer l.errMu.Unlock()
 	return l.err
 }
 
-func (l *Ledger) send(ctx context.Context, req ledgerReq) error {
+func (l *IntentLog) send(ctx context.Context, req ledgerReq) error {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
@@ -294,7 +294,7 @@ func (l *Ledger) send(ctx context.Context, req ledgerReq) error {
 
 // loop commits the queued records in groups (one write and one fsync a group); a
 // rotation ends a group: what precedes it is durable in the old file.
-func (l *Ledger) loop() {
+func (l *IntentLog) loop() {
 	defer close(l.done)
 	buf := make([]byte, 0, 64<<10)
 	GroupCommit(l.reqs, ledgerGroupMax, func(r ledgerReq) bool { return r.rotate != "" }, func(group []ledgerReq) {
@@ -350,7 +350,7 @@ func (l *Ledger) loop() {
 const ledgerGroupMax = 256
 
 // Close flushes pending records and closes the file.
-func (l *Ledger) Close() error {
+func (l *IntentLog) Close() error {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()

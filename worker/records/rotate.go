@@ -32,7 +32,7 @@ type RotatingJournal interface {
 	Rotate(rotatedPath string) error
 }
 
-var _ RotatingJournal = (*Ledger)(nil)
+var _ RotatingJournal = (*IntentLog)(nil)
 
 // Defaults of --report-keep and of --report-max-size in queue mode.
 const (

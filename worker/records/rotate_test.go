@@ -29,7 +29,7 @@ import (
 type rotFixture struct {
 	dir, path string
 	clock     *clockwork.FakeClock
-	ledger    *records.Ledger
+	ledger    *records.IntentLog
 	report    *records.RotatingReport
 }
 

@@ -6,8 +6,8 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/job"
 )
 
-// Verdict is what a user's state means for the resend.
-type Verdict struct {
+// Eligibility is what a user's state means for the resend.
+type Eligibility struct {
 	// Send: the user is to be sent Message: UNCONFIRMED and enabled (a confirmation
 	// code), or FORCE_CHANGE_PASSWORD and enabled with --invitations (an invitation).
 	Send    bool
@@ -47,7 +47,7 @@ func (r Rule) ListedStates() []string {
 }
 
 // Judge is the eligibility rule without --invitations.
-func Judge(st job.UserState) Verdict { return Rule{}.Judge(st) }
+func Judge(st job.UserState) Eligibility { return Rule{}.Judge(st) }
 
 // Judge is the eligibility rule, the one place a user's state picks their message. In
 // order: a CONFIRMED user needs nothing (already_confirmed, even if disabled); a disabled
@@ -55,21 +55,21 @@ func Judge(st job.UserState) Verdict { return Rule{}.Judge(st) }
 // FORCE_CHANGE_PASSWORD user gets an invitation with --invitations; every other state is
 // not_eligible, with what would help instead. error_code is Cognito's UserStatus (or
 // UserDisabled).
-func (r Rule) Judge(st job.UserState) Verdict {
+func (r Rule) Judge(st job.UserState) Eligibility {
 	status := types.UserStatusType(st.Status)
 	switch {
 	case status == types.UserStatusTypeConfirmed:
-		return Verdict{Status: job.StatusAlreadyConfirmed, Code: st.Status,
+		return Eligibility{Status: job.StatusAlreadyConfirmed, Code: st.Status,
 			Reason: "UserStatus CONFIRMED: the user already confirmed sign-up; no code needed"}
 	case !st.Enabled:
-		return Verdict{Status: job.StatusDisabled, Code: CodeDisabled,
+		return Eligibility{Status: job.StatusDisabled, Code: CodeDisabled,
 			Reason: "the user is disabled (Enabled=false): no code would be delivered; re-enable it (AdminEnableUser) and run again"}
 	case status == types.UserStatusTypeUnconfirmed:
-		return Verdict{Send: true, Message: job.MessageConfirmation}
+		return Eligibility{Send: true, Message: job.MessageConfirmation}
 	case status == types.UserStatusTypeForceChangePassword && r.Invitations:
-		return Verdict{Send: true, Message: job.MessageInvitation}
+		return Eligibility{Send: true, Message: job.MessageInvitation}
 	}
-	return Verdict{Status: job.StatusNotEligible, Code: st.Status, Reason: notEligibleReason(status)}
+	return Eligibility{Status: job.StatusNotEligible, Code: st.Status, Reason: notEligibleReason(status)}
 }
 
 func notEligibleReason(s types.UserStatusType) string {

@@ -145,7 +145,7 @@ func (v *Verifier) verify(stop, kill context.Context, j job.Job, retryUnsent boo
 }
 
 // judged is the row of a user who is not to be sent (or send=true).
-func (v *Verifier) judged(res job.Result, vd Verdict, from, requestID string, clk clock.Clock) (job.Result, bool) {
+func (v *Verifier) judged(res job.Result, vd Eligibility, from, requestID string, clk clock.Clock) (job.Result, bool) {
 	if vd.Send {
 		return job.Result{Message: vd.Message}, true
 	}

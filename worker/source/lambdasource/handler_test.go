@@ -92,15 +92,15 @@ type fakeLedger struct {
 	released map[string]bool // username → mayHaveCalled
 }
 
-func (l *fakeLedger) Peek(_ context.Context, j job.Job) (job.Verdict, error) {
+func (l *fakeLedger) Peek(_ context.Context, j job.Job) (job.ClaimVerdict, error) {
 	defer func() { l.peeked <- j.Username }()
 	if l.held[j.Username] {
-		return job.Verdict{Kind: job.Busy, At: l.clk.Now().Add(30 * time.Second), Owner: "other", Campaign: "c"}, nil
+		return job.ClaimVerdict{Kind: job.Busy, At: l.clk.Now().Add(30 * time.Second), Owner: "other", Campaign: "c"}, nil
 	}
-	return job.Verdict{Kind: job.Won}, nil
+	return job.ClaimVerdict{Kind: job.Won}, nil
 }
-func (l *fakeLedger) Claim(context.Context, job.Job) (job.Verdict, error) {
-	return job.Verdict{Kind: job.Won}, nil
+func (l *fakeLedger) Claim(context.Context, job.Job) (job.ClaimVerdict, error) {
+	return job.ClaimVerdict{Kind: job.Won}, nil
 }
 func (l *fakeLedger) Renew(context.Context, job.Job) error { return nil }
 func (l *fakeLedger) Finish(_ context.Context, j job.Job, r job.Result) error {
