@@ -464,8 +464,8 @@ func (c *Config) Validate() error {
 		return bad("shutdown-timeout", "must be > 0 (got %s)", c.ShutdownTimeout)
 	case !(c.Rate > 0) || math.IsInf(c.Rate, 0):
 		return bad("rate", "must be a finite number > 0 requests/second (got %v)", c.Rate)
-	case !(c.Reserve >= 0) || c.Reserve >= c.ceiling():
-		return bad("reserve", "must be >= 0 and below %s (%v) requests/second (got %v)", c.ceilingFlag(), c.ceiling(), c.Reserve)
+	case !(c.Reserve >= 0) || c.Reserve >= c.Ceiling():
+		return bad("reserve", "must be >= 0 and below %s (%v) requests/second (got %v)", c.ceilingFlag(), c.Ceiling(), c.Reserve)
 	case c.Reserve > 0 && !c.Adaptive:
 		return bad("reserve", "needs --adaptive (the default): with --adaptive=false the rate is held at --rate and no throttle rate is learned to stay below; lower --rate instead")
 	case c.Burst < 1:
@@ -617,7 +617,7 @@ func checkListenAddr(addr string) error {
 // Warnings are what is allowed but probably not meant, said once at the start of a run.
 func (c *Config) Warnings() []string {
 	var w []string
-	if r := c.ceiling(); r > cognito.QuotaDefault {
+	if r := c.Ceiling(); r > cognito.QuotaDefault {
 		w = append(w, fmt.Sprintf("%s %v is above %s's default %v/s: ResendConfirmationCode's quota, per account "+
 			"and region, shared with your application; unless it was raised for this account, calls beyond it "+
 			"are throttled (--adaptive cuts the rate back) and your application's calls in the category are too",
@@ -669,9 +669,9 @@ func (c *Config) YAML() ([]byte, error) {
 // --rate not given.
 func (c *Config) RateIgnored() bool { return c.FleetRate > 0 && c.Rate != pacing.RateDefault }
 
-// ceiling is the highest rate a process paces at: --rate, or with --fleet-rate the fleet's
+// Ceiling is the highest rate a process paces at: --rate, or with --fleet-rate the fleet's
 // (its share is at most all of it); ceilingFlag names the flag.
-func (c *Config) ceiling() float64 {
+func (c *Config) Ceiling() float64 {
 	if c.FleetRate > 0 {
 		return c.FleetRate
 	}

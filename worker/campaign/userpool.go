@@ -200,14 +200,9 @@ func (c *Campaign) Pace() float64 {
 	return c.ceiling()
 }
 
-// ceiling is the highest rate this replica paces at: --rate, or with --fleet-rate the
-// whole fleet's rate (all of it while alone; its share once others join).
-func (c *Campaign) ceiling() float64 {
-	if c.cfg.FleetRate > 0 {
-		return c.cfg.FleetRate
-	}
-	return c.cfg.Rate
-}
+// ceiling is the highest rate this replica paces at (config's one rule: --rate, or with
+// --fleet-rate the whole fleet's rate — all of it while alone, its share once others join).
+func (c *Campaign) ceiling() float64 { return c.cfg.Ceiling() }
 
 // eligibility is the campaign's eligibility rule: which message each user state gets.
 func (c *Campaign) eligibility() userpool.Rule { return userpool.Rule{Invitations: c.cfg.Invitations} }
