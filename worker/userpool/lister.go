@@ -185,18 +185,24 @@ func (l *Lister) pageSize() int32 {
 // no listing can work (missing permission or credentials, wrong pool): systemic, with
 // the fix.
 func (l *Lister) classify(err error) cognito.Outcome {
+	return classifyPoolCall(err, l.PoolID, fmt.Sprintf("listing user pool %s needs AWS credentials allowed cognito-idp:ListUsers on it "+
+		"(deploy/iam/policy-pool-source.json, deploy/iam/policy-verify-users.json)", l.PoolID))
+}
+
+// classifyPoolCall sorts the answer of a read of the pool (ListUsers, AdminGetUser):
+// cognito.Classify, except for the answers that mean no read can work for anyone
+// (missing permission or credentials: fix; wrong pool): systemic, with the fix.
+func classifyPoolCall(err error, poolID, fix string) cognito.Outcome {
 	var notAuth *types.NotAuthorizedException
 	var notFound *types.ResourceNotFoundException
 	switch {
 	case err == nil:
 		return cognito.Outcome{Class: job.ClassNone}
 	case cognito.IsCredentialsError(err), errors.As(err, &notAuth):
-		return cognito.Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: cmp.Or(awserr.Code(err), "NoCredentials"),
-			Fix: fmt.Sprintf("listing user pool %s needs AWS credentials allowed cognito-idp:ListUsers on it "+
-				"(deploy/iam/policy-pool-source.json, deploy/iam/policy-verify-users.json)", l.PoolID)}
+		return cognito.Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: cmp.Or(awserr.Code(err), "NoCredentials"), Fix: fix}
 	case errors.As(err, &notFound):
 		return cognito.Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: notFound.ErrorCode(),
-			Fix: fmt.Sprintf("user pool %s not found: check --user-pool-id and --region", l.PoolID)}
+			Fix: fmt.Sprintf("user pool %s not found: check --user-pool-id and --region", poolID)}
 	}
 	return cognito.Classify(err)
 }

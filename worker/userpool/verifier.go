@@ -1,7 +1,6 @@
 package userpool
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,9 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
-	"github.com/cognito-resend/cognito-resend/worker/awserr"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/job"
@@ -171,20 +168,8 @@ func (v *Verifier) call(retryUnsent bool) *cognito.Call {
 // mean this check can't work for anyone (missing permission or credentials, wrong
 // pool): systemic, with the fix. UserNotFoundException is the user's user_not_found.
 func (v *Verifier) classify(err error) cognito.Outcome {
-	var notAuth *types.NotAuthorizedException
-	var notFound *types.ResourceNotFoundException
-	switch {
-	case err == nil:
-		return cognito.Outcome{Class: job.ClassNone}
-	case cognito.IsCredentialsError(err), errors.As(err, &notAuth):
-		return cognito.Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: cmp.Or(awserr.Code(err), "NoCredentials"),
-			Fix: fmt.Sprintf("--verify-users calls cognito-idp:AdminGetUser on user pool %s: allow it for these AWS credentials "+
-				"(deploy/iam/policy-verify-users.json), or run without --verify-users", v.PoolID)}
-	case errors.As(err, &notFound):
-		return cognito.Outcome{Class: job.ClassSystemic, Status: job.StatusFailed, Code: notFound.ErrorCode(),
-			Fix: fmt.Sprintf("user pool %s not found: check --user-pool-id and --region", v.PoolID)}
-	}
-	return cognito.Classify(err)
+	return classifyPoolCall(err, v.PoolID, fmt.Sprintf("--verify-users calls cognito-idp:AdminGetUser on user pool %s: allow it for these AWS credentials "+
+		"(deploy/iam/policy-verify-users.json), or run without --verify-users", v.PoolID))
 }
 
 // PreflightError is a Preflight failure: the check can't work for anyone, or Cognito
