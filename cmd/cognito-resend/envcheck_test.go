@@ -98,3 +98,15 @@ func TestLambdaEveryInitErrorIsPosted(t *testing.T) {
 		})
 	}
 }
+
+// --csv in Lambda mode is refused naming --csv (it used to name --sqs-queue-url).
+func TestLambdaCSVRefusedNamesCSV(t *testing.T) {
+	t.Parallel()
+	env := append(baseEnv("http://127.0.0.1:1"), "COGNITO_CLIENT_ID=client", "COGNITO_RESEND_LEDGER_TABLE=ledger",
+		"AWS_LAMBDA_RUNTIME_API=127.0.0.1:1", "COGNITO_RESEND_CSV=users.csv")
+	res := runBin(t, t.TempDir(), env, "", "lambda")
+	require.Equal(t, exitUsage, res.code, res.stderr)
+	assert.Contains(t, res.stderr, `"error":"--csv: Lambda mode takes its messages from the event source mapping: no --csv`)
+	assert.NotContains(t, res.stderr, "sqs-queue-url:")
+	t.Logf("%s", res.stderr)
+}
