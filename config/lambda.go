@@ -12,8 +12,10 @@ func (c *Config) validateLambda() error {
 		return nil
 	}
 	switch {
-	case c.CSV != "" || c.SQSQueueURL != "":
-		return bad("sqs-queue-url", "Lambda mode takes its messages from the event source mapping: no --csv or --sqs-queue-url")
+	case c.CSV != "":
+		return bad("csv", "Lambda mode takes its messages from the event source mapping: no --csv (enqueue the CSV: cognito-resend enqueue --csv)")
+	case c.SQSQueueURL != "":
+		return bad("sqs-queue-url", "Lambda mode takes its messages from the event source mapping: no --sqs-queue-url")
 	case c.LedgerTable == "":
 		return bad("ledger-table", "required in Lambda mode (COGNITO_RESEND_LEDGER_TABLE): there is no disk to resume from, "+
 			"and only the table keeps concurrent and retried invocations from sending a user a second code")

@@ -25,6 +25,7 @@ func TestValidateLambda(t *testing.T) {
 	for field, mod := range map[string]func(*Config){
 		"ledger-table":      func(c *Config) { c.LedgerTable = "" },
 		"sqs-queue-url":     func(c *Config) { c.SQSQueueURL = "https://sqs.REGION.amazonaws.com/ACCOUNT_ID/q" },
+		"csv":               func(c *Config) { c.CSV = "users.csv" },
 		"report":            func(c *Config) { c.Report = "r.csv" },
 		"metrics-addr":      func(c *Config) { c.MetricsAddr = ":9090" },
 		"dry-run":           func(c *Config) { c.DryRun = true },

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -92,12 +91,7 @@ func TestLambdaTemplateFunction(t *testing.T) {
 	assert.Equal(t, "!Ref", mrc.Tag)
 	assert.Equal(t, mrc.Value, mapGet(vars, "COGNITO_RESEND_MAX_RECEIVE_COUNT").Value,
 		"COGNITO_RESEND_MAX_RECEIVE_COUNT must be the queue's maxReceiveCount (the poison rule)")
-
-	// A batch can start calls: the shortest timeout leaves room for one call and the
-	// settle margin.
-	minTimeout := time.Duration(paramInt(t, tmpl, path(fp, "Timeout"), "MinValue", "Timeout MinValue")) * time.Second
-	assert.Greater(t, minTimeout, config.Default().CallTimeout+lambdasource.SettleMarginDefault,
-		"Timeout's MinValue must exceed --call-timeout's default + the settle margin, or no call ever starts")
+	// Every Timeout it allows leaves room for a call: TestLambdaTemplateVisibilityFollowsTimeout.
 }
 
 // lambdaQueues is the queue with a RedrivePolicy and its DLQ.
@@ -138,13 +132,6 @@ func TestLambdaTemplateEventSource(t *testing.T) {
 	assert.NotNil(t, path(ep, "BatchSize"))
 	assert.NotNil(t, path(ep, "MaximumBatchingWindowInSeconds"))
 
-	qp := path(res, queue, "Properties")
-	timeout := path(res, "Function", "Properties", "Timeout")
-	vis := path(qp, "VisibilityTimeout")
-	assert.GreaterOrEqual(t, paramInt(t, tmpl, vis, "Default", "VisibilityTimeout"), 6*paramInt(t, tmpl, timeout, "Default", "Timeout"),
-		"visibility timeout ≥ 6 × the function's timeout (defaults)")
-	assert.GreaterOrEqual(t, paramInt(t, tmpl, vis, "MinValue", "VisibilityTimeout"), paramInt(t, tmpl, timeout, "MaxValue", "Timeout"),
-		"Lambda refuses a visibility timeout below the function's timeout")
 	for _, id := range []string{queue, dlq} {
 		assert.Equal(t, "true", path(res, id, "Properties", "SqsManagedSseEnabled").Value, "%s: encryption at rest", id)
 	}
@@ -171,6 +158,7 @@ func TestLambdaTemplateRole(t *testing.T) {
 		"FunctionRole/limit-exceeded": sqsActionsOf(reflect.TypeFor[lambdasource.VisibilityAPI]()),
 		"FunctionRole/ledger-table":   ledger.actionSet(),
 		"FleetPolicy":                 fleetRate.actionSet(),
+		"BudgetPolicy":                loadJSONPolicy(t, filepath.Join(iamDir, "policy-daily-budget.json")).actionSet(),
 		"UserPoolPolicy":              verify.actionSet(),
 	}
 	require.ElementsMatch(t, sortedKeys(want), sortedKeys(pols), "the template's identity policies")

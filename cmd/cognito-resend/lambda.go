@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
 
 	"github.com/urfave/cli/v3"
@@ -50,35 +51,60 @@ func newCmdLambda(ios streams) *cli.Command {
 }
 
 func runLambda(stop context.Context, cmd *cli.Command, ios streams) error {
+	// Outside Lambda, say so before any option's complaint.
+	if ios.getenv(envRuntimeAPI) == "" {
+		return usageErr(errors.New("not inside AWS Lambda (" + envRuntimeAPI + " is not set): deploy the bootstrap of " +
+			"the lambda zip (deploy/lambda/); to drain a queue from here, use run --sqs-queue-url"))
+	}
 	cfg, err := buildConfig(cmd, ios.getenv)
 	if err != nil {
 		return usageErr(err)
 	}
 	cfg.Lambda = true
 	if err := cfg.Validate(); err != nil {
-		return initFailed(ios, usageErr(err))
-	}
-	if ios.getenv(envRuntimeAPI) == "" {
-		return usageErr(errors.New("not inside AWS Lambda (" + envRuntimeAPI + " is not set): deploy the bootstrap of " +
-			"the lambda zip (deploy/lambda/); to drain a queue from here, use run --sqs-queue-url"))
+		return usageErr(err)
 	}
 	cfg.LogFormat = "json" // CloudWatch Logs Insights reads JSON lines
 	log := newLogger(cfg, ios.stderr)
+	// The log package's lines (the Lambda runtime client's own) through the same JSON
+	// handler.
+	slog.SetDefault(log)
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
 	}
 	c := campaign.New(cfg, campaign.Env{Logger: log, Clock: clock.Real(), FunctionName: ios.getenv(envFunctionName)})
 	f, err := campaign.OpenFunction(stop, c)
 	if err != nil {
-		return initFailed(ios, startErr(err)) // Lambda reports it and retries the cold start
+		return startErr(err) // run posts it to the Runtime API; Lambda retries the cold start
 	}
 	log.Info("lambda function ready", f.Describe()...)
-	return f.Serve(stop) // until SIGTERM: the environment shuts down, with no invocation in flight
+	if err := f.Serve(stop); err != nil { // until SIGTERM: the environment shuts down, with no invocation in flight
+		return &servedErr{err}
+	}
+	return nil
 }
 
-// initFailed tells Lambda's Runtime API why the cold start failed
-// (campaign.ReportInitError) and returns err, whose exit code ends the process.
-func initFailed(ios streams, err error) error {
-	campaign.ReportInitError(ios.getenv(envRuntimeAPI), err)
-	return err
+// servedErr is an error of a function that had started (not an init error).
+type servedErr struct{ err error }
+
+func (e *servedErr) Error() string { return e.err.Error() }
+func (e *servedErr) Unwrap() error { return e.err }
+
+// lambdaInitFailed is every cold-start failure's one path: the error is posted to the
+// Runtime API as the init error (campaign.ReportInitError: Lambda shows it), written as
+// one JSON line on stderr (CloudWatch Logs), and its exit code ends the process.
+func lambdaInitFailed(ios streams, err error) int {
+	code := exitUsage
+	var ee *exitError
+	msg := usageMessage(err)
+	if errors.As(err, &ee) {
+		code = ee.code
+		if ee.err == nil {
+			return code
+		}
+		msg = ee.err.Error()
+	}
+	campaign.ReportInitError(ios.getenv(envRuntimeAPI), errors.New(msg))
+	slog.New(slog.NewJSONHandler(ios.stderr, nil)).Error("init failed", "error", msg, "error_type", campaign.InitErrorType, "exit_code", code)
+	return code
 }

@@ -23,8 +23,9 @@ func TestLambdaArgs(t *testing.T) {
 	require.Equal(t, []string{"bootstrap", "version"}, lambdaArgs([]string{"bootstrap", "version"}, inLambda))
 }
 
-// Outside Lambda, `cognito-resend lambda` says so (exit 2) rather than let the runtime
-// library exit on its own; a bad setting fails before that, naming the variable's flag.
+// Outside Lambda, `cognito-resend lambda` says so (exit 2), before any option's
+// complaint, rather than let the runtime library exit on its own; inside it, a bad
+// setting fails naming the variable's flag.
 func TestLambdaCommandChecks(t *testing.T) {
 	t.Parallel()
 	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
@@ -34,8 +35,16 @@ func TestLambdaCommandChecks(t *testing.T) {
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, errb.String(), "not inside AWS Lambda")
 
+	// With nothing set, outside Lambda is said first (not a missing option).
 	errb = lockedBuffer{}
 	code = run([]string{"bootstrap"}, nil, &out, &errb, env(map[string]string{}))
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, errb.String(), "not inside AWS Lambda")
+	require.NotContains(t, errb.String(), "--ledger-table")
+
+	// Inside Lambda, a bad setting names its flag.
+	errb = lockedBuffer{}
+	code = run([]string{"bootstrap"}, nil, &out, &errb, env(map[string]string{envRuntimeAPI: "127.0.0.1:1", "COGNITO_CLIENT_ID": "client"}))
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, errb.String(), "--ledger-table: required in Lambda mode (COGNITO_RESEND_LEDGER_TABLE)")
 }

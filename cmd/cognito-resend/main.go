@@ -97,10 +97,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		}
 	}()
 
-	app := newApp(streams{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, notes: out}, kill)
-	err := app.Run(stop, lambdaArgs(args, getenv))
+	ios := streams{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, notes: out}
+	app := newApp(ios, kill)
+	args = lambdaArgs(args, getenv)
+	inLambda := len(args) > 1 && args[1] == "lambda" && getenv(envRuntimeAPI) != ""
+	// A misspelt COGNITO_RESEND_* name is a usage error before anything else reads the
+	// environment (config.CheckEnv), for every command.
+	err := config.CheckEnv(os.Environ(), envNames(app))
+	if err != nil {
+		err = usageErr(err)
+	} else {
+		err = app.Run(stop, args)
+	}
 	if err == nil {
 		return exitOK
+	}
+	if inLambda && !errors.As(err, new(*servedErr)) {
+		return lambdaInitFailed(ios, err) // every cold-start failure, one path
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {

@@ -52,6 +52,9 @@ func OpenFunction(ctx context.Context, c *Campaign) (*Function, error) {
 	if _, err := c.awsConfig(ctx); err != nil {
 		return nil, err
 	}
+	if err := c.caseRule(ctx); err != nil { // preparePool reads it (as a run's prepare does)
+		return nil, err
+	}
 	if err := c.preparePool(ctx); err != nil {
 		return nil, err
 	}

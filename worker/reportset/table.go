@@ -15,7 +15,7 @@ func (s Summary) WriteTable(w io.Writer) error {
 	p := func(format string, a ...any) { fmt.Fprintf(tw, format+"\n", a...) }
 	p("users\t%d", s.Users)
 	p("rows\t%d\t(%d superseded by a later row of the same user)", s.Rows, s.SupersededRows)
-	p("attempts\t%d\t(Cognito calls)", s.Attempts)
+	p("attempts\t%d\t(Cognito calls recorded in the rows: a ledger export keeps one row a user, its last)", s.Attempts)
 	if s.FirstStartedAt != "" {
 		p("first start\t%s", s.FirstStartedAt)
 		p("last finish\t%s", s.LastFinishedAt)

@@ -78,8 +78,8 @@ func main() {
 		}
 		os.Exit(2)
 	}
-	if fs.NArg() > 0 || o.users < 1 || o.users > 999 || o.confirm < 0 || o.confirm > o.users || o.envs < 1 || o.envs > 20 {
-		fmt.Fprintln(os.Stderr, "lambdademo: want no arguments, 1 <= --users <= 999, 0 <= --confirm <= --users, 1 <= --envs <= 20")
+	if msg := checkSizes(o, fs.Args()); msg != "" {
+		fmt.Fprintln(os.Stderr, "lambdademo: "+msg)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -92,6 +92,21 @@ func main() {
 	}
 }
 
+// checkSizes names the value that is out of range, or "".
+func checkSizes(o options, args []string) string {
+	switch {
+	case len(args) > 0:
+		return fmt.Sprintf("takes no arguments (got %q)", args)
+	case o.users < 1 || o.users > 999:
+		return fmt.Sprintf("--users %d: want 1 to 999", o.users)
+	case o.confirm < 0 || o.confirm > o.users:
+		return fmt.Sprintf("--confirm %d: want 0 to --users (%d)", o.confirm, o.users)
+	case o.envs < 1 || o.envs > 20:
+		return fmt.Sprintf("--envs %d: want 1 to 20", o.envs)
+	}
+	return ""
+}
+
 func run(ctx context.Context, o options, out io.Writer) error {
 	bin, err := filepath.Abs(o.bin)
 	if err != nil {
@@ -100,10 +115,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("--bin: %w (make build)", err)
 	}
+	keep := o.dir != "" // a temporary directory is removed at the end; --dir's is kept
 	if o.dir == "" {
 		if o.dir, err = os.MkdirTemp("", "cognito-resend-lambda-demo-"); err != nil {
 			return err
 		}
+		defer func() { _ = os.RemoveAll(o.dir) }() // runs last: after the emulators and environments stopped
 	} else if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return err
 	}
@@ -224,16 +241,36 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	drained := waitDrained(ctx, sqsClient, queue, o.drainTimeout)
+	initFailed := func() bool { return len(esm.Stats().InitErrors) > 0 }
+	drained := waitDrained(ctx, sqsClient, queue, o.drainTimeout, initFailed)
 	took := time.Since(started)
 	stats := esm.Stats()
 	esm.Close()
+	ss := sim.Sim.Stats()
+	answered := ss.Calls - ss.Throttled - ss.UpstreamErrors
 	if ctx.Err() != nil {
+		fmt.Fprintf(out, "\n== interrupted after %s: %d ResendConfirmationCode calls answered so far (%d sent a code), "+
+			"%d messages deleted from the queue, %d invocations; the rest of the queue was left unsent\n",
+			took.Round(100*time.Millisecond), answered, ss.Successes, stats.Deleted, stats.Invocations)
 		return errors.New("interrupted")
 	}
 	mu.Lock()
 	summarise(out, logs)
 	mu.Unlock()
+	if len(stats.InitErrors) > 0 {
+		// The function never started: no batch ran, so there is nothing to export.
+		msgs := map[string]bool{}
+		for _, body := range stats.InitErrors {
+			var e struct {
+				ErrorMessage string `json:"errorMessage"`
+			}
+			if json.Unmarshal([]byte(body), &e) == nil && !msgs[e.ErrorMessage] {
+				msgs[e.ErrorMessage] = true
+				fmt.Fprintf(out, "init error (posted to the Runtime API): %s\n", e.ErrorMessage)
+			}
+		}
+		return fmt.Errorf("the function's cold start failed %d time(s) (the init error above): nothing was sent; stopped at once", len(stats.InitErrors))
+	}
 	dv, dn, _ := emu.QueueCounts(ctx, sqsClient, dlq)
 	fmt.Fprintf(out, "ESM: %d invocations, %d messages delivered, %d deleted, %d batch item failures, %d whole-batch failures; queue drained: %v in %s; DLQ: %d messages\n",
 		stats.Invocations, stats.Messages, stats.Deleted, stats.ItemFailures, stats.WholeFailures, drained, took.Round(100*time.Millisecond), dv+dn)
@@ -242,8 +279,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		fmt.Fprintf(out, "cold starts (process start → first invocation/next): %d, %s to %s\n", len(stats.ColdStarts),
 			stats.ColdStarts[0].Round(time.Millisecond), stats.ColdStarts[len(stats.ColdStarts)-1].Round(time.Millisecond))
 	}
-	ss := sim.Sim.Stats()
-	fmt.Fprintf(out, "quota simulator: %d ResendConfirmationCode calls answered, %d throttled\n", ss.Successes, ss.Throttled)
+	fmt.Fprintf(out, "quota simulator: %d ResendConfirmationCode calls answered (%d sent a code, %d Cognito errors: "+
+		"already confirmed, user not found, …), %d throttled\n", answered, ss.Successes, answered-ss.Successes, ss.Throttled)
 
 	if err := step("ledger", "export", "--ledger-table", ledgerTable, "--campaign", "lambda:"+functionName, "--output", "lambda.csv"); err != nil {
 		return fmt.Errorf("ledger export: %w", err)
@@ -251,18 +288,23 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := step("report", "summary", "lambda.csv"); err != nil {
 		return fmt.Errorf("report summary: %w", err)
 	}
-	fmt.Fprintf(out, "\nreport: %s\n", filepath.Join(o.dir, "lambda.csv"))
+	if keep {
+		fmt.Fprintf(out, "\nreport: %s\n", filepath.Join(o.dir, "lambda.csv"))
+	} else {
+		fmt.Fprintf(out, "\nreport: removed with the demo's temporary directory (--dir DIR keeps lambda.csv)\n")
+	}
 	if !drained {
 		return fmt.Errorf("the queue did not drain within %s", o.drainTimeout)
 	}
 	return nil
 }
 
-// waitDrained waits until the queue holds nothing, visible or in flight, three looks in a row.
-func waitDrained(ctx context.Context, c *sqs.Client, queue string, timeout time.Duration) bool {
+// waitDrained waits until the queue holds nothing, visible or in flight, three looks in
+// a row; it gives up at once when failed says so (a cold start failed: nothing drains).
+func waitDrained(ctx context.Context, c *sqs.Client, queue string, timeout time.Duration, failed func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for empty := 0; empty < 3; {
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if time.Now().After(deadline) || ctx.Err() != nil || failed() {
 			return false
 		}
 		v, n, err := emu.QueueCounts(ctx, c, queue)
@@ -294,6 +336,7 @@ func summarise(out io.Writer, logs [][]*bytes.Buffer) {
 					BatchItem string `json:"batch_item"`
 					Status    string `json:"status"`
 					Reason    string `json:"reason"`
+					Error     string `json:"error"`
 				}
 				if json.Unmarshal([]byte(line), &m) != nil {
 					continue
@@ -308,7 +351,11 @@ func summarise(out io.Writer, logs [][]*bytes.Buffer) {
 				case strings.HasPrefix(m.Msg, "batch done"):
 					batches++
 				case m.Level == "WARN" || m.Level == "ERROR":
-					other = append(other, m.Level+" "+m.Msg)
+					l := m.Level + " " + m.Msg
+					if m.Error != "" {
+						l += ": " + m.Error // the init error's reason
+					}
+					other = append(other, l)
 				}
 			}
 		}

@@ -70,7 +70,7 @@ func TestLambdaDemo(t *testing.T) {
 	require.Equal(t, map[string]int{"ok sent": 10, "ok already_confirmed": 2, "ok user_not_found": 1}, counts, out)
 	require.Contains(t, out, "queue drained: true")
 	require.Contains(t, out, "DLQ: 0 messages")
-	require.Contains(t, out, "quota simulator: 10 ResendConfirmationCode calls answered")
+	require.Contains(t, out, "quota simulator: 13 ResendConfirmationCode calls answered (10 sent a code, 3 Cognito errors")
 	require.Contains(t, out, "13 users of campaign lambda:cognito-resend (sent 10, already_confirmed 2, user_not_found 1)")
 	require.Regexp(t, `(?m)^sent +10 `, out)
 	require.Regexp(t, `(?m)^already_confirmed +2 `, out)
@@ -95,10 +95,13 @@ func TestLambdaDemoCtrlC(t *testing.T) {
 	require.NoError(t, cmd.Start())
 	draining := make(chan struct{})
 	exited := make(chan error, 1)
+	var all bytes.Buffer // the whole stdout, read once exited has answered
+	stdoutAll := func() []byte { return all.Bytes() }
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		seen := false
 		for sc.Scan() {
+			all.WriteString(sc.Text() + "\n")
 			if !seen && strings.Contains(sc.Text(), "Lambda environments") {
 				seen = true
 				close(draining)
@@ -133,6 +136,7 @@ func TestLambdaDemoCtrlC(t *testing.T) {
 		t.Fatalf("did not stop on SIGINT:\n%s", &stderr)
 	}
 	require.Contains(t, stderr.String(), "lambdademo: interrupted")
+	require.Regexp(t, `== interrupted after .*: \d+ ResendConfirmationCode calls answered so far \(\d+ sent a code\)`, string(stdoutAll()))
 	for _, pid := range children {
 		_, err := os.Stat("/proc/" + strconv.Itoa(pid))
 		require.ErrorIs(t, err, os.ErrNotExist, "child %d outlived lambdademo", pid)
@@ -161,4 +165,36 @@ func childPIDs(t *testing.T, pid int) []int {
 		}
 	}
 	return out
+}
+
+// A cold start that fails (here --rate 0) stops the demo at once with each
+// environment's init error, exports nothing, and leaves no temporary directory behind;
+// a size out of range names the value.
+func TestLambdaDemoInitError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts every emulator")
+	}
+	t.Parallel()
+	bin, demo := build(t)
+	tmp := t.TempDir()
+	cmd := exec.Command(demo, "--bin", bin, "--users", "4", "--confirm", "0", "--envs", "2", "--rate", "0", "--drain-timeout", "2m")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	out := stdout.String()
+	t.Logf("stdout:\n%s\nstderr:\n%s", out, &stderr)
+	require.Error(t, err)
+	require.Contains(t, out, "init error (posted to the Runtime API): --rate: must be a finite number > 0")
+	require.Regexp(t, `(?m)^  ERROR init failed: --rate: must be a finite number > 0`, out, "the environment's own line")
+	require.Contains(t, stderr.String(), "nothing was sent; stopped at once")
+	require.NotContains(t, out, "ledger export", "nothing to export")
+	require.NotContains(t, out, "queue drained: true")
+	left, _ := filepath.Glob(filepath.Join(tmp, "cognito-resend-lambda-demo-*"))
+	require.Empty(t, left, "the temporary directory is removed")
+
+	cmd = exec.Command(demo, "--bin", bin, "--users", "0")
+	o, err := cmd.CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(o), "lambdademo: --users 0: want 1 to 999")
 }

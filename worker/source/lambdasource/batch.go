@@ -48,8 +48,11 @@ func (r Reason) systemic() bool {
 
 // Item is one message's outcome in the batch.
 type Item struct {
-	MessageID    string
-	Username     string // as parsed ("" for a body that is not a job)
+	MessageID string
+	Username  string // as parsed ("" for a body that is not a job)
+	// Body is an excerpt of a body that yielded no username (bodyExcerpt), for its log
+	// line: what the message held, not an empty username.
+	Body         string
 	ReceiveCount int
 	Settled      bool
 	Reason       Reason     // "" with Settled: a success
@@ -107,6 +110,9 @@ func New(ev events.SQSEvent, cfg Config) *Batch {
 		b.items[i] = Item{MessageID: m.MessageId, ReceiveCount: max(n, 1), receiptHandle: m.ReceiptHandle, eventSourceARN: m.EventSourceARN}
 		b.jobs[i] = b.jobOf(i, m)
 		b.items[i].Username = b.jobs[i].Username
+		if b.items[i].Username == "" {
+			b.items[i].Body = bodyExcerpt(m.Body)
+		}
 	}
 	return b
 }

@@ -151,5 +151,5 @@ func logItem(log *slog.Logger, it Item) {
 		"username", username, "status", string(r.Status), "attempts", r.Attempts, "error_code", r.ErrorCode,
 		"error_message", r.ErrorMessage, "delivery_medium", r.DeliveryMedium, "destination", r.Destination,
 		"attribute_name", r.AttributeName, "request_id", r.RequestID, "source_ref", it.MessageID,
-		"started_at", ts(r.StartedAt), "finished_at", ts(r.FinishedAt))
+		"started_at", ts(r.StartedAt), "finished_at", ts(r.FinishedAt), "body", it.Body)
 }

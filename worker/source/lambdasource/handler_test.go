@@ -343,3 +343,27 @@ func TestHandlerEmitsEMF(t *testing.T) {
 	require.EqualValues(t, 1, line["BatchItemFailures"])
 	require.EqualValues(t, 0, line["BatchErrors"])
 }
+
+// A poison message's line shows what its body held (an excerpt), not an empty username.
+func TestHandlerPoisonLineShowsTheBody(t *testing.T) {
+	t.Parallel()
+	f := newFixture(nil, nil, 0)
+	var buf bytes.Buffer
+	f.h.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+	long := `{"username": 42, "pad": "` + strings.Repeat("x", 500) + "\x01\"}"
+	resp, errc := f.handle(events.SQSEvent{Records: []events.SQSMessage{msg("m-bad", long, arn, "1")}})
+	<-resp
+	require.NoError(t, <-errc)
+	var line map[string]any
+	for l := range strings.SplitSeq(buf.String(), "\n") {
+		if strings.Contains(l, `"m-bad"`) && strings.Contains(l, `"msg":"message"`) {
+			require.NoError(t, json.Unmarshal([]byte(l), &line))
+		}
+	}
+	require.NotNil(t, line, buf.String())
+	require.Equal(t, "", line["username"], "no username: the body says what it was")
+	body, _ := line["body"].(string)
+	require.True(t, strings.HasPrefix(body, `{"username": 42, "pad": "xxx`), "body: %q", body)
+	require.True(t, strings.HasSuffix(body, "…"), "cut: %q", body)
+	require.LessOrEqual(t, len([]rune(body)), 121)
+}
