@@ -205,3 +205,63 @@ func TestDailyBudgetPoolCampaign(t *testing.T) {
 	require.Contains(t, res.stdout, "to send:     4")
 	require.Contains(t, res.stdout, "budget:      3 a window from 00:00 UTC, 3 spent in this one: 2 windows (days)")
 }
+
+// TestQueueBudgetRestartsKeepTheQueue is the trial's silent loss: a queue worker paused by
+// --daily-budget, restarted 3 times during the pause (maxReceiveCount 3), sends every user
+// once at the next window and the DLQ holds none. A restart whose window is already spent
+// receives nothing; the messages received and found unsendable are put off to the
+// window, not released to be received again at once. (Before: each restart received the
+// queue once more and released it, and at the window the users left went to the DLQ.)
+// The window is made to open a minute or so from now (--budget-reset).
+func TestQueueBudgetRestartsKeepTheQueue(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	reset := time.Now().UTC().Add(45 * time.Second).Truncate(time.Minute).Add(time.Minute)
+	q := newFauxQueue(t, "budgetrestart", 3)
+	dir := t.TempDir()
+	sim := quotasim.StartT(t, quotasim.Config{})
+	env := sqsEnv(sim.URL, q.sqs, "c")
+	users := enqueueUsers(t, dir, env, q.url, "budgetrestart", 10)
+	args := []string{"run", "--sqs-queue-url", q.url, "--report", "r.csv", "--wait-time-seconds", "1",
+		"--visibility-timeout", "20s", "--rate", "20", "--workers", "2", "--log-format", "json",
+		"--daily-budget", "5", "--budget-reset", reset.Format("15:04")}
+	sent := func() int64 {
+		return sim.Sim.Stats().Successes - sim.Sim.Stats().PerUser[cognito.ProbeUsername].Successes
+	}
+	w := startWorker(t, dir, env, args...)
+	require.Eventually(t, func() bool {
+		return strings.Contains(w.stderr.String(), "daily budget spent: not receiving until the next window")
+	}, 30*time.Second, 20*time.Millisecond, w.stderr.String())
+	require.EqualValues(t, 5, sent())
+	require.Equal(t, 0, w.stop(t), w.stderr.String())
+
+	for i := range 3 { // a crash loop, or pods rescheduled, during the pause
+		w := startWorker(t, dir, env, append(args, "--resume")...)
+		require.False(t, w.exitedWithin(3*time.Second), "restart %d: %s", i+1, w.stderr.String())
+		require.Equal(t, 0, w.stop(t))
+		require.NotContains(t, w.stderr.String(), "released the messages not started", "restart %d", i+1)
+		require.Contains(t, w.stderr.String(), "daily budget spent: not receiving until the next window", "restart %d", i+1)
+	}
+	inDLQ, _ := queueCounts(t, q.c, q.dlq)
+	require.Zero(t, inDLQ, "after 3 restarts during the pause")
+	require.EqualValues(t, 5, sent(), "no send during the pause")
+	require.True(t, time.Now().Before(reset), "the test outran its window: %s", reset)
+
+	// The next window: the worker started during the pause receives once it opens.
+	w = startWorker(t, dir, env, append(args, "--resume")...)
+	deadline := reset.Add(time.Minute)
+	for sent() < 10 {
+		require.False(t, time.Now().After(deadline), "not every user sent after the window opened:\n%s", w.stderr.String())
+		require.False(t, w.exitedWithin(50*time.Millisecond), w.stderr.String())
+	}
+	require.Equal(t, 0, w.stop(t), w.stderr.String())
+	st := sim.Sim.Stats()
+	for _, u := range users {
+		require.EqualValues(t, 1, st.PerUser[u].Successes, "%s: one code", u)
+	}
+	visible, notVisible := queueCounts(t, q.c, q.url)
+	inDLQ, _ = queueCounts(t, q.c, q.dlq)
+	t.Logf("after 3 restarts and the window: %d sent, %d visible, %d not visible, %d in the DLQ", sent(), visible, notVisible, inDLQ)
+	require.Zero(t, inDLQ, "none in the DLQ")
+	require.Zero(t, visible+notVisible, "every message acked")
+}

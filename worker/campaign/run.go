@@ -282,6 +282,9 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (out *Outc
 		pause := &budgetPause{src: q, clock: c.clock, log: log}
 		defer pause.stop()
 		eng.OnSpent = func(_ job.Job, se *budget.SpentError) { pause.spent(se) }
+		if cfg.DailyBudget > 0 {
+			pause.atStart(run, bud)
+		}
 	}
 	if h, ok := progress.(HeldObserver); ok {
 		eng.OnHeld = h.Held
