@@ -44,7 +44,7 @@ func printSpent(w io.Writer, o *campaign.Outcome, se *budget.SpentError) {
 			"email limit\"); this run sent %d; %s, not attempted (no row: none failed)\n", sent, left)
 	} else {
 		fmt.Fprintf(w, "summary: stopped: daily budget spent: %d of %d sent in this window (this run: %d); %s, not attempted (no row)\n",
-			max(o.Budget.Spent, se.Spent), se.Limit, sent, left)
+			o.Budget.Spent, se.Limit, sent, left)
 	}
 	fmt.Fprintf(w, "summary: the next window opens %s (in %s; windows begin %s): the same command with --resume --report %s "+
 		"continues then (a daily CronJob: docs/long-campaigns.md); exit 4: budget spent, more to do\n",

@@ -265,3 +265,27 @@ func TestQueueBudgetRestartsKeepTheQueue(t *testing.T) {
 	require.Zero(t, inDLQ, "none in the DLQ")
 	require.Zero(t, visible+notVisible, "every message acked")
 }
+
+// TestDailyBudgetSummaryCountsWhatWasSpent: the stop summary prints the window's true
+// count, not the budget. --daily-budget 2, 4 workers, the first two users unknown to
+// Cognito (their calls slow): users 3 and 4 find the budget taken while 1 and 2 are in
+// flight, then 1 and 2 answer user_not_found and give their sends back. (Before: "2 of
+// 2 sent in this window" with no user sent.)
+func TestDailyBudgetSummaryCountsWhatWasSpent(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	users := userRange(0, 10)
+	notFound := quotasim.InjectedError{Type: "UserNotFoundException"}
+	sim := quotasim.StartT(t, quotasim.Config{LatencyFixed: 300 * time.Millisecond,
+		Inject: map[string]quotasim.InjectedError{users[0]: notFound, users[1]: notFound}})
+	dir := t.TempDir()
+	list := writeUsers(t, dir, "users.csv", users)
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	res := runBin(t, dir, env, "", "run", "--csv", list, "--report", "r.csv", "--daily-budget", "2", "--rate", "100",
+		"--workers", "4", "--log-format", "text")
+	t.Logf("exit %d; summary:\n%s", res.code, res.stderr[strings.Index(res.stderr, "summary: "):])
+	require.Equal(t, 4, res.code, res.stderr)
+	counts := rowCounts(t, filepath.Join(dir, "r.csv"))
+	require.Zero(t, counts["sent"], "%v", counts)
+	require.Contains(t, res.stderr, "summary: stopped: daily budget spent: 0 of 2 sent in this window (this run: 0)")
+}
