@@ -174,6 +174,9 @@ type Config struct {
 	// window, the windows beginning at BudgetReset (HH:MM UTC) every day. 0: no budget.
 	DailyBudget int    `yaml:"daily-budget"`
 	BudgetReset string `yaml:"budget-reset"`
+	// given is the options set by a flag, the environment or the config file (Given):
+	// a resumed campaign keeps its recorded daily budget unless it is given again.
+	given map[string]bool
 
 	// Logging
 	LogLevel  string `yaml:"log-level"`
@@ -729,3 +732,7 @@ func (c *Config) InvitationMedium() string {
 	}
 	return ""
 }
+
+// Given reports whether option key (its config file name, e.g. "daily-budget") was set
+// by a flag, the environment or the config file, rather than left at its default.
+func (c *Config) Given(key string) bool { return c.given[key] }

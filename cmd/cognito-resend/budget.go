@@ -26,8 +26,16 @@ func printPlan(w io.Writer, p *campaign.BudgetPlan, prefix string) {
 	if prefix == "" {
 		prefix = "daily budget: "
 	}
+	from := ""
+	if p.From != "" && p.From != "--daily-budget" {
+		from = " (" + p.From + ")"
+	}
+	if p.Limit <= 0 {
+		fmt.Fprintf(w, "%snone: --daily-budget 0 sends without a daily limit%s\n", prefix, from)
+		return
+	}
 	fmt.Fprintf(w, "%s%d a window from %s, %d spent in this one: %s; each run that spends it exits 4, "+
-		"--resume continues in the next window\n", prefix, p.Limit, p.Reset, p.Spent, days)
+		"--resume continues in the next window%s\n", prefix, p.Limit, p.Reset, p.Spent, days, from)
 }
 
 // printSpent is the summary of a campaign stopped by a spent budget (exit 4): what was

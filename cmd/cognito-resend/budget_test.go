@@ -289,3 +289,38 @@ func TestDailyBudgetSummaryCountsWhatWasSpent(t *testing.T) {
 	require.Zero(t, counts["sent"], "%v", counts)
 	require.Contains(t, res.stderr, "summary: stopped: daily budget spent: 0 of 2 sent in this window (this run: 0)")
 }
+
+// TestResumeKeepsTheDailyBudget: a campaign started with --daily-budget keeps it on a
+// --resume that does not repeat it (recorded in the report's .input): no call in the spent
+// window, exit 4; the dry run says where the budget came from; --daily-budget 0 lifts it,
+// said out loud. (Before: the resume dropped the budget and sent the 20 users left.)
+func TestResumeKeepsTheDailyBudget(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	list := writeUsers(t, dir, "users.csv", userRange(0, 30))
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	base := []string{"run", "--csv", list, "--report", "r.csv", "--rate", "100", "--log-format", "text"}
+	res := runBin(t, dir, env, "", append(base, "--daily-budget", "10")...)
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 10, sim.Sim.Stats().Calls)
+
+	res = runBin(t, dir, env, "", append(base, "--resume", "--dry-run")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	t.Logf("dry run of the resume without --daily-budget:\n%s", res.stdout)
+	require.Contains(t, res.stdout, "budget:      10 a window from 00:00 UTC, 10 spent in this one")
+	require.Contains(t, res.stdout, "(recorded with the report (r.csv.input); --daily-budget overrides, 0 lifts it)")
+
+	res = runBin(t, dir, env, "", append(base, "--resume")...)
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 10, sim.Sim.Stats().Calls, "the spent window: no call")
+	require.Contains(t, res.stderr, "the campaign's daily budget applies: recorded with the report")
+	require.Contains(t, res.stderr, "summary: stopped: daily budget spent: 10 of 10 sent in this window (this run: 0)")
+
+	res = runBin(t, dir, env, "", append(base, "--resume", "--dry-run", "--daily-budget", "0")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	t.Logf("dry run with --daily-budget 0:\n%s%s", res.stdout, res.stderr)
+	require.Contains(t, res.stdout, "budget:      none: --daily-budget 0 sends without a daily limit (--daily-budget (the campaign started with 10 a window))")
+	require.Contains(t, res.stderr, "--daily-budget 0 lifts the daily budget this campaign started with")
+}

@@ -49,11 +49,15 @@ type BudgetPlan struct {
 	Windows      int       // windows the campaign sends in (this one, unless it is spent)
 	Last         time.Time // when the last of them opens (the current one's start if it is the only one)
 	Reset        string    // --budget-reset, "HH:MM UTC"
+	From         string    // where the budget came from when it is not plain --daily-budget (Campaign.BudgetFrom)
 }
 
 // BudgetPlan is the plan of n sends under --daily-budget (nil without one).
 func (c *Campaign) BudgetPlan(ctx context.Context, n int) (*BudgetPlan, error) {
 	if c.cfg.DailyBudget <= 0 {
+		if c.cfg.Given("daily-budget") { // 0 said out loud: the plan says "none"
+			return &BudgetPlan{From: c.budgetFrom}, nil
+		}
 		return nil, nil
 	}
 	r, err := c.resume(c.cfg.SQSQueueURL != "")
@@ -73,7 +77,7 @@ func (c *Campaign) BudgetPlan(ctx context.Context, n int) (*BudgetPlan, error) {
 	}
 	windows, last := budget.Windows(n, b.Limit, spent)
 	return &BudgetPlan{Limit: b.Limit, Spent: spent, Next: next, Windows: windows, Reset: b.Schedule.String(),
-		Last: start.AddDate(0, 0, last)}, nil
+		Last: start.AddDate(0, 0, last), From: c.budgetFrom}, nil
 }
 
 // idler is the queue source's side of the budget's pause (*sqssource.Source).
