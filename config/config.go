@@ -631,6 +631,16 @@ func (c *Config) Warnings() []string {
 			"report): every replica of the queue sends up to %[1]d a window; give them --ledger-table to share one budget",
 			c.DailyBudget))
 	}
+	if c.DailyBudget > 0 && c.SQSQueueURL == "" && c.LedgerTable == "" {
+		// Two campaigns (or a forgotten --report) would each spend the whole budget.
+		w = append(w, fmt.Sprintf("--daily-budget %d without --ledger-table: this budget counts only this report's "+
+			"sends; campaigns on other reports spend their own; share one with --ledger-table", c.DailyBudget))
+	}
+	if c.Given("budget-reset") && !c.Given("daily-budget") && c.DailyBudget <= 0 {
+		// Not an error: it still sets when the wait after Cognito's daily email limit ends.
+		w = append(w, "--budget-reset without --daily-budget counts no budget: it only sets when a stop at "+
+			"Cognito's daily email limit says the next window opens")
+	}
 	return w
 }
 

@@ -36,7 +36,15 @@ func printPlan(w io.Writer, p *campaign.BudgetPlan, prefix string) {
 	}
 	fmt.Fprintf(w, "%s%d a window from %s, %d spent in this one: %s; each run that spends it exits 4, "+
 		"--resume continues in the next window%s\n", prefix, p.Limit, p.Reset, p.Spent, days, from)
+	if p.Windows > absurdWindows {
+		fmt.Fprintf(w, "%sWARNING: %d windows is more than a year of daily runs: raise --daily-budget, or split the "+
+			"campaign; the rate's ETA does not apply, the windows are the ETA\n", prefix, p.Windows)
+	}
 }
+
+// absurdWindows is the plan's length (days) past which it is surely a typo or a budget
+// far too small for the campaign.
+const absurdWindows = 365
 
 // printSpent is the summary of a campaign stopped by a spent budget (exit 4): what was
 // sent, what is left, when the next window opens and what to run then.

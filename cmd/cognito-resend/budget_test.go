@@ -324,3 +324,34 @@ func TestResumeKeepsTheDailyBudget(t *testing.T) {
 	require.Contains(t, res.stdout, "budget:      none: --daily-budget 0 sends without a daily limit (--daily-budget (the campaign started with 10 a window))")
 	require.Contains(t, res.stderr, "--daily-budget 0 lifts the daily budget this campaign started with")
 }
+
+// TestDailyBudgetPlanWarnings is the trial's rough edges, on the built binary's dry run:
+// a budget without --ledger-table says it is this report's alone; a plan of more than a
+// year of windows is called out; --budget-reset 9:00 is 09:00; --daily-budget 0 reads
+// "none"; --budget-reset without a budget says what it does.
+func TestDailyBudgetPlanWarnings(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	list := writeUsers(t, dir, "users.csv", userRange(0, 400))
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	base := []string{"run", "--csv", list, "--report", "r.csv", "--dry-run", "--log-format", "text"}
+
+	res := runBin(t, dir, env, "", append(base, "--daily-budget", "1", "--budget-reset", "9:00")...)
+	t.Logf("dry run:\n%s%s", res.stdout, res.stderr)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stderr, "--daily-budget 1 without --ledger-table: this budget counts only this report's sends; "+
+		"campaigns on other reports spend their own; share one with --ledger-table")
+	require.Contains(t, res.stdout, "budget:      1 a window from 09:00 UTC, 0 spent in this one: 400 windows (days)")
+	require.Contains(t, res.stdout, "budget:      WARNING: 400 windows is more than a year of daily runs")
+
+	res = runBin(t, dir, env, "", append(base, "--daily-budget", "0")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "budget:      none: --daily-budget 0 sends without a daily limit\n")
+
+	res = runBin(t, dir, env, "", append(base, "--budget-reset", "06:00")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stderr, "--budget-reset without --daily-budget counts no budget")
+	require.Zero(t, sim.Sim.Stats().Calls, "dry runs")
+}
