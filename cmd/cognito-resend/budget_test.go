@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -119,7 +120,7 @@ func TestDailyCapIsExit4(t *testing.T) {
 	require.Zero(t, counts["failed"], "the daily cap fails no user: %v", counts)
 	require.Equal(t, map[string]int{"sent": 5}, counts)
 	require.Contains(t, res.stderr, "summary: stopped: Cognito's daily email limit is reached")
-	require.Contains(t, res.stderr, "15 of 20 rows left, not attempted (no row: none failed)")
+	require.Contains(t, res.stderr, "15 of 20 rows left, not sent (no row: none failed; the call Cognito refused with its cap is made again then)")
 	require.Contains(t, res.stderr, "summary: the next window opens "+nextWindow())
 
 	// The next day (the simulator's counters reset): --resume sends the rest.
@@ -354,4 +355,33 @@ func TestDailyBudgetPlanWarnings(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Contains(t, res.stderr, "--budget-reset without --daily-budget counts no budget")
 	require.Zero(t, sim.Sim.Stats().Calls, "dry runs")
+}
+
+// TestDailyBudgetSignalWhileStopping: a double Ctrl-C while the run stops at the budget
+// (its calls in flight, slow) is a signal's stop: exit 3, and the summary's counts agree —
+// the users whose calls were aborted are "may have been sent", not "not attempted".
+// (Before: exit 4, "3 users may have been sent a code" then "30 of 30 rows left, not
+// attempted".)
+func TestDailyBudgetSignalWhileStopping(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{LatencyFixed: 20 * time.Second})
+	dir := t.TempDir()
+	list := writeUsers(t, dir, "users.csv", userRange(0, 30))
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	w := startWorker(t, dir, env, "run", "--csv", list, "--report", "r.csv", "--daily-budget", "3", "--rate", "100",
+		"--workers", "4", "--yes", "--log-format", "text")
+	require.Eventually(t, func() bool { return strings.Contains(w.stderr.String(), "daily budget spent: stopping") },
+		20*time.Second, 20*time.Millisecond, w.stderr.String())
+	require.NoError(t, w.cmd.Process.Signal(os.Interrupt))
+	time.Sleep(200 * time.Millisecond) // two signals, as two Ctrl-C
+	require.NoError(t, w.cmd.Process.Signal(os.Interrupt))
+	require.True(t, w.exitedWithin(30*time.Second), w.stderr.String())
+	out := w.stderr.String()
+	t.Logf("exit %d; summary:\n%s", w.code, out[strings.Index(out, "summary: "):])
+	require.Equal(t, 3, w.code, "a signal's stop: %s", out)
+	require.Contains(t, out, "summary: 3 users may have been sent a code but have no row")
+	require.Contains(t, out, "30 of 30 rows left, 3 may have been sent (above), the others not attempted (no row)")
+	require.Contains(t, out, "exit 3: stopped by a signal while stopping at the budget")
+	require.Regexp(t, `summary: 0 rows \[\] in \d+ms; 3 Cognito attempts, too short for a rate, 0 throttled`, out)
 }
