@@ -268,17 +268,16 @@ func TestQueueBudgetRestartsKeepTheQueue(t *testing.T) {
 }
 
 // TestDailyBudgetSummaryCountsWhatWasSpent: the stop summary prints the window's true
-// count, not the budget. --daily-budget 2, 4 workers, the first two users unknown to
-// Cognito (their calls slow): users 3 and 4 find the budget taken while 1 and 2 are in
-// flight, then 1 and 2 answer user_not_found and give their sends back. (Before: "2 of
-// 2 sent in this window" with no user sent.)
+// count, not the budget. --daily-budget 2, 4 workers, every user unknown to Cognito
+// (the calls slow): the third and fourth jobs find the budget taken while the first two
+// are in flight, then those answer user_not_found and give their sends back. (Before: "2
+// of 2 sent in this window" with no user sent.)
 func TestDailyBudgetSummaryCountsWhatWasSpent(t *testing.T) {
 	t.Parallel()
 	needIntegration(t)
 	users := userRange(0, 10)
-	notFound := quotasim.InjectedError{Type: "UserNotFoundException"}
 	sim := quotasim.StartT(t, quotasim.Config{LatencyFixed: 300 * time.Millisecond,
-		Inject: map[string]quotasim.InjectedError{users[0]: notFound, users[1]: notFound}})
+		InjectAll: &quotasim.InjectedError{Type: "UserNotFoundException"}})
 	dir := t.TempDir()
 	list := writeUsers(t, dir, "users.csv", users)
 	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
