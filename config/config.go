@@ -174,6 +174,9 @@ type Config struct {
 	// window, the windows beginning at BudgetReset (HH:MM UTC) every day. 0: no budget.
 	DailyBudget int    `yaml:"daily-budget"`
 	BudgetReset string `yaml:"budget-reset"`
+	// given is the options set by a flag, the environment or the config file (Given):
+	// a resumed campaign keeps its recorded daily budget unless it is given again.
+	given map[string]bool
 
 	// Logging
 	LogLevel  string `yaml:"log-level"`
@@ -628,6 +631,16 @@ func (c *Config) Warnings() []string {
 			"report): every replica of the queue sends up to %[1]d a window; give them --ledger-table to share one budget",
 			c.DailyBudget))
 	}
+	if c.DailyBudget > 0 && c.SQSQueueURL == "" && c.LedgerTable == "" {
+		// Two campaigns (or a forgotten --report) would each spend the whole budget.
+		w = append(w, fmt.Sprintf("--daily-budget %d without --ledger-table: this budget counts only this report's "+
+			"sends; campaigns on other reports spend their own; share one with --ledger-table", c.DailyBudget))
+	}
+	if c.Given("budget-reset") && !c.Given("daily-budget") && c.DailyBudget <= 0 {
+		// Not an error: it still sets when the wait after Cognito's daily email limit ends.
+		w = append(w, "--budget-reset without --daily-budget counts no budget: it only sets when a stop at "+
+			"Cognito's daily email limit says the next window opens")
+	}
 	return w
 }
 
@@ -729,3 +742,7 @@ func (c *Config) InvitationMedium() string {
 	}
 	return ""
 }
+
+// Given reports whether option key (its config file name, e.g. "daily-budget") was set
+// by a flag, the environment or the config file, rather than left at its default.
+func (c *Config) Given(key string) bool { return c.given[key] }

@@ -166,6 +166,10 @@ func (c *Config) decode(doc []byte) []*OptionError {
 			continue
 		}
 		seen[key] = k.Line
+		if c.given == nil {
+			c.given = map[string]bool{}
+		}
+		c.given[key] = true
 		if isFraction(val, v.Field(field).Type()) {
 			// yaml would truncate workers: 2.5 to 2 without a word.
 			errs = append(errs, &OptionError{Line: val.Line, Key: key, Msg: fmt.Sprintf("%s: want %s, got %s", key, want(v.Field(field).Type()), describeValue(val))})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -119,7 +120,7 @@ func TestDailyCapIsExit4(t *testing.T) {
 	require.Zero(t, counts["failed"], "the daily cap fails no user: %v", counts)
 	require.Equal(t, map[string]int{"sent": 5}, counts)
 	require.Contains(t, res.stderr, "summary: stopped: Cognito's daily email limit is reached")
-	require.Contains(t, res.stderr, "15 of 20 rows left, not attempted (no row: none failed)")
+	require.Contains(t, res.stderr, "15 of 20 rows left, not sent (no row: none failed; the call Cognito refused with its cap is made again then)")
 	require.Contains(t, res.stderr, "summary: the next window opens "+nextWindow())
 
 	// The next day (the simulator's counters reset): --resume sends the rest.
@@ -204,4 +205,182 @@ func TestDailyBudgetPoolCampaign(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Contains(t, res.stdout, "to send:     4")
 	require.Contains(t, res.stdout, "budget:      3 a window from 00:00 UTC, 3 spent in this one: 2 windows (days)")
+}
+
+// TestQueueBudgetRestartsKeepTheQueue is the trial's silent loss: a queue worker paused by
+// --daily-budget, restarted 3 times during the pause (maxReceiveCount 3), sends every user
+// once at the next window and the DLQ holds none. A restart whose window is already spent
+// receives nothing; the messages received and found unsendable are put off to the
+// window, not released to be received again at once. (Before: each restart received the
+// queue once more and released it, and at the window the users left went to the DLQ.)
+// The window is made to open a minute or so from now (--budget-reset).
+func TestQueueBudgetRestartsKeepTheQueue(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	reset := time.Now().UTC().Add(45 * time.Second).Truncate(time.Minute).Add(time.Minute)
+	q := newFauxQueue(t, "budgetrestart", 3)
+	dir := t.TempDir()
+	sim := quotasim.StartT(t, quotasim.Config{})
+	env := sqsEnv(sim.URL, q.sqs, "c")
+	users := enqueueUsers(t, dir, env, q.url, "budgetrestart", 10)
+	args := []string{"run", "--sqs-queue-url", q.url, "--report", "r.csv", "--wait-time-seconds", "1",
+		"--visibility-timeout", "20s", "--rate", "20", "--workers", "2", "--log-format", "json",
+		"--daily-budget", "5", "--budget-reset", reset.Format("15:04")}
+	sent := func() int64 {
+		return sim.Sim.Stats().Successes - sim.Sim.Stats().PerUser[cognito.ProbeUsername].Successes
+	}
+	w := startWorker(t, dir, env, args...)
+	require.Eventually(t, func() bool {
+		return strings.Contains(w.stderr.String(), "daily budget spent: not receiving until the next window")
+	}, 30*time.Second, 20*time.Millisecond, w.stderr.String())
+	require.EqualValues(t, 5, sent())
+	require.Equal(t, 0, w.stop(t), w.stderr.String())
+
+	for i := range 3 { // a crash loop, or pods rescheduled, during the pause
+		w := startWorker(t, dir, env, append(args, "--resume")...)
+		require.False(t, w.exitedWithin(3*time.Second), "restart %d: %s", i+1, w.stderr.String())
+		require.Equal(t, 0, w.stop(t))
+		require.NotContains(t, w.stderr.String(), "released the messages not started", "restart %d", i+1)
+		require.Contains(t, w.stderr.String(), "daily budget spent: not receiving until the next window", "restart %d", i+1)
+	}
+	inDLQ, _ := queueCounts(t, q.c, q.dlq)
+	require.Zero(t, inDLQ, "after 3 restarts during the pause")
+	require.EqualValues(t, 5, sent(), "no send during the pause")
+	require.True(t, time.Now().Before(reset), "the test outran its window: %s", reset)
+
+	// The next window: the worker started during the pause receives once it opens.
+	w = startWorker(t, dir, env, append(args, "--resume")...)
+	deadline := reset.Add(time.Minute)
+	for sent() < 10 {
+		require.False(t, time.Now().After(deadline), "not every user sent after the window opened:\n%s", w.stderr.String())
+		require.False(t, w.exitedWithin(50*time.Millisecond), w.stderr.String())
+	}
+	require.Equal(t, 0, w.stop(t), w.stderr.String())
+	st := sim.Sim.Stats()
+	for _, u := range users {
+		require.EqualValues(t, 1, st.PerUser[u].Successes, "%s: one code", u)
+	}
+	visible, notVisible := queueCounts(t, q.c, q.url)
+	inDLQ, _ = queueCounts(t, q.c, q.dlq)
+	t.Logf("after 3 restarts and the window: %d sent, %d visible, %d not visible, %d in the DLQ", sent(), visible, notVisible, inDLQ)
+	require.Zero(t, inDLQ, "none in the DLQ")
+	require.Zero(t, visible+notVisible, "every message acked")
+}
+
+// TestDailyBudgetSummaryCountsWhatWasSpent: the stop summary prints the window's true
+// count, not the budget. --daily-budget 2, 4 workers, every user unknown to Cognito
+// (the calls slow): the third and fourth jobs find the budget taken while the first two
+// are in flight, then those answer user_not_found and give their sends back. (Before: "2
+// of 2 sent in this window" with no user sent.)
+func TestDailyBudgetSummaryCountsWhatWasSpent(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	users := userRange(0, 10)
+	sim := quotasim.StartT(t, quotasim.Config{LatencyFixed: 300 * time.Millisecond,
+		InjectAll: &quotasim.InjectedError{Type: "UserNotFoundException"}})
+	dir := t.TempDir()
+	list := writeUsers(t, dir, "users.csv", users)
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	res := runBin(t, dir, env, "", "run", "--csv", list, "--report", "r.csv", "--daily-budget", "2", "--rate", "100",
+		"--workers", "4", "--log-format", "text")
+	t.Logf("exit %d; summary:\n%s", res.code, res.stderr[strings.Index(res.stderr, "summary: "):])
+	require.Equal(t, 4, res.code, res.stderr)
+	counts := rowCounts(t, filepath.Join(dir, "r.csv"))
+	require.Zero(t, counts["sent"], "%v", counts)
+	require.Contains(t, res.stderr, "summary: stopped: daily budget spent: 0 of 2 sent in this window (this run: 0)")
+}
+
+// TestResumeKeepsTheDailyBudget: a campaign started with --daily-budget keeps it on a
+// --resume that does not repeat it (recorded in the report's .input): no call in the spent
+// window, exit 4; the dry run says where the budget came from; --daily-budget 0 lifts it,
+// said out loud. (Before: the resume dropped the budget and sent the 20 users left.)
+func TestResumeKeepsTheDailyBudget(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	list := writeUsers(t, dir, "users.csv", userRange(0, 30))
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	base := []string{"run", "--csv", list, "--report", "r.csv", "--rate", "100", "--log-format", "text"}
+	res := runBin(t, dir, env, "", append(base, "--daily-budget", "10")...)
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 10, sim.Sim.Stats().Calls)
+
+	res = runBin(t, dir, env, "", append(base, "--resume", "--dry-run")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	t.Logf("dry run of the resume without --daily-budget:\n%s", res.stdout)
+	require.Contains(t, res.stdout, "budget:      10 a window from 00:00 UTC, 10 spent in this one")
+	require.Contains(t, res.stdout, "(recorded with the report (r.csv.input); --daily-budget overrides, 0 lifts it)")
+
+	res = runBin(t, dir, env, "", append(base, "--resume")...)
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 10, sim.Sim.Stats().Calls, "the spent window: no call")
+	require.Contains(t, res.stderr, "the campaign's daily budget applies: recorded with the report")
+	require.Contains(t, res.stderr, "summary: stopped: daily budget spent: 10 of 10 sent in this window (this run: 0)")
+
+	res = runBin(t, dir, env, "", append(base, "--resume", "--dry-run", "--daily-budget", "0")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	t.Logf("dry run with --daily-budget 0:\n%s%s", res.stdout, res.stderr)
+	require.Contains(t, res.stdout, "budget:      none: --daily-budget 0 sends without a daily limit (--daily-budget (the campaign started with 10 a window))")
+	require.Contains(t, res.stderr, "--daily-budget 0 lifts the daily budget this campaign started with")
+}
+
+// TestDailyBudgetPlanWarnings is the trial's rough edges, on the built binary's dry run:
+// a budget without --ledger-table says it is this report's alone; a plan of more than a
+// year of windows is called out; --budget-reset 9:00 is 09:00; --daily-budget 0 reads
+// "none"; --budget-reset without a budget says what it does.
+func TestDailyBudgetPlanWarnings(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	list := writeUsers(t, dir, "users.csv", userRange(0, 400))
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	base := []string{"run", "--csv", list, "--report", "r.csv", "--dry-run", "--log-format", "text"}
+
+	res := runBin(t, dir, env, "", append(base, "--daily-budget", "1", "--budget-reset", "9:00")...)
+	t.Logf("dry run:\n%s%s", res.stdout, res.stderr)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stderr, "--daily-budget 1 without --ledger-table: this budget counts only this report's sends; "+
+		"campaigns on other reports spend their own; share one with --ledger-table")
+	require.Contains(t, res.stdout, "budget:      1 a window from 09:00 UTC, 0 spent in this one: 400 windows (days)")
+	require.Contains(t, res.stdout, "budget:      WARNING: 400 windows is more than a year of daily runs")
+
+	res = runBin(t, dir, env, "", append(base, "--daily-budget", "0")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "budget:      none: --daily-budget 0 sends without a daily limit\n")
+
+	res = runBin(t, dir, env, "", append(base, "--budget-reset", "06:00")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stderr, "--budget-reset without --daily-budget counts no budget")
+	require.Zero(t, sim.Sim.Stats().Calls, "dry runs")
+}
+
+// TestDailyBudgetSignalWhileStopping: a double Ctrl-C while the run stops at the budget
+// (its calls in flight, slow) is a signal's stop: exit 3, and the summary's counts agree —
+// the users whose calls were aborted are "may have been sent", not "not attempted".
+// (Before: exit 4, "3 users may have been sent a code" then "30 of 30 rows left, not
+// attempted".)
+func TestDailyBudgetSignalWhileStopping(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{LatencyFixed: 20 * time.Second})
+	dir := t.TempDir()
+	list := writeUsers(t, dir, "users.csv", userRange(0, 30))
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	w := startWorker(t, dir, env, "run", "--csv", list, "--report", "r.csv", "--daily-budget", "3", "--rate", "100",
+		"--workers", "4", "--yes", "--log-format", "text")
+	require.Eventually(t, func() bool { return strings.Contains(w.stderr.String(), "daily budget spent: stopping") },
+		20*time.Second, 20*time.Millisecond, w.stderr.String())
+	require.NoError(t, w.cmd.Process.Signal(os.Interrupt))
+	time.Sleep(200 * time.Millisecond) // two signals, as two Ctrl-C
+	require.NoError(t, w.cmd.Process.Signal(os.Interrupt))
+	require.True(t, w.exitedWithin(30*time.Second), w.stderr.String())
+	out := w.stderr.String()
+	t.Logf("exit %d; summary:\n%s", w.code, out[strings.Index(out, "summary: "):])
+	require.Equal(t, 3, w.code, "a signal's stop: %s", out)
+	require.Contains(t, out, "summary: 3 users may have been sent a code but have no row")
+	require.Contains(t, out, "30 of 30 rows left, 3 may have been sent (above), the others not attempted (no row)")
+	require.Contains(t, out, "exit 3: stopped by a signal while stopping at the budget")
+	require.Regexp(t, `summary: 0 rows \[\] in \d+ms; 3 Cognito attempts, too short for a rate, 0 throttled`, out)
 }

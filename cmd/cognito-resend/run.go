@@ -108,6 +108,9 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 	printSummary(&text, out)
 	ios.notes.say(slog.LevelInfo, "summary", text.String())
 	switch {
+	case out.Spent() != nil && out.Signalled && !out.Redelivers:
+		// Stopped by a signal while stopping at the budget: a signal's exit (README's table).
+		return &exitError{code: exitStopped, err: nil}
 	case out.Spent() != nil:
 		// Not a fault: the summary says what is left and when the next window opens.
 		return &exitError{code: exitBudget, err: nil}
@@ -161,9 +164,13 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 	if o.VerifyRate > 0 {
 		pace += fmt.Sprintf(", --verify-users check rate now %.1f/s (the lower one sets the pace)", o.VerifyRate)
 	}
-	fmt.Fprintf(w, "summary: %s%d rows [%s] in %s; %d Cognito attempts, %.1f/s achieved, %d throttled; %s\n",
+	achieved := fmt.Sprintf("%.1f/s achieved", float64(o.Attempts)/secs)
+	if elapsed < minRateSpan {
+		achieved = "too short for a rate" // 1 call in 12 ms is not 83/s
+	}
+	fmt.Fprintf(w, "summary: %s%d rows [%s] in %s; %d Cognito attempts, %s, %d throttled; %s\n",
 		run, sum.Rows, statusCounts(sum.Counts), elapsed.Round(time.Millisecond), o.Attempts,
-		float64(o.Attempts)/secs, o.Throttles, pace)
+		achieved, o.Throttles, pace)
 	if o.Campaign != nil {
 		fmt.Fprintf(w, "summary: whole campaign (earlier runs and this one): %d rows [%s]\n",
 			o.Campaign.Rows, statusCounts(o.Campaign.Counts))
@@ -197,7 +204,7 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 			len(maybe), why, nameSome(maybe, maxNamed), next)
 	}
 	if se := o.Spent(); se != nil {
-		printSpent(w, o, se)
+		printSpent(w, o, se, len(maybe))
 	} else if o.Stopped != nil {
 		next := cmp.Or(o.Continue(), "the same command with --resume --report "+o.ReportPath+" continues")
 		switch {
@@ -223,6 +230,9 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 	fmt.Fprintf(w, "report: %s\n", o.ReportPath)
 	printRetryHint(w, o)
 }
+
+// minRateSpan is the shortest run whose achieved rate the summary prints.
+const minRateSpan = time.Second
 
 // maxNamed bounds the users a summary line names.
 const maxNamed = 20

@@ -82,7 +82,9 @@ func (b *Budget) Take(ctx context.Context) (time.Time, error) {
 	}
 	b.see(start, n)
 	if !ok {
-		return start, &SpentError{Limit: b.Limit, Spent: b.Limit, Next: next}
+		// n, not Limit: the count as the counter answered it (a take in flight may give
+		// its send back a moment later; the summary reads the count at the end).
+		return start, &SpentError{Limit: b.Limit, Spent: n, Next: next}
 	}
 	return start, nil
 }
@@ -92,7 +94,15 @@ func (b *Budget) Give(ctx context.Context, window time.Time) error {
 	if b.Limit <= 0 {
 		return nil
 	}
-	return b.Counter.Give(ctx, window)
+	if err := b.Counter.Give(ctx, window); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.seenOf.Equal(window) && b.seen > 0 {
+		b.seen-- // Seen (the summary's count, the gauge) counts the send given back
+	}
+	return nil
 }
 
 // Next is when the next window opens.

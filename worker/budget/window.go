@@ -20,8 +20,9 @@ func ParseReset(s string) (Schedule, error) {
 	hh, mm, ok := strings.Cut(strings.TrimSpace(s), ":")
 	h, errH := strconv.Atoi(hh)
 	m, errM := strconv.Atoi(mm)
-	if !ok || errH != nil || errM != nil || len(hh) != 2 || len(mm) != 2 || h < 0 || h > 23 || m < 0 || m > 59 {
-		return Schedule{}, fmt.Errorf("want HH:MM in UTC, 00:00..23:59 (got %q)", s)
+	// H:MM (9:00) is 09:00: what a tired operator types for nine o'clock.
+	if !ok || errH != nil || errM != nil || len(hh) < 1 || len(hh) > 2 || len(mm) != 2 || h < 0 || h > 23 || m < 0 || m > 59 {
+		return Schedule{}, fmt.Errorf("want HH:MM in UTC, 00:00..23:59, e.g. 09:00 (got %q)", s)
 	}
 	return Schedule{Reset: time.Duration(h)*time.Hour + time.Duration(m)*time.Minute}, nil
 }

@@ -14,7 +14,13 @@ func TestParseReset(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 9*time.Hour+30*time.Minute, s.Reset)
 	require.Equal(t, "09:30 UTC", s.String())
-	for _, bad := range []string{"", "9:30", "24:00", "12:60", "12", "aa:bb", "12:00:00"} {
+	// H:MM and surrounding spaces are accepted (trial finding 7): 9:30 is 09:30.
+	for _, ok := range []string{"9:30", " 09:30", "09:30 "} {
+		s, err := ParseReset(ok)
+		require.NoError(t, err, ok)
+		require.Equal(t, "09:30 UTC", s.String(), ok)
+	}
+	for _, bad := range []string{"", "24:00", "12:60", "12", "aa:bb", "12:00:00", "930", "9:3"} {
 		_, err := ParseReset(bad)
 		require.Error(t, err, bad)
 	}

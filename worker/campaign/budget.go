@@ -49,11 +49,15 @@ type BudgetPlan struct {
 	Windows      int       // windows the campaign sends in (this one, unless it is spent)
 	Last         time.Time // when the last of them opens (the current one's start if it is the only one)
 	Reset        string    // --budget-reset, "HH:MM UTC"
+	From         string    // where the budget came from when it is not plain --daily-budget (Campaign.BudgetFrom)
 }
 
 // BudgetPlan is the plan of n sends under --daily-budget (nil without one).
 func (c *Campaign) BudgetPlan(ctx context.Context, n int) (*BudgetPlan, error) {
 	if c.cfg.DailyBudget <= 0 {
+		if c.cfg.Given("daily-budget") { // 0 said out loud: the plan says "none"
+			return &BudgetPlan{From: c.budgetFrom}, nil
+		}
 		return nil, nil
 	}
 	r, err := c.resume(c.cfg.SQSQueueURL != "")
@@ -73,12 +77,12 @@ func (c *Campaign) BudgetPlan(ctx context.Context, n int) (*BudgetPlan, error) {
 	}
 	windows, last := budget.Windows(n, b.Limit, spent)
 	return &BudgetPlan{Limit: b.Limit, Spent: spent, Next: next, Windows: windows, Reset: b.Schedule.String(),
-		Last: start.AddDate(0, 0, last)}, nil
+		Last: start.AddDate(0, 0, last), From: c.budgetFrom}, nil
 }
 
 // idler is the queue source's side of the budget's pause (*sqssource.Source).
 type idler interface {
-	Idle(reason string)
+	Idle(reason string, until time.Time)
 	Wake()
 }
 
@@ -110,7 +114,7 @@ func (p *budgetPause) spent(se *budget.SpentError) {
 	if se.Cap {
 		why = "Cognito's daily email limit reached"
 	}
-	p.src.Idle(why + " until " + se.Next.UTC().Format(time.RFC3339))
+	p.src.Idle(why+" until "+se.Next.UTC().Format(time.RFC3339), se.Next)
 	p.log.Warn(why+": not receiving until the next window; the messages stay in the queue",
 		"next_window", se.Next.UTC().Format(time.RFC3339), "daily_budget", se.Limit)
 	if p.onPause != nil {
@@ -121,6 +125,24 @@ func (p *budgetPause) spent(se *budget.SpentError) {
 	}
 	until := se.Next
 	p.timer = p.clock.AfterFunc(p.clock.Until(until), func() { p.wake(until) })
+}
+
+// reasonBudgetCheck idles a queue worker under --daily-budget until it has read its
+// window's sends (atStart).
+const reasonBudgetCheck = "daily budget: reading this window's sends"
+
+// atStart lets the source (idle since it opened, reasonBudgetCheck) receive unless the
+// window is already spent: then it stays idle until the next window, as though a
+// take had been refused. A restart during the pause receives nothing (each receive
+// counts towards the dead-letter queue). A count it cannot read lets it receive: the
+// takes will tell.
+func (p *budgetPause) atStart(ctx context.Context, b *budget.Budget) {
+	_, next, spent, err := b.Status(ctx)
+	if err == nil && b.Limit > 0 && spent >= b.Limit {
+		p.spent(&budget.SpentError{Limit: b.Limit, Spent: spent, Next: next})
+		return
+	}
+	p.src.Wake()
 }
 
 // wake receives again once the window that began at next is open.

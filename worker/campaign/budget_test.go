@@ -18,7 +18,7 @@ type fakeIdler struct {
 	events []string
 }
 
-func (f *fakeIdler) Idle(reason string) {
+func (f *fakeIdler) Idle(reason string, _ time.Time) {
 	f.mu.Lock()
 	f.events = append(f.events, "idle: "+reason)
 	f.mu.Unlock()

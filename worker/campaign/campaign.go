@@ -32,6 +32,7 @@ type Env struct {
 // Campaign is one configured campaign: count it (Census), then run it (Run).
 type Campaign struct {
 	cfg        config.Config
+	budgetFrom string // where the daily budget came from (keepBudget)
 	env        Env
 	log        *slog.Logger
 	clock      clock.Clock

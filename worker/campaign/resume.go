@@ -149,6 +149,7 @@ func (c *Campaign) checkInput() error {
 		c.inputChecked = true
 		return nil
 	}
+	c.keepBudget(rec)
 	if same, why := rec.Same(now); !same {
 		return &config.FieldError{Field: "resume", Msg: fmt.Sprintf("%s: %s. A report continues the campaign of "+
 			"its own input; to send from another source, start a new report (another --report), which calls "+
@@ -228,8 +229,39 @@ func (c *Campaign) recordInput(fresh bool) error {
 			return err
 		}
 	}
+	if c.cfg.DailyBudget > 0 {
+		in.DailyBudget, in.BudgetReset = c.cfg.DailyBudget, c.cfg.BudgetReset
+	}
 	return records.WriteInput(c.reportPath, in, c.clock.Now(), fresh)
 }
+
+// keepBudget applies the daily budget recorded with the report (rec) to a resumed run
+// that does not give --daily-budget itself: a tired operator's --resume must not drop it
+// and send a spent window's worth more. An explicit --daily-budget wins (0 lifts it,
+// said here). BudgetFrom says which it was, for the dry run and the prompt.
+func (c *Campaign) keepBudget(rec records.Input) {
+	switch {
+	case c.cfg.Given("daily-budget") && rec.DailyBudget > 0 && c.cfg.DailyBudget != rec.DailyBudget:
+		c.budgetFrom = fmt.Sprintf("--daily-budget (the campaign started with %d a window)", rec.DailyBudget)
+		if c.cfg.DailyBudget == 0 {
+			c.log.Warn("--daily-budget 0 lifts the daily budget this campaign started with: no budget for this run",
+				"recorded_daily_budget", rec.DailyBudget, "report", c.reportPath)
+		}
+	case c.cfg.Given("daily-budget"):
+		c.budgetFrom = "--daily-budget"
+	case rec.DailyBudget > 0:
+		c.cfg.DailyBudget = rec.DailyBudget
+		if !c.cfg.Given("budget-reset") && rec.BudgetReset != "" {
+			c.cfg.BudgetReset = rec.BudgetReset
+		}
+		c.budgetFrom = "recorded with the report (" + records.InputPath(c.reportPath) + "); --daily-budget overrides, 0 lifts it"
+		c.log.Info("the campaign's daily budget applies: recorded with the report", "daily_budget", c.cfg.DailyBudget,
+			"budget_reset", c.cfg.BudgetReset, "input", records.InputPath(c.reportPath))
+	}
+}
+
+// BudgetFrom says where the run's daily budget came from ("" when nothing to say).
+func (c *Campaign) BudgetFrom() string { return c.budgetFrom }
 
 // checkRerun refuses a run without --report (nor --resume) whose input already made a
 // report in the default report directory: its default report is new each run, so the

@@ -97,6 +97,9 @@ type Outcome struct {
 	Sent map[job.Message]int
 	// Budget is the daily budget at the end (Limit 0: no --daily-budget).
 	Budget BudgetState
+	// Signalled: the run was told to stop (its stop context, a signal) — whatever else
+	// stopped it too, e.g. the budget: the exit code is a signal's.
+	Signalled bool
 }
 
 // BudgetState is the daily budget as a run ended.
@@ -282,6 +285,9 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (out *Outc
 		pause := &budgetPause{src: q, clock: c.clock, log: log}
 		defer pause.stop()
 		eng.OnSpent = func(_ job.Job, se *budget.SpentError) { pause.spent(se) }
+		if cfg.DailyBudget > 0 {
+			pause.atStart(run, bud)
+		}
 	}
 	if h, ok := progress.(HeldObserver); ok {
 		eng.OnHeld = h.Held
@@ -387,7 +393,8 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (out *Outc
 		Stopped: mayHaveCalled(c.stopped(runErr, s.Redelivers()), len(sum.MayHaveCalled)), LimitDue: limitDue,
 		VerifyRate: c.verifyRate(), ListPages: pages, ListLookups: lookups,
 		Invitations: inv.calls(), InvitationRate: inv.rate(), Sent: sent,
-		Budget: BudgetState{Limit: bud.Limit, Spent: bud.Seen(), Next: bud.Next(), Reset: bud.Schedule.String()}}, nil
+		Budget:    BudgetState{Limit: bud.Limit, Spent: bud.Seen(), Next: bud.Next(), Reset: bud.Schedule.String()},
+		Signalled: stop.Err() != nil}, nil
 }
 
 // verifyRate is the --verify-users limiter's rate now (0: no check per user).

@@ -129,6 +129,8 @@ func (c *Campaign) openSQS(ctx context.Context, log *slog.Logger, m *metrics.Met
 		Clock:              c.clock,
 		// Nothing is received before Cognito has answered a probe (guardQueue).
 		PausedAtStart: reasonFirstAnswer,
+		// Nor, under --daily-budget, before the window's sends are read (budgetPause.atStart).
+		IdleAtStart: c.idleAtStart(),
 	})
 	if err != nil {
 		if noAnswer(startCtx, err) && ctx.Err() == nil {
@@ -139,4 +141,13 @@ func (c *Campaign) openSQS(ctx context.Context, log *slog.Logger, m *metrics.Met
 	desc := []any{"sqs_queue_url", c.cfg.SQSQueueURL, "dlq", src.DLQURL(), "max_in_flight", src.MaxInFlight(),
 		"exit_when_empty", c.cfg.ExitWhenEmpty}
 	return &source{Source: src, close: src.Close, desc: desc, ready: src.Ready, live: src.Live, pauser: src}, nil
+}
+
+// idleAtStart is the queue source's IdleAtStart: under --daily-budget it receives nothing
+// before the run has read whether the window is spent (budgetPause.atStart).
+func (c *Campaign) idleAtStart() string {
+	if c.cfg.DailyBudget > 0 {
+		return reasonBudgetCheck
+	}
+	return ""
 }

@@ -41,6 +41,11 @@ type Input struct {
 	// Recorded is when the record was written (the campaign's first run, or the first
 	// resume of a report made before reports were bound).
 	Recorded string `json:"recorded,omitempty"`
+	// DailyBudget and BudgetReset are the campaign's --daily-budget and --budget-reset as
+	// it started (0: none): a --resume without --daily-budget keeps them. Not part of
+	// Same: the input, not how fast it is sent.
+	DailyBudget int    `json:"daily_budget,omitempty"`
+	BudgetReset string `json:"budget_reset,omitempty"`
 }
 
 // InputPath is where the record of a report's input lives.

@@ -88,6 +88,11 @@ type Config struct {
 	// PausedAtStart, when set, starts the source paused for this reason: nothing is
 	// received before Resume (queue mode waits for Cognito's first answer).
 	PausedAtStart string
+	// IdleAtStart, when set, starts the source idle for this reason (Idle): nothing is
+	// received before Wake (a queue worker under --daily-budget first reads whether its
+	// window is already spent: a restart during the pause must not receive, each receive
+	// counts towards the dead-letter queue).
+	IdleAtStart string
 	// QueueGoneAfter: Next fails with ErrQueueGone once every receive for this long
 	// answered that the queue does not exist.
 	QueueGoneAfter time.Duration

@@ -12,18 +12,22 @@ import (
 // The receive it cost is its only one: nothing is received again until Resume.
 // Messages already handed out are their jobs' to give back (Release). Ready reports
 // reason. Pausing a paused source only updates reason.
-func (s *Source) Pause(reason string) { s.stopFor(&s.pauseReason, reason) }
+func (s *Source) Pause(reason string) { s.stopFor(&s.pauseReason, reason, time.Time{}) }
 
 // Idle stops receiving as Pause does, while the worker is well and only waits (the
-// daily budget spent until the next window): Ready stays nil. Receiving goes on once
-// neither an Idle nor a Pause holds it (Wake, Resume).
-func (s *Source) Idle(reason string) { s.stopFor(&s.idleReason, reason) }
+// daily budget spent until the next window, until): Ready stays nil. The messages
+// received but not started are put off until then (their visibility), not made visible
+// at once: received again now, each would cost one more receive towards the dead-letter
+// queue for nothing. Receiving goes on once neither an Idle nor a Pause holds it (Wake,
+// Resume).
+func (s *Source) Idle(reason string, until time.Time) { s.stopFor(&s.idleReason, reason, until) }
 
 // Wake receives again after Idle (unless a Pause still holds the source).
 func (s *Source) Wake() { s.goOn(&s.idleReason) }
 
-// stopFor sets why (the pause's or the idle's reason) and stops receiving.
-func (s *Source) stopFor(why *string, reason string) {
+// stopFor sets why (the pause's or the idle's reason) and stops receiving; the messages
+// not started are released, or put off until until when it is set.
+func (s *Source) stopFor(why *string, reason string, until time.Time) {
 	s.pauseMu.Lock()
 	*why = reason
 	if s.resumed == nil {
@@ -39,7 +43,7 @@ func (s *Source) stopFor(why *string, reason string) {
 		select {
 		case m := <-s.ready:
 			// Through the settler like any release; the slot frees once it is sent.
-			if s.release(m) == nil {
+			if s.putOff(m, until) == nil {
 				n++
 			}
 			continue
@@ -47,9 +51,22 @@ func (s *Source) stopFor(why *string, reason string) {
 		}
 		break
 	}
-	if n > 0 {
+	switch {
+	case n > 0 && until.IsZero():
 		s.log.Info("not receiving: released the messages not started", "count", n, "reason", reason)
+	case n > 0:
+		s.log.Info("not receiving: put the messages not started off until then", "count", n, "reason", reason,
+			"until", until.UTC().Format(time.RFC3339))
 	}
+}
+
+// putOff makes m visible again at until (within SQS's 12 h since its receipt), or at once
+// when until is zero.
+func (s *Source) putOff(m *message, until time.Time) error {
+	if until.IsZero() {
+		return s.release(m)
+	}
+	return s.settle(context.WithoutCancel(s.recvCtx), m, opVisibility, s.visibility(m, s.clock.Until(until)), "defer")
 }
 
 // release makes m visible again at once, through the settler. Its context is not the

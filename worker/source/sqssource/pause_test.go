@@ -139,7 +139,7 @@ func TestSQSIdleStaysReady(t *testing.T) {
 		ended: make(chan error, 100), replies: make(chan []string)}
 	s := sqSource(t, f, func(c *sqssource.Config) { c.Clock = clockwork.NewFakeClock() })
 	sqWithin(t, f.started, "first receive")
-	s.Idle("daily budget spent until 2026-12-06T00:00:00Z")
+	s.Idle("daily budget spent until 2026-12-06T00:00:00Z", time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC))
 	require.ErrorIs(t, sqWithin(t, f.ended, "the long poll in flight is cancelled"), context.Canceled)
 	require.NoError(t, s.Ready(), "idle is well: ready")
 	s.Pause("Cognito unreachable")

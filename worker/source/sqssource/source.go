@@ -110,6 +110,9 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 	if cfg.PausedAtStart != "" {
 		s.Pause(cfg.PausedAtStart) // before the receive loop starts: nothing is received
 	}
+	if cfg.IdleAtStart != "" {
+		s.Idle(cfg.IdleAtStart, time.Time{})
+	}
 	cfg.Metrics.WatchInFlight(s.InFlight)
 	go s.receiveLoop()
 	go s.heartbeatLoop()
