@@ -228,13 +228,13 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (out *Outc
 	breaker := &pacing.Breaker{Limiter: limiter, OnTrip: m.BreakerTripped, Clock: c.clock}
 	c.watchOutage(breaker, abort)
 	c.watchOutage(c.verifyBreaker, abort) // --verify-users calls the same endpoint first
-	var attempts, inFlight atomic.Int64
-	resender := c.newResender(countingAPI{API: newCognito(*c.aws), n: &inFlight}, limiter, breaker, log) // aws: loaded by openSource
+	var attempts, inFlight atomic.Int64 // inFlight: every Cognito send, resend or invitation
+	resender := c.newResender(countingAPI{Client: newCognito(*c.aws), n: &inFlight}, limiter, breaker, log) // aws: loaded by openSource
 	resender.OnAttempt = func(o cognito.Outcome, latency time.Duration) {
 		attempts.Add(1)
 		m.ObserveAttempt(o, latency)
 	}
-	inv := c.openInvitations(m, abort) // --invitations: AdminCreateUser RESEND, its own limiter
+	inv := c.openInvitations(m, abort, &inFlight) // --invitations: AdminCreateUser RESEND, its own limiter
 	// A queue worker holds no message while Cognito does not answer (gate.go).
 	processor, verifier := c.guardQueue(run, s, resender, inv.processor(resender), abort,
 		append([]*pacing.Breaker{breaker, c.verifyBreaker}, inv.breakers()...)...)
@@ -405,18 +405,25 @@ func (c *Campaign) verifyRate() float64 {
 	return c.verifyLimiter.Rate()
 }
 
-// countingAPI counts the ResendConfirmationCode calls in flight, for the stop notice: a
-// call is in flight from its request to its answer (a token taken and then refused by
-// the claim is not a call).
+// countingAPI counts the Cognito sends in flight — ResendConfirmationCode and, with
+// --invitations, AdminCreateUser — on one counter, for the stop notice: a call is in
+// flight from its request to its answer (a token taken and then refused by the claim is
+// not a call).
 type countingAPI struct {
-	cognito.API
+	*cip.Client
 	n *atomic.Int64
+}
+
+func (a countingAPI) AdminCreateUser(ctx context.Context, in *cip.AdminCreateUserInput, optFns ...func(*cip.Options)) (*cip.AdminCreateUserOutput, error) {
+	a.n.Add(1)
+	defer a.n.Add(-1)
+	return a.Client.AdminCreateUser(ctx, in, optFns...)
 }
 
 func (a countingAPI) ResendConfirmationCode(ctx context.Context, in *cip.ResendConfirmationCodeInput, optFns ...func(*cip.Options)) (*cip.ResendConfirmationCodeOutput, error) {
 	a.n.Add(1)
 	defer a.n.Add(-1)
-	return a.API.ResendConfirmationCode(ctx, in, optFns...)
+	return a.Client.ResendConfirmationCode(ctx, in, optFns...)
 }
 
 // cheaplyCountable: the source is a file, which a census reads in a fraction of a
