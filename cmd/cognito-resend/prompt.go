@@ -20,7 +20,7 @@ func eta(n int, rate float64) time.Duration { return campaign.Census{ToSend: n}.
 
 func printCensus(w io.Writer, c campaign.Census, rate float64) {
 	if c.WithInvitations {
-		fmt.Fprintf(w, "dry run: no ResendConfirmationCode or AdminCreateUser call was made\n")
+		fmt.Fprintf(w, "dry run: no ResendConfirmationCode call was made; 1 AdminCreateUser call, the --invitations permission check for a name no one has (nobody gets a message)\n")
 	} else {
 		fmt.Fprintf(w, "dry run: no ResendConfirmationCode call was made\n")
 	}
