@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -46,4 +48,30 @@ func TestInvitationsCtrlCCountsEveryCallInFlight(t *testing.T) {
 	out := stdout.String() + stderr.String()
 	t.Log(out)
 	require.Contains(t, out, "; 3 Cognito attempts (1 ResendConfirmationCode, 2 AdminCreateUser), ")
+}
+
+// The operator trial: in a case-sensitive campaign inv-03 (sent) and INV-03
+// (user_not_found) are two users; `report users` and `report summary` merge rows as the
+// run's dedupe compared them (the report's input record), not case-insensitively.
+func TestReportsMergeByTheCampaignsCaseRule(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{Inject: map[string]quotasim.InjectedError{
+		"INV-03": {Type: "UserNotFoundException", Message: "User does not exist."},
+	}})
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "users.csv"), []byte("username\ninv-01\ninv-03\nINV-03\n"), 0o600))
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	res := runBin(t, dir, env, "", "run", "--csv", "users.csv", "--report", "r.csv", "--case-sensitive-usernames")
+	require.Equal(t, 0, res.code, res.stderr)
+
+	res = runBin(t, dir, env, "", "report", "users", "--status", "sent", "r.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.ElementsMatch(t, []string{"username,final_status", "inv-01,sent", "inv-03,sent"},
+		strings.Split(strings.TrimSpace(res.stdout), "\n"), "inv-03's sent row is not hidden by INV-03's")
+	res = runBin(t, dir, env, "", "report", "summary", "r.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	t.Logf("report summary:\n%s", res.stdout)
+	require.Regexp(t, `(?m)^users +3  \(usernames compared case-sensitively: the campaign.s rule, or a report does not say it\)$`, res.stdout)
+	require.Regexp(t, `\nrows +3 +\(0 superseded`, res.stdout)
 }

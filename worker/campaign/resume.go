@@ -223,6 +223,9 @@ func (c *Campaign) lineMismatch(r *resumed, running bool) func(j job.Job) error 
 // when the report is created, or on the first resume of a report made without one.
 func (c *Campaign) recordInput(fresh bool) error {
 	in := c.input()
+	if c.rule != nil {
+		in.UsernameCase = records.CaseName(c.rule.Case) // the reports merge rows by it
+	}
 	if in.Source == records.InputCSV && in.CSV != "-" {
 		var err error
 		if in, err = records.CSVInput(c.cfg.CSV); err != nil {

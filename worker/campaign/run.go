@@ -227,8 +227,10 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (out *Outc
 		Reserve: cfg.Reserve, Clock: c.clock})
 	breaker := &pacing.Breaker{Limiter: limiter, OnTrip: m.BreakerTripped, Clock: c.clock}
 	c.watchOutage(breaker, abort)
-	c.watchOutage(c.verifyBreaker, abort) // --verify-users calls the same endpoint first
-	var attempts, inFlight atomic.Int64 // inFlight: every Cognito send, resend or invitation
+	// --verify-users calls the same endpoint first
+	c.watchOutage(c.verifyBreaker, abort)
+	// inFlight: every Cognito send in flight, a resend or an invitation
+	var attempts, inFlight atomic.Int64
 	resender := c.newResender(countingAPI{Client: newCognito(*c.aws), n: &inFlight}, limiter, breaker, log) // aws: loaded by openSource
 	resender.OnAttempt = func(o cognito.Outcome, latency time.Duration) {
 		attempts.Add(1)
