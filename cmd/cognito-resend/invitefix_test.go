@@ -75,3 +75,43 @@ func TestReportsMergeByTheCampaignsCaseRule(t *testing.T) {
 	require.Regexp(t, `(?m)^users +3  \(usernames compared case-sensitively: the campaign.s rule, or a report does not say it\)$`, res.stdout)
 	require.Regexp(t, `\nrows +3 +\(0 superseded`, res.stdout)
 }
+
+// The operator trial: a report begun before the message column (12 columns), resumed
+// with --invitations, recorded invitations as plain `sent`. It is refused before any
+// call (dry run included), with the way out; without --invitations it resumes as before.
+func TestInvitationsRefuseANarrowReport(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	p := invitationPool(t)
+	sim := invitationSim(t)
+	dir := t.TempDir()
+	env := append(append(baseEnv(sim.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "users.csv"), []byte("una\nadm\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "r.csv"), []byte(strings.Join(wantColumnsV1, ",")+"\n"+
+		"una,sent,1,,,EMAIL,u***@e***,email,,1,2026-01-01T00:00:00Z,2026-01-01T00:00:01Z\n"), 0o600))
+	args := []string{"run", "--csv", "users.csv", "--report", "r.csv", "--resume", "--user-pool-id", p.ID, "--verify-users"}
+	for _, extra := range [][]string{{"--dry-run"}, nil} {
+		res := runBin(t, dir, env, "", append(append(args, "--invitations", "--invitation-delivery", "EMAIL"), extra...)...)
+		require.Equal(t, 2, res.code, res.stderr)
+		t.Logf("stderr:\n%s", res.stderr)
+		require.Contains(t, res.stderr, "--invitations: the report r.csv was begun by an earlier version, without the message column")
+		require.Contains(t, res.stderr, "cognito-resend report users --status not_eligible -o admin-created.csv r.csv")
+	}
+	require.Empty(t, callsPerUser(sim.Sim.Stats(), "AdminCreateUser"))
+	require.Empty(t, callsPerUser(sim.Sim.Stats(), "ResendConfirmationCode"))
+	require.Zero(t, sim.Sim.Stats().Op("AdminCreateUser").Calls, "refused before the permission check")
+
+	res := runBin(t, dir, env, "", args...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, "not_eligible/FORCE_CHANGE_PASSWORD/", rowsOf(t, filepath.Join(dir, "r.csv"))["adm"])
+
+	// The way out the message gives works: adm gets its invitation, una nothing more.
+	res = runBin(t, dir, env, "", "report", "users", "--status", "not_eligible", "-o", "admin-created.csv", "r.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	res = runBin(t, dir, env, "", "run", "--csv", "admin-created.csv", "--invitations", "--report", "invitations.csv",
+		"--user-pool-id", p.ID, "--verify-users", "--invitation-delivery", "EMAIL")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, map[string]string{"adm": "sent//invitation"}, rowsOf(t, filepath.Join(dir, "invitations.csv")))
+	require.Equal(t, map[string]int64{"adm": 1}, callsPerUser(sim.Sim.Stats(), "AdminCreateUser"))
+	require.Empty(t, callsPerUser(sim.Sim.Stats(), "ResendConfirmationCode"))
+}

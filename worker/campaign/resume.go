@@ -129,6 +129,22 @@ func (c *Campaign) input() records.Input {
 // how a CSV compares with the one the report was made from; its lines are checked one by
 // one as they are read (skipDone). A report without the record (an earlier version's)
 // resumes with a warning. Once, from Prepare; nothing without --resume or a report.
+// checkNarrowReport refuses --resume --invitations on a CSV report begun before the
+// message column (12 columns): the report is append-only and keeps its width, so its rows
+// could not say which users were sent an invitation (they would read as plain `sent`,
+// and `report summary` would count no invitation).
+func (c *Campaign) checkNarrowReport() error {
+	if !c.cfg.Resume || !c.cfg.Invitations || records.CSVReportColumns(c.reportPath) != len(records.ColumnsV1) {
+		return nil
+	}
+	return &config.FieldError{Field: "invitations", Msg: fmt.Sprintf("the report %s was begun by an earlier version, "+
+		"without the message column: its rows could not tell an invitation from a confirmation code, so it is not "+
+		"resumed with --invitations. Resume it without --invitations (confirmation codes only); then invite its "+
+		"admin-created users into a new report: cognito-resend report users --status not_eligible -o admin-created.csv %s; "+
+		"cognito-resend run --csv admin-created.csv --invitations --report invitations.csv (add the pool and delivery "+
+		"options of the first run)", c.reportPath, c.reportPath)}
+}
+
 func (c *Campaign) checkInput() error {
 	if c.inputChecked || !c.cfg.Resume {
 		return nil
