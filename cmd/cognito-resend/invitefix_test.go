@@ -115,3 +115,36 @@ func TestInvitationsRefuseANarrowReport(t *testing.T) {
 	require.Equal(t, map[string]int64{"adm": 1}, callsPerUser(sim.Sim.Stats(), "AdminCreateUser"))
 	require.Empty(t, callsPerUser(sim.Sim.Stats(), "ResendConfirmationCode"))
 }
+
+// The operator trial: a campaign run without --invitations leaves its admin-created
+// users not_eligible, the row saying "(run with --invitations)"; --resume --invitations
+// then invites exactly them (nobody else is called again), and the dry run counts them.
+func TestInvitationsResumeInvitesTheNotEligible(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	p := invitationPool(t)
+	sim := invitationSim(t)
+	dir := t.TempDir()
+	env := append(append(baseEnv(sim.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "users.csv"), []byte("una\nadm\nada\n"), 0o600))
+	args := []string{"run", "--csv", "users.csv", "--report", "r.csv", "--user-pool-id", p.ID, "--verify-users"}
+	res := runBin(t, dir, env, "", args...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, map[string]string{"una": "sent//confirmation", "adm": "not_eligible/FORCE_CHANGE_PASSWORD/",
+		"ada": "not_eligible/FORCE_CHANGE_PASSWORD/"}, rowsOf(t, filepath.Join(dir, "r.csv")))
+	sim.Sim.Reset()
+
+	inv := append(args, "--resume", "--invitations", "--invitation-delivery", "EMAIL")
+	res = runBin(t, dir, env, "", append(inv, "--dry-run")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	t.Logf("dry run:\n%s", res.stdout)
+	require.Contains(t, res.stdout, "to send:     2\n")
+	require.Contains(t, res.stdout, "  again:     2 (called before, or not: their latest row is failed, limit_exceeded, unknown or, with --invitations, not_eligible FORCE_CHANGE_PASSWORD)\n")
+
+	res = runBin(t, dir, env, "", inv...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, map[string]string{"una": "sent//confirmation", "adm": "sent//invitation", "ada": "sent//invitation"},
+		rowsOf(t, filepath.Join(dir, "r.csv")))
+	require.Equal(t, map[string]int64{"adm": 1, "ada": 1}, callsPerUser(sim.Sim.Stats(), "AdminCreateUser"))
+	require.Empty(t, callsPerUser(sim.Sim.Stats(), "ResendConfirmationCode"), "una is not called again")
+}

@@ -33,7 +33,7 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 		fmt.Fprintf(w, "  by message: %s\n", messages(c.Confirmations, c.Invitations))
 	}
 	if c.Again > 0 {
-		fmt.Fprintf(w, "  again:     %d (called before: their latest row is failed, limit_exceeded or unknown)\n", c.Again)
+		fmt.Fprintf(w, "  again:     %d (called before, or not: their latest row is failed, limit_exceeded, unknown or, with --invitations, not_eligible FORCE_CHANGE_PASSWORD)\n", c.Again)
 	}
 	fmt.Fprintf(w, "invalid:     %d\n", c.Invalid)
 	fmt.Fprintf(w, "duplicates:  %d\n", c.Duplicates)

@@ -38,7 +38,7 @@ func (c *Campaign) resume(redelivers bool) (*resumed, error) {
 	if c.cfg.Resume {
 		if _, err := os.Stat(c.reportPath); !errors.Is(err, os.ErrNotExist) {
 			st, err := records.LoadResume(c.reportPath, records.ResumeOptions{
-				RetryUnknown: c.cfg.RetryUnknown, RetryFailed: c.cfg.RetryFailed, Now: c.clock.Now(),
+				RetryUnknown: c.cfg.RetryUnknown, RetryFailed: c.cfg.RetryFailed, Invitations: c.cfg.Invitations, Now: c.clock.Now(),
 				Redelivers: redelivers, Case: c.rule.Case, CSVLines: c.cfg.CSV != "", Window: c.window()})
 			if err != nil {
 				return nil, err
