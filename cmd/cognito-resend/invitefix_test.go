@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -147,4 +148,41 @@ func TestInvitationsResumeInvitesTheNotEligible(t *testing.T) {
 		rowsOf(t, filepath.Join(dir, "r.csv")))
 	require.Equal(t, map[string]int64{"adm": 1, "ada": 1}, callsPerUser(sim.Sim.Stats(), "AdminCreateUser"))
 	require.Empty(t, callsPerUser(sim.Sim.Stats(), "ResendConfirmationCode"), "una is not called again")
+}
+
+// The operator trial: the prompt repeats the new-temporary-password warning (only the
+// dry run said it), and both warn when --invitation-delivery is unset (Cognito's
+// default is SMS: users without a phone number fail).
+func TestInvitationsPromptWarns(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	p := invitationPool(t)
+	sim := invitationSim(t)
+	dir := t.TempDir()
+	var env []string
+	for _, e := range baseEnv(sim.URL) {
+		if !strings.HasPrefix(e, "COGNITO_RESEND_YES=") {
+			env = append(env, e)
+		}
+	}
+	env = append(append(env, dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID, "TERM=dumb")
+	const password = "invitations: admin-created users (FORCE_CHANGE_PASSWORD) get their invitation again (AdminCreateUser RESEND): a NEW temporary password, the old one stops working"
+	const sms = "WARNING:     --invitation-delivery is unset: Cognito then sends the invitation by SMS, and a user without a phone number gets nothing (their row: failed); set --invitation-delivery EMAIL (or SMS to confirm)"
+	args := []string{"run", "--user-pool-id", p.ID, "--invitations", "--report", "r.csv"}
+
+	res := runBin(t, dir, env, "", append(args, "--dry-run")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, password+"\n"+sms+"\n")
+
+	code, out := runOnPTY(t, dir, env, "n", args...)
+	require.Equal(t, 2, code, out)
+	t.Logf("prompt:\n%s", out)
+	out = strings.ReplaceAll(out, "\r\n", "\n")
+	require.Regexp(t, regexp.QuoteMeta(password+"\n"+sms+"\n")+`About to send 1 confirmation code and 2 invitations to 3 users at `, out)
+	require.Empty(t, callsPerUser(sim.Sim.Stats(), "AdminCreateUser"), "answered no: nothing sent")
+
+	code, out = runOnPTY(t, dir, env, "n", append(args, "--invitation-delivery", "EMAIL")...)
+	require.Equal(t, 2, code, out)
+	require.Contains(t, out, password)
+	require.NotContains(t, out, "--invitation-delivery is unset")
 }

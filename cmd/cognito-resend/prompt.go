@@ -52,9 +52,7 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 				l.Snapshot, campaign.SnapshotFresh)
 		}
 	}
-	if c.WithInvitations {
-		fmt.Fprintf(w, "invitations: admin-created users (FORCE_CHANGE_PASSWORD) get their invitation again (AdminCreateUser RESEND): a NEW temporary password, the old one stops working\n")
-	}
+	printInvitationNotes(w, c)
 	if c.UsernameCase != "" {
 		fmt.Fprintf(w, "usernames:   %s\n", strings.TrimPrefix(c.UsernameCase, "usernames "))
 	}
@@ -68,6 +66,18 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 		return
 	}
 	fmt.Fprintf(w, "ETA:         %s at %g/s%s\n", span(c.ETA(rate)), rate, lookupsPart(c))
+}
+
+// printInvitationNotes says, in the dry run and again in the prompt, what an invitation
+// does to the user's password, and warns when --invitation-delivery is unset.
+func printInvitationNotes(w io.Writer, c campaign.Census) {
+	if !c.WithInvitations {
+		return
+	}
+	fmt.Fprintf(w, "invitations: admin-created users (FORCE_CHANGE_PASSWORD) get their invitation again (AdminCreateUser RESEND): a NEW temporary password, the old one stops working\n")
+	if c.InvitationDelivery == "" {
+		fmt.Fprintf(w, "WARNING:     --invitation-delivery is unset: Cognito then sends the invitation by SMS, and a user without a phone number gets nothing (their row: failed); set --invitation-delivery EMAIL (or SMS to confirm)\n")
+	}
 }
 
 // lookupsPart says what of the ETA is the census's lookups ("" without any).
@@ -141,6 +151,7 @@ func confirm(in io.Reader, out io.Writer, c campaign.Census, rate float64) error
 	case c.WithInvitations:
 		what = "resend confirmation codes or invitations (each user's state decides) to " + users
 	}
+	printInvitationNotes(out, c) // the prompt repeats what the dry run said of invitations
 	fmt.Fprintf(out, "About to %s at %g/s (about %s%s). Continue? [y/N] ", what, rate, span(c.ETA(rate)), lookupsPart(c))
 	line, err := bufio.NewReader(in).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
