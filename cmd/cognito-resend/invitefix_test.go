@@ -186,3 +186,47 @@ func TestInvitationsPromptWarns(t *testing.T) {
 	require.Contains(t, out, password)
 	require.NotContains(t, out, "--invitation-delivery is unset")
 }
+
+// The operator trial: after the second Ctrl-C, a user whose invitation call was aborted
+// "may have been sent a code or an invitation", not only "a code".
+func TestInvitationsSecondSignalSaysInvitation(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	p := invitationPool(t)
+	sim := quotasim.StartT(t, quotasim.Config{Upstream: cognitoURL, LatencyFixed: 8 * time.Second,
+		Targets: []string{"ResendConfirmationCode", "AdminCreateUser"}})
+	dir := t.TempDir()
+	env := append(append(baseEnv(sim.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
+	cmd := exec.Command(binPath, "run", "--user-pool-id", p.ID, "--invitations", "--invitation-delivery", "EMAIL",
+		"--report", "r.csv", "--call-timeout", "60s")
+	cmd.Dir, cmd.Env = dir, env
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitOpCalls(t, sim, "AdminCreateUser", 3, cmd)
+	waitOpCalls(t, sim, "ResendConfirmationCode", 1, cmd)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "stopping: 3 calls in flight") },
+		5*time.Second, 5*time.Millisecond, stderr.String())
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	_ = cmd.Wait()
+	out := stdout.String() + stderr.String()
+	t.Log(out)
+	require.Equal(t, 3, cmd.ProcessState.ExitCode())
+	require.Contains(t, out, "3 users may have been sent a code or an invitation but have no row (their calls were aborted): ")
+}
+
+// The operator trial: `run --invitations` without a source was told "--csv: a source is
+// required"; the error names --invitations and what it needs.
+func TestInvitationsWithoutASource(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	dir := t.TempDir()
+	res := runBin(t, dir, append(baseEnv("http://127.0.0.1:1"), "COGNITO_CLIENT_ID=client"), "", "run", "--invitations", "--dry-run")
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, "cognito-resend: --invitations: needs a source, and --user-pool-id in any case: "+
+		"--user-pool-id ID alone (the pool's UNCONFIRMED and admin-created users), or --csv FILE / --sqs-queue-url URL "+
+		"with --user-pool-id ID --verify-users")
+	require.NotContains(t, res.stderr, "--csv: a source is required")
+}

@@ -207,8 +207,12 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 		if o.Stopped != nil && !errors.Is(o.Stopped, engine.ErrInterrupted) {
 			why = "their calls were cut short or their rows not written when it stopped"
 		}
-		fmt.Fprintf(w, "summary: %d users may have been sent a code but have no row (%s): %s; %s\n",
-			len(maybe), why, nameSome(maybe, maxNamed), next)
+		what := "a code"
+		if o.InvitationRate > 0 { // --invitations
+			what = "a code or an invitation"
+		}
+		fmt.Fprintf(w, "summary: %d users may have been sent %s but have no row (%s): %s; %s\n",
+			len(maybe), what, why, nameSome(maybe, maxNamed), next)
 	}
 	if se := o.Spent(); se != nil {
 		printSpent(w, o, se, len(maybe))

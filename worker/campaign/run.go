@@ -392,7 +392,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (out *Outc
 	return &Outcome{Summary: sum, Throttles: limiter.Throttles(), Rate: limiter.Rate(), ReportPath: c.reportPath,
 		UsernameCase: c.rule.String(), VerifyCalls: c.verifier.Calls(),
 		Attempts: attempts.Load(), Total: total, Campaign: whole, Redelivers: s.Redelivers(),
-		Stopped: mayHaveCalled(c.stopped(runErr, s.Redelivers()), len(sum.MayHaveCalled)), LimitDue: limitDue,
+		Stopped: mayHaveCalled(c.stopped(runErr, s.Redelivers()), len(sum.MayHaveCalled), c.sentWhat()), LimitDue: limitDue,
 		VerifyRate: c.verifyRate(), ListPages: pages, ListLookups: lookups,
 		Invitations: inv.calls(), InvitationRate: inv.rate(), Sent: sent,
 		Budget:    BudgetState{Limit: bud.Limit, Spent: bud.Seen(), Next: bud.Next(), Reset: bud.Schedule.String()},
@@ -449,14 +449,23 @@ const interrupted = "campaign interrupted; rows not in the report were not attem
 
 // mayHaveCalled tells the truth in an interrupted stop where n users were left without a
 // row although their call may have reached Cognito (aborted by the second signal).
-func mayHaveCalled(stopped error, n int) error {
+// what is "a code", or with --invitations "a code or an invitation".
+func mayHaveCalled(stopped error, n int, what string) error {
 	var se *stopError
 	if n == 0 || !errors.As(stopped, &se) || se.msg != interrupted {
 		return stopped
 	}
-	return &stopError{msg: fmt.Sprintf("campaign interrupted; %d users without a row may have been sent a code (their "+
+	return &stopError{msg: fmt.Sprintf("campaign interrupted; %d users without a row may have been sent %s (their "+
 		"calls were aborted): --resume reports them unknown and does not call them again; the other users without a "+
-		"row were not attempted", n), cause: se.cause}
+		"row were not attempted", n, what), cause: se.cause}
+}
+
+// sentWhat is what a user whose call was cut short may have been sent.
+func (c *Campaign) sentWhat() string {
+	if c.cfg.Invitations {
+		return "a code or an invitation"
+	}
+	return "a code"
 }
 
 // stopped is the Outcome.Stopped of the engine's error.
