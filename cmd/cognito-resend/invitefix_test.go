@@ -179,6 +179,10 @@ func TestInvitationsPromptWarns(t *testing.T) {
 	t.Logf("prompt:\n%s", out)
 	out = strings.ReplaceAll(out, "\r\n", "\n")
 	require.Regexp(t, regexp.QuoteMeta(password+"\n"+sms+"\n")+`About to send 1 confirmation code and 2 invitations to 3 users at `, out)
+	// The prompt gives the invitation rate and the dry run's ETA.
+	eta := regexp.MustCompile(`(?m)^ETA: +(\S+) `).FindStringSubmatch(res.stdout)
+	require.Len(t, eta, 2, res.stdout)
+	require.Contains(t, out, " users at 20/s (invitations at 10/s beside them) (about "+eta[1]+"). Continue? [y/N]")
 	require.Empty(t, callsPerUser(sim.Sim.Stats(), "AdminCreateUser"), "answered no: nothing sent")
 
 	code, out = runOnPTY(t, dir, env, "n", append(args, "--invitation-delivery", "EMAIL")...)

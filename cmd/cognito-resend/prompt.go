@@ -152,7 +152,12 @@ func confirm(in io.Reader, out io.Writer, c campaign.Census, rate float64) error
 		what = "resend confirmation codes or invitations (each user's state decides) to " + users
 	}
 	printInvitationNotes(out, c) // the prompt repeats what the dry run said of invitations
-	fmt.Fprintf(out, "About to %s at %g/s (about %s%s). Continue? [y/N] ", what, rate, span(c.ETA(rate)), lookupsPart(c))
+	pace := fmt.Sprintf("%g/s", rate)
+	if c.WithInvitations && c.InvitationRate > 0 {
+		pace += fmt.Sprintf(" (invitations at %g/s beside them)", c.InvitationRate)
+	}
+	// The ETA is the dry run's (campaign.Census.ETA), for both messages.
+	fmt.Fprintf(out, "About to %s at %s (about %s%s). Continue? [y/N] ", what, pace, span(c.ETA(rate)), lookupsPart(c))
 	line, err := bufio.NewReader(in).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err
