@@ -377,6 +377,9 @@ func (c *Config) Validate() error {
 		return bad("client-id", "required (or set %s)", EnvClientID)
 	case strings.TrimSpace(c.ClientID) != c.ClientID || len(c.ClientID) > 128:
 		return bad("client-id", "must be 1-128 characters without surrounding spaces")
+	case c.CSV == "" && c.SQSQueueURL == "" && c.UserPoolID == "" && !c.Lambda && c.Invitations:
+		return bad("invitations", "needs a source, and --user-pool-id in any case: --user-pool-id ID alone (the pool's "+
+			"UNCONFIRMED and admin-created users), or --csv FILE / --sqs-queue-url URL with --user-pool-id ID --verify-users")
 	case c.CSV == "" && c.SQSQueueURL == "" && c.UserPoolID == "" && !c.Lambda:
 		return bad("csv", "a source is required: --csv FILE (or - for standard input), --user-pool-id ID or --sqs-queue-url URL")
 	case c.SQSQueueURL != "" && c.CSV != "":

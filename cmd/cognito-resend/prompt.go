@@ -20,7 +20,7 @@ func eta(n int, rate float64) time.Duration { return campaign.Census{ToSend: n}.
 
 func printCensus(w io.Writer, c campaign.Census, rate float64) {
 	if c.WithInvitations {
-		fmt.Fprintf(w, "dry run: no ResendConfirmationCode or AdminCreateUser call was made\n")
+		fmt.Fprintf(w, "dry run: no ResendConfirmationCode call was made; 1 AdminCreateUser call, the --invitations permission check for a name no one has (nobody gets a message)\n")
 	} else {
 		fmt.Fprintf(w, "dry run: no ResendConfirmationCode call was made\n")
 	}
@@ -33,7 +33,7 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 		fmt.Fprintf(w, "  by message: %s\n", messages(c.Confirmations, c.Invitations))
 	}
 	if c.Again > 0 {
-		fmt.Fprintf(w, "  again:     %d (called before: their latest row is failed, limit_exceeded or unknown)\n", c.Again)
+		fmt.Fprintf(w, "  again:     %d (called before, or not: their latest row is failed, limit_exceeded, unknown or, with --invitations, not_eligible FORCE_CHANGE_PASSWORD)\n", c.Again)
 	}
 	fmt.Fprintf(w, "invalid:     %d\n", c.Invalid)
 	fmt.Fprintf(w, "duplicates:  %d\n", c.Duplicates)
@@ -52,9 +52,7 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 				l.Snapshot, campaign.SnapshotFresh)
 		}
 	}
-	if c.WithInvitations {
-		fmt.Fprintf(w, "invitations: admin-created users (FORCE_CHANGE_PASSWORD) get their invitation again (AdminCreateUser RESEND): a NEW temporary password, the old one stops working\n")
-	}
+	printInvitationNotes(w, c)
 	if c.UsernameCase != "" {
 		fmt.Fprintf(w, "usernames:   %s\n", strings.TrimPrefix(c.UsernameCase, "usernames "))
 	}
@@ -68,6 +66,18 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 		return
 	}
 	fmt.Fprintf(w, "ETA:         %s at %g/s%s\n", span(c.ETA(rate)), rate, lookupsPart(c))
+}
+
+// printInvitationNotes says, in the dry run and again in the prompt, what an invitation
+// does to the user's password, and warns when --invitation-delivery is unset.
+func printInvitationNotes(w io.Writer, c campaign.Census) {
+	if !c.WithInvitations {
+		return
+	}
+	fmt.Fprintf(w, "invitations: admin-created users (FORCE_CHANGE_PASSWORD) get their invitation again (AdminCreateUser RESEND): a NEW temporary password, the old one stops working\n")
+	if c.InvitationDelivery == "" {
+		fmt.Fprintf(w, "WARNING:     --invitation-delivery is unset: Cognito then sends the invitation by SMS, and a user without a phone number gets nothing (their row: failed); set --invitation-delivery EMAIL (or SMS to confirm)\n")
+	}
 }
 
 // lookupsPart says what of the ETA is the census's lookups ("" without any).
@@ -141,7 +151,13 @@ func confirm(in io.Reader, out io.Writer, c campaign.Census, rate float64) error
 	case c.WithInvitations:
 		what = "resend confirmation codes or invitations (each user's state decides) to " + users
 	}
-	fmt.Fprintf(out, "About to %s at %g/s (about %s%s). Continue? [y/N] ", what, rate, span(c.ETA(rate)), lookupsPart(c))
+	printInvitationNotes(out, c) // the prompt repeats what the dry run said of invitations
+	pace := fmt.Sprintf("%g/s", rate)
+	if c.WithInvitations && c.InvitationRate > 0 {
+		pace += fmt.Sprintf(" (invitations at %g/s beside them)", c.InvitationRate)
+	}
+	// The ETA is the dry run's (campaign.Census.ETA), for both messages.
+	fmt.Fprintf(out, "About to %s at %s (about %s%s). Continue? [y/N] ", what, pace, span(c.ETA(rate)), lookupsPart(c))
 	line, err := bufio.NewReader(in).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err

@@ -55,18 +55,21 @@ func TestConfirmCountsUsersCalledAgain(t *testing.T) {
 // With --invitations the prompt says how many of each message go out, when the source
 // knows each user's state (the pool's listing), and that the state decides otherwise.
 func TestConfirmCountsMessages(t *testing.T) {
+	// The prompt repeats what the dry run says an invitation does.
+	const newPassword = "invitations: admin-created users (FORCE_CHANGE_PASSWORD) get their invitation again " +
+		"(AdminCreateUser RESEND): a NEW temporary password, the old one stops working\n"
 	t.Parallel()
 	var out strings.Builder
 	require.NoError(t, confirm(strings.NewReader("y\n"), &out,
-		campaign.Census{ToSend: 150, Confirmations: 120, Invitations: 30, WithInvitations: true}, 10))
-	require.Equal(t, "About to send 120 confirmation codes and 30 invitations to 150 users at 10/s (about 15s). Continue? [y/N] ", out.String())
+		campaign.Census{ToSend: 150, Confirmations: 120, Invitations: 30, WithInvitations: true, InvitationDelivery: "EMAIL"}, 10))
+	require.Equal(t, newPassword+"About to send 120 confirmation codes and 30 invitations to 150 users at 10/s (about 15s). Continue? [y/N] ", out.String())
 	out.Reset()
 	require.NoError(t, confirm(strings.NewReader("y\n"), &out,
-		campaign.Census{ToSend: 1, Confirmations: 0, Invitations: 1, WithInvitations: true}, 10))
-	require.Equal(t, "About to send 0 confirmation codes and 1 invitation to 1 users at 10/s (about 1s). Continue? [y/N] ", out.String())
+		campaign.Census{ToSend: 1, Confirmations: 0, Invitations: 1, WithInvitations: true, InvitationDelivery: "EMAIL"}, 10))
+	require.Equal(t, newPassword+"About to send 0 confirmation codes and 1 invitation to 1 users at 10/s (about 1s). Continue? [y/N] ", out.String())
 	out.Reset()
-	require.NoError(t, confirm(strings.NewReader("y\n"), &out, campaign.Census{ToSend: 7, WithInvitations: true}, 10))
-	require.Equal(t, "About to resend confirmation codes or invitations (each user's state decides) to 7 users at 10/s (about 1s). Continue? [y/N] ", out.String())
+	require.NoError(t, confirm(strings.NewReader("y\n"), &out, campaign.Census{ToSend: 7, WithInvitations: true, InvitationDelivery: "EMAIL"}, 10))
+	require.Equal(t, newPassword+"About to resend confirmation codes or invitations (each user's state decides) to 7 users at 10/s (about 1s). Continue? [y/N] ", out.String())
 }
 
 func TestRetryHint(t *testing.T) {

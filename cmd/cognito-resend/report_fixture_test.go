@@ -24,7 +24,8 @@ import (
 //   - replica a is killed at ~90 s mid-write (a torn last line) and resumed at 150 s
 //     (records.OpenReport appending: the torn line is ended, two users become unknown);
 //   - a retry run, c.csv, at 400 s over the failed and limit_exceeded users (some typed
-//     in upper case): most are sent, the rest stay as they were.
+//     in upper case): most are sent, the rest stay as they were;
+//   - the pool compares usernames case-insensitively (each report's input record says so).
 type campaignFixture struct {
 	dir    string
 	paths  []string
@@ -159,6 +160,12 @@ func newCampaignFixture(t *testing.T, users int) *campaignFixture {
 	}
 	require.NoError(t, c.Close())
 	f.paths = []string{filepath.Join(f.dir, "a.jsonl"), filepath.Join(f.dir, "b.csv"), filepath.Join(f.dir, "c.csv")}
+	// Each run recorded its input and its case rule beside its report, as the tool does:
+	// the pool compares usernames case-insensitively, so the reports merge that way.
+	for _, p := range f.paths {
+		in := records.Input{Source: records.InputCSV, CSV: filepath.Join(f.dir, "users.csv"), UsernameCase: records.CaseInsensitiveName}
+		require.NoError(t, records.WriteInput(p, in, f.t0, true))
+	}
 	return f
 }
 

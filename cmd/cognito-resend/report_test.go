@@ -87,7 +87,7 @@ func TestReportSummary(t *testing.T) {
 	// The table, for a person.
 	res := runBin(t, f.dir, baseEnv(""), "", append([]string{"report", "summary"}, f.paths...)...)
 	require.Equal(t, 0, res.code, res.stderr)
-	require.Regexp(t, `(?m)^users\s+1200$`, res.stdout)
+	require.Regexp(t, `(?m)^users\s+1200  \(usernames compared case-insensitively, as the campaign.s dedupe did\)$`, res.stdout)
 	require.Regexp(t, `(?m)^sent\s+`+strconv.Itoa(f.count(job.StatusSent))+`\s`, res.stdout)
 	require.Contains(t, res.stdout, "1 malformed lines")
 	require.Regexp(t, `a\.jsonl:\d+: not a report row`, res.stdout)

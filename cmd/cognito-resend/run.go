@@ -164,12 +164,19 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 	if o.VerifyRate > 0 {
 		pace += fmt.Sprintf(", --verify-users check rate now %.1f/s (the lower one sets the pace)", o.VerifyRate)
 	}
-	achieved := fmt.Sprintf("%.1f/s achieved", float64(o.Attempts)/secs)
+	// Every Cognito send counts: with --invitations, the AdminCreateUser attempts too,
+	// each named.
+	attempts, split := o.Attempts, ""
+	if o.InvitationRate > 0 {
+		attempts += o.Invitations
+		split = fmt.Sprintf(" (%d ResendConfirmationCode, %d AdminCreateUser)", o.Attempts, o.Invitations)
+	}
+	achieved := fmt.Sprintf("%.1f/s achieved", float64(attempts)/secs)
 	if elapsed < minRateSpan {
 		achieved = "too short for a rate" // 1 call in 12 ms is not 83/s
 	}
-	fmt.Fprintf(w, "summary: %s%d rows [%s] in %s; %d Cognito attempts, %s, %d throttled; %s\n",
-		run, sum.Rows, statusCounts(sum.Counts), elapsed.Round(time.Millisecond), o.Attempts,
+	fmt.Fprintf(w, "summary: %s%d rows [%s] in %s; %d Cognito attempts%s, %s, %d throttled; %s\n",
+		run, sum.Rows, statusCounts(sum.Counts), elapsed.Round(time.Millisecond), attempts, split,
 		achieved, o.Throttles, pace)
 	if o.Campaign != nil {
 		fmt.Fprintf(w, "summary: whole campaign (earlier runs and this one): %d rows [%s]\n",
@@ -200,8 +207,12 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 		if o.Stopped != nil && !errors.Is(o.Stopped, engine.ErrInterrupted) {
 			why = "their calls were cut short or their rows not written when it stopped"
 		}
-		fmt.Fprintf(w, "summary: %d users may have been sent a code but have no row (%s): %s; %s\n",
-			len(maybe), why, nameSome(maybe, maxNamed), next)
+		what := "a code"
+		if o.InvitationRate > 0 { // --invitations
+			what = "a code or an invitation"
+		}
+		fmt.Fprintf(w, "summary: %d users may have been sent %s but have no row (%s): %s; %s\n",
+			len(maybe), what, why, nameSome(maybe, maxNamed), next)
 	}
 	if se := o.Spent(); se != nil {
 		printSpent(w, o, se, len(maybe))

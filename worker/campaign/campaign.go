@@ -127,6 +127,9 @@ func (c *Campaign) Prepare(ctx context.Context) error {
 	if err := c.checkInput(); err != nil {
 		return err
 	}
+	if err := c.checkNarrowReport(); err != nil {
+		return err
+	}
 	if err := c.caseRule(ctx); err != nil {
 		return err
 	}

@@ -40,6 +40,9 @@ type Census struct {
 	// InvitationRate is then --invitation-rate, the invitations' own pace.
 	WithInvitations bool
 	InvitationRate  float64
+	// InvitationDelivery is --invitation-delivery (EMAIL or SMS); "": unset, Cognito's
+	// default (SMS) — the dry run and the prompt warn.
+	InvitationDelivery string
 	// CheckRate is the rate of the check each user to send first gets with a call of its
 	// own (--verify-users: AdminGetUser at --verify-rate, a queue's lookups at
 	// --list-rate); 0 otherwise. Users the check rules out get a row and no resend, so
@@ -147,7 +150,8 @@ func (c *Campaign) Census(ctx context.Context) (cen Census, err error) {
 	}
 	r.skipRecorded(s, c.lineMismatch(r, false))
 	adm := admit.New(c.rule.Case, r.final())
-	cen = Census{Unknown: len(r.unknown), UsernameCase: c.rule.String(), WithInvitations: c.cfg.Invitations}
+	cen = Census{Unknown: len(r.unknown), UsernameCase: c.rule.String(), WithInvitations: c.cfg.Invitations,
+		InvitationDelivery: c.cfg.InvitationMedium()}
 	if c.cfg.Invitations {
 		cen.InvitationRate = c.cfg.InvitationRate
 	}

@@ -29,7 +29,8 @@ type invitations struct {
 }
 
 // openInvitations builds the invitation sender of a run; nil without --invitations.
-func (c *Campaign) openInvitations(m *metrics.Metrics, abort context.CancelCauseFunc) *invitations {
+// inFlight is the run's one counter of Cognito sends in flight (countingAPI).
+func (c *Campaign) openInvitations(m *metrics.Metrics, abort context.CancelCauseFunc, inFlight *atomic.Int64) *invitations {
 	cfg := c.cfg
 	if !cfg.Invitations {
 		return nil
@@ -41,6 +42,7 @@ func (c *Campaign) openInvitations(m *metrics.Metrics, abort context.CancelCause
 	inv.breaker = &pacing.Breaker{Limiter: inv.limiter, OnTrip: m.BreakerTripped, Clock: c.clock}
 	c.watchOutage(inv.breaker, abort)
 	inv.inviter = c.newInviter(inv.limiter, inv.breaker)
+	inv.inviter.API = countingAPI{Client: newCognito(*c.aws), n: inFlight}
 	inv.inviter.OnAttempt = func(o cognito.Outcome, latency time.Duration) {
 		inv.attempts.Add(1)
 		m.ObserveInvitation(o, latency)

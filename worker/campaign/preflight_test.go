@@ -56,8 +56,8 @@ func TestMayHaveCalledMessage(t *testing.T) {
 	t.Parallel()
 	c := &Campaign{}
 	stop := c.stopped(engine.ErrInterrupted, false)
-	require.Same(t, stop, mayHaveCalled(stop, 0))
-	got := mayHaveCalled(stop, 3)
+	require.Same(t, stop, mayHaveCalled(stop, 0, "a code"))
+	got := mayHaveCalled(stop, 3, "a code")
 	require.EqualError(t, got, "campaign interrupted; 3 users without a row may have been sent a code (their calls were "+
 		"aborted): --resume reports them unknown and does not call them again; the other users without a row were not attempted")
 	require.True(t, errors.Is(got, engine.ErrInterrupted))

@@ -38,7 +38,7 @@ func (c *Campaign) resume(redelivers bool) (*resumed, error) {
 	if c.cfg.Resume {
 		if _, err := os.Stat(c.reportPath); !errors.Is(err, os.ErrNotExist) {
 			st, err := records.LoadResume(c.reportPath, records.ResumeOptions{
-				RetryUnknown: c.cfg.RetryUnknown, RetryFailed: c.cfg.RetryFailed, Now: c.clock.Now(),
+				RetryUnknown: c.cfg.RetryUnknown, RetryFailed: c.cfg.RetryFailed, Invitations: c.cfg.Invitations, Now: c.clock.Now(),
 				Redelivers: redelivers, Case: c.rule.Case, CSVLines: c.cfg.CSV != "", Window: c.window()})
 			if err != nil {
 				return nil, err
@@ -129,6 +129,22 @@ func (c *Campaign) input() records.Input {
 // how a CSV compares with the one the report was made from; its lines are checked one by
 // one as they are read (skipDone). A report without the record (an earlier version's)
 // resumes with a warning. Once, from Prepare; nothing without --resume or a report.
+// checkNarrowReport refuses --resume --invitations on a CSV report begun before the
+// message column (12 columns): the report is append-only and keeps its width, so its rows
+// could not say which users were sent an invitation (they would read as plain `sent`,
+// and `report summary` would count no invitation).
+func (c *Campaign) checkNarrowReport() error {
+	if !c.cfg.Resume || !c.cfg.Invitations || records.CSVReportColumns(c.reportPath) != len(records.ColumnsV1) {
+		return nil
+	}
+	return &config.FieldError{Field: "invitations", Msg: fmt.Sprintf("the report %s was begun by an earlier version, "+
+		"without the message column: its rows could not tell an invitation from a confirmation code, so it is not "+
+		"resumed with --invitations. Resume it without --invitations (confirmation codes only); then invite its "+
+		"admin-created users into a new report: cognito-resend report users --status not_eligible -o admin-created.csv %s; "+
+		"cognito-resend run --csv admin-created.csv --invitations --report invitations.csv (add the pool and delivery "+
+		"options of the first run)", c.reportPath, c.reportPath)}
+}
+
 func (c *Campaign) checkInput() error {
 	if c.inputChecked || !c.cfg.Resume {
 		return nil
@@ -223,6 +239,9 @@ func (c *Campaign) lineMismatch(r *resumed, running bool) func(j job.Job) error 
 // when the report is created, or on the first resume of a report made without one.
 func (c *Campaign) recordInput(fresh bool) error {
 	in := c.input()
+	if c.rule != nil {
+		in.UsernameCase = records.CaseName(c.rule.Case) // the reports merge rows by it
+	}
 	if in.Source == records.InputCSV && in.CSV != "-" {
 		var err error
 		if in, err = records.CSVInput(c.cfg.CSV); err != nil {

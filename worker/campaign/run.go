@@ -227,14 +227,16 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (out *Outc
 		Reserve: cfg.Reserve, Clock: c.clock})
 	breaker := &pacing.Breaker{Limiter: limiter, OnTrip: m.BreakerTripped, Clock: c.clock}
 	c.watchOutage(breaker, abort)
-	c.watchOutage(c.verifyBreaker, abort) // --verify-users calls the same endpoint first
+	// --verify-users calls the same endpoint first
+	c.watchOutage(c.verifyBreaker, abort)
+	// inFlight: every Cognito send in flight, a resend or an invitation
 	var attempts, inFlight atomic.Int64
-	resender := c.newResender(countingAPI{API: newCognito(*c.aws), n: &inFlight}, limiter, breaker, log) // aws: loaded by openSource
+	resender := c.newResender(countingAPI{Client: newCognito(*c.aws), n: &inFlight}, limiter, breaker, log) // aws: loaded by openSource
 	resender.OnAttempt = func(o cognito.Outcome, latency time.Duration) {
 		attempts.Add(1)
 		m.ObserveAttempt(o, latency)
 	}
-	inv := c.openInvitations(m, abort) // --invitations: AdminCreateUser RESEND, its own limiter
+	inv := c.openInvitations(m, abort, &inFlight) // --invitations: AdminCreateUser RESEND, its own limiter
 	// A queue worker holds no message while Cognito does not answer (gate.go).
 	processor, verifier := c.guardQueue(run, s, resender, inv.processor(resender), abort,
 		append([]*pacing.Breaker{breaker, c.verifyBreaker}, inv.breakers()...)...)
@@ -390,7 +392,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (out *Outc
 	return &Outcome{Summary: sum, Throttles: limiter.Throttles(), Rate: limiter.Rate(), ReportPath: c.reportPath,
 		UsernameCase: c.rule.String(), VerifyCalls: c.verifier.Calls(),
 		Attempts: attempts.Load(), Total: total, Campaign: whole, Redelivers: s.Redelivers(),
-		Stopped: mayHaveCalled(c.stopped(runErr, s.Redelivers()), len(sum.MayHaveCalled)), LimitDue: limitDue,
+		Stopped: mayHaveCalled(c.stopped(runErr, s.Redelivers()), len(sum.MayHaveCalled), c.sentWhat()), LimitDue: limitDue,
 		VerifyRate: c.verifyRate(), ListPages: pages, ListLookups: lookups,
 		Invitations: inv.calls(), InvitationRate: inv.rate(), Sent: sent,
 		Budget:    BudgetState{Limit: bud.Limit, Spent: bud.Seen(), Next: bud.Next(), Reset: bud.Schedule.String()},
@@ -405,18 +407,25 @@ func (c *Campaign) verifyRate() float64 {
 	return c.verifyLimiter.Rate()
 }
 
-// countingAPI counts the ResendConfirmationCode calls in flight, for the stop notice: a
-// call is in flight from its request to its answer (a token taken and then refused by
-// the claim is not a call).
+// countingAPI counts the Cognito sends in flight — ResendConfirmationCode and, with
+// --invitations, AdminCreateUser — on one counter, for the stop notice: a call is in
+// flight from its request to its answer (a token taken and then refused by the claim is
+// not a call).
 type countingAPI struct {
-	cognito.API
+	*cip.Client
 	n *atomic.Int64
+}
+
+func (a countingAPI) AdminCreateUser(ctx context.Context, in *cip.AdminCreateUserInput, optFns ...func(*cip.Options)) (*cip.AdminCreateUserOutput, error) {
+	a.n.Add(1)
+	defer a.n.Add(-1)
+	return a.Client.AdminCreateUser(ctx, in, optFns...)
 }
 
 func (a countingAPI) ResendConfirmationCode(ctx context.Context, in *cip.ResendConfirmationCodeInput, optFns ...func(*cip.Options)) (*cip.ResendConfirmationCodeOutput, error) {
 	a.n.Add(1)
 	defer a.n.Add(-1)
-	return a.API.ResendConfirmationCode(ctx, in, optFns...)
+	return a.Client.ResendConfirmationCode(ctx, in, optFns...)
 }
 
 // cheaplyCountable: the source is a file, which a census reads in a fraction of a
@@ -440,14 +449,23 @@ const interrupted = "campaign interrupted; rows not in the report were not attem
 
 // mayHaveCalled tells the truth in an interrupted stop where n users were left without a
 // row although their call may have reached Cognito (aborted by the second signal).
-func mayHaveCalled(stopped error, n int) error {
+// what is "a code", or with --invitations "a code or an invitation".
+func mayHaveCalled(stopped error, n int, what string) error {
 	var se *stopError
 	if n == 0 || !errors.As(stopped, &se) || se.msg != interrupted {
 		return stopped
 	}
-	return &stopError{msg: fmt.Sprintf("campaign interrupted; %d users without a row may have been sent a code (their "+
+	return &stopError{msg: fmt.Sprintf("campaign interrupted; %d users without a row may have been sent %s (their "+
 		"calls were aborted): --resume reports them unknown and does not call them again; the other users without a "+
-		"row were not attempted", n), cause: se.cause}
+		"row were not attempted", n, what), cause: se.cause}
+}
+
+// sentWhat is what a user whose call was cut short may have been sent.
+func (c *Campaign) sentWhat() string {
+	if c.cfg.Invitations {
+		return "a code or an invitation"
+	}
+	return "a code"
 }
 
 // stopped is the Outcome.Stopped of the engine's error.

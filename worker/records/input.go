@@ -1,6 +1,8 @@
 package records
 
 import (
+	"github.com/cognito-resend/cognito-resend/worker/admit"
+
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -38,6 +40,10 @@ type Input struct {
 	SHA256     string `json:"sha256,omitempty"`
 	UserPoolID string `json:"user_pool_id,omitempty"`
 	QueueURL   string `json:"sqs_queue_url,omitempty"`
+	// UsernameCase is the rule the campaign's dedupe compared usernames by
+	// (CaseSensitiveName or CaseInsensitiveName), so that the reports merge rows as the
+	// run did (reportset); empty in records written before it was kept.
+	UsernameCase string `json:"username_case,omitempty"`
 	// Recorded is when the record was written (the campaign's first run, or the first
 	// resume of a report made before reports were bound).
 	Recorded string `json:"recorded,omitempty"`
@@ -46,6 +52,20 @@ type Input struct {
 	// Same: the input, not how fast it is sent.
 	DailyBudget int    `json:"daily_budget,omitempty"`
 	BudgetReset string `json:"budget_reset,omitempty"`
+}
+
+// The values of Input.UsernameCase.
+const (
+	CaseSensitiveName   = "sensitive"
+	CaseInsensitiveName = "insensitive"
+)
+
+// CaseName is c as Input.UsernameCase says it.
+func CaseName(c admit.Case) string {
+	if c == admit.CaseSensitive {
+		return CaseSensitiveName
+	}
+	return CaseInsensitiveName
 }
 
 // InputPath is where the record of a report's input lives.

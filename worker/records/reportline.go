@@ -214,6 +214,10 @@ func eachLine(r io.Reader, fn func(n int, line []byte, torn bool)) error {
 	}
 }
 
+// CSVReportColumns is the number of columns of the report CSV at path: its header's, 0
+// when its first line is not cognito-resend's header (another CSV, an empty file).
+func CSVReportColumns(path string) int { return csvHeaderWidth(path) }
+
 // csvHeaderWidth is the number of columns of the CSV header at path (0: none readable).
 func csvHeaderWidth(path string) int {
 	f, err := os.Open(path)

@@ -60,6 +60,11 @@ type ResumeOptions struct {
 	// passed (job.Result.RetryDue at Now), don't count as final; those users are called
 	// again.
 	RetryFailed bool
+	// Invitations (--invitations): `not_eligible` rows of admin-created users (error_code
+	// FORCE_CHANGE_PASSWORD, written by a run without --invitations, whose reason says
+	// "run with --invitations") don't count as final; those users are checked again and
+	// invited.
+	Invitations bool
 	// Now is when the campaign resumes (RetryFailed's clock).
 	Now time.Time
 	// Redelivers: the source redelivers what it wants retried (SQS), so only conclusive
@@ -117,8 +122,13 @@ func admitRow(row job.Result) bool {
 // retries reports whether the user of row, its latest, is called again.
 func (st *ResumeState) retries(row job.Result) bool {
 	return (st.opts.RetryUnknown && row.Status == job.StatusUnknown) ||
-		(st.opts.RetryFailed && row.RetryDue(st.opts.Now))
+		(st.opts.RetryFailed && row.RetryDue(st.opts.Now)) ||
+		(st.opts.Invitations && row.Status == job.StatusNotEligible && row.ErrorCode == codeForceChangePassword)
 }
+
+// codeForceChangePassword is the error_code of an admin-created user's not_eligible row
+// (Cognito's UserStatus, as userpool.Judge writes it).
+const codeForceChangePassword = "FORCE_CHANGE_PASSWORD"
 
 // Record applies the supersede rule to row, the latest of its line and (if it speaks for
 // them) of its user.

@@ -33,9 +33,21 @@ func row(user string, st job.Status, fin float64) job.Result {
 }
 
 // writeReport writes rows with the report writer to name (its extension picks the
-// format) in dir, then appends raw bytes (a torn line, say).
+// format) in dir, then appends raw bytes (a torn line, say); its input record says the
+// campaign compared usernames case-insensitively (the pools' default since 2020).
 func writeReport(t testing.TB, dir, name string, rows []job.Result, raw string) string {
 	t.Helper()
+	return writeReportCase(t, dir, name, rows, raw, records.CaseInsensitiveName)
+}
+
+// writeReportCase is writeReport whose input record says usernameCase; "": no record
+// (a report of an earlier version).
+func writeReportCase(t testing.TB, dir, name string, rows []job.Result, raw, usernameCase string) string {
+	t.Helper()
+	if usernameCase != "" {
+		in := records.Input{Source: records.InputCSV, CSV: "/users.csv", UsernameCase: usernameCase}
+		require.NoError(t, records.WriteInput(filepath.Join(dir, name), in, t0, true))
+	}
 	p := filepath.Join(dir, name)
 	format, err := records.FormatForPath(p)
 	require.NoError(t, err)

@@ -26,12 +26,17 @@ type Set struct {
 	superseded int
 	first      time.Time        // earliest started_at of any row
 	last       time.Time        // latest finished_at of any row
-	index      map[string]int32 // user key (admit.CaseInsensitive) → users
-	users      []user           // in first-seen order
-	statuses   *intern
-	codes      *intern           // index 0 is "" (no code)
-	messages   []string          // the messages of final rows with a code
-	seconds    map[int64]*counts // per second of finished_at, every row
+	index      map[string]int32 // user key (by keyCase) → users
+	// keyCase is how rows of one user merge: as the run's dedupe compared usernames,
+	// read from the reports' input records (records.Input.UsernameCase); case-sensitive
+	// unless every report says case-insensitive (an old report without the record, or
+	// reports that disagree: a case-sensitive merge never hides a user).
+	keyCase  admit.Case
+	users    []user // in first-seen order
+	statuses *intern
+	codes    *intern           // index 0 is "" (no code)
+	messages []string          // the messages of final rows with a code
+	seconds  map[int64]*counts // per second of finished_at, every row
 }
 
 // File is one report as read.
@@ -68,6 +73,7 @@ func Read(paths ...string) (*Set, error) {
 	}
 	s := &Set{index: map[string]int32{}, statuses: newIntern(known...), codes: newIntern(""),
 		seconds: map[int64]*counts{}}
+	s.keyCase = mergeCase(paths)
 	seen := map[string]bool{}
 	for _, p := range paths {
 		abs, err := filepath.Abs(p)
@@ -143,12 +149,12 @@ func (s *Set) add(r job.Result, file, line int) {
 		}
 		c.add(r)
 	}
-	key := admit.CaseInsensitive.Key(r.Username)
+	key := s.keyCase.Key(r.Username)
 	i, seen := s.index[key]
 	if !seen {
 		i = int32(len(s.users))
 		name := strings.Clone(r.Username) // not a slice of the whole line
-		if k := admit.CaseInsensitive.Key(name); k == name {
+		if k := s.keyCase.Key(name); k == name {
 			key = name // one string for both (ToLower returns a lower-case string as is)
 		} else {
 			key = k
@@ -195,6 +201,23 @@ func (s *Set) message(u *user) string {
 	}
 	return s.messages[u.message]
 }
+
+// mergeCase is the Set's keyCase (see there).
+func mergeCase(paths []string) admit.Case {
+	for _, p := range paths {
+		if f, err := records.FormatForPath(p); err == nil && f == records.FormatCSV && records.CSVReportColumns(p) == 0 {
+			continue // not a report (foreign, empty): none of its lines is read as a row
+		}
+		in, ok, err := records.ReadInput(p)
+		if err != nil || !ok || in.UsernameCase != records.CaseInsensitiveName {
+			return admit.CaseSensitive
+		}
+	}
+	return admit.CaseInsensitive
+}
+
+// UsernameCase says how the Set merged rows of one user.
+func (s *Set) UsernameCase() admit.Case { return s.keyCase }
 
 // Users is the number of distinct users.
 func (s *Set) Users() int { return len(s.users) }

@@ -2,6 +2,7 @@ package reportset
 
 import (
 	"cmp"
+	"github.com/cognito-resend/cognito-resend/worker/records"
 	"maps"
 	"math"
 	"slices"
@@ -22,6 +23,9 @@ type Summary struct {
 	Rows           int `json:"rows"`
 	Users          int `json:"users"`
 	SupersededRows int `json:"superseded_rows"`
+	// UsernameCase is how rows merged into users: "sensitive" or "insensitive", the
+	// campaign's rule as the reports' input records say (Set.UsernameCase).
+	UsernameCase string `json:"username_case"`
 	// Statuses counts users by final status: every status this version writes (0 when
 	// none), then any other status found.
 	Statuses map[job.Status]int `json:"statuses"`
@@ -52,7 +56,8 @@ type Summary struct {
 func (s *Set) Summary() Summary {
 	sum := Summary{
 		Files: s.Files, Rows: s.rows, Users: len(s.users), SupersededRows: s.superseded,
-		Statuses: map[job.Status]int{}, Invitations: map[job.Status]int{}, ErrorCodes: map[string]int{}, Attempts: s.attempts,
+		UsernameCase: records.CaseName(s.keyCase),
+		Statuses:     map[job.Status]int{}, Invitations: map[job.Status]int{}, ErrorCodes: map[string]int{}, Attempts: s.attempts,
 		MalformedLines: s.MalformedLines(), Malformed: s.Malformed,
 	}
 	if sum.Files == nil {

@@ -2,6 +2,7 @@ package reportset
 
 import (
 	"fmt"
+	"github.com/cognito-resend/cognito-resend/worker/records"
 	"io"
 	"text/tabwriter"
 
@@ -13,7 +14,7 @@ import (
 func (s Summary) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	p := func(format string, a ...any) { fmt.Fprintf(tw, format+"\n", a...) }
-	p("users\t%d", s.Users)
+	p("users\t%d\t(%s)", s.Users, caseWhy(s.UsernameCase))
 	p("rows\t%d\t(%d superseded by a later row of the same user)", s.Rows, s.SupersededRows)
 	p("attempts\t%d\t(Cognito calls recorded in the rows: a ledger export keeps one row a user, its last)", s.Attempts)
 	if s.FirstStartedAt != "" {
@@ -77,4 +78,12 @@ func pct(n, of int) string {
 		return ""
 	}
 	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(of))
+}
+
+// caseWhy says where the merge's case rule comes from (Set.keyCase).
+func caseWhy(c string) string {
+	if c == records.CaseInsensitiveName {
+		return "usernames compared case-insensitively, as the campaign's dedupe did"
+	}
+	return "usernames compared case-sensitively: the campaign's rule, or a report does not say it"
 }
