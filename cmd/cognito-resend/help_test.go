@@ -134,6 +134,9 @@ var describedDefaults = map[string]string{
 	"ledger-region":   "--region",
 	// unset: DesiredDeliveryMediums left out, Cognito's default applies
 	"invitation-delivery": "unset, Cognito's own (SMS)",
+	// empty in config.Default() so that --verify-with without --verify-users is told
+	// apart; --verify-users reads with listusers unless told otherwise
+	"verify-with": "listusers",
 }
 
 var renderedDefault = regexp.MustCompile(`\(default: (.*?)\)(?: \[\$|$)`)
