@@ -150,13 +150,7 @@ func (s *Sim) serveCategory(w http.ResponseWriter, r *http.Request, op string) b
 	user := passUser(r, op)
 	if b := s.cats[op]; b != nil && !b.Allow() {
 		s.ops.add(op, user, true)
-		h := w.Header()
-		h["Content-Type"] = hdrContentType
-		h["X-Amzn-Errortype"] = throttleType
-		h["X-Amzn-Requestid"] = []string{s.nextRequestID()}
-		h["Content-Length"] = throttleLen
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write(throttleBody)
+		s.writeThrottle(w)
 		return false
 	}
 	s.ops.add(op, user, false)

@@ -333,13 +333,7 @@ func (s *Sim) serveLimited(st *state, w http.ResponseWriter, r *http.Request, op
 		cc.throttled.Add(1)
 		s.c.hist.add(now, 0, 1)
 		cc.hist.add(now, 0, 1)
-		h := w.Header()
-		h["Content-Type"] = hdrContentType
-		h["X-Amzn-Errortype"] = throttleType
-		h["X-Amzn-Requestid"] = []string{s.nextRequestID()}
-		h["Content-Length"] = throttleLen
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write(throttleBody)
+		s.writeThrottle(w)
 		return
 	}
 	cc.admitted.Add(1)
@@ -615,4 +609,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// writeThrottle answers a request with Cognito's TooManyRequestsException: the one
+// throttle answer, whichever bucket (the operation's quota or its category's) refused it.
+func (s *Sim) writeThrottle(w http.ResponseWriter) {
+	h := w.Header()
+	h["Content-Type"] = hdrContentType
+	h["X-Amzn-Errortype"] = throttleType
+	h["X-Amzn-Requestid"] = []string{s.nextRequestID()}
+	h["Content-Length"] = throttleLen
+	w.WriteHeader(http.StatusBadRequest)
+	_, _ = w.Write(throttleBody)
 }
