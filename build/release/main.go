@@ -154,6 +154,17 @@ func run(dist, version string, check bool, out io.Writer) error {
 	var sums strings.Builder
 	names := make([]string, 0, len(Targets))
 	byName := map[string]string{}
+	// emit writes one archive into dist and notes its checksum for SHA256SUMS.
+	emit := func(name string, data []byte) error {
+		if err := os.WriteFile(filepath.Join(dist, name), data, 0o644); err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		byName[name] = hex.EncodeToString(sum[:])
+		names = append(names, name)
+		fmt.Fprintf(out, "%-52s %9d bytes\n", name, len(data))
+		return nil
+	}
 	for _, t := range Targets {
 		bin := filepath.Join(tmp, t.OS+"-"+t.Arch, t.exe())
 		if err := build(st, t, bin); err != nil {
@@ -168,13 +179,9 @@ func run(dist, version string, check bool, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if err := os.WriteFile(filepath.Join(dist, name), data, 0o644); err != nil {
+		if err := emit(name, data); err != nil {
 			return err
 		}
-		sum := sha256.Sum256(data)
-		byName[name] = hex.EncodeToString(sum[:])
-		names = append(names, name)
-		fmt.Fprintf(out, "%-52s %9d bytes\n", name, len(data))
 	}
 	for _, arch := range LambdaArchs {
 		bin := filepath.Join(tmp, "lambda-"+arch, "bootstrap")
@@ -190,13 +197,9 @@ func run(dist, version string, check bool, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if err := os.WriteFile(filepath.Join(dist, name), data, 0o644); err != nil {
+		if err := emit(name, data); err != nil {
 			return err
 		}
-		sum := sha256.Sum256(data)
-		byName[name] = hex.EncodeToString(sum[:])
-		names = append(names, name)
-		fmt.Fprintf(out, "%-52s %9d bytes\n", name, len(data))
 	}
 	sort.Strings(names)
 	for _, n := range names {
