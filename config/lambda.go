@@ -1,5 +1,32 @@
 package config
 
+import "slices"
+
+// notInLambda are run's options a Lambda function has no use for: the CSV and pool
+// sources and their filters, the prompt, the report and its rotation, the queue worker's
+// receive loop (the event source mapping polls), progress, the stop budget (the
+// invocation's deadline is the budget), and invitations (refused below with their own
+// reason). Set in the function's environment they are refused, not ignored: whoever sets
+// COGNITO_RESEND_CREATED_AFTER expects a filter. `lambda --help` leaves them out.
+var notInLambda = []string{
+	"header", "created-after", "created-before", "page-size",
+	"shutdown-timeout",
+	"start-if-missing", "retry-failed", "report-max-size", "report-keep",
+	"wait-time-seconds", "visibility-timeout", "max-in-flight", "exit-when-empty", "empty-polls", "retry-delay",
+	"progress", "progress-interval", "log-format",
+	"invitation-delivery", "invitation-rate",
+}
+
+// refusedInLambda are refused by validateLambda, each with a reason of its own.
+var refusedInLambda = []string{"csv", "sqs-queue-url", "report", "resume", "metrics-addr", "dry-run", "invitations"}
+
+// InLambda reports whether run's option (its flag name) means something in Lambda mode.
+// --yes is accepted there (a function never asks: what it says is already so) but is not
+// one of the function's settings.
+func InLambda(option string) bool {
+	return option != "yes" && !slices.Contains(notInLambda, option) && !slices.Contains(refusedInLambda, option)
+}
+
 // validateLambda checks what Lambda mode needs and refuses what it can't honour: the
 // event source mapping is the source, there is no disk to keep a report or a file ledger
 // on between invocations, and nothing to serve metrics on. Outside Lambda mode
@@ -33,6 +60,12 @@ func (c *Config) validateLambda() error {
 			"(run --sqs-queue-url … --invitations) or a CSV campaign (docs/invitations.md)")
 	case c.MaxReceiveCount < 0 || c.MaxReceiveCount > 1000:
 		return bad("max-receive-count", "must be 0 (the queue has no DLQ) or the redrive policy's maxReceiveCount, 1..1000 (got %d)", c.MaxReceiveCount)
+	}
+	for _, o := range notInLambda {
+		if c.Given(o) {
+			return bad(o, "has no effect in Lambda mode (the event source mapping delivers the messages, the invocation's "+
+				"deadline bounds the work, and the log is JSON): remove it from the function's environment (`lambda --help` lists what applies)")
+		}
 	}
 	return nil
 }

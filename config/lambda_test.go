@@ -40,6 +40,17 @@ func TestValidateLambda(t *testing.T) {
 		require.ErrorAs(t, c.Validate(), &fe, field)
 		require.Equal(t, field, fe.Field)
 	}
+	// A run option Lambda mode has no use for is refused when given, and only then.
+	for _, o := range notInLambda {
+		require.False(t, InLambda(o), o)
+		c := base()
+		c.given = map[string]bool{o: true}
+		var fe *FieldError
+		require.ErrorAs(t, c.Validate(), &fe, o)
+		require.Equal(t, o, fe.Field)
+		require.Contains(t, fe.Msg, "has no effect in Lambda mode")
+	}
+	require.True(t, InLambda("ledger-table"))
 	c := Default()
 	c.ClientID, c.CSV, c.MaxReceiveCount = "client", "users.csv", 5
 	var fe *FieldError

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/campaign"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 )
@@ -41,13 +43,41 @@ func newCmdLambda(ios streams) *cli.Command {
 		Usage: "run as an AWS Lambda function on an SQS event source mapping (the binary named bootstrap runs this; see docs/lambda.md)",
 		UsageText: "cognito-resend lambda   (inside Lambda, with COGNITO_CLIENT_ID, COGNITO_RESEND_LEDGER_TABLE, ... " +
 			"in the function's environment)",
-		Flags: append(runFlags(),
+		Flags: append(lambdaFlags(runFlags()),
 			&cli.IntFlag{Category: groupQueue, Name: "max-receive-count", Usage: "Lambda mode: the queue's redrive policy maxReceiveCount (0: the queue has no DLQ): a poison message is a batch item failure while the redrive can still move it to the DLQ, else it is logged and deleted", Sources: env("max-receive-count")}),
 		CustomHelpTemplate: groupedHelpTemplate(""),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			return runLambda(ctx, cmd, ios)
 		},
 	}
+}
+
+// lambdaFlags hides from `lambda --help` the run options Lambda mode has no use for
+// (config.InLambda). They stay flags, so that one set in the function's environment is
+// read and refused by Validate rather than ignored.
+func lambdaFlags(flags []cli.Flag) []cli.Flag {
+	for _, f := range flags {
+		if config.InLambda(f.Names()[0]) {
+			continue
+		}
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			f.Hidden = true
+		case *cli.BoolFlag:
+			f.Hidden = true
+		case *cli.IntFlag:
+			f.Hidden = true
+		case *cli.FloatFlag:
+			f.Hidden = true
+		case *cli.DurationFlag:
+			f.Hidden = true
+		case *cli.StringSliceFlag:
+			f.Hidden = true
+		default:
+			panic(fmt.Sprintf("lambdaFlags: can't hide --%s (%T)", f.Names()[0], f))
+		}
+	}
+	return flags
 }
 
 func runLambda(stop context.Context, cmd *cli.Command, ios streams) error {

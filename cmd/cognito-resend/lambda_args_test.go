@@ -47,4 +47,20 @@ func TestLambdaCommandChecks(t *testing.T) {
 	code = run([]string{"bootstrap"}, nil, &out, &errb, env(map[string]string{envRuntimeAPI: "127.0.0.1:1", "COGNITO_CLIENT_ID": "client"}))
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, errb.String(), "--ledger-table: required in Lambda mode (COGNITO_RESEND_LEDGER_TABLE)")
+
+	// An option Lambda mode has no use for is refused, not ignored; --help leaves it out.
+	errb = lockedBuffer{}
+	code = run([]string{"cognito-resend", "lambda", "--client-id", "client", "--ledger-table", "ledger", "--created-after", "3d"},
+		nil, &out, &errb, env(map[string]string{envRuntimeAPI: "127.0.0.1:1"}))
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, errb.String(), "--created-after: has no effect in Lambda mode")
+	out = lockedBuffer{}
+	code = run([]string{"cognito-resend", "lambda", "--help"}, nil, &out, &errb, env(map[string]string{}))
+	require.Equal(t, exitOK, code)
+	for _, hidden := range []string{"csv", "created-after", "dry-run", "yes", "report", "progress", "wait-time-seconds", "invitations"} {
+		require.NotRegexp(t, `(?m)^\s+--`+hidden+`\b`, out.String())
+	}
+	for _, shown := range []string{"ledger-table", "rate", "daily-budget", "max-receive-count", "verify-users"} {
+		require.Regexp(t, `(?m)^\s+--`+shown+`\b`, out.String())
+	}
 }

@@ -249,6 +249,20 @@ func TestLambdaBadSettingFailsTheInit(t *testing.T) {
 	require.Contains(t, string(out), "--rate: must be a finite number > 0", string(out))
 	require.NotContains(t, string(out), secret)
 
+	// An option Lambda mode can't honour, set in the function's environment, fails the
+	// init by name instead of being ignored.
+	cmd = exec.Command(bootstrapOf(t))
+	cmd.Env = append(slices.Clone(env[:len(env):len(env)]), "COGNITO_RESEND_CREATED_AFTER=3d")
+	for i, kv := range cmd.Env {
+		if kv == "COGNITO_RESEND_RATE=0" {
+			cmd.Env[i] = "COGNITO_RESEND_RATE=5"
+		}
+	}
+	out, err = cmd.CombinedOutput()
+	require.ErrorAs(t, err, &ee, string(out))
+	require.Equal(t, exitUsage, ee.ExitCode(), string(out))
+	require.Contains(t, string(out), "--created-after: has no effect in Lambda mode", string(out))
+
 	// Inside the Runtime API: the init error is posted (Lambda shows it); a message makes
 	// the ESM start the environment again, which fails the same way and answers nothing.
 	fq := emu.SQS(t)
