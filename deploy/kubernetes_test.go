@@ -89,6 +89,15 @@ func TestKustomizationListsTheManifests(t *testing.T) {
 		case base == "kustomization.yaml":
 		case strings.HasPrefix(base, "job-"):
 			assert.NotContains(t, k.Resources, base, "%s must not be in the kustomization: `kubectl apply -k` would start a campaign", base)
+			// Outside the kustomization nothing sets their namespace or image: the
+			// header's commands must name the namespace, and say to edit the image.
+			for _, line := range strings.Split(string(readFile(t, f)), "\n") {
+				if cmd, ok := strings.CutPrefix(strings.TrimSpace(line), "#"); ok && strings.HasPrefix(strings.TrimSpace(cmd), "kubectl ") &&
+					!strings.Contains(cmd, "apply -k") { // the kustomization names its namespace
+					assert.Contains(t, cmd, "-n "+k.Namespace, "%s: %q would land in the default namespace", base, cmd)
+				}
+			}
+			assert.Contains(t, string(readFile(t, f)), "the image", "%s: its header must say to set the image (the kustomization's rewrite does not reach it)", base)
 		default:
 			assert.Contains(t, k.Resources, base, "%s is not listed in kustomization.yaml", base)
 		}
