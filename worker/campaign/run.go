@@ -231,7 +231,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (out *Outc
 	c.watchOutage(c.verifyBreaker, abort)
 	// inFlight: every Cognito send in flight, a resend or an invitation
 	var attempts, inFlight atomic.Int64
-	resender := c.newResender(countingAPI{Client: newCognito(*c.aws), n: &inFlight}, limiter, breaker, log) // aws: loaded by openSource
+	resender := c.newResender(countingAPI{CognitoAPI: c.clients.Cognito(), n: &inFlight}, limiter, breaker, log) // aws: loaded by openSource
 	resender.OnAttempt = func(o cognito.Outcome, latency time.Duration) {
 		attempts.Add(1)
 		m.ObserveAttempt(o, latency)
@@ -412,20 +412,20 @@ func (c *Campaign) verifyRate() float64 {
 // flight from its request to its answer (a token taken and then refused by the claim is
 // not a call).
 type countingAPI struct {
-	*cip.Client
+	CognitoAPI
 	n *atomic.Int64
 }
 
 func (a countingAPI) AdminCreateUser(ctx context.Context, in *cip.AdminCreateUserInput, optFns ...func(*cip.Options)) (*cip.AdminCreateUserOutput, error) {
 	a.n.Add(1)
 	defer a.n.Add(-1)
-	return a.Client.AdminCreateUser(ctx, in, optFns...)
+	return a.CognitoAPI.AdminCreateUser(ctx, in, optFns...)
 }
 
 func (a countingAPI) ResendConfirmationCode(ctx context.Context, in *cip.ResendConfirmationCodeInput, optFns ...func(*cip.Options)) (*cip.ResendConfirmationCodeOutput, error) {
 	a.n.Add(1)
 	defer a.n.Add(-1)
-	return a.Client.ResendConfirmationCode(ctx, in, optFns...)
+	return a.CognitoAPI.ResendConfirmationCode(ctx, in, optFns...)
 }
 
 // cheaplyCountable: the source is a file, which a census reads in a fraction of a

@@ -43,7 +43,7 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 	listLimiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.ListRate, Burst: 1, Adaptive: cfg.Adaptive, Clock: c.clock})
 	listBreaker := &pacing.Breaker{Limiter: listLimiter, Clock: c.clock} // the run makes it give up on an outage (watchOutage)
 	if cfg.UserPoolID != "" {
-		c.lister = &userpool.Lister{API: newCognito(*c.aws), PoolID: cfg.UserPoolID, Limiter: listLimiter, Breaker: listBreaker,
+		c.lister = &userpool.Lister{API: c.clients.Cognito(), PoolID: cfg.UserPoolID, Limiter: listLimiter, Breaker: listBreaker,
 			Policy: c.retryPolicy(), PageSize: int32(cfg.PageSize), CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
 	}
 	limiter, breaker := listLimiter, listBreaker
@@ -60,7 +60,7 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 			"user_pool_id", cfg.UserPoolID)
 	case cfg.VerifyUsers && cfg.VerifyWith == userpool.VerifyWithAdminGetUser:
 		c.log.Warn(MAUWarning, "user_pool_id", cfg.UserPoolID)
-		v.API = newCognito(*c.aws)
+		v.API = c.clients.Cognito()
 		if err := v.Preflight(ctx); err != nil {
 			return err
 		}
@@ -112,7 +112,7 @@ func (c *Campaign) caseRule(ctx context.Context) error {
 	opts := userpool.CaseOptions{PoolID: cfg.UserPoolID, Flag: cfg.CaseSensitiveUsernames, Policy: c.retryPolicy(),
 		CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
 	if cfg.UserPoolID != "" {
-		opts.API = newCognito(*c.aws)
+		opts.API = c.clients.Cognito()
 	}
 	rule, err := userpool.ResolveCase(ctx, opts)
 	if err != nil {
