@@ -74,6 +74,8 @@ type Campaign struct {
 	// metricsLn is --metrics-addr, bound by Prepare before any file is created; the run
 	// serves on it (nil: not bound, or taken).
 	metricsLn net.Listener
+	// traceCleanup (tests) sees each part a run closes, in order (cleanup.trace).
+	traceCleanup func(name string)
 }
 
 // New prepares the campaign of cfg (validated). It calls nothing and opens nothing: the
