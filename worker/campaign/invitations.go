@@ -54,8 +54,7 @@ func (c *Campaign) openInvitations(m *metrics.Metrics, abort context.CancelCause
 func (c *Campaign) newInviter(limiter cognito.Limiter, breaker cognito.Breaker) *cognito.Inviter {
 	cfg := c.cfg
 	v := &cognito.Inviter{API: c.clients.Cognito(), PoolID: cfg.UserPoolID, Metadata: cfg.Metadata,
-		Limiter: limiter, Breaker: breaker, MaxAttempts: cfg.MaxAttempts, BackoffBase: cfg.BackoffBase,
-		BackoffMax: cfg.BackoffMax, CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
+		Limiter: limiter, Breaker: breaker, Retry: cfg.Retry(), CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
 	if md := cfg.InvitationMedium(); md != "" {
 		v.Mediums = []types.DeliveryMediumType{types.DeliveryMediumType(md)}
 	}

@@ -14,12 +14,6 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
 
-// retryPolicy is the retries of every per-call loop the campaign builds from its
-// options (--max-attempts, --backoff-base, --backoff-max): one place.
-func (c *Campaign) retryPolicy() pacing.Policy {
-	return pacing.Policy{Attempts: c.cfg.MaxAttempts, Base: c.cfg.BackoffBase, Max: c.cfg.BackoffMax}
-}
-
 // listedStates are the states a listing of the pool asks for: those the campaign's rule
 // may send a message to (UNCONFIRMED: a confirmation code; with --invitations
 // FORCE_CHANGE_PASSWORD: an invitation).
@@ -44,7 +38,7 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 	listBreaker := &pacing.Breaker{Limiter: listLimiter, Clock: c.clock} // the run makes it give up on an outage (watchOutage)
 	if cfg.UserPoolID != "" {
 		c.lister = &userpool.Lister{API: c.clients.Cognito(), PoolID: cfg.UserPoolID, Limiter: listLimiter, Breaker: listBreaker,
-			Policy: c.retryPolicy(), PageSize: int32(cfg.PageSize), CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
+			Policy: cfg.Retry(), PageSize: int32(cfg.PageSize), CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
 	}
 	limiter, breaker := listLimiter, listBreaker
 	if cfg.VerifyWith == userpool.VerifyWithAdminGetUser {
@@ -52,8 +46,7 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 		breaker = &pacing.Breaker{Limiter: limiter, Clock: c.clock}
 	}
 	v := &userpool.Verifier{PoolID: cfg.UserPoolID, Rule: c.eligibility(), Limiter: limiter, Breaker: breaker,
-		MaxAttempts: cfg.MaxAttempts, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,
-		CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
+		Retry: cfg.Retry(), CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
 	switch {
 	case cfg.VerifyUsers && cfg.PoolSource():
 		c.log.Info("--verify-users: the pool source's ListUsers already gives each user's status and Enabled flag; no other call is needed",
@@ -109,7 +102,7 @@ func (c *Campaign) caseRule(ctx context.Context) error {
 		return nil
 	}
 	cfg := c.cfg
-	opts := userpool.CaseOptions{PoolID: cfg.UserPoolID, Flag: cfg.CaseSensitiveUsernames, Policy: c.retryPolicy(),
+	opts := userpool.CaseOptions{PoolID: cfg.UserPoolID, Flag: cfg.CaseSensitiveUsernames, Policy: cfg.Retry(),
 		CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
 	if cfg.UserPoolID != "" {
 		opts.API = c.clients.Cognito()

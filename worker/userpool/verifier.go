@@ -69,12 +69,11 @@ type Verifier struct {
 	// the two calls draw on different quotas.
 	Limiter cognito.Limiter
 	Breaker cognito.Breaker // optional; its own, pausing Limiter through an outage
-	// MaxAttempts, BackoffBase, BackoffMax shape the retries (pacing.Policy).
-	MaxAttempts             int
-	BackoffBase, BackoffMax time.Duration
-	CallTimeout             time.Duration // zero: cognito.CallTimeoutDefault
-	Logger                  *slog.Logger
-	Clock                   clock.Clock
+	// Retry is the retries (config.Config.Retry), as the Resender's.
+	Retry       pacing.Policy
+	CallTimeout time.Duration // zero: cognito.CallTimeoutDefault
+	Logger      *slog.Logger
+	Clock       clock.Clock
 	// OnAttempt, when set, observes every AdminGetUser attempt (metrics).
 	OnAttempt func(o cognito.Outcome, latency time.Duration)
 
@@ -154,7 +153,7 @@ func (v *Verifier) judged(res job.Result, vd Eligibility, from, requestID string
 
 func (v *Verifier) call(retryUnsent bool) *cognito.Call {
 	return &cognito.Call{Op: "AdminGetUser", Limiter: v.Limiter, Breaker: v.Breaker, RetryUnsent: retryUnsent,
-		Policy:      pacing.Policy{Attempts: v.MaxAttempts, Base: v.BackoffBase, Max: v.BackoffMax},
+		Policy:      v.Retry,
 		CallTimeout: v.CallTimeout, Classify: v.classify, Logger: v.Logger, Clock: v.Clock,
 		OnAttempt: func(o cognito.Outcome, latency time.Duration) {
 			v.calls.Add(1)
