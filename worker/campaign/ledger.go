@@ -219,7 +219,7 @@ func (a *LedgerAdmin) Show(ctx context.Context) ([]dynamoledger.Shown, error) {
 	rule, _ := userpool.ResolveCase(ctx, userpool.CaseOptions{Flag: a.cfg.CaseSensitiveUsernames}) // no pool: no call, no error
 	// A missing table (in that region) comes back with the region advice of missingTable:
 	// never a bare "create it", which could make a second, empty ledger elsewhere.
-	shown, err := dynamoledger.Show(ctx, a.api, a.cfg.LedgerTable, a.region, a.cfg.ClientID, rule.Case, usernames)
+	shown, err := dynamoledger.Show(ctx, a.api, a.cfg.LedgerTable, a.region, a.cfg.ClientID, rule.Case, usernames, a.env.Clock)
 	return shown, a.explain(ctx, err)
 }
 

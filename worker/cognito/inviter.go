@@ -67,7 +67,7 @@ type Inviter struct {
 
 // Resend runs one invitation job to a result, as Resender.Resend does a confirmation.
 func (v *Inviter) Send(stop, kill context.Context, j job.Job, gate func(n int) error) job.Result {
-	clk := clock.Or(v.Clock)
+	clk := clock.Must(v.Clock, "cognito.Inviter")
 	res := job.Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: clk.Now().UTC(),
 		Message: job.MessageInvitation}
 	in := &cip.AdminCreateUserInput{UserPoolId: aws.String(v.PoolID), Username: aws.String(j.Username),

@@ -72,7 +72,7 @@ type Resender struct {
 // (optional) is Call.Gate: a refused attempt also comes back with ClassCanceled, Ambiguous
 // when an earlier attempt may have reached Cognito.
 func (r *Resender) Send(stop, kill context.Context, j job.Job, gate func(n int) error) job.Result {
-	clk := clock.Or(r.Clock)
+	clk := clock.Must(r.Clock, "cognito.Resender")
 	res := job.Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: clk.Now().UTC(),
 		Message: job.MessageConfirmation}
 	in := r.input(j)

@@ -80,7 +80,7 @@ type Limiter struct {
 
 // NewLimiter builds a limiter. Zero fields of cfg get defaults.
 func NewLimiter(cfg LimiterConfig) *Limiter {
-	cfg.Clock = clock.Or(cfg.Clock)
+	cfg.Clock = clock.Must(cfg.Clock, "pacing.NewLimiter")
 	if cfg.Burst <= 0 {
 		cfg.Burst = BurstDefault
 	}

@@ -98,7 +98,7 @@ func (v *Verifier) Verify(stop, kill context.Context, j job.Job) (res job.Result
 // verify is Verify; retryUnsent is cognito.Call.RetryUnsent: during the run Breaker's
 // MaxOutage bounds an outage, while the start-up check spends attempts.
 func (v *Verifier) verify(stop, kill context.Context, j job.Job, retryUnsent bool) (res job.Result, send bool) {
-	clk := clock.Or(v.Clock)
+	clk := clock.Must(v.Clock, "userpool.Verifier")
 	res = job.Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: clk.Now().UTC()}
 	if j.State != nil {
 		return v.judged(res, v.Rule.Judge(*j.State), "ListUsers: ", "", clk)
