@@ -25,6 +25,15 @@ import (
 
 var testNow = time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 
+// drivenFakes is a fresh directory, a fake clock that moves on at each wait (the
+// assertions are not about when), and the fake AWS side over a pool of users.
+func drivenFakes(t *testing.T, pool map[string]types.UserStatusType) (string, *clockwork.FakeClock, *fakeFactory) {
+	t.Helper()
+	clk := clockwork.NewFakeClockAt(testNow)
+	clocktest.Drive(t, clk, 10*time.Millisecond)
+	return t.TempDir(), clk, &fakeFactory{cognito: newFakeCognito(pool)}
+}
+
 // sorted is names in order (the workers call in any order).
 func sorted(names []string) []string { slices.Sort(names); return names }
 
@@ -69,10 +78,7 @@ func writeReport(t *testing.T, path string, rows []job.Result, intents []job.Job
 // says when that hour is over; the users without a row are called.
 func TestResumePolicy(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	clk := clockwork.NewFakeClockAt(testNow)
-	clocktest.Drive(t, clk, 10*time.Millisecond)
-	f := &fakeFactory{cognito: newFakeCognito(nil)}
+	dir, clk, f := drivenFakes(t, nil)
 	users := []string{"alice", "bob", "carol", "dave", "erin"} // lines 2..6
 	limited := testNow.Add(-10 * time.Minute)
 	c := testCampaign(t, dir, users, f, clk, func(cfg *config.Config) { cfg.Resume = true })
@@ -98,11 +104,8 @@ func TestResumePolicy(t *testing.T) {
 func TestResumeInvitesTheNotEligible(t *testing.T) {
 	t.Parallel()
 	for _, invitations := range []bool{false, true} {
-		dir := t.TempDir()
-		clk := clockwork.NewFakeClockAt(testNow)
-		clocktest.Drive(t, clk, 10*time.Millisecond)
-		f := &fakeFactory{cognito: newFakeCognito(map[string]types.UserStatusType{
-			"alice": types.UserStatusTypeUnconfirmed, "carol": types.UserStatusTypeForceChangePassword})}
+		dir, clk, f := drivenFakes(t, map[string]types.UserStatusType{
+			"alice": types.UserStatusTypeUnconfirmed, "carol": types.UserStatusTypeForceChangePassword})
 		c := testCampaign(t, dir, []string{"alice", "carol"}, f, clk, func(cfg *config.Config) {
 			cfg.Resume, cfg.VerifyUsers, cfg.UserPoolID, cfg.Invitations = true, true, "us-east-1_Pool1", invitations
 		})
@@ -131,12 +134,9 @@ func TestResumeInvitesTheNotEligible(t *testing.T) {
 // counts the same lookups the run then makes.
 func TestCensusPlacesUsersByListUsers(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	clk := clockwork.NewFakeClockAt(testNow)
-	clocktest.Drive(t, clk, 10*time.Millisecond)
-	f := &fakeFactory{cognito: newFakeCognito(map[string]types.UserStatusType{
+	dir, clk, f := drivenFakes(t, map[string]types.UserStatusType{
 		"alice": types.UserStatusTypeUnconfirmed, "bob": types.UserStatusTypeConfirmed,
-		"carol": types.UserStatusTypeUnconfirmed})}
+		"carol": types.UserStatusTypeUnconfirmed})
 	c := testCampaign(t, dir, []string{"alice", "bob", "carol", "dave"}, f, clk, func(cfg *config.Config) {
 		cfg.VerifyUsers, cfg.UserPoolID = true, "us-east-1_Pool1"
 	})
@@ -165,10 +165,7 @@ func TestCensusPlacesUsersByListUsers(t *testing.T) {
 // the users past it not attempted.
 func TestDailyBudgetStopsTheRun(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	clk := clockwork.NewFakeClockAt(testNow)
-	clocktest.Drive(t, clk, 10*time.Millisecond)
-	f := &fakeFactory{cognito: newFakeCognito(nil)}
+	dir, clk, f := drivenFakes(t, nil)
 	c := testCampaign(t, dir, []string{"alice", "bob", "carol", "dave", "erin"}, f, clk, func(cfg *config.Config) {
 		cfg.DailyBudget, cfg.Workers = 2, 1
 	})
@@ -299,10 +296,7 @@ func TestCleanupStack(t *testing.T) {
 	require.Len(t, closed, 3)
 
 	run := func(t *testing.T, breakIt func(c *Campaign)) ([]string, error) {
-		dir := t.TempDir()
-		clk := clockwork.NewFakeClockAt(testNow)
-		clocktest.Drive(t, clk, 10*time.Millisecond)
-		f := &fakeFactory{cognito: newFakeCognito(nil)}
+		dir, clk, f := drivenFakes(t, nil)
 		c := testCampaign(t, dir, []string{"alice", "bob"}, f, clk, nil)
 		var closed []string
 		c.traceCleanup = func(name string) { closed = append(closed, name) }
