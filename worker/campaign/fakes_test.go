@@ -11,10 +11,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 )
 
 // fakeCognito is a user pool in memory: it answers every Cognito call a campaign makes
@@ -103,6 +107,47 @@ func (f *fakeCognito) DescribeUserPool(_ context.Context, in *cip.DescribeUserPo
 	return &cip.DescribeUserPoolOutput{UserPool: &types.UserPoolType{Id: in.UserPoolId,
 		EstimatedNumberOfUsers: int32(len(f.users)),
 		UsernameConfiguration:  &types.UsernameConfigurationType{CaseSensitive: aws.Bool(false)}}}, nil
+}
+
+// deniedTable is a ledger table that is there (DescribeTable: the ledger's key schema,
+// ACTIVE) and refuses every other call with AccessDeniedException; it counts them.
+type deniedTable struct {
+	DynamoAPI // every other call: not made by the tests that use it
+	mu        sync.Mutex
+	calls     []string
+}
+
+func (d *deniedTable) DescribeTable(_ context.Context, in *dynamodb.DescribeTableInput, _ ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
+	s := ddbtypes.ScalarAttributeTypeS
+	return &dynamodb.DescribeTableOutput{Table: &ddbtypes.TableDescription{TableName: in.TableName,
+		TableStatus: ddbtypes.TableStatusActive,
+		KeySchema: []ddbtypes.KeySchemaElement{{AttributeName: aws.String(dynamoledger.AttrPK), KeyType: ddbtypes.KeyTypeHash},
+			{AttributeName: aws.String(dynamoledger.AttrSK), KeyType: ddbtypes.KeyTypeRange}},
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(dynamoledger.AttrPK), AttributeType: s},
+			{AttributeName: aws.String(dynamoledger.AttrSK), AttributeType: s}}}}, nil
+}
+
+func (d *deniedTable) deny(op string) error {
+	d.mu.Lock()
+	d.calls = append(d.calls, op)
+	d.mu.Unlock()
+	return &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform dynamodb:" + op}
+}
+
+func (d *deniedTable) PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return nil, d.deny("PutItem")
+}
+
+func (d *deniedTable) Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	return nil, d.deny("Query")
+}
+
+func (d *deniedTable) DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	return nil, d.deny("DeleteItem")
+}
+
+func (d *deniedTable) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return nil, d.deny("GetItem")
 }
 
 // fakeFactory is a campaign's AWS side in memory: Cognito is fake; the queue and the

@@ -295,24 +295,42 @@ func TestCleanupStack(t *testing.T) {
 	require.NoError(t, s.unwind(context.Background()), "closed once")
 	require.Len(t, closed, 3)
 
-	run := func(t *testing.T, breakIt func(c *Campaign)) ([]string, error) {
+	// run runs a campaign of two users, table its --ledger-table with --fleet-rate (nil:
+	// the file ledger), after breakIt; it returns what its unwind closed, in order.
+	run := func(t *testing.T, table DynamoAPI, breakIt func(c *Campaign)) ([]string, *Campaign, error) {
 		dir, clk, f := drivenFakes(t, nil)
-		c := testCampaign(t, dir, []string{"alice", "bob"}, f, clk, nil)
+		f.dynamo = table
+		c := testCampaign(t, dir, []string{"alice", "bob"}, f, clk, func(cfg *config.Config) {
+			if table != nil {
+				cfg.LedgerTable, cfg.FleetRate, cfg.FleetName = "ledger", 10, "workers"
+			}
+		})
 		var closed []string
 		c.traceCleanup = func(name string) { closed = append(closed, name) }
 		breakIt(c)
 		_, err := c.Run(context.Background(), context.Background(), nil)
-		return closed, err
+		return closed, c, err
 	}
-	closed, err = run(t, func(*Campaign) {})
+	closed, _, err = run(t, nil, func(*Campaign) {})
 	require.NoError(t, err)
 	require.Equal(t, []string{"intent ledger", "report", "fresh files", "source", "run context"}, closed)
 
-	closed, err = run(t, func(c *Campaign) {
+	// Halfway: the report appeared after the checks; the source was open, the rest never.
+	closed, _, err = run(t, nil, func(c *Campaign) {
 		_, err := c.Census(context.Background()) // the checks pass
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(c.ReportPath(), nil, 0o600)) // then the report appears
 	})
 	require.ErrorContains(t, err, "report.csv")
 	require.Equal(t, []string{"source", "run context"}, closed)
+
+	// Later: the fleet refuses this replica (access denied on the table) after the report
+	// was created: it leaves, the report is closed and removed (no call was made), the
+	// source closed.
+	table := &deniedTable{}
+	closed, c, err := run(t, table, func(*Campaign) {})
+	require.ErrorContains(t, err, "AccessDeniedException")
+	require.Equal(t, []string{"fleet", "report", "fresh files", "source", "run context"}, closed)
+	require.NoFileExists(t, c.ReportPath(), "a run that never started leaves no report")
+	require.Contains(t, table.calls, "DeleteItem", "the replica left the fleet")
 }
