@@ -701,6 +701,12 @@ func (c *Config) ceilingFlag() string {
 	return "--rate"
 }
 
+// Retry is the retries of every Cognito call (--max-attempts, --backoff-base,
+// --backoff-max): the one place the policy is built from the options.
+func (c *Config) Retry() pacing.Policy {
+	return pacing.Policy{Attempts: c.MaxAttempts, Base: c.BackoffBase, Max: c.BackoffMax}
+}
+
 // Schedule is --budget-reset's windows (Validate has checked its form).
 func (c *Config) Schedule() budget.Schedule {
 	s, _ := budget.ParseReset(c.BudgetReset)

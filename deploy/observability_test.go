@@ -33,6 +33,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/testenv/emu"
 	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 )
 
@@ -727,7 +728,7 @@ func scrapeQueueWorker(t *testing.T) map[string]servedFamily {
 	// The ledger table, for --fleet-rate's gauges (the fleet panels and alerts).
 	db := emu.Dynamo(t, emu.WithTableDelay(0))
 	dyn := emu.NewDynamoClient(db.Endpoint)
-	_, err = dynamoledger.Init(ctx, dyn, "drift-ledger", dynamoledger.InitOptions{})
+	_, err = dynamoledger.Init(ctx, dyn, "drift-ledger", dynamoledger.InitOptions{Clock: clock.Real()})
 	require.NoError(t, err)
 
 	dir := t.TempDir()

@@ -54,7 +54,7 @@ func runEnqueue(ctx context.Context, cmd *cli.Command, ios streams) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	p, err := campaign.OpenProducer(ctx, cfg, campaign.Env{Stdin: ios.stdin, Logger: newLogger(cfg, ios.stderr), Clock: clock.Real()})
+	p, err := campaign.OpenProducer(ctx, cfg, campaign.Env{Stdin: ios.stdin, Logger: newLogger(cfg, ios.stderr), Clock: clock.Real(), Factory: campaign.AWSFactory})
 	if err != nil {
 		return usageErr(err)
 	}

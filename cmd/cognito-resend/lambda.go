@@ -102,7 +102,7 @@ func runLambda(stop context.Context, cmd *cli.Command, ios streams) error {
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
 	}
-	c := campaign.New(cfg, campaign.Env{Logger: log, Clock: clock.Real(), FunctionName: ios.getenv(envFunctionName)})
+	c := campaign.New(cfg, campaign.Env{Logger: log, Clock: clock.Real(), Factory: campaign.AWSFactory, FunctionName: ios.getenv(envFunctionName)})
 	f, err := campaign.OpenFunction(stop, c)
 	if err != nil {
 		return startErr(err) // run posts it to the Runtime API; Lambda retries the cold start

@@ -109,7 +109,7 @@ func openLedgerAdmin(ctx context.Context, cmd *cli.Command, command string, ios 
 	if err != nil {
 		return nil, usageErr(err)
 	}
-	a, err := campaign.OpenLedgerAdmin(ctx, cfg, campaign.Env{Logger: newLogger(cfg, ios.stderr), Clock: clock.Real()})
+	a, err := campaign.OpenLedgerAdmin(ctx, cfg, campaign.Env{Logger: newLogger(cfg, ios.stderr), Clock: clock.Real(), Factory: campaign.AWSFactory})
 	if err != nil {
 		return nil, usageErr(err)
 	}

@@ -47,7 +47,7 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
 	}
-	c := campaign.New(cfg, campaign.Env{Stdin: ios.stdin, Logger: log, Clock: clock.Real()})
+	c := campaign.New(cfg, campaign.Env{Stdin: ios.stdin, Logger: log, Clock: clock.Real(), Factory: campaign.AWSFactory})
 	defer c.Close() //nolint:errcheck // releases what Prepare holds and no run took
 	// A signal before the run started (during the pool's listing or census, say) is a
 	// stop, exit 3 (README "Exit codes"), not a usage error.

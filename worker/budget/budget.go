@@ -54,7 +54,7 @@ type Budget struct {
 // Seen is the count of the current window last seen by this process (the metrics'
 // gauge: it makes no call).
 func (b *Budget) Seen() int {
-	start, _ := b.Schedule.Window(clock.Or(b.Clock).Now())
+	start, _ := b.Schedule.Window(b.now())
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.seenOf.Equal(start) {
@@ -72,7 +72,7 @@ func (b *Budget) see(window time.Time, n int) {
 // Take takes one send from the current window before a call: it returns the window
 // taken from (for Give), or a *SpentError.
 func (b *Budget) Take(ctx context.Context) (time.Time, error) {
-	start, next := b.Schedule.Window(clock.Or(b.Clock).Now())
+	start, next := b.Schedule.Window(b.now())
 	if b.Limit <= 0 {
 		return start, nil
 	}
@@ -107,14 +107,14 @@ func (b *Budget) Give(ctx context.Context, window time.Time) error {
 
 // Next is when the next window opens.
 func (b *Budget) Next() time.Time {
-	_, next := b.Schedule.Window(clock.Or(b.Clock).Now())
+	_, next := b.Schedule.Window(b.now())
 	return next
 }
 
 // Status is the current window: its start, the next one's, and its sends (0 with no
 // budget).
 func (b *Budget) Status(ctx context.Context) (start, next time.Time, spent int, err error) {
-	start, next = b.Schedule.Window(clock.Or(b.Clock).Now())
+	start, next = b.Schedule.Window(b.now())
 	if b.Limit <= 0 {
 		return start, next, 0, nil
 	}
@@ -170,3 +170,6 @@ func (l *Local) Spent(_ context.Context, window time.Time) (int, error) {
 	defer l.mu.Unlock()
 	return l.spent[window.UTC()], nil
 }
+
+// now is the budget's clock's time: a Budget without one is a programming error.
+func (b *Budget) now() time.Time { return clock.Must(b.Clock, "budget.Budget").Now() }

@@ -7,8 +7,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
@@ -23,6 +21,8 @@ type Env struct {
 	Stdin  io.Reader
 	Logger *slog.Logger // nil: discard
 	Clock  clock.Clock  // required: every wait and timestamp (cmd passes clock.Real())
+	// Factory opens the AWS clients; required (cmd passes AWSFactory, a test its fakes).
+	Factory OpenFactory
 	// FunctionName is the Lambda function's name (AWS_LAMBDA_FUNCTION_NAME): in Lambda
 	// mode the campaign id is "lambda:<name>" unless --campaign-id says otherwise, the
 	// same in every execution environment.
@@ -36,8 +36,8 @@ type Campaign struct {
 	env        Env
 	log        *slog.Logger
 	clock      clock.Clock
-	aws        *aws.Config // loaded by the first census or run
-	target     Target      // with aws
+	clients    Factory // opened by Prepare (connect)
+	target     Target  // clients.Target()
 	reportPath string
 	started    time.Time
 	// tableChecked: Prepare found --ledger-table usable.
@@ -74,6 +74,8 @@ type Campaign struct {
 	// metricsLn is --metrics-addr, bound by Prepare before any file is created; the run
 	// serves on it (nil: not bound, or taken).
 	metricsLn net.Listener
+	// traceCleanup (tests) sees each part a run closes, in order (cleanup.trace).
+	traceCleanup func(name string)
 }
 
 // New prepares the campaign of cfg (validated). It calls nothing and opens nothing: the
@@ -81,6 +83,9 @@ type Campaign struct {
 func New(cfg config.Config, env Env) *Campaign {
 	if env.Clock == nil {
 		panic("campaign.New: Env.Clock is required") // a silent system clock would undo a test's fake clock
+	}
+	if env.Factory == nil {
+		panic("campaign.New: Env.Factory is required") // cmd passes AWSFactory
 	}
 	c := &Campaign{cfg: cfg, env: env, log: env.Logger, clock: env.Clock}
 	c.started = c.clock.Now()
@@ -121,7 +126,7 @@ func (c *Campaign) Prepare(ctx context.Context) error {
 	if err := c.bindMetrics(ctx); err != nil {
 		return err
 	}
-	if _, err := c.awsConfig(ctx); err != nil {
+	if _, err := c.connect(ctx); err != nil {
 		return err
 	}
 	if err := c.checkInput(); err != nil {
@@ -145,16 +150,16 @@ func (c *Campaign) Prepare(ctx context.Context) error {
 	return c.checkTable(ctx)
 }
 
-// awsConfig is the AWS configuration, loaded once.
-func (c *Campaign) awsConfig(ctx context.Context) (aws.Config, error) {
-	if c.aws == nil {
-		ac, t, err := loadAWS(ctx, c.cfg)
+// connect opens the campaign's AWS clients (Env.Factory), once.
+func (c *Campaign) connect(ctx context.Context) (Factory, error) {
+	if c.clients == nil {
+		f, err := c.env.Factory(ctx, c.cfg)
 		if err != nil {
-			return ac, err
+			return nil, err
 		}
-		c.aws, c.target = &ac, t
+		c.clients, c.target = f, f.Target()
 	}
-	return *c.aws, nil
+	return c.clients, nil
 }
 
 // ReportPath is where the report goes (--report, or the default path of this run).

@@ -24,7 +24,10 @@ func OpenProducer(ctx context.Context, cfg config.Config, env Env) (*Producer, e
 	if env.Clock == nil {
 		panic("campaign.OpenProducer: Env.Clock is required") // the retries wait on it
 	}
-	ac, _, err := loadAWS(ctx, cfg)
+	if env.Factory == nil {
+		panic("campaign.OpenProducer: Env.Factory is required") // cmd passes AWSFactory
+	}
+	f, err := env.Factory(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +39,7 @@ func OpenProducer(ctx context.Context, cfg config.Config, env Env) (*Producer, e
 		src.logHeader(env.Logger)
 	}
 	rule, _ := userpool.ResolveCase(ctx, userpool.CaseOptions{Flag: cfg.CaseSensitiveUsernames}) // no pool: no call, no error
-	return &Producer{cfg: cfg, env: env, src: src, api: newSQS(ac, cfg.SQSQueueURL), rule: rule}, nil
+	return &Producer{cfg: cfg, env: env, src: src, api: f.SQS(cfg.SQSQueueURL), rule: rule}, nil
 }
 
 // Run sends the CSV's users, admitted by the campaign's rule (valid, not a duplicate

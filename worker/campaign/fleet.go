@@ -21,7 +21,7 @@ func (c *Campaign) joinFleet(ctx context.Context, log *slog.Logger, m *metrics.M
 			"drop --rate (COGNITO_RESEND_RATE)", "rate", c.cfg.Rate, "fleet_rate", c.cfg.FleetRate)
 	}
 	f, err := fleet.New(fleet.Config{
-		API: newDynamo(*c.aws, c.ledgerRegion()), Table: c.cfg.LedgerTable, Region: c.ledgerRegion(), Name: c.cfg.FleetName, Replica: replica,
+		API: c.clients.Dynamo(c.ledgerRegion()), Table: c.cfg.LedgerTable, Region: c.ledgerRegion(), Name: c.cfg.FleetName, Replica: replica,
 		Campaign: c.campaignID(), Rate: c.cfg.FleetRate, Heartbeat: c.cfg.FleetHeartbeat,
 		Logger: log, Metrics: m, Clock: c.clock,
 	})

@@ -42,7 +42,7 @@ func (c *Campaign) openInvitations(m *metrics.Metrics, abort context.CancelCause
 	inv.breaker = &pacing.Breaker{Limiter: inv.limiter, OnTrip: m.BreakerTripped, Clock: c.clock}
 	c.watchOutage(inv.breaker, abort)
 	inv.inviter = c.newInviter(inv.limiter, inv.breaker)
-	inv.inviter.API = countingAPI{Client: newCognito(*c.aws), n: inFlight}
+	inv.inviter.API = countingAPI{CognitoAPI: c.clients.Cognito(), n: inFlight}
 	inv.inviter.OnAttempt = func(o cognito.Outcome, latency time.Duration) {
 		inv.attempts.Add(1)
 		m.ObserveInvitation(o, latency)
@@ -53,9 +53,8 @@ func (c *Campaign) openInvitations(m *metrics.Metrics, abort context.CancelCause
 
 func (c *Campaign) newInviter(limiter cognito.Limiter, breaker cognito.Breaker) *cognito.Inviter {
 	cfg := c.cfg
-	v := &cognito.Inviter{API: newCognito(*c.aws), PoolID: cfg.UserPoolID, Metadata: cfg.Metadata,
-		Limiter: limiter, Breaker: breaker, MaxAttempts: cfg.MaxAttempts, BackoffBase: cfg.BackoffBase,
-		BackoffMax: cfg.BackoffMax, CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
+	v := &cognito.Inviter{API: c.clients.Cognito(), PoolID: cfg.UserPoolID, Metadata: cfg.Metadata,
+		Limiter: limiter, Breaker: breaker, Retry: cfg.Retry(), CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
 	if md := cfg.InvitationMedium(); md != "" {
 		v.Mediums = []types.DeliveryMediumType{types.DeliveryMediumType(md)}
 	}

@@ -49,7 +49,7 @@ func OpenFunction(ctx context.Context, c *Campaign) (*Function, error) {
 	if !cfg.Lambda {
 		return nil, errors.New("campaign: OpenFunction needs a Lambda mode configuration")
 	}
-	if _, err := c.awsConfig(ctx); err != nil {
+	if _, err := c.connect(ctx); err != nil {
 		return nil, err
 	}
 	if err := c.caseRule(ctx); err != nil { // preparePool reads it (as a run's prepare does)
@@ -73,7 +73,7 @@ func OpenFunction(ctx context.Context, c *Campaign) (*Function, error) {
 				"endpoint", e.Endpoint, "error", e.Cause)
 		}}
 	f := &Function{c: c, claims: claims, limiter: limiter, budget: c.newBudget(nil, claims.table)}
-	f.resender = c.newResender(newCognito(*c.aws), limiter, breaker, log)
+	f.resender = c.newResender(c.clients.Cognito(), limiter, breaker, log)
 	// The fleet: joined once; its heartbeats run while the environment runs (a frozen
 	// environment stops counting after three missed heartbeats, and counts again on
 	// its next invocation).
@@ -88,7 +88,7 @@ func OpenFunction(ctx context.Context, c *Campaign) (*Function, error) {
 	f.handler = &lambdasource.Handler{Run: f.run, CallTimeout: cfg.CallTimeout,
 		Config:       lambdasource.Config{MaxReceiveCount: cfg.MaxReceiveCount, LimitExceededDelay: cfg.LimitExceededDelay},
 		FunctionName: c.env.FunctionName, Logger: log, Clock: c.clock,
-		SQS: newSQS(*c.aws, "")} // the call's region is the queue's (its ARN)
+		SQS: c.clients.SQS("")} // the call's region is the queue's (its ARN)
 	f.desc = append([]any{"region", c.target.Region, "endpoint", c.target.Endpoint, "rate", limiter.Rate(),
 		"workers", cfg.Workers, "username_case", c.rule.String(), "max_receive_count", cfg.MaxReceiveCount}, claims.desc...)
 	if f.budget.Limit > 0 {

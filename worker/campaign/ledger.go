@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
@@ -61,7 +59,7 @@ func (c *Campaign) checkTable(ctx context.Context) error {
 		}
 		var miss *dynamoledger.MissingError
 		if errors.As(err, &miss) {
-			err = missingTable(ctx, *c.aws, miss, c.clock)
+			err = missingTable(ctx, c.clients, miss, c.clock)
 		}
 		return &config.FieldError{Field: "ledger-table", Msg: err.Error()}
 	}
@@ -88,28 +86,28 @@ func (c *Campaign) openTable(log *slog.Logger, m *metrics.Metrics) (*claimLedger
 
 func (c *Campaign) newTable(log *slog.Logger, m *metrics.Metrics) (*dynamoledger.Ledger, error) {
 	return dynamoledger.New(dynamoledger.Config{
-		API: newDynamo(*c.aws, c.ledgerRegion()), Table: c.cfg.LedgerTable, Region: c.ledgerRegion(), ClientID: c.cfg.ClientID, Case: c.rule.Case,
+		API: c.clients.Dynamo(c.ledgerRegion()), Table: c.cfg.LedgerTable, Region: c.ledgerRegion(), ClientID: c.cfg.ClientID, Case: c.rule.Case,
 		Campaign: c.campaignID(), Lease: c.cfg.LedgerLease, Cooldown: c.cfg.Cooldown, Retention: c.cfg.LedgerRetention,
 		RetryUnknown: c.cfg.RetryUnknown, Logger: log, Metrics: m, Clock: c.clock,
 	})
 }
 
 // ledgerRegion is the table's region: --ledger-region, else the campaign's.
-func (c *Campaign) ledgerRegion() string { return cmp.Or(c.cfg.LedgerRegion, c.aws.Region) }
+func (c *Campaign) ledgerRegion() string { return cmp.Or(c.cfg.LedgerRegion, c.target.Region) }
 
 // missingTable is the advice on a --ledger-table that is not in its region. The other
 // region the operator named (--region, when --ledger-region is another) is asked whether
 // it has a table of that name; `ledger init` is suggested only when none has: a ledger
 // created in the wrong region would be empty, and every user the real one recorded could
 // get a second code.
-func missingTable(ctx context.Context, ac aws.Config, miss *dynamoledger.MissingError, clk clock.Clock) error {
+func missingTable(ctx context.Context, f Factory, miss *dynamoledger.MissingError, clk clock.Clock) error {
 	create := fmt.Sprintf("create it with `cognito-resend ledger init --ledger-table %s --ledger-region %s` "+
 		"(or the CloudFormation template in deploy/)", miss.Table, miss.Region)
-	other := ac.Region
+	other := f.Target().Region
 	if other == "" || other == miss.Region {
 		return fmt.Errorf("%w: if the ledger is in another region, set --ledger-region; else %s", miss, create)
 	}
-	found, err := dynamoledger.Exists(ctx, newDynamo(ac, other), miss.Table, other, clk)
+	found, err := dynamoledger.Exists(ctx, f.Dynamo(other), miss.Table, other, clk)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w; whether %s has it could not be read (%v): check --ledger-region before creating a ledger", miss, other, err)
@@ -152,14 +150,11 @@ func (c *Campaign) campaignID() string {
 // LedgerAdmin is `cognito-resend ledger init`, `ledger show` and `ledger list` on cfg's
 // --ledger-table (in --ledger-region, else --region; --client-id for show).
 type LedgerAdmin struct {
-	cfg    config.Config
-	env    Env
-	aws    aws.Config
-	region string // the table's
-	api    interface {
-		dynamoledger.DynamoDBAdminAPI
-		dynamoledger.DynamoDBReadAPI
-	}
+	cfg     config.Config
+	env     Env
+	clients Factory
+	region  string // the table's
+	api     DynamoAPI
 }
 
 // OpenLedgerAdmin loads the AWS configuration for the ledger commands (cfg checked by
@@ -168,12 +163,15 @@ func OpenLedgerAdmin(ctx context.Context, cfg config.Config, env Env) (*LedgerAd
 	if env.Clock == nil {
 		panic("campaign.OpenLedgerAdmin: Env.Clock is required") // the table calls' retries wait on it
 	}
-	ac, _, err := loadAWS(ctx, cfg)
+	if env.Factory == nil {
+		panic("campaign.OpenLedgerAdmin: Env.Factory is required") // cmd passes AWSFactory
+	}
+	f, err := env.Factory(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	region := cmp.Or(cfg.LedgerRegion, ac.Region)
-	return &LedgerAdmin{cfg: cfg, env: env, aws: ac, region: region, api: newDynamo(ac, region)}, nil
+	region := cmp.Or(cfg.LedgerRegion, f.Target().Region)
+	return &LedgerAdmin{cfg: cfg, env: env, clients: f, region: region, api: f.Dynamo(region)}, nil
 }
 
 // Region is the table's region.
@@ -184,13 +182,14 @@ func (a *LedgerAdmin) Region() string { return a.region }
 // campaigns that use the other one won't see this one's records, nor it theirs.
 func (a *LedgerAdmin) Init(ctx context.Context) (dynamoledger.InitResult, error) {
 	res, err := dynamoledger.Init(ctx, a.api, a.cfg.LedgerTable, dynamoledger.InitOptions{Region: a.region, Logger: a.env.Logger, Clock: a.env.Clock})
-	if err != nil || !res.Created || a.aws.Region == a.region {
+	home := a.clients.Target().Region // --region's
+	if err != nil || !res.Created || home == a.region {
 		return res, err
 	}
-	if found, err := dynamoledger.Exists(ctx, newDynamo(a.aws, a.aws.Region), a.cfg.LedgerTable, a.aws.Region, a.env.Clock); err == nil && found {
+	if found, err := dynamoledger.Exists(ctx, a.clients.Dynamo(home), a.cfg.LedgerTable, home, a.env.Clock); err == nil && found {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("a table named %s also exists in %s (--region): this one in %s is empty, "+
 			"and campaigns recorded in the other can get a second code through it; if the ledger is the other one, delete this one "+
-			"and set --ledger-region %s", a.cfg.LedgerTable, a.aws.Region, a.region, a.aws.Region))
+			"and set --ledger-region %s", a.cfg.LedgerTable, home, a.region, home))
 	}
 	return res, nil
 }
@@ -200,7 +199,7 @@ func (a *LedgerAdmin) Init(ctx context.Context) (dynamoledger.InitResult, error)
 func (a *LedgerAdmin) explain(ctx context.Context, err error) error {
 	var miss *dynamoledger.MissingError
 	if errors.As(err, &miss) {
-		return missingTable(ctx, a.aws, miss, a.env.Clock)
+		return missingTable(ctx, a.clients, miss, a.env.Clock)
 	}
 	return err
 }
@@ -220,7 +219,7 @@ func (a *LedgerAdmin) Show(ctx context.Context) ([]dynamoledger.Shown, error) {
 	rule, _ := userpool.ResolveCase(ctx, userpool.CaseOptions{Flag: a.cfg.CaseSensitiveUsernames}) // no pool: no call, no error
 	// A missing table (in that region) comes back with the region advice of missingTable:
 	// never a bare "create it", which could make a second, empty ledger elsewhere.
-	shown, err := dynamoledger.Show(ctx, a.api, a.cfg.LedgerTable, a.region, a.cfg.ClientID, rule.Case, usernames)
+	shown, err := dynamoledger.Show(ctx, a.api, a.cfg.LedgerTable, a.region, a.cfg.ClientID, rule.Case, usernames, a.env.Clock)
 	return shown, a.explain(ctx, err)
 }
 

@@ -41,7 +41,7 @@ func countable(cfg config.Config) bool { return cfg.SQSQueueURL == "" }
 
 // openSource opens the configured source. m is nil for the census.
 func (c *Campaign) openSource(ctx context.Context, log *slog.Logger, m *metrics.Metrics) (*source, error) {
-	if _, err := c.awsConfig(ctx); err != nil {
+	if _, err := c.connect(ctx); err != nil {
 		return nil, err
 	}
 	switch {
@@ -114,7 +114,7 @@ func (c *Campaign) openSQS(ctx context.Context, log *slog.Logger, m *metrics.Met
 	startCtx, cancel := context.WithTimeout(ctx, sqsStartTimeout)
 	defer cancel()
 	src, err := sqssource.New(startCtx, sqssource.Config{
-		API:                newSQS(*c.aws, c.cfg.SQSQueueURL),
+		API:                c.clients.SQS(c.cfg.SQSQueueURL),
 		QueueURL:           c.cfg.SQSQueueURL,
 		WaitTimeSeconds:    int32(c.cfg.WaitTimeSeconds),
 		VisibilityTimeout:  c.cfg.VisibilityTimeout,

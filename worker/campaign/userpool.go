@@ -14,12 +14,6 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
 
-// retryPolicy is the retries of every per-call loop the campaign builds from its
-// options (--max-attempts, --backoff-base, --backoff-max): one place.
-func (c *Campaign) retryPolicy() pacing.Policy {
-	return pacing.Policy{Attempts: c.cfg.MaxAttempts, Base: c.cfg.BackoffBase, Max: c.cfg.BackoffMax}
-}
-
 // listedStates are the states a listing of the pool asks for: those the campaign's rule
 // may send a message to (UNCONFIRMED: a confirmation code; with --invitations
 // FORCE_CHANGE_PASSWORD: an invitation).
@@ -43,8 +37,8 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 	listLimiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: cfg.ListRate, Burst: 1, Adaptive: cfg.Adaptive, Clock: c.clock})
 	listBreaker := &pacing.Breaker{Limiter: listLimiter, Clock: c.clock} // the run makes it give up on an outage (watchOutage)
 	if cfg.UserPoolID != "" {
-		c.lister = &userpool.Lister{API: newCognito(*c.aws), PoolID: cfg.UserPoolID, Limiter: listLimiter, Breaker: listBreaker,
-			Policy: c.retryPolicy(), PageSize: int32(cfg.PageSize), CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
+		c.lister = &userpool.Lister{API: c.clients.Cognito(), PoolID: cfg.UserPoolID, Limiter: listLimiter, Breaker: listBreaker,
+			Policy: cfg.Retry(), PageSize: int32(cfg.PageSize), CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
 	}
 	limiter, breaker := listLimiter, listBreaker
 	if cfg.VerifyWith == userpool.VerifyWithAdminGetUser {
@@ -52,15 +46,14 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 		breaker = &pacing.Breaker{Limiter: limiter, Clock: c.clock}
 	}
 	v := &userpool.Verifier{PoolID: cfg.UserPoolID, Rule: c.eligibility(), Limiter: limiter, Breaker: breaker,
-		MaxAttempts: cfg.MaxAttempts, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,
-		CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
+		Retry: cfg.Retry(), CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
 	switch {
 	case cfg.VerifyUsers && cfg.PoolSource():
 		c.log.Info("--verify-users: the pool source's ListUsers already gives each user's status and Enabled flag; no other call is needed",
 			"user_pool_id", cfg.UserPoolID)
 	case cfg.VerifyUsers && cfg.VerifyWith == userpool.VerifyWithAdminGetUser:
 		c.log.Warn(MAUWarning, "user_pool_id", cfg.UserPoolID)
-		v.API = newCognito(*c.aws)
+		v.API = c.clients.Cognito()
 		if err := v.Preflight(ctx); err != nil {
 			return err
 		}
@@ -109,10 +102,10 @@ func (c *Campaign) caseRule(ctx context.Context) error {
 		return nil
 	}
 	cfg := c.cfg
-	opts := userpool.CaseOptions{PoolID: cfg.UserPoolID, Flag: cfg.CaseSensitiveUsernames, Policy: c.retryPolicy(),
+	opts := userpool.CaseOptions{PoolID: cfg.UserPoolID, Flag: cfg.CaseSensitiveUsernames, Policy: cfg.Retry(),
 		CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
 	if cfg.UserPoolID != "" {
-		opts.API = newCognito(*c.aws)
+		opts.API = c.clients.Cognito()
 	}
 	rule, err := userpool.ResolveCase(ctx, opts)
 	if err != nil {

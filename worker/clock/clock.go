@@ -22,10 +22,13 @@ var system = clockwork.NewRealClock()
 // Real is the system clock.
 func Real() Clock { return system }
 
-// Or returns c, or the system clock when c is nil (a zero config field).
-func Or(c Clock) Clock {
+// Must returns c, and panics when it is nil: a clock is required wherever time matters
+// (a programming error, not an operator's). A silent fallback to the system clock would
+// undo a test's fake clock without a word; production wiring passes Real() itself. who
+// names the constructor or type that was given none.
+func Must(c Clock, who string) Clock {
 	if c == nil {
-		return system
+		panic(who + ": a nil clock.Clock (production passes clock.Real(), a test its fake)")
 	}
 	return c
 }
@@ -56,7 +59,7 @@ func Sleep(ctx context.Context, c Clock, d time.Duration) error {
 // context ends.) A network call's own deadline is the named exception of CONTRIBUTING.md
 // ("One clock").
 func WithTimeout(ctx context.Context, c Clock, d time.Duration) (context.Context, context.CancelFunc) {
-	if c == nil || c == system {
+	if Must(c, "clock.WithTimeout") == system {
 		return context.WithTimeout(ctx, d)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)

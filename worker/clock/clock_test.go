@@ -31,8 +31,17 @@ func TestSleep(t *testing.T) {
 	require.ErrorIs(t, clock.Sleep(ctx, fake, 0), errStop, "an ended context ends even a zero sleep")
 	require.NoError(t, clock.Sleep(context.Background(), fake, 0))
 
-	require.Equal(t, clock.Real(), clock.Or(nil))
-	require.Equal(t, clock.Clock(fake), clock.Or(fake))
+}
+
+// A nil clock is a programming error, said at once: never silently the system clock.
+func TestMust(t *testing.T) {
+	t.Parallel()
+
+	fake := clockwork.NewFakeClock()
+	require.Equal(t, clock.Clock(fake), clock.Must(fake, "x"))
+	require.PanicsWithValue(t, "pacing.NewLimiter: a nil clock.Clock (production passes clock.Real(), a test its fake)",
+		func() { clock.Must(nil, "pacing.NewLimiter") })
+	require.Panics(t, func() { clock.WithTimeout(context.Background(), nil, time.Second) })
 }
 
 // A budget on a fake clock ends when that clock reaches it, not before, and says why;

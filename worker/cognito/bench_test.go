@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/smithy-go"
 	"github.com/cognito-resend/cognito-resend/testenv/quotasim"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
@@ -57,8 +58,9 @@ func BenchmarkResendInstant(b *testing.B) {
 	srv := quotasim.StartT(b, quotasim.Config{})
 	client := cip.New(cip.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Retryer: aws.NopRetryer{}})
 	r := &cognito.Resender{
-		API: client, ClientID: "benchclient", Limiter: pacing.NewLimiter(pacing.LimiterConfig{Rate: 1e9, Burst: 1000}),
-		MaxAttempts: 1, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond, CallTimeout: 10 * time.Second,
+		API: client, ClientID: "benchclient", Limiter: pacing.NewLimiter(pacing.LimiterConfig{Rate: 1e9, Burst: 1000, Clock: clock.Real()}),
+		Retry: pacing.Policy{Attempts: 1, Base: time.Millisecond, Max: time.Millisecond}, CallTimeout: 10 * time.Second,
+		Clock: clock.Real(),
 	}
 	ctx := context.Background()
 	b.ReportAllocs()

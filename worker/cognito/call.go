@@ -67,7 +67,7 @@ func (r Ran) OK() bool { return r.Err == nil && !r.Stopped && r.Gated == nil }
 // are spent (with RetryUnsent, an Unsent attempt spends none) or stop ends (soft stop: waits and backoff sleeps end, a call in flight
 // finishes). kill aborts a call in flight (hard stop). attempt keeps its own output.
 func (c *Call) Run(stop, kill context.Context, username string, attempt func(ctx context.Context) error) Ran {
-	clk := clock.Or(c.Clock)
+	clk := clock.Must(c.Clock, "cognito.Call")
 	classify := c.Classify
 	if classify == nil {
 		classify = Classify

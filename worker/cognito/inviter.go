@@ -57,18 +57,17 @@ type Inviter struct {
 	Mediums []types.DeliveryMediumType
 	Limiter Limiter
 	Breaker Breaker // optional
-	// MaxAttempts, BackoffBase, BackoffMax and CallTimeout as the Resender's.
-	MaxAttempts             int
-	BackoffBase, BackoffMax time.Duration
-	CallTimeout             time.Duration
-	Logger                  *slog.Logger
-	Clock                   clock.Clock
-	OnAttempt               func(o Outcome, latency time.Duration) // optional (metrics)
+	// Retry and CallTimeout as the Resender's.
+	Retry       pacing.Policy
+	CallTimeout time.Duration
+	Logger      *slog.Logger
+	Clock       clock.Clock
+	OnAttempt   func(o Outcome, latency time.Duration) // optional (metrics)
 }
 
 // Resend runs one invitation job to a result, as Resender.Resend does a confirmation.
 func (v *Inviter) Send(stop, kill context.Context, j job.Job, gate func(n int) error) job.Result {
-	clk := clock.Or(v.Clock)
+	clk := clock.Must(v.Clock, "cognito.Inviter")
 	res := job.Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: clk.Now().UTC(),
 		Message: job.MessageInvitation}
 	in := &cip.AdminCreateUserInput{UserPoolId: aws.String(v.PoolID), Username: aws.String(j.Username),
@@ -80,7 +79,7 @@ func (v *Inviter) Send(stop, kill context.Context, j job.Job, gate func(n int) e
 		in.ClientMetadata = md
 	}
 	call := Call{Op: "AdminCreateUser", Limiter: v.Limiter, Breaker: v.Breaker,
-		Policy:      pacing.Policy{Attempts: v.MaxAttempts, Base: v.BackoffBase, Max: v.BackoffMax},
+		Policy:      v.Retry,
 		CallTimeout: v.CallTimeout, Classify: v.classify, OnAttempt: v.OnAttempt, Logger: v.Logger, Clock: v.Clock,
 		RetryUnsent: true, Gate: gate}
 	var out *cip.AdminCreateUserOutput

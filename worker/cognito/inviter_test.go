@@ -43,8 +43,7 @@ func (f *fakeInvites) AdminCreateUser(_ context.Context, in *cip.AdminCreateUser
 func newTestInviter(t *testing.T, api cognito.InviteAPI) (*cognito.Inviter, *pacing.Limiter) {
 	clk := drivenClock(t)
 	lim := pacing.NewLimiter(pacing.LimiterConfig{Rate: 1000, Burst: 10, Adaptive: true, Clock: clk})
-	return &cognito.Inviter{API: api, PoolID: "us-east-1_pool", Limiter: lim, MaxAttempts: 3,
-		BackoffBase: testBackoffBase, BackoffMax: testBackoffMax, Clock: clk}, lim
+	return &cognito.Inviter{API: api, PoolID: "us-east-1_pool", Limiter: lim, Retry: pacing.Policy{Attempts: 3, Base: testBackoffBase, Max: testBackoffMax}, Clock: clk}, lim
 }
 
 // The call is AdminCreateUser with MessageAction=RESEND for the pool and the user, with

@@ -56,11 +56,9 @@ type Resender struct {
 	AnalyticsEndpointID string
 	Limiter             Limiter
 	Breaker             Breaker // optional
-	// MaxAttempts counts every attempt (at least one); BackoffBase and BackoffMax shape
-	// the pacing.Policy between them (zero: the pacing defaults).
-	MaxAttempts int
-	BackoffBase time.Duration
-	BackoffMax  time.Duration
+	// Retry is the retries (config.Config.Retry: --max-attempts, --backoff-base,
+	// --backoff-max; zero fields: the pacing defaults). Attempts counts every attempt.
+	Retry pacing.Policy
 	// CallTimeout bounds each call (zero: CallTimeoutDefault).
 	CallTimeout time.Duration
 	Logger      *slog.Logger
@@ -74,12 +72,12 @@ type Resender struct {
 // (optional) is Call.Gate: a refused attempt also comes back with ClassCanceled, Ambiguous
 // when an earlier attempt may have reached Cognito.
 func (r *Resender) Send(stop, kill context.Context, j job.Job, gate func(n int) error) job.Result {
-	clk := clock.Or(r.Clock)
+	clk := clock.Must(r.Clock, "cognito.Resender")
 	res := job.Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: clk.Now().UTC(),
 		Message: job.MessageConfirmation}
 	in := r.input(j)
 	call := Call{Op: "ResendConfirmationCode", Limiter: r.Limiter, Breaker: r.Breaker,
-		Policy:      pacing.Policy{Attempts: r.MaxAttempts, Base: r.BackoffBase, Max: r.BackoffMax},
+		Policy:      r.Retry,
 		CallTimeout: r.CallTimeout, OnAttempt: r.OnAttempt, Logger: r.Logger, Clock: r.Clock, RetryUnsent: true,
 		Gate: gate}
 	var out *cip.ResendConfirmationCodeOutput

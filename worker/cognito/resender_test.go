@@ -90,9 +90,7 @@ func newTestResender(api cognito.API, clock *clockwork.FakeClock) *cognito.Resen
 		API:         api,
 		ClientID:    "client123",
 		Limiter:     pacing.NewLimiter(pacing.LimiterConfig{Rate: 0, Clock: clock}),
-		MaxAttempts: 5,
-		BackoffBase: testBackoffBase,
-		BackoffMax:  testBackoffMax,
+		Retry:       pacing.Policy{Attempts: 5, Base: testBackoffBase, Max: testBackoffMax},
 		CallTimeout: time.Minute,
 		Clock:       clock,
 	}
@@ -173,7 +171,7 @@ func TestResenderThrottleForever(t *testing.T) {
 
 	api := newFakeCognito(throttled())
 	r := newTestResender(api, drivenClock(t))
-	r.MaxAttempts = 4
+	r.Retry.Attempts = 4
 	res := r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 
 	require.Equal(t, job.StatusFailed, res.Status)
@@ -193,7 +191,7 @@ func TestResenderMaxAttemptsOne(t *testing.T) {
 	for _, n := range []int{0, 1} {
 		api := newFakeCognito(throttled())
 		r := newTestResender(api, newFakeClock())
-		r.MaxAttempts = n
+		r.Retry.Attempts = n
 		res := r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, 1, res.Attempts, "MaxAttempts=%d", n)
 		require.Len(t, api.calls(), 1)
@@ -218,7 +216,7 @@ func TestResenderFaultRetriedAndBreaker(t *testing.T) {
 			trips = append(trips, d)
 			pausedAfter = paused(limiterOf(r))
 			clock.Advance(d) // let the retry through
-		}}
+		}, Clock: clock}
 	res := r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 
 	require.Equal(t, []time.Duration{time.Second}, trips)
@@ -453,7 +451,7 @@ func TestResenderCallTimeout(t *testing.T) {
 	}})
 	r := newTestResender(api, drivenClock(t))
 	r.CallTimeout = time.Millisecond
-	r.MaxAttempts = 2
+	r.Retry.Attempts = 2
 	res := r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 	require.Equal(t, job.ClassRetryable, res.Class)
 	require.Equal(t, job.StatusFailed, res.Status)
@@ -523,7 +521,7 @@ func TestResenderUnsentFaults(t *testing.T) {
 		}
 		api := newFakeCognito(append(script, throttled(), ok200())...)
 		r := newTestResender(api, drivenClock(t))
-		r.MaxAttempts = 2
+		r.Retry.Attempts = 2
 		res := r.Send(context.Background(), context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.StatusSent, res.Status)
 		require.Equal(t, 12, res.Attempts)
@@ -540,7 +538,7 @@ func TestResenderUnsentFaults(t *testing.T) {
 			return nil, refusedAnswer().err
 		}})
 		r := newTestResender(api, drivenClock(t))
-		r.MaxAttempts = 3
+		r.Retry.Attempts = 3
 		res := r.Send(stop, context.Background(), job.Job{Username: "alice"}, nil)
 		require.Equal(t, job.ClassCanceled, res.Class, "given back to the source, no row")
 		require.False(t, res.Ambiguous, "abandoned in the ledger: --resume calls it")

@@ -80,8 +80,8 @@ type Config struct {
 }
 
 func (c *Config) defaults() error {
-	if c.API == nil || c.Table == "" || c.ClientID == "" {
-		return errors.New("dynamoledger: API, Table and ClientID are required")
+	if c.API == nil || c.Table == "" || c.ClientID == "" || c.Clock == nil {
+		return errors.New("dynamoledger: API, Table, ClientID and Clock are required")
 	}
 	if c.Owner == "" {
 		c.Owner = ReplicaID()
@@ -99,7 +99,6 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	c.Clock = clock.Or(c.Clock)
 	return nil
 }
 

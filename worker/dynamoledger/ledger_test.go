@@ -20,6 +20,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/testenv/emu"
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/clock/clocktest"
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 	"github.com/cognito-resend/cognito-resend/worker/job"
@@ -46,7 +47,7 @@ func newFixture(t *testing.T) *fixture {
 	srv := emu.Dynamo(t, emu.WithTableDelay(0))
 	f := &fixture{client: emu.NewDynamoClient(srv.Endpoint), table: fmt.Sprintf("ledger-%d", tables.Add(1)),
 		clock: clockwork.NewFakeClockAt(t0)}
-	_, err := dynamoledger.Init(t.Context(), f.client, f.table, dynamoledger.InitOptions{})
+	_, err := dynamoledger.Init(t.Context(), f.client, f.table, dynamoledger.InitOptions{Clock: clock.Real()})
 	require.NoError(t, err)
 	return f
 }
@@ -65,7 +66,7 @@ func (f *fixture) ledger(t *testing.T, owner string, mod func(*dynamoledger.Conf
 
 func (f *fixture) show(t *testing.T, user string) dynamoledger.Shown {
 	t.Helper()
-	sh, err := dynamoledger.Show(t.Context(), f.client, f.table, "", "client-1", admit.CaseInsensitive, []string{user})
+	sh, err := dynamoledger.Show(t.Context(), f.client, f.table, "", "client-1", admit.CaseInsensitive, []string{user}, f.clock)
 	require.NoError(t, err)
 	require.Len(t, sh, 1)
 	return sh[0]
@@ -300,7 +301,7 @@ func TestRuleFormsAgree(t *testing.T) {
 func TestUnreachableTable(t *testing.T) {
 	t.Parallel()
 	c := emu.NewDynamoClient("http://127.0.0.1:1")
-	l, err := dynamoledger.New(dynamoledger.Config{API: c, Table: "ledger", ClientID: "c"})
+	l, err := dynamoledger.New(dynamoledger.Config{API: c, Table: "ledger", ClientID: "c", Clock: clock.Real()})
 	require.NoError(t, err)
 	start := time.Now()
 	_, err = l.Claim(t.Context(), job.Job{Username: "gus"})
@@ -321,7 +322,7 @@ func TestKeysFollowThePoolsCaseRule(t *testing.T) {
 	folded := f.ledger(t, "b", nil)
 	require.Equal(t, job.Won, claim(t, folded, "Bob").Kind)
 	require.Equal(t, job.Busy, claim(t, folded, "BOB").Kind, "the same user")
-	sh, err := dynamoledger.Show(t.Context(), f.client, f.table, "", "client-1", admit.CaseSensitive, []string{"Alice", "ALICE"})
+	sh, err := dynamoledger.Show(t.Context(), f.client, f.table, "", "client-1", admit.CaseSensitive, []string{"Alice", "ALICE"}, f.clock)
 	require.NoError(t, err)
 	require.True(t, sh[0].Found)
 	require.False(t, sh[1].Found)

@@ -98,7 +98,7 @@ func List(ctx context.Context, api DynamoDBReadAPI, table, region string, opts L
 // ends; it returns the items read. A table that does not exist is a *MissingError.
 func scanRecords(ctx context.Context, api DynamoDBReadAPI, table, region string, clk clock.Clock, filter string,
 	names map[string]string, values map[string]types.AttributeValue, each func(Record) bool) (int, error) {
-	call := caller{table: table, region: region, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Or(clk)}
+	call := caller{table: table, region: region, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Must(clk, "dynamoledger.List, Export")}
 	scanned := 0
 	var start map[string]types.AttributeValue
 	for {

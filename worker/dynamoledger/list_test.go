@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 )
 
@@ -47,7 +48,7 @@ func (p *pagedTable) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...func(*
 func TestListPagesAndLimit(t *testing.T) {
 	t.Parallel()
 	api := &pagedTable{pages: [][]string{{"a", "b"}, {}, {"c"}}}
-	got, err := dynamoledger.List(t.Context(), api, "ledger", "eu-west-1", dynamoledger.ListOptions{State: "unknown", Now: t0})
+	got, err := dynamoledger.List(t.Context(), api, "ledger", "eu-west-1", dynamoledger.ListOptions{State: "unknown", Now: t0, Clock: clock.Real()})
 	require.NoError(t, err)
 	var names []string
 	for _, r := range got.Records {
@@ -64,7 +65,7 @@ func TestListPagesAndLimit(t *testing.T) {
 	}
 
 	api = &pagedTable{pages: [][]string{{"a", "b"}, {"c"}, {"d"}}}
-	got, err = dynamoledger.List(t.Context(), api, "ledger", "eu-west-1", dynamoledger.ListOptions{State: "failed", Campaign: "spring", Limit: 2, Now: t0})
+	got, err = dynamoledger.List(t.Context(), api, "ledger", "eu-west-1", dynamoledger.ListOptions{State: "failed", Campaign: "spring", Limit: 2, Now: t0, Clock: clock.Real()})
 	require.NoError(t, err)
 	require.Len(t, got.Records, 2)
 	require.True(t, got.More, "c matches beyond the limit")

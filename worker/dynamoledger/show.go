@@ -20,8 +20,11 @@ type Shown struct {
 // Show reads the records of usernames (strongly consistent) in table (in region, which
 // api's client is in), for the support question "did we send X a code?"; c is how the
 // pool compares usernames. A table that does not exist is a *MissingError.
-func Show(ctx context.Context, api DynamoDBReadAPI, table, region, clientID string, c admit.Case, usernames []string) ([]Shown, error) {
-	call := caller{table: table, region: region, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Real()} // a one-off command
+// Its retries wait on clk.
+func Show(ctx context.Context, api DynamoDBReadAPI, table, region, clientID string, c admit.Case, usernames []string,
+	clk clock.Clock) ([]Shown, error) {
+	call := caller{table: table, region: region, timeout: CallTimeoutDefault, policy: RetryDefault,
+		clock: clock.Must(clk, "dynamoledger.Show")}
 	out := make([]Shown, 0, len(usernames))
 	for _, u := range usernames {
 		rec, found, err := getRecord(ctx, api, call, table, userKey(clientID, c, u))

@@ -137,7 +137,7 @@ func Check(ctx context.Context, api describer, table string, c caller) error {
 // advice on a *MissingError: is it in another region the operator named?); a failed
 // call is retried, waiting on clk.
 func Exists(ctx context.Context, api describer, table, region string, clk clock.Clock) (bool, error) {
-	c := caller{table: table, region: region, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Or(clk)}
+	c := caller{table: table, region: region, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Must(clk, "dynamoledger.Exists")}
 	_, err := describe(ctx, api, c, table)
 	var me *MissingError
 	switch err = missing(err, c); {
@@ -179,7 +179,7 @@ type InitResult struct {
 // table that exists with the right key schema is left as it is (TTL enabled if off); one
 // with another schema is a *SchemaError naming what differs.
 func Init(ctx context.Context, api DynamoDBAdminAPI, table string, opts InitOptions) (InitResult, error) {
-	clk := clock.Or(opts.Clock)
+	clk := clock.Must(opts.Clock, "dynamoledger.Init")
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

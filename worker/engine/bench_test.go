@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/engine"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/records"
@@ -71,10 +72,10 @@ func BenchmarkEngine(b *testing.B) {
 				require.NoError(b, err)
 				runs++
 				cr := &countingReport{Writer: rep}
-				e := &engine.Engine{Source: src, Processor: instantProcessor{}, Report: cr, Workers: 8}
+				e := &engine.Engine{Source: src, Processor: instantProcessor{}, Report: cr, Workers: 8, Clock: clock.Real()}
 				var l *records.IntentLog
 				if sink == "discard+ledger" {
-					l, err = records.OpenLedger(fmt.Sprintf("%s/r%d.csv.ledger", dir, runs), false, nil)
+					l, err = records.OpenLedger(fmt.Sprintf("%s/r%d.csv.ledger", dir, runs), false, clock.Real())
 					require.NoError(b, err)
 					e.Ledger = l
 				}

@@ -150,7 +150,7 @@ type run struct {
 // in-flight calls finish) or a systemic error. kill aborts calls in flight (hard stop).
 // It returns a *SystemicError, ErrInterrupted, a source, ledger or report error, or nil.
 func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
-	clk := clock.Or(e.Clock)
+	clk := clock.Must(e.Clock, "engine.Engine")
 	workers := max(e.Workers, 1)
 	batchSize := e.BatchSize
 	if batchSize <= 0 {

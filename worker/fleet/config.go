@@ -82,8 +82,8 @@ func ValidName(name string) string {
 
 func (c *Config) defaults() error {
 	switch {
-	case c.API == nil || c.Table == "" || c.Replica == "":
-		return errors.New("fleet: API, Table and Replica are required")
+	case c.API == nil || c.Table == "" || c.Replica == "" || c.Clock == nil:
+		return errors.New("fleet: API, Table, Replica and Clock are required")
 	case !(c.Rate > 0) || math.IsInf(c.Rate, 0):
 		return fmt.Errorf("fleet: Rate must be > 0 (got %v)", c.Rate)
 	}
@@ -107,7 +107,6 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	c.Clock = clock.Or(c.Clock)
 	return nil
 }
 

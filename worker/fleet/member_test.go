@@ -500,11 +500,13 @@ func TestConfigDefaults(t *testing.T) {
 		{API: newMemTable(), Table: "t", Rate: 1},
 		{API: newMemTable(), Table: "t", Replica: "r"},
 		{API: newMemTable(), Table: "t", Replica: "r", Rate: 1, Name: " x"},
+		{API: newMemTable(), Table: "t", Replica: "r", Rate: 1}, // no Clock
 	} {
 		_, err := fleet.New(bad)
 		require.Error(t, err, "%+v", bad)
 	}
-	m, err := fleet.New(fleet.Config{API: newMemTable(), Table: "t", Replica: "r", Rate: 1, Heartbeat: time.Millisecond})
+	m, err := fleet.New(fleet.Config{API: newMemTable(), Table: "t", Replica: "r", Rate: 1, Heartbeat: time.Millisecond,
+		Clock: clockwork.NewFakeClockAt(t0)})
 	require.NoError(t, err)
 	require.Equal(t, fleet.NameDefault, m.Name())
 	require.Equal(t, fleet.MinHeartbeat/4, m.Step(), "the interval is bounded below")

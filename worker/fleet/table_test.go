@@ -27,9 +27,9 @@ func TestFleetOnTheLedgerTable(t *testing.T) {
 	srv := emu.Dynamo(t, emu.WithTableDelay(0))
 	client := emu.NewDynamoClient(srv.Endpoint)
 	const table = "fleet-ledger"
-	_, err := dynamoledger.Init(t.Context(), client, table, dynamoledger.InitOptions{})
-	require.NoError(t, err)
 	clock := clockwork.NewFakeClockAt(t0)
+	_, err := dynamoledger.Init(t.Context(), client, table, dynamoledger.InitOptions{Clock: clockwork.NewRealClock()})
+	require.NoError(t, err)
 	members := make([]*fleet.Member, 3)
 	for i := range members {
 		m, err := fleet.New(fleet.Config{API: client, Table: table, Name: "workers", Replica: "host/" + strconv.Itoa(i),

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cognito-resend/cognito-resend/worker/cognito"
@@ -44,7 +45,8 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 func TestBreakerMetrics(t *testing.T) {
 	t.Parallel()
 	m := metrics.New()
-	b := &pacing.Breaker{Limiter: pacing.NewLimiter(pacing.LimiterConfig{Rate: 0}), Threshold: 2, OnTrip: m.BreakerTripped}
+	clk := clockwork.NewFakeClock()
+	b := &pacing.Breaker{Limiter: pacing.NewLimiter(pacing.LimiterConfig{Rate: 0, Clock: clk}), Threshold: 2, OnTrip: m.BreakerTripped, Clock: clk}
 	m.WatchBreaker(b.Open)
 	scrape := func() string {
 		rec := httptest.NewRecorder()

@@ -9,7 +9,7 @@ import (
 // controller is the Limiter's adaptive part: told each answer, it says what rate to pace
 // at. It converges with any number of uncoordinated peers on one quota, because every
 // peer on a shared bucket sees the same throttled fraction: each steers its own rate
-// towards a small target fraction, and the fleet settles there whatever its size.
+// towards a small target fraction, and the fleet converges there whatever its size.
 // Per answer, in the small-signal regime:
 //
 //   - a throttle cuts the rate to cutFactor × what the process actually sends (its
@@ -26,13 +26,13 @@ import (
 // keeps peers cut by the same empty bucket from coming back in step.
 //
 // The large-signal regime is the start, or a quota that shrank: when deepSamples or more
-// settled answers of the last window (2 × deepSamples at the current rate, 2 to 20 s,
+// answered attempts of the last window (2 × deepSamples at the current rate, 2 to 20 s,
 // since the last deep cut) are deepFraction or more throttled, the rate is cut at once
 // to deepMargin × what got through since the bucket ran empty — the process's share of
 // the empty bucket, which sums to the quota over the fleet — and no small cut follows
 // until deepSamples attempts at the new rate are in (or deepGuard has passed). Answers
-// are counted once settled (twice the mean latency): a throttle comes back at once, a
-// success only after the call.
+// are counted once their answer time has passed (answerWait: twice the mean latency): a
+// throttle comes back at once, a success only after the call.
 //
 // The floor is a trickle that keeps a starved process measuring, not a share: 64
 // replicas at a 1/s floor would send 3.2 × a 20/s quota whatever it is. It is
@@ -95,9 +95,9 @@ const (
 	// deepGuard: after a deep cut, no small cut until deepSamples answers to attempts at
 	// the new rate are in, or this long (a small share takes a while to send them).
 	deepGuard = 2 * time.Second
-	// settle bounds: an answer may take twice the mean latency, within these.
-	settleMin = 100 * time.Millisecond
-	settleMax = 2 * time.Second
+	// answerWait bounds: an answer may take twice the mean latency, within these.
+	answerWaitMin = 100 * time.Millisecond
+	answerWaitMax = 2 * time.Second
 	// validatedShare: the rate grows only while the process sends at least this share
 	// of it (RFC 7661's rule for TCP): workers waiting out backoffs leave it untested,
 	// and would all come back to it at once.
@@ -212,9 +212,9 @@ func (c *controller) noteLimit(now time.Time, limit float64) {
 	c.limit, c.limitAt = limit, now
 }
 
-// window counts the settled answers of the window ending now: attempts started since the
+// window counts the answered attempts of the window ending now: attempts started since the
 // last deep cut, within the last 2 × deepSamples attempts at the current rate (2 to 20 s),
-// and at least settle ago — a throttle comes back at once, a success after the call, so
+// and at least answerWait ago — a throttle comes back at once, a success after the call, so
 // counting answers still in flight would make the share look smaller than it is. span
 // is 0 when the window is too short to judge.
 func (c *controller) window(now time.Time, fromThrottle bool) (n, thr int64, span time.Duration) {
@@ -223,7 +223,7 @@ func (c *controller) window(now time.Time, fromThrottle bool) (n, thr int64, spa
 	if from.Before(c.lastDeep) {
 		from = c.lastDeep
 	}
-	n, thr, span = c.win.count(from, now.Add(-c.settle()), fromThrottle)
+	n, thr, span = c.win.count(from, now.Add(-c.answerWait()), fromThrottle)
 	if span < deepSpanMin {
 		span = 0
 	}
@@ -240,16 +240,17 @@ func (c *controller) used(now time.Time) bool {
 		if from.Before(c.lastDeep) {
 			from = c.lastDeep
 		}
-		if n, _, span = c.win.count(from, now.Add(-c.settle()), false); span < deepSpanMin {
+		if n, _, span = c.win.count(from, now.Add(-c.answerWait()), false); span < deepSpanMin {
 			return true
 		}
 	}
 	return float64(n)/span.Seconds() >= validatedShare*c.rate
 }
 
-// settle is how long an answer may take: twice the mean success latency, within bounds.
-func (c *controller) settle() time.Duration {
-	return min(max(2*c.latency, settleMin), settleMax)
+// answerWait is how long an answer may take: twice the mean success latency, within
+// bounds.
+func (c *controller) answerWait() time.Duration {
+	return min(max(2*c.latency, answerWaitMin), answerWaitMax)
 }
 
 // cut cuts to next, jittered ± 10 % (a process sent to its floor lands anywhere from half

@@ -107,7 +107,7 @@ type Breaker struct {
 
 // Observe feeds one attempt's outcome to the breaker.
 func (b *Breaker) Observe(o Observation) {
-	clk := clock.Or(b.Clock)
+	clk := clock.Must(b.Clock, "pacing.Breaker")
 	if o.Endpoint == "" {
 		o.Endpoint = b.Endpoint
 	}
@@ -207,7 +207,7 @@ func (b *Breaker) endOutage(clk clock.Clock) {
 
 // expire is the MaxOutage timer: the outage it was set for is still going on.
 func (b *Breaker) expire() {
-	clk := clock.Or(b.Clock)
+	clk := clock.Must(b.Clock, "pacing.Breaker")
 	b.mu.Lock()
 	if b.since.IsZero() || b.gaveUp || clk.Since(b.since) < b.MaxOutage {
 		b.mu.Unlock()

@@ -28,7 +28,7 @@ const (
 const (
 	// FloorDefault is a trickle, not a share: 64 replicas at it send 1.3/s in all.
 	FloorDefault = 0.02
-	// TargetDefault is the throttled fraction of its attempts the controller settles at.
+	// TargetDefault is the throttled fraction of its attempts the controller converges to.
 	TargetDefault = 0.02
 )
 
@@ -48,7 +48,7 @@ type LimiterConfig struct {
 	Reserve float64
 	// Floor is the lowest rate a throttle cuts to (default FloorDefault, at most Rate).
 	Floor float64
-	// Target is the throttled fraction the controller settles at (default TargetDefault;
+	// Target is the throttled fraction the controller converges to (default TargetDefault;
 	// at most 0.5).
 	Target float64
 	// Seed seeds the controller's jitter; 0 draws one.
@@ -80,7 +80,7 @@ type Limiter struct {
 
 // NewLimiter builds a limiter. Zero fields of cfg get defaults.
 func NewLimiter(cfg LimiterConfig) *Limiter {
-	cfg.Clock = clock.Or(cfg.Clock)
+	cfg.Clock = clock.Must(cfg.Clock, "pacing.NewLimiter")
 	if cfg.Burst <= 0 {
 		cfg.Burst = BurstDefault
 	}

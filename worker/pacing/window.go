@@ -4,7 +4,7 @@ import "time"
 
 // answers counts the controller's answers by the time their attempt started, in slots
 // of answerSlot over the last answerSlots × answerSlot (25.6 s: the longest window,
-// deepWindowMax, plus the longest settle time, with room to spare). Adding is O(1); a
+// deepWindowMax, plus the longest answerWait, with room to spare). Adding is O(1); a
 // count scans the slots of its window, at most answerSlots, whatever the rate.
 type answers struct {
 	slots [answerSlots]answerCount

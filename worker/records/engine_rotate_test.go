@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/engine"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/records"
@@ -59,9 +60,9 @@ func TestEngineWithRotatingReportAcksDurableRows(t *testing.T) {
 	path := filepath.Join(dir, "r.csv")
 	w, err := records.OpenReport(path, false)
 	require.NoError(t, err)
-	l, err := records.OpenLedger(records.LedgerPath(path), false, nil)
+	l, err := records.OpenLedger(records.LedgerPath(path), false, clock.Real())
 	require.NoError(t, err)
-	rr, err := records.NewRotatingReport(path, w, records.RotateOptions{MaxSize: 2048, Keep: 1000, Journal: l})
+	rr, err := records.NewRotatingReport(path, w, records.RotateOptions{MaxSize: 2048, Keep: 1000, Journal: l, Clock: clock.Real()})
 	require.NoError(t, err)
 
 	const n = 500
@@ -98,7 +99,7 @@ func TestEngineWithRotatingReportAcksDurableRows(t *testing.T) {
 		jobs = append(jobs, j)
 	}
 	e := &engine.Engine{Source: newJobList(jobs), Processor: sender{}, Report: rr,
-		Workers: 8, Ledger: l, BatchSize: 16}
+		Workers: 8, Ledger: l, BatchSize: 16, Clock: clock.Real()}
 	sum, err := e.Run(context.Background(), context.Background())
 	require.NoError(t, err)
 	require.Equal(t, n, sum.Rows)

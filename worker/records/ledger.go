@@ -108,7 +108,7 @@ func LedgerPath(reportPath string) string { return reportPath + ".ledger" }
 // OpenLedger creates the ledger with mode 0600, or appends to it (resume). A new
 // campaign refuses an existing ledger: it belongs to a campaign that was started.
 func OpenLedger(path string, appendMode bool, clk clock.Clock) (*IntentLog, error) {
-	clk = clock.Or(clk)
+	clk = clock.Must(clk, "records.OpenLedger")
 	f, _, err := openLog(path, appendMode)
 	if errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("ledger %s exists: a campaign with this report was started; use --resume", path)

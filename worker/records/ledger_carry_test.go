@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 )
 
@@ -19,7 +20,7 @@ func TestLedgerRotationWritesACarriedIntentOnce(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r.csv.ledger")
-	l, err := OpenLedger(path, false, nil)
+	l, err := OpenLedger(path, false, clock.Real())
 	require.NoError(t, err)
 	l.TrackPending()
 	j := job.Job{Username: "alice", SourceRef: "m-1"}

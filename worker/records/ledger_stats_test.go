@@ -9,6 +9,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 )
 
@@ -51,7 +52,7 @@ func TestLedgerStatsCountRecordsSyncsAndWaits(t *testing.T) {
 // groups as records.
 func TestLedgerStatsUnderConcurrentIntents(t *testing.T) {
 	t.Parallel()
-	l, err := OpenLedger(filepath.Join(t.TempDir(), "r.csv.ledger"), false, nil)
+	l, err := OpenLedger(filepath.Join(t.TempDir(), "r.csv.ledger"), false, clock.Real())
 	require.NoError(t, err)
 	const workers, each = 8, 50
 	var wg sync.WaitGroup

@@ -325,7 +325,7 @@ func LoadResume(reportPath string, opts ResumeOptions) (*ResumeState, error) {
 
 // UnknownResult is the report row of an intent without an outcome.
 func UnknownResult(rec LedgerRecord, clk clock.Clock) job.Result {
-	t := clock.Or(clk).Now().UTC()
+	t := clock.Must(clk, "records.UnknownResult").Now().UTC()
 	return job.Result{Username: rec.Username, Status: job.StatusUnknown, SourceRef: rec.SourceRef, Message: rec.Message,
 		ErrorCode: "Unknown",
 		ErrorMessage: "the run stopped after the call was started and before its outcome was recorded; " +

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/records"
 )
@@ -267,8 +268,8 @@ func TestUnknownRowKeepsTheMessage(t *testing.T) {
 	t.Parallel()
 	var rec records.LedgerRecord
 	require.NoError(t, json.Unmarshal([]byte(`{"event":"start","username":"adam","source_ref":"adam","at":"x","message":"invitation"}`), &rec))
-	require.Equal(t, job.MessageInvitation, records.UnknownResult(rec, nil).Message)
+	require.Equal(t, job.MessageInvitation, records.UnknownResult(rec, clock.Real()).Message)
 	rec = records.LedgerRecord{}
 	require.NoError(t, json.Unmarshal([]byte(`{"event":"start","username":"ann","source_ref":"2","at":"x"}`), &rec))
-	require.Equal(t, job.Message(""), records.UnknownResult(rec, nil).Message)
+	require.Equal(t, job.Message(""), records.UnknownResult(rec, clock.Real()).Message)
 }

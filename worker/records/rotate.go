@@ -89,9 +89,7 @@ func NewRotatingReport(path string, w Writer, opts RotateOptions) (*RotatingRepo
 	if err != nil {
 		return nil, err
 	}
-	if opts.Clock == nil {
-		opts.Clock = clock.Real()
-	}
+	opts.Clock = clock.Must(opts.Clock, "records.NewRotatingReport")
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/records"
 )
@@ -345,7 +346,7 @@ func TestLedgerRotateUnderConcurrentIntents(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r.csv.ledger")
-	l, err := records.OpenLedger(path, false, nil)
+	l, err := records.OpenLedger(path, false, clock.Real())
 	require.NoError(t, err)
 	const writers, each = 8, 200
 	var wg sync.WaitGroup

@@ -138,8 +138,7 @@ func newVerifier(t *testing.T, api userpool.AdminGetUserAPI) (*userpool.Verifier
 	clk := clockwork.NewFakeClockAt(clockStart)
 	clocktest.Drive(t, clk, 2*time.Second)
 	lim := &recLimiter{}
-	return &userpool.Verifier{API: api, PoolID: "us-east-1_pool", Limiter: lim, MaxAttempts: 3,
-		BackoffBase: 100 * time.Millisecond, BackoffMax: time.Second, Clock: clk}, lim
+	return &userpool.Verifier{API: api, PoolID: "us-east-1_pool", Limiter: lim, Retry: pacing.Policy{Attempts: 3, Base: 100 * time.Millisecond, Max: time.Second}, Clock: clk}, lim
 }
 
 var pool = map[string]job.UserState{
@@ -281,7 +280,7 @@ func TestVerifierOwnLimiter(t *testing.T) {
 	resendLim := pacing.NewLimiter(pacing.LimiterConfig{Rate: 10, Burst: 1, Clock: clock})
 	resendLim.PauseFor(time.Hour) // a paused resend limiter must not hold the check
 	api := &fakeUsers{users: pool}
-	v := &userpool.Verifier{API: api, PoolID: "p", Limiter: verifyLim, MaxAttempts: 1, Clock: clock}
+	v := &userpool.Verifier{API: api, PoolID: "p", Limiter: verifyLim, Retry: pacing.Policy{Attempts: 1}, Clock: clock}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

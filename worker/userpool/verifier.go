@@ -69,12 +69,11 @@ type Verifier struct {
 	// the two calls draw on different quotas.
 	Limiter cognito.Limiter
 	Breaker cognito.Breaker // optional; its own, pausing Limiter through an outage
-	// MaxAttempts, BackoffBase, BackoffMax shape the retries (pacing.Policy).
-	MaxAttempts             int
-	BackoffBase, BackoffMax time.Duration
-	CallTimeout             time.Duration // zero: cognito.CallTimeoutDefault
-	Logger                  *slog.Logger
-	Clock                   clock.Clock
+	// Retry is the retries (config.Config.Retry), as the Resender's.
+	Retry       pacing.Policy
+	CallTimeout time.Duration // zero: cognito.CallTimeoutDefault
+	Logger      *slog.Logger
+	Clock       clock.Clock
 	// OnAttempt, when set, observes every AdminGetUser attempt (metrics).
 	OnAttempt func(o cognito.Outcome, latency time.Duration)
 
@@ -99,7 +98,7 @@ func (v *Verifier) Verify(stop, kill context.Context, j job.Job) (res job.Result
 // verify is Verify; retryUnsent is cognito.Call.RetryUnsent: during the run Breaker's
 // MaxOutage bounds an outage, while the start-up check spends attempts.
 func (v *Verifier) verify(stop, kill context.Context, j job.Job, retryUnsent bool) (res job.Result, send bool) {
-	clk := clock.Or(v.Clock)
+	clk := clock.Must(v.Clock, "userpool.Verifier")
 	res = job.Result{Username: j.Username, SourceRef: j.SourceRef, StartedAt: clk.Now().UTC()}
 	if j.State != nil {
 		return v.judged(res, v.Rule.Judge(*j.State), "ListUsers: ", "", clk)
@@ -154,7 +153,7 @@ func (v *Verifier) judged(res job.Result, vd Eligibility, from, requestID string
 
 func (v *Verifier) call(retryUnsent bool) *cognito.Call {
 	return &cognito.Call{Op: "AdminGetUser", Limiter: v.Limiter, Breaker: v.Breaker, RetryUnsent: retryUnsent,
-		Policy:      pacing.Policy{Attempts: v.MaxAttempts, Base: v.BackoffBase, Max: v.BackoffMax},
+		Policy:      v.Retry,
 		CallTimeout: v.CallTimeout, Classify: v.classify, Logger: v.Logger, Clock: v.Clock,
 		OnAttempt: func(o cognito.Outcome, latency time.Duration) {
 			v.calls.Add(1)

@@ -30,12 +30,9 @@ type SQSSendAPI interface {
 
 var _ SQSSendAPI = (*sqs.Client)(nil)
 
-// Defaults of Config's zero fields: the schedule of a batch entry that fails transiently.
-const (
-	MaxAttemptsDefault = 5
-	BackoffBaseDefault = 200 * time.Millisecond
-	BackoffMaxDefault  = 10 * time.Second
-)
+// RetryDefault is Config.Retry when it has no attempts: the schedule of a batch entry
+// that fails transiently.
+var RetryDefault = pacing.Policy{Attempts: 5, Base: 200 * time.Millisecond, Max: 10 * time.Second}
 
 // maxBatchPayload keeps a SendMessageBatch well under SQS's request size limit.
 const maxBatchPayload = 256 << 10
@@ -47,10 +44,9 @@ const stopFlushTimeout = 10 * time.Second
 type Config struct {
 	API      SQSSendAPI
 	QueueURL string
-	// MaxAttempts bounds the sends of one batch entry that fails transiently.
-	MaxAttempts int
-	// BackoffBase is the first delay between attempts, doubled each time.
-	BackoffBase time.Duration
+	// Retry bounds and paces the sends of one batch entry that fails transiently
+	// (Attempts 0: RetryDefault).
+	Retry pacing.Policy
 	// Case is how usernames compare (--case-sensitive-usernames): the FIFO ids and the
 	// Admitter of a nil adm follow it.
 	Case   admit.Case
@@ -85,11 +81,8 @@ func Enqueue(ctx context.Context, cfg Config, src job.Source, adm *admit.Admitte
 	if cfg.Clock == nil {
 		return sum, errors.New("enqueue: Config.Clock is required")
 	}
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = MaxAttemptsDefault
-	}
-	if cfg.BackoffBase <= 0 {
-		cfg.BackoffBase = BackoffBaseDefault
+	if cfg.Retry.Attempts <= 0 {
+		cfg.Retry = RetryDefault
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -159,7 +152,7 @@ func Enqueue(ctx context.Context, cfg Config, src job.Source, adm *admit.Admitte
 }
 
 // sendBatch sends entries, retrying the whole call and transiently failed entries up to
-// MaxAttempts, and returns how many SQS took.
+// Retry.Attempts, and returns how many SQS took.
 func sendBatch(ctx context.Context, cfg Config, log *slog.Logger, entries []sqstypes.SendMessageBatchRequestEntry) (int, error) {
 	pending := append([]sqstypes.SendMessageBatchRequestEntry(nil), entries...)
 	sent, attempt := 0, 0
@@ -167,8 +160,7 @@ func sendBatch(ctx context.Context, cfg Config, log *slog.Logger, entries []sqst
 	// A call or entries that failed transiently (awserr.Transient) go again (only the
 	// failed entries) with backoff: pacing.Retry is the one retry layer (the SQS
 	// client has aws.NopRetryer).
-	policy := pacing.Policy{Attempts: cfg.MaxAttempts, Base: cfg.BackoffBase, Max: BackoffMaxDefault}
-	err := pacing.Retry(ctx, cfg.Clock, policy, func(ctx context.Context) error {
+	err := pacing.Retry(ctx, cfg.Clock, cfg.Retry, func(ctx context.Context) error {
 		attempt++
 		out, err := cfg.API.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(cfg.QueueURL), Entries: pending})
 		if err != nil {
@@ -176,7 +168,7 @@ func sendBatch(ctx context.Context, cfg Config, log *slog.Logger, entries []sqst
 			if ctx.Err() != nil || !awserr.Transient(err) {
 				return err // an answer (access denied, no such queue): another attempt gets the same
 			}
-			if attempt < cfg.MaxAttempts {
+			if attempt < cfg.Retry.Attempts {
 				log.Warn("SendMessageBatch failed, retrying", "error", err, "attempt", attempt)
 			}
 			return pacing.Retryable(err)
@@ -193,7 +185,7 @@ func sendBatch(ctx context.Context, cfg Config, log *slog.Logger, entries []sqst
 			if !ok {
 				continue
 			}
-			if !awserr.Transient(awserr.Entry(aws.ToString(f.Code), aws.ToString(f.Message), f.SenderFault)) || attempt >= cfg.MaxAttempts {
+			if !awserr.Transient(awserr.Entry(aws.ToString(f.Code), aws.ToString(f.Message), f.SenderFault)) || attempt >= cfg.Retry.Attempts {
 				log.Error("message not enqueued", "code", aws.ToString(f.Code), "error", aws.ToString(f.Message),
 					"sender_fault", f.SenderFault, "attempts", attempt)
 				continue

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
 	"github.com/cognito-resend/cognito-resend/worker/clock/clocktest"
+	"github.com/cognito-resend/cognito-resend/worker/pacing"
 	"github.com/cognito-resend/cognito-resend/worker/source/csvsource"
 	"github.com/cognito-resend/cognito-resend/worker/source/enqueue"
 )
@@ -85,7 +86,7 @@ func enqueueUsers(t *testing.T, api enqueue.SQSSendAPI, users ...string) (enqueu
 	src, err := csvsource.New(strings.NewReader("username\n"+strings.Join(users, "\n")+"\n"), csvsource.Options{})
 	require.NoError(t, err)
 	return enqueue.Enqueue(context.Background(), enqueue.Config{Clock: driven(t), API: api, QueueURL: "http://127.0.0.1:1/0/q",
-		MaxAttempts: 3, BackoffBase: time.Second}, src, nil)
+		Retry: pacing.Policy{Attempts: 3, Base: time.Second, Max: 10 * time.Second}}, src, nil)
 }
 
 func TestEnqueueRetriesOnlyTransientFailures(t *testing.T) {

@@ -57,7 +57,7 @@ func (h *Handler) logger() *slog.Logger {
 
 // Handle is the function's handler: events.SQSEvent in, the batch item failures out.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	clk := clock.Or(h.Clock)
+	clk := clock.Must(h.Clock, "lambdasource.Handler")
 	log := h.logger()
 	margin := h.SettleMargin
 	if margin <= 0 {

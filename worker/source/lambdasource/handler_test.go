@@ -141,7 +141,7 @@ func newFixture(throttled, held []string, maxReceive int) *fixture {
 		f.ledger.held[u] = true
 	}
 	resender := &cognito.Resender{API: f.api, ClientID: "client", Limiter: pacing.NewLimiter(pacing.LimiterConfig{Clock: clk}),
-		MaxAttempts: 100, BackoffBase: time.Second, BackoffMax: time.Second, CallTimeout: 10 * time.Second, Clock: clk}
+		Retry: pacing.Policy{Attempts: 100, Base: time.Second, Max: time.Second}, CallTimeout: 10 * time.Second, Clock: clk}
 	f.h = &lambdasource.Handler{CallTimeout: 10 * time.Second, Clock: clk,
 		Config: lambdasource.Config{MaxReceiveCount: maxReceive},
 		Run: func(stop, kill context.Context, src job.Source) error {

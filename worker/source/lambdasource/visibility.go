@@ -60,7 +60,7 @@ func (h *Handler) putOff(ctx context.Context, items []Item, now time.Time, since
 	if len(due) == 0 {
 		return nil
 	}
-	ctx, cancel := clock.WithTimeout(context.WithoutCancel(ctx), clock.Or(h.Clock), visibilityTimeout)
+	ctx, cancel := clock.WithTimeout(context.WithoutCancel(ctx), clock.Must(h.Clock, "lambdasource.Handler"), visibilityTimeout)
 	defer cancel()
 	set := map[string]int32{}
 	url, region, err := h.queueURL(ctx, due[0].eventSourceARN)

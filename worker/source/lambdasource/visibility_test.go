@@ -152,7 +152,7 @@ func TestHandlerPutsBudgetSpentOffToTheNextWindow(t *testing.T) {
 	f.h.SQS = vis
 	next := start.Add(5 * time.Hour)
 	resender := &cognito.Resender{API: f.api, ClientID: "client", Limiter: pacing.NewLimiter(pacing.LimiterConfig{Clock: f.clk}),
-		MaxAttempts: 3, BackoffBase: time.Second, BackoffMax: time.Second, CallTimeout: 10 * time.Second, Clock: f.clk}
+		Retry: pacing.Policy{Attempts: 3, Base: time.Second, Max: time.Second}, CallTimeout: 10 * time.Second, Clock: f.clk}
 	f.h.Run = func(stop, kill context.Context, src job.Source) error {
 		b := src.(*lambdasource.Batch)
 		_, err := (&engine.Engine{Source: src, Processor: resender, Report: nopReport{}, Workers: 4, Clock: f.clk,

@@ -139,5 +139,5 @@ func (c *Config) defaults() {
 	if c.Metrics == nil {
 		c.Metrics = noRecorder{}
 	}
-	c.Clock = clock.Or(c.Clock)
+	c.Clock = clock.Must(c.Clock, "sqssource.Config")
 }

@@ -134,20 +134,24 @@ func sqNewRig(t *testing.T, cognitoEndpoint, clientID string, api sqssource.SQSA
 		cfg.RetryDelay = time.Second
 	}
 	cfg.FlushInterval = 100 * time.Millisecond
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real() // the emulators' time
+	}
 	src, err := sqssource.New(t.Context(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = src.Close(context.Background()) })
-	lim := pacing.NewLimiter(pacing.LimiterConfig{Rate: 200, Burst: 10})
+	lim := pacing.NewLimiter(pacing.LimiterConfig{Rate: 200, Burst: 10, Clock: cfg.Clock})
 	rep := &sqMemReport{}
 	eng := &engine.Engine{
 		Source: src,
 		Processor: &cognito.Resender{
 			API:      emu.NewCognitoClient(cognitoEndpoint, func(o *cip.Options) { o.Retryer = aws.NopRetryer{} }),
-			ClientID: clientID, Limiter: lim, MaxAttempts: maxAttempts,
-			BackoffBase: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, CallTimeout: 20 * time.Second,
+			ClientID: clientID, Limiter: lim, Retry: pacing.Policy{Attempts: maxAttempts, Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}, CallTimeout: 20 * time.Second,
+			Clock: cfg.Clock,
 		},
 		Report:  rep,
 		Workers: 4,
+		Clock:   cfg.Clock,
 	}
 	return &sqRig{src: src, report: rep, engine: eng}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/clock/clocktest"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
@@ -148,7 +149,7 @@ func sqSource(t *testing.T, f sqssource.SQSAPI, mod func(*sqssource.Config)) *sq
 	t.Helper()
 	cfg := sqssource.Config{API: f, QueueURL: "https://sqs.us-east-1.amazonaws.com/123456789012/q",
 		WaitTimeSeconds: 1, VisibilityTimeout: 30 * time.Second, MaxInFlight: 4, EmptyPolls: 1,
-		RetryDelay: 10 * time.Second, LimitExceededDelay: time.Hour, FlushInterval: time.Hour}
+		RetryDelay: 10 * time.Second, LimitExceededDelay: time.Hour, FlushInterval: time.Hour, Clock: clock.Real()}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -519,7 +520,7 @@ func (f *sqFailingReceive) ReceiveMessage(context.Context, *sqs.ReceiveMessageIn
 func TestSQSReceiveErrorsBackOffAndFailReadiness(t *testing.T) {
 	t.Parallel()
 	f := &sqFailingReceive{}
-	s, err := sqssource.New(t.Context(), sqssource.Config{API: f, QueueURL: "https://q/1/q", VisibilityTimeout: 30 * time.Second})
+	s, err := sqssource.New(t.Context(), sqssource.Config{API: f, QueueURL: "https://q/1/q", VisibilityTimeout: 30 * time.Second, Clock: clock.Real()})
 	require.NoError(t, err)
 	defer s.Close(context.Background())
 	require.Eventually(t, func() bool {
@@ -744,19 +745,19 @@ func TestSQSStartRetriesTransientFailuresOnly(t *testing.T) {
 	t.Parallel()
 	throttled := &smithy.GenericAPIError{Code: "RequestThrottled", Message: "slow down"}
 	f := &sqFlakyAttributes{sqFake: newSQFake(), errs: []error{throttled, throttled}}
-	s, err := sqssource.New(t.Context(), sqssource.Config{API: f, QueueURL: "https://q/1/q"})
+	s, err := sqssource.New(t.Context(), sqssource.Config{API: f, QueueURL: "https://q/1/q", Clock: clock.Real()})
 	require.NoError(t, err)
 	require.NoError(t, s.Close(t.Context()))
 	require.Equal(t, 3, f.calls, "two throttles, then the answer")
 
 	missing := &smithy.GenericAPIError{Code: "AWS.SimpleQueueService.NonExistentQueue", Message: "no such queue"}
 	f = &sqFlakyAttributes{sqFake: newSQFake(), errs: []error{missing}}
-	_, err = sqssource.New(t.Context(), sqssource.Config{API: f, QueueURL: "https://q/1/q"})
+	_, err = sqssource.New(t.Context(), sqssource.Config{API: f, QueueURL: "https://q/1/q", Clock: clock.Real()})
 	require.ErrorContains(t, err, "no such queue")
 	require.Equal(t, 1, f.calls, "a missing queue is not retried")
 
 	f = &sqFlakyAttributes{sqFake: newSQFake(), errs: []error{throttled, throttled, throttled, throttled, throttled}}
-	_, err = sqssource.New(t.Context(), sqssource.Config{API: f, QueueURL: "https://q/1/q", EntryAttempts: 2})
+	_, err = sqssource.New(t.Context(), sqssource.Config{API: f, QueueURL: "https://q/1/q", EntryAttempts: 2, Clock: clock.Real()})
 	require.ErrorContains(t, err, "slow down")
 	require.Equal(t, 2, f.calls, "EntryAttempts bounds the attempts")
 }
