@@ -338,11 +338,12 @@ func (c *Campaign) checkRerun() error {
 
 // checkResumeTarget refuses --resume onto a report that does not exist: a mistyped path
 // would otherwise start a new campaign and call everyone again. It names a report of the
-// same input or a close name in that directory. Left alone: a queue worker (its report
-// is its log; the queue holds the work) and --start-if-missing (automation that starts
-// or continues).
+// same input or a close name in that directory. --start-if-missing (automation that
+// starts or continues) starts it, unless a report in that directory was made from the
+// same input: a mistyped --report in a Job would call its users again. Left alone: a
+// queue worker (its report is its log; the queue holds the work).
 func (c *Campaign) checkResumeTarget() error {
-	if !c.cfg.Resume || c.cfg.StartIfMissing || c.cfg.SQSQueueURL != "" {
+	if !c.cfg.Resume || c.cfg.SQSQueueURL != "" {
 		return nil
 	}
 	if _, err := os.Stat(c.reportPath); !errors.Is(err, os.ErrNotExist) {
@@ -354,7 +355,14 @@ func (c *Campaign) checkResumeTarget() error {
 	if now.Source == records.InputCSV && now.CSV != "-" {
 		now, _ = records.CSVInput(c.cfg.CSV)
 	}
-	if same := records.ReportsOf(dir, now); len(same) == 1 {
+	same := records.ReportsOf(dir, now)
+	if c.cfg.StartIfMissing {
+		if len(same) == 0 {
+			return nil // the campaign's first run
+		}
+		return &config.FieldError{Field: "start-if-missing", Msg: sameInputMsg(c.reportPath, now, same)}
+	}
+	if len(same) == 1 {
 		hint = fmt.Sprintf(" (the report made from this input here is %s: --resume --report %s)", same[0], same[0])
 	} else if near := closeReport(dir, c.reportPath); near != "" {
 		hint = fmt.Sprintf(" (did you mean --report %s?)", near)
@@ -362,6 +370,23 @@ func (c *Campaign) checkResumeTarget() error {
 	return &config.FieldError{Field: "resume", Msg: fmt.Sprintf("the report %s does not exist%s. --resume continues "+
 		"a report; to start the campaign, drop --resume (automation that starts or continues it: --resume "+
 		"--start-if-missing)", c.reportPath, hint)}
+}
+
+// sameInputMsg refuses to start the report path under --start-if-missing when the
+// reports same (newest first) were made from the same input.
+func sameInputMsg(path string, now records.Input, same []string) string {
+	what := "the same " + now.String()
+	if now.Source == records.InputCSV {
+		what = "the same CSV (same SHA-256 digest)"
+	}
+	others := ""
+	if len(same) > 1 {
+		others = fmt.Sprintf(" (and %d more: %s)", len(same)-1, strings.Join(same[1:], ", "))
+	}
+	return fmt.Sprintf("the report %s does not exist, but the report %s%s beside it was made from %s: "+
+		"starting %s would call its users a second time. Nothing was sent. To continue that campaign: --resume "+
+		"--report %s; to start over on purpose (every user is called again): drop --resume --start-if-missing",
+		path, same[0], others, what, path, same[0])
 }
 
 // closeReport is the report in dir whose name is closest to path's ("" if none is close).
