@@ -325,6 +325,66 @@ func TestResumeKeepsTheDailyBudget(t *testing.T) {
 	require.Contains(t, res.stderr, "--daily-budget 0 lifts the daily budget this campaign started with")
 }
 
+// TestResumeBudgetResetMoved: the trial's --resume --budget-reset 06:24 (without
+// --daily-budget) on a report recorded with budget 3 from 00:00 opened a second window the
+// same day and sent 3 more, its WARN ("counts no budget") contradicting its INFO. Now a
+// reset other than the recorded one is refused while a send of the report is less than
+// 24 h old, naming the recorded one; once none is, it is allowed and recorded, so a
+// later --resume without it keeps it.
+func TestResumeBudgetResetMoved(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	list := writeUsers(t, dir, "users.csv", userRange(0, 30))
+	report := filepath.Join(dir, "r.csv")
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	base := []string{"run", "--csv", list, "--report", "r.csv", "--rate", "100", "--log-format", "text"}
+	res := runBin(t, dir, env, "", append(base, "--daily-budget", "3")...)
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 3, sim.Sim.Stats().Calls)
+	// The sends two hours ago; a reset an hour ago opens a window after them.
+	_, rows := readCSVReport(t, report)
+	age := func(d time.Duration) {
+		for _, r := range rows {
+			setFinishedAt(t, report, r["username"], time.Now().Add(-d))
+		}
+	}
+	age(2 * time.Hour)
+	at := time.Now().UTC().Add(-time.Hour)
+	if at.Format("15:04") == "00:00" {
+		at = at.Add(-time.Minute) // not the recorded reset
+	}
+	reset := at.Format("15:04")
+
+	for _, extra := range [][]string{nil, {"--dry-run"}} {
+		res = runBin(t, dir, env, "", append(append(base, "--resume", "--budget-reset", reset), extra...)...)
+		t.Logf("resume with --budget-reset %s %v: exit %d\n%s", reset, extra, res.code, res.stderr)
+		require.Equal(t, 2, res.code, res.stderr)
+		require.Contains(t, res.stderr, "cognito-resend: --budget-reset: "+reset+" UTC is not the reset this campaign's "+
+			"daily budget was recorded with (3 a window from 00:00 UTC, in r.csv.input), and 3 of the report's sends are "+
+			"less than 24 h old: a window from "+reset+" UTC would send up to 3 more within 24 h of them. Nothing was sent. "+
+			"Resume without --budget-reset (00:00 UTC applies); to move the reset, give it once none of the report's sends "+
+			"is less than 24 h old: it is then recorded for the runs after")
+		require.NotContains(t, res.stderr, "counts no budget", "the WARN must not contradict the recorded budget")
+	}
+	require.EqualValues(t, 3, sim.Sim.Stats().Calls, "no second window the same day")
+
+	// A day later the reset may move: this window sends 3, and the record keeps the new reset.
+	age(25 * time.Hour)
+	res = runBin(t, dir, env, "", append(base, "--resume", "--budget-reset", reset)...)
+	t.Logf("a day later: exit %d\n%s", res.code, res.stderr)
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 6, sim.Sim.Stats().Calls)
+	require.Contains(t, res.stderr, "the daily budget's reset moves")
+	in, err := os.ReadFile(report + ".input")
+	require.NoError(t, err)
+	require.Contains(t, string(in), `"budget_reset":"`+reset+`"`)
+	res = runBin(t, dir, env, "", append(base, "--resume", "--dry-run")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "budget:      3 a window from "+reset+" UTC, 3 spent in this one")
+}
+
 // TestDailyBudgetPlanWarnings is the trial's rough edges, on the built binary's dry run:
 // a budget without --ledger-table says it is this report's alone; a plan of more than a
 // year of windows is called out; --budget-reset 9:00 is 09:00; --daily-budget 0 reads

@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/budget"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/records"
 )
@@ -149,6 +152,12 @@ func (c *Campaign) checkInput() error {
 	if c.inputChecked || !c.cfg.Resume {
 		return nil
 	}
+	// Said once it is known whether the report's record brings a budget (keepBudget).
+	defer func() {
+		if c.cfg.Given("budget-reset") && !c.cfg.Given("daily-budget") && c.cfg.DailyBudget <= 0 {
+			c.log.Warn(config.WarnResetOnly)
+		}
+	}()
 	if _, err := os.Stat(c.reportPath); errors.Is(err, os.ErrNotExist) {
 		return nil // the campaign starts
 	}
@@ -166,6 +175,9 @@ func (c *Campaign) checkInput() error {
 		return nil
 	}
 	c.keepBudget(rec)
+	if err := c.checkReset(rec); err != nil {
+		return err
+	}
 	if same, why := rec.Same(now); !same {
 		return &config.FieldError{Field: "resume", Msg: fmt.Sprintf("%s: %s. A report continues the campaign of "+
 			"its own input; to send from another source, start a new report (another --report), which calls "+
@@ -251,7 +263,47 @@ func (c *Campaign) recordInput(fresh bool) error {
 	if c.cfg.DailyBudget > 0 {
 		in.DailyBudget, in.BudgetReset = c.cfg.DailyBudget, c.cfg.BudgetReset
 	}
+	if c.resetMoved != nil {
+		// The record keeps its input; the budget's reset moves (Recorded: now).
+		in = *c.resetMoved
+		in.BudgetReset = c.cfg.BudgetReset
+		return records.WriteInput(c.reportPath, in, c.clock.Now(), true)
+	}
 	return records.WriteInput(c.reportPath, in, c.clock.Now(), fresh)
+}
+
+// checkReset refuses a --budget-reset other than the one the resumed campaign's daily
+// budget was recorded with (rec) while any of the report's sends is less than 24 h old:
+// a window beginning at another time would send a budget's worth more the same day.
+// Once none is, the new reset is allowed and recorded for the runs after (recordInput),
+// so that a later --resume without it does not move the window back.
+func (c *Campaign) checkReset(rec records.Input) error {
+	if rec.DailyBudget <= 0 || c.cfg.DailyBudget <= 0 || !c.cfg.Given("budget-reset") {
+		return nil
+	}
+	was, err := budget.ParseReset(cmp.Or(rec.BudgetReset, budget.ResetDefault))
+	if err != nil || was == c.cfg.Schedule() {
+		return nil
+	}
+	recent, err := records.LoadResume(c.reportPath, records.ResumeOptions{Now: c.clock.Now(),
+		Window: c.clock.Now().Add(-24 * time.Hour)})
+	if err != nil {
+		return err
+	}
+	if recent.WindowSent > 0 {
+		return &config.FieldError{Field: "budget-reset", Msg: fmt.Sprintf("%s is not the reset this campaign's daily "+
+			"budget was recorded with (%d a window from %s, in %s), and %d of the report's sends are less than 24 h old: "+
+			"a window from %[1]s would send up to %d more within 24 h of them. Nothing was sent. Resume without "+
+			"--budget-reset (%[3]s applies); to move the reset, give it once none of the report's sends is less than "+
+			"24 h old: it is then recorded for the runs after", c.cfg.Schedule(), rec.DailyBudget, was,
+			records.InputPath(c.reportPath), recent.WindowSent, c.cfg.DailyBudget)}
+	}
+	moved := rec
+	c.resetMoved = &moved
+	c.log.Warn("the daily budget's reset moves: none of the report's sends is less than 24 h old; the new reset is "+
+		"recorded with the report for the runs after", "recorded_budget_reset", rec.BudgetReset,
+		"budget_reset", c.cfg.BudgetReset, "input", records.InputPath(c.reportPath))
+	return nil
 }
 
 // keepBudget applies the daily budget recorded with the report (rec) to a resumed run
