@@ -163,6 +163,12 @@ func (c *Campaign) discardSnapshot() {
 	}
 }
 
+// Declined is the operator's "no" at the prompt, after the census: nothing was sent,
+// and the pool snapshot this process listed for the campaign (usernames) is removed, as
+// on any refusal (a run that exits 2 leaves no file behind); the command answered yes
+// lists the pool again.
+func (c *Campaign) Declined() { c.discardSnapshot() }
+
 // removeTempSnapshot removes a dry run's temporary snapshot.
 func (c *Campaign) removeTempSnapshot() {
 	if c.snapTemp {
