@@ -79,9 +79,10 @@ func printSpent(w io.Writer, o *campaign.Outcome, se *budget.SpentError, maybe i
 	fmt.Fprintf(w, "summary: the next window opens %s (in %s; windows begin %s): the same command with --resume --report %s "+
 		"continues then (a daily CronJob: docs/long-campaigns.md); %s\n",
 		se.Next.UTC().Format(time.RFC3339), span(max(se.Next.Sub(now), 0).Round(time.Minute)), o.Budget.Reset, o.ReportPath, exit)
-	if o.Budget.Limit > 0 && o.Total >= 0 {
-		if n, _ := budget.Windows(max(o.Total-o.Summary.Rows, 0), o.Budget.Limit, 0); n > 0 {
-			fmt.Fprintf(w, "summary: at %d a window, the rows left take %d more window(s)\n", o.Budget.Limit, n)
+	if o.Budget.Limit > 0 && o.SendsLeft >= 0 {
+		// The users to send, not the rows: invalid and duplicate rows take no budget.
+		if n, _ := budget.Windows(o.SendsLeft, o.Budget.Limit, 0); n > 0 {
+			fmt.Fprintf(w, "summary: at %d a window, the %d users left to send take %d more window(s)\n", o.Budget.Limit, o.SendsLeft, n)
 		}
 	}
 	if se.Cap {

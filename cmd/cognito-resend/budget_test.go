@@ -55,7 +55,7 @@ func TestDailyBudgetStopsWithExit4(t *testing.T) {
 	require.Contains(t, res.stderr, "summary: stopped: daily budget spent: 10 of 10 sent in this window (this run: 10); 20 of 30 rows left, not attempted (no row)")
 	require.Contains(t, res.stderr, "summary: the next window opens "+nextWindow())
 	require.Contains(t, res.stderr, "the same command with --resume --report r.csv continues then")
-	require.Contains(t, res.stderr, "summary: at 10 a window, the rows left take 2 more window(s)")
+	require.Contains(t, res.stderr, "summary: at 10 a window, the 20 users left to send take 2 more window(s)")
 	require.NotContains(t, res.stderr, "cognito-resend: ", "exit 4 is not an error")
 	require.Equal(t, map[string]int{"sent": 10}, rowCounts(t, filepath.Join(dir, "r.csv")))
 
@@ -70,6 +70,32 @@ func TestDailyBudgetStopsWithExit4(t *testing.T) {
 	res = runBin(t, dir, env, "", append(args, "--resume", "--dry-run")...)
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Contains(t, res.stdout, "budget:      10 a window from 00:00 UTC, 10 spent in this one: 2 windows (days), the last opening "+budget.Schedule{}.Next(time.Now()).AddDate(0, 0, 1).Format(time.RFC3339))
+}
+
+// TestBudgetWindowsLeftCountSends: the exit-4 summary's windows left counted the invalid
+// and duplicate rows to come (the trial: 5 where the resume's dry run said 4); they take
+// no budget. 26 lines, 2 invalid and 1 duplicate at the end, budget 3: 20 users left to
+// send, 7 windows, as the dry run of the resume counts them.
+func TestBudgetWindowsLeftCountSends(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	lines := append(append([]string{"username"}, userRange(0, 23)...), "bad name", "bad\tname", userRange(0, 1)[0])
+	writeLines(t, filepath.Join(dir, "users.csv"), lines...)
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	args := []string{"run", "--csv", "users.csv", "--report", "r.csv", "--daily-budget", "3", "--workers", "1", "--log-format", "text"}
+	res := runBin(t, dir, env, "", args...)
+	t.Logf("exit %d; summary:\n%s", res.code, res.stderr[strings.Index(res.stderr, "summary: "):])
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 3, sim.Sim.Stats().Successes)
+	require.Contains(t, res.stderr, "summary: at 3 a window, the 20 users left to send take 7 more window(s)")
+
+	res = runBin(t, dir, env, "", append(args, "--resume", "--dry-run")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	t.Logf("dry run of the resume:\n%s", res.stdout)
+	require.Contains(t, res.stdout, "to send:     20")
+	require.Contains(t, res.stdout, "3 spent in this one: 7 windows (days)")
 }
 
 // TestDailyBudgetSharedByTheTable: two campaigns started together on one ledger table,

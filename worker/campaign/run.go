@@ -69,6 +69,10 @@ type Outcome struct {
 	// (-1: unknown — standard input, a queue). Rows left:
 	// Total - Summary.Rows.
 	Total int
+	// SendsLeft is how many users to send the census counted are left without a row (-1:
+	// not counted): Total - Summary.Rows without the invalid and duplicate rows to come,
+	// which take no budget (sendsLeft).
+	SendsLeft int
 	// Campaign counts the whole campaign's rows, earlier runs and this one (nil: no
 	// earlier run — this run is the campaign).
 	Campaign *records.Tally
@@ -391,7 +395,7 @@ func (c *Campaign) Run(stop, kill context.Context, progress Progress) (out *Outc
 	pages, lookups := c.ListReads()
 	return &Outcome{Summary: sum, Throttles: limiter.Throttles(), Rate: limiter.Rate(), ReportPath: c.reportPath,
 		UsernameCase: c.rule.String(), VerifyCalls: c.verifier.Calls(),
-		Attempts: attempts.Load(), Total: total, Campaign: whole, Redelivers: s.Redelivers(),
+		Attempts: attempts.Load(), Total: total, SendsLeft: c.sendsLeft(total, sum), Campaign: whole, Redelivers: s.Redelivers(),
 		Stopped: mayHaveCalled(c.stopped(runErr, s.Redelivers()), len(sum.MayHaveCalled), c.sentWhat()), LimitDue: limitDue,
 		VerifyRate: c.verifyRate(), ListPages: pages, ListLookups: lookups,
 		Invitations: inv.calls(), InvitationRate: inv.rate(), Sent: sent,
