@@ -35,6 +35,10 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 	if c.Again > 0 {
 		fmt.Fprintf(w, "  again:     %d (called before, or not: their latest row is failed, limit_exceeded, unknown or, with --invitations, not_eligible FORCE_CHANGE_PASSWORD)\n", c.Again)
 	}
+	if c.Unknown > 0 {
+		fmt.Fprintf(w, "unknown:     %d written `unknown`, not called (an intent and no row: their call may have reached Cognito; --retry-unknown calls them): %s\n",
+			c.Unknown, names(c.UnknownUsers, unknownNamed))
+	}
 	fmt.Fprintf(w, "invalid:     %d\n", c.Invalid)
 	fmt.Fprintf(w, "duplicates:  %d\n", c.Duplicates)
 	if c.Ineligible > 0 {
@@ -66,6 +70,17 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 		return
 	}
 	fmt.Fprintf(w, "ETA:         %s at %g/s%s\n", span(c.ETA(rate)), rate, lookupsPart(c))
+}
+
+// unknownNamed is how many users the dry run names on its unknown line.
+const unknownNamed = 10
+
+// names joins the first n of users, saying how many more there are.
+func names(users []string, n int) string {
+	if len(users) <= n {
+		return strings.Join(users, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(users[:n], ", "), len(users)-n)
 }
 
 // printInvitationNotes says, in the dry run and again in the prompt, what an invitation
