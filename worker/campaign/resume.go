@@ -140,12 +140,18 @@ func (c *Campaign) checkNarrowReport() error {
 	if !c.cfg.Resume || !c.cfg.Invitations || records.CSVReportColumns(c.reportPath) != len(records.ColumnsV1) {
 		return nil
 	}
+	// The way out as a command that runs as printed: --invitations beside a CSV needs the
+	// pool and --verify-users (config's validateInvitations), which this run has.
+	invite := fmt.Sprintf("cognito-resend run --csv admin-created.csv --invitations --report invitations.csv "+
+		"--user-pool-id %s --verify-users --client-id %s", c.cfg.UserPoolID, c.cfg.ClientID)
+	if c.cfg.InvitationDelivery != "" {
+		invite += " --invitation-delivery " + c.cfg.InvitationMedium()
+	}
 	return &config.FieldError{Field: "invitations", Msg: fmt.Sprintf("the report %s was begun by an earlier version, "+
 		"without the message column: its rows could not tell an invitation from a confirmation code, so it is not "+
 		"resumed with --invitations. Resume it without --invitations (confirmation codes only); then invite its "+
 		"admin-created users into a new report: cognito-resend report users --status not_eligible -o admin-created.csv %s; "+
-		"cognito-resend run --csv admin-created.csv --invitations --report invitations.csv (add the pool and delivery "+
-		"options of the first run)", c.reportPath, c.reportPath)}
+		"then %s (add the first run's --region, rate and secret options, if any)", c.reportPath, c.reportPath, invite)}
 }
 
 func (c *Campaign) checkInput() error {
