@@ -224,6 +224,25 @@ func TestInvitationsSecondSignalSaysInvitation(t *testing.T) {
 	t.Log(out)
 	require.Equal(t, 3, cmd.ProcessState.ExitCode())
 	require.Contains(t, out, "3 users may have been sent a code or an invitation but have no row (their calls were aborted): ")
+
+	// The resume writes them unknown, each row saying which message it may have received.
+	res := runBin(t, dir, env, "", "run", "--user-pool-id", p.ID, "--invitations", "--invitation-delivery", "EMAIL",
+		"--report", "r.csv", "--resume")
+	require.Equal(t, 0, res.code, res.stderr)
+	_, rows := readCSVReport(t, filepath.Join(dir, "r.csv"))
+	said := map[string]string{}
+	for _, r := range rows {
+		if r["status"] == "unknown" {
+			said[r["username"]] = r["message"] + ": " + r["error_message"]
+		}
+	}
+	t.Logf("unknown rows: %v", said)
+	maybe := func(what string) string {
+		return "the run stopped after the call was started and before its outcome was recorded; the user may have " +
+			"received " + what + ". Not called again (use --retry-unknown to call)"
+	}
+	require.Equal(t, map[string]string{"una": "confirmation: " + maybe("a code"), "adm": "invitation: " + maybe("an invitation"),
+		"ada": "invitation: " + maybe("an invitation")}, said)
 }
 
 // The operator trial: `run --invitations` without a source was told "--csv: a source is
