@@ -99,7 +99,7 @@ func TestPromptListsOnceAndWarnsOfMAU(t *testing.T) {
 
 	code, out := runOnPTY(t, dir, env, "y", "run", "--user-pool-id", p.ID, "--report", "pool.csv")
 	require.Equal(t, 0, code, out)
-	require.Contains(t, out, "About to resend confirmation codes to 1 users")
+	require.Contains(t, out, "About to resend confirmation codes to 1 user at ") // not "1 users"
 	require.EqualValues(t, 1, sim.Sim.Stats().Op("ListUsers").Calls, "the prompt's count and the run: one listing")
 	require.Equal(t, []string{"una"}, sim.Sim.Stats().SortedUsers())
 
