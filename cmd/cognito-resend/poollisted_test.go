@@ -78,6 +78,14 @@ func TestPoolListedOnce(t *testing.T) {
 	require.Contains(t, res.stderr, "lists another user pool")
 	require.EqualValues(t, 1, listUsers())
 	require.Equal(t, map[string]string{"una": "sent/", "dis": "disabled/UserDisabled"}, statusOf(t, filepath.Join(dir, "new.csv")))
+
+	// An --invitations dry run's snapshot (two states) used without --invitations: listed
+	// again with a WARN like every other relisting (it was INFO).
+	res = runBin(t, dir, env, "", "run", "--user-pool-id", p.ID, "--report", "inv.csv", "--dry-run", "--invitations")
+	require.Equal(t, 0, res.code, res.stderr)
+	res = runBin(t, dir, env, "", "run", "--user-pool-id", p.ID, "--report", "inv.csv", "--dry-run")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stderr, `"level":"WARN","msg":"the pool snapshot lists other states or another creation window: listing the pool again: `)
 }
 
 // The confirmation prompt counts from the listing the run then consumes: one ListUsers

@@ -94,8 +94,11 @@ func (c *Campaign) poolSnapshot(ctx context.Context) (string, error) {
 			"listing this pool", "snapshot", path, "snapshot_user_pool_id", l.UserPoolID, "user_pool_id", cfg.UserPoolID)
 		reason = "another pool's snapshot, no report yet"
 	case !l.SameListing(want):
-		c.log.Info("the pool snapshot lists other states or another creation window: listing the pool again",
-			"snapshot", path, "states", l.Statuses, "created_after", l.CreatedAfter, "created_before", l.CreatedBefore)
+		// A WARN like every other relisting: it costs the listing's time, and says the
+		// campaign's options differ from the listing's (--invitations, --created-*).
+		c.log.Warn(fmt.Sprintf("the pool snapshot lists other states or another creation window: listing the pool "+
+			"again: %s", c.listingCost()), "snapshot", path, "states", l.Statuses, "want_states", want.Statuses,
+			"created_after", l.CreatedAfter, "created_before", l.CreatedBefore)
 		reason = "other filters"
 	case !cfg.Resume && c.clock.Since(l.ListedAt) > SnapshotFresh:
 		c.log.Info(fmt.Sprintf("the pool snapshot is older than %s: listing the pool again", SnapshotFresh),
