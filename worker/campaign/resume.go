@@ -350,6 +350,9 @@ func (c *Campaign) checkRerun() error {
 	if cfg.Report != "" || cfg.Resume || cfg.LedgerTable != "" || cfg.SQSQueueURL != "" || cfg.CSV == "-" {
 		return nil
 	}
+	if c.rerunInput != nil {
+		return nil // checked by an earlier Prepare of this run (a dry run's warning is said once)
+	}
 	now := c.input()
 	if now.Source == records.InputCSV {
 		var err error
