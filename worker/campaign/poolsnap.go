@@ -140,6 +140,13 @@ func (c *Campaign) openPool(ctx context.Context) (*source, error) {
 		desc: []any{"user_pool_id", c.cfg.UserPoolID, "snapshot", path}}, nil
 }
 
+// listPages is how many ListUsers pages a listing of the campaign's states takes at
+// most for a pool of about users: one filter a state (listedStates), each at least a
+// page — two with --invitations for a pool of one page.
+func (c *Campaign) listPages(users int) int {
+	return (users+userpool.PageSizeMax-1)/userpool.PageSizeMax + len(c.listedStates()) - 1
+}
+
 // listingCost is what listing the pool takes: about how many ListUsers pages (the pool's
 // estimated users, DescribeUserPool, 60 a page) at --list-rate, and how long.
 func (c *Campaign) listingCost() string {
@@ -147,7 +154,7 @@ func (c *Campaign) listingCost() string {
 	if c.rule == nil || c.rule.PoolUsers <= 0 {
 		return fmt.Sprintf("ListUsers at --list-rate %g/s (the pool's size is not known)", rate)
 	}
-	pages := (c.rule.PoolUsers + userpool.PageSizeMax - 1) / userpool.PageSizeMax
+	pages := c.listPages(c.rule.PoolUsers)
 	unit := "pages"
 	if pages == 1 {
 		unit = "page"
