@@ -94,7 +94,7 @@ func printSpent(w io.Writer, o *campaign.Outcome, se *budget.SpentError, maybe i
 	if o.Budget.Limit > 0 && o.SendsLeft >= 0 {
 		// The users to send, not the rows: invalid and duplicate rows take no budget.
 		if n, _ := budget.Windows(o.SendsLeft, o.Budget.Limit, 0); n > 0 {
-			fmt.Fprintf(w, "summary: at %d a window, the %d users left to send take %d more window(s)\n", o.Budget.Limit, o.SendsLeft, n)
+			fmt.Fprintf(w, "summary: at %d a window, the users left to send (%d) take %d more window(s)\n", o.Budget.Limit, o.SendsLeft, n)
 		}
 	}
 	if se.Cap {

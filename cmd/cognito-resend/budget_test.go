@@ -55,7 +55,7 @@ func TestDailyBudgetStopsWithExit4(t *testing.T) {
 	require.Contains(t, res.stderr, "summary: stopped: daily budget spent: 10 of 10 sent in this window (this run: 10); 20 of 30 rows left, not attempted (no row)")
 	require.Contains(t, res.stderr, "summary: the next window opens "+nextWindow())
 	require.Contains(t, res.stderr, "the same command with --resume --report r.csv continues then")
-	require.Contains(t, res.stderr, "summary: at 10 a window, the 20 users left to send take 2 more window(s)")
+	require.Contains(t, res.stderr, "summary: at 10 a window, the users left to send (20) take 2 more window(s)")
 	require.NotContains(t, res.stderr, "cognito-resend: ", "exit 4 is not an error")
 	require.Equal(t, map[string]int{"sent": 10}, rowCounts(t, filepath.Join(dir, "r.csv")))
 
@@ -89,7 +89,7 @@ func TestBudgetWindowsLeftCountSends(t *testing.T) {
 	t.Logf("exit %d; summary:\n%s", res.code, res.stderr[strings.Index(res.stderr, "summary: "):])
 	require.Equal(t, 4, res.code, res.stderr)
 	require.EqualValues(t, 3, sim.Sim.Stats().Successes)
-	require.Contains(t, res.stderr, "summary: at 3 a window, the 20 users left to send take 7 more window(s)")
+	require.Contains(t, res.stderr, "summary: at 3 a window, the users left to send (20) take 7 more window(s)")
 
 	res = runBin(t, dir, env, "", append(args, "--resume", "--dry-run")...)
 	require.Equal(t, 0, res.code, res.stderr)
