@@ -406,6 +406,7 @@ func TestResumeBudgetResetMoved(t *testing.T) {
 	in, err := os.ReadFile(report + ".input")
 	require.NoError(t, err)
 	require.Contains(t, string(in), `"budget_reset":"`+reset+`"`)
+	require.NoFileExists(t, report+".moving.input", "written aside, then renamed over the record")
 	res = runBin(t, dir, env, "", append(base, "--resume", "--dry-run")...)
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Contains(t, res.stdout, "budget:      3 a window from "+reset+" UTC, 3 spent in this one")

@@ -273,9 +273,26 @@ func (c *Campaign) recordInput(fresh bool) error {
 		// The record keeps its input; the budget's reset moves (Recorded: now).
 		in = *c.resetMoved
 		in.BudgetReset = c.cfg.BudgetReset
-		return records.WriteInput(c.reportPath, in, c.clock.Now(), true)
+		return replaceInput(c.reportPath, in, c.clock.Now())
 	}
 	return records.WriteInput(c.reportPath, in, c.clock.Now(), fresh)
+}
+
+// replaceInput writes the report's record of its input anew, whole or not at all: a
+// record cut short by a crash would lose the campaign's budget (and its binding).
+func replaceInput(report string, in records.Input, now time.Time) error {
+	tmp := report + ".moving"
+	if err := records.WriteInput(tmp, in, now, true); err != nil {
+		return err
+	}
+	if err := os.Rename(records.InputPath(tmp), records.InputPath(report)); err != nil {
+		return fmt.Errorf("record the report's input: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(report)); err == nil { // the rename durable (best effort)
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
 }
 
 // checkReset refuses a --budget-reset other than the one the resumed campaign's daily
