@@ -391,7 +391,7 @@ func TestResumeBudgetResetMoved(t *testing.T) {
 			"daily budget was recorded with (3 a window from 00:00 UTC, in r.csv.input), and 3 of the report's sends are "+
 			"less than 24 h old: a window from "+reset+" UTC would send up to 3 more within 24 h of them. Nothing was sent. "+
 			"Resume without --budget-reset (00:00 UTC applies); to move the reset, give it once none of the report's sends "+
-			"is less than 24 h old: it is then recorded for the runs after")
+			"is less than 24 h old: it is then recorded for the runs after\n")
 		require.NotContains(t, res.stderr, "counts no budget", "the WARN must not contradict the recorded budget")
 	}
 	require.EqualValues(t, 3, sim.Sim.Stats().Calls, "no second window the same day")

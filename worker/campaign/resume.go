@@ -316,7 +316,7 @@ func (c *Campaign) checkReset(rec records.Input) error {
 	if recent.WindowSent > 0 {
 		return &config.FieldError{Field: "budget-reset", Msg: fmt.Sprintf("%s is not the reset this campaign's daily "+
 			"budget was recorded with (%d a window from %s, in %s), and %d of the report's sends are less than 24 h old: "+
-			"a window from %[1]s would send up to %d more within 24 h of them. Nothing was sent. Resume without "+
+			"a window from %[1]s would send up to %[6]d more within 24 h of them. Nothing was sent. Resume without "+
 			"--budget-reset (%[3]s applies); to move the reset, give it once none of the report's sends is less than "+
 			"24 h old: it is then recorded for the runs after", c.cfg.Schedule(), rec.DailyBudget, was,
 			records.InputPath(c.reportPath), recent.WindowSent, c.cfg.DailyBudget)}
@@ -395,14 +395,7 @@ func (c *Campaign) checkRerun() error {
 	if len(found) == 0 {
 		return nil
 	}
-	what := "the same " + now.String()
-	if now.Source == records.InputCSV {
-		what = "the same CSV (same SHA-256 digest)"
-	}
-	others := ""
-	if len(found) > 1 {
-		others = fmt.Sprintf(" (and %d more: %s)", len(found)-1, strings.Join(found[1:], ", "))
-	}
+	what, others := sameInput(now, found)
 	err := &config.FieldError{Field: "report", Msg: fmt.Sprintf("not given, but the report %s%s was made from %s: "+
 		"running again would call its users a second time. To continue that campaign: --resume --report %s; "+
 		"to start over on purpose (every user is called again): --report <new name>", found[0], others, what, found[0])}
@@ -450,17 +443,23 @@ func (c *Campaign) checkResumeTarget() error {
 		"--start-if-missing)", c.reportPath, hint)}
 }
 
-// sameInputMsg refuses to start the report path under --start-if-missing when the
-// reports same (newest first) were made from the same input.
-func sameInputMsg(path string, now records.Input, same []string) string {
-	what := "the same " + now.String()
+// sameInput words the reports found (newest first) made from the input now: what they
+// were made from, and the ones after the first.
+func sameInput(now records.Input, found []string) (what, others string) {
+	what = "the same " + now.String()
 	if now.Source == records.InputCSV {
 		what = "the same CSV (same SHA-256 digest)"
 	}
-	others := ""
-	if len(same) > 1 {
-		others = fmt.Sprintf(" (and %d more: %s)", len(same)-1, strings.Join(same[1:], ", "))
+	if len(found) > 1 {
+		others = fmt.Sprintf(" (and %d more: %s)", len(found)-1, strings.Join(found[1:], ", "))
 	}
+	return what, others
+}
+
+// sameInputMsg refuses to start the report path under --start-if-missing when the
+// reports same (newest first) were made from the same input.
+func sameInputMsg(path string, now records.Input, same []string) string {
+	what, others := sameInput(now, same)
 	return fmt.Sprintf("the report %s does not exist, but the report %s%s beside it was made from %s: "+
 		"starting %s would call its users a second time. Nothing was sent. To continue that campaign: --resume "+
 		"--report %s; to start over on purpose (every user is called again): drop --resume --start-if-missing",
