@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
@@ -91,6 +92,10 @@ func (c *Config) ValidateLedger(command string) error {
 		return bad("output", "required: the report to write (.csv or .jsonl)")
 	case command == LedgerExport && checkReportPath(q.Output) != nil:
 		return bad("output", "%v", checkReportPath(q.Output))
+	case command == LedgerExport && pathExists(q.Output):
+		// Before the table's scan: said at once, not after it.
+		return bad("output", "%s already exists: ledger export never overwrites a file; choose another --output "+
+			"(or move that file away)", q.Output)
 	case command != LedgerInit && command != LedgerShow && command != LedgerList && command != LedgerExport:
 		return fmt.Errorf("config: no ledger command %q", command)
 	}
@@ -112,6 +117,12 @@ func ParseKeyValues(field string, kvs []string) (map[string]string, error) {
 }
 
 // checkReportPath checks that a report's path names its format (.csv, .jsonl, .ndjson).
+// pathExists reports whether something is at path (a file the command must not overwrite).
+func pathExists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
 func checkReportPath(path string) error {
 	_, err := records.FormatForPath(path)
 	return err

@@ -620,6 +620,10 @@ func checkListenAddr(addr string) error {
 	return nil
 }
 
+// WarnResetOnly is the warning of --budget-reset without any daily budget.
+const WarnResetOnly = "--budget-reset without --daily-budget counts no budget: it only sets when a stop at " +
+	"Cognito's daily email limit says the next window opens"
+
 // Warnings are what is allowed but probably not meant, said once at the start of a run.
 func (c *Config) Warnings() []string {
 	var w []string
@@ -639,10 +643,10 @@ func (c *Config) Warnings() []string {
 		w = append(w, fmt.Sprintf("--daily-budget %d without --ledger-table: this budget counts only this report's "+
 			"sends; campaigns on other reports spend their own; share one with --ledger-table", c.DailyBudget))
 	}
-	if c.Given("budget-reset") && !c.Given("daily-budget") && c.DailyBudget <= 0 {
+	if c.Given("budget-reset") && !c.Given("daily-budget") && c.DailyBudget <= 0 && !c.Resume {
 		// Not an error: it still sets when the wait after Cognito's daily email limit ends.
-		w = append(w, "--budget-reset without --daily-budget counts no budget: it only sets when a stop at "+
-			"Cognito's daily email limit says the next window opens")
+		// A resumed report's record may bring the budget: the campaign says it then.
+		w = append(w, WarnResetOnly)
 	}
 	return w
 }

@@ -46,6 +46,18 @@ func printPlan(w io.Writer, p *campaign.BudgetPlan, prefix string) {
 // far too small for the campaign.
 const absurdWindows = 365
 
+// untilNext is the wait for the next window as the summary says it: to the minute, but
+// under a minute to the second, rounded up ("in 6s", never "in 0s" for a window 6 s away).
+func untilNext(d time.Duration) time.Duration {
+	switch {
+	case d <= 0:
+		return 0
+	case d < time.Minute:
+		return (d + time.Second - 1).Truncate(time.Second)
+	}
+	return d.Round(time.Minute)
+}
+
 // printSpent is the summary of a campaign stopped by a spent budget (exit 4): what was
 // sent, what is left, when the next window opens and what to run then.
 // maybe users may have been sent a code and have no row (named above it): they are
@@ -78,10 +90,11 @@ func printSpent(w io.Writer, o *campaign.Outcome, se *budget.SpentError, maybe i
 	}
 	fmt.Fprintf(w, "summary: the next window opens %s (in %s; windows begin %s): the same command with --resume --report %s "+
 		"continues then (a daily CronJob: docs/long-campaigns.md); %s\n",
-		se.Next.UTC().Format(time.RFC3339), span(max(se.Next.Sub(now), 0).Round(time.Minute)), o.Budget.Reset, o.ReportPath, exit)
-	if o.Budget.Limit > 0 && o.Total >= 0 {
-		if n, _ := budget.Windows(max(o.Total-o.Summary.Rows, 0), o.Budget.Limit, 0); n > 0 {
-			fmt.Fprintf(w, "summary: at %d a window, the rows left take %d more window(s)\n", o.Budget.Limit, n)
+		se.Next.UTC().Format(time.RFC3339), span(untilNext(se.Next.Sub(now))), o.Budget.Reset, o.ReportPath, exit)
+	if o.Budget.Limit > 0 && o.SendsLeft >= 0 {
+		// The users to send, not the rows: invalid and duplicate rows take no budget.
+		if n, _ := budget.Windows(o.SendsLeft, o.Budget.Limit, 0); n > 0 {
+			fmt.Fprintf(w, "summary: at %d a window, the users left to send (%d) take %d more window(s)\n", o.Budget.Limit, o.SendsLeft, n)
 		}
 	}
 	if se.Cap {

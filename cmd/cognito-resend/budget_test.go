@@ -55,7 +55,7 @@ func TestDailyBudgetStopsWithExit4(t *testing.T) {
 	require.Contains(t, res.stderr, "summary: stopped: daily budget spent: 10 of 10 sent in this window (this run: 10); 20 of 30 rows left, not attempted (no row)")
 	require.Contains(t, res.stderr, "summary: the next window opens "+nextWindow())
 	require.Contains(t, res.stderr, "the same command with --resume --report r.csv continues then")
-	require.Contains(t, res.stderr, "summary: at 10 a window, the rows left take 2 more window(s)")
+	require.Contains(t, res.stderr, "summary: at 10 a window, the users left to send (20) take 2 more window(s)")
 	require.NotContains(t, res.stderr, "cognito-resend: ", "exit 4 is not an error")
 	require.Equal(t, map[string]int{"sent": 10}, rowCounts(t, filepath.Join(dir, "r.csv")))
 
@@ -70,6 +70,32 @@ func TestDailyBudgetStopsWithExit4(t *testing.T) {
 	res = runBin(t, dir, env, "", append(args, "--resume", "--dry-run")...)
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Contains(t, res.stdout, "budget:      10 a window from 00:00 UTC, 10 spent in this one: 2 windows (days), the last opening "+budget.Schedule{}.Next(time.Now()).AddDate(0, 0, 1).Format(time.RFC3339))
+}
+
+// TestBudgetWindowsLeftCountSends: the exit-4 summary's windows left counted the invalid
+// and duplicate rows to come (the trial: 5 where the resume's dry run said 4); they take
+// no budget. 26 lines, 2 invalid and 1 duplicate at the end, budget 3: 20 users left to
+// send, 7 windows, as the dry run of the resume counts them.
+func TestBudgetWindowsLeftCountSends(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	lines := append(append([]string{"username"}, userRange(0, 23)...), "bad name", "bad\tname", userRange(0, 1)[0])
+	writeLines(t, filepath.Join(dir, "users.csv"), lines...)
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	args := []string{"run", "--csv", "users.csv", "--report", "r.csv", "--daily-budget", "3", "--workers", "1", "--log-format", "text"}
+	res := runBin(t, dir, env, "", args...)
+	t.Logf("exit %d; summary:\n%s", res.code, res.stderr[strings.Index(res.stderr, "summary: "):])
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 3, sim.Sim.Stats().Successes)
+	require.Contains(t, res.stderr, "summary: at 3 a window, the users left to send (20) take 7 more window(s)")
+
+	res = runBin(t, dir, env, "", append(args, "--resume", "--dry-run")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	t.Logf("dry run of the resume:\n%s", res.stdout)
+	require.Contains(t, res.stdout, "to send:     20")
+	require.Contains(t, res.stdout, "3 spent in this one: 7 windows (days)")
 }
 
 // TestDailyBudgetSharedByTheTable: two campaigns started together on one ledger table,
@@ -323,6 +349,67 @@ func TestResumeKeepsTheDailyBudget(t *testing.T) {
 	t.Logf("dry run with --daily-budget 0:\n%s%s", res.stdout, res.stderr)
 	require.Contains(t, res.stdout, "budget:      none: --daily-budget 0 sends without a daily limit (--daily-budget (the campaign started with 10 a window))")
 	require.Contains(t, res.stderr, "--daily-budget 0 lifts the daily budget this campaign started with")
+}
+
+// TestResumeBudgetResetMoved: the trial's --resume --budget-reset 06:24 (without
+// --daily-budget) on a report recorded with budget 3 from 00:00 opened a second window the
+// same day and sent 3 more, its WARN ("counts no budget") contradicting its INFO. Now a
+// reset other than the recorded one is refused while a send of the report is less than
+// 24 h old, naming the recorded one; once none is, it is allowed and recorded, so a
+// later --resume without it keeps it.
+func TestResumeBudgetResetMoved(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	list := writeUsers(t, dir, "users.csv", userRange(0, 30))
+	report := filepath.Join(dir, "r.csv")
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	base := []string{"run", "--csv", list, "--report", "r.csv", "--rate", "100", "--log-format", "text"}
+	res := runBin(t, dir, env, "", append(base, "--daily-budget", "3")...)
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 3, sim.Sim.Stats().Calls)
+	// The sends two hours ago; a reset an hour ago opens a window after them.
+	_, rows := readCSVReport(t, report)
+	age := func(d time.Duration) {
+		for _, r := range rows {
+			setFinishedAt(t, report, r["username"], time.Now().Add(-d))
+		}
+	}
+	age(2 * time.Hour)
+	at := time.Now().UTC().Add(-time.Hour)
+	if at.Format("15:04") == "00:00" {
+		at = at.Add(-time.Minute) // not the recorded reset
+	}
+	reset := at.Format("15:04")
+
+	for _, extra := range [][]string{nil, {"--dry-run"}} {
+		res = runBin(t, dir, env, "", append(append(base, "--resume", "--budget-reset", reset), extra...)...)
+		t.Logf("resume with --budget-reset %s %v: exit %d\n%s", reset, extra, res.code, res.stderr)
+		require.Equal(t, 2, res.code, res.stderr)
+		require.Contains(t, res.stderr, "cognito-resend: --budget-reset: "+reset+" UTC is not the reset this campaign's "+
+			"daily budget was recorded with (3 a window from 00:00 UTC, in r.csv.input), and 3 of the report's sends are "+
+			"less than 24 h old: a window from "+reset+" UTC would send up to 3 more within 24 h of them. Nothing was sent. "+
+			"Resume without --budget-reset (00:00 UTC applies); to move the reset, give it once none of the report's sends "+
+			"is less than 24 h old: it is then recorded for the runs after\n")
+		require.NotContains(t, res.stderr, "counts no budget", "the WARN must not contradict the recorded budget")
+	}
+	require.EqualValues(t, 3, sim.Sim.Stats().Calls, "no second window the same day")
+
+	// A day later the reset may move: this window sends 3, and the record keeps the new reset.
+	age(25 * time.Hour)
+	res = runBin(t, dir, env, "", append(base, "--resume", "--budget-reset", reset)...)
+	t.Logf("a day later: exit %d\n%s", res.code, res.stderr)
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 6, sim.Sim.Stats().Calls)
+	require.Contains(t, res.stderr, "the daily budget's reset moves")
+	in, err := os.ReadFile(report + ".input")
+	require.NoError(t, err)
+	require.Contains(t, string(in), `"budget_reset":"`+reset+`"`)
+	require.NoFileExists(t, report+".moving.input", "written aside, then renamed over the record")
+	res = runBin(t, dir, env, "", append(base, "--resume", "--dry-run")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "budget:      3 a window from "+reset+" UTC, 3 spent in this one")
 }
 
 // TestDailyBudgetPlanWarnings is the trial's rough edges, on the built binary's dry run:

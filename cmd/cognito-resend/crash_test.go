@@ -385,3 +385,31 @@ func TestResumeUnknownRowsCountedInSummaryAndMetrics(t *testing.T) {
 	require.Equal(t, map[string]string{"ann": "sent", "bob": "unknown", "cat": "unknown", "dan": "sent"}, got)
 	require.Equal(t, int64(1), sim.Sim.Stats().Successes, "only dan was called")
 }
+
+// TestResumeDryRunNamesUnknown: users left with an intent and no row (their calls in
+// flight at a kill -9) are written `unknown` by the resume and not called; its dry run
+// said "rows read: 6 / to send: 3" and nothing of them. Now it counts and names them.
+func TestResumeDryRunNamesUnknown(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{LatencyFixed: 40 * time.Second}) // calls that stay in flight
+	dir := t.TempDir()
+	csvPath, users := writeUsersCSV(t, dir, 6)
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	args := []string{"run", "--csv", csvPath, "--report", "r.csv", "--workers", "3", "--rate", "100", "--log-level", "warn"}
+	cmd, _ := startBin(t, dir, env, args...)
+	waitForCalls(t, sim, 3, &fleet{})
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	_ = cmd.Wait()
+
+	res := runBin(t, dir, env, "", append(args, "--resume", "--dry-run")...)
+	t.Logf("dry run of the resume:\n%s", res.stdout)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "to send:     3\n")
+	prefix := "unknown:     3 written `unknown`, not called (an intent and no row: their call may have reached " +
+		"Cognito; --retry-unknown calls them): "
+	require.Contains(t, res.stdout, prefix)
+	named := strings.Split(strings.SplitN(res.stdout[strings.Index(res.stdout, prefix)+len(prefix):], "\n", 2)[0], ", ")
+	require.ElementsMatch(t, users[:3], named, "the users in flight at the kill")
+	require.EqualValues(t, 3, sim.Sim.Stats().Calls, "a dry run calls nobody")
+}

@@ -92,7 +92,7 @@ func runFlags() []cli.Flag {
 		// Report & resume
 		&cli.StringFlag{Category: groupReport, Name: "report", DefaultText: "cognito-resend-report-<UTC time>.csv", Usage: "report file, .csv or .jsonl", Sources: env("report")},
 		&cli.BoolFlag{Category: groupReport, Name: "resume", Usage: "continue the campaign of --report: skip rows it has, append the rest; users whose call may have happened become unknown", Sources: env("resume")},
-		&cli.BoolFlag{Category: groupReport, Name: "start-if-missing", Usage: "with --resume, start the campaign when --report does not exist yet (automation that starts or continues it, e.g. a Kubernetes Job); without it --resume onto a missing report is an error", Sources: env("start-if-missing")},
+		&cli.BoolFlag{Category: groupReport, Name: "start-if-missing", Usage: "with --resume, start the campaign when --report does not exist yet and no report beside it was made from the same input (automation that starts or continues it, e.g. a Kubernetes Job); without it --resume onto a missing report is an error", Sources: env("start-if-missing")},
 		&cli.BoolFlag{Category: groupReport, Name: "retry-unknown", Usage: "with --resume or --ledger-table, call users reported unknown again (risks a second code)", Sources: env("retry-unknown")},
 		&cli.BoolFlag{Category: groupReport, Name: "retry-failed", Usage: "with --resume, call again the users whose latest row is failed, or limit_exceeded more than an hour ago", Sources: env("retry-failed")},
 		&cli.StringFlag{Category: groupReport, Name: "report-max-size", DefaultText: "64MiB in queue mode, else 0", Usage: "queue mode: rotate the report and its .ledger when the report reaches this size (bytes, or 64MiB, 100MB); 0 never rotates", Sources: env("report-max-size")},

@@ -95,6 +95,9 @@ func TestInvitationsFromCSVWithVerification(t *testing.T) {
 	t.Logf("dry run:\n%s", res.stdout)
 	require.Contains(t, res.stdout, "  by message: 1 confirmation code and 2 invitations\n")
 	require.Contains(t, res.stdout, "in UNCONFIRMED, FORCE_CHANGE_PASSWORD listed")
+	// A filter a state, a page each at least: the estimate is no lower than the calls made.
+	require.Contains(t, res.stderr, `"list_users_calls_at_most":2,`)
+	require.Contains(t, res.stderr, `"list_users_calls":2}`)
 	sim.Sim.Reset()
 
 	res = runBin(t, dir, env, csv, "run", "--csv", "-", "--report", "r.csv", "--user-pool-id", p.ID,

@@ -97,8 +97,11 @@ func runLambda(stop context.Context, cmd *cli.Command, ios streams) error {
 	cfg.LogFormat = "json" // CloudWatch Logs Insights reads JSON lines
 	log := newLogger(cfg, ios.stderr)
 	// The log package's lines (the Lambda runtime client's own) through the same JSON
-	// handler.
+	// handler, at ERROR: they are its failures, the last one its fatal exit (a Runtime API
+	// that does not serve invocations), which the default INFO hid among the lines of a
+	// function at work.
 	slog.SetDefault(log)
+	slog.SetLogLoggerLevel(slog.LevelError)
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
 	}

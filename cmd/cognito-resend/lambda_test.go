@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -327,4 +329,30 @@ func TestLambdaFleetRate(t *testing.T) {
 	t.Logf("4 environments, --fleet-rate %g: %.1f calls/s at the simulator; ESM %+v", fleetRate, perSec, esm.Stats())
 	require.LessOrEqual(t, perSec, fleetRate*1.2, "the fleet stays within its budget (4 × --rate would be 80/s)")
 	require.GreaterOrEqual(t, perSec, fleetRate*0.5, "the fleet uses its budget")
+}
+
+// A Runtime API that does not serve invocations (here: 404) ends the function through the
+// runtime client's own fatal log line; it came out at INFO, under "lambda function
+// ready". The log package's lines are the runtime client's failures: ERROR.
+func TestLambdaRuntimeAPIFailureIsError(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	dynamo := newLedgerTable(t)
+	api := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(api.Close)
+	cmd := exec.Command(bootstrapOf(t))
+	cmd.Env = append(ledgerEnv("http://127.0.0.1:1", dynamo), "COGNITO_RESEND_LEDGER_TABLE=ledger",
+		"AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(api.URL, "http://"), "AWS_LAMBDA_FUNCTION_NAME=fn")
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s", out)
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, string(out))
+	var fatal map[string]any
+	for line := range strings.SplitSeq(string(out), "\n") {
+		if strings.Contains(line, "invocation/next") {
+			require.NoError(t, json.Unmarshal([]byte(line), &fatal), line)
+		}
+	}
+	require.NotNil(t, fatal, "the runtime client's line")
+	require.Equal(t, "ERROR", fatal["level"], fatal)
 }

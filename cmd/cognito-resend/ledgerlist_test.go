@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -100,4 +102,25 @@ func TestLedgerListByState(t *testing.T) {
 	require.Equal(t, 2, bad.code, bad.stderr)
 	require.Contains(t, bad.stderr, `--state: must be a state (sent, unknown, in_progress, released) or a last outcome`)
 	require.Equal(t, int64(1), sim.Sim.Stats().PerUser["alice"].Successes)
+}
+
+// `ledger export` onto an existing file: refused before the table's scan, naming its own
+// option (--output); it said "use --resume … or choose another --report", options it
+// does not have, after the scan. The file is left as it was.
+func TestLedgerExportOntoExistingFile(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	dynamo := newLedgerTable(t)
+	dir := t.TempDir()
+	writeLines(t, filepath.Join(dir, "lambda.csv"), "kept")
+	res := runBin(t, dir, ledgerEnv("http://127.0.0.1:1", dynamo), "", "ledger", "export", "--ledger-table", "ledger",
+		"--campaign", "lambda:fn", "--output", "lambda.csv")
+	t.Logf("exit %d: %s", res.code, res.stderr)
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, "cognito-resend: --output: lambda.csv already exists: ledger export never overwrites "+
+		"a file; choose another --output (or move that file away)")
+	require.NotContains(t, res.stderr, "--resume")
+	b, err := os.ReadFile(filepath.Join(dir, "lambda.csv"))
+	require.NoError(t, err)
+	require.Equal(t, "kept\n", string(b))
 }

@@ -147,6 +147,41 @@ func TestResumeMissingReportRefused(t *testing.T) {
 	require.Equal(t, int64(3), sim.Sim.Stats().Calls, "and continues it")
 }
 
+// --resume --start-if-missing with a mistyped --report (the trial: b.csv.reprot.csv
+// beside b.csv.report.csv of the same CSV) started the campaign over and called every
+// user again: refused, naming the report of the same CSV and the command that continues
+// it. A first run (no report of that input here) still starts.
+func TestStartIfMissingTypoRefused(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	writeLines(t, filepath.Join(dir, "b.csv"), "username", "sm-1", "sm-2", "sm-3")
+	args := []string{"run", "--csv", "b.csv", "--resume", "--start-if-missing", "--log-format", "text"}
+	res := runBin(t, dir, env, "", append(args, "--report", "b.csv.report.csv")...)
+	require.Equal(t, 0, res.code, res.stderr) // the CronJob's first run starts
+	require.EqualValues(t, 3, sim.Sim.Stats().Calls)
+
+	want := "cognito-resend: --start-if-missing: the report b.csv.reprot.csv does not exist, but the report " +
+		"b.csv.report.csv beside it was made from the same CSV (same SHA-256 digest): starting b.csv.reprot.csv would " +
+		"call its users a second time. Nothing was sent. To continue that campaign: --resume --report b.csv.report.csv; " +
+		"to start over on purpose (every user is called again): drop --resume --start-if-missing"
+	for _, extra := range [][]string{nil, {"--dry-run"}} {
+		res = runBin(t, dir, env, "", append(append(args, "--report", "b.csv.reprot.csv"), extra...)...)
+		t.Logf("%v: exit %d\n%s", extra, res.code, res.stderr)
+		require.Equal(t, 2, res.code, res.stderr)
+		require.Contains(t, res.stderr, want)
+		require.NoFileExists(t, filepath.Join(dir, "b.csv.reprot.csv"))
+	}
+	require.EqualValues(t, 3, sim.Sim.Stats().Calls, "nobody called twice")
+
+	// The advice works: the report named continues (nothing left to send).
+	res = runBin(t, dir, env, "", append(args, "--report", "b.csv.report.csv")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.EqualValues(t, 3, sim.Sim.Stats().Calls)
+}
+
 // A run on standard input stopped by its input (a bad byte, lines that are not the
 // report's) is not continued by the same command: the summary says what does, and that
 // works.

@@ -158,6 +158,35 @@ func TestConfirmationPrompt(t *testing.T) {
 	})
 }
 
+// "n" at a pool campaign's prompt exits 2, "nothing was sent", and leaves no file: the
+// trial found no.csv.pool (the pool's usernames) behind, against README's "a run that
+// exits 2 leaves no file behind".
+func TestPoolPromptDeclinedLeavesNoFile(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	p := newPool(t, false, []string{"pd1", "pd2"}, nil)
+	sim := quotasim.StartT(t, quotasim.Config{Upstream: cognitoURL})
+	dir := t.TempDir()
+	var env []string
+	for _, e := range append(baseEnv(sim.URL), dummyCreds...) {
+		if !strings.HasPrefix(e, "COGNITO_RESEND_YES=") {
+			env = append(env, e)
+		}
+	}
+	env = append(env, "COGNITO_CLIENT_ID="+p.ClientID, "TERM=dumb")
+	code, out := runOnPTY(t, dir, env, "n", "run", "--user-pool-id", p.ID, "--report", "no.csv", "--rate", "4")
+	require.Equal(t, 2, code, out)
+	require.Contains(t, out, "not confirmed; nothing was sent")
+	require.Zero(t, sim.Sim.Stats().Calls)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	require.Empty(t, names, "exit 2 leaves no file behind")
+}
+
 func TestConfigPrecedenceAndPrint(t *testing.T) {
 	t.Parallel()
 	needIntegration(t)

@@ -78,6 +78,14 @@ func TestPoolListedOnce(t *testing.T) {
 	require.Contains(t, res.stderr, "lists another user pool")
 	require.EqualValues(t, 1, listUsers())
 	require.Equal(t, map[string]string{"una": "sent/", "dis": "disabled/UserDisabled"}, statusOf(t, filepath.Join(dir, "new.csv")))
+
+	// An --invitations dry run's snapshot (two states) used without --invitations: listed
+	// again with a WARN like every other relisting (it was INFO).
+	res = runBin(t, dir, env, "", "run", "--user-pool-id", p.ID, "--report", "inv.csv", "--dry-run", "--invitations")
+	require.Equal(t, 0, res.code, res.stderr)
+	res = runBin(t, dir, env, "", "run", "--user-pool-id", p.ID, "--report", "inv.csv", "--dry-run")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stderr, `"level":"WARN","msg":"the pool snapshot lists other states or another creation window: listing the pool again: `)
 }
 
 // The confirmation prompt counts from the listing the run then consumes: one ListUsers
@@ -99,7 +107,7 @@ func TestPromptListsOnceAndWarnsOfMAU(t *testing.T) {
 
 	code, out := runOnPTY(t, dir, env, "y", "run", "--user-pool-id", p.ID, "--report", "pool.csv")
 	require.Equal(t, 0, code, out)
-	require.Contains(t, out, "About to resend confirmation codes to 1 users")
+	require.Contains(t, out, "About to resend confirmation codes to 1 user at ") // not "1 users"
 	require.EqualValues(t, 1, sim.Sim.Stats().Op("ListUsers").Calls, "the prompt's count and the run: one listing")
 	require.Equal(t, []string{"una"}, sim.Sim.Stats().SortedUsers())
 

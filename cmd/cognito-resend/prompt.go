@@ -35,6 +35,10 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 	if c.Again > 0 {
 		fmt.Fprintf(w, "  again:     %d (called before, or not: their latest row is failed, limit_exceeded, unknown or, with --invitations, not_eligible FORCE_CHANGE_PASSWORD)\n", c.Again)
 	}
+	if c.Unknown > 0 {
+		fmt.Fprintf(w, "unknown:     %d written `unknown`, not called (an intent and no row: their call may have reached Cognito; --retry-unknown calls them): %s\n",
+			c.Unknown, nameSome(c.UnknownUsers, maxNamed))
+	}
 	fmt.Fprintf(w, "invalid:     %d\n", c.Invalid)
 	fmt.Fprintf(w, "duplicates:  %d\n", c.Duplicates)
 	if c.Ineligible > 0 {
@@ -62,10 +66,10 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 	}
 	if c.WithInvitations && c.Split() && c.Invitations > 0 && c.InvitationRate > 0 {
 		fmt.Fprintf(w, "ETA:         %s (confirmation codes at %g/s, invitations at %g/s beside them)%s\n",
-			span(c.ETA(rate)), rate, c.InvitationRate, lookupsPart(c))
+			span(c.ETA(rate)), rate, c.InvitationRate, lookupsPart(c, " (", ")"))
 		return
 	}
-	fmt.Fprintf(w, "ETA:         %s at %g/s%s\n", span(c.ETA(rate)), rate, lookupsPart(c))
+	fmt.Fprintf(w, "ETA:         %s at %g/s%s\n", span(c.ETA(rate)), rate, lookupsPart(c, " (", ")"))
 }
 
 // printInvitationNotes says, in the dry run and again in the prompt, what an invitation
@@ -80,12 +84,15 @@ func printInvitationNotes(w io.Writer, c campaign.Census) {
 	}
 }
 
-// lookupsPart says what of the ETA is the census's lookups ("" without any).
-func lookupsPart(c campaign.Census) string {
+// lookupsPart says what of the ETA is the census's lookups ("" without any): open and
+// end wrap it (" (" and ")" after the dry run's ETA, "; " and "" inside the prompt's
+// brackets: never brackets in brackets).
+func lookupsPart(c campaign.Census, open, end string) string {
 	if c.Verify == nil || c.Verify.Lookups == 0 || c.Verify.ListRate <= 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (%s of it: %d ListUsers lookups at --list-rate %g)", span(c.LookupsETA()), c.Verify.Lookups, c.Verify.ListRate)
+	return fmt.Sprintf("%s%s of it: %s at --list-rate %g%s", open, span(c.LookupsETA()),
+		plural(int64(c.Verify.Lookups), "ListUsers lookup"), c.Verify.ListRate, end)
 }
 
 // plural is "1 call", "2 calls".
@@ -140,7 +147,7 @@ func messages(confirmations, invitations int) string {
 // them called before. Anything but y/yes is a no.
 func confirm(in io.Reader, out io.Writer, c campaign.Census, rate float64) error {
 	n, again := c.ToSend, c.Again
-	users := fmt.Sprintf("%d users", n)
+	users := plural(int64(n), "user")
 	if again > 0 {
 		users += fmt.Sprintf(" (%d of them again)", again)
 	}
@@ -157,7 +164,7 @@ func confirm(in io.Reader, out io.Writer, c campaign.Census, rate float64) error
 		pace += fmt.Sprintf(" (invitations at %g/s beside them)", c.InvitationRate)
 	}
 	// The ETA is the dry run's (campaign.Census.ETA), for both messages.
-	fmt.Fprintf(out, "About to %s at %s (about %s%s). Continue? [y/N] ", what, pace, span(c.ETA(rate)), lookupsPart(c))
+	fmt.Fprintf(out, "About to %s at %s (about %s%s). Continue? [y/N] ", what, pace, span(c.ETA(rate)), lookupsPart(c, "; ", ""))
 	line, err := bufio.NewReader(in).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err

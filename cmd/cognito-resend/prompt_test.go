@@ -31,8 +31,8 @@ func TestETACountsLookups(t *testing.T) {
 	require.Equal(t, "14s", cen.LookupsETA().String())
 	var out strings.Builder
 	require.ErrorIs(t, confirm(strings.NewReader("n\n"), &out, cen, 5), errDeclined)
-	require.Equal(t, "About to resend confirmation codes to 200 users at 5/s (about 54s (14s of it: 67 ListUsers lookups at "+
-		"--list-rate 5)). Continue? [y/N] ", out.String())
+	require.Equal(t, "About to resend confirmation codes to 200 users at 5/s (about 54s; 14s of it: 67 ListUsers lookups at "+
+		"--list-rate 5). Continue? [y/N] ", out.String())
 }
 
 func TestConfirmCountsUsersCalledAgain(t *testing.T) {
@@ -66,7 +66,7 @@ func TestConfirmCountsMessages(t *testing.T) {
 	out.Reset()
 	require.NoError(t, confirm(strings.NewReader("y\n"), &out,
 		campaign.Census{ToSend: 1, Confirmations: 0, Invitations: 1, WithInvitations: true, InvitationDelivery: "EMAIL"}, 10))
-	require.Equal(t, newPassword+"About to send 0 confirmation codes and 1 invitation to 1 users at 10/s (about 1s). Continue? [y/N] ", out.String())
+	require.Equal(t, newPassword+"About to send 0 confirmation codes and 1 invitation to 1 user at 10/s (about 1s). Continue? [y/N] ", out.String())
 	out.Reset()
 	require.NoError(t, confirm(strings.NewReader("y\n"), &out, campaign.Census{ToSend: 7, WithInvitations: true, InvitationDelivery: "EMAIL"}, 10))
 	require.Equal(t, newPassword+"About to resend confirmation codes or invitations (each user's state decides) to 7 users at 10/s (about 1s). Continue? [y/N] ", out.String())

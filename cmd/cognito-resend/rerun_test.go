@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -37,6 +38,7 @@ func TestRerunWithoutReportRefused(t *testing.T) {
 	res = runBin(t, dir, env, "", append(args, "--dry-run")...)
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Contains(t, res.stderr, "the run would be refused: --report: not given, but the report "+report)
+	require.Equal(t, 1, strings.Count(res.stderr, "the run would be refused"), "said once: %s", res.stderr)
 	res = runBin(t, dir, env, "", append(args, "--resume")...)
 	require.Equal(t, 2, res.code, res.stderr)
 	require.Contains(t, res.stderr, "cognito-resend: --resume: needs --report: the report of the campaign to continue; "+

@@ -94,6 +94,7 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 		}
 		printPlan(ios.stderr, plan, "")
 		if err := confirm(ios.stdin, ios.stderr, cen, c.Pace()); err != nil {
+			c.Declined()
 			return usageErr(err)
 		}
 	}

@@ -191,6 +191,10 @@ func start(ctx context.Context, name, launcher string, opts []Option, extraArgs 
 	if err := s.waitReady(ctx, portFile, cfg.timeout); err != nil {
 		tail := s.logTail()
 		_ = s.Close()
+		if ctx.Err() != nil {
+			// Stopped by the caller (a Ctrl-C): not the emulator's failure, nor a timeout.
+			return nil, fmt.Errorf("emu: %s: start interrupted: %w", name, context.Cause(ctx))
+		}
 		return nil, fmt.Errorf("emu: %s did not start: %w\n--- %s log (tail) ---\n%s", name, err, name, tail)
 	}
 	return s, nil

@@ -242,6 +242,21 @@ func TestStartFailureIncludesLogTail(t *testing.T) {
 	}
 }
 
+// A start the caller cancels (the lambda demo's Ctrl-C 1 s in) says so; it said "not
+// ready after 30s: context canceled".
+func TestStartInterrupted(t *testing.T) {
+	t.Parallel()
+	for _, e := range emulators {
+		t.Run(e.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel() // a Ctrl-C as it starts: before it can be ready, whatever the machine's speed
+			_, err := e.start(ctx)
+			require.Error(t, err)
+			require.Equal(t, "emu: "+e.name+": start interrupted: context canceled", err.Error())
+		})
+	}
+}
+
 // helperEnv makes the test binary act as a process that starts the emulator it
 // names, prints its endpoint and blocks; TestDiesWithParent SIGKILLs it.
 const helperEnv = "EMU_TEST_START_HELPER"

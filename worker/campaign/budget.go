@@ -9,6 +9,8 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/budget"
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
+	"github.com/cognito-resend/cognito-resend/worker/engine"
+	"github.com/cognito-resend/cognito-resend/worker/job"
 )
 
 // window is when the daily budget's current window began (zero without --daily-budget).
@@ -78,6 +80,20 @@ func (c *Campaign) BudgetPlan(ctx context.Context, n int) (*BudgetPlan, error) {
 	windows, last := budget.Windows(n, b.Limit, spent)
 	return &BudgetPlan{Limit: b.Limit, Spent: spent, Next: next, Windows: windows, Reset: b.Schedule.String(),
 		Last: start.AddDate(0, 0, last), From: c.budgetFrom}, nil
+}
+
+// sendsLeft is how many of the users to send the run left without a row (-1: not
+// counted), for the windows the rest takes: the rows left (total, the census's, less the
+// rows written) less the invalid and duplicate rows among them, which take no budget —
+// as the resume's dry run counts them.
+func (c *Campaign) sendsLeft(total int, sum *engine.Summary) int {
+	if total < 0 || c.census == nil || sum == nil {
+		return -1
+	}
+	left := total - sum.Rows
+	left -= max(c.census.Invalid-sum.Counts[job.StatusInvalidInput], 0)
+	left -= max(c.census.Duplicates-sum.Counts[job.StatusDuplicate], 0)
+	return max(left, 0)
 }
 
 // idler is the queue source's side of the budget's pause (*sqssource.Source).

@@ -33,6 +33,9 @@ type Env struct {
 type Campaign struct {
 	cfg        config.Config
 	budgetFrom string // where the daily budget came from (keepBudget)
+	// resetMoved: the resumed report's record, whose budget reset this run moves
+	// (checkReset); recordInput writes it again with the new one.
+	resetMoved *records.Input
 	env        Env
 	log        *slog.Logger
 	clock      clock.Clock

@@ -22,8 +22,11 @@ type Census struct {
 	// Again counts the users of ToSend whose line already had a row: --retry-failed
 	// (failed, limit_exceeded past its hour) and --retry-unknown call them again.
 	Again int
-	// Unknown counts the `unknown` rows a resumed run records first (not in Read).
-	Unknown int
+	// Unknown counts the `unknown` rows a resumed run records first (not in Read): users
+	// with an intent and no row, whose call may have reached Cognito; not called again
+	// (unless --retry-unknown). UnknownUsers names them.
+	Unknown      int
+	UnknownUsers []string
 	// LimitWaiting counts the limit_exceeded users of a resumed campaign still within
 	// their hour (not called); LimitDue is when the last of them is past it.
 	LimitWaiting int
@@ -150,7 +153,7 @@ func (c *Campaign) Census(ctx context.Context) (cen Census, err error) {
 	}
 	r.skipRecorded(s, c.lineMismatch(r, false))
 	adm := admit.New(c.rule.Case, r.final())
-	cen = Census{Unknown: len(r.unknown), UsernameCase: c.rule.String(), WithInvitations: c.cfg.Invitations,
+	cen = Census{Unknown: len(r.unknown), UnknownUsers: usernames(r.unknown), UsernameCase: c.rule.String(), WithInvitations: c.cfg.Invitations,
 		InvitationDelivery: c.cfg.InvitationMedium()}
 	if c.cfg.Invitations {
 		cen.InvitationRate = c.cfg.InvitationRate
@@ -237,4 +240,13 @@ func (c *Census) countMessage(m job.Message) {
 		return
 	}
 	c.Confirmations++
+}
+
+// usernames are the users of rows, in order.
+func usernames(rows []job.Result) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.Username
+	}
+	return out
 }

@@ -29,6 +29,10 @@ type Outcome struct {
 	// (-1: unknown — standard input, a queue). Rows left:
 	// Total - Summary.Rows.
 	Total int
+	// SendsLeft is how many users to send the census counted are left without a row (-1:
+	// not counted): Total - Summary.Rows without the invalid and duplicate rows to come,
+	// which take no budget (sendsLeft).
+	SendsLeft int
 	// Campaign counts the whole campaign's rows, earlier runs and this one (nil: no
 	// earlier run — this run is the campaign).
 	Campaign *records.Tally

@@ -94,8 +94,11 @@ func (c *Campaign) poolSnapshot(ctx context.Context) (string, error) {
 			"listing this pool", "snapshot", path, "snapshot_user_pool_id", l.UserPoolID, "user_pool_id", cfg.UserPoolID)
 		reason = "another pool's snapshot, no report yet"
 	case !l.SameListing(want):
-		c.log.Info("the pool snapshot lists other states or another creation window: listing the pool again",
-			"snapshot", path, "states", l.Statuses, "created_after", l.CreatedAfter, "created_before", l.CreatedBefore)
+		// A WARN like every other relisting: it costs the listing's time, and says the
+		// campaign's options differ from the listing's (--invitations, --created-*).
+		c.log.Warn(fmt.Sprintf("the pool snapshot lists other states or another creation window: listing the pool "+
+			"again: %s", c.listingCost()), "snapshot", path, "states", l.Statuses, "want_states", want.Statuses,
+			"created_after", l.CreatedAfter, "created_before", l.CreatedBefore)
 		reason = "other filters"
 	case !cfg.Resume && c.clock.Since(l.ListedAt) > SnapshotFresh:
 		c.log.Info(fmt.Sprintf("the pool snapshot is older than %s: listing the pool again", SnapshotFresh),
@@ -137,6 +140,13 @@ func (c *Campaign) openPool(ctx context.Context) (*source, error) {
 		desc: []any{"user_pool_id", c.cfg.UserPoolID, "snapshot", path}}, nil
 }
 
+// listPages is how many ListUsers pages a listing of the campaign's states takes at
+// most for a pool of about users: one filter a state (listedStates), each at least a
+// page — two with --invitations for a pool of one page.
+func (c *Campaign) listPages(users int) int {
+	return (users+userpool.PageSizeMax-1)/userpool.PageSizeMax + len(c.listedStates()) - 1
+}
+
 // listingCost is what listing the pool takes: about how many ListUsers pages (the pool's
 // estimated users, DescribeUserPool, 60 a page) at --list-rate, and how long.
 func (c *Campaign) listingCost() string {
@@ -144,7 +154,7 @@ func (c *Campaign) listingCost() string {
 	if c.rule == nil || c.rule.PoolUsers <= 0 {
 		return fmt.Sprintf("ListUsers at --list-rate %g/s (the pool's size is not known)", rate)
 	}
-	pages := (c.rule.PoolUsers + userpool.PageSizeMax - 1) / userpool.PageSizeMax
+	pages := c.listPages(c.rule.PoolUsers)
 	unit := "pages"
 	if pages == 1 {
 		unit = "page"
@@ -162,6 +172,12 @@ func (c *Campaign) discardSnapshot() {
 		c.snapshot, c.snapCreated = nil, false
 	}
 }
+
+// Declined is the operator's "no" at the prompt, after the census: nothing was sent,
+// and the pool snapshot this process listed for the campaign (usernames) is removed, as
+// on any refusal (a run that exits 2 leaves no file behind); the command answered yes
+// lists the pool again.
+func (c *Campaign) Declined() { c.discardSnapshot() }
 
 // removeTempSnapshot removes a dry run's temporary snapshot.
 func (c *Campaign) removeTempSnapshot() {

@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/admit"
+	"github.com/cognito-resend/cognito-resend/worker/budget"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/records"
 )
@@ -137,18 +140,30 @@ func (c *Campaign) checkNarrowReport() error {
 	if !c.cfg.Resume || !c.cfg.Invitations || records.CSVReportColumns(c.reportPath) != len(records.ColumnsV1) {
 		return nil
 	}
+	// The way out as a command that runs as printed: --invitations beside a CSV needs the
+	// pool and --verify-users (config's validateInvitations), which this run has.
+	invite := fmt.Sprintf("cognito-resend run --csv admin-created.csv --invitations --report invitations.csv "+
+		"--user-pool-id %s --verify-users --client-id %s", c.cfg.UserPoolID, c.cfg.ClientID)
+	if c.cfg.InvitationDelivery != "" {
+		invite += " --invitation-delivery " + c.cfg.InvitationMedium()
+	}
 	return &config.FieldError{Field: "invitations", Msg: fmt.Sprintf("the report %s was begun by an earlier version, "+
 		"without the message column: its rows could not tell an invitation from a confirmation code, so it is not "+
 		"resumed with --invitations. Resume it without --invitations (confirmation codes only); then invite its "+
 		"admin-created users into a new report: cognito-resend report users --status not_eligible -o admin-created.csv %s; "+
-		"cognito-resend run --csv admin-created.csv --invitations --report invitations.csv (add the pool and delivery "+
-		"options of the first run)", c.reportPath, c.reportPath)}
+		"then %s (add the first run's --region, rate and secret options, if any)", c.reportPath, c.reportPath, invite)}
 }
 
 func (c *Campaign) checkInput() error {
 	if c.inputChecked || !c.cfg.Resume {
 		return nil
 	}
+	// Said once it is known whether the report's record brings a budget (keepBudget).
+	defer func() {
+		if c.cfg.Given("budget-reset") && !c.cfg.Given("daily-budget") && c.cfg.DailyBudget <= 0 {
+			c.log.Warn(config.WarnResetOnly)
+		}
+	}()
 	if _, err := os.Stat(c.reportPath); errors.Is(err, os.ErrNotExist) {
 		return nil // the campaign starts
 	}
@@ -166,6 +181,9 @@ func (c *Campaign) checkInput() error {
 		return nil
 	}
 	c.keepBudget(rec)
+	if err := c.checkReset(rec); err != nil {
+		return err
+	}
 	if same, why := rec.Same(now); !same {
 		return &config.FieldError{Field: "resume", Msg: fmt.Sprintf("%s: %s. A report continues the campaign of "+
 			"its own input; to send from another source, start a new report (another --report), which calls "+
@@ -251,7 +269,64 @@ func (c *Campaign) recordInput(fresh bool) error {
 	if c.cfg.DailyBudget > 0 {
 		in.DailyBudget, in.BudgetReset = c.cfg.DailyBudget, c.cfg.BudgetReset
 	}
+	if c.resetMoved != nil {
+		// The record keeps its input; the budget's reset moves (Recorded: now).
+		in = *c.resetMoved
+		in.BudgetReset = c.cfg.BudgetReset
+		return replaceInput(c.reportPath, in, c.clock.Now())
+	}
 	return records.WriteInput(c.reportPath, in, c.clock.Now(), fresh)
+}
+
+// replaceInput writes the report's record of its input anew, whole or not at all: a
+// record cut short by a crash would lose the campaign's budget (and its binding).
+func replaceInput(report string, in records.Input, now time.Time) error {
+	tmp := report + ".moving"
+	if err := records.WriteInput(tmp, in, now, true); err != nil {
+		return err
+	}
+	if err := os.Rename(records.InputPath(tmp), records.InputPath(report)); err != nil {
+		return fmt.Errorf("record the report's input: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(report)); err == nil { // the rename durable (best effort)
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
+// checkReset refuses a --budget-reset other than the one the resumed campaign's daily
+// budget was recorded with (rec) while any of the report's sends is less than 24 h old:
+// a window beginning at another time would send a budget's worth more the same day.
+// Once none is, the new reset is allowed and recorded for the runs after (recordInput),
+// so that a later --resume without it does not move the window back.
+func (c *Campaign) checkReset(rec records.Input) error {
+	if rec.DailyBudget <= 0 || c.cfg.DailyBudget <= 0 || !c.cfg.Given("budget-reset") {
+		return nil
+	}
+	was, err := budget.ParseReset(cmp.Or(rec.BudgetReset, budget.ResetDefault))
+	if err != nil || was == c.cfg.Schedule() {
+		return nil
+	}
+	recent, err := records.LoadResume(c.reportPath, records.ResumeOptions{Now: c.clock.Now(),
+		Window: c.clock.Now().Add(-24 * time.Hour)})
+	if err != nil {
+		return err
+	}
+	if recent.WindowSent > 0 {
+		return &config.FieldError{Field: "budget-reset", Msg: fmt.Sprintf("%s is not the reset this campaign's daily "+
+			"budget was recorded with (%d a window from %s, in %s), and %d of the report's sends are less than 24 h old: "+
+			"a window from %[1]s would send up to %[6]d more within 24 h of them. Nothing was sent. Resume without "+
+			"--budget-reset (%[3]s applies); to move the reset, give it once none of the report's sends is less than "+
+			"24 h old: it is then recorded for the runs after", c.cfg.Schedule(), rec.DailyBudget, was,
+			records.InputPath(c.reportPath), recent.WindowSent, c.cfg.DailyBudget)}
+	}
+	moved := rec
+	c.resetMoved = &moved
+	c.log.Warn("the daily budget's reset moves: none of the report's sends is less than 24 h old; the new reset is "+
+		"recorded with the report for the runs after", "recorded_budget_reset", rec.BudgetReset,
+		"budget_reset", c.cfg.BudgetReset, "input", records.InputPath(c.reportPath))
+	return nil
 }
 
 // keepBudget applies the daily budget recorded with the report (rec) to a resumed run
@@ -292,6 +367,9 @@ func (c *Campaign) checkRerun() error {
 	if cfg.Report != "" || cfg.Resume || cfg.LedgerTable != "" || cfg.SQSQueueURL != "" || cfg.CSV == "-" {
 		return nil
 	}
+	if c.rerunInput != nil {
+		return nil // checked by an earlier Prepare of this run (a dry run's warning is said once)
+	}
 	now := c.input()
 	if now.Source == records.InputCSV {
 		var err error
@@ -317,14 +395,7 @@ func (c *Campaign) checkRerun() error {
 	if len(found) == 0 {
 		return nil
 	}
-	what := "the same " + now.String()
-	if now.Source == records.InputCSV {
-		what = "the same CSV (same SHA-256 digest)"
-	}
-	others := ""
-	if len(found) > 1 {
-		others = fmt.Sprintf(" (and %d more: %s)", len(found)-1, strings.Join(found[1:], ", "))
-	}
+	what, others := sameInput(now, found)
 	err := &config.FieldError{Field: "report", Msg: fmt.Sprintf("not given, but the report %s%s was made from %s: "+
 		"running again would call its users a second time. To continue that campaign: --resume --report %s; "+
 		"to start over on purpose (every user is called again): --report <new name>", found[0], others, what, found[0])}
@@ -338,11 +409,12 @@ func (c *Campaign) checkRerun() error {
 
 // checkResumeTarget refuses --resume onto a report that does not exist: a mistyped path
 // would otherwise start a new campaign and call everyone again. It names a report of the
-// same input or a close name in that directory. Left alone: a queue worker (its report
-// is its log; the queue holds the work) and --start-if-missing (automation that starts
-// or continues).
+// same input or a close name in that directory. --start-if-missing (automation that
+// starts or continues) starts it, unless a report in that directory was made from the
+// same input: a mistyped --report in a Job would call its users again. Left alone: a
+// queue worker (its report is its log; the queue holds the work).
 func (c *Campaign) checkResumeTarget() error {
-	if !c.cfg.Resume || c.cfg.StartIfMissing || c.cfg.SQSQueueURL != "" {
+	if !c.cfg.Resume || c.cfg.SQSQueueURL != "" {
 		return nil
 	}
 	if _, err := os.Stat(c.reportPath); !errors.Is(err, os.ErrNotExist) {
@@ -354,7 +426,14 @@ func (c *Campaign) checkResumeTarget() error {
 	if now.Source == records.InputCSV && now.CSV != "-" {
 		now, _ = records.CSVInput(c.cfg.CSV)
 	}
-	if same := records.ReportsOf(dir, now); len(same) == 1 {
+	same := records.ReportsOf(dir, now)
+	if c.cfg.StartIfMissing {
+		if len(same) == 0 {
+			return nil // the campaign's first run
+		}
+		return &config.FieldError{Field: "start-if-missing", Msg: sameInputMsg(c.reportPath, now, same)}
+	}
+	if len(same) == 1 {
 		hint = fmt.Sprintf(" (the report made from this input here is %s: --resume --report %s)", same[0], same[0])
 	} else if near := closeReport(dir, c.reportPath); near != "" {
 		hint = fmt.Sprintf(" (did you mean --report %s?)", near)
@@ -362,6 +441,29 @@ func (c *Campaign) checkResumeTarget() error {
 	return &config.FieldError{Field: "resume", Msg: fmt.Sprintf("the report %s does not exist%s. --resume continues "+
 		"a report; to start the campaign, drop --resume (automation that starts or continues it: --resume "+
 		"--start-if-missing)", c.reportPath, hint)}
+}
+
+// sameInput words the reports found (newest first) made from the input now: what they
+// were made from, and the ones after the first.
+func sameInput(now records.Input, found []string) (what, others string) {
+	what = "the same " + now.String()
+	if now.Source == records.InputCSV {
+		what = "the same CSV (same SHA-256 digest)"
+	}
+	if len(found) > 1 {
+		others = fmt.Sprintf(" (and %d more: %s)", len(found)-1, strings.Join(found[1:], ", "))
+	}
+	return what, others
+}
+
+// sameInputMsg refuses to start the report path under --start-if-missing when the
+// reports same (newest first) were made from the same input.
+func sameInputMsg(path string, now records.Input, same []string) string {
+	what, others := sameInput(now, same)
+	return fmt.Sprintf("the report %s does not exist, but the report %s%s beside it was made from %s: "+
+		"starting %s would call its users a second time. Nothing was sent. To continue that campaign: --resume "+
+		"--report %s; to start over on purpose (every user is called again): drop --resume --start-if-missing",
+		path, same[0], others, what, path, same[0])
 }
 
 // closeReport is the report in dir whose name is closest to path's ("" if none is close).

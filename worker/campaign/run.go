@@ -109,7 +109,7 @@ func (c *Campaign) drive(stop, kill context.Context, progress Progress, a *assem
 	bud, s := a.bud, a.src
 	return &Outcome{Summary: sum, Throttles: a.limiter.Throttles(), Rate: a.limiter.Rate(), ReportPath: c.reportPath,
 		UsernameCase: c.rule.String(), VerifyCalls: c.verifier.Calls(),
-		Attempts: a.attempts.Load(), Total: a.total, Campaign: a.whole, Redelivers: s.Redelivers(),
+		Attempts: a.attempts.Load(), Total: a.total, SendsLeft: c.sendsLeft(a.total, sum), Campaign: a.whole, Redelivers: s.Redelivers(),
 		Stopped: mayHaveCalled(c.stopped(runErr, s.Redelivers()), len(sum.MayHaveCalled), c.sentWhat()), LimitDue: a.limitDue,
 		VerifyRate: c.verifyRate(), ListPages: pages, ListLookups: lookups,
 		Invitations: a.inv.calls(), InvitationRate: a.inv.rate(), Sent: a.sent,

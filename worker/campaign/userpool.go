@@ -69,7 +69,7 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 		// One census of the pool; a lookup by name only for the users it can't place.
 		attrs := []any{"user_pool_id", cfg.UserPoolID, "states", c.listedStates(), "list_rate", cfg.ListRate}
 		if rule.PoolUsers > 0 {
-			pages := (rule.PoolUsers + userpool.PageSizeMax - 1) / userpool.PageSizeMax
+			pages := c.listPages(rule.PoolUsers)
 			attrs = append(attrs, "pool_users_estimated", rule.PoolUsers, "list_users_calls_at_most", pages,
 				"takes_at_most", time.Duration(float64(pages)/cfg.ListRate*float64(time.Second)).Round(time.Second).String())
 		}

@@ -25,6 +25,14 @@ func (m Message) Or() Message {
 	return m
 }
 
+// Noun is m for the operator: "a code" or "an invitation" (an unset m is a code).
+func (m Message) Noun() string {
+	if m == MessageInvitation {
+		return "an invitation"
+	}
+	return "a code"
+}
+
 // Known reports whether m is a message of ours (the report parser keeps "" for a row
 // written before the column existed, or a row no message was decided for).
 func (m Message) Known() bool { return m == MessageConfirmation || m == MessageInvitation }

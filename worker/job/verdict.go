@@ -65,8 +65,8 @@ func (v ClaimVerdict) Row(j Job, now time.Time) Result {
 	case Expired:
 		r.Status, r.ErrorCode = StatusUnknown, "Unknown"
 		r.ErrorMessage = fmt.Sprintf("claimed by %s, whose lease ran out at %s before an outcome was recorded; "+
-			"the user may have received a code. Not called (use --retry-unknown to call)",
-			who, v.At.UTC().Format(time.RFC3339))
+			"the user may have received %s. Not called (use --retry-unknown to call)",
+			who, v.At.UTC().Format(time.RFC3339), j.Message.Noun())
 	default:
 		panic("job: Verdict.Row of a " + v.Kind.String() + " verdict")
 	}

@@ -329,6 +329,6 @@ func UnknownResult(rec LedgerRecord, clk clock.Clock) job.Result {
 	return job.Result{Username: rec.Username, Status: job.StatusUnknown, SourceRef: rec.SourceRef, Message: rec.Message,
 		ErrorCode: "Unknown",
 		ErrorMessage: "the run stopped after the call was started and before its outcome was recorded; " +
-			"the user may have received a code. Not called again (use --retry-unknown to call)",
+			"the user may have received " + rec.Message.Noun() + ". Not called again (use --retry-unknown to call)",
 		StartedAt: t, FinishedAt: t, Class: job.ClassPerUser}
 }

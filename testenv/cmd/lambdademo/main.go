@@ -107,6 +107,9 @@ func checkSizes(o options, args []string) string {
 	return ""
 }
 
+// demoReport is the report ledger export writes in the demo's directory.
+const demoReport = "lambda.csv"
+
 func run(ctx context.Context, o options, out io.Writer) error {
 	bin, err := filepath.Abs(o.bin)
 	if err != nil {
@@ -123,6 +126,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		defer func() { _ = os.RemoveAll(o.dir) }() // runs last: after the emulators and environments stopped
 	} else if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return err
+	} else if _, err := os.Stat(filepath.Join(o.dir, demoReport)); err == nil {
+		// ledger export never overwrites: say so now, not after minutes of demo.
+		return fmt.Errorf("--dir %s already holds %s from an earlier demo: give another --dir, or remove it", o.dir, demoReport)
 	}
 
 	// The emulators, closed in reverse order by the defers.
@@ -282,14 +288,14 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "quota simulator: %d ResendConfirmationCode calls answered (%d sent a code, %d Cognito errors: "+
 		"already confirmed, user not found, …), %d throttled\n", answered, ss.Successes, answered-ss.Successes, ss.Throttled)
 
-	if err := step("ledger", "export", "--ledger-table", ledgerTable, "--campaign", "lambda:"+functionName, "--output", "lambda.csv"); err != nil {
+	if err := step("ledger", "export", "--ledger-table", ledgerTable, "--campaign", "lambda:"+functionName, "--output", demoReport); err != nil {
 		return fmt.Errorf("ledger export: %w", err)
 	}
-	if err := step("report", "summary", "lambda.csv"); err != nil {
+	if err := step("report", "summary", demoReport); err != nil {
 		return fmt.Errorf("report summary: %w", err)
 	}
 	if keep {
-		fmt.Fprintf(out, "\nreport: %s\n", filepath.Join(o.dir, "lambda.csv"))
+		fmt.Fprintf(out, "\nreport: %s\n", filepath.Join(o.dir, demoReport))
 	} else {
 		fmt.Fprintf(out, "\nreport: removed with the demo's temporary directory (--dir DIR keeps lambda.csv)\n")
 	}

@@ -198,3 +198,17 @@ func TestLambdaDemoInitError(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, string(o), "lambdademo: --users 0: want 1 to 999")
 }
+
+// A --dir that already holds lambda.csv (a demo run before) stops the demo at once: its
+// ledger export never overwrites, and used to fail only after minutes of demo.
+func TestLambdaDemoReusedDir(t *testing.T) {
+	bin, demo := build(t)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lambda.csv"), []byte("kept\n"), 0o600))
+	start := time.Now()
+	o, err := exec.Command(demo, "--bin", bin, "--dir", dir).CombinedOutput()
+	t.Logf("%s in %s", o, time.Since(start))
+	require.Error(t, err)
+	require.Contains(t, string(o), "lambdademo: --dir "+dir+" already holds lambda.csv from an earlier demo: give another --dir, or remove it")
+	require.NotContains(t, string(o), "starting cognito-local", "no emulator started")
+}
