@@ -62,4 +62,20 @@
 // on campaign, reportset, config and the shared types (job, clock) it renders. Interfaces are declared
 // by their users (engine.Processor, engine.Verifier, engine.Ledger, engine.Report,
 // cognito.Limiter, …).
+//
+// Words that mean one thing throughout:
+//
+//	settle   bring a job to its end at the source: its row durable, its outcome in the
+//	         ledger, then ack, release or defer its message (engine settleJob, sqssource
+//	         settle, lambdasource Batch.settle, IntentLog.Settle, dynamoledger settle).
+//	         SettleBudget and LambdaSettleTimeout bound that step after a stop;
+//	         SettleMarginDefault leaves room for it before a Lambda deadline. (The adaptive
+//	         limiter's wait for a throttle's answer is answerWait, not settle.)
+//	claim    a durable mark, made before the call, that a user may be called (the intent
+//	         of the file ledger, the conditional write of the table): ClaimVerdict is the
+//	         ledger's answer to a claim.
+//	ledger   engine.Ledger, the claim store behind one interface: records.IntentLog (the
+//	         file's intent journal) or dynamoledger.Ledger (the table).
+//	unknown  a user whose call may have reached Cognito and who has no outcome: never
+//	         called again unless --retry-unknown.
 package worker
