@@ -204,16 +204,22 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 		if o.Redelivers {
 			next = "their claims are kept: they are not called again"
 		}
-		why := "their calls were aborted" // the second signal
+		have, why := "have", "their calls were aborted" // the second signal
 		if o.Stopped != nil && !errors.Is(o.Stopped, engine.ErrInterrupted) {
 			why = "their calls were cut short or their rows not written when it stopped"
+		}
+		if len(maybe) == 1 {
+			have, why = "has", "its call was aborted"
+			if o.Stopped != nil && !errors.Is(o.Stopped, engine.ErrInterrupted) {
+				why = "its call was cut short or its row not written when it stopped"
+			}
 		}
 		what := "a code"
 		if o.InvitationRate > 0 { // --invitations
 			what = "a code or an invitation"
 		}
-		fmt.Fprintf(w, "summary: %d users may have been sent %s but have no row (%s): %s; %s\n",
-			len(maybe), what, why, nameSome(maybe, maxNamed), next)
+		fmt.Fprintf(w, "summary: %s may have been sent %s but %s no row (%s): %s; %s\n",
+			plural(int64(len(maybe)), "user"), what, have, why, nameSome(maybe, maxNamed), next)
 	}
 	if se := o.Spent(); se != nil {
 		printSpent(w, o, se, len(maybe))

@@ -31,6 +31,8 @@ func TestPrintSummary(t *testing.T) {
 	stop := fmt.Errorf("campaign interrupted: %w", engine.ErrInterrupted)
 	aborted := *sum
 	aborted.MayHaveCalled = []string{"u1", "u2", "u3"}
+	abortedOne := *sum
+	abortedOne.MayHaveCalled = []string{"u1"}
 	for _, tt := range []struct {
 		name string
 		out  campaign.Outcome
@@ -68,6 +70,13 @@ func TestPrintSummary(t *testing.T) {
 			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
 			"summary: 3 users may have been sent a code but have no row (their calls were aborted): u1, u2, u3; --resume reports them unknown and does not call them again",
 			"summary: stopped with 191 of 200 rows left: 3 may have been sent (above), 188 not attempted; the same command with --resume --report r.csv continues (the 3 as unknown)",
+			"report: r.csv",
+			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
+		}},
+		{"hard stop: one call aborted", campaign.Outcome{Summary: &abortedOne, Attempts: 10, Total: -1, Rate: 20, ReportPath: "r.csv", Stopped: stop}, []string{
+			"summary: 9 rows [sent=8 failed=1] in 3s; 10 Cognito attempts, 3.3/s achieved, 0 throttled; limiter rate now 20.0/s",
+			"summary: 1 user may have been sent a code but has no row (its call was aborted): u1; --resume reports them unknown and does not call them again",
+			"summary: stopped: rows not in the report were not attempted but for the 1 above; the same command with --resume --report r.csv continues (the 1 as unknown)",
 			"report: r.csv",
 			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
 		}},

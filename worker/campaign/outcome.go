@@ -122,9 +122,13 @@ func mayHaveCalled(stopped error, n int, what string) error {
 	if n == 0 || !errors.As(stopped, &se) || se.msg != interrupted {
 		return stopped
 	}
-	return &stopError{msg: fmt.Sprintf("campaign interrupted; %d users without a row may have been sent %s (their "+
+	users := fmt.Sprintf("%d users", n)
+	if n == 1 {
+		users = "1 user"
+	}
+	return &stopError{msg: fmt.Sprintf("campaign interrupted; %s without a row may have been sent %s (their "+
 		"calls were aborted): --resume reports them unknown and does not call them again; the other users without a "+
-		"row were not attempted", n, what), cause: se.cause}
+		"row were not attempted", users, what), cause: se.cause}
 }
 
 // sentWhat is what a user whose call was cut short may have been sent.

@@ -264,7 +264,7 @@ func TestShutdownBudget(t *testing.T) {
 		out := wait(t, done)
 		require.Equal(t, []string{"alice"}, out.MayHaveCalled())
 		require.Zero(t, out.Summary.Rows)
-		require.ErrorContains(t, out.Stopped, "1 users without a row may have been sent a code")
+		require.ErrorContains(t, out.Stopped, "1 user without a row may have been sent a code")
 	})
 	t.Run("the second stop aborts at once", func(t *testing.T) {
 		t.Parallel()
