@@ -118,14 +118,15 @@ func (c *Campaign) caseRule(ctx context.Context) error {
 // fewerLookups says why a CSV campaign looks each user up instead of listing the pool,
 // or "" when the census is the cheaper (or the size of either side is unknown): when the
 // CSV (a file: its lines, an upper bound of its users) has fewer rows than the pages a
-// census could take (the pool's estimated users, every state, 60 a page), a lookup each
-// makes fewer calls and starts sending at once.
+// census could take (listPages: the pool's estimated users, a filter a listed state, 60
+// a page — the rule the census's own estimate uses), a lookup each makes fewer calls and
+// starts sending at once.
 func (c *Campaign) fewerLookups(rule userpool.CaseRule) string {
 	if rule.PoolUsers <= 0 || c.cfg.CSV == "-" {
 		return ""
 	}
 	rows, err := countLines(c.cfg.CSV)
-	pages := (rule.PoolUsers + userpool.PageSizeMax - 1) / userpool.PageSizeMax
+	pages := c.listPages(rule.PoolUsers)
 	if err != nil || rows >= pages {
 		return ""
 	}
