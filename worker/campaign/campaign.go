@@ -66,6 +66,9 @@ type Campaign struct {
 	// verifyHow: why a CSV campaign's --verify-users looks each user up instead of
 	// listing the pool (fewerLookups); "" with the census.
 	verifyHow string
+	// verifyIdle: why --verify-users reads nothing of the pool before the run (a CSV
+	// with no line left to send: nothingToSend); "" otherwise.
+	verifyIdle string
 	// snapshot: the pool snapshot this process listed or checked (pool source).
 	snapshot *poolsource.Listing
 	snapPath string
