@@ -204,17 +204,34 @@ func (c *Campaign) checkInput() error {
 }
 
 // checkResumed loads the resume state (Prepare: before any listing of the pool, so a
-// report that can't be resumed is refused first) and, when the CSV is not the file the
-// report was made from, reads it once against the report's rows: a line that names
-// another user than its row is refused before the census, the prompt and any call.
-func (c *Campaign) checkResumed(ctx context.Context) error {
+// report that can't be resumed is refused first).
+func (c *Campaign) checkResumed() error {
 	if !countable(c.cfg) {
 		return nil // a queue: its resume state is loaded by the run
 	}
-	r, err := c.resume(false) // a CSV or a pool: lines are not redelivered
-	if err != nil || r.state == nil || !c.csvChanged || c.cfg.CSV == "-" {
+	_, err := c.resume(false) // a CSV or a pool: lines are not redelivered
+	return err
+}
+
+// checkLines reads a CSV that is not the file the report was made from (csvChanged)
+// once against the report's rows: a line that names another user than its row is
+// refused before the census, the prompt and any call — the case rule's DescribeUserPool
+// too: a line matches its row only as the same text (ResumeState.Matches), whatever
+// the pool's case rule, so the state it reads is loaded without one (the run's is
+// loaded under it: resume).
+func (c *Campaign) checkLines(ctx context.Context) error {
+	if c.linesChecked || !c.csvChanged || c.cfg.CSV == "" || c.cfg.CSV == "-" {
+		return nil
+	}
+	if _, err := os.Stat(c.reportPath); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	st, err := records.LoadResume(c.reportPath, records.ResumeOptions{RetryUnknown: c.cfg.RetryUnknown,
+		RetryFailed: c.cfg.RetryFailed, Invitations: c.cfg.Invitations, Now: c.clock.Now(), CSVLines: true})
+	if err != nil {
 		return err
 	}
+	r := &resumed{state: st}
 	s, err := openCSV(ctx, c.cfg.CSV, c.cfg.Header, nil)
 	if err != nil {
 		return err
@@ -224,6 +241,7 @@ func (c *Campaign) checkResumed(ctx context.Context) error {
 	for {
 		_, err := s.Next(ctx)
 		if errors.Is(err, io.EOF) {
+			c.linesChecked = true
 			return nil
 		}
 		if err != nil {
