@@ -470,24 +470,24 @@ func (c *Campaign) checkResumeTarget() error {
 type prior struct {
 	found []string
 	what  string
-	// edited: made from the same CSV path, whose bytes have changed since (not
-	// records.SameInput's same digest).
-	edited bool
+	// grown: made from the same CSV path, whose file has had lines added at its end
+	// since (not records.SameInput's same digest).
+	grown bool
 }
 
-// inputWord is "this input", or "this CSV's path" when the CSV changed since.
+// inputWord is "this input", or "this CSV's path" when the CSV grew since.
 func (p prior) inputWord() string {
-	if p.edited {
-		return "this CSV's path (the CSV changed since)"
+	if p.grown {
+		return "this CSV's path (the CSV grew since)"
 	}
 	return "this input"
 }
 
 // priorReports lists the reports in dir (newest first) that a run from the input now
 // would repeat, and words what they were made from: the same input (records.ReportsOf:
-// the same CSV bytes, the same pool or queue), else the same CSV file whose bytes have
-// changed since (lines added at its end: the campaign's list grown; or edited) — its
-// users are that campaign's all the same, and a new report would call them again.
+// the same CSV bytes, the same pool or queue), else the same CSV file with lines added at
+// its end since (the campaign's list grown) — its users are that campaign's all the
+// same, and a new report would call them again.
 func priorReports(dir string, now records.Input) prior {
 	if found := records.ReportsOf(dir, now); len(found) > 0 {
 		what := "the same " + now.String()
@@ -511,6 +511,12 @@ func priorReports(dir string, now records.Input) prior {
 		if err != nil || !ok || rec.Source != records.InputCSV || rec.CSV != now.CSV || !fileExists(report) {
 			continue
 		}
+		// Only a list that still begins with that campaign's bytes is that campaign
+		// grown (the README's way to add work): a list replaced or edited in place at
+		// the same path is another campaign's (the Kubernetes Job's next ConfigMap).
+		if rec.CSVRelation(now.CSV) != "appended" {
+			continue
+		}
 		if dir == "." {
 			report = filepath.Base(report)
 		}
@@ -520,16 +526,12 @@ func priorReports(dir string, now records.Input) prior {
 		return prior{}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].rec.Recorded > out[j].rec.Recorded })
-	p := prior{edited: true}
+	p := prior{grown: true}
 	for _, e := range out {
 		p.found = append(p.found, e.report)
 	}
-	how := "edited since (not only lines added at its end)"
-	if out[0].rec.CSVRelation(now.CSV) == "appended" {
-		how = "grown since: lines were added at its end"
-	}
-	p.what = fmt.Sprintf("the same CSV path (%s), which has changed since it was made (%d bytes then, %d now; %s)",
-		now.CSV, out[0].rec.Size, now.Size, how)
+	p.what = fmt.Sprintf("the same CSV path (%s), which has grown since it was made (%d bytes then, %d now: "+
+		"lines were added at its end)", now.CSV, out[0].rec.Size, now.Size)
 	return p
 }
 
@@ -548,14 +550,10 @@ func sameInputMsg(path string, p prior) string {
 	msg := fmt.Sprintf("the report %s does not exist, but the report %s%s beside it was made from %s: "+
 		"starting %s would call its users a second time. Nothing was sent. To continue that campaign: --resume "+
 		"--report %s", path, same[0], othersOf(same), p.what, path, same[0])
-	if p.edited {
+	if p.grown {
 		msg += " (the lines with rows are skipped, lines added at the CSV's end are sent)"
 	}
 	msg += "; to start over on purpose (every user is called again): drop --resume --start-if-missing"
-	if p.edited {
-		msg += " (so too for a new campaign whose list replaced that one's at this path: its first run without " +
-			"--resume --start-if-missing, the runs after with them)"
-	}
 	return msg
 }
 

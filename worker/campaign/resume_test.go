@@ -13,7 +13,7 @@ import (
 
 // priorReports finds the reports a run from an input would repeat: the same bytes
 // first (records.ReportsOf); else the same CSV path whose bytes changed since, newest
-// first, saying how — appended or edited; never another path, standard input or a pool
+// first, grown by lines at its end (not edited or replaced); never another path, standard input or a pool
 // other than its own.
 func TestPriorReports(t *testing.T) {
 	t.Parallel()
@@ -38,20 +38,23 @@ func TestPriorReports(t *testing.T) {
 
 	grown := write("username\na\nb\nc\n")
 	p := priorReports(dir, grown)
-	require.True(t, p.edited)
+	require.True(t, p.grown)
 	require.Equal(t, []string{filepath.Join(dir, "old.csv")}, p.found)
-	require.Equal(t, "the same CSV path ("+csv+"), which has changed since it was made (13 bytes then, 15 now; grown since: "+
+	require.Equal(t, "the same CSV path ("+csv+"), which has grown since it was made (13 bytes then, 15 now: "+
 		"lines were added at its end)", p.what)
 
-	report("newer.csv", write("username\nx\n"), t0.Add(time.Hour)) // the path's list replaced, another campaign
-	edited := write("username\nA\nb\nc\n")
-	p = priorReports(dir, edited)
+	// Newest first, when several campaigns of the path are grown into this one.
+	report("newer.csv", write("username\na\nb\nc\n"), t0.Add(time.Hour))
+	p = priorReports(dir, write("username\na\nb\nc\nd\n"))
 	require.Equal(t, []string{filepath.Join(dir, "newer.csv"), filepath.Join(dir, "old.csv")}, p.found, "newest first")
-	require.Contains(t, p.what, "edited since (not only lines added at its end)")
 	require.Contains(t, sameInputMsg("typo.csv", p), " (and 1 more: "+filepath.Join(dir, "old.csv")+")")
 
+	// A list replaced or edited in place at the path is another campaign's: not refused.
+	require.Equal(t, prior{}, priorReports(dir, write("username\nA\nb\nc\n")), "edited in place")
+	require.Equal(t, prior{}, priorReports(dir, write("username\nx\ny\n")), "replaced (the Job's next ConfigMap)")
+
 	other := filepath.Join(dir, "other.csv")
-	require.NoError(t, os.WriteFile(other, []byte("username\na\nb\nc\n"), 0o600))
+	require.NoError(t, os.WriteFile(other, []byte("username\nq\n"), 0o600))
 	in, err := records.CSVInput(other)
 	require.NoError(t, err)
 	require.Equal(t, prior{}, priorReports(dir, in), "another path: the digests alone decide")
