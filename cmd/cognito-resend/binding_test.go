@@ -173,3 +173,44 @@ func TestResumeBoundToItsQueue(t *testing.T) {
 	res = runBin(t, dir, env, "", append([]string{"run", "--sqs-queue-url", a, "--resume"}, drain...)...)
 	require.Equal(t, 0, res.code, res.stderr)
 }
+
+// A CSV edited since the report was made (a line in the middle changed) is refused
+// before any call: the trial saw DescribeUserPool (the username case rule) made first,
+// though a line matches its row only as the same text whatever the pool's rule — a line
+// that differs only by case too ("Una" for "una").
+func TestEditedCSVRefusedBeforeAnyCall(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	p := verifyPool(t)
+	sim := quotasim.StartT(t, quotasim.Config{Upstream: cognitoURL})
+	dir := t.TempDir()
+	env := append(append(baseEnv(sim.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
+	csv := filepath.Join(dir, "e.csv")
+	writeLines(t, csv, "username", "una", "con", "dis", "adm")
+	args := []string{"run", "--csv", "e.csv", "--report", "ra.csv", "--user-pool-id", p.ID, "--verify-users"}
+	res := runBin(t, dir, env, "", args...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.NotZero(t, sim.Sim.Stats().Op("DescribeUserPool").Calls)
+
+	for _, c := range []struct{ line, want string }{
+		{"ghost", `line 3 of e.csv is "ghost", but the report ra.csv has a row for line 3 with "con"`},
+		{"Con", `line 3 of e.csv is "Con", but the report ra.csv has a row for line 3 with "con"`},
+	} {
+		writeLines(t, csv, "username", "una", c.line, "dis", "adm", "new")
+		for _, extra := range [][]string{nil, {"--dry-run"}} {
+			sim.Sim.Reset()
+			res = runBin(t, dir, env, "", append(append(args, "--resume"), extra...)...)
+			require.Equal(t, 2, res.code, "%s %v: %s", c.line, extra, res.stderr)
+			require.Contains(t, res.stderr, c.want)
+			require.Contains(t, res.stderr, "Nothing was sent")
+			require.Empty(t, sim.Sim.Stats().PerOp, "%s %v: no call at all, DescribeUserPool included", c.line, extra)
+		}
+	}
+	// The file the report was made from, a line added: no refusal, the case rule read.
+	writeLines(t, csv, "username", "una", "con", "dis", "adm", "new")
+	sim.Sim.Reset()
+	res = runBin(t, dir, env, "", append(append(args, "--resume"), "--dry-run")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "rows read:   1\n") // "new": the census, then a lookup in the run
+	require.EqualValues(t, 1, sim.Sim.Stats().Op("DescribeUserPool").Calls)
+}

@@ -349,3 +349,53 @@ func TestInvitationsQueue(t *testing.T) {
 		require.Zero(t, vis+inv, "%s: every message deleted with its row, none in the DLQ", q)
 	}
 }
+
+// A finished campaign resumed with --verify-users --invitations (its dry run, a Job
+// re-applied) has no line left to send: no census of the pool (it made 2 ListUsers
+// calls, one a state, for no one) and no start-up check, said in the dry run and the log.
+// A line added at the end is work again: the census comes back.
+func TestNothingLeftToSendMakesNoCensus(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	p := invitationPool(t)
+	sim := invitationSim(t)
+	dir := t.TempDir()
+	env := append(append(baseEnv(sim.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
+	csv := filepath.Join(dir, "users.csv")
+	require.NoError(t, os.WriteFile(csv, []byte("una\ncon\ndis\nadm\nghost\n"), 0o600))
+	args := []string{"run", "--csv", "users.csv", "--report", "r.csv", "--user-pool-id", p.ID, "--verify-users",
+		"--invitations", "--invitation-delivery", "EMAIL", "--log-format", "text"}
+	res := runBin(t, dir, env, "", args...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stderr, "list_users_calls=2") // the first run's census: a filter a state (then its lookups)
+	sim.Sim.Reset()
+
+	res = runBin(t, dir, env, "", append(args, "--resume", "--dry-run")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	t.Logf("dry run:\n%s\n%s", res.stdout, res.stderr)
+	require.Contains(t, res.stdout, "dry run: no ResendConfirmationCode call was made\n")
+	require.Contains(t, res.stdout, "to send:     0")
+	require.Contains(t, res.stdout, "checked:     nothing (--verify-users): no line of the CSV is left to send\n"+
+		"reads:       no ListUsers or AdminGetUser call: no census of the pool, no start-up check\n")
+	require.Contains(t, res.stderr, `msg="--verify-users: no census of the pool and no start-up check: no line of the CSV is left to send"`)
+	st := sim.Sim.Stats()
+	require.Zero(t, st.Op("ListUsers").Calls, "no census")
+	require.Zero(t, st.Op("AdminCreateUser").Calls, "no invitation start-up check")
+	require.Zero(t, st.Op("ResendConfirmationCode").Calls)
+
+	res = runBin(t, dir, env, "", append(args, "--resume")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Zero(t, sim.Sim.Stats().Op("ListUsers").Calls, "the run resumed: no census either")
+	require.Zero(t, sim.Sim.Stats().Op("AdminCreateUser").Calls)
+
+	f, err := os.OpenFile(csv, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("ada\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	res = runBin(t, dir, env, "", append(args, "--resume", "--dry-run")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "to send:     1")
+	require.Contains(t, res.stderr, "list_users_calls=2")
+	require.EqualValues(t, 2, sim.Sim.Stats().Op("ListUsers").Calls, "a line to send: the census again")
+}

@@ -182,6 +182,98 @@ func TestStartIfMissingTypoRefused(t *testing.T) {
 	require.EqualValues(t, 3, sim.Sim.Stats().Calls)
 }
 
+// The trial's typo once more, after the CSV grew (lines appended: the CronJob's list of
+// the day): the report beside the mistyped one was made from the same CSV path but other
+// bytes, so the same-digest check missed it and the mistyped run started over, calling
+// everyone again. Refused the same way, naming that report and saying the CSV changed
+// since; so is the same command without --report; a bare --resume names that report.
+// The advice works: that report continues and sends only the lines added.
+func TestStartIfMissingTypoRefusedAfterTheCSVGrew(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	csv := filepath.Join(dir, "b.csv")
+	writeLines(t, csv, "username", "sg-1", "sg-2", "sg-3")
+	args := []string{"run", "--csv", "b.csv", "--resume", "--start-if-missing", "--log-format", "text"}
+	res := runBin(t, dir, env, "", append(args, "--report", "b.csv.report.csv")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.EqualValues(t, 3, sim.Sim.Stats().Calls)
+	before, err := os.Stat(csv)
+	require.NoError(t, err)
+	writeLines(t, csv, "username", "sg-1", "sg-2", "sg-3", "sg-4", "sg-5") // the same list, two lines added
+	after, err := os.Stat(csv)
+	require.NoError(t, err)
+
+	grown := fmt.Sprintf("was made from the same CSV path (%s), which has grown since it was made (%d bytes then, %d now: "+
+		"lines were added at its end)", csv, before.Size(), after.Size())
+	want := "cognito-resend: --start-if-missing: the report b.csv.reprot.csv does not exist, but the report " +
+		"b.csv.report.csv beside it " + grown + ": starting b.csv.reprot.csv would call its users a second time. " +
+		"Nothing was sent. To continue that campaign: --resume --report b.csv.report.csv (the lines with rows are " +
+		"skipped, lines added at the CSV's end are sent); to start over on purpose (every user is called again): " +
+		"drop --resume --start-if-missing"
+	for _, extra := range [][]string{nil, {"--dry-run"}} {
+		res = runBin(t, dir, env, "", append(append(args, "--report", "b.csv.reprot.csv"), extra...)...)
+		t.Logf("%v: exit %d\n%s", extra, res.code, res.stderr)
+		require.Equal(t, 2, res.code, res.stderr)
+		require.Contains(t, res.stderr, want)
+		require.NoFileExists(t, filepath.Join(dir, "b.csv.reprot.csv"))
+	}
+	// Without --report (a new default report each run): refused, naming it.
+	res = runBin(t, dir, env, "", "run", "--csv", "b.csv")
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, "cognito-resend: --report: not given, but the report b.csv.report.csv "+grown+
+		": running again would call its users a second time. To continue that campaign: --resume --report b.csv.report.csv")
+	// A bare --resume onto the mistyped report names it.
+	res = runBin(t, dir, env, "", "run", "--csv", "b.csv", "--resume", "--report", "b.csv.reprot.csv")
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, "the report b.csv.reprot.csv does not exist (the report made from this CSV's path "+
+		"(the CSV grew since) here is b.csv.report.csv: --resume --report b.csv.report.csv)")
+	require.EqualValues(t, 3, sim.Sim.Stats().Calls, "nobody called twice")
+
+	res = runBin(t, dir, env, "", append(args, "--report", "b.csv.report.csv")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.EqualValues(t, 5, sim.Sim.Stats().Calls, "the two lines added, no one else")
+
+	// The path's list replaced (the Kubernetes Job's next campaign: a new ConfigMap, a new
+	// --report): another campaign, which starts.
+	writeLines(t, csv, "username", "sg-new-1", "sg-new-2")
+	res = runBin(t, dir, env, "", append(args, "--report", "next.csv")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.EqualValues(t, 7, sim.Sim.Stats().Calls, "the new list's two users")
+}
+
+// A pool campaign's mistyped --report under --start-if-missing: the report beside it was
+// made from the same pool id (a pool has no digest: its id is its input), refused.
+func TestStartIfMissingTypoRefusedForAPool(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	p := newPool(t, false, []string{"sp-1", "sp-2"}, nil)
+	sim := quotasim.StartT(t, quotasim.Config{Upstream: cognitoURL})
+	dir := t.TempDir()
+	env := append(append(baseEnv(sim.URL), dummyCreds...), "COGNITO_CLIENT_ID="+p.ClientID)
+	args := []string{"run", "--user-pool-id", p.ID, "--resume", "--start-if-missing"}
+	res := runBin(t, dir, env, "", append(args, "--report", "pool.csv")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.EqualValues(t, 2, sim.Sim.Stats().Op("ResendConfirmationCode").Calls)
+	listed := sim.Sim.Stats().Op("ListUsers").Calls
+	require.NoError(t, p.SignUp(t.Context(), "sp-3", "sp-3@example.com")) // the pool changed since, as pools do
+
+	res = runBin(t, dir, env, "", append(args, "--report", "poll.csv")...)
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, "cognito-resend: --start-if-missing: the report poll.csv does not exist, but the report "+
+		"pool.csv beside it was made from the same user pool "+p.ID+": starting poll.csv would call its users a second time")
+	require.NoFileExists(t, filepath.Join(dir, "poll.csv"))
+	require.NoFileExists(t, filepath.Join(dir, "poll.csv.pool"))
+	require.Equal(t, listed, sim.Sim.Stats().Op("ListUsers").Calls, "refused before any listing")
+	require.EqualValues(t, 2, sim.Sim.Stats().Op("ResendConfirmationCode").Calls)
+
+	res = runBin(t, dir, env, "", append(args, "--report", "pool.csv")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.EqualValues(t, 2, sim.Sim.Stats().Op("ResendConfirmationCode").Calls, "the campaign continues from its snapshot: nobody twice")
+}
+
 // A run on standard input stopped by its input (a bad byte, lines that are not the
 // report's) is not continued by the same command: the summary says what does, and that
 // works.

@@ -19,7 +19,7 @@ import (
 func eta(n int, rate float64) time.Duration { return campaign.Census{ToSend: n}.ETA(rate) }
 
 func printCensus(w io.Writer, c campaign.Census, rate float64) {
-	if c.WithInvitations {
+	if c.WithInvitations && (c.Verify == nil || c.Verify.Idle == "") {
 		fmt.Fprintf(w, "dry run: no ResendConfirmationCode call was made; 1 AdminCreateUser call, the --invitations permission check for a name no one has (nobody gets a message)\n")
 	} else {
 		fmt.Fprintf(w, "dry run: no ResendConfirmationCode call was made\n")
@@ -109,6 +109,9 @@ func printVerify(w io.Writer, c campaign.Census) {
 	switch {
 	case v == nil:
 		return
+	case v.Idle != "":
+		fmt.Fprintf(w, "checked:     nothing (--verify-users): %s\n", v.Idle)
+		fmt.Fprintf(w, "reads:       no ListUsers or AdminGetUser call: no census of the pool, no start-up check\n")
 	case v.With == userpool.VerifyWithAdminGetUser:
 		fmt.Fprintf(w, "checked:     each user first with AdminGetUser at %g/s (--verify-users); who can't receive a code gets a row, no resend\n", c.CheckRate)
 		fmt.Fprintf(w, "reads:       %d AdminGetUser calls, one per user to send (in the run), and 1 made now to check the "+

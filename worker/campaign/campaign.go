@@ -47,9 +47,9 @@ type Campaign struct {
 	tableChecked bool
 	// inputChecked: Prepare found the resumed report made from this input (checkInput);
 	// csvChanged: the CSV is not the report's (or the report has no record of it):
-	// checkResumed checks its lines before any listing.
-	inputChecked, csvChanged bool
-	lock                     *records.Lock // the report's, held from Prepare (lockReport)
+	// checkLines checks its lines before any call; linesChecked: it did.
+	inputChecked, csvChanged, linesChecked bool
+	lock                                   *records.Lock // the report's, held from Prepare (lockReport)
 	// rerunInput is what checkRerun found this run (without --report) reads: recorded in
 	// its lock for the same command started again (records.RunningOf).
 	rerunInput *records.Input
@@ -66,6 +66,9 @@ type Campaign struct {
 	// verifyHow: why a CSV campaign's --verify-users looks each user up instead of
 	// listing the pool (fewerLookups); "" with the census.
 	verifyHow string
+	// verifyIdle: why --verify-users reads nothing of the pool before the run (a CSV
+	// with no line left to send: nothingToSend); "" otherwise.
+	verifyIdle string
 	// snapshot: the pool snapshot this process listed or checked (pool source).
 	snapshot *poolsource.Listing
 	snapPath string
@@ -106,7 +109,8 @@ func New(cfg config.Config, env Env) *Campaign {
 // before the prompt and in the dry run too, and creates nothing: a rerun without
 // --report (checkRerun), the report path and its
 // directory, --metrics-addr bound (preflight.go), the AWS configuration (the region above
-// all), the resumed report's input (checkInput), the username case rule, the
+// all), the resumed report's input (checkInput) and a changed CSV's lines against its
+// rows (checkLines: before any call), the username case rule, the
 // --verify-users check (preparePool) and the --ledger-table check (a describe call).
 // Census and Run call it themselves; Close releases what it holds. The one file it
 // creates is the report's lock (lockReport), which Close removes.
@@ -138,13 +142,17 @@ func (c *Campaign) Prepare(ctx context.Context) error {
 	if err := c.checkNarrowReport(); err != nil {
 		return err
 	}
+	// A CSV edited since is refused before the case rule's DescribeUserPool: a refusal
+	// that needs no call makes none.
+	if err := c.checkLines(ctx); err != nil {
+		return err
+	}
 	if err := c.caseRule(ctx); err != nil {
 		return err
 	}
-	// What can refuse a resume (the report's rows, a CSV edited since) before any
-	// listing of the pool: a refusal after a census of minutes is a tired operator's
-	// lost time.
-	if err := c.checkResumed(ctx); err != nil {
+	// What can refuse a resume (the report's rows) before any listing of the pool: a
+	// refusal after a census of minutes is a tired operator's lost time.
+	if err := c.checkResumed(); err != nil {
 		return err
 	}
 	if err := c.preparePool(ctx); err != nil {

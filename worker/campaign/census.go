@@ -81,6 +81,9 @@ type VerifyReads struct {
 	NoCensus string
 	// ListRate is --list-rate, the Lookups' pace.
 	ListRate float64
+	// Idle says why nothing was read of the pool, no census nor start-up check (no line
+	// of the CSV left to send); "" otherwise.
+	Idle string
 }
 
 // ETA is how long the run of this census takes at pace (Campaign.Pace): its sends (with
@@ -163,7 +166,8 @@ func (c *Campaign) Census(ctx context.Context) (cen Census, err error) {
 	}
 	v := c.verifier
 	if c.cfg.VerifyUsers && !c.cfg.PoolSource() {
-		cen.Verify = &VerifyReads{With: c.cfg.VerifyWith, NoCensus: c.verifyHow, States: c.listedStates(), ListRate: c.cfg.ListRate}
+		cen.Verify = &VerifyReads{With: c.cfg.VerifyWith, NoCensus: c.verifyHow, Idle: c.verifyIdle, States: c.listedStates(),
+			ListRate: c.cfg.ListRate}
 		if v.Census != nil {
 			cen.Verify.CensusPages, cen.Verify.CensusUsers = v.Census.Pages, v.Census.Users
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -203,17 +204,34 @@ func (c *Campaign) checkInput() error {
 }
 
 // checkResumed loads the resume state (Prepare: before any listing of the pool, so a
-// report that can't be resumed is refused first) and, when the CSV is not the file the
-// report was made from, reads it once against the report's rows: a line that names
-// another user than its row is refused before the census, the prompt and any call.
-func (c *Campaign) checkResumed(ctx context.Context) error {
+// report that can't be resumed is refused first).
+func (c *Campaign) checkResumed() error {
 	if !countable(c.cfg) {
 		return nil // a queue: its resume state is loaded by the run
 	}
-	r, err := c.resume(false) // a CSV or a pool: lines are not redelivered
-	if err != nil || r.state == nil || !c.csvChanged || c.cfg.CSV == "-" {
+	_, err := c.resume(false) // a CSV or a pool: lines are not redelivered
+	return err
+}
+
+// checkLines reads a CSV that is not the file the report was made from (csvChanged)
+// once against the report's rows: a line that names another user than its row is
+// refused before the census, the prompt and any call — the case rule's DescribeUserPool
+// too: a line matches its row only as the same text (ResumeState.Matches), whatever
+// the pool's case rule, so the state it reads is loaded without one (the run's is
+// loaded under it: resume).
+func (c *Campaign) checkLines(ctx context.Context) error {
+	if c.linesChecked || !c.csvChanged || c.cfg.CSV == "" || c.cfg.CSV == "-" {
+		return nil
+	}
+	if _, err := os.Stat(c.reportPath); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	st, err := records.LoadResume(c.reportPath, records.ResumeOptions{RetryUnknown: c.cfg.RetryUnknown,
+		RetryFailed: c.cfg.RetryFailed, Invitations: c.cfg.Invitations, Now: c.clock.Now(), CSVLines: true})
+	if err != nil {
 		return err
 	}
+	r := &resumed{state: st}
 	s, err := openCSV(ctx, c.cfg.CSV, c.cfg.Header, nil)
 	if err != nil {
 		return err
@@ -223,6 +241,7 @@ func (c *Campaign) checkResumed(ctx context.Context) error {
 	for {
 		_, err := s.Next(ctx)
 		if errors.Is(err, io.EOF) {
+			c.linesChecked = true
 			return nil
 		}
 		if err != nil {
@@ -391,14 +410,15 @@ func (c *Campaign) checkRerun() error {
 		}
 		return err
 	}
-	found := records.ReportsOf(dir, now)
-	if len(found) == 0 {
+	p := priorReports(dir, now)
+	if len(p.found) == 0 {
 		return nil
 	}
-	what, others := sameInput(now, found)
+	found := p.found
 	err := &config.FieldError{Field: "report", Msg: fmt.Sprintf("not given, but the report %s%s was made from %s: "+
 		"running again would call its users a second time. To continue that campaign: --resume --report %s; "+
-		"to start over on purpose (every user is called again): --report <new name>", found[0], others, what, found[0])}
+		"to start over on purpose (every user is called again): --report <new name>", found[0], othersOf(found), p.what,
+		found[0])}
 	if cfg.DryRun {
 		// It calls nobody: it counts, and says what the run would refuse.
 		c.log.Warn("the run would be refused: " + err.Error())
@@ -411,8 +431,9 @@ func (c *Campaign) checkRerun() error {
 // would otherwise start a new campaign and call everyone again. It names a report of the
 // same input or a close name in that directory. --start-if-missing (automation that
 // starts or continues) starts it, unless a report in that directory was made from the
-// same input: a mistyped --report in a Job would call its users again. Left alone: a
-// queue worker (its report is its log; the queue holds the work).
+// same input (priorReports: the same pool, the same CSV, or the same CSV path edited
+// since): a mistyped --report in a Job would call its users again. Left alone: a queue
+// worker (its report is its log; the queue holds the work).
 func (c *Campaign) checkResumeTarget() error {
 	if !c.cfg.Resume || c.cfg.SQSQueueURL != "" {
 		return nil
@@ -426,15 +447,16 @@ func (c *Campaign) checkResumeTarget() error {
 	if now.Source == records.InputCSV && now.CSV != "-" {
 		now, _ = records.CSVInput(c.cfg.CSV)
 	}
-	same := records.ReportsOf(dir, now)
+	p := priorReports(dir, now)
+	same := p.found
 	if c.cfg.StartIfMissing {
 		if len(same) == 0 {
 			return nil // the campaign's first run
 		}
-		return &config.FieldError{Field: "start-if-missing", Msg: sameInputMsg(c.reportPath, now, same)}
+		return &config.FieldError{Field: "start-if-missing", Msg: sameInputMsg(c.reportPath, p)}
 	}
 	if len(same) == 1 {
-		hint = fmt.Sprintf(" (the report made from this input here is %s: --resume --report %s)", same[0], same[0])
+		hint = fmt.Sprintf(" (the report made from %s here is %s: --resume --report %s)", p.inputWord(), same[0], same[0])
 	} else if near := closeReport(dir, c.reportPath); near != "" {
 		hint = fmt.Sprintf(" (did you mean --report %s?)", near)
 	}
@@ -443,27 +465,96 @@ func (c *Campaign) checkResumeTarget() error {
 		"--start-if-missing)", c.reportPath, hint)}
 }
 
-// sameInput words the reports found (newest first) made from the input now: what they
-// were made from, and the ones after the first.
-func sameInput(now records.Input, found []string) (what, others string) {
-	what = "the same " + now.String()
-	if now.Source == records.InputCSV {
-		what = "the same CSV (same SHA-256 digest)"
+// prior is the reports in a directory (newest first) that a run from an input would
+// repeat (priorReports), and what they were made from.
+type prior struct {
+	found []string
+	what  string
+	// grown: made from the same CSV path, whose file has had lines added at its end
+	// since (not records.SameInput's same digest).
+	grown bool
+}
+
+// inputWord is "this input", or "this CSV's path" when the CSV grew since.
+func (p prior) inputWord() string {
+	if p.grown {
+		return "this CSV's path (the CSV grew since)"
 	}
-	if len(found) > 1 {
-		others = fmt.Sprintf(" (and %d more: %s)", len(found)-1, strings.Join(found[1:], ", "))
+	return "this input"
+}
+
+// priorReports lists the reports in dir (newest first) that a run from the input now
+// would repeat, and words what they were made from: the same input (records.ReportsOf:
+// the same CSV bytes, the same pool or queue), else the same CSV file with lines added at
+// its end since (the campaign's list grown) — its users are that campaign's all the
+// same, and a new report would call them again.
+func priorReports(dir string, now records.Input) prior {
+	if found := records.ReportsOf(dir, now); len(found) > 0 {
+		what := "the same " + now.String()
+		if now.Source == records.InputCSV {
+			what = "the same CSV (same SHA-256 digest)"
+		}
+		return prior{found: found, what: what}
 	}
-	return what, others
+	if now.Source != records.InputCSV || now.CSV == "-" || now.SHA256 == "" {
+		return prior{}
+	}
+	type edited struct {
+		report string
+		rec    records.Input
+	}
+	var out []edited
+	recs, _ := filepath.Glob(filepath.Join(dir, "*.input"))
+	for _, r := range recs {
+		report := strings.TrimSuffix(r, ".input")
+		rec, ok, err := records.ReadInput(report)
+		if err != nil || !ok || rec.Source != records.InputCSV || rec.CSV != now.CSV || !fileExists(report) {
+			continue
+		}
+		// Only a list that still begins with that campaign's bytes is that campaign
+		// grown (the README's way to add work): a list replaced or edited in place at
+		// the same path is another campaign's (the Kubernetes Job's next ConfigMap).
+		if rec.CSVRelation(now.CSV) != "appended" {
+			continue
+		}
+		if dir == "." {
+			report = filepath.Base(report)
+		}
+		out = append(out, edited{report, rec})
+	}
+	if len(out) == 0 {
+		return prior{}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].rec.Recorded > out[j].rec.Recorded })
+	p := prior{grown: true}
+	for _, e := range out {
+		p.found = append(p.found, e.report)
+	}
+	p.what = fmt.Sprintf("the same CSV path (%s), which has grown since it was made (%d bytes then, %d now: "+
+		"lines were added at its end)", now.CSV, out[0].rec.Size, now.Size)
+	return p
+}
+
+// othersOf words the reports found after the first.
+func othersOf(found []string) string {
+	if len(found) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (and %d more: %s)", len(found)-1, strings.Join(found[1:], ", "))
 }
 
 // sameInputMsg refuses to start the report path under --start-if-missing when the
-// reports same (newest first) were made from the same input.
-func sameInputMsg(path string, now records.Input, same []string) string {
-	what, others := sameInput(now, same)
-	return fmt.Sprintf("the report %s does not exist, but the report %s%s beside it was made from %s: "+
+// reports p.found (newest first) were made from the same input.
+func sameInputMsg(path string, p prior) string {
+	same := p.found
+	msg := fmt.Sprintf("the report %s does not exist, but the report %s%s beside it was made from %s: "+
 		"starting %s would call its users a second time. Nothing was sent. To continue that campaign: --resume "+
-		"--report %s; to start over on purpose (every user is called again): drop --resume --start-if-missing",
-		path, same[0], others, what, path, same[0])
+		"--report %s", path, same[0], othersOf(same), p.what, path, same[0])
+	if p.grown {
+		msg += " (the lines with rows are skipped, lines added at the CSV's end are sent)"
+	}
+	msg += "; to start over on purpose (every user is called again): drop --resume --start-if-missing"
+	return msg
 }
 
 // closeReport is the report in dir whose name is closest to path's ("" if none is close).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cognito-resend/cognito-resend/config"
+	"github.com/cognito-resend/cognito-resend/worker/admit"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
 )
@@ -47,7 +48,24 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 	}
 	v := &userpool.Verifier{PoolID: cfg.UserPoolID, Rule: c.eligibility(), Limiter: limiter, Breaker: breaker,
 		Retry: cfg.Retry(), CallTimeout: cfg.CallTimeout, Logger: c.log, Clock: c.clock}
+	idle, err := c.nothingToSend(ctx)
+	if err != nil {
+		return err
+	}
 	switch {
+	case idle && (cfg.VerifyUsers || cfg.Invitations):
+		// A finished campaign resumed (a dry run, a Job re-applied): its census, lookups
+		// and start-up checks would be calls for no one. Were a user sent after all, each
+		// would be looked up by name (or checked with AdminGetUser) in the run.
+		c.verifyIdle = "no line of the CSV is left to send"
+		c.log.Info("--verify-users: no census of the pool and no start-up check: "+c.verifyIdle, "csv", cfg.CSV,
+			"report", c.reportPath)
+		v.Lister = c.lister
+		if cfg.VerifyWith == userpool.VerifyWithAdminGetUser {
+			v.API = c.clients.Cognito()
+		}
+		c.verifier, c.verifyLimiter, c.verifyBreaker = v, limiter, breaker
+		return nil
 	case cfg.VerifyUsers && cfg.PoolSource():
 		c.log.Info("--verify-users: the pool source's ListUsers already gives each user's status and Enabled flag; no other call is needed",
 			"user_pool_id", cfg.UserPoolID)
@@ -94,6 +112,39 @@ func (c *Campaign) preparePool(ctx context.Context) error {
 	return nil
 }
 
+// nothingToSend reports whether a CSV file campaign has no line left that the run would
+// send — each has a row that settles it, is invalid, or repeats a user (the admit rule,
+// as Census and the run apply it) — reading the file once more, to its first line to
+// send. False for other sources and standard input (read once).
+func (c *Campaign) nothingToSend(ctx context.Context) (bool, error) {
+	if c.cfg.CSV == "" || c.cfg.CSV == "-" || !(c.cfg.VerifyUsers || c.cfg.Invitations) {
+		return false, nil
+	}
+	r, err := c.resume(false)
+	if err != nil {
+		return false, err
+	}
+	s, err := openCSV(ctx, c.cfg.CSV, c.cfg.Header, nil)
+	if err != nil {
+		return false, err
+	}
+	defer s.close(ctx) //nolint:errcheck // read-only pass
+	r.skipRecorded(s, c.lineMismatch(r, false))
+	adm := admit.New(c.rule.Case, r.final())
+	for {
+		j, err := s.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if _, send := adm.Admit(j); send {
+			return false, nil
+		}
+	}
+}
+
 // caseRule reads the username case rule (DescribeUserPool when --user-pool-id is known:
 // its estimated users too), once: the resume state is loaded under it, before any
 // listing.
@@ -118,14 +169,15 @@ func (c *Campaign) caseRule(ctx context.Context) error {
 // fewerLookups says why a CSV campaign looks each user up instead of listing the pool,
 // or "" when the census is the cheaper (or the size of either side is unknown): when the
 // CSV (a file: its lines, an upper bound of its users) has fewer rows than the pages a
-// census could take (the pool's estimated users, every state, 60 a page), a lookup each
-// makes fewer calls and starts sending at once.
+// census could take (listPages: the pool's estimated users, a filter a listed state, 60
+// a page — the rule the census's own estimate uses), a lookup each makes fewer calls and
+// starts sending at once.
 func (c *Campaign) fewerLookups(rule userpool.CaseRule) string {
 	if rule.PoolUsers <= 0 || c.cfg.CSV == "-" {
 		return ""
 	}
 	rows, err := countLines(c.cfg.CSV)
-	pages := (rule.PoolUsers + userpool.PageSizeMax - 1) / userpool.PageSizeMax
+	pages := c.listPages(rule.PoolUsers)
 	if err != nil || rows >= pages {
 		return ""
 	}

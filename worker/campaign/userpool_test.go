@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,5 +43,32 @@ func TestFewerLookups(t *testing.T) {
 	} {
 		c := &Campaign{cfg: config.Config{CSV: tt.csv}}
 		require.Equal(t, tt.want, c.fewerLookups(userpool.CaseRule{PoolUsers: tt.poolUsers}), "%s, %d users", tt.csv, tt.poolUsers)
+	}
+}
+
+// The census's pages are counted by one rule (listPages) for the choice and for the
+// census's own estimate: with --invitations the census lists two states, a filter each,
+// so a pool of one page takes two pages, and a CSV of one row is a lookup.
+func TestFewerLookupsCountsListedStates(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small.csv")
+	require.NoError(t, os.WriteFile(small, []byte("username\na\nb\nc\n"), 0o600)) // 4 rows
+	for _, tt := range []struct {
+		invitations bool
+		poolUsers   int
+		want        string
+	}{
+		{false, 240, ""}, // 4 pages, one state: as many as the rows
+		{true, 240, "the CSV's 4 rows are fewer than the up to 5 ListUsers pages a census of the pool's ~240 users could take"},
+		{true, 181, "the CSV's 4 rows are fewer than the up to 5 ListUsers pages a census of the pool's ~181 users could take"},
+		{true, 180, ""}, // 3 pages + the second state's: 4
+	} {
+		c := &Campaign{cfg: config.Config{CSV: small, Invitations: tt.invitations}}
+		got := c.fewerLookups(userpool.CaseRule{PoolUsers: tt.poolUsers})
+		require.Equal(t, tt.want, got, "invitations %v, %d users", tt.invitations, tt.poolUsers)
+		if got != "" {
+			require.Contains(t, got, fmt.Sprintf("up to %d ListUsers pages", c.listPages(tt.poolUsers)))
+		}
 	}
 }

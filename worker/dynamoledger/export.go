@@ -34,8 +34,8 @@ type Exported struct {
 
 // Export reads the records of opts.Campaign: every user the campaign claimed, as the row
 // its record's last state gives (SentAt, UpdatedAt stamp it; the record keeps the
-// status, error code and attempts, not the Cognito message or delivery details). A
-// user another campaign claimed since is that campaign's.
+// status, error code, attempts and which message the claim sent, not Cognito's answer or
+// delivery details). A user another campaign claimed since is that campaign's.
 func Export(ctx context.Context, api DynamoDBReadAPI, table, region string, opts ExportOptions) (Exported, error) {
 	if opts.Campaign == "" {
 		return Exported{}, errors.New("the campaign id is required")
@@ -71,7 +71,7 @@ func Export(ctx context.Context, api DynamoDBReadAPI, table, region string, opts
 // claim and a claim given back without an outcome have no row.
 func (r Record) Result(now time.Time) (job.Result, bool) {
 	row := job.Result{Username: r.Username, Attempts: r.Attempts, ErrorCode: r.ErrorCode, SourceRef: "ledger:" + r.Campaign,
-		StartedAt: r.ClaimedAt, FinishedAt: r.UpdatedAt}
+		StartedAt: r.ClaimedAt, FinishedAt: r.UpdatedAt, Message: r.Message}
 	state, lapsed := r.Effective(now)
 	switch {
 	case r.State == StateSent:
@@ -83,9 +83,10 @@ func (r Record) Result(now time.Time) (job.Result, bool) {
 		row.Status, row.ErrorCode = job.StatusUnknown, "Unknown"
 		if lapsed {
 			row.FinishedAt = r.LeaseUntil
-			row.ErrorMessage = "claimed, and its holder's lease ran out before an outcome was recorded: the user may have received a code"
+			row.ErrorMessage = "claimed, and its holder's lease ran out before an outcome was recorded: the user may have received " +
+				r.Message.Noun()
 		} else {
-			row.ErrorMessage = "the last call's answer leaves open whether a code was sent"
+			row.ErrorMessage = "the last call's answer leaves open whether " + r.Message.Noun() + " was sent"
 		}
 	case r.State == StateReleased && r.Outcome != "":
 		row.Status = r.Outcome

@@ -212,7 +212,7 @@ func (l *Ledger) claimItem(key map[string]types.AttributeValue, j job.Job, claim
 	item := map[string]types.AttributeValue{
 		AttrPK: key[AttrPK], AttrSK: key[AttrSK],
 		attrState: attr.S(string(StateInProgress)), attrOwner: attr.S(l.cfg.Owner), attrClaimID: attr.S(claimID),
-		attrClientID: attr.S(l.cfg.ClientID), attrUsername: attr.S(j.Username),
+		attrClientID: attr.S(l.cfg.ClientID), attrUsername: attr.S(j.Username), attrMessage: attr.S(string(j.Message.Or())),
 		attrLeaseUntil: attr.Ms(lease), attrClaimedAt: attr.Ms(now), attrUpdatedAt: attr.Ms(now),
 	}
 	if l.cfg.Campaign != "" {

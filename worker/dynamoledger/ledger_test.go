@@ -327,3 +327,34 @@ func TestKeysFollowThePoolsCaseRule(t *testing.T) {
 	require.True(t, sh[0].Found)
 	require.False(t, sh[1].Found)
 }
+
+// `ledger export` of a claim whose lease ran out names the message the claim was to send:
+// an invitation (--invitations) is not "a code". The claim records it; a record written
+// before it was kept reads as a code, like an unset message everywhere.
+func TestExportNamesTheMessageOfALapsedClaim(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	dead := f.ledger(t, "dead", nil)
+	v, err := dead.Claim(t.Context(), job.Job{Username: "ivy", Message: job.MessageInvitation})
+	require.NoError(t, err)
+	require.Equal(t, job.Won, v.Kind)
+	require.Equal(t, job.Won, claim(t, dead, "carl").Kind) // no message decided: a confirmation code
+	f.clock.Advance(31 * time.Second)
+
+	out, err := dynamoledger.Export(t.Context(), f.client, f.table, "", dynamoledger.ExportOptions{Campaign: "campaign-dead",
+		Now: f.clock.Now(), Clock: f.clock})
+	require.NoError(t, err)
+	rows := map[string]job.Result{}
+	for _, r := range out.Rows {
+		rows[r.Username] = r
+	}
+	require.Len(t, rows, 2)
+	require.Equal(t, job.StatusUnknown, rows["ivy"].Status)
+	require.Equal(t, job.MessageInvitation, rows["ivy"].Message)
+	require.Equal(t, "claimed, and its holder's lease ran out before an outcome was recorded: the user may have received an invitation",
+		rows["ivy"].ErrorMessage)
+	require.Equal(t, job.MessageConfirmation, rows["carl"].Message)
+	require.Equal(t, "claimed, and its holder's lease ran out before an outcome was recorded: the user may have received a code",
+		rows["carl"].ErrorMessage)
+	require.Equal(t, "invitation", f.show(t, "ivy").Record.JSON(f.clock.Now()).Message, "ledger list --json says it too")
+}

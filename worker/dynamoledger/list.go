@@ -189,6 +189,7 @@ type ListedRecord struct {
 	Outcome     string `json:"outcome,omitempty"`
 	ErrorCode   string `json:"error_code,omitempty"`
 	Attempts    int    `json:"attempts"`
+	Message     string `json:"message,omitempty"` // confirmation or invitation ("" in records written before it was kept)
 	Campaign    string `json:"campaign"`
 	Replica     string `json:"replica"`
 	ClaimedAt   string `json:"claimed_at,omitempty"`
@@ -208,7 +209,7 @@ func (r Record) JSON(now time.Time) ListedRecord {
 	}
 	state, lapsed := r.Effective(now)
 	return ListedRecord{Username: r.Username, ClientID: r.ClientID, State: state, LeaseRanOut: lapsed, Outcome: string(r.Outcome),
-		ErrorCode: r.ErrorCode, Attempts: r.Attempts, Campaign: r.Campaign, Replica: r.Owner,
+		ErrorCode: r.ErrorCode, Attempts: r.Attempts, Message: string(r.Message), Campaign: r.Campaign, Replica: r.Owner,
 		ClaimedAt: ts(r.ClaimedAt), SentAt: ts(r.SentAt), LeaseUntil: ts(r.LeaseUntil), UpdatedAt: ts(r.UpdatedAt),
 		ExpiresAt: ts(r.ExpiresAt)}
 }

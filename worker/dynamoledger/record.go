@@ -30,6 +30,7 @@ const (
 	attrCampaign   = "campaign"    // campaign id
 	attrClientID   = "client_id"   // app client id (also in pk)
 	attrUsername   = "username"    // as the source gave it
+	attrMessage    = "message"     // job.Message the claim sends: an unknown row names it (absent in records before it was kept: a code)
 	attrLeaseUntil = "lease_until" // ms: the claim's lease (IN_PROGRESS), or when the last call may have landed (UNKNOWN)
 	attrClaimedAt  = "claimed_at"  // ms
 	attrSentAt     = "sent_at"     // ms (SENT)
@@ -73,6 +74,7 @@ type Record struct {
 	Outcome            job.Status
 	ErrorCode          string
 	Attempts           int
+	Message            job.Message // what the claim was to send ("" in records written before it was kept)
 }
 
 // userKey is the primary key of a user's record: the username as the pool compares it
@@ -92,6 +94,7 @@ func parseRecord(item map[string]types.AttributeValue) Record {
 		ClaimID: attr.GetS(item, attrClaimID), LeaseUntil: attr.GetMs(item, attrLeaseUntil), ClaimedAt: attr.GetMs(item, attrClaimedAt),
 		SentAt: attr.GetMs(item, attrSentAt), UpdatedAt: attr.GetMs(item, attrUpdatedAt),
 		Outcome: job.Status(attr.GetS(item, attrOutcome)), ErrorCode: attr.GetS(item, attrErrorCode),
+		Message: job.Message(attr.GetS(item, attrMessage)),
 	}
 	if v, ok := attr.GetN(item, AttrExpiresAt); ok {
 		r.ExpiresAt = time.Unix(v, 0).UTC()
