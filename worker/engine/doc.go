@@ -24,10 +24,13 @@
 // for a token leaves nothing behind. Then it waits for a call slot: N (Workers) calls
 // are in flight at most, while up to A (ClaimAhead, default N) more jobs are claimed —
 // the ledger's write runs beside other jobs' calls instead of holding a slot, and one
-// group commit covers the intents of every claimer. A kill -9 leaves at most N + A
-// claims without a row (`unknown`), at most A of them never called; a stop releases
-// the claims made ahead (no call after a stop). The writer, the one goroutine touching the report,
-// writes each group of rows, makes them durable (records.GroupCommit), records their
+// group commit covers the intents of every claimer. Only while it pays: once a call
+// has held its slot no longer than 4 claims took (claimAheadPays); until then, and
+// whenever a call or a wait for a slot is slower, a job takes its slot before it claims
+// and the A extra claimers take no new job (jobs start in the source's order). A kill -9
+// leaves at most N + A claims without a row (`unknown`), at most A of them never called;
+// a stop releases the claims made ahead (no call after a stop). The writer, the one
+// goroutine touching the report, writes each group of rows, makes them durable (records.GroupCommit), records their
 // outcomes in the ledger (Finish), logs every unknown row with its reason (unknown.go),
 // and only then acks their jobs at the source. While a job retries its claim's lease is
 // renewed; a claim found lost ends the job's attempts, and so does a lease that lapsed
