@@ -10,10 +10,10 @@ import (
 
 // logLedgerCost says what the file ledger's intents cost the run (INFO, at its end):
 // its records and fsyncs, the mean time a group took to write and fsync, and the share
-// of the workers' time spent waiting for their intents to be durable — the one part of
-// durability on a call's path (a row is made durable by the report writer while the
-// workers go on). On a slow disk that share is high and more --workers help; near zero,
-// the disk is not what bounds the run.
+// of the claimers' time (the workers and the jobs claimed ahead of a call slot,
+// engine.Engine.Claimers) spent waiting for their intents to be durable. Since jobs claim
+// ahead, that wait overlaps the calls in flight instead of holding a call slot; near 1,
+// every claimer waits on the disk and it bounds the run; well under 1, it does not.
 func logLedgerCost(log *slog.Logger, st records.LedgerStats, workers int, run time.Duration) {
 	if st.Records == 0 {
 		return

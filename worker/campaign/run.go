@@ -103,7 +103,7 @@ func (c *Campaign) drive(stop, kill context.Context, progress Progress, a *assem
 	stopNotice() // a signal from now on finds nothing in flight
 	progress.Finish()
 	if a.fileLedger != nil && sum != nil {
-		logLedgerCost(c.log, a.fileLedger.Stats(), cfg.Workers, sum.Finished.Sub(sum.Started))
+		logLedgerCost(c.log, a.fileLedger.Stats(), a.eng.Claimers(), sum.Finished.Sub(sum.Started))
 	}
 	pages, lookups := c.ListReads()
 	bud, s := a.bud, a.src

@@ -51,7 +51,7 @@ func TestEngineBudgetStopsAFiniteSource(t *testing.T) {
 func TestEngineBudgetGivesBackWhatWasNotSent(t *testing.T) {
 	t.Parallel()
 	f := newEngineFixture("gone", "a", "b")
-	f.engine.Workers = 1
+	f.engine.Workers, f.engine.ClaimAhead = 1, -1
 	f.proc.fn = func(_, _ context.Context, j job.Job) job.Result {
 		if j.Username == "gone" {
 			return job.Result{Username: j.Username, SourceRef: j.SourceRef, Status: job.StatusUserNotFound,
@@ -72,7 +72,7 @@ func TestEngineBudgetGivesBackWhatWasNotSent(t *testing.T) {
 func TestEngineDailyCapIsASpentBudget(t *testing.T) {
 	t.Parallel()
 	f := newEngineFixture("u0", "u1", "u2", "u3")
-	f.engine.Workers = 1
+	f.engine.Workers, f.engine.ClaimAhead = 1, -1
 	f.proc.fn = func(_, _ context.Context, j job.Job) job.Result {
 		if j.Username == "u2" {
 			return job.Result{Username: j.Username, SourceRef: j.SourceRef, Status: job.StatusFailed,

@@ -73,7 +73,7 @@ func TestEngineFinishErrorStops(t *testing.T) {
 	t.Parallel()
 
 	f := newEngineFixture("u0", "u1", "u2", "u3")
-	f.engine.Workers = 1
+	f.engine.Workers, f.engine.ClaimAhead = 1, -1
 	f.engine.BatchSize = 1
 	f.engine.Ledger = &fakeLedger{log: f.log, finishErr: errors.New("table unreachable")}
 	sum, err := f.run(t, context.Background())
@@ -131,7 +131,7 @@ func TestEngineBusyDefersAtTheSource(t *testing.T) {
 			t.Error("no deferral within 10 s")
 		}
 	}
-	f.engine.Workers = 1
+	f.engine.Workers, f.engine.ClaimAhead = 1, -1
 	claims := 0
 	f.engine.Ledger = &fakeLedger{log: f.log, verdict: func(job.Job) job.ClaimVerdict {
 		claims++

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cognito-resend/cognito-resend/worker/admit"
@@ -67,6 +68,17 @@ type Engine struct {
 	// claim without a call that the next run reports unknown: the bound is how many
 	// such users a stall can leave.
 	ClaimsInFlight int
+	// ClaimAhead is how many jobs, beyond Workers, may be claimed while every call slot
+	// is taken (zero: as many as Workers; negative: none). A job claims once its rate
+	// token is in hand and then waits for one of the Workers call slots, so the claim's
+	// write (the intent's fsync, the table's conditional write) runs while other calls
+	// are in flight instead of holding a slot. Only while it pays: once a call has held
+	// its slot no longer than claimAheadPays claims take (not before a first call has
+	// finished; not while calls are slow, e.g. a Cognito that stopped answering), else a
+	// job takes its slot first. Bounded on purpose: a kill -9 leaves at most Workers +
+	// ClaimAhead claims without a row — `unknown` on resume — of which at most ClaimAhead
+	// were never called. Without a Ledger it is none.
+	ClaimAhead int
 	// HeldRecheck is how soon a user another live owner holds is looked at again (zero:
 	// HeldRecheckDefault), so that it resolves soon after the holder finishes. A queue's
 	// job (Job.Defer) comes again when the holder's lease ends instead: each redelivery
@@ -129,12 +141,19 @@ type settled struct {
 
 // run is one Run's shared state.
 type run struct {
-	e        *Engine
-	clk      clock.Clock
-	log      *slog.Logger
-	adm      *admit.Admitter
-	held     *claims
-	slots    chan struct{} // ClaimsInFlight; nil: no bound
+	e     *Engine
+	clk   clock.Clock
+	log   *slog.Logger
+	adm   *admit.Admitter
+	held  *claims
+	slots chan struct{} // ClaimsInFlight; nil: no bound
+	calls chan struct{} // the Workers call slots when jobs claim ahead (ClaimAhead); nil: none
+	// ahead: jobs claim before they take a call slot. Off until a call has finished
+	// within claimAheadPays claims, off again when one holds its slot longer.
+	ahead    atomic.Bool
+	aheadMu  sync.Mutex
+	aheadOn  chan struct{} // closed while ahead is on: the ClaimAhead claimers take jobs
+	readDone chan struct{} // closed when the reader has ended
 	waits    *waits
 	defs     *deferrals
 	results  chan settled
@@ -151,7 +170,7 @@ type run struct {
 // It returns a *SystemicError, ErrInterrupted, a source, ledger or report error, or nil.
 func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 	clk := clock.Must(e.Clock, "engine.Engine")
-	workers := max(e.Workers, 1)
+	workers := max(e.Workers, 1) // call slots
 	batchSize := e.BatchSize
 	if batchSize <= 0 {
 		batchSize = BatchSizeDefault
@@ -162,7 +181,7 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 	}
 	r := &run{e: e, clk: clk, log: e.logger(), adm: e.Admitter, held: newClaims(), waits: newWaits(),
 		defs:    newDeferrals(clk),
-		results: make(chan settled, workers*2),
+		results: make(chan settled, (workers+e.claimAhead(workers))*2),
 		settle: func() (context.Context, context.CancelFunc) {
 			// The deadline of the ack, release and finish calls made after a stop: network
 			// calls (SQS, the ledger table), so the machine's clock (CONTRIBUTING.md).
@@ -175,6 +194,11 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 	if e.ClaimsInFlight > 0 {
 		r.slots = make(chan struct{}, e.ClaimsInFlight)
 	}
+	ahead := e.claimAhead(workers)
+	if ahead > 0 {
+		r.calls = make(chan struct{}, workers)
+	}
+	r.aheadOn, r.readDone = make(chan struct{}), make(chan struct{})
 	dispatch, cancelDispatch := context.WithCancelCause(stop)
 	defer cancelDispatch(nil)
 	r.dispatch, r.fail = dispatch, cancelDispatch
@@ -195,6 +219,19 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 	for range workers {
 		producers.Go(func() {
 			for j := range jobs {
+				r.work(kill, j)
+			}
+		})
+	}
+	// The claimers beyond Workers take jobs only while jobs claim ahead: otherwise they
+	// would only wait for a slot, and jobs would no longer start in the source's order.
+	for range ahead {
+		producers.Go(func() {
+			for r.waitAhead() {
+				j, ok := <-jobs
+				if !ok {
+					return
+				}
 				r.work(kill, j)
 			}
 		})
@@ -220,6 +257,43 @@ func (e *Engine) Run(stop, kill context.Context) (*Summary, error) {
 		return r.sum, ErrInterrupted
 	}
 	return r.sum, cause
+}
+
+// claimAhead is ClaimAhead resolved: the jobs that may be claimed beyond the call slots.
+func (e *Engine) claimAhead(workers int) int {
+	switch {
+	case e.Ledger == nil || e.ClaimAhead < 0:
+		return 0
+	case e.ClaimAhead == 0:
+		return workers
+	}
+	return e.ClaimAhead
+}
+
+// Claimers is how many of a run's jobs can be claiming at once: Workers, plus the jobs
+// claimed ahead of a call slot (ClaimAhead). It is the denominator of the share of
+// their time spent waiting on the ledger.
+func (e *Engine) Claimers() int {
+	w := max(e.Workers, 1)
+	return w + e.claimAhead(w)
+}
+
+// takeCall takes one of the Workers call slots (ClaimAhead), or fails once dispatch
+// ends; it returns the slot's release. Without claim-ahead every worker is a call slot.
+func (r *run) takeCall() (func(), error) {
+	if r.calls == nil {
+		return func() {}, nil
+	}
+	select {
+	case r.calls <- struct{}{}:
+		if r.dispatch.Err() != nil { // a slot freed by the stop itself: no call after it
+			<-r.calls
+			return nil, context.Cause(r.dispatch)
+		}
+		return func() { <-r.calls }, nil
+	case <-r.dispatch.Done():
+		return nil, context.Cause(r.dispatch)
+	}
 }
 
 // release gives a job back to its source without a row. A claim c is given back to the
@@ -264,6 +338,7 @@ func (r *run) giveBack(j job.Job) {
 // whose wait is over, to the workers. The run ends when the source has ended, nothing
 // is deferred and no worker holds a job.
 func (r *run) read(jobs chan<- job.Job) {
+	defer close(r.readDone)
 	defer close(jobs)
 	defer func() {
 		for _, j := range r.defs.close() {
@@ -332,6 +407,11 @@ func (r *run) work(kill context.Context, j job.Job) {
 	}
 	if r.e.Verifier != nil {
 		var send bool
+		done, err := r.takeCall() // the verifier's reads are calls too
+		if err != nil {
+			r.release(j, nil, false)
+			return
+		}
 		res := r.process(j, func() job.Result {
 			res, ok := r.e.Verifier.Verify(r.dispatch, kill, j)
 			send = ok
@@ -342,8 +422,10 @@ func (r *run) work(kill context.Context, j job.Job) {
 		})
 		if !send {
 			r.settleJob(j, nil, res) // nothing was sent: nothing to claim
+			done()                   // after a systemic verdict has stopped dispatch
 			return
 		}
+		done()
 	}
 	if r.e.Ledger == nil && r.e.Budget == nil {
 		r.settleJob(j, nil, r.process(j, func() job.Result { return r.e.Processor.Send(r.dispatch, kill, j, nil) }))
@@ -365,6 +447,7 @@ func (r *run) work(kill context.Context, j job.Job) {
 	defer cancel(nil)
 	g := &gate{r: r, j: j, cancel: cancel}
 	res := r.process(j, func() job.Result { return r.e.Processor.Send(jobStop, kill, j, g.pass) })
+	g.called()
 	if g.taken && res.Class != job.ClassNone && !res.Ambiguous {
 		// No message went out (released before the call, or a definite non-send): the
 		// send goes back to its window.
@@ -435,6 +518,11 @@ type gate struct {
 	taken   bool             // a send was taken from the budget's window
 	window  time.Time        //
 	spent   *budget.SpentError
+	// callDone gives back the job's call slot (ClaimAhead); claimTook is how long its
+	// claim took, calledAt when it had both claim and slot: its first call.
+	callDone  func()
+	claimTook time.Duration
+	calledAt  time.Time
 }
 
 func (g *gate) pass(int) error {
@@ -446,9 +534,18 @@ func (g *gate) pass(int) error {
 		return nil
 	}
 	if r.e.Ledger != nil {
+		if !r.ahead.Load() {
+			// Not claiming ahead (calls are slow beside claims, or none has finished
+			// yet): the slot first, then the claim in it, as without ClaimAhead.
+			if err := g.takeCall(); err != nil {
+				return err
+			}
+		}
+		t0 := r.clk.Now()
 		if err := g.claim(); err != nil {
 			return err
 		}
+		g.claimTook = r.clk.Since(t0)
 	}
 	if r.e.Budget != nil {
 		w, err := r.e.Budget.Take(r.dispatch)
@@ -471,8 +568,75 @@ func (g *gate) pass(int) error {
 		}
 		g.taken, g.window = true, w
 	}
+	if g.callDone == nil {
+		// Claimed ahead (and the send taken): now a call slot. A stop meanwhile makes no
+		// call, and the claim goes back. A wait longer than the claims take means the
+		// calls hold their slots long: the next jobs take a slot before they claim.
+		t0 := r.clk.Now()
+		if err := g.takeCall(); err != nil {
+			return err
+		}
+		if r.clk.Since(t0) > claimAheadPays*g.claimTook {
+			r.setAhead(false)
+		}
+	}
+	g.calledAt = r.clk.Now()
 	g.passed = true
 	return nil
+}
+
+// setAhead turns claiming ahead on or off.
+func (r *run) setAhead(on bool) {
+	r.aheadMu.Lock()
+	defer r.aheadMu.Unlock()
+	switch was := r.ahead.Swap(on); {
+	case on && !was:
+		close(r.aheadOn)
+	case !on && was:
+		r.aheadOn = make(chan struct{})
+	}
+}
+
+// waitAhead waits until jobs claim ahead (true) or the reader has ended (false).
+func (r *run) waitAhead() bool {
+	r.aheadMu.Lock()
+	on := r.aheadOn
+	r.aheadMu.Unlock()
+	select {
+	case <-on:
+		return true
+	case <-r.readDone:
+		return false
+	}
+}
+
+// claimAheadPays: claiming ahead of a call slot pays while a call holds its slot no
+// longer than this many claims take. Beyond, the claim's wait is a small part of a slot's
+// time and a claim made ahead would only wait, a user `unknown` without a call if the
+// process is killed meanwhile: jobs take a slot first.
+const claimAheadPays = 4
+
+// takeCall takes a call slot for the job's calls (released after its Send).
+func (g *gate) takeCall() error {
+	done, err := g.r.takeCall()
+	if err != nil {
+		return err
+	}
+	g.callDone = done
+	return nil
+}
+
+// called is the end of a job's calls, its slot given back: how long they held the slot
+// beside how long its claim took says whether the next jobs claim ahead (claimAheadPays).
+func (g *gate) called() {
+	if g.callDone == nil {
+		return
+	}
+	r := g.r
+	if g.passed && g.claimed && r.calls != nil {
+		r.setAhead(r.clk.Since(g.calledAt) <= claimAheadPays*g.claimTook)
+	}
+	g.callDone()
 }
 
 // claim claims the user once the first rate token is in hand.

@@ -399,7 +399,7 @@ func TestEngineDuplicateCaseInsensitive(t *testing.T) {
 	t.Parallel()
 
 	f := newEngineFixture("Ünïcode", "üNÏCODE", "user@Example.com", "USER@example.COM")
-	f.engine.Workers = 1
+	f.engine.Workers, f.engine.ClaimAhead = 1, -1
 	_, err := f.run(t, context.Background())
 	require.NoError(t, err)
 	rows := f.report.byRef()
@@ -477,7 +477,7 @@ func TestEngineSystemic(t *testing.T) {
 	t.Parallel()
 
 	f := newEngineFixture("u0", "u1", "u2", "u3", "u4", "u5")
-	f.engine.Workers = 1
+	f.engine.Workers, f.engine.ClaimAhead = 1, -1
 	f.proc.fn = func(_, _ context.Context, j job.Job) job.Result {
 		if j.Username == "u2" {
 			return job.Result{Username: j.Username, SourceRef: j.SourceRef, Status: job.StatusFailed,
@@ -538,7 +538,7 @@ func TestEngineInterrupted(t *testing.T) {
 	t.Parallel()
 
 	f := newEngineFixture("u0", "u1", "u2", "u3", "u4", "u5")
-	f.engine.Workers = 1
+	f.engine.Workers, f.engine.ClaimAhead = 1, -1
 	stop, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f.proc.fn = func(_, _ context.Context, j job.Job) job.Result {
@@ -575,7 +575,7 @@ func TestEngineInterruptedEndlessSource(t *testing.T) {
 	}
 	f.engine.BatchSize = 1
 	// Process in order so that row 2 is the last.
-	f.engine.Workers = 1
+	f.engine.Workers, f.engine.ClaimAhead = 1, -1
 	sum, err := f.run(t, stop)
 	require.ErrorIs(t, err, engine.ErrInterrupted)
 	require.Equal(t, 3, sum.Rows)
@@ -588,7 +588,7 @@ func TestEngineAmbiguousReleaseKeepsIntent(t *testing.T) {
 	// A job stopped after a timeout/5xx attempt may have been sent: it is given back but
 	// its intent stays (no Abandon).
 	f := newEngineFixture("u0", "u1")
-	f.engine.Workers = 1
+	f.engine.Workers, f.engine.ClaimAhead = 1, -1
 	f.engine.Ledger = &fakeLedger{log: f.log}
 	f.proc.fn = func(_, _ context.Context, j job.Job) job.Result {
 		if j.Username == "u0" {
@@ -609,7 +609,7 @@ func TestEngineCanceledResultReleased(t *testing.T) {
 	t.Parallel()
 
 	f := newEngineFixture("u0", "u1", "u2")
-	f.engine.Workers = 1
+	f.engine.Workers, f.engine.ClaimAhead = 1, -1
 	j := &fakeLedger{log: f.log}
 	f.engine.Ledger = j
 	f.proc.fn = func(_, _ context.Context, j job.Job) job.Result {
@@ -672,7 +672,7 @@ func TestEngineSyncError(t *testing.T) {
 
 	errDisk := errors.New("no space left on device")
 	f := newEngineFixture("u0", "u1", "u2", "u3", "u4")
-	f.engine.Workers = 1
+	f.engine.Workers, f.engine.ClaimAhead = 1, -1
 	f.report.syncErr = errDisk
 	sum, err := f.run(t, context.Background())
 	require.ErrorIs(t, err, errDisk)
@@ -703,7 +703,7 @@ func TestEngineWriteError(t *testing.T) {
 
 	errW := errors.New("write failed")
 	f := newEngineFixture("u0", "u1", "u2")
-	f.engine.Workers = 1
+	f.engine.Workers, f.engine.ClaimAhead = 1, -1
 	f.report.writeErr = errW
 	sum, err := f.run(t, context.Background())
 	require.ErrorIs(t, err, errW)
@@ -718,7 +718,7 @@ func TestEngineSourceError(t *testing.T) {
 
 	errBoom := errors.New("boom")
 	f := newEngineFixture("u0", "u1")
-	f.engine.Workers = 1
+	f.engine.Workers, f.engine.ClaimAhead = 1, -1
 	f.src.err = errBoom
 	sum, err := f.run(t, context.Background())
 	require.ErrorIs(t, err, errBoom)
@@ -751,7 +751,7 @@ func TestEngineRedeliverable(t *testing.T) {
 				f.job("bob", "1", tt.release),
 				f.job("Alice", "2", tt.release), // the source delivers alice again
 			}
-			f.engine.Workers = 1 // alice's first result is in before the redelivery is read
+			f.engine.Workers, f.engine.ClaimAhead = 1, -1 // alice's first result is in before the redelivery is read
 			var mu sync.Mutex
 			calls := 0
 			f.proc.fn = func(_, _ context.Context, j job.Job) job.Result {
@@ -921,7 +921,7 @@ func TestEngineVerifier(t *testing.T) {
 	t.Run("systemic verdict stops the run, nothing claimed", func(t *testing.T) {
 		t.Parallel()
 		f := newEngineFixture("denied", "alice")
-		f.engine.Workers = 1
+		f.engine.Workers, f.engine.ClaimAhead = 1, -1
 		f.engine.Verifier = verdicts(f)
 		f.engine.Ledger = &fakeLedger{log: f.log}
 		sum, err := f.run(t, context.Background())

@@ -2,7 +2,8 @@
 // outcome) and the ledger beside it (an intent before each first call).
 //
 //	engine writer ─► Writer.Write / Sync ─► <report>.csv|.jsonl      (outcomes, 0600)
-//	engine worker ─► Ledger.Intend ───────► <report>.ledger           (intents, 0600)
+//	engine claimer ─► Ledger.Intend ──────► <report>.ledger           (intents, 0600;
+//	                                                                   one fsync a group)
 //	--resume ─────► LoadResume ◄── ReadRows (known statuses) ◄─┐
 //	report tooling ─► reportset ◄──────────────────────────────┴─ ScanReport ◄─ the one line
 //	                                                                parser (statuses open;

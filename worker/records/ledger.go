@@ -61,8 +61,9 @@ type LedgerStats struct {
 	// SyncTime is the time the groups took to write and fsync, one after another.
 	SyncTime time.Duration
 	// Waited is the time the callers of Intend waited for their start records to be
-	// durable, summed over the callers: with W workers, Waited / (W × the run's time) is
-	// the share of the workers' time the ledger took.
+	// durable, summed over the callers: with C claimers (the engine's workers and the jobs
+	// claimed ahead of a call slot), Waited / (C × the run's time) is the share of their
+	// time the ledger took.
 	Waited time.Duration
 }
 

@@ -8,9 +8,9 @@ import (
 
 // ledgerCost is the child's "intent ledger: cost of durability" line (INFO, at the end of
 // a run with the file ledger): how many intents, in how many fsyncs, how long a group's
-// write and fsync took in the run, and the share of the workers' time spent waiting for
-// their intents to be durable — the ledger's part of the critical path, measured by the
-// ledger itself.
+// write and fsync took in the run, and the share of the claimers' time (the workers and
+// the jobs claimed ahead of a call slot) spent waiting for their intents to be durable,
+// measured by the ledger itself.
 type ledgerCost struct {
 	found           bool
 	Records         int64   `json:"ledger_records"`
@@ -39,6 +39,7 @@ func (c ledgerCost) String() string {
 	if !c.found {
 		return "the ledger's cost: not logged"
 	}
-	return fmt.Sprintf("workers waited on the ledger %.0f%% of their time (%d intents in %d fsyncs, %.2f an fsync; "+
-		"a group's write+fsync %.3f ms in the run)", 100*c.WaitShare, c.Records, c.Fsyncs, c.RecordsPerFsync, c.FsyncMs)
+	return fmt.Sprintf("%d intents in %d ledger fsyncs: %.2f jobs per actual fsync (a group's write+fsync %.3f ms in "+
+		"the run); the claimers waited on the ledger %.0f%% of their time", c.Records, c.Fsyncs, c.RecordsPerFsync,
+		c.FsyncMs, 100*c.WaitShare)
 }

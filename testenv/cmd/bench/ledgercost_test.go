@@ -13,7 +13,7 @@ func TestParseLedgerCost(t *testing.T) {
 summary: 100000 rows`
 	c := parseLedgerCost(stderr)
 	require.Equal(t, ledgerCost{found: true, Records: 100000, Fsyncs: 25911, RecordsPerFsync: 3.86, FsyncMs: 1.078, WaitShare: 0.6592}, c)
-	require.Equal(t, "workers waited on the ledger 66% of their time (100000 intents in 25911 fsyncs, 3.86 an fsync; "+
-		"a group's write+fsync 1.078 ms in the run)", c.String())
+	require.Equal(t, "100000 intents in 25911 ledger fsyncs: 3.86 jobs per actual fsync (a group's write+fsync 1.078 ms "+
+		"in the run); the claimers waited on the ledger 66% of their time", c.String())
 	require.Equal(t, "the ledger's cost: not logged", parseLedgerCost("summary: 3 rows").String())
 }
