@@ -276,14 +276,16 @@ func (c *Campaign) lineMismatch(r *resumed, running bool) func(j job.Job) error 
 // when the report is created, or on the first resume of a report made without one.
 func (c *Campaign) recordInput(fresh bool) error {
 	in := c.input()
-	if c.rule != nil {
-		in.UsernameCase = records.CaseName(c.rule.Case) // the reports merge rows by it
-	}
 	if in.Source == records.InputCSV && in.CSV != "-" {
 		var err error
 		if in, err = records.CSVInput(c.cfg.CSV); err != nil {
 			return err
 		}
+	}
+	if c.rule != nil {
+		// After CSVInput, which describes the file anew (the trial: a CSV report's record
+		// lost the rule, and `report summary` merged case-sensitively).
+		in.UsernameCase = records.CaseName(c.rule.Case) // the reports merge rows by it
 	}
 	if c.cfg.DailyBudget > 0 {
 		in.DailyBudget, in.BudgetReset = c.cfg.DailyBudget, c.cfg.BudgetReset
@@ -292,6 +294,9 @@ func (c *Campaign) recordInput(fresh bool) error {
 		// The record keeps its input; the budget's reset moves (Recorded: now).
 		in = *c.resetMoved
 		in.BudgetReset = c.cfg.BudgetReset
+		if in.UsernameCase == "" && c.rule != nil {
+			in.UsernameCase = records.CaseName(c.rule.Case) // a record written without it
+		}
 		return replaceInput(c.reportPath, in, c.clock.Now())
 	}
 	return records.WriteInput(c.reportPath, in, c.clock.Now(), fresh)
