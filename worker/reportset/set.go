@@ -24,7 +24,7 @@ type Set struct {
 	rows       int
 	attempts   int
 	superseded int
-	duplicates int // rows of status duplicate: lines repeating a user, never called
+	duplicates int              // rows of status duplicate: lines repeating a user, never called
 	first      time.Time        // earliest started_at of any row
 	last       time.Time        // latest finished_at of any row
 	index      map[string]int32 // user key (by keyCase) → users
@@ -32,15 +32,15 @@ type Set struct {
 	// read from the reports' input records (records.Input.UsernameCase); case-sensitive
 	// unless every report says case-insensitive (an old report without the record, or
 	// reports that disagree: a case-sensitive merge never hides a user).
-	keyCase  admit.Case
+	keyCase admit.Case
 	// unrecorded: a file without an input record (a ledger export, or a report older
 	// than the record): its rule is unknown, and it may keep one row a user.
 	unrecorded bool
-	users    []user // in first-seen order
-	statuses *intern
-	codes    *intern           // index 0 is "" (no code)
-	messages []string          // the messages of final rows with a code
-	seconds  map[int64]*counts // per second of finished_at, every row
+	users      []user // in first-seen order
+	statuses   *intern
+	codes      *intern           // index 0 is "" (no code)
+	messages   []string          // the messages of final rows with a code
+	seconds    map[int64]*counts // per second of finished_at, every row
 }
 
 // File is one report as read.

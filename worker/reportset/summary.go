@@ -64,7 +64,7 @@ func (s *Set) Summary() Summary {
 	sum := Summary{
 		Files: s.Files, Rows: s.rows, Users: len(s.users), SupersededRows: s.superseded,
 		UsernameCase: records.CaseName(s.keyCase), caseUnrecorded: s.unrecorded, DuplicateRows: s.duplicates,
-		Statuses:     map[job.Status]int{}, Invitations: map[job.Status]int{}, ErrorCodes: map[string]int{}, Attempts: s.attempts,
+		Statuses: map[job.Status]int{}, Invitations: map[job.Status]int{}, ErrorCodes: map[string]int{}, Attempts: s.attempts,
 		MalformedLines: s.MalformedLines(), Malformed: s.Malformed,
 	}
 	if sum.Files == nil {
