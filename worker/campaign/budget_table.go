@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/cognito-resend/cognito-resend/config"
@@ -87,4 +88,14 @@ func (c *Campaign) originNote(key string) string {
 		return " (from " + o + ")"
 	}
 	return ""
+}
+
+// optionAt names option key where the operator set it: "--budget-reset",
+// "COGNITO_RESEND_BUDGET_RESET", "budget-reset in the config file c.yaml".
+func (c *Campaign) optionAt(key string) string {
+	o := c.cfg.Origin(key)
+	if strings.HasPrefix(o, "the config file") {
+		return key + " in " + o
+	}
+	return o
 }
