@@ -58,6 +58,9 @@ func newCmdLambda(ios streams) *cli.Command {
 func lambdaFlags(flags []cli.Flag) []cli.Flag {
 	for _, f := range flags {
 		if config.InLambda(f.Names()[0]) {
+			if u := config.LambdaUsage(f.Names()[0]); u != "" {
+				setUsage(f, u) // run's text describes run (a source, exit 4, --resume)
+			}
 			continue
 		}
 		switch f := f.(type) {
@@ -78,6 +81,24 @@ func lambdaFlags(flags []cli.Flag) []cli.Flag {
 		}
 	}
 	return flags
+}
+
+// setUsage replaces f's description.
+func setUsage(f cli.Flag, usage string) {
+	switch f := f.(type) {
+	case *cli.StringFlag:
+		f.Usage = usage
+	case *cli.BoolFlag:
+		f.Usage = usage
+	case *cli.IntFlag:
+		f.Usage = usage
+	case *cli.FloatFlag:
+		f.Usage = usage
+	case *cli.DurationFlag:
+		f.Usage = usage
+	default:
+		panic(fmt.Sprintf("setUsage: --%s (%T)", f.Names()[0], f))
+	}
 }
 
 func runLambda(stop context.Context, cmd *cli.Command, ios streams) error {
