@@ -32,7 +32,7 @@ var lambdaUsage = map[string]string{
 	"user-pool-id":  "the user pool of the messages' users: its username case rule (IAM cognito-idp:DescribeUserPool) and the pool --verify-users checks; not a source (the event source mapping delivers the messages)",
 	"daily-budget":  "messages sent per window (a day from --budget-reset), counted in --ledger-table for every function environment and campaign sharing it; once spent, each message not yet started is made invisible until the next window opens (nobody is called); 0: no budget",
 	"retry-unknown": "call again the users the ledger table holds as unknown (a call that may have reached Cognito: aborted at the deadline, a timeout, a claim whose lease lapsed); risks a second code",
-	"verify-users":  "before each resend, check the user's state in the pool (needs --user-pool-id; how: --verify-with): unknown, confirmed, disabled and admin-created users get their outcome in the ledger table and no resend; without it, PreventUserExistenceErrors can report users who got nothing as sent",
+	"verify-users":  "before each resend, check the user's state in the pool (needs --user-pool-id; how: --verify-with): unknown, confirmed, disabled and admin-created users get their outcome in the message's log line and no resend; without it, PreventUserExistenceErrors can report users who got nothing as sent",
 	"max-outage":    "once Cognito has answered no call for this long (connection refused, DNS failure, timeouts, 5xx), the batches fail and the event source mapping backs off; 0 waits out any outage within each invocation's deadline",
 }
 

@@ -43,7 +43,7 @@ func TestLambdaOptionsSayLambdasTruth(t *testing.T) {
 		"user-pool-id":  "the user pool of the messages' users: its username case rule",
 		"daily-budget":  "once spent, each message not yet started is made invisible until the next window opens",
 		"retry-unknown": "call again the users the ledger table holds as unknown",
-		"verify-users":  "get their outcome in the ledger table and no resend",
+		"verify-users":  "get their outcome in the message's log line and no resend",
 		"max-outage":    "the batches fail and the event source mapping backs off",
 	} {
 		require.Contains(t, help, "--"+flag, flag)
