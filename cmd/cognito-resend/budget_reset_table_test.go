@@ -32,7 +32,11 @@ func TestTableBudgetKeepsOneReset(t *testing.T) {
 	require.Equal(t, 4, a.code, a.stderr)
 	require.EqualValues(t, 2, sim.Sim.Stats().Successes)
 
-	b := runBin(t, dirB, env, "", append(args(listB), "--budget-reset", "06:00")...)
+	b := runBin(t, dirB, env, "", append(args(listB), "--budget-reset", "06:00", "--dry-run")...)
+	require.Equal(t, 2, b.code, "the dry run refuses what the run would: %s", b.stderr)
+	require.Contains(t, b.stderr, "--budget-reset: 06:00 UTC is not the reset of the daily budget shared on the ledger table ledger")
+
+	b = runBin(t, dirB, env, "", append(args(listB), "--budget-reset", "06:00")...)
 	t.Logf("campaign B, --budget-reset 06:00: exit %d\n%s", b.code, b.stderr)
 	require.Equal(t, 2, b.code, b.stderr)
 	require.Contains(t, b.stderr, "--budget-reset: 06:00 UTC is not the reset of the daily budget shared on the ledger table ledger: its windows begin at 00:00 UTC")

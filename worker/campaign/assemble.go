@@ -113,7 +113,7 @@ func (c *Campaign) assemble(stop context.Context, progress Progress, closers *cl
 		return nil, err
 	}
 	if claims != nil {
-		if err := c.bindTableReset(a.run, claims.table, log); err != nil {
+		if err := c.bindTableReset(a.run, claims.table, log, false); err != nil {
 			return nil, err
 		}
 	}

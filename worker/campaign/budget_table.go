@@ -20,15 +20,26 @@ import (
 // overlaps — two resets on one counter would each count a budget's worth the same day
 // (trial 4: --daily-budget 2, resets 00:00 and 06:00, 4 sent in one hour). When none
 // is, the table's reset moves to this process's, said in the log.
-func (c *Campaign) bindTableReset(ctx context.Context, table *dynamoledger.Ledger, log *slog.Logger) error {
+// With dry (the dry run's and the prompt's plan) it records and moves nothing: it only
+// refuses what the run would.
+func (c *Campaign) bindTableReset(ctx context.Context, table *dynamoledger.Ledger, log *slog.Logger, dry bool) error {
 	if c.cfg.DailyBudget <= 0 || table == nil {
 		return nil
 	}
 	mine := c.cfg.Schedule()
 	b := table.Budget()
-	rec, err := b.BindReset(ctx, mine.HHMM())
+	var rec dynamoledger.ResetRecord
+	var err error
+	if dry {
+		rec, err = b.ReadReset(ctx)
+	} else {
+		rec, err = b.BindReset(ctx, mine.HHMM())
+	}
 	if err != nil {
 		return fmt.Errorf("ledger table %s: the daily budget's reset: %w", c.cfg.LedgerTable, err)
+	}
+	if rec.Reset == "" { // dry, and none recorded yet: this run's would be
+		return nil
 	}
 	was, err := budget.ParseReset(rec.Reset)
 	if err != nil || was == mine {
@@ -47,6 +58,9 @@ func (c *Campaign) bindTableReset(ctx context.Context, table *dynamoledger.Ledge
 		}
 		spent += n
 	}
+	if spent == 0 && dry {
+		return nil // the run would move it
+	}
 	if spent == 0 {
 		moved, err := b.MoveReset(ctx, rec.Reset, mine.HHMM())
 		if err != nil {
@@ -58,7 +72,7 @@ func (c *Campaign) bindTableReset(ctx context.Context, table *dynamoledger.Ledge
 				"ledger_table", c.cfg.LedgerTable, "table_budget_reset", rec.Reset, "budget_reset", mine.HHMM())
 			return nil
 		}
-		return c.bindTableReset(ctx, table, log) // moved by another process meanwhile: compare with that
+		return c.bindTableReset(ctx, table, log, false) // moved by another process meanwhile: compare with that
 	}
 	myStart, _ := mine.Window(now)
 	return &config.FieldError{Field: "budget-reset", Msg: fmt.Sprintf("%s%s is not the reset of the daily budget "+

@@ -65,7 +65,7 @@ func OpenFunction(ctx context.Context, c *Campaign) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.bindTableReset(ctx, claims.table, log); err != nil {
+	if err := c.bindTableReset(ctx, claims.table, log, false); err != nil {
 		return nil, err
 	}
 	limiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: c.ceiling(), Burst: cfg.Burst, Adaptive: cfg.Adaptive,

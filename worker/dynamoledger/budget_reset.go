@@ -56,6 +56,22 @@ func (b *Budget) BindReset(ctx context.Context, reset string) (ResetRecord, erro
 	return resetRecord(out.Attributes), nil
 }
 
+// ReadReset is the table's recorded reset (Reset "": none yet), strongly consistent;
+// for the dry run and the prompt, which record nothing.
+func (b *Budget) ReadReset(ctx context.Context) (ResetRecord, error) {
+	var out *dynamodb.GetItemOutput
+	err := b.l.call.do(ctx, "budget_reset_read", func(ctx context.Context) error {
+		var err error
+		out, err = b.l.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(b.l.cfg.Table),
+			Key: budgetResetKey(), ConsistentRead: aws.Bool(true)})
+		return err
+	})
+	if err != nil {
+		return ResetRecord{}, err
+	}
+	return resetRecord(out.Item), nil
+}
+
 // MoveReset records reset in place of was; false when the record no longer says was
 // (another process moved it first).
 func (b *Budget) MoveReset(ctx context.Context, was, reset string) (bool, error) {
