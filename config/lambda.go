@@ -33,11 +33,20 @@ var lambdaUsage = map[string]string{
 	"daily-budget":  "messages sent per window (a day from --budget-reset), counted in --ledger-table for every function environment and campaign sharing it; once spent, each message not yet started is made invisible until the next window opens (nobody is called); 0: no budget",
 	"retry-unknown": "call again the users the ledger table holds as unknown (a call that may have reached Cognito: aborted at the deadline, a timeout, a claim whose lease lapsed); risks a second code",
 	"verify-users":  "before each resend, check the user's state in the pool (needs --user-pool-id; how: --verify-with): unknown, confirmed, disabled and admin-created users get their outcome in the message's log line and no resend; without it, PreventUserExistenceErrors can report users who got nothing as sent",
-	"max-outage":    "once Cognito has answered no call for this long (connection refused, DNS failure, timeouts, 5xx), the batches fail and the event source mapping backs off; 0 waits out any outage within each invocation's deadline",
+	"max-outage":    "how long Cognito may answer no call (connection refused, DNS failure, timeouts, 5xx) before an ERROR line says it is unreachable, and again each as long while it lasts; the function goes on: the batches fail and the event source mapping backs off; 0: no such line",
+	"list-rate":     "ListUsers calls per second for the whole function environment: the --verify-users census and lookups (UserList quota, 30/s per account, not adjustable, shared with your application)",
+	"ledger-table":  "the DynamoDB table every function environment, replica and campaign shares, so no user gets a second code: required in Lambda mode (create it with: cognito-resend ledger init)",
 }
 
-// LambdaUsage is option's description for `lambda --help` ("": run's applies).
-func LambdaUsage(option string) string { return lambdaUsage[option] }
+// lambdaDefault is `lambda --help`'s default of the options whose run default is not
+// Lambda mode's.
+var lambdaDefault = map[string]string{"ledger-table": "none: required"}
+
+// LambdaUsage is option's description and default for `lambda --help` ("": run's
+// applies).
+func LambdaUsage(option string) (usage, defaultText string) {
+	return lambdaUsage[option], lambdaDefault[option]
+}
 
 // refusedInLambda are refused by validateLambda, each with a reason of its own.
 var refusedInLambda = []string{"csv", "sqs-queue-url", "report", "resume", "metrics-addr", "dry-run", "invitations"}

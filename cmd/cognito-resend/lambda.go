@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,8 +59,8 @@ func newCmdLambda(ios streams) *cli.Command {
 func lambdaFlags(flags []cli.Flag) []cli.Flag {
 	for _, f := range flags {
 		if config.InLambda(f.Names()[0]) {
-			if u := config.LambdaUsage(f.Names()[0]); u != "" {
-				setUsage(f, u) // run's text describes run (a source, exit 4, --resume)
+			if u, d := config.LambdaUsage(f.Names()[0]); u != "" {
+				setUsage(f, u, d) // run's text describes run (a source, exit 4, --resume)
 			}
 			continue
 		}
@@ -83,19 +84,19 @@ func lambdaFlags(flags []cli.Flag) []cli.Flag {
 	return flags
 }
 
-// setUsage replaces f's description.
-func setUsage(f cli.Flag, usage string) {
+// setUsage replaces f's description, and its default's text when def is not "".
+func setUsage(f cli.Flag, usage, def string) {
 	switch f := f.(type) {
 	case *cli.StringFlag:
-		f.Usage = usage
+		f.Usage, f.DefaultText = usage, cmp.Or(def, f.DefaultText)
 	case *cli.BoolFlag:
-		f.Usage = usage
+		f.Usage, f.DefaultText = usage, cmp.Or(def, f.DefaultText)
 	case *cli.IntFlag:
-		f.Usage = usage
+		f.Usage, f.DefaultText = usage, cmp.Or(def, f.DefaultText)
 	case *cli.FloatFlag:
-		f.Usage = usage
+		f.Usage, f.DefaultText = usage, cmp.Or(def, f.DefaultText)
 	case *cli.DurationFlag:
-		f.Usage = usage
+		f.Usage, f.DefaultText = usage, cmp.Or(def, f.DefaultText)
 	default:
 		panic(fmt.Sprintf("setUsage: --%s (%T)", f.Names()[0], f))
 	}

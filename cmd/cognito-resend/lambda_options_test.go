@@ -44,12 +44,15 @@ func TestLambdaOptionsSayLambdasTruth(t *testing.T) {
 		"daily-budget":  "once spent, each message not yet started is made invisible until the next window opens",
 		"retry-unknown": "call again the users the ledger table holds as unknown",
 		"verify-users":  "get their outcome in the message's log line and no resend",
-		"max-outage":    "the batches fail and the event source mapping backs off",
+		"max-outage":    "the function goes on: the batches fail and the event source mapping backs off",
+		"list-rate":     "the --verify-users census and lookups",
+		"ledger-table":  "required in Lambda mode (create it with: cognito-resend ledger init) (default: none: required)",
 	} {
 		require.Contains(t, help, "--"+flag, flag)
 		require.Contains(t, help, want, flag)
 	}
-	for _, runs := range []string{"alone, the source", "stops with exit 4", "with --resume", "stop the campaign (exit 3)", "get their row"} {
+	for _, runs := range []string{"alone, the source", "stops with exit 4", "with --resume", "stop the campaign (exit 3)", "get their row",
+		"the pool source's listing", "the file ledger beside the report"} {
 		require.NotContains(t, help, runs)
 	}
 	// run's help keeps run's descriptions.
