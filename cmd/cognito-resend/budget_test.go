@@ -400,10 +400,11 @@ func TestResumeBudgetResetMoved(t *testing.T) {
 	require.Contains(t, res.stderr, "Resume without budget-reset in the config file c.yaml (00:00 UTC applies)")
 	require.EqualValues(t, 3, sim.Sim.Stats().Calls, "no second window the same day")
 
-	// A day later the reset may move: this window sends 3, and the record keeps the new reset.
+	// Days later the reset may move: this window sends 3, and the record keeps the new reset.
+	// (49 h: a window of 00:00 holding a send 25 h old can still end after a reset an hour ago.)
 	_, rows := readCSVReport(t, report)
 	for _, r := range rows {
-		setFinishedAt(t, report, r["username"], time.Now().Add(-25*time.Hour))
+		setFinishedAt(t, report, r["username"], time.Now().Add(-49*time.Hour))
 	}
 	res = runBin(t, dir, env, "", append(base, "--resume", "--budget-reset", reset)...)
 	t.Logf("a day later: exit %d\n%s", res.code, res.stderr)
