@@ -35,8 +35,10 @@ func TestReportSummaryAgreesWithRun(t *testing.T) {
 
 	table := runBin(t, dir, baseEnv(""), "", "report", "summary", "out.csv")
 	require.Equal(t, 0, table.code, table.stderr)
+	t.Logf("report summary:\n%s", table.stdout)
 	require.Regexp(t, `(?m)^users\s+4\s+\(usernames compared `+caseLine[1]+`, as the campaign.s dedupe did\)$`, table.stdout)
 	require.Regexp(t, `(?m)^duplicate\s+`+dup[1]+`\s+\(rows of lines repeating a user`, table.stdout)
+	require.Regexp(t, `(?m)^duplicate\s+0\s+0\.0%  \(users whose final row is duplicate; the duplicate rows: above\)$`, table.stdout)
 	require.Regexp(t, `(?m)^attempts\s+\d+\s+\(Cognito calls recorded in the rows\)$`, table.stdout)
 	require.NotContains(t, table.stdout, "ledger export")
 

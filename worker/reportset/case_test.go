@@ -72,4 +72,5 @@ func TestSummaryCountsDuplicateRows(t *testing.T) {
 	var b strings.Builder
 	require.NoError(t, sum.WriteTable(&b))
 	require.Regexp(t, `(?m)^duplicate\s+1\s+\(rows of lines repeating a user already in the campaign, not called`, b.String())
+	require.Regexp(t, `(?m)^duplicate\s+0\s+0\.0%  \(users whose final row is duplicate; the duplicate rows: above\)$`, b.String())
 }

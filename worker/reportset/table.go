@@ -38,7 +38,7 @@ func (s Summary) WriteTable(w io.Writer) error {
 	if inv == 0 {
 		p("STATUS\tUSERS\t")
 		for _, st := range s.StatusOrder() {
-			p("%s\t%d\t%s", st, s.Statuses[st], pct(s.Statuses[st], s.Users))
+			p("%s\t%d\t%s%s", st, s.Statuses[st], pct(s.Statuses[st], s.Users), duplicateNote(st, s))
 		}
 	} else {
 		// --invitations: the invitations apart, beside the confirmation codes and the rest.
@@ -80,6 +80,16 @@ func (s Summary) WriteTable(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// duplicateNote, on the duplicate status's line, says where the duplicate rows are: a
+// user's final status is its other row's, so the line reads 0 beside the run's
+// duplicate=N.
+func duplicateNote(st job.Status, s Summary) string {
+	if st != job.StatusDuplicate || s.DuplicateRows == 0 || s.Statuses[st] > 0 {
+		return ""
+	}
+	return "  (users whose final row is duplicate; the duplicate rows: above)"
 }
 
 func pct(n, of int) string {
