@@ -177,6 +177,9 @@ type Config struct {
 	// given is the options set by a flag, the environment or the config file (Given):
 	// a resumed campaign keeps its recorded daily budget unless it is given again.
 	given map[string]bool
+	// origin is where a given option came from when not a flag (SetOrigin): the messages
+	// that refuse its value name it, not a flag the operator never typed.
+	origin map[string]string
 
 	// Logging
 	LogLevel  string `yaml:"log-level"`
@@ -759,3 +762,21 @@ func (c *Config) InvitationMedium() string {
 // Given reports whether option key (its config file name, e.g. "daily-budget") was set
 // by a flag, the environment or the config file, rather than left at its default.
 func (c *Config) Given(key string) bool { return c.given[key] }
+
+// SetOrigin records where option key's value came from: its environment variable's
+// name, or "the config file PATH"; "" is its flag.
+func (c *Config) SetOrigin(key, origin string) {
+	if c.origin == nil {
+		c.origin = map[string]string{}
+	}
+	c.origin[key] = origin
+}
+
+// Origin says where option key's value came from as a message names it: "--key" for its
+// flag (or when nothing is recorded), else its environment variable or config file.
+func (c *Config) Origin(key string) string {
+	if o := c.origin[key]; o != "" {
+		return o
+	}
+	return "--" + key
+}

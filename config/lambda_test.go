@@ -27,6 +27,7 @@ func TestValidateLambda(t *testing.T) {
 		"sqs-queue-url":     func(c *Config) { c.SQSQueueURL = "https://sqs.REGION.amazonaws.com/ACCOUNT_ID/q" },
 		"csv":               func(c *Config) { c.CSV = "users.csv" },
 		"report":            func(c *Config) { c.Report = "r.csv" },
+		"resume":            func(c *Config) { c.Resume = true },
 		"metrics-addr":      func(c *Config) { c.MetricsAddr = ":9090" },
 		"dry-run":           func(c *Config) { c.DryRun = true },
 		"max-receive-count": func(c *Config) { c.MaxReceiveCount = -1 },
@@ -42,13 +43,23 @@ func TestValidateLambda(t *testing.T) {
 	}
 	// A run option Lambda mode has no use for is refused when given, and only then.
 	for _, o := range notInLambda {
-		require.False(t, InLambda(o), o)
+		require.False(t, InLambda(o.option), o.option)
 		c := base()
-		c.given = map[string]bool{o: true}
+		c.given = map[string]bool{o.option: true}
 		var fe *FieldError
-		require.ErrorAs(t, c.Validate(), &fe, o)
-		require.Equal(t, o, fe.Field)
-		require.Contains(t, fe.Msg, "has no effect in Lambda mode")
+		require.ErrorAs(t, c.Validate(), &fe, o.option)
+		require.Equal(t, o.option, fe.Field)
+		require.Contains(t, fe.Msg, "has no effect in Lambda mode ("+o.why+")")
+	}
+	// Each reason fits its option (the trial: --invitation-rate was told about the event
+	// source mapping and the deadline).
+	c0 := base()
+	c0.given = map[string]bool{"invitation-rate": true}
+	require.ErrorContains(t, c0.Validate(), "--invitations is not available in Lambda mode yet")
+	require.NotContains(t, c0.Validate().Error(), "event source mapping")
+	// Lambda's own descriptions exist only for options Lambda mode keeps.
+	for o := range lambdaUsage {
+		require.True(t, InLambda(o), o)
 	}
 	require.True(t, InLambda("ledger-table"))
 	c := Default()

@@ -369,14 +369,7 @@ func TestResumeBudgetResetMoved(t *testing.T) {
 	res := runBin(t, dir, env, "", append(base, "--daily-budget", "3")...)
 	require.Equal(t, 4, res.code, res.stderr)
 	require.EqualValues(t, 3, sim.Sim.Stats().Calls)
-	// The sends two hours ago; a reset an hour ago opens a window after them.
-	_, rows := readCSVReport(t, report)
-	age := func(d time.Duration) {
-		for _, r := range rows {
-			setFinishedAt(t, report, r["username"], time.Now().Add(-d))
-		}
-	}
-	age(2 * time.Hour)
+	// The sends are in this window of 00:00; a reset an hour ago begins a window that overlaps it.
 	at := time.Now().UTC().Add(-time.Hour)
 	if at.Format("15:04") == "00:00" {
 		at = at.Add(-time.Minute) // not the recorded reset
@@ -389,15 +382,30 @@ func TestResumeBudgetResetMoved(t *testing.T) {
 		require.Equal(t, 2, res.code, res.stderr)
 		require.Contains(t, res.stderr, "cognito-resend: --budget-reset: "+reset+" UTC is not the reset this campaign's "+
 			"daily budget was recorded with (3 a window from 00:00 UTC, in r.csv.input), and 3 of the report's sends are "+
-			"less than 24 h old: a window from "+reset+" UTC would send up to 3 more within 24 h of them. Nothing was sent. "+
-			"Resume without --budget-reset (00:00 UTC applies); to move the reset, give it once none of the report's sends "+
-			"is less than 24 h old: it is then recorded for the runs after\n")
+			"in its window from ")
+		require.Contains(t, res.stderr, "it would send up to 3 more the same day. Nothing was sent. Resume without "+
+			"--budget-reset (00:00 UTC applies). To move the reset, give it from ")
 		require.NotContains(t, res.stderr, "counts no budget", "the WARN must not contradict the recorded budget")
 	}
+	// From the environment or a config file: named as such, and the log keeps the record's reset apart.
+	res = runBin(t, dir, append(env, "COGNITO_RESEND_BUDGET_RESET="+reset), "", append(base, "--resume")...)
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, "cognito-resend: --budget-reset: "+reset+" UTC (from COGNITO_RESEND_BUDGET_RESET) is not the reset")
+	require.Contains(t, res.stderr, "Resume without COGNITO_RESEND_BUDGET_RESET (00:00 UTC applies)")
+	require.Contains(t, res.stderr, "recorded_budget_reset=00:00 budget_reset="+reset+" budget_reset_from=COGNITO_RESEND_BUDGET_RESET")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "c.yaml"), []byte("budget-reset: \""+reset+"\"\n"), 0o600))
+	res = runBin(t, dir, env, "", append(base, "--resume", "--config", "c.yaml")...)
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, reset+" UTC (from the config file c.yaml) is not the reset")
+	require.Contains(t, res.stderr, "Resume without budget-reset in the config file c.yaml (00:00 UTC applies)")
 	require.EqualValues(t, 3, sim.Sim.Stats().Calls, "no second window the same day")
 
-	// A day later the reset may move: this window sends 3, and the record keeps the new reset.
-	age(25 * time.Hour)
+	// Days later the reset may move: this window sends 3, and the record keeps the new reset.
+	// (49 h: a window of 00:00 holding a send 25 h old can still end after a reset an hour ago.)
+	_, rows := readCSVReport(t, report)
+	for _, r := range rows {
+		setFinishedAt(t, report, r["username"], time.Now().Add(-49*time.Hour))
+	}
 	res = runBin(t, dir, env, "", append(base, "--resume", "--budget-reset", reset)...)
 	t.Logf("a day later: exit %d\n%s", res.code, res.stderr)
 	require.Equal(t, 4, res.code, res.stderr)
@@ -470,4 +478,39 @@ func TestDailyBudgetSignalWhileStopping(t *testing.T) {
 	require.Contains(t, out, "30 of 30 rows left, 3 may have been sent (above), the others not attempted (no row)")
 	require.Contains(t, out, "exit 3: stopped by a signal while stopping at the budget")
 	require.Regexp(t, `summary: 0 rows \[\] in \d+ms; 3 Cognito attempts, too short for a rate, 0 throttled`, out)
+}
+
+// TestDailyRunMovesItsResetWithoutSkippingADay: a daily CronJob sends every day, so no
+// send is ever 24 h old (trial 4: the reset could never move without a skipped day).
+// Yesterday's run sent in yesterday's window of 00:00; today's run, moved to after a later
+// reset, is accepted: its window begins after that window ended.
+func TestDailyRunMovesItsResetWithoutSkippingADay(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	now := time.Now().UTC()
+	midnight := now.Truncate(24 * time.Hour)
+	at := midnight.Add(now.Sub(midnight) / 2).Truncate(time.Minute) // a reset between 00:00 and now
+	if !at.After(midnight) {
+		t.Skip("too close after 00:00 UTC for a reset between it and now")
+	}
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	list := writeUsers(t, dir, "users.csv", userRange(0, 30))
+	report := filepath.Join(dir, "r.csv")
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	base := []string{"run", "--csv", list, "--report", "r.csv", "--rate", "100", "--log-format", "text", "--daily-budget", "3"}
+	res := runBin(t, dir, env, "", base...)
+	require.Equal(t, 4, res.code, res.stderr)
+	_, rows := readCSVReport(t, report)
+	for _, r := range rows { // yesterday's daily run, late in yesterday's window
+		setFinishedAt(t, report, r["username"], midnight.Add(-time.Minute))
+	}
+	res = runBin(t, dir, env, "", append(base, "--resume", "--budget-reset", at.Format("15:04"))...)
+	t.Logf("today's run, --budget-reset %s: exit %d\n%s", at.Format("15:04"), res.code, res.stderr)
+	require.Equal(t, 4, res.code, res.stderr)
+	require.EqualValues(t, 6, sim.Sim.Stats().Calls, "today's 3 sent")
+	require.Contains(t, res.stderr, "the daily budget's reset moves")
+	in, err := os.ReadFile(report + ".input")
+	require.NoError(t, err)
+	require.Contains(t, string(in), `"budget_reset":"`+at.Format("15:04")+`"`)
 }

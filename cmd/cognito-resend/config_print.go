@@ -111,8 +111,25 @@ func buildConfig(cmd *cli.Command, getenv func(string) string) (config.Config, e
 	if err := cfg.ApplyFlags(set); err != nil {
 		return cfg, err
 	}
+	setOrigins(cmd, &cfg, getenv)
 	if err := cfg.LoadSecret(getenv); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// setOrigins records where each given option came from (config.Config.Origin): a flag
+// set through its environment variable (or on the command line with the same value:
+// the same answer) is the variable; one left unset, a config file's key, the file.
+func setOrigins(cmd *cli.Command, cfg *config.Config, getenv func(string) string) {
+	for _, f := range cmd.Flags {
+		name := f.Names()[0]
+		switch {
+		case notConfig[name] || !cfg.Given(name):
+		case !cmd.IsSet(name):
+			cfg.SetOrigin(name, "the config file "+cmd.String("config"))
+		case getenv(envFor(name)) != "" && getenv(envFor(name)) == fmt.Sprint(cmd.Value(name)):
+			cfg.SetOrigin(name, envFor(name))
+		}
+	}
 }

@@ -73,7 +73,7 @@ func TestReportsMergeByTheCampaignsCaseRule(t *testing.T) {
 	res = runBin(t, dir, env, "", "report", "summary", "r.csv")
 	require.Equal(t, 0, res.code, res.stderr)
 	t.Logf("report summary:\n%s", res.stdout)
-	require.Regexp(t, `(?m)^users +3  \(usernames compared case-sensitively: the campaign.s rule, or a report does not say it\)$`, res.stdout)
+	require.Regexp(t, `(?m)^users +3  \(usernames compared case-sensitively, as the campaign.s dedupe did\)$`, res.stdout)
 	require.Regexp(t, `\nrows +3 +\(0 superseded`, res.stdout)
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,6 +59,9 @@ func newCmdLambda(ios streams) *cli.Command {
 func lambdaFlags(flags []cli.Flag) []cli.Flag {
 	for _, f := range flags {
 		if config.InLambda(f.Names()[0]) {
+			if u, d := config.LambdaUsage(f.Names()[0]); u != "" {
+				setUsage(f, u, d) // run's text describes run (a source, exit 4, --resume)
+			}
 			continue
 		}
 		switch f := f.(type) {
@@ -78,6 +82,24 @@ func lambdaFlags(flags []cli.Flag) []cli.Flag {
 		}
 	}
 	return flags
+}
+
+// setUsage replaces f's description, and its default's text when def is not "".
+func setUsage(f cli.Flag, usage, def string) {
+	switch f := f.(type) {
+	case *cli.StringFlag:
+		f.Usage, f.DefaultText = usage, cmp.Or(def, f.DefaultText)
+	case *cli.BoolFlag:
+		f.Usage, f.DefaultText = usage, cmp.Or(def, f.DefaultText)
+	case *cli.IntFlag:
+		f.Usage, f.DefaultText = usage, cmp.Or(def, f.DefaultText)
+	case *cli.FloatFlag:
+		f.Usage, f.DefaultText = usage, cmp.Or(def, f.DefaultText)
+	case *cli.DurationFlag:
+		f.Usage, f.DefaultText = usage, cmp.Or(def, f.DefaultText)
+	default:
+		panic(fmt.Sprintf("setUsage: --%s (%T)", f.Names()[0], f))
+	}
 }
 
 func runLambda(stop context.Context, cmd *cli.Command, ios streams) error {

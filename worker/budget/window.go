@@ -69,3 +69,24 @@ func Windows(n, limit, spent int) (windows, last int) {
 	windows = 1 + (n-left+limit-1)/limit
 	return windows, windows - 1
 }
+
+// HHMM is the reset as --budget-reset writes it.
+func (s Schedule) HHMM() string {
+	return fmt.Sprintf("%02d:%02d", int(s.Reset/time.Hour), int(s.Reset%time.Hour/time.Minute))
+}
+
+// Overlapping is the windows of other (their starts, oldest first) that s's window
+// holding t overlaps, up to t: where sends counted by other's windows fall within s's
+// current one. A counter shared by two schedules holds its limit only if these are
+// empty of sends.
+func (s Schedule) Overlapping(other Schedule, t time.Time) []time.Time {
+	start, _ := s.Window(t)
+	ostart, _ := other.Window(t)
+	var out []time.Time
+	for _, w := range []time.Time{ostart.AddDate(0, 0, -1), ostart} {
+		if w.AddDate(0, 0, 1).After(start) {
+			out = append(out, w)
+		}
+	}
+	return out
+}

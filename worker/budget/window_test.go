@@ -97,3 +97,19 @@ func TestBudgetSpendsAndRefillsAtTheReset(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 3, n)
 }
+
+// TestOverlapping: the windows of another reset that the current window overlaps — where
+// sends counted by the other's windows fall within this one.
+func TestOverlapping(t *testing.T) {
+	t.Parallel()
+	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339, s); return v }
+	midnight, six := Schedule{}, Schedule{Reset: 6 * time.Hour}
+	// 07:00: 06:00's window began today 06:00; 00:00's today 00:00 (overlaps), yesterday's ended at 00:00 (no).
+	require.Equal(t, []time.Time{at("2026-03-02T00:00:00Z")}, six.Overlapping(midnight, at("2026-03-02T07:00:00Z")))
+	// 07:00: 00:00's window began today 00:00; 06:00's yesterday 06:00 (overlaps until today 06:00) and today's.
+	require.Equal(t, []time.Time{at("2026-03-01T06:00:00Z"), at("2026-03-02T06:00:00Z")},
+		midnight.Overlapping(six, at("2026-03-02T07:00:00Z")))
+	// 03:00: 06:00's window began yesterday 06:00; 00:00's yesterday (overlaps) and today's.
+	require.Equal(t, []time.Time{at("2026-03-01T00:00:00Z"), at("2026-03-02T00:00:00Z")},
+		six.Overlapping(midnight, at("2026-03-02T03:00:00Z")))
+}

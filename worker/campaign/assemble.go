@@ -112,6 +112,11 @@ func (c *Campaign) assemble(stop context.Context, progress Progress, closers *cl
 	if err != nil {
 		return nil, err
 	}
+	if claims != nil {
+		if err := c.bindTableReset(a.run, claims.table, log, false); err != nil {
+			return nil, err
+		}
+	}
 	report, fileLedger, err := c.openRecords(r, log, claims == nil)
 	if err != nil {
 		return nil, err

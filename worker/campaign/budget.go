@@ -71,6 +71,10 @@ func (c *Campaign) BudgetPlan(ctx context.Context, n int) (*BudgetPlan, error) {
 		if table, err = c.newTable(slog.New(slog.DiscardHandler), nil); err != nil {
 			return nil, err
 		}
+		// The run's refusal of another reset than the table's, said before it (nothing recorded).
+		if err := c.bindTableReset(ctx, table, c.log, true); err != nil {
+			return nil, err
+		}
 	}
 	b := c.newBudget(r, table)
 	start, next, spent, err := b.Status(ctx)

@@ -65,6 +65,9 @@ func OpenFunction(ctx context.Context, c *Campaign) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.bindTableReset(ctx, claims.table, log, false); err != nil {
+		return nil, err
+	}
 	limiter := pacing.NewLimiter(pacing.LimiterConfig{Rate: c.ceiling(), Burst: cfg.Burst, Adaptive: cfg.Adaptive,
 		Reserve: cfg.Reserve, Clock: c.clock})
 	breaker := &pacing.Breaker{Limiter: limiter, Outlast: true, MaxOutage: cfg.MaxOutage, Logger: log, Clock: c.clock,

@@ -276,14 +276,16 @@ func (c *Campaign) lineMismatch(r *resumed, running bool) func(j job.Job) error 
 // when the report is created, or on the first resume of a report made without one.
 func (c *Campaign) recordInput(fresh bool) error {
 	in := c.input()
-	if c.rule != nil {
-		in.UsernameCase = records.CaseName(c.rule.Case) // the reports merge rows by it
-	}
 	if in.Source == records.InputCSV && in.CSV != "-" {
 		var err error
 		if in, err = records.CSVInput(c.cfg.CSV); err != nil {
 			return err
 		}
+	}
+	if c.rule != nil {
+		// After CSVInput, which describes the file anew (the trial: a CSV report's record
+		// lost the rule, and `report summary` merged case-sensitively).
+		in.UsernameCase = records.CaseName(c.rule.Case) // the reports merge rows by it
 	}
 	if c.cfg.DailyBudget > 0 {
 		in.DailyBudget, in.BudgetReset = c.cfg.DailyBudget, c.cfg.BudgetReset
@@ -292,6 +294,9 @@ func (c *Campaign) recordInput(fresh bool) error {
 		// The record keeps its input; the budget's reset moves (Recorded: now).
 		in = *c.resetMoved
 		in.BudgetReset = c.cfg.BudgetReset
+		if in.UsernameCase == "" && c.rule != nil {
+			in.UsernameCase = records.CaseName(c.rule.Case) // a record written without it
+		}
 		return replaceInput(c.reportPath, in, c.clock.Now())
 	}
 	return records.WriteInput(c.reportPath, in, c.clock.Now(), fresh)
@@ -315,36 +320,59 @@ func replaceInput(report string, in records.Input, now time.Time) error {
 }
 
 // checkReset refuses a --budget-reset other than the one the resumed campaign's daily
-// budget was recorded with (rec) while any of the report's sends is less than 24 h old:
-// a window beginning at another time would send a budget's worth more the same day.
-// Once none is, the new reset is allowed and recorded for the runs after (recordInput),
-// so that a later --resume without it does not move the window back.
+// budget was recorded with (rec) while the report has sends in a window of the recorded
+// reset that the new reset's current window overlaps (budget.Schedule.Overlapping, the
+// table's rule too): it would send a budget's worth more the same day. Once it has none,
+// the new reset is allowed and recorded for the runs after (recordInput), so that a later
+// --resume without it does not move the window back. A daily run moved to after a later
+// reset moves with it the next day, skipping none (docs/long-campaigns.md).
 func (c *Campaign) checkReset(rec records.Input) error {
 	if rec.DailyBudget <= 0 || c.cfg.DailyBudget <= 0 || !c.cfg.Given("budget-reset") {
 		return nil
 	}
 	was, err := budget.ParseReset(cmp.Or(rec.BudgetReset, budget.ResetDefault))
-	if err != nil || was == c.cfg.Schedule() {
+	mine := c.cfg.Schedule()
+	if err != nil || was == mine {
 		return nil
 	}
-	recent, err := records.LoadResume(c.reportPath, records.ResumeOptions{Now: c.clock.Now(),
-		Window: c.clock.Now().Add(-24 * time.Hour)})
+	now := c.clock.Now()
+	overlapping := mine.Overlapping(was, now)
+	sent := func(since time.Time) (int, error) {
+		st, err := records.LoadResume(c.reportPath, records.ResumeOptions{Now: now, Window: since})
+		if err != nil {
+			return 0, err
+		}
+		return st.WindowSent, nil
+	}
+	recent, err := sent(overlapping[0])
 	if err != nil {
 		return err
 	}
-	if recent.WindowSent > 0 {
-		return &config.FieldError{Field: "budget-reset", Msg: fmt.Sprintf("%s is not the reset this campaign's daily "+
-			"budget was recorded with (%d a window from %s, in %s), and %d of the report's sends are less than 24 h old: "+
-			"a window from %[1]s would send up to %[6]d more within 24 h of them. Nothing was sent. Resume without "+
-			"--budget-reset (%[3]s applies); to move the reset, give it once none of the report's sends is less than "+
-			"24 h old: it is then recorded for the runs after", c.cfg.Schedule(), rec.DailyBudget, was,
-			records.InputPath(c.reportPath), recent.WindowSent, c.cfg.DailyBudget)}
+	if recent > 0 {
+		last := overlapping[len(overlapping)-1] // the recorded reset's window with the last send
+		if n, err := sent(last); err != nil {
+			return err
+		} else if n == 0 {
+			last = overlapping[0]
+		}
+		myStart, _ := mine.Window(now)
+		return &config.FieldError{Field: "budget-reset", Msg: fmt.Sprintf("%s%s is not the reset this campaign's daily "+
+			"budget was recorded with (%d a window from %s, in %s), and %d of the report's sends are in its window "+
+			"from %s, which this window from %[1]s (begun %[8]s) overlaps: it would send up to %[9]d more the same day. "+
+			"Nothing was sent. Resume without %[10]s (%[4]s applies). To move the reset, give it from %[11]s, the first "+
+			"window from %[1]s that begins after the recorded reset's window with the report's last send ends (a "+
+			"daily run moved to after a later reset skips no day; nothing may be sent with the old reset meanwhile); "+
+			"it is then recorded for the runs after", mine, c.originNote("budget-reset"), rec.DailyBudget, was,
+			records.InputPath(c.reportPath), recent, overlapping[0].UTC().Format(time.RFC3339),
+			myStart.UTC().Format(time.RFC3339), c.cfg.DailyBudget, c.optionAt("budget-reset"),
+			firstAtOrAfter(mine, last.AddDate(0, 0, 1)).UTC().Format(time.RFC3339))}
 	}
 	moved := rec
 	c.resetMoved = &moved
-	c.log.Warn("the daily budget's reset moves: none of the report's sends is less than 24 h old; the new reset is "+
-		"recorded with the report for the runs after", "recorded_budget_reset", rec.BudgetReset,
-		"budget_reset", c.cfg.BudgetReset, "input", records.InputPath(c.reportPath))
+	c.log.Warn("the daily budget's reset moves: the report has no send in a window of the recorded reset that this "+
+		"one overlaps; the new reset is recorded with the report for the runs after", "recorded_budget_reset", rec.BudgetReset,
+		"budget_reset", c.cfg.BudgetReset, "budget_reset_from", c.cfg.Origin("budget-reset"),
+		"input", records.InputPath(c.reportPath))
 	return nil
 }
 
@@ -368,6 +396,12 @@ func (c *Campaign) keepBudget(rec records.Input) {
 			c.cfg.BudgetReset = rec.BudgetReset
 		}
 		c.budgetFrom = "recorded with the report (" + records.InputPath(c.reportPath) + "); --daily-budget overrides, 0 lifts it"
+		if c.cfg.Given("budget-reset") { // given (checkReset decides whether it may move): not the record's
+			c.log.Info("the campaign's daily budget applies: recorded with the report", "daily_budget", c.cfg.DailyBudget,
+				"recorded_budget_reset", cmp.Or(rec.BudgetReset, budget.ResetDefault), "budget_reset", c.cfg.BudgetReset,
+				"budget_reset_from", c.cfg.Origin("budget-reset"), "input", records.InputPath(c.reportPath))
+			return
+		}
 		c.log.Info("the campaign's daily budget applies: recorded with the report", "daily_budget", c.cfg.DailyBudget,
 			"budget_reset", c.cfg.BudgetReset, "input", records.InputPath(c.reportPath))
 	}

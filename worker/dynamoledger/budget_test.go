@@ -59,3 +59,34 @@ func TestBudgetNeverOvershoots(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 }
+
+// TestBudgetResetRecordedOnce: the first campaign's reset is the table's; another's
+// BindReset reads it back unchanged; MoveReset moves it only from the reset it names.
+func TestBudgetResetRecordedOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a, b := f.ledger(t, "a", nil).Budget(), f.ledger(t, "b", nil).Budget()
+	rec, err := a.ReadReset(t.Context())
+	require.NoError(t, err)
+	require.Empty(t, rec.Reset, "none recorded; reading records none")
+	rec, err = a.BindReset(t.Context(), "00:00")
+	require.NoError(t, err)
+	require.Equal(t, "00:00", rec.Reset)
+	require.False(t, rec.Since.IsZero())
+	rec, err = b.BindReset(t.Context(), "06:00")
+	require.NoError(t, err)
+	require.Equal(t, "00:00", rec.Reset, "the first reset stays")
+	rec, err = b.ReadReset(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, "00:00", rec.Reset)
+
+	moved, err := b.MoveReset(t.Context(), "03:00", "06:00")
+	require.NoError(t, err)
+	require.False(t, moved, "not from a reset the table does not record")
+	moved, err = b.MoveReset(t.Context(), "00:00", "06:00")
+	require.NoError(t, err)
+	require.True(t, moved)
+	rec, err = a.BindReset(t.Context(), "00:00")
+	require.NoError(t, err)
+	require.Equal(t, "06:00", rec.Reset)
+}

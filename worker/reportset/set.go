@@ -24,6 +24,7 @@ type Set struct {
 	rows       int
 	attempts   int
 	superseded int
+	duplicates int              // rows of status duplicate: lines repeating a user, never called
 	first      time.Time        // earliest started_at of any row
 	last       time.Time        // latest finished_at of any row
 	index      map[string]int32 // user key (by keyCase) → users
@@ -31,12 +32,15 @@ type Set struct {
 	// read from the reports' input records (records.Input.UsernameCase); case-sensitive
 	// unless every report says case-insensitive (an old report without the record, or
 	// reports that disagree: a case-sensitive merge never hides a user).
-	keyCase  admit.Case
-	users    []user // in first-seen order
-	statuses *intern
-	codes    *intern           // index 0 is "" (no code)
-	messages []string          // the messages of final rows with a code
-	seconds  map[int64]*counts // per second of finished_at, every row
+	keyCase admit.Case
+	// unrecorded: a file without an input record (a ledger export, or a report older
+	// than the record): its rule is unknown, and it may keep one row a user.
+	unrecorded bool
+	users      []user // in first-seen order
+	statuses   *intern
+	codes      *intern           // index 0 is "" (no code)
+	messages   []string          // the messages of final rows with a code
+	seconds    map[int64]*counts // per second of finished_at, every row
 }
 
 // File is one report as read.
@@ -73,7 +77,7 @@ func Read(paths ...string) (*Set, error) {
 	}
 	s := &Set{index: map[string]int32{}, statuses: newIntern(known...), codes: newIntern(""),
 		seconds: map[int64]*counts{}}
-	s.keyCase = mergeCase(paths)
+	s.keyCase, s.unrecorded = mergeCase(paths)
 	seen := map[string]bool{}
 	for _, p := range paths {
 		abs, err := filepath.Abs(p)
@@ -134,6 +138,9 @@ func (s *Set) readFile(path string) error {
 func (s *Set) add(r job.Result, file, line int) {
 	s.rows++
 	s.attempts += r.Attempts
+	if r.Status == job.StatusDuplicate {
+		s.duplicates++
+	}
 	if !r.StartedAt.IsZero() && (s.first.IsZero() || r.StartedAt.Before(s.first)) {
 		s.first = r.StartedAt
 	}
@@ -202,18 +209,22 @@ func (s *Set) message(u *user) string {
 	return s.messages[u.message]
 }
 
-// mergeCase is the Set's keyCase (see there).
-func mergeCase(paths []string) admit.Case {
+// mergeCase is the Set's keyCase and unrecorded (see there).
+func mergeCase(paths []string) (admit.Case, bool) {
+	c, unrecorded := admit.CaseInsensitive, false
 	for _, p := range paths {
 		if f, err := records.FormatForPath(p); err == nil && f == records.FormatCSV && records.CSVReportColumns(p) == 0 {
 			continue // not a report (foreign, empty): none of its lines is read as a row
 		}
 		in, ok, err := records.ReadInput(p)
+		if err != nil || !ok || in.UsernameCase == "" {
+			unrecorded = true
+		}
 		if err != nil || !ok || in.UsernameCase != records.CaseInsensitiveName {
-			return admit.CaseSensitive
+			c = admit.CaseSensitive
 		}
 	}
-	return admit.CaseInsensitive
+	return c, unrecorded
 }
 
 // UsernameCase says how the Set merged rows of one user.

@@ -79,7 +79,7 @@ func TestSummaryAcrossFiles(t *testing.T) {
 	for k := range keys {
 		got = append(got, k)
 	}
-	require.ElementsMatch(t, []string{"files", "rows", "users", "superseded_rows", "username_case", "statuses", "invitations", "error_codes",
+	require.ElementsMatch(t, []string{"files", "rows", "users", "superseded_rows", "duplicate_rows", "username_case", "statuses", "invitations", "error_codes",
 		"attempts", "first_started_at", "last_finished_at", "span_seconds", "sends_per_second",
 		"attempts_per_second", "malformed_lines", "malformed"}, got)
 }

@@ -23,9 +23,16 @@ type Summary struct {
 	Rows           int `json:"rows"`
 	Users          int `json:"users"`
 	SupersededRows int `json:"superseded_rows"`
+	// DuplicateRows is the rows of status `duplicate` (a line repeating a user the
+	// campaign already has, never called): the run summary's duplicate=N. They count in
+	// SupersededRows; the user's status is their other row's.
+	DuplicateRows int `json:"duplicate_rows"`
 	// UsernameCase is how rows merged into users: "sensitive" or "insensitive", the
 	// campaign's rule as the reports' input records say (Set.UsernameCase).
 	UsernameCase string `json:"username_case"`
+	// caseUnrecorded: a file does not record its rule (a ledger export, an older
+	// report): the merge is case-sensitive for it, and it may keep one row a user.
+	caseUnrecorded bool
 	// Statuses counts users by final status: every status this version writes (0 when
 	// none), then any other status found.
 	Statuses map[job.Status]int `json:"statuses"`
@@ -56,8 +63,8 @@ type Summary struct {
 func (s *Set) Summary() Summary {
 	sum := Summary{
 		Files: s.Files, Rows: s.rows, Users: len(s.users), SupersededRows: s.superseded,
-		UsernameCase: records.CaseName(s.keyCase),
-		Statuses:     map[job.Status]int{}, Invitations: map[job.Status]int{}, ErrorCodes: map[string]int{}, Attempts: s.attempts,
+		UsernameCase: records.CaseName(s.keyCase), caseUnrecorded: s.unrecorded, DuplicateRows: s.duplicates,
+		Statuses: map[job.Status]int{}, Invitations: map[job.Status]int{}, ErrorCodes: map[string]int{}, Attempts: s.attempts,
 		MalformedLines: s.MalformedLines(), Malformed: s.Malformed,
 	}
 	if sum.Files == nil {

@@ -14,9 +14,18 @@ import (
 func (s Summary) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	p := func(format string, a ...any) { fmt.Fprintf(tw, format+"\n", a...) }
-	p("users\t%d\t(%s)", s.Users, caseWhy(s.UsernameCase))
+	p("users\t%d\t(%s)", s.Users, caseWhy(s.UsernameCase, s.caseUnrecorded))
 	p("rows\t%d\t(%d superseded by a later row of the same user)", s.Rows, s.SupersededRows)
-	p("attempts\t%d\t(Cognito calls recorded in the rows: a ledger export keeps one row a user, its last)", s.Attempts)
+	if s.DuplicateRows > 0 {
+		// The run summary's duplicate=N; the status table counts each user by its other row.
+		p("duplicate\t%d\t(rows of lines repeating a user already in the campaign, not called; "+
+			"counted above as superseded)", s.DuplicateRows)
+	}
+	if s.caseUnrecorded {
+		p("attempts\t%d\t(Cognito calls recorded in the rows: a ledger export keeps one row a user, its last)", s.Attempts)
+	} else {
+		p("attempts\t%d\t(Cognito calls recorded in the rows)", s.Attempts)
+	}
 	if s.FirstStartedAt != "" {
 		p("first start\t%s", s.FirstStartedAt)
 		p("last finish\t%s", s.LastFinishedAt)
@@ -29,7 +38,7 @@ func (s Summary) WriteTable(w io.Writer) error {
 	if inv == 0 {
 		p("STATUS\tUSERS\t")
 		for _, st := range s.StatusOrder() {
-			p("%s\t%d\t%s", st, s.Statuses[st], pct(s.Statuses[st], s.Users))
+			p("%s\t%d\t%s%s", st, s.Statuses[st], pct(s.Statuses[st], s.Users), duplicateNote(st, s))
 		}
 	} else {
 		// --invitations: the invitations apart, beside the confirmation codes and the rest.
@@ -73,6 +82,16 @@ func (s Summary) WriteTable(w io.Writer) error {
 	return nil
 }
 
+// duplicateNote, on the duplicate status's line, says where the duplicate rows are: a
+// user's final status is its other row's, so the line reads 0 beside the run's
+// duplicate=N.
+func duplicateNote(st job.Status, s Summary) string {
+	if st != job.StatusDuplicate || s.DuplicateRows == 0 || s.Statuses[st] > 0 {
+		return ""
+	}
+	return "  (users whose final row is duplicate; the duplicate rows: above)"
+}
+
 func pct(n, of int) string {
 	if of == 0 {
 		return ""
@@ -81,9 +100,13 @@ func pct(n, of int) string {
 }
 
 // caseWhy says where the merge's case rule comes from (Set.keyCase).
-func caseWhy(c string) string {
-	if c == records.CaseInsensitiveName {
+func caseWhy(c string, unrecorded bool) string {
+	switch {
+	case c == records.CaseInsensitiveName:
 		return "usernames compared case-insensitively, as the campaign's dedupe did"
+	case unrecorded:
+		return "usernames compared case-sensitively: a file does not record the campaign's rule " +
+			"(a ledger export, or a report older than the record)"
 	}
-	return "usernames compared case-sensitively: the campaign's rule, or a report does not say it"
+	return "usernames compared case-sensitively, as the campaign's dedupe did"
 }
