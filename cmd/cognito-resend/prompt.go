@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -140,6 +141,9 @@ func isTerminal(f any) bool {
 // errDeclined: the operator answered no at the prompt.
 var errDeclined = errors.New("not confirmed; nothing was sent")
 
+// errInterrupted: a signal (Ctrl-C) at the prompt, a no like any other answer but y.
+var errInterrupted = errors.New("not confirmed (interrupted); nothing was sent")
+
 // messages says how many of each message go out: "120 confirmation codes and 30
 // invitations".
 func messages(confirmations, invitations int) string {
@@ -147,8 +151,10 @@ func messages(confirmations, invitations int) string {
 }
 
 // confirm asks the operator on the terminal about the census's users to send, again of
-// them called before. Anything but y/yes is a no.
-func confirm(in io.Reader, out io.Writer, c campaign.Census, rate float64) error {
+// them called before. Anything but y/yes is a no; so is a signal (stop done) while it
+// waits or before the answer is read: the terminal's Ctrl-C does not end the read, so the
+// answer is read aside and the first signal ends the prompt at once.
+func confirm(stop context.Context, in io.Reader, out io.Writer, c campaign.Census, rate float64) error {
 	n, again := c.ToSend, c.Again
 	users := plural(int64(n), "user")
 	if again > 0 {
@@ -168,11 +174,29 @@ func confirm(in io.Reader, out io.Writer, c campaign.Census, rate float64) error
 	}
 	// The ETA is the dry run's (campaign.Census.ETA), for both messages.
 	fmt.Fprintf(out, "About to %s at %s (about %s%s). Continue? [y/N] ", what, pace, span(c.ETA(rate)), lookupsPart(c, "; ", ""))
-	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return err
+	type answer struct {
+		line string
+		err  error
 	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
+	read := make(chan answer, 1) // the reader never blocks: it may outlive a signal
+	go func() {
+		line, err := bufio.NewReader(in).ReadString('\n')
+		read <- answer{line, err}
+	}()
+	var a answer
+	select {
+	case <-stop.Done():
+		fmt.Fprintln(out) // past the prompt's line (the terminal shows ^C there)
+		return errInterrupted
+	case a = <-read:
+	}
+	if stop.Err() != nil { // a y typed with the signal still starts nothing
+		return errInterrupted
+	}
+	if a.err != nil && !errors.Is(a.err, io.EOF) {
+		return a.err
+	}
+	switch strings.ToLower(strings.TrimSpace(a.line)) {
 	case "y", "yes":
 		return nil
 	}

@@ -93,9 +93,11 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 			return startErr(err)
 		}
 		printPlan(ios.stderr, plan, "")
-		if err := confirm(ios.stdin, ios.stderr, cen, c.Pace()); err != nil {
+		if err := confirm(stop, ios.stdin, ios.stderr, cen, c.Pace()); err != nil {
 			c.Declined()
-			return usageErr(err)
+			// Any answer but y is exit 2 (README), Ctrl-C at the prompt included: not
+			// stoppedEarly's exit 3, which is for a signal during the work before it.
+			return &exitError{code: exitUsage, err: err}
 		}
 	}
 
