@@ -31,6 +31,11 @@ func TestSecondRunOnTheSameReportRefused(t *testing.T) {
 		require.Equal(t, 2, res.code, "%v: %s", extra, res.stderr)
 		require.Contains(t, res.stderr, "cognito-resend: report same-report.csv is in use by another cognito-resend run (pid ", extra)
 		require.Contains(t, res.stderr, ", started ")
+		// Trial 4: following "give this run another --report" sent every user twice.
+		require.Contains(t, res.stderr, "): two runs on one report would call the same users twice. Wait for it to end, "+
+			"or stop it (Ctrl-C where it runs, or kill -TERM on its pid: it stops softly) and continue it with --resume. "+
+			"Another --report is no way round: it would start the campaign over beside that run and call every user a second time\n", extra)
+		require.NotContains(t, res.stderr, "give this run another --report", extra)
 		require.NotContains(t, res.stderr, "campaign starting")
 	}
 	require.NoError(t, a.Wait(), aErr.String())
