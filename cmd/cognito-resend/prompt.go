@@ -14,6 +14,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/worker/campaign"
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
+	"github.com/cognito-resend/cognito-resend/worker/words"
 )
 
 // eta is n users at rate, in whole seconds rounded up (campaign.Census.ETA).
@@ -96,13 +97,8 @@ func lookupsPart(c campaign.Census, open, end string) string {
 		plural(int64(c.Verify.Lookups), "ListUsers lookup"), c.Verify.ListRate, end)
 }
 
-// plural is "1 call", "2 calls".
-func plural(n int64, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}
+// plural is "1 call", "2 calls" (words.Count, the one rule).
+func plural(n int64, what string) string { return words.Count(n, what) }
 
 // printVerify says how --verify-users reads each user's state and what it costs.
 func printVerify(w io.Writer, c campaign.Census) {
@@ -145,9 +141,16 @@ var errDeclined = errors.New("not confirmed; nothing was sent")
 var errInterrupted = errors.New("not confirmed (interrupted); nothing was sent")
 
 // messages says how many of each message go out: "120 confirmation codes and 30
-// invitations".
+// invitations"; a kind with none is left out ("1 invitation"), unless both are none.
 func messages(confirmations, invitations int) string {
-	return plural(int64(confirmations), "confirmation code") + " and " + plural(int64(invitations), "invitation")
+	codes, invites := plural(int64(confirmations), "confirmation code"), plural(int64(invitations), "invitation")
+	switch {
+	case invitations == 0 && confirmations > 0:
+		return codes
+	case confirmations == 0 && invitations > 0:
+		return invites
+	}
+	return codes + " and " + invites
 }
 
 // confirm asks the operator on the terminal about the census's users to send, again of

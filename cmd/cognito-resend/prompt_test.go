@@ -67,7 +67,7 @@ func TestConfirmCountsMessages(t *testing.T) {
 	out.Reset()
 	require.NoError(t, confirm(t.Context(), strings.NewReader("y\n"), &out,
 		campaign.Census{ToSend: 1, Confirmations: 0, Invitations: 1, WithInvitations: true, InvitationDelivery: "EMAIL"}, 10))
-	require.Equal(t, newPassword+"About to send 0 confirmation codes and 1 invitation to 1 user at 10/s (about 1s). Continue? [y/N] ", out.String())
+	require.Equal(t, newPassword+"About to send 1 invitation to 1 user at 10/s (about 1s). Continue? [y/N] ", out.String())
 	out.Reset()
 	require.NoError(t, confirm(t.Context(), strings.NewReader("y\n"), &out, campaign.Census{ToSend: 7, WithInvitations: true, InvitationDelivery: "EMAIL"}, 10))
 	require.Equal(t, newPassword+"About to resend confirmation codes or invitations (each user's state decides) to 7 users at 10/s (about 1s). Continue? [y/N] ", out.String())
@@ -83,11 +83,11 @@ func TestRetryHint(t *testing.T) {
 		return b.String()
 	}
 	require.Equal(t, "2 failed: --resume --retry-failed calls them again (--report r.csv)\n"+
-		"1 limit_exceeded (Cognito's per-user limit): --resume --retry-failed calls them again once their hour has passed (all by 2026-03-01T12:59:00Z)\n",
+		"1 limit_exceeded (Cognito's per-user limit): --resume --retry-failed calls it again once its hour has passed (at 2026-03-01T12:59:00Z)\n",
 		hint(campaign.Outcome{Summary: sum, ReportPath: "r.csv", LimitDue: end.Add(59 * time.Minute)}))
 	require.Empty(t, hint(campaign.Outcome{Summary: sum, ReportPath: "r.csv", Redelivers: true}), "a queue retries by itself")
 	// A resumed campaign: the latest row of each line counts, not this run's rows.
-	require.Equal(t, "1 limit_exceeded (Cognito's per-user limit): --resume --retry-failed calls them again now\n",
+	require.Equal(t, "1 limit_exceeded (Cognito's per-user limit): --resume --retry-failed calls it again now\n",
 		hint(campaign.Outcome{Summary: sum, ReportPath: "r.csv", LimitDue: end.Add(-time.Minute),
 			Campaign: &records.Tally{Counts: map[job.Status]int{job.StatusSent: 9, job.StatusLimitExceeded: 1}, Rows: 10}}))
 }

@@ -58,7 +58,7 @@ func newCmdReportUsers(ios streams) *cli.Command {
 				_ = closeOut(err)
 				return err
 			}
-			fmt.Fprintf(ios.stderr, "cognito-resend: %d users\n", n)
+			fmt.Fprintf(ios.stderr, "cognito-resend: %s\n", plural(int64(n), "user"))
 			return writeErr(closeOut(nil))
 		},
 	}

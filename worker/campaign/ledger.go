@@ -19,6 +19,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
 	"github.com/cognito-resend/cognito-resend/worker/records"
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
+	"github.com/cognito-resend/cognito-resend/worker/words"
 )
 
 // claimLedger is the engine's claim step of this campaign: the shared table with
@@ -258,11 +259,7 @@ func noCampaign(id, table, region, clientID string, has []dynamoledger.CampaignU
 			names = append(names, fmt.Sprintf("and %d more", len(has)-i))
 			break
 		}
-		users := "1 user"
-		if c.Users != 1 {
-			users = fmt.Sprintf("%d users", c.Users)
-		}
-		names = append(names, fmt.Sprintf("%s (%s)", cmp.Or(c.Campaign, "no campaign recorded"), users))
+		names = append(names, fmt.Sprintf("%s (%s)", cmp.Or(c.Campaign, "no campaign recorded"), words.Count(c.Users, "user")))
 	}
 	its := "it has no campaign's records" + of + " (none written yet, or all past their --ledger-retention)"
 	if len(names) > 0 {
