@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -491,6 +492,14 @@ func (c *Campaign) checkResumeTarget() error {
 	}
 	if len(same) == 1 {
 		hint = fmt.Sprintf(" (the report made from %s here is %s: --resume --report %s)", p.inputWord(), same[0], same[0])
+	} else if len(same) > 1 {
+		// Several (a campaign started over): name them, newest first, not none (trial 4).
+		named := same
+		if len(named) > reportsNamed {
+			named = append(slices.Clip(named[:reportsNamed]), fmt.Sprintf("and %d more", len(same)-reportsNamed))
+		}
+		hint = fmt.Sprintf(" (the reports made from %s here, newest first: %s; --resume --report %s continues the newest)",
+			p.inputWord(), strings.Join(named, ", "), same[0])
 	} else if near := closeReport(dir, c.reportPath); near != "" {
 		hint = fmt.Sprintf(" (did you mean --report %s?)", near)
 	}
@@ -498,6 +507,9 @@ func (c *Campaign) checkResumeTarget() error {
 		"a report; to start the campaign, drop --resume (automation that starts or continues it: --resume "+
 		"--start-if-missing)", c.reportPath, hint)}
 }
+
+// reportsNamed bounds the reports a --resume hint names.
+const reportsNamed = 5
 
 // prior is the reports in a directory (newest first) that a run from an input would
 // repeat (priorReports), and what they were made from.
