@@ -29,7 +29,16 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 	if c.Header != "" {
 		fmt.Fprintf(w, "header:      %s\n", c.Header)
 	}
-	fmt.Fprintf(w, "rows read:   %d\n", c.Read)
+	if c.Skipped > 0 { // a resume: the lines the report settles are not read again
+		what := "line"
+		if c.Listing != nil {
+			what = "user" // the pool's
+		}
+		fmt.Fprintf(w, "rows read:   %d, and %s skipped (settled by the report: %s)\n", c.Read, plural(int64(c.Skipped), what),
+			"a row, or an intent with no row (unknown)")
+	} else {
+		fmt.Fprintf(w, "rows read:   %d\n", c.Read)
+	}
 	fmt.Fprintf(w, "to send:     %d\n", c.ToSend)
 	if c.WithInvitations && c.Split() {
 		fmt.Fprintf(w, "  by message: %s\n", messages(c.Confirmations, c.Invitations))
@@ -124,8 +133,8 @@ func printVerify(w io.Writer, c campaign.Census) {
 		fmt.Fprintf(w, "checked:     census of the pool by ListUsers (--verify-users): %d users in %s listed; %d of the CSV's users placed, no call each\n",
 			v.CensusUsers, strings.Join(v.States, ", "), v.Placed)
 		fmt.Fprintf(w, "looked up:   %d (not in the census: a ListUsers lookup each tells confirmed, unknown, disabled and admin-created users apart; none is sent a code)\n", v.Lookups)
-		fmt.Fprintf(w, "reads:       %s: %d for the census (made), %d lookups (in the run); none of them bills a user\n",
-			plural(v.CensusPages+int64(v.Lookups), "ListUsers call"), v.CensusPages, v.Lookups)
+		fmt.Fprintf(w, "reads:       %s: %d for the census (made), %s (in the run); none of them bills a user\n",
+			plural(v.CensusPages+int64(v.Lookups), "ListUsers call"), v.CensusPages, plural(int64(v.Lookups), "lookup"))
 	}
 }
 

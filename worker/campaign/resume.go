@@ -69,6 +69,7 @@ type skipDone struct {
 	job.Source
 	state    *records.ResumeState
 	mismatch func(j job.Job) error
+	skipped  int // lines skipped: settled by the report
 }
 
 // Next returns the next job without a row that settles it, or the error of the first
@@ -85,6 +86,7 @@ func (s *skipDone) Next(ctx context.Context) (job.Job, error) {
 		if !s.state.Done(j.SourceRef) {
 			return j, nil
 		}
+		s.skipped++
 	}
 }
 
