@@ -386,7 +386,7 @@ func (c *Campaign) checkReset(rec records.Input) error {
 func (c *Campaign) keepBudget(rec records.Input) {
 	switch {
 	case c.cfg.Given("daily-budget") && rec.DailyBudget > 0 && c.cfg.DailyBudget != rec.DailyBudget:
-		c.budgetFrom = fmt.Sprintf("--daily-budget (the campaign started with %d a window)", rec.DailyBudget)
+		c.budgetFrom = fmt.Sprintf("the campaign started with %d a window", rec.DailyBudget) // the line names --daily-budget
 		if c.cfg.DailyBudget == 0 {
 			c.log.Warn("--daily-budget 0 lifts the daily budget this campaign started with: no budget for this run",
 				"recorded_daily_budget", rec.DailyBudget, "report", c.reportPath)
