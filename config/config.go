@@ -416,8 +416,7 @@ func (c *Config) Validate() error {
 	case c.LimitExceededDelay < job.LimitWindow || c.LimitExceededDelay > 12*time.Hour:
 		return bad("limit-exceeded-delay", "must be %s..12h: Cognito's per-user limit is hourly (got %s)", job.LimitWindow, c.LimitExceededDelay)
 	case c.Resume && c.Report == "" && c.resumeHint() != "":
-		return bad("resume", "needs --report: the report of the campaign to continue; the report here made from "+
-			"this input is %[1]s: --resume --report %[1]s", c.resumeHint())
+		return bad("resume", "needs --report: the report of the campaign to continue; %s", c.resumeHint())
 	case c.Resume && c.Report == "":
 		return bad("resume", "needs --report: the report of the campaign to continue")
 	case c.RetryUnknown && !c.Resume && c.LedgerTable == "":

@@ -648,3 +648,26 @@ func goSourcesContaining(t *testing.T, s string) []string {
 	require.NoError(t, err)
 	return out
 }
+
+// A campaign Job's header says how to make every Secret its pods read (trial 4, finding
+// 11: the CronJob's "Before you apply it" named the ConfigMap but not the client-secret
+// Secret): the `kubectl create secret generic NAME --from-file=KEY=` line, for each.
+func TestCampaignJobHeadersNameTheirSecrets(t *testing.T) {
+	for _, w := range workloads(t, loadObjects(t)) {
+		if w.Obj.Kind != "Job" && w.Obj.Kind != "CronJob" {
+			continue
+		}
+		header := string(readFile(t, w.Obj.File))
+		header = header[:strings.Index(header, "\napiVersion:")]
+		for _, c := range w.Spec.Containers {
+			for _, e := range c.Env {
+				if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+					continue
+				}
+				ref := e.ValueFrom.SecretKeyRef
+				assert.Contains(t, header, "kubectl -n cognito-resend create secret generic "+ref.Name+" --from-file="+ref.Key+"=",
+					"%s: its header does not say how to make the Secret %s (key %s) that %s reads", w, ref.Name, ref.Key, e.Name)
+			}
+		}
+	}
+}

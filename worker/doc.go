@@ -23,6 +23,7 @@
 // outcome is in the ledger; only then is it acked.
 //
 //	job               Job, Result, Status (Known, Conclusive), ErrorClass, Result.Redeliver, Source
+//	words             Count ("1 user", "2 users") and Them: the one rule for counts in messages
 //	clock             the one clock (github.com/jonboulle/clockwork): timestamps, timers, tickers
 //	admit             the admit rule: username validation, the dedupe key set, Admitter
 //	awserr            the one AWS error rule: Code, Label (metrics), Transient (the SDK's

@@ -211,6 +211,8 @@ func TestEditedCSVRefusedBeforeAnyCall(t *testing.T) {
 	sim.Sim.Reset()
 	res = runBin(t, dir, env, "", append(append(args, "--resume"), "--dry-run")...)
 	require.Equal(t, 0, res.code, res.stderr)
-	require.Contains(t, res.stdout, "rows read:   1\n") // "new": the census, then a lookup in the run
+	// "new": the census, then a lookup in the run; the 4 lines with rows are skipped.
+	require.Contains(t, res.stdout, "rows read:   1, and 4 lines skipped (settled by the report: a row, or an intent with no row (unknown))\n")
+	require.Contains(t, res.stdout, "reads:       2 ListUsers calls: 1 for the census (made), 1 lookup (in the run); none of them bills a user\n")
 	require.EqualValues(t, 1, sim.Sim.Stats().Op("DescribeUserPool").Calls)
 }

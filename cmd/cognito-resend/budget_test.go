@@ -347,7 +347,8 @@ func TestResumeKeepsTheDailyBudget(t *testing.T) {
 	res = runBin(t, dir, env, "", append(base, "--resume", "--dry-run", "--daily-budget", "0")...)
 	require.Equal(t, 0, res.code, res.stderr)
 	t.Logf("dry run with --daily-budget 0:\n%s%s", res.stdout, res.stderr)
-	require.Contains(t, res.stdout, "budget:      none: --daily-budget 0 sends without a daily limit (--daily-budget (the campaign started with 10 a window))")
+	// Trial 4, finding 11: it said "(--daily-budget (the campaign started with 10 a window))".
+	require.Contains(t, res.stdout, "budget:      none: --daily-budget 0 sends without a daily limit (the campaign started with 10 a window)\n")
 	require.Contains(t, res.stderr, "--daily-budget 0 lifts the daily budget this campaign started with")
 }
 

@@ -381,3 +381,26 @@ func notesText(stderr string) string {
 	}
 	return b.String()
 }
+
+// Trial 4, finding 11: a missing CSV was reported as "no terminal to confirm on" until
+// --yes was given; the file is named first, whatever the flags, and nothing is left.
+func TestMissingCSVNamedFirst(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	var env []string
+	for _, e := range baseEnv(sim.URL) {
+		if !strings.HasPrefix(e, "COGNITO_RESEND_YES=") {
+			env = append(env, e)
+		}
+	}
+	env = append(env, "COGNITO_CLIENT_ID=c")
+	for _, extra := range [][]string{nil, {"--yes"}, {"--dry-run"}} {
+		res := runBin(t, dir, env, "", append([]string{"run", "--csv", "missing.csv", "--report", "r.csv"}, extra...)...)
+		require.Equal(t, 2, res.code, "%v: %s", extra, res.stderr)
+		require.Equal(t, "cognito-resend: --csv: open missing.csv: no such file or directory\n", res.stderr, extra)
+	}
+	require.Empty(t, files(t, dir))
+	require.Zero(t, sim.Sim.Stats().Calls)
+}

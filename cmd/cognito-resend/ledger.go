@@ -221,7 +221,7 @@ func ledgerExport(ctx context.Context, cmd *cli.Command, ios streams) error {
 	now := clock.Real().Now()
 	ex, err := a.Export(ctx, now)
 	switch {
-	case errors.Is(err, dynamoledger.ErrTable):
+	case errors.Is(err, dynamoledger.ErrTable), errors.Is(err, campaign.ErrNoCampaign):
 		return usageErr(err)
 	case err != nil:
 		return failedErr(err)
@@ -247,7 +247,26 @@ func ledgerExport(ctx context.Context, cmd *cli.Command, ios streams) error {
 			parts = append(parts, fmt.Sprintf("%s %d", st, counts[st]))
 		}
 	}
-	fmt.Fprintf(ios.stderr, "%s: %d users of campaign %s (%s) from table %s in %s; %d being sent now, %d given back without an outcome yet (their messages are in the queue or its DLQ)\n",
-		out, len(ex.Rows), cmd.String("campaign"), strings.Join(parts, ", "), cmd.String("ledger-table"), a.Region(), len(ex.InProgress), len(ex.Pending))
+	statuses := ""
+	if len(parts) > 0 {
+		statuses = " (" + strings.Join(parts, ", ") + ")"
+	}
+	id := cmd.String("campaign")
+	fmt.Fprintf(ios.stderr, "%s: %s of campaign %s%s from table %s in %s; %d being sent now, %d given back without an outcome yet (%s)\n",
+		out, plural(int64(len(ex.Rows)), "user"), id, statuses, cmd.String("ledger-table"), a.Region(), len(ex.InProgress),
+		len(ex.Pending), givenBack(id))
 	return nil
+}
+
+// givenBack says where the users a campaign gave back without an outcome are, by its
+// id's source (campaign.campaignID): a queue's messages are in it, a CSV's or a pool's
+// users are sent by --resume of its report.
+func givenBack(id string) string {
+	switch {
+	case strings.HasPrefix(id, "queue:"), strings.HasPrefix(id, "lambda:"):
+		return "their messages are in the queue or its DLQ"
+	case strings.HasPrefix(id, "csv:"), strings.HasPrefix(id, "pool:"):
+		return "not called: --resume of the campaign's report sends them"
+	}
+	return "not called: a queue campaign's messages are in the queue or its DLQ; a CSV or pool campaign's --resume sends them"
 }

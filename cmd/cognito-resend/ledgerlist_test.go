@@ -124,3 +124,44 @@ func TestLedgerExportOntoExistingFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "kept\n", string(b))
 }
+
+// Trial 4, finding 5: `ledger export` of a campaign the table has no record of (a
+// misspelt --campaign) wrote an empty file, exit 0, "0 users of campaign csv:nosuch ()
+// … (their messages are in the queue or its DLQ)". It is exit 2, writes nothing and names
+// the campaigns the table has; a CSV campaign's export speaks of --resume, not a queue.
+func TestLedgerExportUnknownCampaign(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	dynamo := newLedgerTable(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	env := ledgerEnv(sim.URL, dynamo)
+	dir := t.TempDir()
+	for id, users := range map[string]string{"spring": "alice\nbob\n", "csv:u.csv@2026-12-05T07:00:00Z": "carol\n"} {
+		res := runBin(t, dir, env, users, "run", "--csv", "-", "--report", strings.NewReplacer(":", "-", "@", "-").Replace(id)+".csv",
+			"--campaign-id", id, "--ledger-table", "ledger")
+		require.Equal(t, 0, res.code, res.stderr)
+	}
+	export := func(campaign, out string, extra ...string) runResult {
+		return runBin(t, dir, env, "", append([]string{"ledger", "export", "--ledger-table", "ledger", "--campaign", campaign,
+			"--output", out}, extra...)...)
+	}
+	res := export("csv:nosuch", "nosuch.csv")
+	t.Logf("exit %d: %s", res.code, res.stderr)
+	require.Equal(t, 2, res.code, res.stderr)
+	// ledgerEnv sets COGNITO_CLIENT_ID, which keeps that client's users (as for an operator).
+	require.Equal(t, "cognito-resend: --campaign: table ledger in us-east-1 has no record of campaign csv:nosuch of app client "+
+		"client, nothing written; its campaigns of app client client: spring (2 users), csv:u.csv@2026-12-05T07:00:00Z (1 user). --campaign takes the id a campaign "+
+		"logged at its start (its log's campaign), or its --campaign-id\n", res.stderr)
+	require.NoFileExists(t, filepath.Join(dir, "nosuch.csv"))
+
+	res = export("spring", "s.csv", "--client-id", "other")
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, "has no record of campaign spring of app client other, nothing written; it has no campaign's "+
+		"records of app client other (none written yet, or all past their --ledger-retention).")
+
+	res = export("csv:u.csv@2026-12-05T07:00:00Z", "u.csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, "u.csv: 1 user of campaign csv:u.csv@2026-12-05T07:00:00Z (sent 1) from table ledger in us-east-1; "+
+		"0 being sent now, 0 given back without an outcome yet (not called: --resume of the campaign's report sends them)\n", res.stderr)
+	require.NotContains(t, res.stderr, "DLQ")
+}

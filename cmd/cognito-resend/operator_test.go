@@ -248,3 +248,56 @@ func TestProgressLogWithoutTerminal(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, string(report), "progress")
 }
+
+// Trial 4, finding 3: Ctrl-C at the prompt ends it at once, exit 2 like any answer but
+// y, and leaves no file (the lock, the pool's snapshot): the prompt kept waiting after
+// the first Ctrl-C, the second one exited 3 and left r.csv.lock (and r.csv.pool) behind,
+// and a y typed after the first one started the campaign only to stop it.
+func TestCtrlCAtThePromptEndsIt(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	p := newPool(t, false, []string{"cc1", "cc2"}, nil)
+	sim := quotasim.StartT(t, quotasim.Config{Upstream: cognitoURL})
+	var env []string
+	for _, e := range append(baseEnv(sim.URL), dummyCreds...) {
+		if !strings.HasPrefix(e, "COGNITO_RESEND_YES=") {
+			env = append(env, e)
+		}
+	}
+	env = append(env, "COGNITO_CLIENT_ID="+p.ClientID, "TERM=dumb")
+	for name, source := range map[string][]string{"csv": {"--csv", "u.csv"}, "pool": {"--user-pool-id", p.ID}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "u.csv"), []byte("username\ncc1\ncc2\n"), 0o600))
+			cmd := exec.Command(binPath, append([]string{"run", "--report", "r.csv", "--rate", "4"}, source...)...)
+			cmd.Dir, cmd.Env = dir, env
+			f, err := pty.Start(cmd)
+			require.NoError(t, err)
+			defer f.Close()
+			out := &lockedBuffer{}
+			copied := make(chan struct{})
+			go func() { _, _ = io.Copy(out, f); close(copied) }()
+			exited := make(chan struct{})
+			go func() { _ = cmd.Wait(); close(exited) }()
+			require.Eventually(t, func() bool { return strings.Contains(out.String(), "Continue? [y/N]") },
+				30*time.Second, 5*time.Millisecond, "no prompt: %s", out.String())
+			_, err = f.Write([]byte{0x03}) // Ctrl-C: the terminal sends SIGINT
+			require.NoError(t, err)
+			select {
+			case <-exited:
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+				t.Fatalf("one Ctrl-C did not end the prompt: %s", out.String())
+			}
+			f.Close()
+			<-copied
+			require.Equal(t, 2, cmd.ProcessState.ExitCode(), out.String())
+			require.Contains(t, out.String(), "cognito-resend: not confirmed (interrupted); nothing was sent")
+			require.NotContains(t, out.String(), "second signal")
+			require.Zero(t, sim.Sim.Stats().Calls)
+			require.Empty(t, files(t, dir, "u.csv"), "no lock, no pool snapshot, no report")
+		})
+	}
+}

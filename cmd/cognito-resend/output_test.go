@@ -9,11 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// An -o file that already exists, readable by everyone, is replaced whole by a file of
-// mode 0600: it holds usernames, and its old mode must not carry over. A write refused
-// (the file is one of the reports read) leaves it untouched, and nothing else is left
+// An -o file is written new, mode 0600 (it holds usernames), and never over a file
+// already there (trial 4, finding 7: report users -o over an earlier retry list replaced
+// it, rc 0): exit 2 like ledger export, the file left as it was. A write refused (the
+// file is one of the reports read) leaves it untouched too, and nothing else is left
 // beside it.
-func TestOutputReplacesAnExistingFileAs0600(t *testing.T) {
+func TestOutputNeverOverwritesAndIs0600(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	header := strings.Join([]string{"username", "status", "attempts", "error_code", "error_message", "delivery_medium",
@@ -25,26 +26,33 @@ func TestOutputReplacesAnExistingFileAs0600(t *testing.T) {
 	require.NoError(t, os.Chmod(pub, 0o644)) // whatever the umask
 
 	for _, tc := range []struct {
-		args []string
-		want string
+		verb, out, want string
+		args            []string
 	}{
-		{[]string{"report", "users", "--status", "sent", "-o", "pub.csv", "r.csv"}, "alice,sent"},
-		{[]string{"report", "html", "-o", "pub.csv", "r.csv"}, "<h1>cognito-resend campaign</h1>"},
+		{"users", "new.csv", "alice,sent", []string{"report", "users", "--status", "sent", "r.csv", "-o"}},
+		{"html", "new.html", "<h1>cognito-resend campaign</h1>", []string{"report", "html", "r.csv", "-o"}},
 	} {
-		args := tc.args
-		require.NoError(t, os.Chmod(pub, 0o644))
-		res := runBin(t, dir, baseEnv(""), "", args...)
-		require.Equal(t, 0, res.code, "%v: %s", args, res.stderr)
-		st, err := os.Stat(pub)
-		require.NoError(t, err)
-		require.Equal(t, os.FileMode(0o600), st.Mode().Perm(), "%v: the old file's mode carried over", args)
+		res := runBin(t, dir, baseEnv(""), "", append(tc.args, "pub.csv")...)
+		require.Equal(t, 2, res.code, "%v: %s", tc.args, res.stderr)
+		require.Equal(t, "cognito-resend: -o pub.csv already exists: report "+tc.verb+" never overwrites a file; "+
+			"choose another -o (or move that file away)\n", res.stderr)
 		b, err := os.ReadFile(pub)
 		require.NoError(t, err)
-		require.Contains(t, string(b), tc.want, args)
+		require.Equal(t, "hi\n", string(b), "%v: the file is left as it was", tc.args)
+
+		res = runBin(t, dir, baseEnv(""), "", append(tc.args, tc.out)...)
+		require.Equal(t, 0, res.code, "%v: %s", tc.args, res.stderr)
+		st, err := os.Stat(filepath.Join(dir, tc.out))
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), st.Mode().Perm(), tc.args)
+		b, err = os.ReadFile(filepath.Join(dir, tc.out))
+		require.NoError(t, err)
+		require.Contains(t, string(b), tc.want, tc.args)
 	}
 
 	res := runBin(t, dir, baseEnv(""), "", "report", "html", "-o", "r.csv", "r.csv")
 	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, "-o r.csv is one of the reports being read")
 	b, err := os.ReadFile(filepath.Join(dir, "r.csv"))
 	require.NoError(t, err)
 	require.Equal(t, report, string(b), "a refused -o leaves the file as it was")
@@ -54,5 +62,5 @@ func TestOutputReplacesAnExistingFileAs0600(t *testing.T) {
 	for _, n := range names {
 		left = append(left, n.Name())
 	}
-	require.ElementsMatch(t, []string{"r.csv", "pub.csv"}, left, "no temporary file left behind")
+	require.ElementsMatch(t, []string{"r.csv", "pub.csv", "new.csv", "new.html"}, left, "no temporary file left behind")
 }

@@ -169,6 +169,6 @@ func TestSmallCSVNoCensus(t *testing.T) {
 	res := runBin(t, dir, env, "", "run", "--csv", "two.csv", "--dry-run", "--verify-users", "--user-pool-id", p.ID)
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Contains(t, res.stdout, "checked:     each user first with a ListUsers lookup by name at 5/s (--verify-users)")
-	require.Contains(t, res.stdout, "no census:   the CSV's 1 rows are fewer than the up to 2 ListUsers pages a census of the pool's ~64 users could take")
+	require.Contains(t, res.stdout, "no census:   the CSV has 1 row, fewer than the up to 2 ListUsers pages a census of the pool's ~64 users could take")
 	require.EqualValues(t, 1, sim.Sim.Stats().Op("ListUsers").Calls, "the start-up check only: no census")
 }

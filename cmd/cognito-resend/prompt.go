@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/worker/campaign"
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
+	"github.com/cognito-resend/cognito-resend/worker/words"
 )
 
 // eta is n users at rate, in whole seconds rounded up (campaign.Census.ETA).
@@ -27,7 +29,16 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 	if c.Header != "" {
 		fmt.Fprintf(w, "header:      %s\n", c.Header)
 	}
-	fmt.Fprintf(w, "rows read:   %d\n", c.Read)
+	if c.Skipped > 0 { // a resume: the lines the report settles are not read again
+		what := "line"
+		if c.Listing != nil {
+			what = "user" // the pool's
+		}
+		fmt.Fprintf(w, "rows read:   %d, and %s skipped (settled by the report: %s)\n", c.Read, plural(int64(c.Skipped), what),
+			"a row, or an intent with no row (unknown)")
+	} else {
+		fmt.Fprintf(w, "rows read:   %d\n", c.Read)
+	}
 	fmt.Fprintf(w, "to send:     %d\n", c.ToSend)
 	if c.WithInvitations && c.Split() {
 		fmt.Fprintf(w, "  by message: %s\n", messages(c.Confirmations, c.Invitations))
@@ -95,13 +106,8 @@ func lookupsPart(c campaign.Census, open, end string) string {
 		plural(int64(c.Verify.Lookups), "ListUsers lookup"), c.Verify.ListRate, end)
 }
 
-// plural is "1 call", "2 calls".
-func plural(n int64, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}
+// plural is "1 call", "2 calls" (words.Count, the one rule).
+func plural(n int64, what string) string { return words.Count(n, what) }
 
 // printVerify says how --verify-users reads each user's state and what it costs.
 func printVerify(w io.Writer, c campaign.Census) {
@@ -127,8 +133,8 @@ func printVerify(w io.Writer, c campaign.Census) {
 		fmt.Fprintf(w, "checked:     census of the pool by ListUsers (--verify-users): %d users in %s listed; %d of the CSV's users placed, no call each\n",
 			v.CensusUsers, strings.Join(v.States, ", "), v.Placed)
 		fmt.Fprintf(w, "looked up:   %d (not in the census: a ListUsers lookup each tells confirmed, unknown, disabled and admin-created users apart; none is sent a code)\n", v.Lookups)
-		fmt.Fprintf(w, "reads:       %s: %d for the census (made), %d lookups (in the run); none of them bills a user\n",
-			plural(v.CensusPages+int64(v.Lookups), "ListUsers call"), v.CensusPages, v.Lookups)
+		fmt.Fprintf(w, "reads:       %s: %d for the census (made), %s (in the run); none of them bills a user\n",
+			plural(v.CensusPages+int64(v.Lookups), "ListUsers call"), v.CensusPages, plural(int64(v.Lookups), "lookup"))
 	}
 }
 
@@ -140,15 +146,27 @@ func isTerminal(f any) bool {
 // errDeclined: the operator answered no at the prompt.
 var errDeclined = errors.New("not confirmed; nothing was sent")
 
+// errInterrupted: a signal (Ctrl-C) at the prompt, a no like any other answer but y.
+var errInterrupted = errors.New("not confirmed (interrupted); nothing was sent")
+
 // messages says how many of each message go out: "120 confirmation codes and 30
-// invitations".
+// invitations"; a kind with none is left out ("1 invitation"), unless both are none.
 func messages(confirmations, invitations int) string {
-	return plural(int64(confirmations), "confirmation code") + " and " + plural(int64(invitations), "invitation")
+	codes, invites := plural(int64(confirmations), "confirmation code"), plural(int64(invitations), "invitation")
+	switch {
+	case invitations == 0 && confirmations > 0:
+		return codes
+	case confirmations == 0 && invitations > 0:
+		return invites
+	}
+	return codes + " and " + invites
 }
 
 // confirm asks the operator on the terminal about the census's users to send, again of
-// them called before. Anything but y/yes is a no.
-func confirm(in io.Reader, out io.Writer, c campaign.Census, rate float64) error {
+// them called before. Anything but y/yes is a no; so is a signal (stop done) while it
+// waits or before the answer is read: the terminal's Ctrl-C does not end the read, so the
+// answer is read aside and the first signal ends the prompt at once.
+func confirm(stop context.Context, in io.Reader, out io.Writer, c campaign.Census, rate float64) error {
 	n, again := c.ToSend, c.Again
 	users := plural(int64(n), "user")
 	if again > 0 {
@@ -168,11 +186,29 @@ func confirm(in io.Reader, out io.Writer, c campaign.Census, rate float64) error
 	}
 	// The ETA is the dry run's (campaign.Census.ETA), for both messages.
 	fmt.Fprintf(out, "About to %s at %s (about %s%s). Continue? [y/N] ", what, pace, span(c.ETA(rate)), lookupsPart(c, "; ", ""))
-	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return err
+	type answer struct {
+		line string
+		err  error
 	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
+	read := make(chan answer, 1) // the reader never blocks: it may outlive a signal
+	go func() {
+		line, err := bufio.NewReader(in).ReadString('\n')
+		read <- answer{line, err}
+	}()
+	var a answer
+	select {
+	case <-stop.Done():
+		fmt.Fprintln(out) // past the prompt's line (the terminal shows ^C there)
+		return errInterrupted
+	case a = <-read:
+	}
+	if stop.Err() != nil { // a y typed with the signal still starts nothing
+		return errInterrupted
+	}
+	if a.err != nil && !errors.Is(a.err, io.EOF) {
+		return a.err
+	}
+	switch strings.ToLower(strings.TrimSpace(a.line)) {
 	case "y", "yes":
 		return nil
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func TestETACountsLookups(t *testing.T) {
 	require.Equal(t, "54s", cen.ETA(5).String())
 	require.Equal(t, "14s", cen.LookupsETA().String())
 	var out strings.Builder
-	require.ErrorIs(t, confirm(strings.NewReader("n\n"), &out, cen, 5), errDeclined)
+	require.ErrorIs(t, confirm(t.Context(), strings.NewReader("n\n"), &out, cen, 5), errDeclined)
 	require.Equal(t, "About to resend confirmation codes to 200 users at 5/s (about 54s; 14s of it: 67 ListUsers lookups at "+
 		"--list-rate 5). Continue? [y/N] ", out.String())
 }
@@ -38,17 +39,17 @@ func TestETACountsLookups(t *testing.T) {
 func TestConfirmCountsUsersCalledAgain(t *testing.T) {
 	t.Parallel()
 	var out strings.Builder
-	require.ErrorIs(t, confirm(strings.NewReader("n\n"), &out, campaign.Census{ToSend: 5, Again: 2}, 10), errDeclined)
+	require.ErrorIs(t, confirm(t.Context(), strings.NewReader("n\n"), &out, campaign.Census{ToSend: 5, Again: 2}, 10), errDeclined)
 	require.Equal(t, "About to resend confirmation codes to 5 users (2 of them again) at 10/s (about 1s). Continue? [y/N] ", out.String())
 	out.Reset()
-	require.NoError(t, confirm(strings.NewReader("y\n"), &out, campaign.Census{ToSend: 3}, 10))
+	require.NoError(t, confirm(t.Context(), strings.NewReader("y\n"), &out, campaign.Census{ToSend: 3}, 10))
 	require.Equal(t, "About to resend confirmation codes to 3 users at 10/s (about 1s). Continue? [y/N] ", out.String())
 	// What README says: y or yes, in any case, continues; anything else is a no.
 	for _, yes := range []string{"Y\n", "yes\n", "YES\n", " y \n"} {
-		require.NoError(t, confirm(strings.NewReader(yes), io.Discard, campaign.Census{ToSend: 3}, 10), yes)
+		require.NoError(t, confirm(t.Context(), strings.NewReader(yes), io.Discard, campaign.Census{ToSend: 3}, 10), yes)
 	}
 	for _, no := range []string{"\n", "yep\n", "ja\n", "", "no\n"} {
-		require.ErrorIs(t, confirm(strings.NewReader(no), io.Discard, campaign.Census{ToSend: 3}, 10), errDeclined, no)
+		require.ErrorIs(t, confirm(t.Context(), strings.NewReader(no), io.Discard, campaign.Census{ToSend: 3}, 10), errDeclined, no)
 	}
 }
 
@@ -60,15 +61,15 @@ func TestConfirmCountsMessages(t *testing.T) {
 		"(AdminCreateUser RESEND): a NEW temporary password, the old one stops working\n"
 	t.Parallel()
 	var out strings.Builder
-	require.NoError(t, confirm(strings.NewReader("y\n"), &out,
+	require.NoError(t, confirm(t.Context(), strings.NewReader("y\n"), &out,
 		campaign.Census{ToSend: 150, Confirmations: 120, Invitations: 30, WithInvitations: true, InvitationDelivery: "EMAIL"}, 10))
 	require.Equal(t, newPassword+"About to send 120 confirmation codes and 30 invitations to 150 users at 10/s (about 15s). Continue? [y/N] ", out.String())
 	out.Reset()
-	require.NoError(t, confirm(strings.NewReader("y\n"), &out,
+	require.NoError(t, confirm(t.Context(), strings.NewReader("y\n"), &out,
 		campaign.Census{ToSend: 1, Confirmations: 0, Invitations: 1, WithInvitations: true, InvitationDelivery: "EMAIL"}, 10))
-	require.Equal(t, newPassword+"About to send 0 confirmation codes and 1 invitation to 1 user at 10/s (about 1s). Continue? [y/N] ", out.String())
+	require.Equal(t, newPassword+"About to send 1 invitation to 1 user at 10/s (about 1s). Continue? [y/N] ", out.String())
 	out.Reset()
-	require.NoError(t, confirm(strings.NewReader("y\n"), &out, campaign.Census{ToSend: 7, WithInvitations: true, InvitationDelivery: "EMAIL"}, 10))
+	require.NoError(t, confirm(t.Context(), strings.NewReader("y\n"), &out, campaign.Census{ToSend: 7, WithInvitations: true, InvitationDelivery: "EMAIL"}, 10))
 	require.Equal(t, newPassword+"About to resend confirmation codes or invitations (each user's state decides) to 7 users at 10/s (about 1s). Continue? [y/N] ", out.String())
 }
 
@@ -82,11 +83,28 @@ func TestRetryHint(t *testing.T) {
 		return b.String()
 	}
 	require.Equal(t, "2 failed: --resume --retry-failed calls them again (--report r.csv)\n"+
-		"1 limit_exceeded (Cognito's per-user limit): --resume --retry-failed calls them again once their hour has passed (all by 2026-03-01T12:59:00Z)\n",
+		"1 limit_exceeded (Cognito's per-user limit): --resume --retry-failed calls it again once its hour has passed (at 2026-03-01T12:59:00Z)\n",
 		hint(campaign.Outcome{Summary: sum, ReportPath: "r.csv", LimitDue: end.Add(59 * time.Minute)}))
 	require.Empty(t, hint(campaign.Outcome{Summary: sum, ReportPath: "r.csv", Redelivers: true}), "a queue retries by itself")
 	// A resumed campaign: the latest row of each line counts, not this run's rows.
-	require.Equal(t, "1 limit_exceeded (Cognito's per-user limit): --resume --retry-failed calls them again now\n",
+	require.Equal(t, "1 limit_exceeded (Cognito's per-user limit): --resume --retry-failed calls it again now\n",
 		hint(campaign.Outcome{Summary: sum, ReportPath: "r.csv", LimitDue: end.Add(-time.Minute),
 			Campaign: &records.Tally{Counts: map[job.Status]int{job.StatusSent: 9, job.StatusLimitExceeded: 1}, Rows: 10}}))
+}
+
+// A signal at the prompt is a no: before any answer, and with a y already typed (the
+// campaign must not start only to stop).
+func TestConfirmSignalIsANo(t *testing.T) {
+	t.Parallel()
+	stopped, cancel := context.WithCancel(t.Context())
+	cancel()
+	var out strings.Builder
+	require.ErrorIs(t, confirm(stopped, strings.NewReader("y\n"), &out, campaign.Census{ToSend: 3}, 10), errInterrupted)
+	pr, pw := io.Pipe() // nothing typed: the read blocks
+	defer pw.Close()
+	stop, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- confirm(stop, pr, io.Discard, campaign.Census{ToSend: 3}, 10) }()
+	cancel()
+	require.ErrorIs(t, <-done, errInterrupted)
 }

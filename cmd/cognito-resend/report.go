@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,24 +50,24 @@ func readReports(cmd *cli.Command, stderr io.Writer, verb string) (*reportset.Se
 	return set, paths, nil
 }
 
-// createOutput opens the -o file, or stdout for "" and "-". It refuses to write over one
-// of the reports it reads. The output is written to a new file of mode 0600 (it holds
-// usernames) beside path; finish(nil) renames it over path, so a file that was there
-// before — readable by others, say — is replaced whole, never left with its old mode,
-// and a failed write (finish(err)) leaves it as it was.
-func createOutput(path string, inputs []string, stdout io.Writer) (w io.Writer, finish func(writeErr error) error, err error) {
+// createOutput opens the -o file, or stdout for "" and "-". It never writes over a file
+// (like ledger export: a retry list written earlier is lost otherwise, trial 4); naming
+// one of the reports it reads says so. The output is written to a new file of mode 0600
+// (it holds usernames) beside path; finish(nil) links it at path — failing, not
+// replacing, if a file appeared there meanwhile — so a failed write (finish(err)) leaves
+// nothing behind.
+func createOutput(verb, path string, inputs []string, stdout io.Writer) (w io.Writer, finish func(writeErr error) error, err error) {
 	if path == "" || path == "-" {
 		return stdout, func(error) error { return nil }, nil
 	}
-	if st, err := os.Stat(path); err == nil {
+	if st, err := os.Lstat(path); err == nil {
 		for _, in := range inputs {
 			if ist, err := os.Stat(in); err == nil && os.SameFile(st, ist) {
 				return nil, nil, usageErr(fmt.Errorf("-o %s is one of the reports being read; choose another file", path))
 			}
 		}
-	}
-	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
-		return nil, nil, usageErr(fmt.Errorf("-o %s is not a regular file", path))
+		return nil, nil, usageErr(fmt.Errorf("-o %s already exists: report %s never overwrites a file; choose another -o "+
+			"(or move that file away)", path, verb))
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp") // mode 0600
 	if err != nil {
@@ -79,16 +80,28 @@ func createOutput(path string, inputs []string, stdout io.Writer) (w io.Writer, 
 		}
 		err = errors.Join(err, f.Close())
 		if err == nil {
-			err = os.Rename(f.Name(), path)
+			err = placeNew(f.Name(), path)
 		}
-		if err != nil {
-			_ = os.Remove(f.Name())
-			if writeErr == nil {
-				return fmt.Errorf("write %s: %w", filepath.Clean(path), err)
-			}
+		_ = os.Remove(f.Name())
+		if err != nil && writeErr == nil {
+			return fmt.Errorf("write %s: %w", filepath.Clean(path), err)
 		}
 		return nil
 	}, nil
+}
+
+// placeNew puts the file tmp at path, never over a file there: a hard link fails if one
+// is; where links are not supported (FAT, some network shares), a rename once path is
+// checked absent.
+func placeNew(tmp, path string) error {
+	err := os.Link(tmp, path)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if _, serr := os.Lstat(path); serr == nil {
+		return fmt.Errorf("%s: %w", path, fs.ErrExist)
+	}
+	return os.Rename(tmp, path)
 }
 
 // noReport is the error when not one of the files is a report: each is a CSV with

@@ -17,7 +17,7 @@ func newCmdReportHTML(ios streams) *cli.Command {
 		Usage:     "render the reports as one self-contained HTML page (no script, loads nothing)",
 		UsageText: "cognito-resend report html -o campaign.html [--title TEXT] REPORT...",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the page to write (mode 0600); - for standard output"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the page to write (mode 0600; never over a file); - for standard output"},
 			&cli.StringFlag{Name: "title", Value: "cognito-resend campaign", Usage: "the page's title"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
@@ -28,7 +28,7 @@ func newCmdReportHTML(ios streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			w, closeOut, err := createOutput(cmd.String("output"), paths, ios.stdout)
+			w, closeOut, err := createOutput("html", cmd.String("output"), paths, ios.stdout)
 			if err != nil {
 				return err
 			}

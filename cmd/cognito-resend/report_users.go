@@ -19,7 +19,7 @@ func newCmdReportUsers(ios streams) *cli.Command {
 		UsageText: "cognito-resend report users --status failed,limit_exceeded [-o users.csv] REPORT...",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "status", Required: true, Usage: "final statuses to select, comma separated or repeated (any status, e.g. failed,limit_exceeded)"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the CSV here (mode 0600) instead of standard output"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the CSV here (mode 0600; never over a file) instead of standard output"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			var statuses []job.Status
@@ -49,7 +49,7 @@ func newCmdReportUsers(ios streams) *cli.Command {
 					return usageErr(fmt.Errorf("%s; the statuses: %s", msg, knownStatuses()))
 				}
 			}
-			w, closeOut, err := createOutput(cmd.String("output"), paths, ios.stdout)
+			w, closeOut, err := createOutput("users", cmd.String("output"), paths, ios.stdout)
 			if err != nil {
 				return err
 			}
@@ -58,7 +58,7 @@ func newCmdReportUsers(ios streams) *cli.Command {
 				_ = closeOut(err)
 				return err
 			}
-			fmt.Fprintf(ios.stderr, "cognito-resend: %d users\n", n)
+			fmt.Fprintf(ios.stderr, "cognito-resend: %s\n", plural(int64(n), "user"))
 			return writeErr(closeOut(nil))
 		},
 	}

@@ -59,3 +59,30 @@ func TestRerunWithoutReportRefused(t *testing.T) {
 	_, err := os.Stat(filepath.Join(dir, "again.csv"))
 	require.NoError(t, err)
 }
+
+// Trial 4, finding 11: --resume without --report named no report when two reports of
+// the same CSV sat in the directory (a campaign started over); it names them, newest
+// first, and how to continue the newest.
+func TestResumeNamesSeveralReportsOfTheInput(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	sim := quotasim.StartT(t, quotasim.Config{})
+	dir := t.TempDir()
+	csvPath, _ := writeUsersCSV(t, dir, 3)
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=c")
+	for _, report := range []string{"first.csv", "second.csv"} {
+		res := runBin(t, dir, env, "", "run", "--csv", csvPath, "--report", report, "--yes")
+		require.Equal(t, 0, res.code, res.stderr)
+	}
+	calls := sim.Sim.Stats().Calls
+	res := runBin(t, dir, env, "", "run", "--csv", csvPath, "--resume", "--yes")
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Equal(t, "cognito-resend: --resume: needs --report: the report of the campaign to continue; the reports here made "+
+		"from this input, newest first: second.csv, first.csv; --resume --report second.csv continues the newest\n", res.stderr)
+	// A mistyped --report says the same of them.
+	res = runBin(t, dir, env, "", "run", "--csv", csvPath, "--resume", "--report", "secnod-x.csv", "--yes")
+	require.Equal(t, 2, res.code, res.stderr)
+	require.Contains(t, res.stderr, "cognito-resend: --resume: the report secnod-x.csv does not exist (the reports made from "+
+		"this input here, newest first: second.csv, first.csv; --resume --report second.csv continues the newest). ")
+	require.Equal(t, calls, sim.Sim.Stats().Calls)
+}

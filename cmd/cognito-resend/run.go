@@ -17,6 +17,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/clock"
 	"github.com/cognito-resend/cognito-resend/worker/engine"
 	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/words"
 )
 
 // newCmdRun is `cognito-resend run`: flags → config, then runRun.
@@ -93,9 +94,11 @@ func runRun(stop, kill context.Context, cfg config.Config, ios streams) error {
 			return startErr(err)
 		}
 		printPlan(ios.stderr, plan, "")
-		if err := confirm(ios.stdin, ios.stderr, cen, c.Pace()); err != nil {
+		if err := confirm(stop, ios.stdin, ios.stderr, cen, c.Pace()); err != nil {
 			c.Declined()
-			return usageErr(err)
+			// Any answer but y is exit 2 (README), Ctrl-C at the prompt included: not
+			// stoppedEarly's exit 3, which is for a signal during the work before it.
+			return &exitError{code: exitUsage, err: err}
 		}
 	}
 
@@ -176,24 +179,25 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 	if elapsed < minRateSpan {
 		achieved = "too short for a rate" // 1 call in 12 ms is not 83/s
 	}
-	fmt.Fprintf(w, "summary: %s%d rows [%s] in %s; %d Cognito attempts%s, %s, %d throttled; %s\n",
-		run, sum.Rows, statusCounts(sum.Counts), elapsed.Round(time.Millisecond), attempts, split,
-		achieved, o.Throttles, pace)
+	fmt.Fprintf(w, "summary: %s%s [%s] in %s; %s%s, %s, %d throttled; %s\n",
+		run, plural(int64(sum.Rows), "row"), statusCounts(sum.Counts), elapsed.Round(time.Millisecond),
+		plural(int64(attempts), "Cognito attempt"), split, achieved, o.Throttles, pace)
 	if o.Campaign != nil {
-		fmt.Fprintf(w, "summary: whole campaign (earlier runs and this one): %d rows [%s]\n",
-			o.Campaign.Rows, statusCounts(o.Campaign.Counts))
+		fmt.Fprintf(w, "summary: whole campaign (earlier runs and this one): %s [%s]\n",
+			plural(int64(o.Campaign.Rows), "row"), statusCounts(o.Campaign.Counts))
 	}
 	if o.VerifyCalls > 0 {
-		fmt.Fprintf(w, "summary: %d AdminGetUser calls (--verify-users: each user checked before the resend, and the start-up check); "+
-			"each user checked is a billed monthly active user this month\n", o.VerifyCalls)
+		fmt.Fprintf(w, "summary: %s (--verify-users: each user checked before the resend, and the start-up check); "+
+			"each user checked is a billed monthly active user this month\n", plural(o.VerifyCalls, "AdminGetUser call"))
 	}
 	if o.ListPages+o.ListLookups > 0 {
-		fmt.Fprintf(w, "summary: %s (%d listing pages, %d lookups by name); none of them bills a user\n",
-			plural(o.ListPages+o.ListLookups, "ListUsers call"), o.ListPages, o.ListLookups)
+		fmt.Fprintf(w, "summary: %s (%s, %s by name); none of them bills a user\n",
+			plural(o.ListPages+o.ListLookups, "ListUsers call"), plural(o.ListPages, "listing page"), plural(o.ListLookups, "lookup"))
 	}
 	if o.InvitationRate > 0 {
-		fmt.Fprintf(w, "summary: %s sent; %d AdminCreateUser RESEND attempts (--invitations, invitation rate now %.1f/s)\n",
-			messages(o.Sent[job.MessageConfirmation], o.Sent[job.MessageInvitation]), o.Invitations, o.InvitationRate)
+		fmt.Fprintf(w, "summary: %s sent; %s (--invitations, invitation rate now %.1f/s)\n",
+			messages(o.Sent[job.MessageConfirmation], o.Sent[job.MessageInvitation]),
+			plural(int64(o.Invitations), "AdminCreateUser RESEND attempt"), o.InvitationRate)
 	}
 	if o.UsernameCase != "" {
 		fmt.Fprintf(w, "summary: %s\n", o.UsernameCase)
@@ -203,6 +207,12 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 		next := "--resume reports them unknown and does not call them again"
 		if o.Redelivers {
 			next = "their claims are kept: they are not called again"
+		}
+		if len(maybe) == 1 {
+			next = "--resume reports it unknown and does not call it again"
+			if o.Redelivers {
+				next = "its claim is kept: it is not called again"
+			}
 		}
 		have, why := "have", "their calls were aborted" // the second signal
 		if o.Stopped != nil && !errors.Is(o.Stopped, engine.ErrInterrupted) {
@@ -270,14 +280,17 @@ func printRetryHint(w io.Writer, o *campaign.Outcome) {
 		return // a queue retries by itself
 	}
 	if n := o.Latest(job.StatusFailed); n > 0 {
-		fmt.Fprintf(w, "%d failed: --resume --retry-failed calls them again (--report %s)\n", n, o.ReportPath)
+		fmt.Fprintf(w, "%d failed: --resume --retry-failed calls %s again (--report %s)\n", n, words.Them(n), o.ReportPath)
 	}
 	if n := o.Latest(job.StatusLimitExceeded); n > 0 {
 		when := "now"
 		if o.LimitDue.After(o.Summary.Finished) {
 			when = "once their hour has passed (all by " + o.LimitDue.UTC().Format(time.RFC3339) + ")"
+			if n == 1 {
+				when = "once its hour has passed (at " + o.LimitDue.UTC().Format(time.RFC3339) + ")"
+			}
 		}
-		fmt.Fprintf(w, "%d limit_exceeded (Cognito's per-user limit): --resume --retry-failed calls them again %s\n", n, when)
+		fmt.Fprintf(w, "%d limit_exceeded (Cognito's per-user limit): --resume --retry-failed calls %s again %s\n", n, words.Them(n), when)
 	}
 }
 

@@ -31,6 +31,7 @@ func TestPrintSummary(t *testing.T) {
 	stop := fmt.Errorf("campaign interrupted: %w", engine.ErrInterrupted)
 	aborted := *sum
 	aborted.MayHaveCalled = []string{"u1", "u2", "u3"}
+	one := &engine.Summary{Counts: map[job.Status]int{job.StatusSent: 1}, Rows: 1, Released: 1, Started: start, Finished: start.Add(3 * time.Second)}
 	abortedOne := *sum
 	abortedOne.MayHaveCalled = []string{"u1"}
 	for _, tt := range []struct {
@@ -41,19 +42,19 @@ func TestPrintSummary(t *testing.T) {
 		{"finished", campaign.Outcome{Summary: sum, Attempts: 12, Total: 9, Rate: 20, ReportPath: "r.csv"}, []string{
 			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
 			"report: r.csv",
-			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
+			"1 failed: --resume --retry-failed calls it again (--report r.csv)",
 		}},
 		{"stopped, total known", campaign.Outcome{Summary: sum, Attempts: 12, Total: 200, Rate: 20, ReportPath: "r.csv", Stopped: stop}, []string{
 			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
 			"summary: stopped with 191 of 200 rows left, not attempted (no row); the same command with --resume --report r.csv continues",
 			"report: r.csv",
-			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
+			"1 failed: --resume --retry-failed calls it again (--report r.csv)",
 		}},
 		{"stopped, total unknown", campaign.Outcome{Summary: sum, Attempts: 12, Total: -1, Rate: 20, ReportPath: "r.csv", Stopped: stop}, []string{
 			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
 			"summary: stopped: rows not in the report were not attempted; the same command with --resume --report r.csv continues",
 			"report: r.csv",
-			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
+			"1 failed: --resume --retry-failed calls it again (--report r.csv)",
 		}},
 		{"queue worker stopped", campaign.Outcome{Summary: sum, Attempts: 12, Total: -1, Rate: 20, ReportPath: "r.csv", Stopped: stop, Redelivers: true}, []string{
 			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
@@ -71,21 +72,21 @@ func TestPrintSummary(t *testing.T) {
 			"summary: 3 users may have been sent a code but have no row (their calls were aborted): u1, u2, u3; --resume reports them unknown and does not call them again",
 			"summary: stopped with 191 of 200 rows left: 3 may have been sent (above), 188 not attempted; the same command with --resume --report r.csv continues (the 3 as unknown)",
 			"report: r.csv",
-			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
+			"1 failed: --resume --retry-failed calls it again (--report r.csv)",
 		}},
 		{"hard stop: one call aborted", campaign.Outcome{Summary: &abortedOne, Attempts: 10, Total: -1, Rate: 20, ReportPath: "r.csv", Stopped: stop}, []string{
 			"summary: 9 rows [sent=8 failed=1] in 3s; 10 Cognito attempts, 3.3/s achieved, 0 throttled; limiter rate now 20.0/s",
-			"summary: 1 user may have been sent a code but has no row (its call was aborted): u1; --resume reports them unknown and does not call them again",
+			"summary: 1 user may have been sent a code but has no row (its call was aborted): u1; --resume reports it unknown and does not call it again",
 			"summary: stopped: rows not in the report were not attempted but for the 1 above; the same command with --resume --report r.csv continues (the 1 as unknown)",
 			"report: r.csv",
-			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
+			"1 failed: --resume --retry-failed calls it again (--report r.csv)",
 		}},
 		{"hard stop, total unknown", campaign.Outcome{Summary: &aborted, Attempts: 12, Total: -1, Rate: 20, ReportPath: "r.csv", Stopped: stop}, []string{
 			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s",
 			"summary: 3 users may have been sent a code but have no row (their calls were aborted): u1, u2, u3; --resume reports them unknown and does not call them again",
 			"summary: stopped: rows not in the report were not attempted but for the 3 above; the same command with --resume --report r.csv continues (the 3 as unknown)",
 			"report: r.csv",
-			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
+			"1 failed: --resume --retry-failed calls it again (--report r.csv)",
 		}},
 		{"report failed: rows not written", campaign.Outcome{Summary: &aborted, Attempts: 12, Total: -1, Rate: 20, ReportPath: "r.csv",
 			Stopped: errors.New("campaign stopped: report: disk full")}, []string{
@@ -93,12 +94,22 @@ func TestPrintSummary(t *testing.T) {
 			"summary: 3 users may have been sent a code but have no row (their calls were cut short or their rows not written when it stopped): u1, u2, u3; --resume reports them unknown and does not call them again",
 			"summary: stopped: rows not in the report were not attempted but for the 3 above; the same command with --resume --report r.csv continues (the 3 as unknown)",
 			"report: r.csv",
-			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
+			"1 failed: --resume --retry-failed calls it again (--report r.csv)",
+		}},
+		// Trial 4, finding 11: "1 rows", "1 Cognito attempts", "1 listing pages, 1 lookups by
+		// name", "0 confirmation codes and 1 invitation sent", "1 AdminCreateUser RESEND attempts".
+		{"one of each", campaign.Outcome{Summary: one, Attempts: 0, Total: 1, Rate: 20, ReportPath: "r.csv", VerifyCalls: 1,
+			ListPages: 1, ListLookups: 1, Invitations: 1, InvitationRate: 10, Sent: map[job.Message]int{job.MessageInvitation: 1}}, []string{
+			"summary: 1 row [sent=1] in 3s; 1 Cognito attempt (0 ResendConfirmationCode, 1 AdminCreateUser), 0.3/s achieved, 0 throttled; limiter rate now 20.0/s",
+			"summary: 1 AdminGetUser call (--verify-users: each user checked before the resend, and the start-up check); each user checked is a billed monthly active user this month",
+			"summary: 2 ListUsers calls (1 listing page, 1 lookup by name); none of them bills a user",
+			"summary: 1 invitation sent; 1 AdminCreateUser RESEND attempt (--invitations, invitation rate now 10.0/s)",
+			"report: r.csv",
 		}},
 		{"verify-users paces the run", campaign.Outcome{Summary: sum, Attempts: 12, Total: 9, Rate: 20, VerifyRate: 7.5, ReportPath: "r.csv"}, []string{
 			"summary: 9 rows [sent=8 failed=1] in 3s; 12 Cognito attempts, 4.0/s achieved, 0 throttled; limiter rate now 20.0/s, --verify-users check rate now 7.5/s (the lower one sets the pace)",
 			"report: r.csv",
-			"1 failed: --resume --retry-failed calls them again (--report r.csv)",
+			"1 failed: --resume --retry-failed calls it again (--report r.csv)",
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

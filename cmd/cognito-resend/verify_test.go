@@ -109,7 +109,7 @@ func TestVerifyUsersReportsOnlyTheTruth(t *testing.T) {
 	require.EqualValues(t, 1, st.Calls)
 	require.Zero(t, st.Op("AdminGetUser").Calls, "no user made a billed monthly active user")
 	require.EqualValues(t, 4, st.Op("ListUsers").Calls, "1 census page + 3 lookups (con, adm, ghost)")
-	require.Contains(t, res.stderr, "summary: 4 ListUsers calls (1 listing pages, 3 lookups by name); none of them bills a user")
+	require.Contains(t, res.stderr, "summary: 4 ListUsers calls (1 listing page, 3 lookups by name); none of them bills a user")
 	require.NotContains(t, res.stderr, "AdminGetUser calls")
 	require.Contains(t, res.stderr, `"verify_with":"listusers"`)
 

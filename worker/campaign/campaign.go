@@ -106,8 +106,10 @@ func New(cfg config.Config, env Env) *Campaign {
 }
 
 // Prepare runs every check that can fail before a call, once, so that its errors come
-// before the prompt and in the dry run too, and creates nothing: a rerun without
-// --report (checkRerun), the report path and its
+// before the prompt and in the dry run too, and creates nothing: the --csv file opens
+// (checkCSV), a rerun without
+// --report (checkRerun), a run of the same input in progress on another report
+// (checkRunning), the report path and its
 // directory, --metrics-addr bound (preflight.go), the AWS configuration (the region above
 // all), the resumed report's input (checkInput) and a changed CSV's lines against its
 // rows (checkLines: before any call), the username case rule, the
@@ -115,7 +117,13 @@ func New(cfg config.Config, env Env) *Campaign {
 // Census and Run call it themselves; Close releases what it holds. The one file it
 // creates is the report's lock (lockReport), which Close removes.
 func (c *Campaign) Prepare(ctx context.Context) error {
+	if err := c.checkCSV(); err != nil {
+		return err
+	}
 	if err := c.checkRerun(); err != nil {
+		return err
+	}
+	if err := c.checkRunning(); err != nil {
 		return err
 	}
 	if err := c.checkResumeTarget(); err != nil {

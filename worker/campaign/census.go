@@ -16,6 +16,9 @@ import (
 // prints and the confirmation prompt asks about.
 type Census struct {
 	Read, ToSend, Invalid, Duplicates int
+	// Skipped counts a resumed campaign's lines (or pool users) not in Read: the report
+	// settles them (a row, or an intent written `unknown`), and they are not read again.
+	Skipped int
 	// Ineligible counts users the source's own listing rules out (the pool source: a
 	// disabled user): each gets its row and no call.
 	Ineligible int
@@ -188,6 +191,9 @@ func (c *Campaign) Census(ctx context.Context) (cen Census, err error) {
 	for {
 		j, err := s.Next(ctx)
 		if errors.Is(err, io.EOF) {
+			if sd, ok := s.Source.(*skipDone); ok {
+				cen.Skipped = sd.skipped
+			}
 			c.census = &cen
 			return cen, nil
 		}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cognito-resend/cognito-resend/config"
@@ -18,6 +19,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/metrics"
 	"github.com/cognito-resend/cognito-resend/worker/records"
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
+	"github.com/cognito-resend/cognito-resend/worker/words"
 )
 
 // claimLedger is the engine's claim step of this campaign: the shared table with
@@ -225,8 +227,44 @@ func (a *LedgerAdmin) Show(ctx context.Context) ([]dynamoledger.Shown, error) {
 
 // Export rebuilds a campaign's report from the table (a Lambda campaign's report):
 // see dynamoledger.Export. --client-id, when given, keeps its users only.
+// A campaign with no record in the table is ErrNoCampaign, naming the campaigns it has:
+// a misspelt --campaign wrote an empty report, exit 0 (trial 4).
 func (a *LedgerAdmin) Export(ctx context.Context, now time.Time) (dynamoledger.Exported, error) {
 	ex, err := dynamoledger.Export(ctx, a.api, a.cfg.LedgerTable, a.region, dynamoledger.ExportOptions{Campaign: a.cfg.Ledger.Campaign,
 		ClientID: a.cfg.ClientID, Now: now, Clock: a.env.Clock})
-	return ex, a.explain(ctx, err)
+	if err != nil || len(ex.Rows)+len(ex.InProgress)+len(ex.Pending) > 0 {
+		return ex, a.explain(ctx, err)
+	}
+	has, err := dynamoledger.Campaigns(ctx, a.api, a.cfg.LedgerTable, a.region, a.cfg.ClientID, a.env.Clock)
+	if err != nil {
+		return ex, a.explain(ctx, err)
+	}
+	return ex, noCampaign(a.cfg.Ledger.Campaign, a.cfg.LedgerTable, a.region, a.cfg.ClientID, has)
+}
+
+// ErrNoCampaign: `ledger export --campaign` names a campaign the table has no record of.
+var ErrNoCampaign = errors.New("--campaign")
+
+// campaignsNamed bounds the campaigns an ErrNoCampaign names.
+const campaignsNamed = 10
+
+func noCampaign(id, table, region, clientID string, has []dynamoledger.CampaignUsers) error {
+	of := ""
+	if clientID != "" {
+		of = " of app client " + clientID
+	}
+	var names []string
+	for i, c := range has {
+		if i == campaignsNamed {
+			names = append(names, fmt.Sprintf("and %d more", len(has)-i))
+			break
+		}
+		names = append(names, fmt.Sprintf("%s (%s)", cmp.Or(c.Campaign, "no campaign recorded"), words.Count(c.Users, "user")))
+	}
+	its := "it has no campaign's records" + of + " (none written yet, or all past their --ledger-retention)"
+	if len(names) > 0 {
+		its = "its campaigns" + of + ": " + strings.Join(names, ", ")
+	}
+	return fmt.Errorf("%w: table %s in %s has no record of campaign %s%s, nothing written; %s. --campaign takes the id a campaign "+
+		"logged at its start (its log's campaign), or its --campaign-id", ErrNoCampaign, table, region, id, of, its)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 	"github.com/cognito-resend/cognito-resend/worker/records"
+	"github.com/cognito-resend/cognito-resend/worker/words"
 )
 
 // Outcome is how a run ended.
@@ -122,13 +123,13 @@ func mayHaveCalled(stopped error, n int, what string) error {
 	if n == 0 || !errors.As(stopped, &se) || se.msg != interrupted {
 		return stopped
 	}
-	users := fmt.Sprintf("%d users", n)
+	why := "their calls were aborted"
 	if n == 1 {
-		users = "1 user"
+		why = "its call was aborted"
 	}
-	return &stopError{msg: fmt.Sprintf("campaign interrupted; %s without a row may have been sent %s (their "+
-		"calls were aborted): --resume reports them unknown and does not call them again; the other users without a "+
-		"row were not attempted", users, what), cause: se.cause}
+	return &stopError{msg: fmt.Sprintf("campaign interrupted; %s without a row may have been sent %s (%s): "+
+		"--resume reports %s unknown and does not call %s again; the other users without a row were not attempted",
+		words.Count(n, "user"), what, why, words.Them(n), words.Them(n)), cause: se.cause}
 }
 
 // sentWhat is what a user whose call was cut short may have been sent.

@@ -11,6 +11,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/source/poolsource"
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
+	"github.com/cognito-resend/cognito-resend/worker/words"
 )
 
 // SnapshotFresh is how old a pool snapshot a NEW campaign adopts may be (one a dry run
@@ -155,11 +156,7 @@ func (c *Campaign) listingCost() string {
 		return fmt.Sprintf("ListUsers at --list-rate %g/s (the pool's size is not known)", rate)
 	}
 	pages := c.listPages(c.rule.PoolUsers)
-	unit := "pages"
-	if pages == 1 {
-		unit = "page"
-	}
-	return fmt.Sprintf("about %d %s (the pool's ~%d users) at --list-rate %g/s: ~%s", pages, unit, c.rule.PoolUsers, rate,
+	return fmt.Sprintf("about %s (the pool's ~%d users) at --list-rate %g/s: ~%s", words.Count(pages, "page"), c.rule.PoolUsers, rate,
 		max(time.Second, time.Duration(float64(pages)/rate*float64(time.Second)).Round(time.Second)))
 }
 

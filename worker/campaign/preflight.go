@@ -118,3 +118,17 @@ func (c *Campaign) discardFresh(r *resumed) {
 		_ = os.Remove(records.LedgerPath(c.reportPath))
 	}
 }
+
+// checkCSV opens the --csv file and closes it: a missing or unreadable file is named
+// first, the error the run's own open (openCSV) would give, never after "no terminal to
+// confirm on" (trial 4: that came first until --yes was given).
+func (c *Campaign) checkCSV() error {
+	if c.cfg.CSV == "" || c.cfg.CSV == "-" {
+		return nil
+	}
+	f, err := os.Open(c.cfg.CSV)
+	if err != nil {
+		return &config.FieldError{Field: "csv", Msg: err.Error()}
+	}
+	return f.Close()
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,6 +69,7 @@ type skipDone struct {
 	job.Source
 	state    *records.ResumeState
 	mismatch func(j job.Job) error
+	skipped  int // lines skipped: settled by the report
 }
 
 // Next returns the next job without a row that settles it, or the error of the first
@@ -84,6 +86,7 @@ func (s *skipDone) Next(ctx context.Context) (job.Job, error) {
 		if !s.state.Done(j.SourceRef) {
 			return j, nil
 		}
+		s.skipped++
 	}
 }
 
@@ -383,7 +386,7 @@ func (c *Campaign) checkReset(rec records.Input) error {
 func (c *Campaign) keepBudget(rec records.Input) {
 	switch {
 	case c.cfg.Given("daily-budget") && rec.DailyBudget > 0 && c.cfg.DailyBudget != rec.DailyBudget:
-		c.budgetFrom = fmt.Sprintf("--daily-budget (the campaign started with %d a window)", rec.DailyBudget)
+		c.budgetFrom = fmt.Sprintf("the campaign started with %d a window", rec.DailyBudget) // the line names --daily-budget
 		if c.cfg.DailyBudget == 0 {
 			c.log.Warn("--daily-budget 0 lifts the daily budget this campaign started with: no budget for this run",
 				"recorded_daily_budget", rec.DailyBudget, "report", c.reportPath)
@@ -491,6 +494,14 @@ func (c *Campaign) checkResumeTarget() error {
 	}
 	if len(same) == 1 {
 		hint = fmt.Sprintf(" (the report made from %s here is %s: --resume --report %s)", p.inputWord(), same[0], same[0])
+	} else if len(same) > 1 {
+		// Several (a campaign started over): name them, newest first, not none (trial 4).
+		named := same
+		if len(named) > reportsNamed {
+			named = append(slices.Clip(named[:reportsNamed]), fmt.Sprintf("and %d more", len(same)-reportsNamed))
+		}
+		hint = fmt.Sprintf(" (the reports made from %s here, newest first: %s; --resume --report %s continues the newest)",
+			p.inputWord(), strings.Join(named, ", "), same[0])
 	} else if near := closeReport(dir, c.reportPath); near != "" {
 		hint = fmt.Sprintf(" (did you mean --report %s?)", near)
 	}
@@ -498,6 +509,9 @@ func (c *Campaign) checkResumeTarget() error {
 		"a report; to start the campaign, drop --resume (automation that starts or continues it: --resume "+
 		"--start-if-missing)", c.reportPath, hint)}
 }
+
+// reportsNamed bounds the reports a --resume hint names.
+const reportsNamed = 5
 
 // prior is the reports in a directory (newest first) that a run from an input would
 // repeat (priorReports), and what they were made from.

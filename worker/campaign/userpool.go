@@ -13,6 +13,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/admit"
 	"github.com/cognito-resend/cognito-resend/worker/pacing"
 	"github.com/cognito-resend/cognito-resend/worker/userpool"
+	"github.com/cognito-resend/cognito-resend/worker/words"
 )
 
 // listedStates are the states a listing of the pool asks for: those the campaign's rule
@@ -181,8 +182,8 @@ func (c *Campaign) fewerLookups(rule userpool.CaseRule) string {
 	if err != nil || rows >= pages {
 		return ""
 	}
-	return fmt.Sprintf("the CSV's %d rows are fewer than the up to %d ListUsers pages a census of the pool's ~%d users could take",
-		rows, pages, rule.PoolUsers)
+	return fmt.Sprintf("the CSV has %s, fewer than the up to %s a census of the pool's ~%d users could take",
+		words.Count(rows, "row"), words.Count(pages, "ListUsers page"), rule.PoolUsers)
 }
 
 // countLines counts the lines of the file at path.

@@ -31,10 +31,10 @@ func TestFewerLookups(t *testing.T) {
 		poolUsers int
 		want      string // "" = the census
 	}{
-		{small, 600_000, "the CSV's 4 rows are fewer than the up to 10000 ListUsers pages a census of the pool's ~600000 users could take"},
+		{small, 600_000, "the CSV has 4 rows, fewer than the up to 10000 ListUsers pages a census of the pool's ~600000 users could take"},
 		{small, 240, ""}, // 4 pages: as many as the rows
 		{small, 181, ""}, // 4 pages (181/60 rounded up): not fewer
-		{big, 600_000, "the CSV's 200 rows are fewer than the up to 10000 ListUsers pages a census of the pool's ~600000 users could take"},
+		{big, 600_000, "the CSV has 200 rows, fewer than the up to 10000 ListUsers pages a census of the pool's ~600000 users could take"},
 		{big, 12_000, ""}, // 200 pages
 		{small, 0, ""},    // the pool's size unknown (or empty)
 		{small, -1, ""},   // the pool not read
@@ -60,8 +60,8 @@ func TestFewerLookupsCountsListedStates(t *testing.T) {
 		want        string
 	}{
 		{false, 240, ""}, // 4 pages, one state: as many as the rows
-		{true, 240, "the CSV's 4 rows are fewer than the up to 5 ListUsers pages a census of the pool's ~240 users could take"},
-		{true, 181, "the CSV's 4 rows are fewer than the up to 5 ListUsers pages a census of the pool's ~181 users could take"},
+		{true, 240, "the CSV has 4 rows, fewer than the up to 5 ListUsers pages a census of the pool's ~240 users could take"},
+		{true, 181, "the CSV has 4 rows, fewer than the up to 5 ListUsers pages a census of the pool's ~181 users could take"},
 		{true, 180, ""}, // 3 pages + the second state's: 4
 	} {
 		c := &Campaign{cfg: config.Config{CSV: small, Invitations: tt.invitations}}

@@ -1,8 +1,11 @@
 package dynamoledger
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -94,4 +97,38 @@ func (r Record) Result(now time.Time) (job.Result, bool) {
 		return job.Result{}, false
 	}
 	return row, true
+}
+
+// Campaigns are the campaigns the table's user records name, with their users, most
+// first (then by name): what `ledger export` names when its --campaign has no record
+// (a misspelt id would otherwise export an empty report). clientID ("" all) keeps its
+// users only. A Scan reading only each record's campaign.
+func Campaigns(ctx context.Context, api DynamoDBReadAPI, table, region, clientID string, clk clock.Clock) ([]CampaignUsers, error) {
+	names := map[string]string{"#pk": AttrPK, "#campaign": attrCampaign}
+	values := map[string]types.AttributeValue{":user": attr.S(userPrefix)}
+	filter := "begins_with(#pk, :user)"
+	if clientID != "" {
+		names["#client_id"] = attrClientID
+		values[":client_id"] = attr.S(clientID)
+		filter += " AND #client_id = :client_id"
+	}
+	users := map[string]int{}
+	_, err := scanProjected(ctx, api, table, region, clk, filter, "#campaign", names, values, func(r Record) bool {
+		users[r.Campaign]++
+		return true
+	})
+	out := make([]CampaignUsers, 0, len(users))
+	for c, n := range users {
+		out = append(out, CampaignUsers{Campaign: c, Users: n})
+	}
+	slices.SortFunc(out, func(a, b CampaignUsers) int {
+		return cmp.Or(cmp.Compare(b.Users, a.Users), strings.Compare(a.Campaign, b.Campaign))
+	})
+	return out, err
+}
+
+// CampaignUsers is a campaign of the table and how many user records name it.
+type CampaignUsers struct {
+	Campaign string
+	Users    int
 }

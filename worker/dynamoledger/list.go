@@ -98,6 +98,12 @@ func List(ctx context.Context, api DynamoDBReadAPI, table, region string, opts L
 // ends; it returns the items read. A table that does not exist is a *MissingError.
 func scanRecords(ctx context.Context, api DynamoDBReadAPI, table, region string, clk clock.Clock, filter string,
 	names map[string]string, values map[string]types.AttributeValue, each func(Record) bool) (int, error) {
+	return scanProjected(ctx, api, table, region, clk, filter, "", names, values, each)
+}
+
+// scanProjected is scanRecords reading only the attributes of projection ("" all).
+func scanProjected(ctx context.Context, api DynamoDBReadAPI, table, region string, clk clock.Clock, filter, projection string,
+	names map[string]string, values map[string]types.AttributeValue, each func(Record) bool) (int, error) {
 	call := caller{table: table, region: region, timeout: CallTimeoutDefault, policy: RetryDefault, clock: clock.Must(clk, "dynamoledger.List, Export")}
 	scanned := 0
 	var start map[string]types.AttributeValue
@@ -105,11 +111,15 @@ func scanRecords(ctx context.Context, api DynamoDBReadAPI, table, region string,
 		var page *dynamodb.ScanOutput
 		err := call.do(ctx, "scan", func(ctx context.Context) error {
 			var err error
-			page, err = api.Scan(ctx, &dynamodb.ScanInput{
+			in := &dynamodb.ScanInput{
 				TableName: aws.String(table), FilterExpression: aws.String(filter),
 				ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 				ConsistentRead: aws.Bool(true), ExclusiveStartKey: start,
-			})
+			}
+			if projection != "" {
+				in.ProjectionExpression = aws.String(projection)
+			}
+			page, err = api.Scan(ctx, in)
 			return err
 		})
 		if err != nil {

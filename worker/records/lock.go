@@ -30,8 +30,12 @@ func (e *InUseError) Error() string {
 	if e.Holder != "" {
 		who = " (" + e.Holder + ")"
 	}
+	// Never "another --report": a new report of the same input starts the campaign over
+	// beside the running one and calls every user a second time (trial 4).
 	return fmt.Sprintf("report %s is in use by another cognito-resend run%s: two runs on one report would call "+
-		"the same users twice; wait for it to end or stop it (Ctrl-C), or give this run another --report", e.Report, who)
+		"the same users twice. Wait for it to end, or stop it (Ctrl-C where it runs, or kill -TERM on its pid: it "+
+		"stops softly) and continue it with --resume. Another --report is no way round: it would start the campaign "+
+		"over beside that run and call every user a second time", e.Report, who)
 }
 
 // errLocked is what tryLock returns when another process holds the lock.
