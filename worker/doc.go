@@ -57,7 +57,7 @@
 //	reportset         cognito-resend report: many reports read back (records.ScanReport) as one
 //	                  campaign, one row per user; summary, retry CSV, HTML page
 //
-// Layers: job and clock import nothing of the project; admit, awserr, pacing, budget, cognito, userpool
+// Layers: job, clock and words import nothing of the project; admit, awserr, pacing, budget, cognito, userpool
 // and metrics build on them; records, dynamoledger, the sources and the engine on those;
 // fleet on dynamoledger; campaign on everything; reportset on records; cmd/cognito-resend
 // on campaign, reportset, config and the shared types (job, clock) it renders. Interfaces are declared

@@ -15,7 +15,7 @@ const module = "github.com/cognito-resend/cognito-resend/"
 // lower layers, so no import runs back up and the map stays true. A new package fails
 // TestLayers until it is placed here and on the map in doc.go.
 var layers = map[string]int{
-	"worker/job": 0, "worker/clock": 0, "worker/clock/clocktest": 0, "worker/dynamoledger/attr": 0,
+	"worker/job": 0, "worker/clock": 0, "worker/clock/clocktest": 0, "worker/dynamoledger/attr": 0, "worker/words": 0,
 	"worker/admit": 1, "worker/pacing": 1, "worker/budget": 1, "worker/awserr": 1,
 	"worker/cognito":  2,
 	"worker/userpool": 3, "worker/metrics": 3, "worker/source/csvsource": 3,

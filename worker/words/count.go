@@ -1,5 +1,3 @@
-// Package words spells counts for the operator, one rule for every message: "1 user",
-// "2 users", "0 users".
 package words
 
 import "strconv"
