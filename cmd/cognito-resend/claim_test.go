@@ -339,13 +339,3 @@ func TestOverlappingCampaignsDoNotWaitOutTheLease(t *testing.T) {
 	}
 	t.Logf("%d calls for %d users; %d users logged as held by the other campaign", st.Calls, len(users), held)
 }
-
-// waitForCalls polls the simulator (bounded) until it has seen n calls from the fleet.
-func waitForCalls(t *testing.T, sim *quotasim.Server, n int64, f *fleet) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for sim.Sim.Stats().Calls < n {
-		require.True(t, time.Now().Before(deadline), "never %d calls; replicas:\n%s", n, f.tails())
-		time.Sleep(5 * time.Millisecond) // polling another process's progress
-	}
-}

@@ -232,3 +232,13 @@ func (f *fleet) check(t *testing.T, sim *quotasim.Server, users []string, dlq st
 	require.LessOrEqual(t, onlyUnknown, 3*fleetWorkers*len(kills))
 	require.Less(t, onlyUnknown, len(users)/10, "unknown must stay a small minority")
 }
+
+// waitForCalls polls the simulator (bounded) until it has seen n calls from the fleet.
+func waitForCalls(t *testing.T, sim *quotasim.Server, n int64, f *fleet) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for sim.Sim.Stats().Calls < n {
+		require.True(t, time.Now().Before(deadline), "never %d calls; replicas:\n%s", n, f.tails())
+		time.Sleep(5 * time.Millisecond) // polling another process's progress
+	}
+}
