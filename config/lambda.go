@@ -35,12 +35,15 @@ var lambdaUsage = map[string]string{
 	"verify-users":  "before each resend, check the user's state in the pool (needs --user-pool-id; how: --verify-with): unknown, confirmed, disabled and admin-created users get their outcome in the message's log line and no resend; without it, PreventUserExistenceErrors can report users who got nothing as sent",
 	"max-outage":    "how long Cognito may answer no call (connection refused, DNS failure, timeouts, 5xx) before an ERROR line says it is unreachable, and again each as long while it lasts; the function goes on: the batches fail and the event source mapping backs off; 0: no such line",
 	"list-rate":     "ListUsers calls per second for the whole function environment: the --verify-users census and lookups (UserList quota, 30/s per account, not adjustable, shared with your application)",
+	"campaign-id":   "name of the campaign in the ledger table: the same in every execution environment of the function (ledger export --campaign reads it)",
+	"rate":          "ResendConfirmationCode requests per second for each execution environment, retries included (the ESM may run several: --fleet-rate is the whole function's); UserResourceRead allows 50/s per account and region by default, shared with your application",
+	"reserve":       "requests/second of the quota to leave to the rest of the account: once throttled, stay at least this far below the rate throttling came at; per execution environment (needs --adaptive)",
 	"ledger-table":  "the DynamoDB table every function environment, replica and campaign shares, so no user gets a second code: required in Lambda mode (create it with: cognito-resend ledger init)",
 }
 
 // lambdaDefault is `lambda --help`'s default of the options whose run default is not
 // Lambda mode's.
-var lambdaDefault = map[string]string{"ledger-table": "none: required"}
+var lambdaDefault = map[string]string{"ledger-table": "none: required", "campaign-id": "lambda:<function name>"}
 
 // LambdaUsage is option's description and default for `lambda --help` ("": run's
 // applies).

@@ -388,6 +388,15 @@ func TestResumeBudgetResetMoved(t *testing.T) {
 			"--budget-reset (00:00 UTC applies). To move the reset, give it from ")
 		require.NotContains(t, res.stderr, "counts no budget", "the WARN must not contradict the recorded budget")
 	}
+	// A reset later in the day than now: its window began yesterday and overlaps two of
+	// the recorded reset's windows; the message names today's, which holds the sends (it
+	// named yesterday's, the earliest overlapping one).
+	if now := time.Now().UTC(); now.Hour() < 23 {
+		later := now.Add(time.Hour).Format("15:04")
+		res = runBin(t, dir, env, "", append(base, "--resume", "--budget-reset", later)...)
+		require.Equal(t, 2, res.code, res.stderr)
+		require.Contains(t, res.stderr, "3 of the report's sends are in its window from "+now.Format("2006-01-02")+"T00:00:00Z")
+	}
 	// From the environment or a config file: named as such, and the log keeps the record's reset apart.
 	res = runBin(t, dir, append(env, "COGNITO_RESEND_BUDGET_RESET="+reset), "", append(base, "--resume")...)
 	require.Equal(t, 2, res.code, res.stderr)

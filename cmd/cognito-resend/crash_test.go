@@ -175,6 +175,34 @@ func TestSIGINTFlushesThenResumeCompletes(t *testing.T) {
 	require.Equal(t, int64(n), sim.Sim.Stats().Successes)
 }
 
+// A closed terminal or a dropped SSH session (SIGHUP) stops a run the way Ctrl-C does:
+// the calls in flight finish and get their rows, exit 3, and the resume finds no unknown
+// user. SIGHUP's default action had killed the run outright: no summary, the calls in
+// flight `unknown` on --resume (a trial found 8).
+func TestSIGHUPStopsLikeCtrlC(t *testing.T) {
+	t.Parallel()
+	needIntegration(t)
+	const n = 600
+	sim := quotasim.StartT(t, quotasim.Config{LatencyFixed: 50 * time.Millisecond, Seed: 5})
+	dir := t.TempDir()
+	csvPath, users := writeUsersCSV(t, dir, n)
+	env := append(baseEnv(sim.URL), "COGNITO_CLIENT_ID=client")
+	args := []string{"run", "--csv", csvPath, "--report", "r.csv", "--rate", "200", "--workers", "8", "--log-level", "warn"}
+	cmd, stderr := startBin(t, dir, env, args...)
+	waitSuccesses(t, sim, 50, cmd)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	require.Error(t, cmd.Wait())
+	require.Equal(t, 3, cmd.ProcessState.ExitCode(), stderr.String())
+	require.Contains(t, stderr.String(), "interrupted")
+
+	_, rows := readCSVReport(t, filepath.Join(dir, "r.csv"))
+	require.Less(t, len(rows), n)
+	require.Equal(t, sim.Sim.Stats().Successes, int64(len(rows)), "in-flight calls finished and were recorded")
+	res := runBin(t, dir, env, "", append(args, "--resume")...)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, 0, checkCampaign(t, filepath.Join(dir, "r.csv"), sim, users), "a clean stop leaves no unknown users")
+}
+
 func TestResumeRetryUnknown(t *testing.T) {
 	t.Parallel()
 	needIntegration(t)

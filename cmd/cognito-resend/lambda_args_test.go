@@ -63,4 +63,8 @@ func TestLambdaCommandChecks(t *testing.T) {
 	for _, shown := range []string{"ledger-table", "rate", "daily-budget", "max-receive-count", "verify-users"} {
 		require.Regexp(t, `(?m)^\s+--`+shown+`\b`, out.String())
 	}
+	// A function's campaign id and rates are its own, not run's (the trial read run's).
+	require.Contains(t, out.String(), "(default: lambda:<function name>)")
+	require.Regexp(t, `(?m)^\s+--rate float\s+.*for each execution environment`, out.String())
+	require.Regexp(t, `(?m)^\s+--reserve float\s+.*per execution environment`, out.String())
 }

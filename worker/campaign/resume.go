@@ -352,11 +352,13 @@ func (c *Campaign) checkReset(rec records.Input) error {
 		return err
 	}
 	if recent > 0 {
-		last := overlapping[len(overlapping)-1] // the recorded reset's window with the last send
-		if n, err := sent(last); err != nil {
+		// The recorded reset's window with the last send, and its sends: the one the
+		// message names (the earliest overlapping window may hold none of them).
+		last, inLast := overlapping[len(overlapping)-1], 0
+		if inLast, err = sent(last); err != nil {
 			return err
-		} else if n == 0 {
-			last = overlapping[0]
+		} else if inLast == 0 {
+			last, inLast = overlapping[0], recent
 		}
 		myStart, _ := mine.Window(now)
 		return &config.FieldError{Field: "budget-reset", Msg: fmt.Sprintf("%s%s is not the reset this campaign's daily "+
@@ -366,7 +368,7 @@ func (c *Campaign) checkReset(rec records.Input) error {
 			"window from %[1]s that begins after the recorded reset's window with the report's last send ends (a "+
 			"daily run moved to after a later reset skips no day; nothing may be sent with the old reset meanwhile); "+
 			"it is then recorded for the runs after", mine, c.originNote("budget-reset"), rec.DailyBudget, was,
-			records.InputPath(c.reportPath), recent, overlapping[0].UTC().Format(time.RFC3339),
+			records.InputPath(c.reportPath), inLast, last.UTC().Format(time.RFC3339),
 			myStart.UTC().Format(time.RFC3339), c.cfg.DailyBudget, c.optionAt("budget-reset"),
 			firstAtOrAfter(mine, last.AddDate(0, 0, 1)).UTC().Format(time.RFC3339))}
 	}
