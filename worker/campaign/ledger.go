@@ -35,13 +35,6 @@ type claimLedger struct {
 	desc       []any
 }
 
-func (l *claimLedger) close() error {
-	if l.file == nil {
-		return nil
-	}
-	return l.file.Close()
-}
-
 // checkTable verifies --ledger-table once, before any call (Prepare): a table that is
 // missing or not a ledger is a usage error; one that does not answer within
 // startCheckTimeout is ErrUnreachable (exit 3: nothing received or sent).
