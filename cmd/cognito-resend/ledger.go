@@ -16,6 +16,7 @@ import (
 	"github.com/cognito-resend/cognito-resend/worker/dynamoledger"
 	"github.com/cognito-resend/cognito-resend/worker/job"
 	"github.com/cognito-resend/cognito-resend/worker/records"
+	"github.com/cognito-resend/cognito-resend/worker/words"
 )
 
 // ledgerFlags are the options of `ledger init` and `ledger show`; they mean what they
@@ -253,7 +254,7 @@ func ledgerExport(ctx context.Context, cmd *cli.Command, ios streams) error {
 	}
 	id := cmd.String("campaign")
 	fmt.Fprintf(ios.stderr, "%s: %s of campaign %s%s from table %s in %s; %d being sent now, %d given back without an outcome yet (%s)\n",
-		out, plural(int64(len(ex.Rows)), "user"), id, statuses, cmd.String("ledger-table"), a.Region(), len(ex.InProgress),
+		out, words.Count(int64(len(ex.Rows)), "user"), id, statuses, cmd.String("ledger-table"), a.Region(), len(ex.InProgress),
 		len(ex.Pending), givenBack(id))
 	return nil
 }

@@ -34,7 +34,7 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 		if c.Listing != nil {
 			what = "user" // the pool's
 		}
-		fmt.Fprintf(w, "rows read:   %d, and %s skipped (settled by the report: %s)\n", c.Read, plural(int64(c.Skipped), what),
+		fmt.Fprintf(w, "rows read:   %d, and %s skipped (settled by the report: %s)\n", c.Read, words.Count(int64(c.Skipped), what),
 			"a row, or an intent with no row (unknown)")
 	} else {
 		fmt.Fprintf(w, "rows read:   %d\n", c.Read)
@@ -57,7 +57,7 @@ func printCensus(w io.Writer, c campaign.Census, rate float64) {
 	}
 	printVerify(w, c)
 	if l := c.Listing; l != nil {
-		how := "listed now: " + plural(l.Pages, "ListUsers call")
+		how := "listed now: " + words.Count(l.Pages, "ListUsers call")
 		if !l.Listed {
 			how = fmt.Sprintf("read back from the snapshot listed at %s: no ListUsers call", l.ListedAt.UTC().Format(time.RFC3339))
 		}
@@ -103,11 +103,8 @@ func lookupsPart(c campaign.Census, open, end string) string {
 		return ""
 	}
 	return fmt.Sprintf("%s%s of it: %s at --list-rate %g%s", open, span(c.LookupsETA()),
-		plural(int64(c.Verify.Lookups), "ListUsers lookup"), c.Verify.ListRate, end)
+		words.Count(int64(c.Verify.Lookups), "ListUsers lookup"), c.Verify.ListRate, end)
 }
-
-// plural is "1 call", "2 calls" (words.Count, the one rule).
-func plural(n int64, what string) string { return words.Count(n, what) }
 
 // printVerify says how --verify-users reads each user's state and what it costs.
 func printVerify(w io.Writer, c campaign.Census) {
@@ -134,7 +131,7 @@ func printVerify(w io.Writer, c campaign.Census) {
 			v.CensusUsers, strings.Join(v.States, ", "), v.Placed)
 		fmt.Fprintf(w, "looked up:   %d (not in the census: a ListUsers lookup each tells confirmed, unknown, disabled and admin-created users apart; none is sent a code)\n", v.Lookups)
 		fmt.Fprintf(w, "reads:       %s: %d for the census (made), %s (in the run); none of them bills a user\n",
-			plural(v.CensusPages+int64(v.Lookups), "ListUsers call"), v.CensusPages, plural(int64(v.Lookups), "lookup"))
+			words.Count(v.CensusPages+int64(v.Lookups), "ListUsers call"), v.CensusPages, words.Count(int64(v.Lookups), "lookup"))
 	}
 }
 
@@ -152,7 +149,7 @@ var errInterrupted = errors.New("not confirmed (interrupted); nothing was sent")
 // messages says how many of each message go out: "120 confirmation codes and 30
 // invitations"; a kind with none is left out ("1 invitation"), unless both are none.
 func messages(confirmations, invitations int) string {
-	codes, invites := plural(int64(confirmations), "confirmation code"), plural(int64(invitations), "invitation")
+	codes, invites := words.Count(int64(confirmations), "confirmation code"), words.Count(int64(invitations), "invitation")
 	switch {
 	case invitations == 0 && confirmations > 0:
 		return codes
@@ -168,7 +165,7 @@ func messages(confirmations, invitations int) string {
 // answer is read aside and the first signal ends the prompt at once.
 func confirm(stop context.Context, in io.Reader, out io.Writer, c campaign.Census, rate float64) error {
 	n, again := c.ToSend, c.Again
-	users := plural(int64(n), "user")
+	users := words.Count(int64(n), "user")
 	if again > 0 {
 		users += fmt.Sprintf(" (%d of them again)", again)
 	}

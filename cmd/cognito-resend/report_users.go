@@ -9,6 +9,7 @@ import (
 
 	"github.com/cognito-resend/cognito-resend/config"
 	"github.com/cognito-resend/cognito-resend/worker/job"
+	"github.com/cognito-resend/cognito-resend/worker/words"
 )
 
 // newCmdReportUsers is `cognito-resend report users --status S,… R…`.
@@ -58,7 +59,7 @@ func newCmdReportUsers(ios streams) *cli.Command {
 				_ = closeOut(err)
 				return err
 			}
-			fmt.Fprintf(ios.stderr, "cognito-resend: %s\n", plural(int64(n), "user"))
+			fmt.Fprintf(ios.stderr, "cognito-resend: %s\n", words.Count(int64(n), "user"))
 			return writeErr(closeOut(nil))
 		},
 	}

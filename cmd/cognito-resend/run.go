@@ -180,56 +180,52 @@ func printSummary(w io.Writer, o *campaign.Outcome) {
 		achieved = "too short for a rate" // 1 call in 12 ms is not 83/s
 	}
 	fmt.Fprintf(w, "summary: %s%s [%s] in %s; %s%s, %s, %d throttled; %s\n",
-		run, plural(int64(sum.Rows), "row"), statusCounts(sum.Counts), elapsed.Round(time.Millisecond),
-		plural(int64(attempts), "Cognito attempt"), split, achieved, o.Throttles, pace)
+		run, words.Count(int64(sum.Rows), "row"), statusCounts(sum.Counts), elapsed.Round(time.Millisecond),
+		words.Count(int64(attempts), "Cognito attempt"), split, achieved, o.Throttles, pace)
 	if o.Campaign != nil {
 		fmt.Fprintf(w, "summary: whole campaign (earlier runs and this one): %s [%s]\n",
-			plural(int64(o.Campaign.Rows), "row"), statusCounts(o.Campaign.Counts))
+			words.Count(int64(o.Campaign.Rows), "row"), statusCounts(o.Campaign.Counts))
 	}
 	if o.VerifyCalls > 0 {
 		fmt.Fprintf(w, "summary: %s (--verify-users: each user checked before the resend, and the start-up check); "+
-			"each user checked is a billed monthly active user this month\n", plural(o.VerifyCalls, "AdminGetUser call"))
+			"each user checked is a billed monthly active user this month\n", words.Count(o.VerifyCalls, "AdminGetUser call"))
 	}
 	if o.ListPages+o.ListLookups > 0 {
 		fmt.Fprintf(w, "summary: %s (%s, %s by name); none of them bills a user\n",
-			plural(o.ListPages+o.ListLookups, "ListUsers call"), plural(o.ListPages, "listing page"), plural(o.ListLookups, "lookup"))
+			words.Count(o.ListPages+o.ListLookups, "ListUsers call"), words.Count(o.ListPages, "listing page"), words.Count(o.ListLookups, "lookup"))
 	}
 	if o.InvitationRate > 0 {
 		fmt.Fprintf(w, "summary: %s sent; %s (--invitations, invitation rate now %.1f/s)\n",
 			messages(o.Sent[job.MessageConfirmation], o.Sent[job.MessageInvitation]),
-			plural(int64(o.Invitations), "AdminCreateUser RESEND attempt"), o.InvitationRate)
+			words.Count(int64(o.Invitations), "AdminCreateUser RESEND attempt"), o.InvitationRate)
 	}
 	if o.UsernameCase != "" {
 		fmt.Fprintf(w, "summary: %s\n", o.UsernameCase)
 	}
 	maybe := o.MayHaveCalled()
 	if len(maybe) > 0 {
-		next := "--resume reports them unknown and does not call them again"
+		one := len(maybe) == 1
+		pick := func(many, single string) string {
+			if one {
+				return single
+			}
+			return many
+		}
+		next := pick("--resume reports them unknown and does not call them again", "--resume reports it unknown and does not call it again")
 		if o.Redelivers {
-			next = "their claims are kept: they are not called again"
+			next = pick("their claims are kept: they are not called again", "its claim is kept: it is not called again")
 		}
-		if len(maybe) == 1 {
-			next = "--resume reports it unknown and does not call it again"
-			if o.Redelivers {
-				next = "its claim is kept: it is not called again"
-			}
-		}
-		have, why := "have", "their calls were aborted" // the second signal
+		why := pick("their calls were aborted", "its call was aborted") // the second signal
 		if o.Stopped != nil && !errors.Is(o.Stopped, engine.ErrInterrupted) {
-			why = "their calls were cut short or their rows not written when it stopped"
-		}
-		if len(maybe) == 1 {
-			have, why = "has", "its call was aborted"
-			if o.Stopped != nil && !errors.Is(o.Stopped, engine.ErrInterrupted) {
-				why = "its call was cut short or its row not written when it stopped"
-			}
+			why = pick("their calls were cut short or their rows not written when it stopped",
+				"its call was cut short or its row not written when it stopped")
 		}
 		what := "a code"
 		if o.InvitationRate > 0 { // --invitations
 			what = "a code or an invitation"
 		}
 		fmt.Fprintf(w, "summary: %s may have been sent %s but %s no row (%s): %s; %s\n",
-			plural(int64(len(maybe)), "user"), what, have, why, nameSome(maybe, maxNamed), next)
+			words.Count(len(maybe), "user"), what, pick("have", "has"), why, nameSome(maybe, maxNamed), next)
 	}
 	if se := o.Spent(); se != nil {
 		printSpent(w, o, se, len(maybe))
